@@ -1,0 +1,215 @@
+/**
+ * Ports: the small interfaces application services depend on. Adapters under `adapters/` implement
+ * them (Azure SDK, Table Storage, Storage Queues); `bootstrap/composition-root.ts` wires them.
+ * Tests may implement them in memory.
+ */
+import type {
+  ClusterEvaluation,
+  ClusterProperties,
+  ClusterSnapshot,
+  ControlException,
+  ControlStatus,
+  ExtensionFact,
+  FleetSummary,
+  FluxFact,
+  PolicyStateFact,
+} from '../domain/model.js';
+
+// ---------------------------------------------------------------------------------------------
+// Azure Resource Manager (read side used by collection)
+// ---------------------------------------------------------------------------------------------
+
+export interface SubscriptionRef {
+  readonly subscriptionId: string;
+  readonly displayName: string;
+  readonly state: string;
+}
+
+/** A connected cluster as listed by ARM, before its child resources are collected. */
+export type ConnectedClusterRecord = Omit<ClusterSnapshot, 'extensions' | 'fluxConfigurations' | 'policyStates'> & {
+  readonly properties: ClusterProperties;
+};
+
+export interface PolicyAssignmentSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly scope: string;
+  readonly policyDefinitionId: string;
+  readonly enforcementMode: string | undefined;
+  readonly notScopes: readonly string[];
+}
+
+/**
+ * Read access to the estate. Implementations use the real Azure SDK clients with
+ * `DefaultAzureCredential`, honour 429/Retry-After and never amplify throttling.
+ */
+export interface AzureInventoryReader {
+  listSubscriptions(): Promise<SubscriptionRef[]>;
+  listConnectedClusters(subscriptionId: string): Promise<ConnectedClusterRecord[]>;
+  listExtensions(clusterId: string): Promise<ExtensionFact[]>;
+  listFluxConfigurations(clusterId: string): Promise<FluxFact[]>;
+  listPolicyAssignments(subscriptionId: string): Promise<PolicyAssignmentSummary[]>;
+  /**
+   * Latest policy states of every connected cluster in the subscription: ONE paged
+   * subscription-level query with `$filter` on the resource type and `$select`, never per cluster.
+   */
+  queryClusterPolicyStates(subscriptionId: string): Promise<PolicyStateFact[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage (Table Storage adapters)
+// ---------------------------------------------------------------------------------------------
+
+export type RunTrigger = 'timer' | 'on-demand';
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'partial' | 'failed';
+
+export interface SubscriptionFailure {
+  readonly subscriptionId: string;
+  readonly error: string;
+  readonly at: string;
+}
+
+export interface EvaluationRun {
+  readonly id: string;
+  readonly trigger: RunTrigger;
+  readonly status: RunStatus;
+  readonly requestedBy: string | undefined;
+  readonly createdAt: string;
+  readonly startedAt: string | undefined;
+  readonly completedAt: string | undefined;
+  readonly subscriptionsTotal: number;
+  readonly subscriptionsSucceeded: number;
+  readonly subscriptionsFailed: number;
+  readonly failures: readonly SubscriptionFailure[];
+  readonly clustersEvaluated: number;
+}
+
+/** Current state of one cluster: identity, latest evaluation, staleness. */
+export interface ClusterState {
+  readonly id: string;
+  readonly name: string;
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  readonly location: string;
+  readonly kind: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly environment: string | undefined;
+  readonly distribution: string | undefined;
+  readonly kubernetesVersion: string | undefined;
+  readonly connectivityStatus: string | undefined;
+  readonly evaluation: ClusterEvaluation;
+  /** True when the last run could not collect this cluster's subscription. */
+  readonly stale: boolean;
+  /** When the cluster was last successfully collected. */
+  readonly lastSeenAt: string;
+}
+
+/** Compact per-run record of one cluster, for history and drift. */
+export interface ClusterHistoryEntry {
+  readonly clusterId: string;
+  readonly runId: string;
+  readonly evaluatedAt: string;
+  readonly score: number;
+  readonly statuses: Readonly<Record<string, ControlStatus>>;
+  /** Controls that changed since the previous run: `pass→fail` etc. */
+  readonly drift: readonly { readonly controlId: string; readonly from: ControlStatus; readonly to: ControlStatus }[];
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Opaque continuation token; undefined on the last page. */
+  readonly continuationToken: string | undefined;
+}
+
+export interface ClusterQuery {
+  readonly subscriptionId?: string | undefined;
+  readonly status?: 'compliant' | 'noncompliant' | undefined;
+  readonly failingControlId?: string | undefined;
+  readonly environment?: string | undefined;
+  readonly location?: string | undefined;
+  readonly stale?: boolean | undefined;
+  readonly top: number;
+  readonly continuationToken?: string | undefined;
+}
+
+export interface RunRepository {
+  create(run: EvaluationRun): Promise<void>;
+  get(runId: string): Promise<EvaluationRun | undefined>;
+  list(top: number, continuationToken?: string): Promise<Page<EvaluationRun>>;
+  /** Idempotent: recording the same subscription outcome twice leaves one outcome. */
+  recordSubscriptionOutcome(runId: string, subscriptionId: string, outcome: { ok: true; clusters: number } | { ok: false; error: string }, at: string): Promise<void>;
+  /** Recomputes counts from the recorded outcomes and persists the run status. */
+  refresh(runId: string, now: string): Promise<EvaluationRun | undefined>;
+}
+
+export interface ClusterStateRepository {
+  upsertMany(states: readonly ClusterState[]): Promise<void>;
+  get(subscriptionId: string, resourceGroup: string, name: string): Promise<ClusterState | undefined>;
+  list(query: ClusterQuery): Promise<Page<ClusterState>>;
+  listBySubscription(subscriptionId: string): Promise<ClusterState[]>;
+  /** Marks every cluster of the subscription stale (last results kept). */
+  markStale(subscriptionId: string): Promise<number>;
+}
+
+export interface HistoryRepository {
+  appendMany(entries: readonly ClusterHistoryEntry[]): Promise<void>;
+  list(clusterId: string, from: string, to: string): Promise<ClusterHistoryEntry[]>;
+  /** Deletes entries older than the cutoff; returns how many were removed. */
+  purgeOlderThan(cutoff: string): Promise<number>;
+}
+
+export interface ExceptionRepository {
+  create(exception: ControlException): Promise<void>;
+  get(id: string): Promise<ControlException | undefined>;
+  list(): Promise<ControlException[]>;
+  delete(id: string): Promise<boolean>;
+}
+
+export interface AuditRecord {
+  readonly id: string;
+  readonly at: string;
+  readonly requestId: string;
+  readonly callerObjectId: string | undefined;
+  readonly callerAppId: string | undefined;
+  readonly roles: readonly string[];
+  readonly operation: string;
+  readonly target: string;
+  readonly outcome: 'succeeded' | 'failed' | 'denied';
+  readonly detail?: string | undefined;
+}
+
+export interface AuditLog {
+  append(record: AuditRecord): Promise<void>;
+  list(top: number, continuationToken?: string): Promise<Page<AuditRecord>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queues
+// ---------------------------------------------------------------------------------------------
+
+export interface MessageQueue<T> {
+  send(message: T, options?: { visibilityDelaySeconds?: number }): Promise<void>;
+  sendMany(messages: readonly T[]): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface TrendPoint {
+  readonly runId: string;
+  readonly generatedAt: string;
+  readonly averageScore: number;
+  readonly clusters: number;
+  readonly noncompliant: number;
+  /** Failing-cluster count per control id. */
+  readonly failingByControl: Readonly<Record<string, number>>;
+}
+
+export interface SummaryRepository {
+  /** Stores the run's summary and makes it the latest. Idempotent per run id. */
+  put(summary: FleetSummary): Promise<void>;
+  getLatest(): Promise<FleetSummary | undefined>;
+  /** Summaries generated at or after `since`, oldest first. */
+  listTrends(since: string): Promise<TrendPoint[]>;
+}

@@ -1,0 +1,72 @@
+/**
+ * Typed application errors with stable codes. The domain and application layers throw these;
+ * `adapters/http/error-mapping.ts` is the one place that maps codes to HTTP statuses.
+ */
+export type ErrorCode =
+  | 'InvalidRequest'
+  | 'NotFound'
+  | 'Conflict'
+  | 'PreconditionFailed'
+  | 'NotRemediable'
+  | 'LimitExceeded'
+  | 'Forbidden'
+  | 'DependencyFailed';
+
+export interface ErrorDetail {
+  readonly code: string;
+  readonly message: string;
+  readonly target?: string;
+}
+
+/** Base class: `code` is part of the public API contract and never changes meaning. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly target?: string,
+    readonly details?: readonly ErrorDetail[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidRequestError extends AppError {
+  constructor(message: string, target?: string, details?: readonly ErrorDetail[]) {
+    super('InvalidRequest', message, target, details);
+  }
+}
+export class NotFoundError extends AppError {
+  constructor(message: string, target?: string) {
+    super('NotFound', message, target);
+  }
+}
+export class ConflictError extends AppError {
+  constructor(message: string, target?: string) {
+    super('Conflict', message, target);
+  }
+}
+/** Optimistic-concurrency failure (ETag mismatch). */
+export class PreconditionFailedError extends AppError {
+  constructor(message: string, target?: string) {
+    super('PreconditionFailed', message, target);
+  }
+}
+/** A request that is well-formed but cannot be acted upon (no automatic remediation, plan over limits). */
+export class UnprocessableError extends AppError {
+  constructor(code: 'NotRemediable' | 'LimitExceeded', message: string, target?: string, details?: readonly ErrorDetail[]) {
+    super(code, message, target, details);
+  }
+}
+export class ForbiddenOperationError extends AppError {
+  constructor(message: string, target?: string) {
+    super('Forbidden', message, target);
+  }
+}
+/** An Azure or storage dependency failed after retries. */
+export class DependencyError extends AppError {
+  constructor(message: string, target?: string, options?: { cause?: unknown }) {
+    super('DependencyFailed', message, target, undefined, options);
+  }
+}

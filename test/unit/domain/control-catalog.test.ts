@@ -1,0 +1,109 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CONTROL_IDS, FRAMEWORKS, frameworkSections, getControl, isControlId, listControls } from '../../../domain/control-catalog.js';
+
+const FIXTURES = join(import.meta.dirname, '../../fixtures/azure-policy-builtins');
+
+function fixtureNames(folder: string): Set<string> {
+  const dir = join(FIXTURES, folder, 'Kubernetes');
+  return new Set(readdirSync(dir).map((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { name: string }).name.toLowerCase()));
+}
+
+describe('control catalog', () => {
+  it('holds exactly the 16 ids of the issue, in order', () => {
+    expect(listControls().map((c) => c.id)).toEqual([
+      'ARC-AC-01', 'ARC-AC-02', 'ARC-AC-03', 'ARC-AC-04', 'ARC-AC-05',
+      'ARC-PL-01', 'ARC-PL-02', 'ARC-PL-03', 'ARC-PL-04',
+      'ARC-TD-01', 'ARC-TD-02', 'ARC-TD-03',
+      'ARC-UP-01', 'ARC-UP-02',
+      'ARC-OP-01', 'ARC-OP-02',
+    ]);
+    expect([...CONTROL_IDS]).toEqual(listControls().map((c) => c.id));
+  });
+
+  it('every control has title, description, evidence, remediation text, a severity and a category', () => {
+    for (const c of listControls()) {
+      expect(c.title.length, c.id).toBeGreaterThan(5);
+      expect(c.description.length, c.id).toBeGreaterThan(40);
+      expect(c.evidence.length, c.id).toBeGreaterThan(5);
+      expect(c.remediation.text.length, c.id).toBeGreaterThan(20);
+      expect(['high', 'medium', 'low']).toContain(c.severity);
+      expect(['access-control', 'policy', 'threat-detection', 'updates', 'operations']).toContain(c.category);
+    }
+  });
+
+  it('is frozen', () => {
+    const c = getControl('ARC-AC-01');
+    expect(Object.isFrozen(listControls())).toBe(true);
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c?.references)).toBe(true);
+    expect(() => {
+      (c as { severity: string }).severity = 'low';
+    }).toThrow(TypeError);
+  });
+
+  it('looks controls up by exact id', () => {
+    expect(getControl('ARC-PL-03')?.policy?.policyDefinitionIds).toEqual(['febd0533-8e55-448f-b837-bd0e06f16469']);
+    expect(getControl('arc-pl-03')).toBeUndefined();
+    expect(getControl('ARC-XX-01')).toBeUndefined();
+    expect(isControlId('ARC-OP-02')).toBe(true);
+    expect(isControlId('nope')).toBe(false);
+  });
+
+  it('reads the policy ids and initiatives of the issue', () => {
+    expect(getControl('ARC-AC-02')?.policy?.policyDefinitionIds).toEqual(['423dd1ba-798e-40e4-9c4d-b6902674b423']);
+    expect(getControl('ARC-UP-01')?.policy?.policyDefinitionIds).toEqual(['b1a9997f-2883-4f12-bdff-2280f99b5915']);
+    expect(getControl('ARC-PL-02')?.policy?.policySetDefinitionIds).toEqual([
+      'a8640138-9b0a-4a28-b8cb-1666c838647d',
+      '42b8ef37-b724-4e24-bbc8-7a7708edfe00',
+    ]);
+  });
+
+  it('policy ids that exist in the built-in fixtures match them', () => {
+    const defs = fixtureNames('policyDefinitions');
+    const sets = fixtureNames('policySetDefinitions');
+    expect(defs.has('febd0533-8e55-448f-b837-bd0e06f16469')).toBe(true);
+    expect(defs.has('b1a9997f-2883-4f12-bdff-2280f99b5915')).toBe(true);
+    for (const id of getControl('ARC-PL-02')?.policy?.policySetDefinitionIds ?? []) expect(sets.has(id)).toBe(true);
+  });
+
+  it('names a DeployIfNotExists remediation only where verified (PL-01, TD-01), as a full built-in id', () => {
+    const withDine = listControls().filter((c) => c.remediation.deployIfNotExistsPolicyDefinitionId !== undefined);
+    expect(withDine.map((c) => c.id)).toEqual(['ARC-PL-01', 'ARC-TD-01']);
+    expect(getControl('ARC-PL-01')?.remediation.deployIfNotExistsPolicyDefinitionId).toBe(
+      '/providers/Microsoft.Authorization/policyDefinitions/0adc5395-9169-4b9b-8687-af838d69410a',
+    );
+    expect(getControl('ARC-TD-01')?.remediation.deployIfNotExistsPolicyDefinitionId).toBe(
+      '/providers/Microsoft.Authorization/policyDefinitions/708b60a6-d253-4fe0-9114-4be4c00f012c',
+    );
+  });
+
+  it('maps controls to the references of their guidance section', () => {
+    const refs = (id: string) => getControl(id)?.references.map((r) => `${r.framework}:${r.section}`);
+    expect(refs('ARC-AC-01')).toEqual([
+      'cis:3.1', 'cis:5.1', 'nist-800-190:4.3.1', 'nist-800-190:4.3.2', 'nist-800-190:4.4.5',
+      'nsa:Authentication and Authorization', 'owasp:Controlling access to the Kubernetes API',
+    ]);
+    expect(refs('ARC-PL-03')).toEqual(['nist-800-190:4.2', 'owasp:Use Pod Security Admission']);
+    expect(refs('ARC-TD-02')).toEqual(['cis:3.2', 'nist-800-190:4.4.4', 'nsa:Threat detection', 'owasp:Logging']);
+    expect(refs('ARC-UP-01')).toEqual([]);
+  });
+
+  it('cites exactly the framework sections the guidance cites', () => {
+    const all = FRAMEWORKS.flatMap((f) => frameworkSections(f).map((s) => `${f}:${s.section}`));
+    expect(all).toEqual([
+      'cis:3.1', 'cis:3.2', 'cis:5.1',
+      'nist-800-190:4.2', 'nist-800-190:4.3.1', 'nist-800-190:4.3.2', 'nist-800-190:4.4.4', 'nist-800-190:4.4.5',
+      'nsa:Authentication and Authorization', 'nsa:Threat detection',
+      'owasp:Controlling access to the Kubernetes API', 'owasp:Use Pod Security Admission', 'owasp:Logging',
+    ]);
+  });
+
+  it('indexes each section with its controls in catalog order', () => {
+    const cis32 = frameworkSections('cis').find((s) => s.section === '3.2');
+    expect(cis32).toMatchObject({ title: 'Logging', controls: ['ARC-TD-01', 'ARC-TD-02', 'ARC-TD-03'] });
+    const psa = frameworkSections('owasp').find((s) => s.section === 'Use Pod Security Admission');
+    expect(psa?.controls).toEqual(['ARC-PL-01', 'ARC-PL-02', 'ARC-PL-03', 'ARC-PL-04']);
+  });
+});

@@ -1,0 +1,156 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { listControls } from '../../../domain/control-catalog.js';
+import { evaluateCluster } from '../../../domain/evaluate-cluster.js';
+import {
+  csvField,
+  frameworkReport,
+  frameworkReportToCsv,
+  sectionStanding,
+  summarizeFleet,
+  toCsv,
+  type SummaryInput,
+} from '../../../domain/fleet-summary.js';
+import type { ControlStatus } from '../../../domain/model.js';
+import { context, snapshot } from './builders.js';
+
+const allPass = evaluateCluster(snapshot(), context());
+const noRbac = evaluateCluster(snapshot({ properties: { ...snapshot().properties, aadProfile: undefined } }), context());
+const devNoExtensions = evaluateCluster(snapshot({ name: 'c2', tags: { environment: 'dev' }, extensions: null }), context());
+
+const input = (subscriptionId: string, evaluation: SummaryInput['evaluation'], stale = false): SummaryInput => ({ subscriptionId, stale, evaluation });
+
+describe('summarizeFleet', () => {
+  const clusters = [input('SUB-A', allPass), input('sub-a', noRbac, true), input('sub-b', devNoExtensions)];
+  const summary = summarizeFleet('run-9', '2026-03-10T03:00:00Z', clusters);
+
+  it('computes totals: compliant = no fail; stale counted; mean score with one decimal', () => {
+    expect(summary.runId).toBe('run-9');
+    expect(summary.totals.clusters).toBe(3);
+    expect(summary.totals.compliant).toBe(2);
+    expect(summary.totals.noncompliant).toBe(1);
+    expect(summary.totals.stale).toBe(1);
+    expect(summary.totals.averageScore).toBe(Math.round(((allPass.score + noRbac.score + devNoExtensions.score) / 3) * 10) / 10);
+  });
+
+  it('tallies every catalog control, zeros included', () => {
+    expect(Object.keys(summary.perControl)).toEqual(listControls().map((c) => c.id));
+    expect(summary.perControl['ARC-AC-01']).toEqual({ pass: 2, fail: 1, unknown: 0, not_applicable: 0, exempt: 0 });
+    expect(summary.perControl['ARC-PL-01']).toEqual({ pass: 2, fail: 0, unknown: 1, not_applicable: 0, exempt: 0 });
+    expect(summary.perControl['ARC-PL-04']).toEqual({ pass: 2, fail: 0, unknown: 0, not_applicable: 1, exempt: 0 });
+  });
+
+  it('groups subscriptions case-insensitively (lower-cased keys)', () => {
+    expect(Object.keys(summary.perSubscription)).toEqual(['sub-a', 'sub-b']);
+    expect(summary.perSubscription['sub-a']).toMatchObject({ clusters: 2, compliant: 1, noncompliant: 1, stale: 1 });
+  });
+
+  it('per framework section: failing if any section control fails, passing if none fails and none is unknown', () => {
+    const cis31 = summary.perFrameworkSection.find((s) => s.framework === 'cis' && s.section === '3.1');
+    expect(cis31).toMatchObject({ title: 'Authentication and Authorization', clustersPassing: 2, clustersFailing: 1 });
+    // CIS 3.2 (threat detection): extensions not collected on the dev cluster → unknown → neither.
+    const cis32 = summary.perFrameworkSection.find((s) => s.framework === 'cis' && s.section === '3.2');
+    expect(cis32).toMatchObject({ clustersPassing: 2, clustersFailing: 0 });
+    expect(summary.perFrameworkSection).toHaveLength(13);
+  });
+
+  it('an empty fleet has zero clusters and an average of 100', () => {
+    const empty = summarizeFleet('r', 't', []);
+    expect(empty.totals).toEqual({ clusters: 0, compliant: 0, noncompliant: 0, stale: 0, averageScore: 100 });
+    expect(empty.perFrameworkSection.every((s) => s.clustersPassing === 0 && s.clustersFailing === 0)).toBe(true);
+  });
+
+  it('property: totals == cluster count, compliant + noncompliant == clusters, section counts never exceed it', () => {
+    const statusArb = fc.constantFrom<ControlStatus>('pass', 'fail', 'unknown', 'not_applicable', 'exempt');
+    const evalArb = fc.record({
+      controls: fc.array(fc.record({ controlId: fc.constantFrom(...listControls().map((c) => c.id)), status: statusArb, severity: fc.constant('high' as const), evidence: fc.constant('') }), { maxLength: 16 }),
+      score: fc.integer({ min: 0, max: 100 }),
+    });
+    const clustersArb = fc.array(fc.record({ subscriptionId: fc.constantFrom('s1', 's2', 'S1'), stale: fc.boolean(), evaluation: evalArb }), { maxLength: 30 });
+    fc.assert(fc.property(clustersArb, (cs) => {
+      const s = summarizeFleet('r', 't', cs);
+      const perSub = Object.values(s.perSubscription).reduce((n, t) => n + t.clusters, 0);
+      return (
+        s.totals.clusters === cs.length &&
+        s.totals.compliant + s.totals.noncompliant === cs.length &&
+        perSub === cs.length &&
+        s.totals.averageScore >= 0 && s.totals.averageScore <= 100 &&
+        s.perFrameworkSection.every((x) => x.clustersPassing + x.clustersFailing <= cs.length)
+      );
+    }));
+  });
+});
+
+describe('sectionStanding', () => {
+  const ids = new Set(['A', 'B']);
+  const c = (a: ControlStatus, b: ControlStatus) => [{ controlId: 'A', status: a }, { controlId: 'B', status: b }, { controlId: 'Z', status: 'fail' as const }];
+  it('ignores controls outside the section', () => expect(sectionStanding(c('pass', 'pass'), ids)).toBe('passing'));
+  it('exempt counts as passing, not_applicable is ignored', () => expect(sectionStanding(c('exempt', 'not_applicable'), ids)).toBe('passing'));
+  it('any fail → failing, even with unknown', () => expect(sectionStanding(c('unknown', 'fail'), ids)).toBe('failing'));
+  it('unknown or nothing applicable → neither', () => {
+    expect(sectionStanding(c('pass', 'unknown'), ids)).toBe('neither');
+    expect(sectionStanding(c('not_applicable', 'not_applicable'), ids)).toBe('neither');
+  });
+});
+
+describe('frameworkReport', () => {
+  const summary = summarizeFleet('run', 't', [input('s', allPass), input('s', noRbac), input('s', devNoExtensions)]);
+  it('returns one row per cited section of the framework, in section order, read from the summary', () => {
+    const rows = frameworkReport(summary, 'nist-800-190');
+    expect(rows.map((r) => r.section)).toEqual(['4.2', '4.3.1', '4.3.2', '4.4.4', '4.4.5']);
+    expect(rows[1]).toMatchObject({ title: 'Unbounded administrative access', clustersPassing: 2, clustersFailing: 1, clustersNotAssessed: 0 });
+    expect(rows[3]).toMatchObject({ controls: ['ARC-TD-01', 'ARC-TD-02', 'ARC-TD-03'], clustersPassing: 2, clustersFailing: 0, clustersNotAssessed: 1 });
+  });
+  it('reports zeros for sections missing from an older summary', () => {
+    const rows = frameworkReport({ ...summary, perFrameworkSection: [] }, 'nsa');
+    expect(rows.map((r) => [r.section, r.clustersPassing, r.clustersFailing, r.clustersNotAssessed])).toEqual([
+      ['Authentication and Authorization', 0, 0, 3],
+      ['Threat detection', 0, 0, 3],
+    ]);
+  });
+  it('renders as CSV with a header row', () => {
+    const csv = frameworkReportToCsv(frameworkReport(summary, 'cis'));
+    const lines = csv.split('\r\n');
+    expect(lines[0]).toBe('framework,section,title,controls,clustersPassing,clustersFailing,clustersNotAssessed');
+    expect(lines[1]).toBe('cis,3.1,Authentication and Authorization,ARC-AC-01;ARC-AC-02;ARC-AC-03;ARC-AC-04;ARC-AC-05;ARC-OP-01;ARC-OP-02,2,1,0');
+    expect(lines).toHaveLength(5); // header + 3 sections + final empty after trailing CRLF
+  });
+});
+
+describe('CSV escaping', () => {
+  it('quotes fields with commas, quotes, CR or LF and doubles inner quotes (RFC 4180)', () => {
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('line1\nline2')).toBe('"line1\nline2"');
+    expect(csvField('a\r\nb')).toBe('"a\r\nb"');
+  });
+  it('neutralises formula injection: = + - @ tab CR at the start get a leading quote', () => {
+    expect(csvField('=HYPERLINK("http://x")')).toBe('"\'=HYPERLINK(""http://x"")"');
+    expect(csvField('+1')).toBe("'+1");
+    expect(csvField('-2+3')).toBe("'-2+3");
+    expect(csvField('@SUM(A1)')).toBe("'@SUM(A1)");
+    expect(csvField('\tx')).toBe("'\tx");
+    expect(csvField('\rx')).toBe('"\'\rx"');
+    expect(csvField('a=b')).toBe('a=b');
+  });
+  it('writes numbers and booleans as data, null/undefined/non-finite as empty', () => {
+    expect(csvField(-5)).toBe('-5');
+    expect(csvField(66.7)).toBe('66.7');
+    expect(csvField(true)).toBe('true');
+    expect(csvField(null)).toBe('');
+    expect(csvField(undefined)).toBe('');
+    expect(csvField(Number.NaN)).toBe('');
+  });
+  it('joins records with CRLF and a trailing CRLF', () => {
+    expect(toCsv([['a', 'b'], [1, 'x,y']])).toBe('a,b\r\n1,"x,y"\r\n');
+    expect(toCsv([])).toBe('');
+  });
+  it('property: a parsed field round-trips (minus the formula guard)', () => {
+    const parseField = (f: string) => (f.startsWith('"') ? f.slice(1, -1).replace(/""/g, '"') : f);
+    fc.assert(fc.property(fc.string(), (s) => {
+      const back = parseField(csvField(s));
+      return /^[=+\-@\t\r]/.test(s) ? back === `'${s}` : back === s;
+    }));
+  });
+});

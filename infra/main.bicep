@@ -1,0 +1,252 @@
+// arc-compliance: Azure Functions (Flex Consumption, Node.js 22) reading Azure Arc-enabled
+// Kubernetes, Azure Policy and Policy Insights with a user-assigned managed identity.
+//
+// Scope: subscription. azd provisions Bicep at subscription scope (as the Azure Functions azd
+// templates do) so this file can create the resource group and grant the identity Reader + the
+// custom policy role in each target subscription. A management group target cannot be reached
+// from a subscription deployment: set AZURE_MANAGEMENT_GROUP_ID and the postprovision hook deploys
+// management-group-access.bicep instead (docs/operations.md).
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; used to name resources and tag them (azd-env-name).')
+param environmentName string
+
+@minLength(1)
+@description('Region of every resource; it must offer the Flex Consumption plan (az functionapp list-flexconsumption-locations).')
+@metadata({ azd: { type: 'location' } })
+param location string
+
+@description('Resource group name; default rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Object id of the deploying user (azd sets AZURE_PRINCIPAL_ID): allowed to set Key Vault secrets. Empty to skip.')
+param principalId string = ''
+
+@allowed(['User', 'Group', 'ServicePrincipal'])
+param principalType string = 'User'
+
+@description('Entra ID v2 issuer of callers\' tokens. Empty: this tenant (https://login.microsoftonline.com/{tenant}/v2.0).')
+param authIssuer string = ''
+
+@minLength(1)
+@description('Client id (appId) of the API app registration: the `aud` of v2 access tokens. infra/scripts/create-app-registration.sh prints it and stores it with `azd env set AUTH_AUDIENCE`.')
+param authAudience string
+
+@description('Management group id whose subscriptions are evaluated. When set, target subscriptions are ignored and the postprovision hook grants the identity at the management group.')
+param managementGroupId string = ''
+
+@description('Comma-separated subscription ids to evaluate and grant (subscription-list mode). Empty: this subscription.')
+param targetSubscriptionIds string = ''
+
+@description('NCRONTAB (6 fields) schedule of the nightly evaluation, UTC. Empty: 0 0 2 * * * (02:00 daily).')
+param evaluationSchedule string = ''
+
+@minValue(1)
+@maxValue(64)
+@description('Concurrent ARM requests per subscription collector (ARM_MAX_CONCURRENCY).')
+param armMaxConcurrency int = 4
+
+@minValue(1)
+@maxValue(1000)
+@description('Upper bound of Flex Consumption instances; with queue batchSize and ARM_MAX_CONCURRENCY it bounds the ARM request rate (docs/operations.md).')
+param maximumInstanceCount int = 40
+
+@description('ServiceNow instance URL, e.g. https://contoso.service-now.com. Credentials live in Key Vault.')
+param serviceNowInstanceUrl string = ''
+
+@description('Turn on App Service Authentication in front of the app (optional; the app validates tokens itself).')
+param enableAppServiceAuth bool = false
+
+@description('Cloud role name of the app in Application Insights (cloud_RoleName).')
+param cloudRoleName string = 'arc-compliance'
+
+var abbreviations = {
+  resourceGroup: 'rg-'
+  identity: 'id-'
+  storage: 'st'
+  plan: 'plan-'
+  functionApp: 'func-'
+  logAnalytics: 'log-'
+  applicationInsights: 'appi-'
+  keyVault: 'kv-'
+}
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName, application: 'arc-compliance' }
+var functionAppName = '${abbreviations.functionApp}api-${resourceToken}'
+var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
+
+// Queue names come from application/messages.ts (QUEUES); test/infra checks they are all here.
+var queueNames = [
+  'evaluation-collect'
+  'evaluation-finalize'
+]
+
+// The API's app roles: the same file the API authorizes against and the registration script creates.
+var appRoles = loadJsonContent('app-roles.json')
+
+// azd passes an unset environment variable as '', so defaults are applied here, not in the params.
+var effectiveAuthIssuer = empty(authIssuer) ? '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0' : authIssuer
+var effectiveEvaluationSchedule = empty(evaluationSchedule) ? '0 0 2 * * *' : evaluationSchedule
+
+var useManagementGroup = !empty(managementGroupId)
+var requestedSubscriptionIds = filter(map(split(targetSubscriptionIds, ','), s => toLower(trim(s))), s => !empty(s))
+var fleetSubscriptionIds = empty(requestedSubscriptionIds) ? [subscription().subscriptionId] : requestedSubscriptionIds
+var fleetRoleName = 'arc-compliance policy operator (${environmentName}, ${resourceToken})'
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: !empty(resourceGroupName) ? resourceGroupName : '${abbreviations.resourceGroup}${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: '${abbreviations.identity}api-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: '${abbreviations.storage}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    queueNames: queueNames
+    principalId: identity.outputs.principalId
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: '${abbreviations.logAnalytics}${resourceToken}'
+    applicationInsightsName: '${abbreviations.applicationInsights}${resourceToken}'
+    location: location
+    tags: tags
+    principalId: identity.outputs.principalId
+  }
+}
+
+module keyVault 'modules/key-vault.bicep' = {
+  name: 'key-vault'
+  scope: rg
+  params: {
+    name: '${abbreviations.keyVault}${resourceToken}'
+    location: location
+    tags: tags
+    principalId: identity.outputs.principalId
+    secretsOfficerPrincipalId: principalId
+    secretsOfficerPrincipalType: principalType
+  }
+}
+
+// Key Vault references (versionless: a new secret version is picked up without redeploying).
+// The secrets are set by operators (docs/operations.md, "Configure ServiceNow"); until a secret
+// exists the reference does not resolve and the app treats the setting as unset.
+var secretReference = {
+  serviceNowClientSecret: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/servicenow-client-secret)'
+  serviceNowPassword: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/servicenow-password)'
+  serviceNowInboundSigningSecret: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/servicenow-inbound-signing-secret)'
+  webhookSecretEncryptionKey: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/webhook-secret-encryption-key)'
+}
+
+// Every `requiredInAzure` setting of config/settings.ts is set here (test/infra checks it).
+// No FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION: Flex Consumption takes the runtime
+// from functionAppConfig and rejects those settings.
+var appSettings = {
+  // Identity-based host and app storage: no connection string, no account key.
+  AzureWebJobsStorage__accountName: storage.outputs.name
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.outputs.clientId
+  // DefaultAzureCredential / ManagedIdentityCredential pick the user-assigned identity by this id.
+  AZURE_CLIENT_ID: identity.outputs.clientId
+  AZURE_RESOURCE_MANAGER_ENDPOINT: environment().resourceManager
+  AZURE_SUBSCRIPTION_IDS: useManagementGroup ? '' : join(fleetSubscriptionIds, ',')
+  EVALUATION_SCHEDULE: effectiveEvaluationSchedule
+  ARM_MAX_CONCURRENCY: string(armMaxConcurrency)
+  AUTH_ISSUER: effectiveAuthIssuer
+  AUTH_AUDIENCE: authAudience
+  // Telemetry with Entra ID auth (local auth is disabled on the component).
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+  WEBSITE_CLOUD_ROLENAME: cloudRoleName
+  // ServiceNow and webhooks (issue 6): plain URL, secrets from Key Vault.
+  SERVICENOW_INSTANCE_URL: serviceNowInstanceUrl
+  SERVICENOW_CLIENT_SECRET: secretReference.serviceNowClientSecret
+  SERVICENOW_PASSWORD: secretReference.serviceNowPassword
+  SERVICENOW_INBOUND_SIGNING_SECRET: secretReference.serviceNowInboundSigningSecret
+  WEBHOOK_SECRET_ENCRYPTION_KEY: secretReference.webhookSecretEncryptionKey
+}
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  params: {
+    name: functionAppName
+    planName: '${abbreviations.plan}${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    blobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainerName: deploymentContainerName
+    appSettings: appSettings
+    maximumInstanceCount: maximumInstanceCount
+    enableAppServiceAuth: enableAppServiceAuth
+    authIssuer: effectiveAuthIssuer
+    authClientId: authAudience
+    authAudience: authAudience
+  }
+}
+
+// Subscription-list mode: one custom role definition assignable in every target subscription,
+// then Reader + the custom role in each of them. Never Owner or Contributor.
+module fleetRole 'modules/fleet-role-definition.bicep' = if (!useManagementGroup) {
+  name: 'fleet-role-definition'
+  params: {
+    roleName: fleetRoleName
+    assignableScopes: map(union(fleetSubscriptionIds, [subscription().subscriptionId]), id => '/subscriptions/${id}')
+  }
+}
+
+module fleetAccess 'modules/fleet-access-subscription.bicep' = [for subscriptionId in fleetSubscriptionIds: if (!useManagementGroup) {
+  name: 'fleet-access-${subscriptionId}'
+  scope: subscription(subscriptionId)
+  params: {
+    principalId: identity.outputs.principalId
+    customRoleDefinitionGuid: fleetRole!.outputs.roleDefinitionGuid
+  }
+}]
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_NAME string = functionApp.outputs.name
+output SERVICE_API_NAME string = functionApp.outputs.name
+@description('Base URL of the API (host.json routePrefix "api").')
+output API_URL string = 'https://${functionApp.outputs.defaultHostName}/api'
+@description('Principal (object) id of the app identity: grant it at a management group with infra/scripts/grant-management-group.sh.')
+output APP_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output APP_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output APP_IDENTITY_RESOURCE_ID string = identity.outputs.id
+@description('App roles to grant API callers (infra/scripts/grant-caller.sh).')
+output CALLER_APP_ROLES array = map(appRoles.roles, role => role.value)
+output AUTH_ISSUER string = effectiveAuthIssuer
+output AUTH_AUDIENCE string = authAudience
+output AZURE_MANAGEMENT_GROUP_ID string = managementGroupId
+output FLEET_SUBSCRIPTION_IDS string = useManagementGroup ? '' : join(fleetSubscriptionIds, ',')
+output FLEET_CUSTOM_ROLE_NAME string = useManagementGroup ? '' : fleetRoleName
+output KEY_VAULT_NAME string = keyVault.outputs.name
+output KEY_VAULT_URI string = keyVault.outputs.uri
+output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output LOG_ANALYTICS_WORKSPACE_ID string = monitoring.outputs.logAnalyticsWorkspaceId
+output LOG_ANALYTICS_CUSTOMER_ID string = monitoring.outputs.logAnalyticsCustomerId

@@ -1,0 +1,16 @@
+// The app's user-assigned managed identity: one principal for storage, Key Vault references,
+// Application Insights ingestion and Azure Resource Manager, so every grant is visible in one place.
+param name string
+param location string
+param tags object = {}
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: name
+  location: location
+  tags: tags
+}
+
+output id string = identity.id
+output name string = identity.name
+output clientId string = identity.properties.clientId
+output principalId string = identity.properties.principalId

@@ -1,0 +1,10 @@
+/**
+ * Local Azure Resource Manager emulator (development and tests only; never imported by production code).
+ * See README.md in this folder for routes, faults and how clients trust its certificate.
+ */
+export { startArmEmulator, type ArmEmulator, type ArmEmulatorOptions } from './server/start-arm-emulator.js';
+export type { DerivePolicyStates } from './server/arm-http.js';
+export { FaultInjector, type FaultOptions, type ThrottleRule, type ServerErrorRule, type LatencyRule, type FailPageOnceRule } from './server/fault-injector.js';
+export { RequestCounter, type RequestRecord } from './server/request-counter.js';
+export { parseODataFilter, ODataFilterError } from './server/odata-filter.js';
+export type * from './fleet-model.js';

@@ -1,0 +1,69 @@
+import type { ArmResource, FleetCluster, FleetModel } from '../fleet-model.js';
+import type { DerivePolicyStates } from './arm-http.js';
+
+export interface PageSizes {
+  /** connectedClusters, extensions, fluxConfigurations, policyAssignments, subscriptions… (default 100). */
+  readonly resources: number;
+  /** Policy Insights query results (default 1000, the service's page size). */
+  readonly policyStates: number;
+}
+
+export interface EvaluationOperation {
+  readonly id: string;
+  readonly scope: string;
+  readonly startedAt: number;
+  readonly completesAt: number;
+}
+
+/** Mutable world behind the routes: the fleet plus what only the emulator tracks. */
+export class EmulatorState {
+  /** Lower-cased remediation id → its deployments (wire shape of `listDeployments`). */
+  readonly remediationDeployments = new Map<string, Record<string, unknown>[]>();
+  readonly evaluations = new Map<string, EvaluationOperation>();
+  /** Policy-state snapshots behind `$skiptoken`s, so the pages of one query stay consistent. */
+  private readonly snapshots = new Map<string, Record<string, unknown>[]>();
+  private snapshotSeq = 0;
+
+  constructor(
+    public fleet: FleetModel,
+    readonly derivePolicyStates: DerivePolicyStates,
+    readonly now: () => Date,
+    readonly pageSizes: PageSizes,
+    readonly evaluationDelayMs: number,
+    readonly remediationDelayMs: number,
+  ) {}
+
+  hasSubscription(subscriptionId: string): boolean {
+    return this.fleet.subscriptions.some((s) => s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase());
+  }
+
+  findCluster(clusterId: string): FleetCluster | undefined {
+    const id = clusterId.toLowerCase();
+    return this.fleet.clusters.find((c) => c.resource.id.toLowerCase() === id);
+  }
+
+  findById(list: readonly ArmResource[], id: string): ArmResource | undefined {
+    const lower = id.toLowerCase();
+    return list.find((r) => r.id.toLowerCase() === lower);
+  }
+
+  /** Latest states of one subscription, derived now from the fleet and the current assignments. */
+  policyStates(subscriptionId: string): Record<string, unknown>[] {
+    return this.derivePolicyStates(this.fleet, subscriptionId, this.now());
+  }
+
+  saveSnapshot(records: Record<string, unknown>[]): string {
+    const id = `s${++this.snapshotSeq}`;
+    this.snapshots.set(id, records);
+    // Bounded: a client abandoning a paged query must not leak memory in long benchmark runs.
+    if (this.snapshots.size > 256) {
+      const oldest = this.snapshots.keys().next().value;
+      if (oldest !== undefined) this.snapshots.delete(oldest);
+    }
+    return id;
+  }
+
+  snapshot(id: string | undefined): Record<string, unknown>[] | undefined {
+    return id === undefined ? undefined : this.snapshots.get(id);
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * The Azure Resource Manager emulator: an HTTPS server speaking the ARM wire format of the official
+ * examples, plus the App Service managed-identity endpoint (plain http on loopback, as in Azure
+ * Functions) whose tokens every ARM route requires.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FleetModel } from '../fleet-model.js';
+import { armError, InvalidSkipTokenError, pageIndexOf, subscriptionOf, type ArmResult, type ArmRoute, type DerivePolicyStates } from './arm-http.js';
+import { EmulatorState, type PageSizes } from './emulator-state.js';
+import { FaultInjector, type FaultOptions } from './fault-injector.js';
+import { RequestCounter } from './request-counter.js';
+import { authorizationRoutes } from './routes/authorization-routes.js';
+import { policyInsightsRoutes } from './routes/policy-insights-routes.js';
+import { resourceRoutes, subscriptionNotFound } from './routes/resource-routes.js';
+import { createLocalhostCertificate } from './tls-certificate.js';
+import { createTokenIssuer } from './token-issuer.js';
+
+export interface ArmEmulatorOptions {
+  readonly fleet: FleetModel;
+  readonly derivePolicyStates: DerivePolicyStates;
+  /** ARM (https) port; 0 (default) picks a free one. */
+  readonly port?: number | undefined;
+  /** Managed-identity (http) port; 0 (default) picks a free one. */
+  readonly identityPort?: number | undefined;
+  readonly pageSizes?: Partial<PageSizes> | undefined;
+  readonly faults?: FaultOptions | undefined;
+  /** How long a triggered policy evaluation runs (default 2000 ms). */
+  readonly evaluationDelayMs?: number | undefined;
+  /** How long a remediation stays `Accepted` (default 2000 ms). */
+  readonly remediationDelayMs?: number | undefined;
+  /** Managed-identity token lifetime (default 3600 s). */
+  readonly tokenLifetimeSeconds?: number | undefined;
+  /** Clock used for derived policy states and timestamps (default: wall clock). */
+  readonly now?: (() => Date) | undefined;
+  /** The `X-IDENTITY-HEADER` secret (default: random). */
+  readonly identityHeader?: string | undefined;
+}
+
+export interface ArmEmulator {
+  /** ARM endpoint, e.g. `https://127.0.0.1:43123` (use as `AZURE_RESOURCE_MANAGER_ENDPOINT`). */
+  readonly url: string;
+  /** PEM of the self-signed certificate: pass as `tlsOptions: { ca }` to SDK clients. */
+  readonly caCertPem: string;
+  /** File holding `caCertPem`, for `NODE_EXTRA_CA_CERTS` of child processes (Node reads it only at start). */
+  readonly caCertPath: string;
+  /** `IDENTITY_ENDPOINT` (App Service managed identity protocol, api-version 2019-08-01). */
+  readonly identityEndpoint: string;
+  /** `IDENTITY_HEADER`. */
+  readonly identityHeader: string;
+  readonly requests: RequestCounter;
+  readonly faults: FaultInjector;
+  /** The live world; tests may mutate it (policy-state queries always derive from its current content). */
+  readonly fleet: FleetModel;
+  readonly state: EmulatorState;
+  /** Environment for a child process that should use this emulator through `DefaultAzureCredential`. */
+  env(): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, result: ArmResult, requestId: string): void {
+  const headers: Record<string, string> = { 'x-ms-request-id': requestId, 'x-ms-correlation-request-id': requestId, ...result.headers };
+  if (result.body === undefined) {
+    res.writeHead(result.status, { ...headers, 'content-length': '0' }).end();
+    return;
+  }
+  const payload = JSON.stringify(result.body);
+  res.writeHead(result.status, { ...headers, 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(payload)) }).end(payload);
+}
+
+const close = (server: Server): Promise<void> =>
+  new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+
+const listen = (server: Server, port: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The system-assigned identity's client id when a caller does not ask for a user-assigned one. */
+const SYSTEM_ASSIGNED_CLIENT_ID = '00000000-0000-0000-0000-00000000a4c1';
+
+export async function startArmEmulator(options: ArmEmulatorOptions): Promise<ArmEmulator> {
+  const tls = await createLocalhostCertificate();
+  const issuer = await createTokenIssuer(options.fleet.tenantId, options.tokenLifetimeSeconds ?? 3600);
+  const identityHeader = options.identityHeader ?? randomBytes(24).toString('hex');
+  const state = new EmulatorState(
+    options.fleet,
+    options.derivePolicyStates,
+    options.now ?? (() => new Date()),
+    { resources: options.pageSizes?.resources ?? 100, policyStates: options.pageSizes?.policyStates ?? 1000 },
+    options.evaluationDelayMs ?? 2000,
+    options.remediationDelayMs ?? 2000,
+  );
+  const requests = new RequestCounter();
+  const faults = new FaultInjector(options.faults);
+  const routes: ArmRoute[] = [...resourceRoutes(state), ...authorizationRoutes(state), ...policyInsightsRoutes(state)];
+  let baseUrl = '';
+
+  const handleArm = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const requestId = randomUUID();
+    const url = new URL(req.url ?? '/', baseUrl);
+    const method = (req.method ?? 'GET').toUpperCase();
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname).replace(/\/{2,}/g, '/');
+    } catch {
+      path = url.pathname;
+    }
+    const apiVersion = url.searchParams.get('api-version') ?? undefined;
+    const subscriptionId = subscriptionOf(path);
+    const byPath = routes.filter((r) => r.pattern.test(path));
+    const route = byPath.find((r) => (typeof r.method === 'string' ? r.method === method : r.method.includes(method)));
+    const routeName = route?.name ?? 'unknown';
+    const body = await readBody(req);
+    const finish = (result: ArmResult, recordedRoute: string, fault?: 'throttle' | 'error'): void => {
+      requests.record({ method, path, route: recordedRoute, apiVersion, subscriptionId, status: result.status, fault });
+      send(res, result, requestId);
+    };
+
+    const auth = req.headers.authorization ?? '';
+    const bearer = /^Bearer\s+(.+)$/i.exec(auth)?.[1];
+    if (bearer === undefined || !(await issuer.verify(bearer))) {
+      const result = armError(
+        401,
+        bearer === undefined ? 'AuthenticationFailed' : 'InvalidAuthenticationToken',
+        bearer === undefined ? "Authentication failed. The 'Authorization' header is missing." : 'The access token is invalid or has expired.',
+      );
+      finish(
+        { ...result, headers: { 'WWW-Authenticate': `Bearer authorization_uri="https://login.microsoftonline.com/${options.fleet.tenantId}", error="invalid_token", error_description="The authentication failed"` } },
+        `unauthenticated:${routeName}`,
+      );
+      return;
+    }
+    if (!route) {
+      finish(
+        byPath.length > 0
+          ? armError(405, 'MethodNotAllowed', `The requested method '${method}' is not allowed for '${path}'.`)
+          : armError(404, 'InvalidResourceType', `The resource path '${path}' is not served by the ARM emulator.`),
+        routeName,
+      );
+      return;
+    }
+
+    const decision = faults.decide({ route: route.name, subscriptionId, page: pageIndexOf(url), pageKey: `${method} ${path}?${url.searchParams.get('$skiptoken') ?? ''}` });
+    if (decision.delayMs > 0) await sleep(decision.delayMs);
+    if (decision.kind === 'throttle') {
+      finish(
+        {
+          ...armError(429, 'TooManyRequests', 'The request is being throttled (emulator fault).'),
+          headers: { 'Retry-After': String(decision.retryAfterSeconds) },
+        },
+        route.name,
+        'throttle',
+      );
+      return;
+    }
+    if (decision.kind === 'error') {
+      finish(armError(decision.status, decision.code, decision.message), route.name, 'error');
+      return;
+    }
+
+    if (subscriptionId !== undefined && !state.hasSubscription(subscriptionId)) {
+      finish(subscriptionNotFound(subscriptionId), route.name);
+      return;
+    }
+    let parsed: unknown;
+    if (body.trim() !== '') {
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        finish(armError(400, 'InvalidRequestContent', 'The request content is not valid JSON.'), route.name);
+        return;
+      }
+    }
+    let result: ArmResult;
+    try {
+      const match = route.pattern.exec(path)!;
+      result = await route.handle({ method, url, baseUrl, params: match.slice(1).map((p) => p ?? ''), body: parsed, apiVersion });
+    } catch (e) {
+      result =
+        e instanceof InvalidSkipTokenError
+          ? armError(400, 'InvalidSkipToken', 'The $skiptoken is not valid.')
+          : armError(500, 'InternalServerError', `ARM emulator error: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    finish(result, route.name);
+  };
+
+  const handleIdentity = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const reply = (status: number, body: unknown): void => {
+      requests.record({ method: req.method ?? 'GET', path: url.pathname, route: 'identity.token', apiVersion: url.searchParams.get('api-version') ?? undefined, subscriptionId: undefined, status });
+      const payload = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(payload)) }).end(payload);
+    };
+    await readBody(req);
+    if (url.pathname !== '/msi/token' || req.method !== 'GET') return reply(404, { statusCode: 404, message: 'Not found' });
+    if (req.headers['x-identity-header'] !== identityHeader) return reply(401, { statusCode: 401, message: 'The X-IDENTITY-HEADER header is missing or wrong.' });
+    const resource = url.searchParams.get('resource');
+    if (!resource) return reply(400, { statusCode: 400, message: 'The resource query parameter is required.' });
+    const clientId = url.searchParams.get('client_id') ?? undefined;
+    const token = await issuer.issue(resource, clientId);
+    return reply(200, {
+      access_token: token.accessToken,
+      expires_on: String(token.expiresOn),
+      resource,
+      token_type: 'Bearer',
+      client_id: clientId ?? SYSTEM_ASSIGNED_CLIENT_ID,
+    });
+  };
+
+  const onError = (res: ServerResponse) => (e: unknown) => {
+    if (!res.headersSent) res.writeHead(500, { 'content-type': JSON_TYPE }).end(JSON.stringify({ error: { code: 'InternalServerError', message: String(e) } }));
+  };
+  const arm = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => void handleArm(req, res).catch(onError(res)));
+  const identity = createHttpServer((req, res) => void handleIdentity(req, res).catch(onError(res)));
+  const armPort = await listen(arm, options.port ?? 0);
+  const identityPort = await listen(identity, options.identityPort ?? 0);
+  baseUrl = `https://127.0.0.1:${armPort}`;
+  const caDir = await mkdtemp(join(tmpdir(), 'arm-emulator-'));
+  const caCertPath = join(caDir, 'ca.pem');
+  await writeFile(caCertPath, tls.cert);
+  const identityEndpoint = `http://127.0.0.1:${identityPort}/msi/token`;
+
+  return {
+    url: baseUrl,
+    caCertPem: tls.cert,
+    caCertPath,
+    identityEndpoint,
+    identityHeader,
+    requests,
+    faults,
+    get fleet() {
+      return state.fleet;
+    },
+    state,
+    env: () => ({
+      AZURE_RESOURCE_MANAGER_ENDPOINT: baseUrl,
+      IDENTITY_ENDPOINT: identityEndpoint,
+      IDENTITY_HEADER: identityHeader,
+      NODE_EXTRA_CA_CERTS: caCertPath,
+    }),
+    async stop() {
+      await Promise.all([close(arm as unknown as Server), close(identity)]);
+      await rm(caDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,343 @@
+/**
+ * Contract of the ARM emulator against the official REST examples: every example the emulator can
+ * serve is loaded into it and read back through the real SDK client (or the REST client for
+ * connectedClusters 2026-03-01 and policyExemptions, which no installed SDK models), and nothing may be lost.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { getClient, type Client } from '@azure-rest/core-client';
+import { SourceControlConfigurationClient } from '@azure/arm-kubernetesconfiguration';
+import { PolicyClient } from '@azure/arm-policy';
+import { PolicyInsightsClient } from '@azure/arm-policyinsights';
+import { SubscriptionClient } from '@azure/arm-resources-subscriptions';
+import type { ManagedIdentityCredential } from '@azure/identity';
+import { startArmEmulator, type ArmEmulator, type ArmResource, type FleetCluster, type FleetModel } from '../../local/arm-emulator/index.js';
+import { armToken, rawArm, sdkOptions, useEmulatorIdentity } from '../integration/arm-emulator/support/emulator-clients.js';
+import { loadExample, lostFields, responseBody } from './support/lossless.js';
+
+let emulator: ArmEmulator;
+let credential: ManagedIdentityCredential;
+let policyStateRecords: Record<string, unknown>[] = [];
+
+const fleet: FleetModel = { tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47', subscriptions: [], clusters: [], policyAssignments: [], policyExemptions: [], policySets: {}, remediations: [] };
+
+beforeAll(async () => {
+  emulator = await startArmEmulator({
+    fleet,
+    derivePolicyStates: (_f, sub) => policyStateRecords.filter((r) => String(r['resourceId']).toLowerCase().startsWith(`/subscriptions/${sub.toLowerCase()}/`)),
+    remediationDelayMs: 0,
+  });
+  credential = useEmulatorIdentity(emulator);
+});
+afterAll(async () => {
+  await emulator?.stop();
+});
+beforeEach(() => {
+  fleet.subscriptions.length = 0;
+  fleet.clusters.length = 0;
+  fleet.policyAssignments.length = 0;
+  fleet.policyExemptions.length = 0;
+  fleet.remediations.length = 0;
+  policyStateRecords = [];
+});
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+function addSubscription(id: string): void {
+  const sub = /^\/?subscriptions\/([^/]+)/i.exec(id)?.[1] ?? id;
+  if (!fleet.subscriptions.some((s) => s.subscriptionId === sub)) fleet.subscriptions.push({ subscriptionId: sub, displayName: sub, state: 'Enabled' });
+}
+
+function addCluster(resource: ArmResource): FleetCluster {
+  addSubscription(resource.id);
+  const cluster: FleetCluster = { resource, extensions: [], fluxConfigurations: [], violations: [] };
+  fleet.clusters.push(cluster);
+  return cluster;
+}
+
+function restClient(apiVersion: string): Client {
+  return getClient(emulator.url, credential, { ...sdkOptions(emulator), apiVersion, credentials: { scopes: [`${emulator.url}/.default`] } });
+}
+
+describe('Microsoft.Kubernetes/connectedClusters through the REST client (whole bodies)', () => {
+  const singles = ['hybridkubernetes/2026-03-01/GetClusterExample.json', 'hybridkubernetes/2024-01-01/GetClusterExample.json'];
+  for (const file of singles) {
+    it(`get + list: ${file}`, async () => {
+      const body = responseBody<ArmResource>(loadExample(file));
+      addCluster(structuredClone(body));
+      const client = restClient('2026-03-01');
+      const got = await client.pathUnchecked(body.id).get();
+      expect(got.status).toBe('200');
+      expect(got.body).toEqual(body);
+      const sub = body.id.split('/')[2]!;
+      const listed = await client.path('/subscriptions/{subscriptionId}/providers/Microsoft.Kubernetes/connectedClusters', sub).get();
+      expect(listed.body).toEqual({ value: [body] });
+    });
+  }
+
+  for (const status of ['200', '201']) {
+    it(`CreateCluster_KindExample ${status} body (kind ProvisionedCluster, aadProfile)`, async () => {
+      const body = responseBody<ArmResource>(loadExample('hybridkubernetes/2026-03-01/CreateCluster_KindExample.json'), status);
+      addCluster(structuredClone(body));
+      const got = await restClient('2026-03-01').pathUnchecked(body.id).get();
+      expect(got.body).toEqual(body);
+    });
+  }
+
+  const lists = [
+    'hybridkubernetes/2026-03-01/GetClustersBySubscriptionExample.json',
+    'hybridkubernetes/2021-10-01/GetClustersBySubscriptionExample.json',
+    'hybridkubernetes/2021-10-01/GetClustersByResourceGroupExample.json',
+  ];
+  for (const file of lists) {
+    it(`list by subscription and resource group: ${file}`, async () => {
+      const { value } = responseBody<{ value: ArmResource[] }>(loadExample(file));
+      for (const c of value) addCluster(structuredClone(c));
+      const [, , sub, , rg] = value[0]!.id.split('/');
+      const client = restClient('2026-03-01');
+      const bySub = await client.path('/subscriptions/{subscriptionId}/providers/Microsoft.Kubernetes/connectedClusters', sub!).get();
+      expect(bySub.body).toEqual({ value });
+      const byRg = await client.path('/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Kubernetes/connectedClusters', sub!, rg!).get();
+      expect((byRg.body as { value: unknown[] }).value).toEqual(value.filter((c) => c.id.split('/')[4] === rg));
+    });
+  }
+});
+
+describe('Microsoft.KubernetesConfiguration through SourceControlConfigurationClient', () => {
+  function clusterFor(childId: string): FleetCluster {
+    const clusterIdPart = childId.split('/providers/Microsoft.KubernetesConfiguration/')[0]!;
+    return addCluster({ id: clusterIdPart, name: clusterIdPart.split('/').pop()!, type: 'Microsoft.Kubernetes/connectedClusters' });
+  }
+
+  it('ListExtensions.json + GetExtension.json', async () => {
+    const { value } = responseBody<{ value: ArmResource[] }>(loadExample('kubernetesconfiguration/2023-05-01/ListExtensions.json'));
+    const single = responseBody<ArmResource>(loadExample('kubernetesconfiguration/2023-05-01/GetExtension.json'));
+    const cluster = clusterFor(value[0]!.id);
+    cluster.extensions.push(...structuredClone(value));
+    const client = new SourceControlConfigurationClient(credential, 'subId1', sdkOptions(emulator));
+    const listed = await collect(client.extensions.list('rg1', 'Microsoft.Kubernetes', 'connectedClusters', 'clusterName1'));
+    expect(listed).toHaveLength(value.length);
+    value.forEach((wire, i) => expect(lostFields(wire, listed[i])).toEqual([]));
+
+    // Same cluster and extension name as in the list example: the single example replaces it.
+    const singleCluster = fleet.clusters.find((c) => single.id.startsWith(`${c.resource.id}/`)) ?? clusterFor(single.id);
+    singleCluster.extensions.splice(0, singleCluster.extensions.length, structuredClone(single));
+    const [, , sub, , rg, , rp, type, name] = single.id.split('/');
+    const got = await new SourceControlConfigurationClient(credential, sub!, sdkOptions(emulator)).extensions.get(rg!, rp!, type!, name!, single.name);
+    expect(lostFields(single, got)).toEqual([]);
+  });
+
+  it('ListFluxConfigurations.json + GetFluxConfiguration.json', async () => {
+    const { value } = responseBody<{ value: ArmResource[] }>(loadExample('kubernetesconfiguration/2023-05-01/ListFluxConfigurations.json'));
+    const single = responseBody<ArmResource>(loadExample('kubernetesconfiguration/2023-05-01/GetFluxConfiguration.json'));
+    clusterFor(value[0]!.id).fluxConfigurations.push(...structuredClone(value));
+    const client = new SourceControlConfigurationClient(credential, 'subId1', sdkOptions(emulator));
+    const listed = await collect(client.fluxConfigurations.list('rg1', 'Microsoft.Kubernetes', 'connectedClusters', 'clusterName1'));
+    expect(listed).toHaveLength(value.length);
+    value.forEach((wire, i) => expect(lostFields(wire, listed[i])).toEqual([]));
+
+    const singleCluster = fleet.clusters.find((c) => single.id.startsWith(`${c.resource.id}/`)) ?? clusterFor(single.id);
+    singleCluster.fluxConfigurations.splice(0, singleCluster.fluxConfigurations.length, structuredClone(single));
+    const [, , sub, , rg, , rp, type, name] = single.id.split('/');
+    const got = await new SourceControlConfigurationClient(credential, sub!, sdkOptions(emulator)).fluxConfigurations.get(rg!, rp!, type!, name!, single.name);
+    expect(lostFields(single, got)).toEqual([]);
+  });
+});
+
+describe('Microsoft.Authorization through PolicyClient (2025-03-01)', () => {
+  const scopeOf = (id: string): string => id.split('/providers/Microsoft.Authorization/')[0]!.replace(/^\//, '');
+
+  for (const file of ['getPolicyAssignment.json', 'getPolicyAssignmentWithOverrides.json', 'getPolicyAssignmentWithResourceSelectors.json']) {
+    it(`get: ${file}`, async () => {
+      const body = responseBody<ArmResource>(loadExample(`authorization/2025-03-01/${file}`));
+      addSubscription(body.id);
+      fleet.policyAssignments.push(structuredClone(body));
+      const got = await new PolicyClient(credential, body.id.split('/')[2]!, sdkOptions(emulator)).policyAssignments.get(scopeOf(body.id), body.name);
+      expect(lostFields(body, got)).toEqual([]);
+    });
+  }
+
+  it('list (subscription, $filter=atScope()): listPolicyAssignments.json', async () => {
+    const example = loadExample('authorization/2025-03-01/listPolicyAssignments.json');
+    const { value } = responseBody<{ value: ArmResource[] }>(example);
+    const sub = String(example.parameters['subscriptionId']);
+    addSubscription(sub);
+    fleet.policyAssignments.push(...structuredClone(value));
+    const listed = await collect(new PolicyClient(credential, sub, sdkOptions(emulator)).policyAssignments.list({ filter: 'atScope()', expand: String(example.parameters['$expand']) }));
+    expect(listed).toHaveLength(value.length);
+    value.forEach((wire, i) => expect(lostFields(wire, listed[i])).toEqual([]));
+  });
+
+  it('list for a resource group: listPolicyAssignmentsForResourceGroup.json', async () => {
+    const example = loadExample('authorization/2025-03-01/listPolicyAssignmentsForResourceGroup.json');
+    const { value } = responseBody<{ value: ArmResource[] }>(example);
+    const sub = String(example.parameters['subscriptionId']);
+    addSubscription(sub);
+    fleet.policyAssignments.push(...structuredClone(value));
+    const listed = await collect(new PolicyClient(credential, sub, sdkOptions(emulator)).policyAssignments.listForResourceGroup(String(example.parameters['resourceGroupName']), { filter: 'atScope()' }));
+    expect(listed).toHaveLength(value.length);
+    value.forEach((wire, i) => expect(lostFields(wire, listed[i])).toEqual([]));
+  });
+
+  for (const file of ['createPolicyAssignmentWithOverrides.json', 'createPolicyAssignmentWithResourceSelectors.json', 'createPolicyAssignmentWithoutEnforcement.json', 'createPolicyAssignmentWithIdentity.json']) {
+    it(`create (PUT) round trip and stored 201 body: ${file}`, async () => {
+      const example = loadExample(`authorization/2025-03-01/${file}`);
+      const scope = String(example.parameters['scope']);
+      const name = String(example.parameters['policyAssignmentName']);
+      addSubscription(`/${scope}`);
+      const client = new PolicyClient(credential, scope.split('/')[1]!, sdkOptions(emulator));
+      const request = example.parameters['parameters'] as Record<string, unknown>;
+      const created = await client.policyAssignments.create(scope, name, flattenAssignment(request));
+      // Everything the request carried comes back in the 201 body.
+      expect(lostFields(request, created)).toEqual([]);
+      expect(created.scope).toBe(`/${scope}`);
+
+      fleet.policyAssignments.length = 0;
+      const stored = responseBody<ArmResource>(example, '201');
+      fleet.policyAssignments.push(structuredClone(stored));
+      expect(lostFields(stored, await client.policyAssignments.get(scopeOf(stored.id), stored.name))).toEqual([]);
+    });
+  }
+
+  it('update (PATCH) with overrides: updatePolicyAssignmentWithOverrides.json', async () => {
+    const example = loadExample('authorization/2025-03-01/updatePolicyAssignmentWithOverrides.json');
+    const expected = responseBody<ArmResource & { properties: Record<string, unknown> }>(example);
+    const base = structuredClone(expected);
+    delete base.properties['overrides'];
+    addSubscription(base.id);
+    fleet.policyAssignments.push(base);
+    const scope = String(example.parameters['scope']);
+    const patch = (example.parameters['parameters'] as { properties: Record<string, unknown> }).properties;
+    const updated = await new PolicyClient(credential, scope.split('/')[1]!, sdkOptions(emulator)).policyAssignments.update(scope, String(example.parameters['policyAssignmentName']), patch);
+    expect(lostFields(expected, updated, ['systemdata'])).toEqual([]);
+  });
+
+  it('policy exemption get (2024-12-01-preview, not in @azure/arm-policy 7): getPolicyExemption.json, whole body', async () => {
+    const body = responseBody<ArmResource>(loadExample('authorization/2024-12-01-preview/getPolicyExemption.json'));
+    addSubscription(body.id);
+    fleet.policyExemptions.push(structuredClone(body));
+    const client = restClient('2024-12-01-preview');
+    expect((await client.pathUnchecked(body.id).get()).body).toEqual(body);
+    const scope = body.id.split('/providers/Microsoft.Authorization/')[0]!;
+    expect((await client.pathUnchecked(`${scope}/providers/Microsoft.Authorization/policyExemptions`).get()).body).toEqual({ value: [body] });
+  });
+});
+
+/** The 2025-03-01 SDK model is flat; the wire request nests `properties`. */
+function flattenAssignment(request: Record<string, unknown>): Record<string, unknown> {
+  const { properties, ...rest } = request;
+  return { ...rest, ...(properties as Record<string, unknown>) };
+}
+
+describe('Microsoft.PolicyInsights through PolicyInsightsClient (2024-10-01)', () => {
+  const insights = (subscriptionId?: string): PolicyInsightsClient =>
+    subscriptionId ? new PolicyInsightsClient(credential, subscriptionId, sdkOptions(emulator)) : new PolicyInsightsClient(credential, sdkOptions(emulator));
+
+  for (const file of ['PolicyStates_QuerySubscriptionScope.json', 'PolicyStates_QuerySubscriptionScopeNextLink.json']) {
+    it(`subscription query: ${file}`, async () => {
+      const example = loadExample(`policyinsights/2024-10-01/${file}`);
+      const { value } = responseBody<{ value: Record<string, unknown>[] }>(example);
+      const sub = String(example.parameters['subscriptionId']);
+      addSubscription(sub);
+      policyStateRecords = structuredClone(value);
+      const got = await collect(insights().policyStates.listQueryResultsForSubscription('latest', sub));
+      expect(got).toHaveLength(value.length);
+      value.forEach((wire, i) => expect(lostFields(wire, got[i])).toEqual([]));
+    });
+  }
+
+  it('resource-group query: PolicyStates_QueryResourceGroupScope.json', async () => {
+    const example = loadExample('policyinsights/2024-10-01/PolicyStates_QueryResourceGroupScope.json');
+    const { value } = responseBody<{ value: Record<string, unknown>[] }>(example);
+    const sub = String(example.parameters['subscriptionId']);
+    addSubscription(sub);
+    policyStateRecords = structuredClone(value);
+    const got = await collect(insights().policyStates.listQueryResultsForResourceGroup('latest', sub, String(example.parameters['resourceGroupName'])));
+    expect(got).toHaveLength(value.length);
+    value.forEach((wire, i) => expect(lostFields(wire, got[i])).toEqual([]));
+  });
+
+  it('resource query with $expand=components($filter=…): PolicyStates_QueryResourceScopeExpandComponents.json', async () => {
+    const example = loadExample('policyinsights/2024-10-01/PolicyStates_QueryResourceScopeExpandComponents.json');
+    const { value } = responseBody<{ value: Record<string, unknown>[] }>(example);
+    addSubscription(String(example.parameters['resourceId']));
+    policyStateRecords = structuredClone(value);
+    const got = await collect(insights().policyStates.listQueryResultsForResource('latest', String(example.parameters['resourceId']), {
+      queryOptions: { filter: String(example.parameters['$filter']), expand: String(example.parameters['$expand']) },
+    }));
+    expect(got).toHaveLength(1);
+    expect(lostFields(value[0], got[0])).toEqual([]);
+    expect(got[0]!.components).toHaveLength(5);
+    expect(emulator.requests.log.at(-1)?.route).toBe('policyStates.queryResults');
+  });
+
+  it('summarize: the SDK reads every field of the emulator summary, in the shape of PolicyStates_SummarizeSubscriptionScope.json', async () => {
+    const states = responseBody<{ value: Record<string, unknown>[] }>(loadExample('policyinsights/2024-10-01/PolicyStates_QuerySubscriptionScope.json')).value;
+    const example = responseBody<{ value: Record<string, unknown>[] }>(loadExample('policyinsights/2024-10-01/PolicyStates_SummarizeSubscriptionScope.json'));
+    const sub = 'fffedd8f-ffff-fffd-fffd-fffed2f84852';
+    addSubscription(sub);
+    policyStateRecords = structuredClone(states);
+    const summary = await insights().policyStates.summarizeForSubscription('latest', sub, { queryOptions: { top: 5 } });
+    const raw = await rawArm(emulator, 'POST', `/subscriptions/${sub}/providers/Microsoft.PolicyInsights/policyStates/latest/summarize?api-version=2024-10-01&$top=5`, {
+      token: await armToken(credential, emulator),
+    });
+    expect(lostFields(raw.body, summary)).toEqual([]);
+    const entity = (raw.body as { value: Record<string, unknown>[] }).value[0]!;
+    expect(Object.keys(entity).sort()).toEqual(Object.keys(example.value[0]!).sort());
+    expect(Object.keys(entity['results'] as object).sort()).toEqual(Object.keys(example.value[0]!['results'] as object).sort());
+    expect(summary.value?.[0]?.results?.nonCompliantResources).toBe(1);
+    expect(summary.value?.[0]?.policyAssignments).toHaveLength(2);
+  });
+
+  it('remediation get: Remediations_GetSubscriptionScope.json', async () => {
+    const example = loadExample('policyinsights/2024-10-01/Remediations_GetSubscriptionScope.json');
+    const body = responseBody<ArmResource>(example);
+    addSubscription(body.id);
+    fleet.remediations.push(structuredClone(body));
+    const got = await insights(String(example.parameters['subscriptionId'])).remediations.getAtSubscription(String(example.parameters['remediationName']));
+    expect(lostFields(body, got)).toEqual([]);
+  });
+
+  it('remediation create: Remediations_CreateSubscriptionScope.json request round-trips, response has the example shape', async () => {
+    const example = loadExample('policyinsights/2024-10-01/Remediations_CreateSubscriptionScope.json');
+    const sub = String(example.parameters['subscriptionId']);
+    addSubscription(sub);
+    const request = example.parameters['parameters'] as { properties: { policyAssignmentId: string } };
+    const created = await insights(sub).remediations.createOrUpdateAtSubscription(String(example.parameters['remediationName']), request.properties);
+    expect(lostFields(request, created)).toEqual([]);
+    const expected = responseBody<Record<string, unknown>>(example, '201');
+    const raw = await rawArm(emulator, 'GET', `/subscriptions/${sub}/providers/Microsoft.PolicyInsights/remediations/${String(example.parameters['remediationName'])}?api-version=2024-10-01`, {
+      token: await armToken(credential, emulator),
+    });
+    expect(Object.keys(raw.body as object).sort()).toEqual(Object.keys(expected).sort());
+  });
+
+  it('remediation deployments: Remediations_ListDeploymentsSubscriptionScope.json', async () => {
+    const example = loadExample('policyinsights/2024-10-01/Remediations_ListDeploymentsSubscriptionScope.json');
+    const { value } = responseBody<{ value: Record<string, unknown>[] }>(example);
+    const sub = String(example.parameters['subscriptionId']);
+    const name = String(example.parameters['remediationName']);
+    const id = `/subscriptions/${sub}/providers/microsoft.policyinsights/remediations/${name}`;
+    addSubscription(sub);
+    fleet.remediations.push({ id, name, type: 'Microsoft.PolicyInsights/remediations', properties: { provisioningState: 'Succeeded' } });
+    emulator.state.remediationDeployments.set(id.toLowerCase(), structuredClone(value));
+    const got = await collect(insights(sub).remediations.listDeploymentsAtSubscription(name));
+    expect(got).toHaveLength(value.length);
+    value.forEach((wire, i) => expect(lostFields(wire, got[i])).toEqual([]));
+  });
+});
+
+describe('Subscriptions through SubscriptionClient (2022-12-01; no example file, shape of the SDK model)', () => {
+  it('lists every field the SDK models', async () => {
+    addSubscription('33333333-3333-3333-3333-333333333333');
+    const got = await collect(new SubscriptionClient(credential, sdkOptions(emulator)).subscriptions.list());
+    const raw = await rawArm(emulator, 'GET', '/subscriptions?api-version=2022-12-01', { token: await armToken(credential, emulator) });
+    const wire = (raw.body as { value: unknown[] }).value;
+    expect(got).toHaveLength(1);
+    expect(lostFields(wire[0], got[0])).toEqual([]);
+    expect(got[0]).toMatchObject({ subscriptionId: '33333333-3333-3333-3333-333333333333', state: 'Enabled', tenantId: fleet.tenantId });
+  });
+});

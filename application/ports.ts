@@ -138,8 +138,18 @@ export interface RunRepository {
   list(top: number, continuationToken?: string): Promise<Page<EvaluationRun>>;
   /** Idempotent: recording the same subscription outcome twice leaves one outcome. */
   recordSubscriptionOutcome(runId: string, subscriptionId: string, outcome: { ok: true; clusters: number } | { ok: false; error: string }, at: string): Promise<void>;
-  /** Recomputes counts from the recorded outcomes and persists the run status. */
-  refresh(runId: string, now: string): Promise<EvaluationRun | undefined>;
+  /**
+   * Recomputes counts from the recorded outcomes and persists them. The status stays `running`
+   * (or whatever it was) unless `options.final` is set and every subscription has an outcome: then it
+   * becomes `succeeded` | `partial` | `failed` and `completedAt` is set (kept on later refreshes).
+   */
+  refresh(runId: string, now: string, options?: { readonly final?: boolean }): Promise<EvaluationRun | undefined>;
+}
+
+/** What the evaluation service writes beyond {@link RunRepository} (read-side users need not implement it). */
+export interface EvaluationRunRepository extends RunRepository {
+  /** Replaces the run record (status changes before fan-out: `queued` → `running`, or `failed` at start). */
+  update(run: EvaluationRun): Promise<void>;
 }
 
 export interface ClusterStateRepository {
@@ -149,6 +159,12 @@ export interface ClusterStateRepository {
   listBySubscription(subscriptionId: string): Promise<ClusterState[]>;
   /** Marks every cluster of the subscription stale (last results kept). */
   markStale(subscriptionId: string): Promise<number>;
+}
+
+/** What the evaluation service writes beyond {@link ClusterStateRepository}. */
+export interface EvaluationClusterStateRepository extends ClusterStateRepository {
+  /** Removes clusters that no longer exist in ARM (with their index rows); returns how many were removed. */
+  deleteMany(clusters: readonly { readonly subscriptionId: string; readonly resourceGroup: string; readonly name: string }[]): Promise<number>;
 }
 
 export interface HistoryRepository {
@@ -212,4 +228,51 @@ export interface SummaryRepository {
   getLatest(): Promise<FleetSummary | undefined>;
   /** Summaries generated at or after `since`, oldest first. */
   listTrends(since: string): Promise<TrendPoint[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remediation (Azure Policy remediation tasks; implemented by adapters/arm/policy-admin.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** Progress of one Azure Policy remediation task as ARM reports it. */
+export interface RemediationTaskState {
+  /** ARM id of the `Microsoft.PolicyInsights/remediations` resource. */
+  readonly armId: string;
+  readonly subscriptionId: string;
+  /** `Accepted`, `Evaluating`, `Succeeded`, `Failed`, `Canceled`… as ARM returns it. */
+  readonly provisioningState: string;
+  readonly totalDeployments: number;
+  readonly successfulDeployments: number;
+  readonly failedDeployments: number;
+}
+
+/**
+ * Starts and reads Azure Policy remediation tasks. `start` finds the policy assignment of the
+ * DeployIfNotExists definition in the subscription and creates a remediation limited to the given
+ * resources (`filters.resourceIds`); it throws a `NotRemediable` AppError when the definition is not
+ * assigned there.
+ */
+export interface RemediationStarter {
+  start(request: {
+    readonly name: string;
+    readonly subscriptionId: string;
+    readonly policyDefinitionId: string;
+    readonly resourceIds: readonly string[];
+  }): Promise<RemediationTaskState>;
+  get(armId: string): Promise<RemediationTaskState | undefined>;
+}
+
+/** A remediation request made through the API: one ARM task per subscription. */
+export interface RemediationRecord {
+  readonly id: string;
+  readonly controlId: string;
+  readonly requestedBy: string;
+  readonly createdAt: string;
+  readonly clusterIds: readonly string[];
+  readonly tasks: readonly { readonly subscriptionId: string; readonly armId: string | undefined; readonly error?: string | undefined }[];
+}
+
+export interface RemediationRepository {
+  create(record: RemediationRecord): Promise<void>;
+  get(id: string): Promise<RemediationRecord | undefined>;
 }

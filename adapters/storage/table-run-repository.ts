@@ -1,0 +1,185 @@
+/**
+ * Evaluation runs in the `runs` table.
+ *
+ * Partition `runs` holds two entities per run, written together in one transaction:
+ * `id|<runId>` (point reads) and `t|<inverted createdAt>|<runId>` (the same record, so `list` is a
+ * newest-first range read of one partition). Subscription outcomes live in partition
+ * `outcomes|<runId>`, one row per subscription, so concurrent collectors never contend on one entity
+ * and a redelivered outcome overwrites its own row. The run record is updated with ETag optimistic
+ * concurrency so a slow collector's refresh can never overwrite a newer (final) status.
+ */
+import type { TableClient, TransactionAction } from '@azure/data-tables';
+import { odata } from '@azure/data-tables';
+import { ConflictError } from '../../domain/errors.js';
+import type { EvaluationRun, EvaluationRunRepository, Page, RunStatus, RunTrigger, SubscriptionFailure } from '../../application/ports.js';
+import { escapeKey, invertedTime } from './table-keys.js';
+import { readChunks, writeChunks } from './chunked-property.js';
+import { decodeContinuation, defined, encodeContinuation, getEntityOrUndefined, isStatus, num, readAll, readPage, reqStr, str, type TableStore } from './table-store.js';
+
+const RUNS_PARTITION = 'runs';
+const idRow = (runId: string): string => `id|${escapeKey(runId)}`;
+const timeRow = (run: Pick<EvaluationRun, 'id' | 'createdAt'>): string => `t|${invertedTime(run.createdAt)}|${escapeKey(run.id)}`;
+const outcomePartition = (runId: string): string => `outcomes|${escapeKey(runId)}`;
+
+/** Errors are kept readable but bounded (200 failed subscriptions must still fit one entity). */
+const MAX_ERROR_CHARS = 1000;
+const MAX_REFRESH_ATTEMPTS = 10;
+
+const TRIGGERS: readonly RunTrigger[] = ['timer', 'on-demand'];
+const STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'partial', 'failed'];
+const TERMINAL: readonly RunStatus[] = ['succeeded', 'partial', 'failed'];
+
+function toProps(run: EvaluationRun): Record<string, unknown> {
+  return defined({
+    id: run.id,
+    trigger: run.trigger,
+    status: run.status,
+    requestedBy: run.requestedBy,
+    createdAt: run.createdAt,
+    startedAt: run.startedAt,
+    completedAt: run.completedAt,
+    subscriptionsTotal: run.subscriptionsTotal,
+    subscriptionsSucceeded: run.subscriptionsSucceeded,
+    subscriptionsFailed: run.subscriptionsFailed,
+    clustersEvaluated: run.clustersEvaluated,
+    ...writeChunks('failures', JSON.stringify(run.failures)),
+  });
+}
+
+function fromEntity(e: Record<string, unknown>): EvaluationRun {
+  const trigger = reqStr(e, 'trigger');
+  const status = reqStr(e, 'status');
+  const failures = JSON.parse(readChunks(e, 'failures') ?? '[]') as SubscriptionFailure[];
+  return {
+    id: reqStr(e, 'id'),
+    trigger: TRIGGERS.find((t) => t === trigger) ?? 'timer',
+    status: STATUSES.find((s) => s === status) ?? 'failed',
+    requestedBy: str(e, 'requestedBy'),
+    createdAt: reqStr(e, 'createdAt'),
+    startedAt: str(e, 'startedAt'),
+    completedAt: str(e, 'completedAt'),
+    subscriptionsTotal: num(e, 'subscriptionsTotal'),
+    subscriptionsSucceeded: num(e, 'subscriptionsSucceeded'),
+    subscriptionsFailed: num(e, 'subscriptionsFailed'),
+    failures,
+    clustersEvaluated: num(e, 'clustersEvaluated'),
+  };
+}
+
+export class TableRunRepository implements EvaluationRunRepository {
+  private readonly table: TableClient;
+
+  constructor(store: TableStore) {
+    this.table = store.client('runs');
+  }
+
+  async create(run: EvaluationRun): Promise<void> {
+    const props = toProps(run);
+    try {
+      await this.table.submitTransaction([
+        ['create', { partitionKey: RUNS_PARTITION, rowKey: idRow(run.id), ...props }],
+        ['create', { partitionKey: RUNS_PARTITION, rowKey: timeRow(run), ...props }],
+      ]);
+    } catch (error) {
+      if (isStatus(error, 409)) throw new ConflictError(`Run ${run.id} already exists.`, run.id);
+      throw error;
+    }
+  }
+
+  async update(run: EvaluationRun): Promise<void> {
+    const props = toProps(run);
+    await this.table.submitTransaction([
+      ['upsert', { partitionKey: RUNS_PARTITION, rowKey: idRow(run.id), ...props }, 'Replace'],
+      ['upsert', { partitionKey: RUNS_PARTITION, rowKey: timeRow(run), ...props }, 'Replace'],
+    ]);
+  }
+
+  async get(runId: string): Promise<EvaluationRun | undefined> {
+    const entity = await getEntityOrUndefined(this.table, RUNS_PARTITION, idRow(runId));
+    return entity === undefined ? undefined : fromEntity(entity);
+  }
+
+  async list(top: number, continuationToken?: string): Promise<Page<EvaluationRun>> {
+    const page = await readPage(
+      this.table,
+      odata`PartitionKey eq ${RUNS_PARTITION} and RowKey ge ${'t|'} and RowKey lt ${'t}'}`,
+      top,
+      decodeContinuation(continuationToken),
+    );
+    return { items: page.entities.map(fromEntity), continuationToken: encodeContinuation(page.continuationToken) };
+  }
+
+  async recordSubscriptionOutcome(
+    runId: string,
+    subscriptionId: string,
+    outcome: { ok: true; clusters: number } | { ok: false; error: string },
+    at: string,
+  ): Promise<void> {
+    await this.table.upsertEntity(
+      {
+        partitionKey: outcomePartition(runId),
+        rowKey: escapeKey(subscriptionId.toLowerCase()),
+        ...defined({
+        subscriptionId,
+        ok: outcome.ok,
+        clusters: outcome.ok ? outcome.clusters : 0,
+        error: outcome.ok ? undefined : outcome.error.slice(0, MAX_ERROR_CHARS),
+        at,
+        }),
+      },
+      'Replace',
+    );
+  }
+
+  async refresh(runId: string, now: string, options: { readonly final?: boolean } = {}): Promise<EvaluationRun | undefined> {
+    for (let attempt = 1; ; attempt += 1) {
+      const entity = await getEntityOrUndefined(this.table, RUNS_PARTITION, idRow(runId));
+      if (entity === undefined) return undefined;
+      const etag = reqStr(entity, 'etag');
+      const run = fromEntity(entity);
+      const outcomes = await readAll(this.table, odata`PartitionKey eq ${outcomePartition(runId)}`);
+      let succeeded = 0;
+      let clusters = 0;
+      const failures: SubscriptionFailure[] = [];
+      for (const o of outcomes) {
+        if (o['ok'] === true) {
+          succeeded += 1;
+          clusters += num(o, 'clusters');
+        } else {
+          failures.push({ subscriptionId: reqStr(o, 'subscriptionId'), error: str(o, 'error') ?? 'unknown error', at: str(o, 'at') ?? now });
+        }
+      }
+      failures.sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId));
+      const complete = succeeded + failures.length >= run.subscriptionsTotal;
+      let status = run.status;
+      let completedAt = run.completedAt;
+      if (options.final === true && complete && !TERMINAL.includes(status)) {
+        status = failures.length === 0 ? 'succeeded' : succeeded === 0 ? 'failed' : 'partial';
+        completedAt = completedAt ?? now;
+      }
+      const next: EvaluationRun = {
+        ...run,
+        status,
+        completedAt,
+        subscriptionsSucceeded: succeeded,
+        subscriptionsFailed: failures.length,
+        failures,
+        clustersEvaluated: clusters,
+      };
+      const props = toProps(next);
+      const actions: TransactionAction[] = [
+        ['update', { partitionKey: RUNS_PARTITION, rowKey: idRow(runId), ...props }, 'Replace', { etag }],
+        ['upsert', { partitionKey: RUNS_PARTITION, rowKey: timeRow(next), ...props }, 'Replace'],
+      ];
+      try {
+        await this.table.submitTransaction(actions);
+        return next;
+      } catch (error) {
+        if (!isStatus(error, 412) || attempt >= MAX_REFRESH_ATTEMPTS) throw error;
+      }
+    }
+  }
+}
+
+/** Exposed for tests and the data-model document. */
+export const runKeys = { partition: RUNS_PARTITION, idRow, timeRow, outcomePartition };

@@ -1,0 +1,344 @@
+/**
+ * The nightly (and on-demand) evaluation: open a run and fan out one message per subscription,
+ * collect and evaluate each subscription, then finalize the run (status, fleet summary, retention).
+ *
+ * Every step is idempotent under at-least-once delivery: a redelivered collect message evaluates the
+ * same snapshot against the same run start and overwrites the same rows; finalize may run any number
+ * of times. Depends only on ports and the domain.
+ */
+import { evaluateCluster } from '../domain/evaluate-cluster.js';
+import { buildHistoryEntry } from '../domain/drift.js';
+import { environmentOf } from '../domain/environment.js';
+import { summarizeFleet } from '../domain/fleet-summary.js';
+import type { ClusterEvaluation, ClusterSnapshot, ControlException, ControlResult, FleetSummary, PolicyStateFact } from '../domain/model.js';
+import type { CollectSubscriptionMessage, FinalizeRunMessage } from './messages.js';
+import type {
+  AzureInventoryReader,
+  Clock,
+  ClusterHistoryEntry,
+  ClusterState,
+  ConnectedClusterRecord,
+  EvaluationClusterStateRepository,
+  EvaluationRun,
+  EvaluationRunRepository,
+  ExceptionRepository,
+  HistoryRepository,
+  MessageQueue,
+  RunTrigger,
+  SummaryRepository,
+} from './ports.js';
+
+export interface EvaluationSettings {
+  /** Subscriptions to evaluate; undefined or empty = every enabled subscription the identity sees. */
+  readonly subscriptionIds: readonly string[] | undefined;
+  readonly armMaxConcurrency: number;
+  readonly historyRetentionDays: number;
+}
+
+export interface EvaluationLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface EvaluationServiceDeps {
+  readonly inventory: AzureInventoryReader;
+  readonly runs: EvaluationRunRepository;
+  readonly clusters: EvaluationClusterStateRepository;
+  readonly history: HistoryRepository;
+  readonly summaries: SummaryRepository;
+  readonly exceptions: ExceptionRepository;
+  readonly collectQueue: MessageQueue<CollectSubscriptionMessage>;
+  readonly finalizeQueue: MessageQueue<FinalizeRunMessage>;
+  readonly clock: Clock;
+  readonly newRunId: () => string;
+  readonly settings: EvaluationSettings;
+  readonly log?: EvaluationLogger | undefined;
+}
+
+/** Delivery facts the queue trigger passes in, so the last attempt can record a failure instead of throwing. */
+export interface DeliveryAttempt {
+  readonly dequeueCount: number;
+  readonly maxDequeueCount: number;
+}
+
+export type CollectOutcome =
+  | { readonly kind: 'collected'; readonly clusters: number; readonly runComplete: boolean }
+  | { readonly kind: 'failed'; readonly error: string; readonly staleClusters: number; readonly runComplete: boolean }
+  | { readonly kind: 'skipped'; readonly reason: string };
+
+const DAY_MS = 86_400_000;
+const silent: EvaluationLogger = { info: () => undefined, warn: () => undefined };
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next;
+      next += 1;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/** A history entry's statuses in the shape drift computation reads (only id and status matter). */
+function controlsFromStatuses(entry: ClusterHistoryEntry): Pick<ClusterEvaluation, 'controls'> {
+  return {
+    controls: Object.entries(entry.statuses).map(([controlId, status]): ControlResult => ({ controlId, status, severity: 'low', evidence: '' })),
+  };
+}
+
+export class EvaluationService {
+  private readonly log: EvaluationLogger;
+
+  constructor(private readonly deps: EvaluationServiceDeps) {
+    this.log = deps.log ?? silent;
+  }
+
+  /** Opens a run, discovers subscriptions and enqueues one collect message per subscription. */
+  async startRun(request: { trigger: RunTrigger; requestedBy?: string | undefined }): Promise<EvaluationRun> {
+    const { runs, clock } = this.deps;
+    const createdAt = clock.now().toISOString();
+    const queued: EvaluationRun = {
+      id: this.deps.newRunId(),
+      trigger: request.trigger,
+      status: 'queued',
+      requestedBy: request.requestedBy,
+      createdAt,
+      startedAt: undefined,
+      completedAt: undefined,
+      subscriptionsTotal: 0,
+      subscriptionsSucceeded: 0,
+      subscriptionsFailed: 0,
+      failures: [],
+      clustersEvaluated: 0,
+    };
+    await runs.create(queued);
+
+    let subscriptionIds: string[];
+    try {
+      subscriptionIds = await this.discoverSubscriptions();
+    } catch (error) {
+      const at = clock.now().toISOString();
+      await runs.update({ ...queued, status: 'failed', startedAt: at, completedAt: at, failures: [{ subscriptionId: '*', error: `subscription discovery failed: ${errorText(error)}`, at }] });
+      throw error;
+    }
+    const startedAt = clock.now().toISOString();
+    const running: EvaluationRun = { ...queued, status: 'running', startedAt, subscriptionsTotal: subscriptionIds.length };
+    await runs.update(running);
+    this.log.info(`run ${running.id}: ${subscriptionIds.length} subscription(s) to collect`);
+
+    if (subscriptionIds.length === 0) {
+      await this.finalizeRun(running.id);
+      return (await runs.get(running.id)) ?? running;
+    }
+    await this.deps.collectQueue.sendMany(
+      subscriptionIds.map((subscriptionId): CollectSubscriptionMessage => ({ kind: 'collect-subscription', runId: running.id, subscriptionId, runStartedAt: startedAt })),
+    );
+    return running;
+  }
+
+  private async discoverSubscriptions(): Promise<string[]> {
+    const configured = this.deps.settings.subscriptionIds;
+    const ids =
+      configured !== undefined && configured.length > 0
+        ? [...configured]
+        : (await this.deps.inventory.listSubscriptions()).filter((s) => s.state.toLowerCase() === 'enabled').map((s) => s.subscriptionId);
+    return [...new Set(ids.map((s) => s.toLowerCase()))].sort();
+  }
+
+  /**
+   * Collects and evaluates one subscription. Throws on a subscription-level failure so the queue
+   * retries — except on the last attempt, where the failure is recorded, the subscription's clusters
+   * are marked stale (keeping their last results) and the run can still finalize.
+   */
+  async collectSubscription(message: CollectSubscriptionMessage, attempt: DeliveryAttempt): Promise<CollectOutcome> {
+    const { runs, clusters, clock } = this.deps;
+    const run = await runs.get(message.runId);
+    if (run === undefined) return { kind: 'skipped', reason: `run ${message.runId} does not exist` };
+    if (run.completedAt !== undefined) return { kind: 'skipped', reason: `run ${message.runId} is already complete` };
+
+    let evaluated: number;
+    try {
+      evaluated = await this.collectAndStore(message);
+    } catch (error) {
+      const text = errorText(error);
+      if (attempt.dequeueCount < attempt.maxDequeueCount) {
+        this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} failed on attempt ${attempt.dequeueCount}/${attempt.maxDequeueCount}, will retry: ${text}`);
+        throw error;
+      }
+      this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} failed on the last attempt; recording the failure: ${text}`);
+      const staleClusters = await clusters.markStale(message.subscriptionId);
+      await runs.recordSubscriptionOutcome(message.runId, message.subscriptionId, { ok: false, error: text }, clock.now().toISOString());
+      const runComplete = await this.finalizeIfComplete(message.runId);
+      return { kind: 'failed', error: text, staleClusters, runComplete };
+    }
+    await runs.recordSubscriptionOutcome(message.runId, message.subscriptionId, { ok: true, clusters: evaluated }, clock.now().toISOString());
+    const runComplete = await this.finalizeIfComplete(message.runId);
+    return { kind: 'collected', clusters: evaluated, runComplete };
+  }
+
+  private async finalizeIfComplete(runId: string): Promise<boolean> {
+    const run = await this.deps.runs.refresh(runId, this.deps.clock.now().toISOString());
+    if (run === undefined) return false;
+    const complete = run.subscriptionsSucceeded + run.subscriptionsFailed >= run.subscriptionsTotal;
+    // Two collectors finishing together may both see completion: finalize is idempotent.
+    if (complete) await this.deps.finalizeQueue.send({ kind: 'finalize-run', runId });
+    return complete;
+  }
+
+  private async collectAndStore(message: CollectSubscriptionMessage): Promise<number> {
+    const { inventory, clusters, history, exceptions, settings } = this.deps;
+    const { runId, subscriptionId } = message;
+    const runStartedAt = new Date(message.runStartedAt);
+
+    // Subscription-level reads: a failure here fails the subscription (retried by the queue).
+    const [records, policyStates, activeExceptions, previousStates] = await Promise.all([
+      inventory.listConnectedClusters(subscriptionId),
+      inventory.queryClusterPolicyStates(subscriptionId),
+      this.activeExceptions(runStartedAt),
+      clusters.listBySubscription(subscriptionId),
+    ]);
+    // Assignments are informational for now (the evaluator reads policy states); a failure to list
+    // them must not cost the subscription its results.
+    const assignments = await inventory.listPolicyAssignments(subscriptionId).catch((error: unknown) => {
+      this.log.warn(`run ${runId}: policy assignments of ${subscriptionId} not listed: ${errorText(error)}`);
+      return undefined;
+    });
+
+    const statesByResource = new Map<string, PolicyStateFact[]>();
+    for (const state of policyStates) {
+      const key = state.resourceId.toLowerCase();
+      const list = statesByResource.get(key);
+      if (list) list.push(state);
+      else statesByResource.set(key, [state]);
+    }
+
+    const snapshots = await mapLimited(records, settings.armMaxConcurrency, (record) => this.collectCluster(record, statesByResource, runId));
+
+    const peersByGroup = new Map<string, ClusterSnapshot[]>();
+    for (const s of snapshots) {
+      const key = s.resourceGroup.toLowerCase();
+      const list = peersByGroup.get(key);
+      if (list) list.push(s);
+      else peersByGroup.set(key, [s]);
+    }
+    const previousById = new Map(previousStates.map((s) => [s.id.toLowerCase(), s]));
+    const lastSeenAt = runStartedAt.toISOString();
+
+    const states: ClusterState[] = [];
+    const entries: ClusterHistoryEntry[] = [];
+    for (const snapshot of snapshots) {
+      const evaluation = evaluateCluster(snapshot, {
+        runId,
+        runStartedAt,
+        resourceGroupPeers: peersByGroup.get(snapshot.resourceGroup.toLowerCase()) ?? [snapshot],
+        exceptions: activeExceptions,
+      });
+      const previous = await this.previousEvaluation(previousById.get(snapshot.id.toLowerCase()), runId, runStartedAt);
+      entries.push(buildHistoryEntry(evaluation, previous));
+      states.push({
+        id: snapshot.id,
+        name: snapshot.name,
+        subscriptionId: snapshot.subscriptionId,
+        resourceGroup: snapshot.resourceGroup,
+        location: snapshot.location,
+        kind: snapshot.kind,
+        tags: snapshot.tags,
+        environment: environmentOf(snapshot.tags),
+        distribution: snapshot.properties.distribution,
+        kubernetesVersion: snapshot.properties.kubernetesVersion,
+        connectivityStatus: snapshot.properties.connectivityStatus,
+        evaluation,
+        stale: false,
+        lastSeenAt,
+      });
+    }
+    // History before states: a crash in between is repaired by the redelivery, which still sees the
+    // previous run's state and so computes the same drift.
+    await history.appendMany(entries);
+    await clusters.upsertMany(states);
+    // Clusters ARM no longer lists were deleted (the listing succeeded, so absence is real); their
+    // history stays until retention removes it.
+    const current = new Set(snapshots.map((s) => s.id.toLowerCase()));
+    const gone = previousStates.filter((s) => !current.has(s.id.toLowerCase()));
+    if (gone.length > 0) {
+      await clusters.deleteMany(gone);
+      this.log.info(`run ${runId}: subscription ${subscriptionId}: ${gone.length} deleted cluster(s) removed`);
+    }
+    this.log.info(`run ${runId}: subscription ${subscriptionId}: ${states.length} cluster(s) evaluated, ${policyStates.length} policy state(s), ${assignments?.length ?? 'unknown'} assignment(s)`);
+    return states.length;
+  }
+
+  /** Extensions and Flux per cluster; a part that cannot be collected is `null` (its controls report `unknown`). */
+  private async collectCluster(record: ConnectedClusterRecord, statesByResource: ReadonlyMap<string, PolicyStateFact[]>, runId: string): Promise<ClusterSnapshot> {
+    const part = async <T>(what: string, read: () => Promise<T[]>): Promise<T[] | null> => {
+      try {
+        return await read();
+      } catch (error) {
+        this.log.warn(`run ${runId}: ${what} of ${record.id} not collected: ${errorText(error)}`);
+        return null;
+      }
+    };
+    const [extensions, fluxConfigurations] = await Promise.all([
+      part('extensions', () => this.deps.inventory.listExtensions(record.id)),
+      part('flux configurations', () => this.deps.inventory.listFluxConfigurations(record.id)),
+    ]);
+    return { ...record, extensions, fluxConfigurations, policyStates: statesByResource.get(record.id.toLowerCase()) ?? [] };
+  }
+
+  /**
+   * The evaluation drift is measured against: the stored state, unless it already holds this run
+   * (a redelivery), in which case the latest history entry from an earlier run.
+   */
+  private async previousEvaluation(stored: ClusterState | undefined, runId: string, runStartedAt: Date): Promise<Pick<ClusterEvaluation, 'controls'> | undefined> {
+    if (stored === undefined) return undefined;
+    if (stored.evaluation.runId !== runId) return stored.evaluation;
+    const earlier = (await this.deps.history.list(stored.id, new Date(0).toISOString(), runStartedAt.toISOString())).filter((e) => e.runId !== runId);
+    const last = earlier[earlier.length - 1];
+    return last === undefined ? undefined : controlsFromStatuses(last);
+  }
+
+  private async activeExceptions(at: Date): Promise<ControlException[]> {
+    return (await this.deps.exceptions.list()).filter((e) => Date.parse(e.expiresAt) > at.getTime());
+  }
+
+  /**
+   * Completes a run once every subscription has an outcome: fleet summary over every current cluster
+   * state (stale ones included), final status, history retention. Safe to repeat.
+   */
+  async finalizeRun(runId: string): Promise<{ run: EvaluationRun; summary: FleetSummary } | undefined> {
+    const { runs, clusters, summaries, history, clock, settings } = this.deps;
+    const counted = await runs.refresh(runId, clock.now().toISOString());
+    if (counted === undefined) {
+      this.log.warn(`finalize: run ${runId} does not exist`);
+      return undefined;
+    }
+    if (counted.subscriptionsSucceeded + counted.subscriptionsFailed < counted.subscriptionsTotal) {
+      this.log.warn(`finalize: run ${runId} still has subscriptions without an outcome; nothing to do yet`);
+      return undefined;
+    }
+    // A repeated finalize reuses the first completion time, so it stores the same summary.
+    const generatedAt = counted.completedAt ?? clock.now().toISOString();
+    const inputs: { subscriptionId: string; stale: boolean; evaluation: ClusterEvaluation }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await clusters.list({ top: 1000, continuationToken: token });
+      for (const s of page.items) inputs.push({ subscriptionId: s.subscriptionId, stale: s.stale, evaluation: s.evaluation });
+      token = page.continuationToken;
+    } while (token !== undefined);
+    const summary = summarizeFleet(runId, generatedAt, inputs);
+    await summaries.put(summary);
+    const run = (await runs.refresh(runId, generatedAt, { final: true })) ?? counted;
+    const cutoff = new Date(Date.parse(generatedAt) - settings.historyRetentionDays * DAY_MS).toISOString();
+    const purged = await history.purgeOlderThan(cutoff);
+    this.log.info(`run ${runId} ${run.status}: ${inputs.length} cluster(s) in the summary, ${purged} history entr${purged === 1 ? 'y' : 'ies'} purged`);
+    return { run, summary };
+  }
+}

@@ -1,0 +1,26 @@
+/** Collects and evaluates one subscription of a run (one message per run and subscription). */
+import { app, type InvocationContext } from '@azure/functions';
+import { getContainer } from '../bootstrap/composition-root.js';
+import { MAX_DEQUEUE_COUNT, parseCollectSubscriptionMessage, QUEUES } from '../application/messages.js';
+import './app-start.js';
+
+/** Delivery attempt from trigger metadata (1 when absent: treat as a first attempt). */
+export function dequeueCountOf(context: InvocationContext): number {
+  const meta = context.triggerMetadata ?? {};
+  const raw = meta['dequeueCount'] ?? meta['DequeueCount'];
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : NaN;
+  return Number.isInteger(n) && n > 0 ? n : 1;
+}
+
+app.storageQueue('evaluationCollectSubscription', {
+  queueName: QUEUES.collectSubscription,
+  connection: 'AzureWebJobsStorage',
+  handler: async (payload: unknown, context: InvocationContext): Promise<void> => {
+    const message = parseCollectSubscriptionMessage(payload);
+    const { evaluation } = await getContainer();
+    const outcome = await evaluation.collectSubscription(message, { dequeueCount: dequeueCountOf(context), maxDequeueCount: MAX_DEQUEUE_COUNT });
+    if (outcome.kind === 'collected') context.log(`run ${message.runId}: subscription ${message.subscriptionId}: ${outcome.clusters} cluster(s)`);
+    else if (outcome.kind === 'failed') context.warn(`run ${message.runId}: subscription ${message.subscriptionId} recorded as failed; ${outcome.staleClusters} cluster(s) marked stale`);
+    else context.warn(`run ${message.runId}: subscription ${message.subscriptionId} skipped: ${outcome.reason}`);
+  },
+});

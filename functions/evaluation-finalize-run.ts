@@ -1,0 +1,17 @@
+/** Completes a run: status, fleet summary, history retention (idempotent; may run more than once). */
+import { app, type InvocationContext } from '@azure/functions';
+import { getContainer } from '../bootstrap/composition-root.js';
+import { parseFinalizeRunMessage, QUEUES } from '../application/messages.js';
+import './app-start.js';
+
+app.storageQueue('evaluationFinalizeRun', {
+  queueName: QUEUES.finalizeRun,
+  connection: 'AzureWebJobsStorage',
+  handler: async (payload: unknown, context: InvocationContext): Promise<void> => {
+    const message = parseFinalizeRunMessage(payload);
+    const { evaluation } = await getContainer();
+    const result = await evaluation.finalizeRun(message.runId);
+    if (result === undefined) context.warn(`run ${message.runId}: nothing to finalize`);
+    else context.log(`run ${message.runId} ${result.run.status}: summary of ${result.summary.totals.clusters} cluster(s)`);
+  },
+});

@@ -14,6 +14,8 @@ import type {
   FluxFact,
   PolicyStateFact,
 } from '../domain/model.js';
+import type { OutboundEvent } from '../domain/webhook-events.js';
+import type { WebhookDelivery, WebhookSubscription } from '../domain/webhook-subscription.js';
 
 // ---------------------------------------------------------------------------------------------
 // Azure Resource Manager (read side used by collection)
@@ -275,4 +277,101 @@ export interface RemediationRecord {
 export interface RemediationRepository {
   create(record: RemediationRecord): Promise<void>;
   get(id: string): Promise<RemediationRecord | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbound events, webhooks and ServiceNow (docs/webhooks.md)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Publishes an event to every webhook subscription that wants it (`application/webhook-service.ts`
+ * implements it: one delivery record and one queue message per matching subscription). Publishers
+ * (evaluation, rollouts, remediation) build `OutboundEvent`s from `domain/webhook-events.ts`.
+ * Resolves once the deliveries are recorded and queued, not when they are delivered.
+ */
+export interface EventPublisher {
+  publish(event: OutboundEvent): Promise<void>;
+}
+
+/** A ServiceNow change request update that concerns a rollout wave. */
+export interface ChangeApprovalRequest {
+  readonly rolloutId: string;
+  readonly waveId: string;
+  /** Change request number, e.g. `CHG0030001`. */
+  readonly changeNumber: string;
+  /** State as ServiceNow sent it (`approved`, `rejected`, `canceled`…). */
+  readonly changeState: string;
+  /** Recorded as the wave's approver (or who paused it): `servicenow:<user>` or `servicenow:<change number>`. */
+  readonly actor: string;
+  readonly receivedAt: string;
+}
+
+/**
+ * Rollout gate actions driven by ServiceNow (implemented by the rollout service). `approveFromChange`
+ * satisfies the wave's approval gate; `pauseFromChange` pauses the rollout. Both throw `NotFoundError`
+ * for an unknown rollout or wave and `ConflictError` when the wave is not in a state that allows it.
+ */
+export interface RolloutApprovals {
+  approveFromChange(request: ChangeApprovalRequest): Promise<void>;
+  pauseFromChange(request: ChangeApprovalRequest): Promise<void>;
+}
+
+export interface WebhookSubscriptionRepository {
+  create(subscription: WebhookSubscription): Promise<void>;
+  get(id: string): Promise<WebhookSubscription | undefined>;
+  /** Every subscription (a handful; read on each publish). */
+  listAll(): Promise<WebhookSubscription[]>;
+  list(top: number, continuationToken?: string): Promise<Page<WebhookSubscription>>;
+  /** Replaces the record. */
+  update(subscription: WebhookSubscription): Promise<void>;
+  delete(id: string): Promise<boolean>;
+}
+
+export interface WebhookDeliveryRepository {
+  create(delivery: WebhookDelivery): Promise<void>;
+  get(webhookId: string, deliveryId: string): Promise<WebhookDelivery | undefined>;
+  update(delivery: WebhookDelivery): Promise<void>;
+  /** Newest first. */
+  list(webhookId: string, top: number, continuationToken?: string): Promise<Page<WebhookDelivery>>;
+  deleteAll(webhookId: string): Promise<number>;
+}
+
+/** Remembers inbound message ids so a replay is refused. */
+export interface InboundMessageIdStore {
+  /** Atomically records the id; false when it was already recorded. */
+  claim(source: string, id: string, at: string): Promise<boolean>;
+  /** Forgets a claimed id (the message could not be processed and may be sent again). */
+  release(source: string, id: string): Promise<void>;
+}
+
+/**
+ * Protects webhook signing secrets at rest (AES-256-GCM under `WEBHOOK_SECRET_KEY`). `context` (the
+ * webhook id) is bound to the ciphertext, so a protected secret cannot be moved to another webhook.
+ */
+export interface SecretProtector {
+  protect(secret: string, context: string): Promise<string>;
+  reveal(stored: string, context: string): Promise<string>;
+}
+
+export interface OutboundHttpRequest {
+  readonly method: 'GET' | 'POST' | 'PATCH';
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string | undefined;
+}
+
+/** A response (body capped), a network failure, or a refusal by the SSRF policy (nothing sent). */
+export type OutboundHttpResult =
+  | { readonly kind: 'response'; readonly status: number; readonly retryAfter: string | undefined; readonly contentType: string | undefined; readonly body: string }
+  | { readonly kind: 'network'; readonly error: string }
+  | { readonly kind: 'refused'; readonly reason: string };
+
+/**
+ * HTTP to untrusted targets: resolves the host at every call, refuses targets the SSRF policy refuses,
+ * connects to the vetted address, follows no redirects, enforces timeouts and a response size cap.
+ */
+export interface OutboundHttp {
+  request(request: OutboundHttpRequest): Promise<OutboundHttpResult>;
+  /** Subscription-time check of a URL (scheme, allowlist, DNS resolution); the reason when refused. */
+  vet(url: string): Promise<string | undefined>;
 }

@@ -60,6 +60,12 @@ export interface ArmEmulator {
   readonly state: EmulatorState;
   /** Environment for a child process that should use this emulator through `DefaultAzureCredential`. */
   env(): Record<string, string>;
+  /**
+   * Serves another local stand-in on the same HTTPS origin, ahead of ARM routing and its bearer check
+   * (the local Entra ID token issuer: OpenID discovery, JWKS, token endpoint). The handler returns
+   * false for paths that are not its own.
+   */
+  mount(handler: (req: IncomingMessage, res: ServerResponse) => boolean): void;
   stop(): Promise<void>;
 }
 
@@ -230,7 +236,11 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
   const onError = (res: ServerResponse) => (e: unknown) => {
     if (!res.headersSent) res.writeHead(500, { 'content-type': JSON_TYPE }).end(JSON.stringify({ error: { code: 'InternalServerError', message: String(e) } }));
   };
-  const arm = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => void handleArm(req, res).catch(onError(res)));
+  const mounted: ((req: IncomingMessage, res: ServerResponse) => boolean)[] = [];
+  const arm = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    if (mounted.some((handler) => handler(req, res))) return;
+    void handleArm(req, res).catch(onError(res));
+  });
   const identity = createHttpServer((req, res) => void handleIdentity(req, res).catch(onError(res)));
   const armPort = await listen(arm, options.port ?? 0);
   const identityPort = await listen(identity, options.identityPort ?? 0);
@@ -258,6 +268,9 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
       IDENTITY_HEADER: identityHeader,
       NODE_EXTRA_CA_CERTS: caCertPath,
     }),
+    mount(handler) {
+      mounted.push(handler);
+    },
     async stop() {
       await Promise.all([close(arm as unknown as Server), close(identity)]);
       await rm(caDir, { recursive: true, force: true });

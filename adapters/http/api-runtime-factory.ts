@@ -1,0 +1,70 @@
+/**
+ * Builds the {@link ApiRuntime} from ports; `bootstrap/composition-root.ts` calls it with the Table
+ * Storage and ARM adapters, tests with in-memory ports.
+ */
+import { randomUUID } from 'node:crypto';
+import { AuditService } from '../../application/audit-service.js';
+import { ComplianceQueryService } from '../../application/compliance-query-service.js';
+import { ExceptionService } from '../../application/exception-service.js';
+import type {
+  AuditLog,
+  Clock,
+  ClusterStateRepository,
+  ExceptionRepository,
+  HistoryRepository,
+  RemediationRepository,
+  RemediationStarter,
+  RunRepository,
+  SummaryRepository,
+} from '../../application/ports.js';
+import { RemediationService } from '../../application/remediation-service.js';
+import type { ApiLogger, ApiRuntime, EvaluationStarter, HealthCheck } from './api-runtime.js';
+import { createJwtAuthenticator, type Authenticator } from './auth.js';
+
+export interface ApiRuntimeInput {
+  readonly auth: { readonly issuer: string | undefined; readonly audience: string | undefined; readonly jwksUri: string | undefined };
+  readonly maxRequestBodyBytes: number;
+  readonly clusters: ClusterStateRepository;
+  readonly history: HistoryRepository;
+  readonly summaries: SummaryRepository;
+  readonly runs: RunRepository;
+  readonly exceptions: ExceptionRepository;
+  readonly auditLog: AuditLog;
+  readonly remediations: RemediationRepository;
+  readonly remediationStarter: RemediationStarter;
+  readonly evaluations: EvaluationStarter;
+  readonly clock: Clock;
+  readonly healthChecks?: readonly HealthCheck[];
+  /** Overrides the JWT authenticator built from `auth` (tests). */
+  readonly authenticator?: Authenticator;
+  /** Fetch used for OpenID discovery and JWKS (e.g. one trusting the local emulator's certificate). */
+  readonly fetch?: typeof fetch;
+  readonly newId?: () => string;
+  readonly logger?: ApiLogger;
+}
+
+export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
+  const newId = input.newId ?? randomUUID;
+  let authenticator = input.authenticator;
+  if (authenticator === undefined) {
+    const { issuer, audience, jwksUri } = input.auth;
+    if (issuer === undefined || audience === undefined) throw new Error('AUTH_ISSUER and AUTH_AUDIENCE are required to serve the API');
+    authenticator = createJwtAuthenticator({ issuer, audience, jwksUri, ...(input.fetch !== undefined ? { fetch: input.fetch } : {}) });
+  }
+  return {
+    authenticator,
+    auditLog: input.auditLog,
+    maxRequestBodyBytes: input.maxRequestBodyBytes,
+    clock: input.clock,
+    newId,
+    logger: input.logger ?? { error: (message, properties) => console.error(message, JSON.stringify(properties)) },
+    services: {
+      compliance: new ComplianceQueryService({ clusters: input.clusters, history: input.history, summaries: input.summaries, runs: input.runs }),
+      exceptions: new ExceptionService(input.exceptions, newId),
+      remediations: new RemediationService({ starter: input.remediationStarter, remediations: input.remediations, clusters: input.clusters, newId }),
+      audit: new AuditService(input.auditLog),
+      evaluations: input.evaluations,
+      healthChecks: input.healthChecks ?? [],
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * What the HTTP operations need at run time. `bootstrap/composition-root.ts` builds it from the
+ * container (`getApiRuntime()`); tests build it from in-memory ports.
+ */
+import type { AuditLog, Clock, EvaluationRun } from '../../application/ports.js';
+import type { AuditService } from '../../application/audit-service.js';
+import type { ComplianceQueryService } from '../../application/compliance-query-service.js';
+import type { ExceptionService } from '../../application/exception-service.js';
+import type { RemediationService } from '../../application/remediation-service.js';
+import type { Authenticator } from './auth.js';
+
+/** `application/evaluation-service.ts` satisfies this. */
+export interface EvaluationStarter {
+  startRun(request: { readonly trigger: 'on-demand'; readonly requestedBy: string | undefined }): Promise<EvaluationRun>;
+}
+
+/** A dependency probe for `GET /api/health`: resolves (optionally with a version) or rejects. */
+export interface HealthCheck {
+  readonly name: string;
+  check(): Promise<{ readonly version?: string | undefined; readonly detail?: string | undefined } | void>;
+}
+
+export interface ApiServices {
+  readonly compliance: ComplianceQueryService;
+  readonly exceptions: ExceptionService;
+  readonly remediations: RemediationService;
+  readonly audit: AuditService;
+  readonly evaluations: EvaluationStarter;
+  readonly healthChecks: readonly HealthCheck[];
+}
+
+export interface ApiLogger {
+  error(message: string, properties: Readonly<Record<string, unknown>>): void;
+}
+
+export interface ApiRuntime {
+  readonly services: ApiServices;
+  readonly authenticator: Authenticator;
+  readonly auditLog: AuditLog;
+  readonly maxRequestBodyBytes: number;
+  readonly clock: Clock;
+  readonly newId: () => string;
+  readonly logger: ApiLogger;
+}

@@ -1,0 +1,132 @@
+/**
+ * Bearer-token authentication for Entra ID v2 access tokens, with jose.
+ *
+ * Keys come from `AUTH_JWKS_URI`, or from the `jwks_uri` of the issuer's OpenID discovery document.
+ * Only asymmetric algorithms are accepted (RS256, ES256): `none` and HMAC tokens are refused before any
+ * key lookup, so a public key can never be abused as an HMAC secret.
+ */
+import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type FetchImplementation, type JWTPayload } from 'jose';
+import { UnauthorizedError } from './http-errors.js';
+
+export const ACCEPTED_ALGORITHMS = Object.freeze(['RS256', 'ES256']);
+export const DEFAULT_CLOCK_SKEW_SECONDS = 60;
+
+/** The authenticated caller, from the token's claims. */
+export interface Principal {
+  /** `oid`: object id of the user or service principal. */
+  readonly objectId: string | undefined;
+  /** `azp` (v2) or `appid` (v1): client application id. */
+  readonly appId: string | undefined;
+  readonly tenantId: string | undefined;
+  readonly roles: readonly string[];
+  /** `sub`, or `oid` when absent. Used as `requestedBy`/`createdBy`. */
+  readonly subject: string;
+}
+
+export interface Authenticator {
+  /** Resolves the principal, or throws {@link UnauthorizedError}. */
+  authenticate(authorizationHeader: string | null | undefined): Promise<Principal>;
+}
+
+export interface JwtAuthenticatorOptions {
+  readonly issuer: string;
+  /** One audience, or several (e.g. the client id and the Application ID URI). */
+  readonly audience: string | readonly string[];
+  readonly jwksUri?: string | undefined;
+  readonly clockToleranceSeconds?: number;
+  /** For the local emulator's self-signed TLS, or tests. Defaults to global fetch. */
+  readonly fetch?: typeof fetch;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)$/;
+
+function claimString(payload: JWTPayload, name: string): string | undefined {
+  const v = payload[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authenticator {
+  const fetchImpl = options.fetch ?? fetch;
+  const audience = typeof options.audience === 'string' ? options.audience.split(',').map((s) => s.trim()).filter((s) => s !== '') : [...options.audience];
+  let keySet: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
+
+  const jwksFetch: FetchImplementation = (url, init) => fetchImpl(url, init);
+
+  async function resolveKeySet(): Promise<ReturnType<typeof createRemoteJWKSet>> {
+    let uri = options.jwksUri;
+    if (uri === undefined) {
+      const discovery = `${options.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+      const res = await fetchImpl(discovery, { redirect: 'manual', signal: AbortSignal.timeout(5000) });
+      if (!res.ok) throw new Error(`OpenID discovery failed with HTTP ${res.status}`);
+      const doc: unknown = await res.json();
+      const jwksUri = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)['jwks_uri'] : undefined;
+      if (typeof jwksUri !== 'string') throw new Error('OpenID discovery document has no jwks_uri');
+      uri = jwksUri;
+    }
+    return createRemoteJWKSet(new URL(uri), { [customFetch]: jwksFetch, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+  }
+
+  function getKeySet(): Promise<ReturnType<typeof createRemoteJWKSet>> {
+    if (keySet === undefined) {
+      // Cached for the process; a failed discovery is retried on the next request, not cached.
+      keySet = resolveKeySet().catch((err: unknown) => {
+        keySet = undefined;
+        throw err;
+      });
+    }
+    return keySet;
+  }
+
+  return {
+    async authenticate(header) {
+      if (header === null || header === undefined || header === '') throw new UnauthorizedError('missing bearer token');
+      const match = BEARER.exec(header.trim());
+      if (match === null || match[1] === undefined) throw new UnauthorizedError('malformed bearer token');
+      const token = match[1];
+      let jwks: ReturnType<typeof createRemoteJWKSet>;
+      try {
+        jwks = await getKeySet();
+      } catch {
+        throw new UnauthorizedError('signing keys unavailable');
+      }
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, jwks, {
+          issuer: options.issuer,
+          audience,
+          algorithms: [...ACCEPTED_ALGORITHMS],
+          clockTolerance: options.clockToleranceSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
+          requiredClaims: ['exp'],
+        }));
+      } catch (err) {
+        throw new UnauthorizedError(describe(err));
+      }
+      const roles = Array.isArray(payload['roles']) ? payload['roles'].filter((r): r is string => typeof r === 'string') : [];
+      const objectId = claimString(payload, 'oid');
+      const subject = claimString(payload, 'sub') ?? objectId ?? 'unknown';
+      return Object.freeze({
+        objectId,
+        appId: claimString(payload, 'azp') ?? claimString(payload, 'appid'),
+        tenantId: claimString(payload, 'tid'),
+        roles: Object.freeze(roles),
+        subject: objectId ?? subject,
+      });
+    },
+  };
+}
+
+/** A short reason for `error_description`; never the token or key material. */
+function describe(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'token expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf') return 'token not yet valid';
+    if (err.claim === 'iss') return 'unexpected issuer';
+    if (err.claim === 'aud') return 'unexpected audience';
+    return `invalid claim ${err.claim}`;
+  }
+  if (err instanceof joseErrors.JOSEAlgNotAllowed || err instanceof joseErrors.JOSENotSupported) return 'signing algorithm not accepted';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'invalid signature';
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'unknown signing key';
+  if (err instanceof joseErrors.JWKSTimeout) return 'signing keys unavailable';
+  return 'invalid token';
+}

@@ -1,0 +1,243 @@
+/**
+ * `defineOperation(operationId, handler)`: the wrapper every `functions/api-*.ts` handler goes through.
+ *
+ * In order: request id, authentication and role (from the document's `x-required-role`), body limit,
+ * content type and JSON parsing, validation of path/query/body against the document, the handler,
+ * ETag/304, security headers, the one error mapping, and an audit record for every mutating call
+ * (succeeded, failed or denied).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { ForbiddenOperationError, InvalidRequestError } from '../../domain/errors.js';
+import type { ApiRuntime, ApiServices } from './api-runtime.js';
+import type { Principal } from './auth.js';
+import { toErrorResponse } from './error-mapping.js';
+import { HttpError } from './http-errors.js';
+import { getDocumentedOperation, getRequestValidators, type DocumentedOperation, type HttpMethod } from './validation.js';
+
+/** A transport-neutral request: the Azure Functions and node:http adapters both produce it. */
+export interface ApiRequest {
+  readonly method: string;
+  /** Absolute URL. */
+  readonly url: string;
+  readonly headers: { get(name: string): string | null };
+  /** Raw path parameters as the router matched them (already URL-decoded). */
+  readonly params: Readonly<Record<string, string | undefined>>;
+  readonly body: AsyncIterable<Uint8Array> | null;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string | Uint8Array;
+}
+
+export interface OperationContext<P = Record<string, unknown>, Q = Record<string, unknown>, B = unknown> {
+  readonly requestId: string;
+  /** Undefined only on anonymous operations. */
+  readonly principal: Principal | undefined;
+  readonly params: P;
+  readonly query: Q;
+  readonly body: B;
+  readonly url: URL;
+  readonly services: ApiServices;
+  readonly now: Date;
+}
+
+export interface OperationResult {
+  readonly status: number;
+  /** JSON body. */
+  readonly body?: unknown;
+  /** A non-JSON body (CSV, HTML, static assets). */
+  readonly raw?: { readonly contentType: string; readonly body: string | Uint8Array; readonly cacheControl?: string; readonly csp?: string };
+  readonly headers?: Readonly<Record<string, string>>;
+  /** What the audit record names as target (default: the request path). */
+  readonly auditTarget?: string;
+}
+
+export interface Operation {
+  readonly operationId: string;
+  readonly method: HttpMethod;
+  readonly path: string;
+  /** Azure Functions route (relative to the `api` route prefix). */
+  readonly route: string;
+  readonly spec: DocumentedOperation;
+  handle(request: ApiRequest, runtime: ApiRuntime): Promise<ApiResponse>;
+}
+
+export type OperationHandler<P, Q, B> = (ctx: OperationContext<P, Q, B>) => Promise<OperationResult>;
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
+const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+function requestIdOf(request: ApiRequest): string {
+  const incoming = request.headers.get('x-request-id');
+  return incoming !== null && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+async function readBody(request: ApiRequest, limit: number): Promise<Buffer> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > limit) throw new HttpError('PayloadTooLarge', `The request body exceeds ${limit} bytes.`);
+  if (request.body === null) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.byteLength;
+    if (size > limit) throw new HttpError('PayloadTooLarge', `The request body exceeds ${limit} bytes.`);
+    chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+  return Buffer.concat(chunks);
+}
+
+async function parseJsonBody(request: ApiRequest, limit: number): Promise<unknown> {
+  const raw = await readBody(request, limit);
+  if (raw.byteLength === 0) throw new InvalidRequestError('A JSON request body is required.', 'body');
+  const contentType = request.headers.get('content-type');
+  if (contentType === null || !JSON_CONTENT_TYPE.test(contentType.trim())) {
+    throw new HttpError('UnsupportedMediaType', 'The request body must be application/json.', 'content-type');
+  }
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    throw new InvalidRequestError('The request body is not valid JSON.', 'body');
+  }
+}
+
+/** Strong ETag of the exact response bytes. */
+export function etagOf(bytes: string | Uint8Array): string {
+  return `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 32)}"`;
+}
+
+function ifNoneMatchHits(header: string | null, etag: string): boolean {
+  if (header === null) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
+
+function routeOf(path: string): string {
+  return path.replace(/^\/api\//, '');
+}
+
+export function defineOperation<P = Record<string, unknown>, Q = Record<string, unknown>, B = unknown>(
+  operationId: string,
+  handler: OperationHandler<P, Q, B>,
+): Operation {
+  const spec = getDocumentedOperation(operationId);
+  const mutating = spec.method !== 'GET';
+
+  async function handle(request: ApiRequest, runtime: ApiRuntime): Promise<ApiResponse> {
+    const requestId = requestIdOf(request);
+    const url = new URL(request.url);
+    const now = runtime.clock.now();
+    let principal: Principal | undefined;
+    let result: OperationResult | undefined;
+    let response: ApiResponse;
+    let errorCode: string | undefined;
+    try {
+      if (!spec.anonymous) {
+        principal = await runtime.authenticator.authenticate(request.headers.get('authorization'));
+        if (spec.requiredRole !== undefined && !principal.roles.includes(spec.requiredRole)) {
+          throw new ForbiddenOperationError(`The caller lacks the app role ${spec.requiredRole}.`, spec.requiredRole);
+        }
+      }
+      const validators = getRequestValidators(operationId);
+      const params = validators.path(request.params);
+      const query = validators.query(url.searchParams);
+      const body = spec.hasBody ? validators.body(await parseJsonBody(request, runtime.maxRequestBodyBytes)) : undefined;
+      result = await handler({
+        requestId,
+        principal,
+        params: params as P,
+        query: query as Q,
+        body: body as B,
+        url,
+        services: runtime.services,
+        now,
+      });
+      response = render(result, request, spec, requestId, principal !== undefined);
+    } catch (err) {
+      const mapped = toErrorResponse(err);
+      errorCode = mapped.body.error.code;
+      if (mapped.unexpected) {
+        runtime.logger.error('Unhandled error in API operation', {
+          requestId,
+          operationId,
+          error: err instanceof Error ? `${err.name}: ${err.message}\n${err.stack ?? ''}` : String(err),
+        });
+      }
+      response = {
+        status: mapped.status,
+        headers: { ...baseHeaders(requestId, true), 'content-type': 'application/json; charset=utf-8', 'content-security-policy': API_CSP, ...mapped.headers },
+        body: JSON.stringify(mapped.body),
+      };
+    }
+    if (mutating) await audit(runtime, { requestId, principal, operationId, target: result?.auditTarget ?? url.pathname, status: response.status, errorCode, at: now });
+    return response;
+  }
+
+  return { operationId, method: spec.method, path: spec.path, route: routeOf(spec.path), spec, handle };
+}
+
+function baseHeaders(requestId: string, noStore: boolean): Record<string, string> {
+  return {
+    'x-request-id': requestId,
+    'x-content-type-options': 'nosniff',
+    ...(noStore ? { 'cache-control': 'no-store' } : {}),
+  };
+}
+
+function render(result: OperationResult, request: ApiRequest, spec: DocumentedOperation, requestId: string, authenticated: boolean): ApiResponse {
+  const headers: Record<string, string> = { ...baseHeaders(requestId, authenticated), ...(result.headers ?? {}) };
+  let body: string | Uint8Array | undefined;
+  if (result.raw !== undefined) {
+    body = result.raw.body;
+    headers['content-type'] = result.raw.contentType;
+    headers['content-security-policy'] = result.raw.csp ?? API_CSP;
+    if (!authenticated) headers['cache-control'] = result.raw.cacheControl ?? 'no-store';
+  } else if (result.body !== undefined) {
+    body = JSON.stringify(result.body);
+    headers['content-type'] = 'application/json; charset=utf-8';
+    headers['content-security-policy'] = API_CSP;
+    if (!authenticated) headers['cache-control'] = 'no-store';
+  } else if (!authenticated) {
+    headers['cache-control'] = 'no-store';
+  }
+  if (spec.etag && result.status === 200 && body !== undefined) {
+    const etag = etagOf(body);
+    headers['etag'] = etag;
+    if (ifNoneMatchHits(request.headers.get('if-none-match'), etag)) {
+      delete headers['content-type'];
+      return { status: 304, headers };
+    }
+  }
+  return body === undefined ? { status: result.status, headers } : { status: result.status, headers, body };
+}
+
+async function audit(
+  runtime: ApiRuntime,
+  entry: { requestId: string; principal: Principal | undefined; operationId: string; target: string; status: number; errorCode: string | undefined; at: Date },
+): Promise<void> {
+  const outcome = entry.status === 401 || entry.status === 403 ? 'denied' : entry.status >= 400 ? 'failed' : 'succeeded';
+  try {
+    await runtime.auditLog.append({
+      id: runtime.newId(),
+      at: entry.at.toISOString(),
+      requestId: entry.requestId,
+      callerObjectId: entry.principal?.objectId,
+      callerAppId: entry.principal?.appId,
+      roles: entry.principal?.roles ?? [],
+      operation: entry.operationId,
+      target: entry.target,
+      outcome,
+      detail: entry.errorCode,
+    });
+  } catch (err) {
+    // The mutation already happened (or was refused); losing its audit record must be visible to operators.
+    runtime.logger.error('Audit record could not be written', {
+      requestId: entry.requestId,
+      operationId: entry.operationId,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+}
+

@@ -1,0 +1,223 @@
+/**
+ * Request (and, for tests, response) validators compiled with ajv from the OpenAPI document's own
+ * schemas, so what the document says and what the API accepts are the same thing.
+ *
+ * Path and query values arrive as strings and are coerced (`top=5` → 5, `stale=true` → true); bodies are
+ * validated without coercion. Unknown query parameters and unknown body fields are rejected.
+ */
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import type { OpenAPIV3_1 } from 'openapi-types';
+import { InvalidRequestError, type ErrorDetail } from '../../domain/errors.js';
+import { document, type ApiDocument } from '../../openapi/document.js';
+
+// ajv-formats is CommonJS; under NodeNext its default import is the module object.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
+
+const COMPONENTS_ID = 'https://arc-compliance.local/openapi/components';
+
+type JsonObject = Record<string, unknown>;
+
+/** Rewrites `#/components/schemas/X` into references to one ajv schema holding all components. */
+function rewriteRefs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(rewriteRefs);
+  if (value !== null && typeof value === 'object') {
+    const out: JsonObject = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (k === '$ref' && typeof v === 'string' && v.startsWith('#/components/schemas/')) {
+        out[k] = `${COMPONENTS_ID}#/$defs/${v.slice('#/components/schemas/'.length)}`;
+      } else {
+        out[k] = rewriteRefs(v);
+      }
+    }
+    return out;
+  }
+  return value;
+}
+
+function newAjv(coerce: boolean): Ajv2020 {
+  const ajv = new Ajv2020({
+    strict: true,
+    // `oneOf: [{ required: ['clusterIds'] }, { required: ['subscriptionId'] }]` names properties declared
+    // by the parent schema, which strictRequired would refuse.
+    strictRequired: false,
+    allowUnionTypes: true,
+    allErrors: true,
+    coerceTypes: coerce,
+    useDefaults: coerce,
+  });
+  addFormats(ajv);
+  ajv.addSchema({ $id: COMPONENTS_ID, $defs: rewriteRefs(document.components?.schemas ?? {}) as JsonObject });
+  return ajv;
+}
+
+let ajvs: { coercing: Ajv2020; exact: Ajv2020 } | undefined;
+function getAjv(): { coercing: Ajv2020; exact: Ajv2020 } {
+  ajvs ??= { coercing: newAjv(true), exact: newAjv(false) };
+  return ajvs;
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+export interface DocumentedOperation {
+  readonly operationId: string;
+  readonly method: HttpMethod;
+  /** OpenAPI path, e.g. `/api/v1/clusters/{subscriptionId}/{resourceGroup}/{clusterName}`. */
+  readonly path: string;
+  readonly requiredRole: string | undefined;
+  readonly anonymous: boolean;
+  readonly operation: OpenAPIV3_1.OperationObject;
+  readonly parameters: readonly OpenAPIV3_1.ParameterObject[];
+  readonly hasBody: boolean;
+  /** True when the 200 response declares an ETag header. */
+  readonly etag: boolean;
+}
+
+function resolveParameter(doc: ApiDocument, p: OpenAPIV3_1.ReferenceObject | OpenAPIV3_1.ParameterObject): OpenAPIV3_1.ParameterObject {
+  if ('$ref' in p) {
+    const name = p.$ref.slice('#/components/parameters/'.length);
+    const found = doc.components?.parameters?.[name];
+    if (found === undefined || '$ref' in found) throw new Error(`Unresolvable parameter ${p.$ref}`);
+    return found;
+  }
+  return p;
+}
+
+/** Every operation of the document, keyed by operationId. */
+export function listDocumentedOperations(doc: ApiDocument = document): DocumentedOperation[] {
+  const out: DocumentedOperation[] = [];
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    if (item === undefined) continue;
+    for (const method of METHODS) {
+      const op = item[method.toLowerCase() as Lowercase<HttpMethod>] as (OpenAPIV3_1.OperationObject & { 'x-required-role'?: string }) | undefined;
+      if (op === undefined || op.operationId === undefined) continue;
+      const ok = op.responses?.['200'];
+      out.push({
+        operationId: op.operationId,
+        method,
+        path,
+        requiredRole: op['x-required-role'],
+        anonymous: Array.isArray(op.security) && op.security.length === 0,
+        operation: op,
+        parameters: (op.parameters ?? []).map((p) => resolveParameter(doc, p)),
+        hasBody: op.requestBody !== undefined,
+        etag: ok !== undefined && !('$ref' in ok) && ok.headers?.['ETag'] !== undefined,
+      });
+    }
+  }
+  return out;
+}
+
+let byId: Map<string, DocumentedOperation> | undefined;
+export function getDocumentedOperation(operationId: string): DocumentedOperation {
+  byId ??= new Map(listDocumentedOperations().map((o) => [o.operationId, o]));
+  const found = byId.get(operationId);
+  if (found === undefined) throw new Error(`operationId ${operationId} is not in the OpenAPI document`);
+  return found;
+}
+
+export interface RequestValidators {
+  /** Validates and coerces path params; returns the typed values. */
+  path(raw: Readonly<Record<string, string | undefined>>): JsonObject;
+  /** Validates and coerces the query (defaults applied); unknown parameters are refused. */
+  query(search: URLSearchParams): JsonObject;
+  body(value: unknown): unknown;
+}
+
+function paramsSchema(params: readonly OpenAPIV3_1.ParameterObject[], where: 'path' | 'query'): JsonObject {
+  const properties: JsonObject = {};
+  const required: string[] = [];
+  for (const p of params) {
+    if (p.in !== where) continue;
+    properties[p.name] = rewriteRefs(p.schema ?? {});
+    if (p.required === true) required.push(p.name);
+  }
+  return { type: 'object', properties, required, additionalProperties: false };
+}
+
+function toDetails(errors: readonly ErrorObject[] | null | undefined, where: 'path' | 'query' | 'body'): ErrorDetail[] {
+  return (errors ?? []).map((e) => {
+    const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const params = e.params as Record<string, unknown>;
+    if (e.keyword === 'required' && typeof params['missingProperty'] === 'string') segments.push(params['missingProperty']);
+    if (e.keyword === 'additionalProperties' && typeof params['additionalProperty'] === 'string') segments.push(params['additionalProperty']);
+    const path = segments.reduce((acc, s) => (/^\d+$/.test(s) ? `${acc}[${s}]` : acc === '' ? s : `${acc}.${s}`), '');
+    const target = path === '' ? where : path;
+    const code = e.keyword === 'required' ? 'MissingValue' : e.keyword === 'additionalProperties' ? 'UnknownField' : 'InvalidValue';
+    const message = e.keyword === 'additionalProperties' ? `unknown ${where === 'query' ? 'query parameter' : 'field'}` : (e.message ?? 'invalid value');
+    return { code, message, target };
+  });
+}
+
+function fail(where: 'path' | 'query' | 'body', validate: ValidateFunction): never {
+  const details = toDetails(validate.errors, where);
+  throw new InvalidRequestError(`The request ${where === 'body' ? 'body' : `${where} parameters`} are invalid.`, details[0]?.target ?? where, details);
+}
+
+const compiled = new Map<string, RequestValidators>();
+
+export function getRequestValidators(operationId: string): RequestValidators {
+  const existing = compiled.get(operationId);
+  if (existing !== undefined) return existing;
+  const spec = getDocumentedOperation(operationId);
+  const { coercing, exact } = getAjv();
+  const pathValidate = coercing.compile(paramsSchema(spec.parameters, 'path'));
+  const queryValidate = coercing.compile(paramsSchema(spec.parameters, 'query'));
+  let bodyValidate: ValidateFunction | undefined;
+  const rb = spec.operation.requestBody;
+  if (rb !== undefined && !('$ref' in rb)) {
+    const schema = rb.content['application/json']?.schema;
+    if (schema !== undefined) bodyValidate = exact.compile(rewriteRefs(schema) as JsonObject);
+  }
+  const validators: RequestValidators = {
+    path(raw) {
+      const value: JsonObject = {};
+      for (const [k, v] of Object.entries(raw)) if (v !== undefined) value[k] = v;
+      if (!pathValidate(value)) fail('path', pathValidate);
+      return value;
+    },
+    query(search) {
+      const value: JsonObject = {};
+      for (const key of new Set(search.keys())) {
+        const all = search.getAll(key);
+        if (all.length > 1) throw new InvalidRequestError(`Query parameter ${key} must not be repeated.`, key, [{ code: 'InvalidValue', message: 'repeated query parameter', target: key }]);
+        value[key] = all[0];
+      }
+      if (!queryValidate(value)) fail('query', queryValidate);
+      return value;
+    },
+    body(input) {
+      if (bodyValidate === undefined) return undefined;
+      if (!bodyValidate(input)) fail('body', bodyValidate);
+      return input;
+    },
+  };
+  compiled.set(operationId, validators);
+  return validators;
+}
+
+const responseValidators = new Map<string, ValidateFunction | null>();
+
+/**
+ * Validator of one documented response body (used by the contract and integration tests, so every
+ * response they see is checked against the document). Returns null when the response has no JSON body.
+ */
+export function getResponseValidator(operationId: string, status: number): ValidateFunction | null {
+  const key = `${operationId} ${status}`;
+  const cached = responseValidators.get(key);
+  if (cached !== undefined) return cached;
+  const spec = getDocumentedOperation(operationId);
+  let response = spec.operation.responses?.[String(status)];
+  if (response === undefined) throw new Error(`${operationId} does not document status ${status}`);
+  if ('$ref' in response) {
+    const name = response.$ref.slice('#/components/responses/'.length);
+    const found = document.components?.responses?.[name];
+    if (found === undefined || '$ref' in found) throw new Error(`Unresolvable response ${response.$ref}`);
+    response = found;
+  }
+  const schema = response.content?.['application/json']?.schema;
+  const validate = schema === undefined ? null : getAjv().exact.compile(rewriteRefs(schema) as JsonObject);
+  responseValidators.set(key, validate);
+  return validate;
+}

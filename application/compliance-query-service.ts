@@ -1,0 +1,268 @@
+/**
+ * Read side of the API: controls, clusters, history, summary, framework reports, trends, runs.
+ *
+ * Reads go to repositories by key or by indexed query only; the summary, framework reports and trends
+ * come from the summaries precomputed at the end of each run, so no read scans the fleet.
+ */
+import { getControl, listControls, type ControlDefinition } from '../domain/control-catalog.js';
+import { InvalidRequestError, NotFoundError } from '../domain/errors.js';
+import { frameworkReport, frameworkReportToCsv, type FrameworkReportRow } from '../domain/fleet-summary.js';
+import type { ControlResult, FleetSummary, Framework } from '../domain/model.js';
+import type {
+  ClusterHistoryEntry,
+  ClusterQuery,
+  ClusterState,
+  ClusterStateRepository,
+  EvaluationRun,
+  HistoryRepository,
+  Page,
+  RunRepository,
+  SummaryRepository,
+  TrendPoint,
+} from './ports.js';
+
+export interface ControlView {
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  readonly severity: string;
+  readonly category: string;
+  readonly evidence: string;
+  readonly references: readonly { readonly framework: Framework; readonly section: string; readonly title: string }[];
+  readonly remediation: { readonly text: string; readonly automatic: boolean; readonly deployIfNotExistsPolicyDefinitionId?: string };
+}
+
+export interface ClusterSummaryView {
+  readonly id: string;
+  readonly name: string;
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  readonly location: string;
+  readonly kind: string | null;
+  readonly environment: string | null;
+  readonly score: number;
+  readonly failedControls: readonly string[];
+  readonly lastEvaluatedAt: string;
+  readonly stale: boolean;
+}
+
+export interface ClusterView extends ClusterSummaryView {
+  readonly distribution: string | null;
+  readonly kubernetesVersion: string | null;
+  readonly connectivityStatus: string | null;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly lastSeenAt: string;
+  readonly runId: string;
+  readonly controls: readonly ControlResult[];
+}
+
+export interface ClusterHistoryView {
+  readonly clusterId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly value: readonly Omit<ClusterHistoryEntry, 'clusterId'>[];
+}
+
+export interface FrameworkReportView {
+  readonly framework: Framework;
+  readonly runId: string;
+  readonly generatedAt: string;
+  readonly sections: readonly Omit<FrameworkReportRow, 'framework'>[];
+}
+
+export interface EvaluationView {
+  readonly id: string;
+  readonly status: EvaluationRun['status'];
+  readonly trigger: EvaluationRun['trigger'];
+  readonly requestedBy: string | null;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly completedAt: string | null;
+  readonly subscriptions: { readonly total: number; readonly succeeded: number; readonly failed: number };
+  readonly clustersEvaluated: number;
+  readonly failures: EvaluationRun['failures'];
+}
+
+export interface TrendsView {
+  readonly days: number;
+  readonly value: readonly TrendPoint[];
+}
+
+export interface ComplianceQueryDependencies {
+  readonly clusters: ClusterStateRepository;
+  readonly history: HistoryRepository;
+  readonly summaries: SummaryRepository;
+  readonly runs: RunRepository;
+}
+
+const DAY_MS = 86_400_000;
+const DEFAULT_HISTORY_DAYS = 30;
+const MAX_HISTORY_DAYS = 400;
+
+/** Offset paging over small in-memory lists (the catalog, exceptions): the token is opaque to callers. */
+export function pageOf<T>(items: readonly T[], top: number, continuationToken: string | undefined): Page<T> {
+  let offset = 0;
+  if (continuationToken !== undefined) {
+    const decoded = /^o(\d{1,9})$/.exec(Buffer.from(continuationToken, 'base64url').toString('utf8'));
+    if (decoded === null || decoded[1] === undefined) throw new InvalidRequestError('The continuation token is invalid.', 'continuationToken');
+    offset = Number(decoded[1]);
+  }
+  const slice = items.slice(offset, offset + top);
+  const next = offset + top < items.length ? Buffer.from(`o${offset + top}`).toString('base64url') : undefined;
+  return { items: slice, continuationToken: next };
+}
+
+export function toControlView(c: ControlDefinition): ControlView {
+  const dine = c.remediation.deployIfNotExistsPolicyDefinitionId;
+  return {
+    id: c.id,
+    title: c.title,
+    description: c.description,
+    severity: c.severity,
+    category: c.category,
+    evidence: c.evidence,
+    references: c.references.map((r) => ({ framework: r.framework, section: r.section, title: r.title })),
+    remediation: { text: c.remediation.text, automatic: dine !== undefined, ...(dine !== undefined ? { deployIfNotExistsPolicyDefinitionId: dine } : {}) },
+  };
+}
+
+function toClusterSummary(s: ClusterState): ClusterSummaryView {
+  return {
+    id: s.id,
+    name: s.name,
+    subscriptionId: s.subscriptionId,
+    resourceGroup: s.resourceGroup,
+    location: s.location,
+    kind: s.kind ?? null,
+    environment: s.environment ?? null,
+    score: s.evaluation.score,
+    failedControls: s.evaluation.failedControls,
+    lastEvaluatedAt: s.evaluation.evaluatedAt,
+    stale: s.stale,
+  };
+}
+
+function toClusterView(s: ClusterState): ClusterView {
+  return {
+    ...toClusterSummary(s),
+    distribution: s.distribution ?? null,
+    kubernetesVersion: s.kubernetesVersion ?? null,
+    connectivityStatus: s.connectivityStatus ?? null,
+    tags: s.tags,
+    lastSeenAt: s.lastSeenAt,
+    runId: s.evaluation.runId,
+    controls: s.evaluation.controls.map((c) => ({
+      controlId: c.controlId,
+      status: c.status,
+      severity: c.severity,
+      evidence: c.evidence,
+      ...(c.reason !== undefined ? { reason: c.reason } : {}),
+      ...(c.offenders !== undefined ? { offenders: { items: c.offenders.items, total: c.offenders.total } } : {}),
+    })),
+  };
+}
+
+export function toEvaluationView(r: EvaluationRun): EvaluationView {
+  return {
+    id: r.id,
+    status: r.status,
+    trigger: r.trigger,
+    requestedBy: r.requestedBy ?? null,
+    createdAt: r.createdAt,
+    startedAt: r.startedAt ?? null,
+    completedAt: r.completedAt ?? null,
+    subscriptions: { total: r.subscriptionsTotal, succeeded: r.subscriptionsSucceeded, failed: r.subscriptionsFailed },
+    clustersEvaluated: r.clustersEvaluated,
+    failures: r.failures.map((f) => ({ subscriptionId: f.subscriptionId, error: f.error, at: f.at })),
+  };
+}
+
+export class ComplianceQueryService {
+  constructor(private readonly deps: ComplianceQueryDependencies) {}
+
+  listControls(top: number, continuationToken?: string): Page<ControlView> {
+    const page = pageOf(listControls(), top, continuationToken);
+    return { items: page.items.map(toControlView), continuationToken: page.continuationToken };
+  }
+
+  getControl(controlId: string): ControlView {
+    const control = getControl(controlId);
+    if (control === undefined) throw new NotFoundError(`Control ${controlId} does not exist.`, 'controlId');
+    return toControlView(control);
+  }
+
+  async listClusters(query: ClusterQuery): Promise<Page<ClusterSummaryView>> {
+    if (query.failingControlId !== undefined && getControl(query.failingControlId) === undefined) {
+      throw new InvalidRequestError(`Control ${query.failingControlId} does not exist.`, 'controlId');
+    }
+    const page = await this.deps.clusters.list(query);
+    return { items: page.items.map(toClusterSummary), continuationToken: page.continuationToken };
+  }
+
+  private async requireCluster(subscriptionId: string, resourceGroup: string, name: string): Promise<ClusterState> {
+    const state = await this.deps.clusters.get(subscriptionId, resourceGroup, name);
+    if (state === undefined) throw new NotFoundError(`Cluster ${subscriptionId}/${resourceGroup}/${name} has not been evaluated.`, 'clusterName');
+    return state;
+  }
+
+  async getCluster(subscriptionId: string, resourceGroup: string, name: string): Promise<ClusterView> {
+    return toClusterView(await this.requireCluster(subscriptionId, resourceGroup, name));
+  }
+
+  async getClusterHistory(
+    subscriptionId: string,
+    resourceGroup: string,
+    name: string,
+    range: { readonly from?: string | undefined; readonly to?: string | undefined },
+    now: Date,
+  ): Promise<ClusterHistoryView> {
+    const to = range.to !== undefined ? new Date(range.to) : now;
+    const from = range.from !== undefined ? new Date(range.from) : new Date(to.getTime() - DEFAULT_HISTORY_DAYS * DAY_MS);
+    if (from.getTime() > to.getTime()) throw new InvalidRequestError('from must not be after to.', 'from');
+    if (to.getTime() - from.getTime() > MAX_HISTORY_DAYS * DAY_MS) throw new InvalidRequestError(`The range must not exceed ${MAX_HISTORY_DAYS} days.`, 'from');
+    const state = await this.requireCluster(subscriptionId, resourceGroup, name);
+    const entries = await this.deps.history.list(state.id, from.toISOString(), to.toISOString());
+    return {
+      clusterId: state.id,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      value: entries.map((e) => ({ runId: e.runId, evaluatedAt: e.evaluatedAt, score: e.score, statuses: e.statuses, drift: e.drift })),
+    };
+  }
+
+  async getSummary(): Promise<FleetSummary> {
+    const summary = await this.deps.summaries.getLatest();
+    if (summary === undefined) throw new NotFoundError('No evaluation run has completed yet.', 'summary');
+    return summary;
+  }
+
+  async getFrameworkReport(framework: Framework): Promise<FrameworkReportView> {
+    const summary = await this.getSummary();
+    return {
+      framework,
+      runId: summary.runId,
+      generatedAt: summary.generatedAt,
+      sections: frameworkReport(summary, framework).map(({ framework: _f, ...row }) => row),
+    };
+  }
+
+  async getFrameworkReportCsv(framework: Framework): Promise<string> {
+    return frameworkReportToCsv(frameworkReport(await this.getSummary(), framework));
+  }
+
+  async getTrends(days: number, now: Date): Promise<TrendsView> {
+    const since = new Date(now.getTime() - days * DAY_MS).toISOString();
+    return { days, value: await this.deps.summaries.listTrends(since) };
+  }
+
+  async listEvaluations(top: number, continuationToken?: string): Promise<Page<EvaluationView>> {
+    const page = await this.deps.runs.list(top, continuationToken);
+    return { items: page.items.map(toEvaluationView), continuationToken: page.continuationToken };
+  }
+
+  async getEvaluation(id: string): Promise<EvaluationView> {
+    const run = await this.deps.runs.get(id);
+    if (run === undefined) throw new NotFoundError(`Evaluation ${id} does not exist.`, 'evaluationId');
+    return toEvaluationView(run);
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * Wires adapters into application services. `getContainer()` is the one memoized instance the
+ * functions use (built from `loadConfig()`, failing fast on bad configuration); `createContainer()`
+ * builds one from an explicit config with overrides, for tests and local tooling.
+ *
+ * To add a service: construct it in `createContainer` from the parts below and add it to `Container`.
+ */
+import { randomUUID } from 'node:crypto';
+import { DefaultAzureCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/core-auth';
+import { loadConfig, type AppConfig } from '../config/settings.js';
+import { ArmInventoryReader } from '../adapters/arm/azure-inventory-reader.js';
+import { TableStore, type TableStorageConnection } from '../adapters/storage/table-store.js';
+import { StorageMessageQueue, type QueueConnection } from '../adapters/storage/storage-queue.js';
+import { TableRunRepository } from '../adapters/storage/table-run-repository.js';
+import { TableClusterStateRepository } from '../adapters/storage/table-cluster-state-repository.js';
+import { TableHistoryRepository } from '../adapters/storage/table-history-repository.js';
+import { TableSummaryRepository } from '../adapters/storage/table-summary-repository.js';
+import { TableExceptionRepository } from '../adapters/storage/table-exception-repository.js';
+import { TableAuditLog } from '../adapters/storage/table-audit-log.js';
+import { EvaluationService, type EvaluationLogger } from '../application/evaluation-service.js';
+import { QUEUES, type CollectSubscriptionMessage, type FinalizeRunMessage } from '../application/messages.js';
+import type {
+  AuditLog,
+  AzureInventoryReader,
+  Clock,
+  EvaluationClusterStateRepository,
+  ExceptionRepository,
+  HistoryRepository,
+  MessageQueue,
+  EvaluationRunRepository,
+  SummaryRepository,
+  RemediationRepository,
+  RemediationStarter,
+} from '../application/ports.js';
+import { DependencyError } from '../domain/errors.js';
+import type { ApiRuntime, HealthCheck } from '../adapters/http/api-runtime.js';
+import { createApiRuntime, type ApiRuntimeInput } from '../adapters/http/api-runtime-factory.js';
+
+export interface Repositories {
+  readonly runs: EvaluationRunRepository;
+  readonly clusters: EvaluationClusterStateRepository;
+  readonly history: HistoryRepository;
+  readonly summaries: SummaryRepository;
+  readonly exceptions: ExceptionRepository;
+  readonly audit: AuditLog;
+}
+
+export interface Queues {
+  readonly collectSubscription: MessageQueue<CollectSubscriptionMessage>;
+  readonly finalizeRun: MessageQueue<FinalizeRunMessage>;
+}
+
+export interface Container {
+  readonly config: AppConfig;
+  /** Credential for Azure Resource Manager (user-assigned identity when `AZURE_CLIENT_ID` is set). */
+  readonly credential: TokenCredential;
+  readonly clock: Clock;
+  readonly inventory: AzureInventoryReader;
+  readonly repositories: Repositories;
+  readonly queues: Queues;
+  readonly evaluation: EvaluationService;
+}
+
+export interface ContainerOverrides {
+  readonly credential?: TokenCredential;
+  readonly inventory?: AzureInventoryReader;
+  readonly clock?: Clock;
+  readonly newRunId?: () => string;
+  /** Alphanumeric prefix for table names (tests isolate themselves in one storage account). */
+  readonly tablePrefix?: string;
+  /** Extra trusted CA for ARM (the local emulator's self-signed certificate). */
+  readonly armCaCertPem?: string;
+  readonly log?: EvaluationLogger;
+}
+
+const systemClock: Clock = { now: () => new Date() };
+
+const consoleLog: EvaluationLogger = {
+  info: (message) => console.info(message),
+  warn: (message) => console.warn(message),
+};
+
+function storageEndpoints(config: AppConfig, fallback: TokenCredential): { tables: TableStorageConnection; queues: QueueConnection } {
+  const { storage } = config;
+  if (storage.connectionString !== undefined) {
+    return { tables: { connectionString: storage.connectionString }, queues: { connectionString: storage.connectionString } };
+  }
+  // Identity-based, as the Functions host reads `AzureWebJobsStorage__*`.
+  const credential = storage.clientId !== undefined ? new DefaultAzureCredential({ managedIdentityClientId: storage.clientId }) : fallback;
+  const account = storage.accountName;
+  const tableServiceUri = storage.tableServiceUri ?? `https://${account ?? ''}.table.core.windows.net`;
+  const queueServiceUri = storage.queueServiceUri ?? `https://${account ?? ''}.queue.core.windows.net`;
+  return { tables: { tableServiceUri, credential }, queues: { queueServiceUri, credential } };
+}
+
+/** Builds every adapter and service; creates the tables once. */
+export async function createContainer(config: AppConfig, overrides: ContainerOverrides = {}): Promise<Container> {
+  const credential =
+    overrides.credential ?? new DefaultAzureCredential(config.azureClientId !== undefined ? { managedIdentityClientId: config.azureClientId } : {});
+  const clock = overrides.clock ?? systemClock;
+  const endpoints = storageEndpoints(config, credential);
+  const tables = await TableStore.open(endpoints.tables, overrides.tablePrefix !== undefined ? { tablePrefix: overrides.tablePrefix } : {});
+  const repositories: Repositories = {
+    runs: new TableRunRepository(tables),
+    clusters: new TableClusterStateRepository(tables),
+    history: new TableHistoryRepository(tables),
+    summaries: new TableSummaryRepository(tables),
+    exceptions: new TableExceptionRepository(tables),
+    audit: new TableAuditLog(tables),
+  };
+  const queues: Queues = {
+    collectSubscription: new StorageMessageQueue<CollectSubscriptionMessage>(endpoints.queues, QUEUES.collectSubscription),
+    finalizeRun: new StorageMessageQueue<FinalizeRunMessage>(endpoints.queues, QUEUES.finalizeRun),
+  };
+  const inventory =
+    overrides.inventory ??
+    new ArmInventoryReader({ endpoint: config.armEndpoint, credential, maxConcurrency: config.armMaxConcurrency, caCertPem: overrides.armCaCertPem });
+  const evaluation = new EvaluationService({
+    inventory,
+    ...repositories,
+    collectQueue: queues.collectSubscription,
+    finalizeQueue: queues.finalizeRun,
+    clock,
+    newRunId: overrides.newRunId ?? randomUUID,
+    settings: { subscriptionIds: config.subscriptionIds, armMaxConcurrency: config.armMaxConcurrency, historyRetentionDays: config.historyRetentionDays },
+    log: overrides.log ?? consoleLog,
+  });
+  return { config, credential, clock, inventory, repositories, queues, evaluation };
+}
+
+let container: Promise<Container> | undefined;
+
+/** The app's container: built once from the environment; a failed build is retried on next use. */
+export function getContainer(): Promise<Container> {
+  container ??= Promise.resolve()
+    .then(() => createContainer(loadConfig()))
+    .catch((error: unknown) => {
+      container = undefined;
+      throw error;
+    });
+  return container;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP API (issue 4): the runtime every `functions/api-*.ts` operation uses.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Remediation ports not wired yet (the Table repository and the ARM policy-admin adapter are pending):
+ * the remediation endpoints answer 502 `DependencyFailed` rather than pretending to work.
+ */
+const notConfigured = (): Promise<never> => Promise.reject(new DependencyError('Azure Policy remediation is not configured.', 'remediations'));
+const unwiredRemediationRepository: RemediationRepository = { create: notConfigured, get: notConfigured };
+const unwiredRemediationStarter: RemediationStarter = { start: notConfigured, get: notConfigured };
+
+/** Storage and ARM probes for `GET /api/health`; the ARM answer is cached so probes never amplify into throttling. */
+function apiHealthChecks(c: Container): HealthCheck[] {
+  let armChecked: { at: number; ok: Promise<void> } | undefined;
+  return [
+    { name: 'storage', check: async () => { await c.repositories.summaries.getLatest(); return { version: '@azure/data-tables' }; } },
+    {
+      name: 'azure-resource-manager',
+      check: async () => {
+        const now = c.clock.now().getTime();
+        if (armChecked === undefined || now - armChecked.at > 60_000) armChecked = { at: now, ok: c.inventory.listSubscriptions().then(() => undefined) };
+        await armChecked.ok;
+        return { detail: c.config.armEndpoint };
+      },
+    },
+  ];
+}
+
+export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeInput> = {}): ApiRuntime {
+  return createApiRuntime({
+    auth: c.config.auth,
+    maxRequestBodyBytes: c.config.maxRequestBodyBytes,
+    ...c.repositories,
+    auditLog: c.repositories.audit,
+    remediations: unwiredRemediationRepository,
+    remediationStarter: unwiredRemediationStarter,
+    evaluations: c.evaluation,
+    clock: c.clock,
+    healthChecks: apiHealthChecks(c),
+    ...overrides,
+  });
+}
+
+let apiRuntime: Promise<ApiRuntime> | undefined;
+
+/** The API runtime built on {@link getContainer}; a failed build is retried on next use. */
+export function getApiRuntime(): Promise<ApiRuntime> {
+  apiRuntime ??= getContainer()
+    .then((c) => createApiRuntimeFor(c))
+    .catch((error: unknown) => {
+      apiRuntime = undefined;
+      throw error;
+    });
+  return apiRuntime;
+}

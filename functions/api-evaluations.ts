@@ -1,0 +1,26 @@
+/** Start an on-demand evaluation (202 + Location), list runs, get one run. */
+import type { ApiRuntime } from '../adapters/http/api-runtime.js';
+import { registerOperations } from '../adapters/http/azure-functions.js';
+import { toCollection } from '../adapters/http/collections.js';
+import { defineOperation } from '../adapters/http/operation.js';
+import { toEvaluationView } from '../application/compliance-query-service.js';
+
+const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
+
+export const startEvaluation = defineOperation('startEvaluation', async ({ services, principal, url }) => {
+  const run = await services.evaluations.startRun({ trigger: 'on-demand', requestedBy: principal?.subject });
+  const location = new URL(`/api/v1/evaluations/${encodeURIComponent(run.id)}`, url).toString();
+  return { status: 202, body: toEvaluationView(run), headers: { location }, auditTarget: `evaluations/${run.id}` };
+});
+
+export const listEvaluations = defineOperation<object, { top: number; continuationToken?: string }>('listEvaluations', async ({ services, query, url }) => ({
+  status: 200,
+  body: toCollection(await services.compliance.listEvaluations(query.top, query.continuationToken), url),
+}));
+
+export const getEvaluation = defineOperation<{ evaluationId: string }>('getEvaluation', async ({ services, params }) => ({
+  status: 200,
+  body: await services.compliance.getEvaluation(params.evaluationId),
+}));
+
+registerOperations([startEvaluation, listEvaluations, getEvaluation], runtime);

@@ -1,0 +1,50 @@
+/** Anonymous service endpoints: health, the OpenAPI document, the API reference page and its assets. */
+import { API_VERSION, document } from '../openapi/document.js';
+import type { ApiRuntime } from '../adapters/http/api-runtime.js';
+import { registerOperations } from '../adapters/http/azure-functions.js';
+import { DOCS_CSP, DOCS_HTML, getDocsAsset } from '../adapters/http/docs-page.js';
+import { defineOperation } from '../adapters/http/operation.js';
+import { NotFoundError } from '../domain/errors.js';
+
+const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
+const HEALTH_TIMEOUT_MS = 5000;
+
+export const getHealth = defineOperation('getHealth', async ({ services }) => {
+  const checks = await Promise.all(
+    services.healthChecks.map(async (c) => {
+      try {
+        const r = await Promise.race([
+          c.check(),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), HEALTH_TIMEOUT_MS).unref()),
+        ]);
+        return { name: c.name, status: 'healthy' as const, ...(r?.version !== undefined ? { version: r.version } : {}), ...(r?.detail !== undefined ? { detail: r.detail } : {}) };
+      } catch {
+        // The reason stays in the logs of the dependency; an anonymous endpoint reveals only the outcome.
+        return { name: c.name, status: 'unhealthy' as const };
+      }
+    }),
+  );
+  const all = [{ name: 'node', status: 'healthy' as const, version: process.version }, ...checks];
+  const healthy = all.every((c) => c.status === 'healthy');
+  return { status: healthy ? 200 : 503, body: { status: healthy ? 'healthy' : 'unhealthy', version: API_VERSION, checks: all } };
+});
+
+const documentJson = JSON.stringify(document);
+
+export const getOpenApiDocument = defineOperation('getOpenApiDocument', async () => ({
+  status: 200,
+  raw: { contentType: 'application/json; charset=utf-8', body: documentJson, cacheControl: 'public, max-age=300' },
+}));
+
+export const getDocsPage = defineOperation('getDocsPage', async () => ({
+  status: 200,
+  raw: { contentType: 'text/html; charset=utf-8', body: DOCS_HTML, cacheControl: 'no-cache', csp: DOCS_CSP },
+}));
+
+export const getDocsAssetOperation = defineOperation<{ asset: string }>('getDocsAsset', async ({ params }) => {
+  const asset = await getDocsAsset(params.asset);
+  if (asset === undefined) throw new NotFoundError(`No asset ${params.asset}.`, 'asset');
+  return { status: 200, raw: { contentType: asset.contentType, body: asset.body, cacheControl: 'public, max-age=3600', csp: DOCS_CSP } };
+});
+
+registerOperations([getHealth, getOpenApiDocument, getDocsPage, getDocsAssetOperation], runtime);

@@ -1,0 +1,197 @@
+/**
+ * The HTTP front end: routes requests under `routePrefix` to HTTP-triggered functions, hands the
+ * library an RPC `http` payload (method, url, headers, route params, query, raw body bytes), and writes
+ * the RPC response (status, headers, cookies, body bytes) back. `authLevel` is not enforced locally.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { FunctionRegistration } from './core-api.js';
+import type { RpcHttpCookie, RpcHttpData, RpcInvocationResponse } from './core-types.js';
+import { compareRoutes, compileRoute, matchRoute, splitPath, type CompiledRoute } from './route-table.js';
+
+export interface HttpRoute {
+  readonly registration: FunctionRegistration;
+  readonly triggerName: string;
+  readonly route: CompiledRoute;
+  /** Upper-case methods; undefined = every method. */
+  readonly methods: ReadonlySet<string> | undefined;
+  /** Name of the `http` output binding (`$return` normally). */
+  readonly outputName: string | undefined;
+}
+
+/** Builds the route table from registrations, most specific first. */
+export function buildRoutes(registrations: readonly FunctionRegistration[]): HttpRoute[] {
+  const routes: HttpRoute[] = [];
+  for (const registration of registrations) {
+    const trigger = Object.entries(registration.bindings).find(([, b]) => (b.type ?? '').toLowerCase() === 'httptrigger');
+    if (trigger === undefined) continue;
+    const [triggerName, binding] = trigger;
+    const template = typeof binding['route'] === 'string' && binding['route'] !== '' ? binding['route'] : registration.name;
+    const rawMethods = binding['methods'];
+    const methods = Array.isArray(rawMethods) && rawMethods.length > 0 ? new Set(rawMethods.map((m) => String(m).toUpperCase())) : undefined;
+    const output = Object.entries(registration.bindings).find(([, b]) => b.direction === 'out' && (b.type ?? '').toLowerCase() === 'http');
+    routes.push({ registration, triggerName, route: compileRoute(template), methods, outputName: output?.[0] });
+  }
+  return routes.sort((a, b) => compareRoutes(a.route, b.route));
+}
+
+export type RouteLookup =
+  | { readonly kind: 'match'; readonly route: HttpRoute; readonly params: Record<string, string> }
+  | { readonly kind: 'method-not-allowed'; readonly allow: readonly string[] }
+  | { readonly kind: 'not-found' };
+
+/** Finds the function for a method and path (path without the route prefix). */
+export function lookupRoute(routes: readonly HttpRoute[], method: string, pathSegments: readonly string[]): RouteLookup {
+  const allow = new Set<string>();
+  let anyMatch = false;
+  for (const route of routes) {
+    const params = matchRoute(route.route, pathSegments);
+    if (params === undefined) continue;
+    anyMatch = true;
+    if (route.methods === undefined || route.methods.has(method)) return { kind: 'match', route, params };
+    for (const m of route.methods) allow.add(m);
+  }
+  return anyMatch ? { kind: 'method-not-allowed', allow: [...allow].sort() } : { kind: 'not-found' };
+}
+
+/** Strips `/{prefix}` from a path; undefined when the path is outside the prefix. */
+export function stripPrefix(pathname: string, routePrefix: string): string | undefined {
+  if (routePrefix === '') return pathname;
+  const lower = pathname.toLowerCase();
+  const prefix = `/${routePrefix.toLowerCase()}`;
+  if (lower === prefix || lower === `${prefix}/`) return '/';
+  return lower.startsWith(`${prefix}/`) ? pathname.slice(prefix.length) : undefined;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Request headers as the host forwards them: lower-case names, repeated values comma-joined. */
+function headerRecord(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = (req.rawHeaders[i] ?? '').toLowerCase();
+    const value = req.rawHeaders[i + 1] ?? '';
+    const existing = headers[name];
+    headers[name] = existing === undefined ? value : `${existing}${name === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  return headers;
+}
+
+function serializeCookie(cookie: RpcHttpCookie): string {
+  const parts = [`${cookie.name ?? ''}=${cookie.value ?? ''}`];
+  if (cookie.domain?.value) parts.push(`Domain=${cookie.domain.value}`);
+  if (cookie.path?.value) parts.push(`Path=${cookie.path.value}`);
+  const seconds = cookie.expires?.value?.seconds;
+  if (typeof seconds === 'number') parts.push(`Expires=${new Date(seconds * 1000).toUTCString()}`);
+  if (typeof cookie.maxAge?.value === 'number') parts.push(`Max-Age=${cookie.maxAge.value}`);
+  if (cookie.secure?.value === true) parts.push('Secure');
+  if (cookie.httpOnly?.value === true) parts.push('HttpOnly');
+  if (cookie.sameSite === 'lax') parts.push('SameSite=Lax');
+  else if (cookie.sameSite === 'strict') parts.push('SameSite=Strict');
+  else if (cookie.sameSite === 'explicitNone') parts.push('SameSite=None');
+  return parts.join('; ');
+}
+
+export interface HttpDispatcher {
+  /** Runs the function and its output bindings; rejects when the invocation failed. */
+  invoke(route: HttpRoute, rpcHttp: RpcHttpData): Promise<RpcInvocationResponse>;
+  /**
+   * The host's admin API for non-HTTP functions (`POST /admin/functions/{name}` with `{"input": "…"}`):
+   * starts the function in the background; false when no such non-HTTP function exists.
+   */
+  invokeNonHttp(name: string, input: string | undefined): boolean;
+  log(message: string): void;
+}
+
+function writeResponse(res: ServerResponse, route: HttpRoute, response: RpcInvocationResponse): void {
+  const data = route.outputName === '$return' ? response.returnValue : response.outputData?.find((o) => o.name === route.outputName)?.data;
+  const http = data?.http;
+  if (http === undefined || http === null) {
+    // No response object from the handler: the host answers 204 No Content.
+    res.writeHead(204).end();
+    return;
+  }
+  const status = Number(http.statusCode ?? '200') || 200;
+  for (const [name, value] of Object.entries(http.headers ?? {})) res.setHeader(name, value);
+  const cookies = (http.cookies ?? []).map(serializeCookie);
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  const body = http.body;
+  let bytes: Buffer;
+  if (body?.bytes !== undefined && body.bytes !== null) bytes = Buffer.from(body.bytes);
+  else if (typeof body?.string === 'string') bytes = Buffer.from(body.string, 'utf8');
+  else if (typeof body?.json === 'string') bytes = Buffer.from(body.json, 'utf8');
+  else bytes = Buffer.alloc(0);
+  res.statusCode = status;
+  if (status === 204 || status === 304) {
+    res.end();
+    return;
+  }
+  res.setHeader('content-length', bytes.length);
+  res.end(bytes);
+}
+
+/** Creates (does not start) the HTTP server for a route table. */
+export function createHttpServer(routes: readonly HttpRoute[], routePrefix: string, dispatcher: HttpDispatcher): Server {
+  return createServer((req, res) => {
+    void handle(req, res).catch((error: unknown) => {
+      dispatcher.log(`HTTP pipeline error: ${error instanceof Error ? error.message : String(error)}`);
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    const admin = /^\/admin\/functions\/([^/]+)\/?$/i.exec(url.pathname);
+    if (admin?.[1] !== undefined && method === 'POST') {
+      const text = (await readBody(req)).toString('utf8');
+      let input: string | undefined;
+      try {
+        const parsed = text === '' ? {} : (JSON.parse(text) as { input?: unknown });
+        input = typeof parsed.input === 'string' ? parsed.input : parsed.input === undefined ? undefined : JSON.stringify(parsed.input);
+      } catch {
+        res.writeHead(400).end();
+        return;
+      }
+      res.writeHead(dispatcher.invokeNonHttp(decodeURIComponent(admin[1]), input) ? 202 : 404).end();
+      return;
+    }
+    const relative = stripPrefix(url.pathname, routePrefix);
+    const segments = relative === undefined ? undefined : splitPath(relative);
+    const found: RouteLookup = segments === undefined ? { kind: 'not-found' } : lookupRoute(routes, method, segments);
+    if (found.kind === 'not-found') {
+      await readBody(req);
+      res.writeHead(404).end();
+      return;
+    }
+    if (found.kind === 'method-not-allowed') {
+      await readBody(req);
+      res.writeHead(405, { allow: found.allow.join(', ') }).end();
+      return;
+    }
+    const body = await readBody(req);
+    const query: Record<string, string> = {};
+    for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
+    const rpcHttp: RpcHttpData = {
+      method,
+      url: url.href,
+      headers: headerRecord(req),
+      params: found.params,
+      query,
+      body: body.length > 0 ? { bytes: body } : null,
+    };
+    let response: RpcInvocationResponse;
+    try {
+      response = await dispatcher.invoke(found.route, rpcHttp);
+    } catch {
+      // The host answers a failed invocation with an empty 500 (details go to the log only).
+      res.writeHead(500).end();
+      return;
+    }
+    writeResponse(res, found.route, response);
+  }
+}

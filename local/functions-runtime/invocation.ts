@@ -1,0 +1,156 @@
+/**
+ * One invocation, in the order the real worker runs it (azure-functions-nodejs-worker
+ * `eventHandlers/InvocationHandler.ts`): the registered programming model (the `@azure/functions`
+ * library) builds the invocation model from an RPC-shaped request, `getArguments()` converts the RPC
+ * input into `HttpRequest`/`InvocationContext`, preInvocation hooks run, `invokeFunction()` calls the
+ * handler, postInvocation hooks run, and `getResponse()` converts the result back to RPC typed data.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { coreState, CoreSystemError, executeHooks, hookContext, hooksFor, type FunctionRegistration } from './core-api.js';
+import type { CoreInvocationContext, HookData, InvocationState, RpcInvocationRequest, RpcInvocationResponse, RpcLogCategory, RpcLogLevel } from './core-types.js';
+
+export interface HostLogEntry {
+  readonly level: RpcLogLevel;
+  /** `host`: this runtime; `system`: the worker/library; `user`: `context.log` from a function. */
+  readonly category: 'host' | RpcLogCategory;
+  readonly message: string;
+  readonly functionName?: string | undefined;
+  readonly invocationId?: string | undefined;
+}
+
+export type HostLogger = (entry: HostLogEntry) => void;
+
+/**
+ * Prints like the Functions CLI (timestamped lines, debug/trace hidden); logs written during an
+ * invocation carry the function name so interleaved invocations stay readable.
+ */
+export const consoleLogger: HostLogger = (entry) => {
+  if (entry.level === 'debug' || entry.level === 'trace' || entry.level === 'none') return;
+  const scope = entry.category !== 'host' && entry.functionName !== undefined ? `[${entry.functionName}] ` : '';
+  const line = `[${new Date().toISOString()}] ${scope}${entry.message}`;
+  if (entry.level === 'error' || entry.level === 'critical') console.error(line);
+  else if (entry.level === 'warning') console.warn(line);
+  else console.log(line);
+};
+
+export interface InvocationInput {
+  readonly inputData: NonNullable<RpcInvocationRequest['inputData']>;
+  readonly triggerMetadata?: RpcInvocationRequest['triggerMetadata'];
+  readonly retryContext?: RpcInvocationRequest['retryContext'];
+  /** Shown in the "Executing" log line, like the host's trigger reasons. */
+  readonly reason: string;
+}
+
+export class FunctionInvocationError extends Error {
+  readonly functionName: string;
+  readonly invocationId: string;
+  constructor(functionName: string, invocationId: string, cause: unknown) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    super(`Exception while executing function: Functions.${functionName}. ${message}`, { cause });
+    this.name = 'FunctionInvocationError';
+    this.functionName = functionName;
+    this.invocationId = invocationId;
+  }
+}
+
+/**
+ * Invokes a registered function through the library's programming model and returns the RPC response.
+ * Throws {@link FunctionInvocationError} when the handler (or a hook) fails, as the host then records
+ * the invocation as failed.
+ */
+export async function invokeFunction(
+  registration: FunctionRegistration,
+  input: InvocationInput,
+  logger: HostLogger,
+): Promise<RpcInvocationResponse> {
+  const state = coreState();
+  const programmingModel = state.programmingModel;
+  if (programmingModel === undefined) throw new CoreSystemError('No programming model was registered; is the app using "@azure/functions" v4?');
+  const invocationId = randomUUID();
+  const name = registration.name;
+  const started = performance.now();
+  logger({ level: 'information', category: 'host', functionName: name, invocationId, message: `Executing 'Functions.${name}' (Reason='${input.reason}', Id=${invocationId})` });
+
+  const coreCtx: CoreInvocationContext & { state?: InvocationState } = {
+    invocationId,
+    request: {
+      invocationId,
+      functionId: registration.functionId,
+      inputData: input.inputData,
+      triggerMetadata: input.triggerMetadata ?? {},
+      traceContext: { traceParent: `00-${randomUUID().replace(/-/g, '')}-${randomUUID().replace(/-/g, '').slice(0, 16)}-01`, traceState: '', attributes: {} },
+      retryContext: input.retryContext ?? null,
+    },
+    metadata: {
+      name,
+      functionId: registration.functionId,
+      bindings: { ...registration.bindings },
+      rawBindings: [...registration.rawBindings],
+      scriptFile: registration.entry ?? 'n/a',
+    },
+    log(level, category, message) {
+      // `log` hooks see every log; they may rewrite level/message of user logs only (worker semantics).
+      const hooks = hooksFor('log');
+      if (hooks.length > 0) {
+        const hookCtx = hookContext({}, { level, message, category, invocationContext });
+        for (const hook of hooks) hook(hookCtx);
+        if (category === 'user') {
+          level = hookCtx['level'] as RpcLogLevel;
+          message = String(hookCtx['message']);
+        }
+      }
+      logger({ level, category, message, functionName: name, invocationId });
+    },
+  };
+  let invocationContext: unknown;
+
+  try {
+    const invocationModel = await programmingModel.getInvocationModel(coreCtx);
+    const args = await invocationModel.getArguments();
+    const context = args.context;
+    invocationContext = context;
+    let inputs = args.inputs;
+    let callback = registration.callback;
+    const hookData: HookData = {};
+
+    const pre = hookContext(hookData, { invocationContext: context, inputs, functionCallback: callback });
+    coreCtx.state = 'preInvocationHooks';
+    try {
+      await executeHooks('preInvocation', pre);
+    } finally {
+      coreCtx.state = undefined;
+    }
+    inputs = pre['inputs'] as unknown[];
+    callback = pre['functionCallback'] as typeof callback;
+
+    const post = hookContext(hookData, { invocationContext: context, inputs, result: null, error: null });
+    coreCtx.state = 'invocation';
+    try {
+      post['result'] = await invocationModel.invokeFunction(context, inputs, callback);
+    } catch (error) {
+      post['error'] = error;
+    } finally {
+      coreCtx.state = undefined;
+    }
+    coreCtx.state = 'postInvocationHooks';
+    try {
+      await executeHooks('postInvocation', post);
+    } finally {
+      coreCtx.state = undefined;
+    }
+    // The worker rethrows only Error-like values; a hook may have cleared or replaced the error.
+    if (post['error'] !== null && post['error'] !== undefined) throw post['error'];
+
+    const response = await invocationModel.getResponse(context, post['result']);
+    const duration = Math.round(performance.now() - started);
+    logger({ level: 'information', category: 'host', functionName: name, invocationId, message: `Executed 'Functions.${name}' (Succeeded, Id=${invocationId}, Duration=${duration}ms)` });
+    return response;
+  } catch (error) {
+    const duration = Math.round(performance.now() - started);
+    const failure = new FunctionInvocationError(name, invocationId, error);
+    logger({ level: 'error', category: 'host', functionName: name, invocationId, message: `Executed 'Functions.${name}' (Failed, Id=${invocationId}, Duration=${duration}ms)` });
+    logger({ level: 'error', category: 'host', functionName: name, invocationId, message: error instanceof Error && error.stack !== undefined ? `${failure.message}\n${error.stack}` : failure.message });
+    throw failure;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The whole system on one machine: in-process Azurite, the HTTPS ARM emulator (with the managed
+ * identity endpoint and the local Entra ID token issuer mounted on it) and the local Functions runtime
+ * running the real function registrations. Used by `npm start`, the end-to-end tests and the benchmarks.
+ *
+ * Precedence follows the README: a setting already in the environment wins and the matching stand-in
+ * is not started (`AzureWebJobsStorage` → no Azurite, `AZURE_RESOURCE_MANAGER_ENDPOINT` → no emulator,
+ * `AUTH_ISSUER` → no local issuer settings).
+ */
+import { SETTINGS } from '../config/settings.js';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
+import { startAzurite, type RunningAzurite } from './azurite.js';
+import { startArmEmulator, type ArmEmulator, type ArmEmulatorOptions } from './arm-emulator/index.js';
+import { derivePolicyStates, generateFleet } from './arm-emulator/fleet/index.js';
+import type { FleetModel } from './arm-emulator/fleet-model.js';
+import { createTokenIssuer, type TokenIssuer } from './token-issuer.js';
+import { startFunctionsHost, type HostLogger, type RunningFunctionsHost } from './functions-runtime/index.js';
+
+export interface LocalStackOptions {
+  /** Listening port of the Functions host; 0 = ephemeral (tests). Default `PORT` or 7071. */
+  readonly port?: number | undefined;
+  /** The fleet the emulator serves; default the seeded demo fleet. */
+  readonly fleet?: FleetModel | undefined;
+  /** Extra emulator options (faults, page sizes, delays). */
+  readonly emulator?: Partial<Omit<ArmEmulatorOptions, 'fleet' | 'derivePolicyStates'>> | undefined;
+  /** Persist Azurite data in this folder instead of memory. */
+  readonly dataDir?: string | undefined;
+  /** host.json override (object or path); default the app's host.json. */
+  readonly hostJson?: object | string | undefined;
+  /** Timer functions to run once at start. */
+  readonly runTimersOnStart?: readonly string[] | undefined;
+  /** Extra app settings put in the environment before the app starts. */
+  readonly settings?: Readonly<Record<string, string>> | undefined;
+  readonly logger?: HostLogger | undefined;
+  readonly now?: Date | undefined;
+}
+
+export interface LocalStack {
+  readonly apiUrl: string;
+  readonly host: RunningFunctionsHost;
+  readonly azurite: RunningAzurite | undefined;
+  readonly emulator: ArmEmulator | undefined;
+  readonly issuer: TokenIssuer | undefined;
+  readonly storageConnectionString: string;
+  stop(): Promise<void>;
+}
+
+/** Trusts the emulator's self-signed certificate process-wide, as NODE_EXTRA_CA_CERTS would at start. */
+function trustCertificate(pem: string): void {
+  setDefaultCACertificates([...getCACertificates('default'), ...getCACertificates('extra'), pem]);
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const env = process.env;
+  const started: { stop(): Promise<void> }[] = [];
+  const set = (name: string, value: string): void => {
+    env[name] = value;
+  };
+  try {
+    for (const [k, v] of Object.entries(options.settings ?? {})) set(k, v);
+
+    let azurite: RunningAzurite | undefined;
+    if (!env['AzureWebJobsStorage']) {
+      azurite = await startAzurite({ location: options.dataDir });
+      started.push(azurite);
+      set('AzureWebJobsStorage', azurite.connectionString);
+    }
+
+    let emulator: ArmEmulator | undefined;
+    let issuer: TokenIssuer | undefined;
+    if (!env['AZURE_RESOURCE_MANAGER_ENDPOINT']) {
+      const fleet = options.fleet ?? generateFleet({ mode: 'demo' }, options.now ?? new Date());
+      emulator = await startArmEmulator({ ...options.emulator, fleet, derivePolicyStates });
+      started.push(emulator);
+      trustCertificate(emulator.caCertPem);
+      set('AZURE_RESOURCE_MANAGER_ENDPOINT', emulator.url);
+      set('IDENTITY_ENDPOINT', emulator.identityEndpoint);
+      set('IDENTITY_HEADER', emulator.identityHeader);
+      issuer = await createTokenIssuer({ baseUrl: emulator.url });
+      emulator.mount(issuer.handle);
+      if (!env['AUTH_ISSUER']) {
+        set('AUTH_ISSUER', issuer.issuer);
+        set('AUTH_AUDIENCE', issuer.audience);
+        set('AUTH_JWKS_URI', issuer.jwksUri);
+      }
+    }
+
+    // After the stand-ins (whose own settings decide what starts). Embedded defaults: the host resolves %SETTING% expressions (the timer schedule) from app
+    // settings, exactly as Azure does, so documented defaults must exist as settings locally.
+    for (const s of SETTINGS) if (s.default !== undefined && s.default !== '' && env[s.name] === undefined) set(s.name, s.default);
+
+    const host = await startFunctionsHost({
+      port: options.port,
+      hostJson: options.hostJson,
+      runTimersOnStart: options.runTimersOnStart,
+      logger: options.logger,
+    });
+    started.push(host);
+    return {
+      apiUrl: `${host.url}/${host.routePrefix}`,
+      host,
+      azurite,
+      emulator,
+      issuer,
+      storageConnectionString: env['AzureWebJobsStorage'] ?? '',
+      async stop() {
+        for (const s of started.reverse()) await s.stop().catch(() => undefined);
+      },
+    };
+  } catch (e) {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,847 @@
+/**
+ * The OpenAPI 3.1 document of the arc-compliance API, as typed code.
+ *
+ * It is the single source of truth: `GET /api/openapi.json` serves it, and `adapters/http/validation.ts`
+ * compiles request validators (path, query, body) from the very same parameter and body schemas, so the
+ * document and the behaviour cannot drift. Each operation declares the app role it requires in
+ * `x-required-role` (and in the `bearerAuth` security requirement, which OpenAPI 3.1 allows to carry role
+ * names); `security: []` marks anonymous operations.
+ */
+import type { OpenAPIV3, OpenAPIV3_1 } from 'openapi-types';
+import { APP_ROLES, type AppRole } from '../adapters/http/app-roles.js';
+import { MAX_JUSTIFICATION_LENGTH, MAX_TICKET_LENGTH } from '../domain/exceptions.js';
+
+/** Vendor extensions the HTTP adapter reads from each operation. */
+export interface OperationExtensions {
+  /** The Entra ID app role a caller needs; absent on anonymous operations. */
+  'x-required-role'?: AppRole;
+}
+
+export type ApiDocument = OpenAPIV3_1.Document<OperationExtensions>;
+type Schema = OpenAPIV3_1.SchemaObject | OpenAPIV3_1.ReferenceObject;
+type Operation = OpenAPIV3_1.OperationObject<OperationExtensions>;
+
+export const API_VERSION = '1.0.0';
+export const MAX_TOP = 1000;
+export const DEFAULT_TOP = 100;
+
+const ref = (name: string): OpenAPIV3_1.ReferenceObject => ({ $ref: `#/components/schemas/${name}` });
+const respRef = (name: string): OpenAPIV3_1.ReferenceObject => ({ $ref: `#/components/responses/${name}` });
+const paramRef = (name: string): OpenAPIV3_1.ReferenceObject => ({ $ref: `#/components/parameters/${name}` });
+
+const requestIdHeader: OpenAPIV3_1.ReferenceObject = { $ref: '#/components/headers/RequestId' };
+const etagHeader: OpenAPIV3_1.ReferenceObject = { $ref: '#/components/headers/ETag' };
+
+function json(schema: Schema, description: string, extraHeaders: Record<string, OpenAPIV3_1.ReferenceObject | OpenAPIV3_1.HeaderObject> = {}): OpenAPIV3_1.ResponseObject {
+  return {
+    description,
+    headers: { 'x-request-id': requestIdHeader, ...extraHeaders },
+    content: { 'application/json': { schema } },
+  };
+}
+
+// ARM ids compare case-insensitively; JSON Schema patterns have no flags, hence the character classes.
+const ARM_ID_PATTERN = '^/[sS][uU][bB][sS][cC][rR][iI][pP][tT][iI][oO][nN][sS]/[^/]+/[rR][eE][sS][oO][uU][rR][cC][eE][gG][rR][oO][uU][pP][sS]/[^/]+(/[pP][rR][oO][vV][iI][dD][eE][rR][sS]/[mM][iI][cC][rR][oO][sS][oO][fF][tT]\\.[kK][uU][bB][eE][rR][nN][eE][tT][eE][sS]/[cC][oO][nN][nN][eE][cC][tT][eE][dD][cC][lL][uU][sS][tT][eE][rR][sS]/[^/]+)?$';
+const CLUSTER_ID_PATTERN = '^/[sS][uU][bB][sS][cC][rR][iI][pP][tT][iI][oO][nN][sS]/[^/]+/[rR][eE][sS][oO][uU][rR][cC][eE][gG][rR][oO][uU][pP][sS]/[^/]+/[pP][rR][oO][vV][iI][dD][eE][rR][sS]/[mM][iI][cC][rR][oO][sS][oO][fF][tT]\\.[kK][uU][bB][eE][rR][nN][eE][tT][eE][sS]/[cC][oO][nN][nN][eE][cC][tT][eE][dD][cC][lL][uU][sS][tT][eE][rR][sS]/[^/]+$';
+const GUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
+
+/** Roles plus description text, so Swagger UI shows the requirement. */
+function secured(role: AppRole, op: Omit<Operation, 'security' | 'x-required-role' | 'responses'> & { responses: OpenAPIV3_1.ResponsesObject }): Operation {
+  return {
+    ...op,
+    description: `${op.description ?? op.summary ?? ''}\n\nRequires the app role \`${role}\`.`.trim(),
+    security: [{ bearerAuth: [role] }],
+    'x-required-role': role,
+    responses: {
+      ...op.responses,
+      '400': respRef('BadRequest'),
+      '401': respRef('Unauthorized'),
+      '403': respRef('Forbidden'),
+      '500': respRef('InternalError'),
+    },
+  };
+}
+
+function pagedList(item: string): Schema {
+  return {
+    type: 'object',
+    required: ['value'],
+    additionalProperties: false,
+    properties: {
+      value: { type: 'array', items: ref(item) },
+      nextLink: { type: 'string', format: 'uri', description: 'Absolute URL of the next page; absent on the last page.' },
+    },
+  };
+}
+
+const nullableString: Schema = { type: ['string', 'null'] };
+const dateTime: Schema = { type: 'string', format: 'date-time' };
+const controlStatus: Schema = { type: 'string', enum: ['pass', 'fail', 'unknown', 'not_applicable', 'exempt'] };
+const severity: Schema = { type: 'string', enum: ['high', 'medium', 'low'] };
+const framework: Schema = { type: 'string', enum: ['cis', 'nist-800-190', 'nsa', 'owasp'] };
+
+const postureTotals: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['clusters', 'compliant', 'noncompliant', 'stale', 'averageScore'],
+  properties: {
+    clusters: { type: 'integer', minimum: 0 },
+    compliant: { type: 'integer', minimum: 0 },
+    noncompliant: { type: 'integer', minimum: 0 },
+    stale: { type: 'integer', minimum: 0 },
+    averageScore: { type: 'number', minimum: 0, maximum: 100 },
+  },
+};
+
+const statusTally: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['pass', 'fail', 'unknown', 'not_applicable', 'exempt'],
+  properties: {
+    pass: { type: 'integer', minimum: 0 },
+    fail: { type: 'integer', minimum: 0 },
+    unknown: { type: 'integer', minimum: 0 },
+    not_applicable: { type: 'integer', minimum: 0 },
+    exempt: { type: 'integer', minimum: 0 },
+  },
+};
+
+const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
+  Error: {
+    type: 'object',
+    description: 'The one error shape of the API (Microsoft REST API Guidelines).',
+    required: ['error'],
+    additionalProperties: false,
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        additionalProperties: false,
+        properties: {
+          code: { type: 'string', description: 'Stable, machine-readable code (see docs/api.md).' },
+          message: { type: 'string' },
+          target: { type: 'string', description: 'The offending field, parameter or resource.' },
+          details: { type: 'array', items: ref('ErrorDetail') },
+        },
+      },
+    },
+    examples: [{ error: { code: 'InvalidRequest', message: 'The request is invalid.', target: 'top', details: [{ code: 'InvalidValue', message: 'must be <= 1000', target: 'top' }] } }],
+  },
+  ErrorDetail: {
+    type: 'object',
+    required: ['code', 'message'],
+    additionalProperties: false,
+    properties: { code: { type: 'string' }, message: { type: 'string' }, target: { type: 'string' } },
+  },
+  Health: {
+    type: 'object',
+    required: ['status', 'version', 'checks'],
+    additionalProperties: false,
+    properties: {
+      status: { type: 'string', enum: ['healthy', 'unhealthy'] },
+      version: { type: 'string', description: 'Application version.' },
+      checks: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name', 'status'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string' },
+            status: { type: 'string', enum: ['healthy', 'unhealthy'] },
+            version: { type: 'string' },
+            detail: { type: 'string' },
+          },
+        },
+      },
+    },
+  },
+  Control: {
+    type: 'object',
+    required: ['id', 'title', 'description', 'severity', 'category', 'evidence', 'references', 'remediation'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string', examples: ['ARC-AC-01'] },
+      title: { type: 'string' },
+      description: { type: 'string' },
+      severity,
+      category: { type: 'string' },
+      evidence: { type: 'string', description: 'What the control reads to reach its verdict.' },
+      references: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['framework', 'section', 'title'],
+          additionalProperties: false,
+          properties: { framework, section: { type: 'string' }, title: { type: 'string' } },
+        },
+      },
+      remediation: {
+        type: 'object',
+        required: ['text', 'automatic'],
+        additionalProperties: false,
+        properties: {
+          text: { type: 'string' },
+          automatic: { type: 'boolean', description: 'True when `POST /api/v1/remediations` can fix it (a DeployIfNotExists policy exists).' },
+          deployIfNotExistsPolicyDefinitionId: { type: 'string' },
+        },
+      },
+    },
+  },
+  ControlList: pagedList('Control') as OpenAPIV3_1.SchemaObject,
+  ClusterSummary: {
+    type: 'object',
+    required: ['id', 'name', 'subscriptionId', 'resourceGroup', 'location', 'kind', 'environment', 'score', 'failedControls', 'lastEvaluatedAt', 'stale'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string', description: 'ARM resource id.' },
+      name: { type: 'string' },
+      subscriptionId: { type: 'string' },
+      resourceGroup: { type: 'string' },
+      location: { type: 'string' },
+      kind: nullableString,
+      environment: nullableString,
+      score: { type: 'number', minimum: 0, maximum: 100 },
+      failedControls: { type: 'array', items: { type: 'string' } },
+      lastEvaluatedAt: dateTime,
+      stale: { type: 'boolean' },
+    },
+  },
+  ClusterList: pagedList('ClusterSummary') as OpenAPIV3_1.SchemaObject,
+  ControlResult: {
+    type: 'object',
+    required: ['controlId', 'status', 'severity', 'evidence'],
+    additionalProperties: false,
+    properties: {
+      controlId: { type: 'string' },
+      status: controlStatus,
+      severity,
+      evidence: { type: 'string' },
+      reason: { type: 'string' },
+      offenders: {
+        type: 'object',
+        required: ['items', 'total'],
+        additionalProperties: false,
+        properties: { items: { type: 'array', items: { type: 'string' } }, total: { type: 'integer', minimum: 0 } },
+      },
+    },
+  },
+  Cluster: {
+    type: 'object',
+    required: ['id', 'name', 'subscriptionId', 'resourceGroup', 'location', 'kind', 'environment', 'score', 'failedControls', 'lastEvaluatedAt', 'stale', 'tags', 'runId', 'lastSeenAt', 'controls'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      subscriptionId: { type: 'string' },
+      resourceGroup: { type: 'string' },
+      location: { type: 'string' },
+      kind: nullableString,
+      environment: nullableString,
+      distribution: nullableString,
+      kubernetesVersion: nullableString,
+      connectivityStatus: nullableString,
+      tags: { type: 'object', additionalProperties: { type: 'string' } },
+      score: { type: 'number', minimum: 0, maximum: 100 },
+      failedControls: { type: 'array', items: { type: 'string' } },
+      lastEvaluatedAt: dateTime,
+      lastSeenAt: dateTime,
+      runId: { type: 'string' },
+      stale: { type: 'boolean' },
+      controls: { type: 'array', items: ref('ControlResult') },
+    },
+  },
+  ClusterHistory: {
+    type: 'object',
+    required: ['clusterId', 'from', 'to', 'value'],
+    additionalProperties: false,
+    properties: {
+      clusterId: { type: 'string' },
+      from: dateTime,
+      to: dateTime,
+      value: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['runId', 'evaluatedAt', 'score', 'statuses', 'drift'],
+          additionalProperties: false,
+          properties: {
+            runId: { type: 'string' },
+            evaluatedAt: dateTime,
+            score: { type: 'number' },
+            statuses: { type: 'object', additionalProperties: controlStatus },
+            drift: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['controlId', 'from', 'to'],
+                additionalProperties: false,
+                properties: { controlId: { type: 'string' }, from: controlStatus, to: controlStatus },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  PostureTotals: postureTotals as OpenAPIV3_1.SchemaObject,
+  StatusTally: statusTally as OpenAPIV3_1.SchemaObject,
+  Summary: {
+    type: 'object',
+    required: ['runId', 'generatedAt', 'totals', 'perControl', 'perSubscription', 'perFrameworkSection'],
+    additionalProperties: false,
+    properties: {
+      runId: { type: 'string' },
+      generatedAt: dateTime,
+      totals: ref('PostureTotals'),
+      perControl: { type: 'object', additionalProperties: ref('StatusTally') },
+      perSubscription: { type: 'object', additionalProperties: ref('PostureTotals') },
+      perFrameworkSection: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['framework', 'section', 'title', 'controls', 'clustersPassing', 'clustersFailing'],
+          additionalProperties: false,
+          properties: {
+            framework,
+            section: { type: 'string' },
+            title: { type: 'string' },
+            controls: { type: 'array', items: { type: 'string' } },
+            clustersPassing: { type: 'integer', minimum: 0 },
+            clustersFailing: { type: 'integer', minimum: 0 },
+          },
+        },
+      },
+    },
+  },
+  FrameworkReport: {
+    type: 'object',
+    required: ['framework', 'runId', 'generatedAt', 'sections'],
+    additionalProperties: false,
+    properties: {
+      framework,
+      runId: { type: 'string' },
+      generatedAt: dateTime,
+      sections: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['section', 'title', 'controls', 'clustersPassing', 'clustersFailing', 'clustersNotAssessed'],
+          additionalProperties: false,
+          properties: {
+            section: { type: 'string' },
+            title: { type: 'string' },
+            controls: { type: 'array', items: { type: 'string' }, description: 'Controls of the catalog citing the section.' },
+            clustersPassing: { type: 'integer', minimum: 0, description: 'Clusters passing every applicable control of the section.' },
+            clustersFailing: { type: 'integer', minimum: 0, description: 'Clusters failing at least one control of the section.' },
+            clustersNotAssessed: { type: 'integer', minimum: 0, description: 'Clusters neither passing nor failing (unknown or not applicable).' },
+          },
+        },
+      },
+    },
+  },
+  Trends: {
+    type: 'object',
+    required: ['days', 'value'],
+    additionalProperties: false,
+    properties: {
+      days: { type: 'integer' },
+      value: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['runId', 'generatedAt', 'averageScore', 'clusters', 'noncompliant', 'failingByControl'],
+          additionalProperties: false,
+          properties: {
+            runId: { type: 'string' },
+            generatedAt: dateTime,
+            averageScore: { type: 'number' },
+            clusters: { type: 'integer', minimum: 0 },
+            noncompliant: { type: 'integer', minimum: 0 },
+            failingByControl: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } },
+          },
+        },
+      },
+    },
+  },
+  Evaluation: {
+    type: 'object',
+    required: ['id', 'status', 'trigger', 'requestedBy', 'createdAt', 'startedAt', 'completedAt', 'subscriptions', 'clustersEvaluated', 'failures'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string' },
+      status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'partial', 'failed'] },
+      trigger: { type: 'string', enum: ['timer', 'on-demand'] },
+      requestedBy: nullableString,
+      createdAt: dateTime,
+      startedAt: { type: ['string', 'null'], format: 'date-time' },
+      completedAt: { type: ['string', 'null'], format: 'date-time' },
+      subscriptions: {
+        type: 'object',
+        required: ['total', 'succeeded', 'failed'],
+        additionalProperties: false,
+        properties: { total: { type: 'integer', minimum: 0 }, succeeded: { type: 'integer', minimum: 0 }, failed: { type: 'integer', minimum: 0 } },
+      },
+      clustersEvaluated: { type: 'integer', minimum: 0 },
+      failures: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['subscriptionId', 'error', 'at'],
+          additionalProperties: false,
+          properties: { subscriptionId: { type: 'string' }, error: { type: 'string' }, at: dateTime },
+        },
+      },
+    },
+  },
+  EvaluationList: pagedList('Evaluation') as OpenAPIV3_1.SchemaObject,
+  NewException: {
+    type: 'object',
+    description: 'A time-bound waiver of one control for one cluster or one resource group.',
+    required: ['controlId', 'scope', 'justification', 'ticket', 'expiresAt'],
+    additionalProperties: false,
+    properties: {
+      controlId: { type: 'string', pattern: ID_PATTERN },
+      scope: { type: 'string', pattern: ARM_ID_PATTERN, maxLength: 512, description: 'ARM id of a connected cluster or of a resource group.' },
+      justification: { type: 'string', minLength: 1, maxLength: MAX_JUSTIFICATION_LENGTH },
+      ticket: { type: 'string', minLength: 1, maxLength: MAX_TICKET_LENGTH },
+      expiresAt: { type: 'string', format: 'date-time', description: 'Required; in the future and at most one year ahead.' },
+    },
+    examples: [{
+      controlId: 'ARC-TD-01',
+      scope: '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-edge/providers/Microsoft.Kubernetes/connectedClusters/store-042',
+      justification: 'Store cluster is being decommissioned next month.',
+      ticket: 'CHG0012345',
+      expiresAt: '2030-01-31T00:00:00Z',
+    }],
+  },
+  Exception: {
+    type: 'object',
+    required: ['id', 'controlId', 'scope', 'justification', 'ticket', 'createdBy', 'createdAt', 'expiresAt', 'status'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string' },
+      controlId: { type: 'string' },
+      scope: { type: 'string' },
+      justification: { type: 'string' },
+      ticket: { type: 'string' },
+      createdBy: { type: 'string' },
+      createdAt: dateTime,
+      expiresAt: dateTime,
+      status: { type: 'string', enum: ['active', 'expired'], description: 'Expired exceptions no longer apply.' },
+    },
+  },
+  ExceptionList: pagedList('Exception') as OpenAPIV3_1.SchemaObject,
+  NewRemediation: {
+    type: 'object',
+    description: 'Either `clusterIds` or `subscriptionId` (all failing clusters of the subscription).',
+    required: ['controlId'],
+    additionalProperties: false,
+    oneOf: [{ required: ['clusterIds'] }, { required: ['subscriptionId'] }],
+    properties: {
+      controlId: { type: 'string', pattern: ID_PATTERN },
+      clusterIds: { type: 'array', minItems: 1, maxItems: 1000, uniqueItems: true, items: { type: 'string', pattern: CLUSTER_ID_PATTERN, maxLength: 512 } },
+      subscriptionId: { type: 'string', pattern: GUID_PATTERN },
+    },
+  },
+  Remediation: {
+    type: 'object',
+    required: ['id', 'controlId', 'status', 'requestedBy', 'createdAt', 'clusterIds', 'tasks'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string' },
+      controlId: { type: 'string' },
+      status: { type: 'string', enum: ['running', 'succeeded', 'failed', 'partial'] },
+      requestedBy: { type: 'string' },
+      createdAt: dateTime,
+      clusterIds: { type: 'array', items: { type: 'string' } },
+      tasks: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['subscriptionId', 'armId', 'provisioningState'],
+          additionalProperties: false,
+          properties: {
+            subscriptionId: { type: 'string' },
+            armId: nullableString,
+            provisioningState: { type: 'string' },
+            deployments: {
+              type: 'object',
+              required: ['total', 'succeeded', 'failed'],
+              additionalProperties: false,
+              properties: { total: { type: 'integer' }, succeeded: { type: 'integer' }, failed: { type: 'integer' } },
+            },
+            error: { type: 'string' },
+          },
+        },
+      },
+    },
+  },
+  AuditRecord: {
+    type: 'object',
+    required: ['id', 'at', 'requestId', 'callerObjectId', 'callerAppId', 'roles', 'operation', 'target', 'outcome'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string' },
+      at: dateTime,
+      requestId: { type: 'string' },
+      callerObjectId: nullableString,
+      callerAppId: nullableString,
+      roles: { type: 'array', items: { type: 'string' } },
+      operation: { type: 'string', description: 'operationId of the call.' },
+      target: { type: 'string' },
+      outcome: { type: 'string', enum: ['succeeded', 'failed', 'denied'] },
+      detail: { type: 'string' },
+    },
+  },
+  AuditLog: pagedList('AuditRecord') as OpenAPIV3_1.SchemaObject,
+};
+
+function errorResponse(description: string, extraHeaders: Record<string, OpenAPIV3_1.HeaderObject> = {}): OpenAPIV3_1.ResponseObject {
+  return json(ref('Error'), description, extraHeaders);
+}
+
+const wwwAuthenticate: OpenAPIV3_1.HeaderObject = {
+  description: '`Bearer error="invalid_token", error_description="…"` (RFC 6750).',
+  schema: { type: 'string' },
+};
+
+const pathParam = (name: string, description: string, schema: OpenAPIV3.SchemaObject): OpenAPIV3_1.ParameterObject => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema,
+});
+
+const singleResource = (schema: string, description: string): OpenAPIV3_1.ResponsesObject => ({
+  '200': json(ref(schema), description, { ETag: etagHeader }),
+  '304': { description: 'Not modified (the `If-None-Match` ETag matches).', headers: { ETag: etagHeader, 'x-request-id': requestIdHeader } },
+  '404': respRef('NotFound'),
+});
+
+const clusterPathParams = [
+  pathParam('subscriptionId', 'Subscription id (GUID).', { type: 'string', pattern: GUID_PATTERN }),
+  pathParam('resourceGroup', 'Resource group name.', { type: 'string', pattern: '^[-\\w._()]{1,90}$' }),
+  pathParam('clusterName', 'Connected cluster name.', { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$' }),
+];
+
+const paths: Record<string, Partial<Record<'get' | 'post' | 'delete', Operation>>> = {
+  '/api/health': {
+    get: {
+      operationId: 'getHealth',
+      summary: 'Liveness and dependency checks',
+      description: 'Anonymous. 200 when every dependency answers, 503 otherwise (same body).',
+      tags: ['Service'],
+      security: [],
+      responses: {
+        '200': json(ref('Health'), 'Healthy.'),
+        '503': json(ref('Health'), 'A dependency check failed.'),
+      },
+    },
+  },
+  '/api/openapi.json': {
+    get: {
+      operationId: 'getOpenApiDocument',
+      summary: 'This OpenAPI document',
+      tags: ['Service'],
+      security: [],
+      responses: {
+        '200': { description: 'The OpenAPI 3.1 document.', headers: { 'x-request-id': requestIdHeader }, content: { 'application/json': { schema: { type: 'object' } } } },
+      },
+    },
+  },
+  '/api/docs': {
+    get: {
+      operationId: 'getDocsPage',
+      summary: 'Interactive API reference (Swagger UI)',
+      tags: ['Service'],
+      security: [],
+      responses: {
+        '200': { description: 'HTML page.', headers: { 'x-request-id': requestIdHeader }, content: { 'text/html': { schema: { type: 'string' } } } },
+      },
+    },
+  },
+  '/api/docs/{asset}': {
+    get: {
+      operationId: 'getDocsAsset',
+      summary: 'Static asset of the API reference page',
+      tags: ['Service'],
+      security: [],
+      parameters: [pathParam('asset', 'File name of the asset.', { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$' })],
+      responses: {
+        '200': { description: 'The asset.', headers: { 'x-request-id': requestIdHeader }, content: { 'application/octet-stream': { schema: { type: 'string' } } } },
+        '404': respRef('NotFound'),
+      },
+    },
+  },
+  '/api/v1/controls': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'listControls',
+      summary: 'List the control catalog',
+      tags: ['Controls'],
+      parameters: [paramRef('top'), paramRef('continuationToken')],
+      responses: { '200': json(ref('ControlList'), 'The controls with framework references and remediation.') },
+    }),
+  },
+  '/api/v1/controls/{controlId}': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'getControl',
+      summary: 'Get one control',
+      tags: ['Controls'],
+      parameters: [pathParam('controlId', 'Control id, e.g. `ARC-AC-01`.', { type: 'string', pattern: ID_PATTERN }), paramRef('ifNoneMatch')],
+      responses: singleResource('Control', 'The control.'),
+    }),
+  },
+  '/api/v1/clusters': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'listClusters',
+      summary: 'List clusters with their latest posture',
+      tags: ['Clusters'],
+      parameters: [
+        { name: 'subscriptionId', in: 'query', schema: { type: 'string', pattern: GUID_PATTERN } },
+        { name: 'status', in: 'query', schema: { type: 'string', enum: ['compliant', 'noncompliant'] } },
+        { name: 'controlId', in: 'query', description: 'Only clusters failing this control.', schema: { type: 'string', pattern: ID_PATTERN } },
+        { name: 'environment', in: 'query', schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } },
+        { name: 'location', in: 'query', schema: { type: 'string', pattern: '^[a-z0-9]{1,64}$' } },
+        { name: 'stale', in: 'query', schema: { type: 'boolean' } },
+        paramRef('top'),
+        paramRef('continuationToken'),
+      ],
+      responses: { '200': json(ref('ClusterList'), 'A page of clusters.') },
+    }),
+  },
+  '/api/v1/clusters/{subscriptionId}/{resourceGroup}/{clusterName}': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'getCluster',
+      summary: 'Get one cluster with per-control results',
+      tags: ['Clusters'],
+      parameters: [...clusterPathParams, paramRef('ifNoneMatch')],
+      responses: singleResource('Cluster', 'The cluster.'),
+    }),
+  },
+  '/api/v1/clusters/{subscriptionId}/{resourceGroup}/{clusterName}/history': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'getClusterHistory',
+      summary: 'Per-run statuses and drift of one cluster',
+      tags: ['Clusters'],
+      parameters: [
+        ...clusterPathParams,
+        { name: 'from', in: 'query', description: 'Default: 30 days before `to`.', schema: { type: 'string', format: 'date-time' } },
+        { name: 'to', in: 'query', description: 'Default: now.', schema: { type: 'string', format: 'date-time' } },
+      ],
+      responses: { '200': json(ref('ClusterHistory'), 'History entries, oldest first.'), '404': respRef('NotFound') },
+    }),
+  },
+  '/api/v1/summary': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'getSummary',
+      summary: 'Fleet posture of the latest run',
+      tags: ['Posture'],
+      parameters: [paramRef('ifNoneMatch')],
+      responses: singleResource('Summary', 'Totals, per control, per subscription and per framework section.'),
+    }),
+  },
+  '/api/v1/frameworks/{framework}/report': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'getFrameworkReport',
+      summary: 'Per-section report for one framework',
+      tags: ['Posture'],
+      parameters: [
+        pathParam('framework', 'Framework.', { type: 'string', enum: ['cis', 'nist-800-190', 'nsa', 'owasp'] }),
+        { name: 'format', in: 'query', schema: { type: 'string', enum: ['json', 'csv'], default: 'json' } },
+      ],
+      responses: {
+        '200': {
+          description: 'The report (JSON, or CSV with `format=csv`).',
+          headers: { 'x-request-id': requestIdHeader },
+          content: { 'application/json': { schema: ref('FrameworkReport') }, 'text/csv': { schema: { type: 'string' } } },
+        },
+        '404': respRef('NotFound'),
+      },
+    }),
+  },
+  '/api/v1/trends': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'getTrends',
+      summary: 'Fleet score and failing-control counts per run',
+      tags: ['Posture'],
+      parameters: [{ name: 'days', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 365, default: 30 } }],
+      responses: { '200': json(ref('Trends'), 'One point per run, oldest first.') },
+    }),
+  },
+  '/api/v1/evaluations': {
+    post: secured(APP_ROLES.complianceEvaluate, {
+      operationId: 'startEvaluation',
+      summary: 'Start an on-demand evaluation run',
+      tags: ['Evaluations'],
+      responses: {
+        '202': json(ref('Evaluation'), 'Accepted; poll `Location`.', { Location: { description: 'URL of the run.', schema: { type: 'string' } } }),
+      },
+    }),
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'listEvaluations',
+      summary: 'List evaluation runs, newest first',
+      tags: ['Evaluations'],
+      parameters: [paramRef('top'), paramRef('continuationToken')],
+      responses: { '200': json(ref('EvaluationList'), 'A page of runs.') },
+    }),
+  },
+  '/api/v1/evaluations/{evaluationId}': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'getEvaluation',
+      summary: 'Get one evaluation run',
+      tags: ['Evaluations'],
+      parameters: [pathParam('evaluationId', 'Run id.', { type: 'string', pattern: ID_PATTERN }), paramRef('ifNoneMatch')],
+      responses: singleResource('Evaluation', 'Status, counts and failed subscriptions.'),
+    }),
+  },
+  '/api/v1/exceptions': {
+    post: secured(APP_ROLES.complianceExempt, {
+      operationId: 'createException',
+      summary: 'Create a time-bound exception',
+      tags: ['Exceptions'],
+      requestBody: { required: true, content: { 'application/json': { schema: ref('NewException') } } },
+      responses: {
+        '201': json(ref('Exception'), 'Created.', { Location: { description: 'URL of the exception.', schema: { type: 'string' } }, ETag: etagHeader }),
+        '404': respRef('NotFound'),
+        '413': respRef('PayloadTooLarge'),
+        '415': respRef('UnsupportedMediaType'),
+      },
+    }),
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'listExceptions',
+      summary: 'List exceptions (active and expired)',
+      tags: ['Exceptions'],
+      parameters: [
+        { name: 'status', in: 'query', schema: { type: 'string', enum: ['active', 'expired'] } },
+        paramRef('top'),
+        paramRef('continuationToken'),
+      ],
+      responses: { '200': json(ref('ExceptionList'), 'A page of exceptions.') },
+    }),
+  },
+  '/api/v1/exceptions/{exceptionId}': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'getException',
+      summary: 'Get one exception',
+      tags: ['Exceptions'],
+      parameters: [pathParam('exceptionId', 'Exception id.', { type: 'string', pattern: ID_PATTERN }), paramRef('ifNoneMatch')],
+      responses: singleResource('Exception', 'The exception.'),
+    }),
+    delete: secured(APP_ROLES.complianceExempt, {
+      operationId: 'deleteException',
+      summary: 'Revoke an exception',
+      tags: ['Exceptions'],
+      parameters: [pathParam('exceptionId', 'Exception id.', { type: 'string', pattern: ID_PATTERN })],
+      responses: {
+        '204': { description: 'Deleted.', headers: { 'x-request-id': requestIdHeader } },
+        '404': respRef('NotFound'),
+      },
+    }),
+  },
+  '/api/v1/remediations': {
+    post: secured(APP_ROLES.remediationRun, {
+      operationId: 'startRemediation',
+      summary: 'Start Azure Policy remediation for a control',
+      description: 'Starts one Azure Policy remediation task per subscription for a control that has a DeployIfNotExists policy. Controls without automatic remediation answer 422 `NotRemediable` with the manual guidance in `error.details`.',
+      tags: ['Remediations'],
+      requestBody: { required: true, content: { 'application/json': { schema: ref('NewRemediation') } } },
+      responses: {
+        '202': json(ref('Remediation'), 'Accepted; poll `Location`.', { Location: { description: 'URL of the remediation.', schema: { type: 'string' } } }),
+        '404': respRef('NotFound'),
+        '413': respRef('PayloadTooLarge'),
+        '415': respRef('UnsupportedMediaType'),
+        '422': respRef('Unprocessable'),
+        '502': respRef('DependencyFailed'),
+      },
+    }),
+  },
+  '/api/v1/remediations/{remediationId}': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'getRemediation',
+      summary: 'Progress of a remediation (from ARM)',
+      tags: ['Remediations'],
+      parameters: [pathParam('remediationId', 'Remediation id.', { type: 'string', pattern: ID_PATTERN }), paramRef('ifNoneMatch')],
+      responses: { ...singleResource('Remediation', 'The remediation with ARM progress per task.'), '502': respRef('DependencyFailed') },
+    }),
+  },
+  '/api/v1/audit-log': {
+    get: secured(APP_ROLES.auditRead, {
+      operationId: 'listAuditLog',
+      summary: 'Who did what: every mutating call, newest first',
+      tags: ['Audit'],
+      parameters: [paramRef('top'), paramRef('continuationToken')],
+      responses: { '200': json(ref('AuditLog'), 'A page of audit records.') },
+    }),
+  },
+};
+
+export const document: ApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'arc-compliance API',
+    version: API_VERSION,
+    summary: 'Compliance posture, exceptions and remediation for Azure Arc-enabled Kubernetes fleets.',
+    description:
+      'Every `/api/v1` operation requires an Entra ID v2 bearer token whose `roles` claim holds the app role named in the operation. ' +
+      'Errors use one shape, `{ "error": { "code", "message", "target"?, "details"? } }`, and every response carries `x-request-id`. ' +
+      'Collections are `{ "value": [...], "nextLink"? }`; follow `nextLink` (an opaque continuation token) until it is absent.',
+    license: { name: 'MIT', identifier: 'MIT' },
+  },
+  servers: [{ url: '/', description: 'This Function App' }],
+  tags: [
+    { name: 'Service', description: 'Health, this document and the reference page (anonymous).' },
+    { name: 'Controls', description: 'The control catalog.' },
+    { name: 'Clusters', description: 'Per-cluster posture and history.' },
+    { name: 'Posture', description: 'Fleet summary, framework reports and trends (precomputed per run).' },
+    { name: 'Evaluations', description: 'Evaluation runs.' },
+    { name: 'Exceptions', description: 'Time-bound waivers of a control.' },
+    { name: 'Remediations', description: 'Azure Policy remediation tasks.' },
+    { name: 'Audit', description: 'Audit log of mutating calls.' },
+  ],
+  security: [{ bearerAuth: [] }],
+  // openapi-types 12 intersects 3.1 path items with 3.0 operation objects (so 3.1 schemas such as
+  // `type: ['string', 'null']` do not type-check); each operation above is typed as a 3.1 operation.
+  paths: paths as unknown as ApiDocument['paths'],
+  components: {
+    securitySchemes: {
+      bearerAuth: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description:
+          'Entra ID v2 access token for the API app registration (`aud` = AUTH_AUDIENCE, `iss` = AUTH_ISSUER), signed RS256 or ES256. ' +
+          `App roles in the \`roles\` claim: ${Object.values(APP_ROLES).map((r) => `\`${r}\``).join(', ')}. ` +
+          'Service principals: client credentials flow with scope `{AUTH_AUDIENCE}/.default`.',
+      },
+    },
+    headers: {
+      RequestId: { description: 'Request id: echoed from a safe incoming `x-request-id`, otherwise generated.', schema: { type: 'string' } },
+      ETag: { description: 'Entity tag of the representation; send it back in `If-None-Match`.', schema: { type: 'string' } },
+    },
+    parameters: {
+      top: { name: 'top', in: 'query', description: 'Page size.', schema: { type: 'integer', minimum: 1, maximum: MAX_TOP, default: DEFAULT_TOP } },
+      continuationToken: {
+        name: 'continuationToken',
+        in: 'query',
+        description: 'Opaque token from the previous page\'s `nextLink`.',
+        schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,4096}$' },
+      },
+      ifNoneMatch: { name: 'If-None-Match', in: 'header', description: 'ETag(s) of a cached representation; 304 when it matches.', schema: { type: 'string', maxLength: 1024 } },
+    },
+    responses: {
+      BadRequest: errorResponse('Invalid path, query or body (`InvalidRequest`, with `details[]`).'),
+      Unauthorized: errorResponse('Missing or invalid bearer token (`Unauthorized`).', { 'WWW-Authenticate': wwwAuthenticate }),
+      Forbidden: errorResponse('The token lacks the required app role (`Forbidden`).'),
+      NotFound: errorResponse('No such resource (`NotFound`).'),
+      UnsupportedMediaType: errorResponse('A request body must be `application/json` (`UnsupportedMediaType`).'),
+      PayloadTooLarge: errorResponse('The body exceeds MAX_REQUEST_BODY_BYTES (`PayloadTooLarge`).'),
+      Unprocessable: errorResponse('Well-formed but cannot be acted upon (`NotRemediable`, `LimitExceeded`).'),
+      DependencyFailed: errorResponse('An Azure or storage dependency failed (`DependencyFailed`).'),
+      InternalError: errorResponse('Unexpected error (`InternalError`); quote `x-request-id` when reporting it.'),
+    },
+    schemas,
+  },
+};

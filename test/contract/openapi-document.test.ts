@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { registeredOperations } from '../../adapters/http/azure-functions.js';
+import { listDocumentedOperations } from '../../adapters/http/validation.js';
+import { document } from '../../openapi/document.js';
+import { loadApiOperations } from '../support/api-harness.js';
+
+const run = promisify(execFile);
+
+describe('OpenAPI document', () => {
+  it('passes `redocly lint` with zero errors', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'openapi-'));
+    try {
+      const file = join(dir, 'openapi.json');
+      await writeFile(file, JSON.stringify(document, null, 2));
+      const result = await run('npx', ['--no-install', 'redocly', 'lint', file, '--format', 'json'], { cwd: process.cwd(), maxBuffer: 16 * 1024 * 1024 }).catch(
+        (err: { stdout?: string; stderr?: string; code?: number }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '', failed: err.code }),
+      );
+      const report = JSON.parse(result.stdout) as { totals: { errors: number }; problems: { severity: string; message: string; ruleId: string }[] };
+      const errors = report.problems.filter((p) => p.severity === 'error');
+      expect(errors, JSON.stringify(errors, null, 2)).toEqual([]);
+      expect(report.totals.errors).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('every registered function has exactly one documented operation with the same method and route, and vice versa', async () => {
+    const exported = await loadApiOperations();
+    const registered = registeredOperations();
+    expect(registered.map((o) => o.operationId).sort()).toEqual(exported.map((o) => o.operationId).sort());
+    const documented = listDocumentedOperations();
+    expect(registered.map((o) => `${o.method} ${o.path}`).sort()).toEqual(documented.map((o) => `${o.method} ${o.path}`).sort());
+    for (const op of registered) {
+      expect(`/api/${op.route}`).toBe(op.path);
+      expect(op.spec.operationId).toBe(op.operationId);
+    }
+  });
+
+  it('declares a role on every /api/v1 operation and leaves only service endpoints anonymous', () => {
+    for (const op of listDocumentedOperations()) {
+      if (op.path.startsWith('/api/v1/')) {
+        expect(op.anonymous, op.operationId).toBe(false);
+        expect(op.requiredRole, op.operationId).toMatch(/^[A-Z][a-z]+\.[A-Z][a-z]+$/);
+        expect(op.operation.security).toEqual([{ bearerAuth: [op.requiredRole] }]);
+      } else {
+        expect(op.anonymous, op.operationId).toBe(true);
+      }
+    }
+  });
+
+  it('documents the error shape, 401, 403 and x-request-id for every secured operation', () => {
+    for (const op of listDocumentedOperations().filter((o) => !o.anonymous)) {
+      for (const status of ['400', '401', '403', '500']) expect(op.operation.responses?.[status], `${op.operationId} ${status}`).toBeDefined();
+    }
+  });
+});

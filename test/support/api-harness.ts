@@ -1,0 +1,165 @@
+/**
+ * Serves every `functions/api-*.ts` operation from a node:http server on an ephemeral port, with
+ * in-memory ports and the real JWT authenticator pointed at a local token issuer (also on an ephemeral
+ * port). Until the local Functions runtime hosts these tests, this exercises the same `Operation.handle`
+ * pipeline the Functions adapter calls.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { ApiRuntime, HealthCheck } from '../../adapters/http/api-runtime.js';
+import { createApiRuntime } from '../../adapters/http/api-runtime-factory.js';
+import { createNodeRequestListener } from '../../adapters/http/node-http.js';
+import type { Operation } from '../../adapters/http/operation.js';
+import type { EvaluationRun } from '../../application/ports.js';
+import { createTokenIssuer, type MintOptions, type TokenIssuer } from '../../local/token-issuer.js';
+import {
+  FakeRemediationStarter,
+  FixedClock,
+  InMemoryAuditLog,
+  InMemoryClusterStateRepository,
+  InMemoryExceptionRepository,
+  InMemoryHistoryRepository,
+  InMemoryRemediationRepository,
+  InMemoryRunRepository,
+  InMemorySummaryRepository,
+} from './in-memory-ports.js';
+
+const FUNCTION_MODULES = [
+  '../../functions/api-service.js',
+  '../../functions/api-controls.js',
+  '../../functions/api-clusters.js',
+  '../../functions/api-posture.js',
+  '../../functions/api-evaluations.js',
+  '../../functions/api-exceptions.js',
+  '../../functions/api-remediations.js',
+  '../../functions/api-audit-log.js',
+];
+
+function isOperation(value: unknown): value is Operation {
+  return typeof value === 'object' && value !== null && typeof (value as Operation).handle === 'function' && typeof (value as Operation).operationId === 'string';
+}
+
+/** Every operation exported by the `functions/api-*.ts` files. */
+export async function loadApiOperations(): Promise<Operation[]> {
+  const ops: Operation[] = [];
+  for (const m of FUNCTION_MODULES) {
+    const mod = (await import(m)) as Record<string, unknown>;
+    ops.push(...Object.values(mod).filter(isOperation));
+  }
+  return ops;
+}
+
+export interface Ports {
+  readonly clusters: InMemoryClusterStateRepository;
+  readonly history: InMemoryHistoryRepository;
+  readonly summaries: InMemorySummaryRepository;
+  readonly runs: InMemoryRunRepository;
+  readonly exceptions: InMemoryExceptionRepository;
+  readonly auditLog: InMemoryAuditLog;
+  readonly remediations: InMemoryRemediationRepository;
+  readonly remediationStarter: FakeRemediationStarter;
+  readonly clock: FixedClock;
+}
+
+export interface ApiHarness {
+  readonly url: string;
+  readonly issuer: TokenIssuer;
+  readonly ports: Ports;
+  readonly runtime: ApiRuntime;
+  readonly errors: { message: string; properties: Readonly<Record<string, unknown>> }[];
+  token(roles: readonly string[], extra?: MintOptions): Promise<string>;
+  request(method: string, path: string, init?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+export async function startApiHarness(options: { healthChecks?: HealthCheck[]; maxRequestBodyBytes?: number; remediationStarter?: FakeRemediationStarter } = {}): Promise<ApiHarness> {
+  let issuer: TokenIssuer | undefined;
+  const issuerServer = createServer((req, res) => {
+    if (issuer === undefined || !issuer.handle(req, res)) {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  const issuerUrl = await listen(issuerServer);
+  issuer = await createTokenIssuer({ baseUrl: issuerUrl });
+  const tokenIssuer = issuer;
+
+  const ports: Ports = {
+    clusters: new InMemoryClusterStateRepository(),
+    history: new InMemoryHistoryRepository(),
+    summaries: new InMemorySummaryRepository(),
+    runs: new InMemoryRunRepository(),
+    exceptions: new InMemoryExceptionRepository(),
+    auditLog: new InMemoryAuditLog(),
+    remediations: new InMemoryRemediationRepository(),
+    remediationStarter: options.remediationStarter ?? new FakeRemediationStarter(),
+    clock: new FixedClock(new Date()),
+  };
+  const errors: ApiHarness['errors'] = [];
+  const runtime = createApiRuntime({
+    auth: { issuer: tokenIssuer.issuer, audience: tokenIssuer.audience, jwksUri: undefined },
+    maxRequestBodyBytes: options.maxRequestBodyBytes ?? 65_536,
+    ...ports,
+    evaluations: {
+      async startRun({ requestedBy }) {
+        const run: EvaluationRun = {
+          id: randomUUID(),
+          trigger: 'on-demand',
+          status: 'queued',
+          requestedBy,
+          createdAt: ports.clock.now().toISOString(),
+          startedAt: undefined,
+          completedAt: undefined,
+          subscriptionsTotal: 0,
+          subscriptionsSucceeded: 0,
+          subscriptionsFailed: 0,
+          failures: [],
+          clustersEvaluated: 0,
+        };
+        await ports.runs.create(run);
+        return run;
+      },
+    },
+    healthChecks: options.healthChecks ?? [],
+    logger: { error: (message, properties) => errors.push({ message, properties }) },
+  });
+
+  const operations = await loadApiOperations();
+  const apiServer = createServer(createNodeRequestListener(operations, () => runtime));
+  const url = await listen(apiServer);
+
+  return {
+    url,
+    issuer: tokenIssuer,
+    ports,
+    runtime,
+    errors,
+    token: (roles, extra = {}) => tokenIssuer.mintToken({ roles, ...extra }),
+    request(method, path, init = {}) {
+      const headers: Record<string, string> = { ...(init.headers ?? {}) };
+      if (init.token !== undefined) headers['authorization'] = `Bearer ${init.token}`;
+      let body: string | undefined = init.rawBody;
+      if (init.body !== undefined) {
+        body = JSON.stringify(init.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      return fetch(`${url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    },
+    async stop() {
+      await close(apiServer);
+      await close(issuerServer);
+    },
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * In-memory implementations of the application ports, for unit and integration tests. Behaviour
+ * mirrors the contracts in `application/ports.ts` (paging with opaque tokens, idempotent writes).
+ */
+import type { ControlException, FleetSummary } from '../../domain/model.js';
+import type {
+  AuditLog,
+  AuditRecord,
+  Clock,
+  ClusterHistoryEntry,
+  ClusterQuery,
+  ClusterState,
+  ClusterStateRepository,
+  EvaluationRun,
+  ExceptionRepository,
+  HistoryRepository,
+  Page,
+  RemediationRecord,
+  RemediationRepository,
+  RemediationStarter,
+  RemediationTaskState,
+  RunRepository,
+  SummaryRepository,
+  TrendPoint,
+} from '../../application/ports.js';
+
+function page<T>(items: readonly T[], top: number, token: string | undefined): Page<T> {
+  const offset = token === undefined ? 0 : Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^o/, ''));
+  if (!Number.isInteger(offset) || offset < 0) throw new Error('bad token');
+  const next = offset + top < items.length ? Buffer.from(`o${offset + top}`).toString('base64url') : undefined;
+  return { items: items.slice(offset, offset + top), continuationToken: next };
+}
+
+export class InMemoryClusterStateRepository implements ClusterStateRepository {
+  readonly states = new Map<string, ClusterState>();
+  private key(sub: string, rg: string, name: string): string {
+    return `${sub}/${rg}/${name}`.toLowerCase();
+  }
+  async upsertMany(states: readonly ClusterState[]): Promise<void> {
+    for (const s of states) this.states.set(this.key(s.subscriptionId, s.resourceGroup, s.name), s);
+  }
+  async get(sub: string, rg: string, name: string): Promise<ClusterState | undefined> {
+    return this.states.get(this.key(sub, rg, name));
+  }
+  async list(q: ClusterQuery): Promise<Page<ClusterState>> {
+    const all = [...this.states.values()]
+      .filter((s) => q.subscriptionId === undefined || s.subscriptionId.toLowerCase() === q.subscriptionId.toLowerCase())
+      .filter((s) => q.status === undefined || (q.status === 'compliant') === (s.evaluation.failedControls.length === 0))
+      .filter((s) => q.failingControlId === undefined || s.evaluation.failedControls.includes(q.failingControlId))
+      .filter((s) => q.environment === undefined || s.environment?.toLowerCase() === q.environment.toLowerCase())
+      .filter((s) => q.location === undefined || s.location === q.location)
+      .filter((s) => q.stale === undefined || s.stale === q.stale)
+      .sort((a, b) => a.id.localeCompare(b.id));
+    return page(all, q.top, q.continuationToken);
+  }
+  async listBySubscription(sub: string): Promise<ClusterState[]> {
+    return [...this.states.values()].filter((s) => s.subscriptionId.toLowerCase() === sub.toLowerCase());
+  }
+  async markStale(sub: string): Promise<number> {
+    const hit = await this.listBySubscription(sub);
+    for (const s of hit) this.states.set(this.key(s.subscriptionId, s.resourceGroup, s.name), { ...s, stale: true });
+    return hit.length;
+  }
+}
+
+export class InMemoryHistoryRepository implements HistoryRepository {
+  readonly entries: ClusterHistoryEntry[] = [];
+  async appendMany(entries: readonly ClusterHistoryEntry[]): Promise<void> {
+    this.entries.push(...entries);
+  }
+  async list(clusterId: string, from: string, to: string): Promise<ClusterHistoryEntry[]> {
+    return this.entries
+      .filter((e) => e.clusterId.toLowerCase() === clusterId.toLowerCase() && e.evaluatedAt >= from && e.evaluatedAt < to)
+      .sort((a, b) => a.evaluatedAt.localeCompare(b.evaluatedAt));
+  }
+  async purgeOlderThan(cutoff: string): Promise<number> {
+    const before = this.entries.length;
+    const kept = this.entries.filter((e) => e.evaluatedAt >= cutoff);
+    this.entries.splice(0, this.entries.length, ...kept);
+    return before - kept.length;
+  }
+}
+
+export class InMemorySummaryRepository implements SummaryRepository {
+  readonly summaries: FleetSummary[] = [];
+  async put(summary: FleetSummary): Promise<void> {
+    const i = this.summaries.findIndex((s) => s.runId === summary.runId);
+    if (i >= 0) this.summaries[i] = summary;
+    else this.summaries.push(summary);
+  }
+  async getLatest(): Promise<FleetSummary | undefined> {
+    return [...this.summaries].sort((a, b) => a.generatedAt.localeCompare(b.generatedAt)).at(-1);
+  }
+  async listTrends(since: string): Promise<TrendPoint[]> {
+    return this.summaries
+      .filter((s) => s.generatedAt >= since)
+      .sort((a, b) => a.generatedAt.localeCompare(b.generatedAt))
+      .map((s) => ({
+        runId: s.runId,
+        generatedAt: s.generatedAt,
+        averageScore: s.totals.averageScore,
+        clusters: s.totals.clusters,
+        noncompliant: s.totals.noncompliant,
+        failingByControl: Object.fromEntries(Object.entries(s.perControl).map(([id, t]) => [id, t.fail])),
+      }));
+  }
+}
+
+export class InMemoryRunRepository implements RunRepository {
+  readonly runs = new Map<string, EvaluationRun>();
+  async create(run: EvaluationRun): Promise<void> {
+    this.runs.set(run.id, run);
+  }
+  async get(id: string): Promise<EvaluationRun | undefined> {
+    return this.runs.get(id);
+  }
+  async list(top: number, token?: string): Promise<Page<EvaluationRun>> {
+    return page([...this.runs.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt)), top, token);
+  }
+  async recordSubscriptionOutcome(): Promise<void> {}
+  async refresh(id: string): Promise<EvaluationRun | undefined> {
+    return this.runs.get(id);
+  }
+}
+
+export class InMemoryExceptionRepository implements ExceptionRepository {
+  readonly items = new Map<string, ControlException>();
+  async create(e: ControlException): Promise<void> {
+    this.items.set(e.id, e);
+  }
+  async get(id: string): Promise<ControlException | undefined> {
+    return this.items.get(id);
+  }
+  async list(): Promise<ControlException[]> {
+    return [...this.items.values()];
+  }
+  async delete(id: string): Promise<boolean> {
+    return this.items.delete(id);
+  }
+}
+
+export class InMemoryAuditLog implements AuditLog {
+  readonly records: AuditRecord[] = [];
+  async append(record: AuditRecord): Promise<void> {
+    this.records.push(record);
+  }
+  async list(top: number, token?: string): Promise<Page<AuditRecord>> {
+    return page([...this.records].reverse(), top, token);
+  }
+}
+
+export class InMemoryRemediationRepository implements RemediationRepository {
+  readonly items = new Map<string, RemediationRecord>();
+  async create(r: RemediationRecord): Promise<void> {
+    this.items.set(r.id, r);
+  }
+  async get(id: string): Promise<RemediationRecord | undefined> {
+    return this.items.get(id);
+  }
+}
+
+/** Records started tasks; `assignedSubscriptions` limits where the DeployIfNotExists policy is assigned. */
+export class FakeRemediationStarter implements RemediationStarter {
+  readonly started: { name: string; subscriptionId: string; policyDefinitionId: string; resourceIds: readonly string[] }[] = [];
+  readonly tasks = new Map<string, RemediationTaskState>();
+  constructor(private readonly notAssigned: (subscriptionId: string) => Error | undefined = () => undefined) {}
+  async start(request: { name: string; subscriptionId: string; policyDefinitionId: string; resourceIds: readonly string[] }): Promise<RemediationTaskState> {
+    const err = this.notAssigned(request.subscriptionId);
+    if (err !== undefined) throw err;
+    this.started.push(request);
+    const armId = `/subscriptions/${request.subscriptionId}/providers/Microsoft.PolicyInsights/remediations/${request.name}`;
+    const state: RemediationTaskState = {
+      armId,
+      subscriptionId: request.subscriptionId,
+      provisioningState: 'Accepted',
+      totalDeployments: request.resourceIds.length,
+      successfulDeployments: 0,
+      failedDeployments: 0,
+    };
+    this.tasks.set(armId, state);
+    return state;
+  }
+  async get(armId: string): Promise<RemediationTaskState | undefined> {
+    return this.tasks.get(armId);
+  }
+}
+
+export class FixedClock implements Clock {
+  constructor(public current: Date) {}
+  now(): Date {
+    return new Date(this.current.getTime());
+  }
+}

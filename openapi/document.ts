@@ -10,6 +10,7 @@
 import type { OpenAPIV3, OpenAPIV3_1 } from 'openapi-types';
 import { APP_ROLES, type AppRole } from '../adapters/http/app-roles.js';
 import { MAX_JUSTIFICATION_LENGTH, MAX_TICKET_LENGTH } from '../domain/exceptions.js';
+import { conflictResponse, rolloutPaths, rolloutSchemas, rolloutTag } from './rollout-paths.js';
 
 /** Vendor extensions the HTTP adapter reads from each operation. */
 export interface OperationExtensions {
@@ -800,11 +801,12 @@ export const document: ApiDocument = {
     { name: 'Exceptions', description: 'Time-bound waivers of a control.' },
     { name: 'Remediations', description: 'Azure Policy remediation tasks.' },
     { name: 'Audit', description: 'Audit log of mutating calls.' },
+    rolloutTag,
   ],
   security: [{ bearerAuth: [] }],
   // openapi-types 12 intersects 3.1 path items with 3.0 operation objects (so 3.1 schemas such as
   // `type: ['string', 'null']` do not type-check); each operation above is typed as a 3.1 operation.
-  paths: paths as unknown as ApiDocument['paths'],
+  paths: { ...paths, ...rolloutPaths } as unknown as ApiDocument['paths'],
   components: {
     securitySchemes: {
       bearerAuth: {
@@ -840,8 +842,9 @@ export const document: ApiDocument = {
       PayloadTooLarge: errorResponse('The body exceeds MAX_REQUEST_BODY_BYTES (`PayloadTooLarge`).'),
       Unprocessable: errorResponse('Well-formed but cannot be acted upon (`NotRemediable`, `LimitExceeded`).'),
       DependencyFailed: errorResponse('An Azure or storage dependency failed (`DependencyFailed`).'),
+      Conflict: conflictResponse,
       InternalError: errorResponse('Unexpected error (`InternalError`); quote `x-request-id` when reporting it.'),
     },
-    schemas,
+    schemas: { ...schemas, ...rolloutSchemas },
   },
 };

@@ -1,9 +1,10 @@
 /**
  * Serves every `functions/api-*.ts` operation from a node:http server on an ephemeral port, with
  * in-memory ports and the real JWT authenticator pointed at a local token issuer (also on an ephemeral
- * port). Until the local Functions runtime hosts these tests, this exercises the same `Operation.handle`
- * pipeline the Functions adapter calls.
+ * port): the same `Operation.handle` pipeline the Functions adapter calls, with ports the tests can
+ * inspect and break. `test/e2e/api-*.test.ts` run the shared suites against the local Functions runtime.
  */
+import { readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -25,16 +26,11 @@ import {
   InMemorySummaryRepository,
 } from './in-memory-ports.js';
 
-const FUNCTION_MODULES = [
-  '../../functions/api-service.js',
-  '../../functions/api-controls.js',
-  '../../functions/api-clusters.js',
-  '../../functions/api-posture.js',
-  '../../functions/api-evaluations.js',
-  '../../functions/api-exceptions.js',
-  '../../functions/api-remediations.js',
-  '../../functions/api-audit-log.js',
-];
+/** Every HTTP function file: `functions/api-*.ts`. */
+const FUNCTION_MODULES = readdirSync(new URL('../../functions/', import.meta.url))
+  .filter((f) => /^api-[\w-]+\.ts$/.test(f))
+  .sort()
+  .map((f) => `../../functions/${f.replace(/\.ts$/, '.js')}`);
 
 function isOperation(value: unknown): value is Operation {
   return typeof value === 'object' && value !== null && typeof (value as Operation).handle === 'function' && typeof (value as Operation).operationId === 'string';
@@ -62,14 +58,44 @@ export interface Ports {
   readonly clock: FixedClock;
 }
 
-export interface ApiHarness {
+export interface ApiRequestInit {
+  readonly token?: string | undefined;
+  readonly body?: unknown;
+  readonly rawBody?: string | undefined;
+  readonly headers?: Record<string, string> | undefined;
+}
+
+/** What the shared API suites need: a server origin (paths start with `/api`) and an issuer to mint tokens. */
+export interface ApiClient {
   readonly url: string;
   readonly issuer: TokenIssuer;
+  token(roles: readonly string[], extra?: MintOptions): Promise<string>;
+  request(method: string, path: string, init?: ApiRequestInit): Promise<Response>;
+}
+
+/** A client for any server that serves the API under `${origin}/api` and trusts `issuer`. */
+export function createApiClient(origin: string, issuer: TokenIssuer): ApiClient {
+  return {
+    url: origin,
+    issuer,
+    token: (roles, extra = {}) => issuer.mintToken({ roles, ...extra }),
+    request(method, path, init = {}) {
+      const headers: Record<string, string> = { ...(init.headers ?? {}) };
+      if (init.token !== undefined) headers['authorization'] = `Bearer ${init.token}`;
+      let body: string | undefined = init.rawBody;
+      if (init.body !== undefined) {
+        body = JSON.stringify(init.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      return fetch(`${origin}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    },
+  };
+}
+
+export interface ApiHarness extends ApiClient {
   readonly ports: Ports;
   readonly runtime: ApiRuntime;
   readonly errors: { message: string; properties: Readonly<Record<string, unknown>> }[];
-  token(roles: readonly string[], extra?: MintOptions): Promise<string>;
-  request(method: string, path: string, init?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<Response>;
   stop(): Promise<void>;
 }
 
@@ -141,22 +167,10 @@ export async function startApiHarness(options: { healthChecks?: HealthCheck[]; m
   const url = await listen(apiServer);
 
   return {
-    url,
-    issuer: tokenIssuer,
+    ...createApiClient(url, tokenIssuer),
     ports,
     runtime,
     errors,
-    token: (roles, extra = {}) => tokenIssuer.mintToken({ roles, ...extra }),
-    request(method, path, init = {}) {
-      const headers: Record<string, string> = { ...(init.headers ?? {}) };
-      if (init.token !== undefined) headers['authorization'] = `Bearer ${init.token}`;
-      let body: string | undefined = init.rawBody;
-      if (init.body !== undefined) {
-        body = JSON.stringify(init.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      return fetch(`${url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
-    },
     async stop() {
       await close(apiServer);
       await close(issuerServer);

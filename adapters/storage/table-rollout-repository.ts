@@ -1,0 +1,147 @@
+/**
+ * Rollouts in Table Storage, one table (`rollouts`):
+ * - the record: PK = rollout id, RK = `rollout`, the JSON body in chunked properties;
+ * - its event log: same PK, RK = `event-<seq, 10 digits>`, append-only (`create`, never replaced);
+ * - the active-rollout lock of an assignment: PK = `lock`, RK = the lower-cased assignment id.
+ *
+ * A transition is ONE entity-group transaction (record replaced with its ETag + events created), so
+ * the events exist exactly when the record that counts them does, and a concurrent writer's
+ * transition fails whole (`PreconditionFailedError`) — it reloads and re-decides.
+ * Rollout ids sort newest first (see `newRolloutId`), so listing follows partition order.
+ */
+import { TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+import type { TokenCredential } from '@azure/core-auth';
+import type { Page, RolloutRepository, StoredRollout } from '../../application/ports.js';
+import { ConflictError, PreconditionFailedError } from '../../domain/errors.js';
+import type { Rollout, RolloutEvent } from '../../domain/rollout-model.js';
+import { readChunks, writeChunks } from './chunked-property.js';
+import { escapeKey, invertedTime, joinKey } from './table-keys.js';
+import { decodeContinuation, encodeContinuation, getEntityOrUndefined, isStatus, readAll, readPage, reqStr, type TableStorageConnection } from './table-store.js';
+
+export const ROLLOUTS_TABLE = 'rollouts';
+const RECORD_ROW = 'rollout';
+const LOCK_PARTITION = 'lock';
+
+/** Sortable, URL-safe rollout id: newest first in partition order, unique by its random suffix. */
+export function newRolloutId(now: Date, random: string): string {
+  return `ro-${invertedTime(now)}-${random.replace(/[^A-Za-z0-9]/g, '').slice(0, 12).toLowerCase()}`;
+}
+
+const eventRow = (seq: number): string => `event-${String(seq).padStart(10, '0')}`;
+
+function isTransactionStatus(error: unknown, status: number): boolean {
+  if (isStatus(error, status)) return true;
+  // Azurite and the service report a failed batch operation's status in the error details.
+  const e = error as { statusCode?: unknown; response?: { status?: unknown }; code?: unknown } | null;
+  if (e?.response?.status === status) return true;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  return (status === 412 && /UpdateConditionNotSatisfied|ConditionNotMet/i.test(code)) || (status === 409 && /EntityAlreadyExists/i.test(code));
+}
+
+export class TableRolloutRepository implements RolloutRepository {
+  private constructor(private readonly table: TableClient) {}
+
+  /** Opens (and creates) the table with the same connection and prefix as the other repositories. */
+  static async open(connection: TableStorageConnection, options: { readonly tablePrefix?: string } = {}): Promise<TableRolloutRepository> {
+    const prefix = options.tablePrefix ?? '';
+    if (!/^[A-Za-z0-9]*$/.test(prefix)) throw new Error('tablePrefix must be alphanumeric');
+    const name = `${prefix}${ROLLOUTS_TABLE}`;
+    const insecure =
+      'connectionString' in connection
+        ? /UseDevelopmentStorage=true|DefaultEndpointsProtocol=http(?!s)|TableEndpoint=http:/i.test(connection.connectionString)
+        : connection.tableServiceUri.startsWith('http:');
+    const client =
+      'connectionString' in connection
+        ? TableClient.fromConnectionString(connection.connectionString, name, { allowInsecureConnection: insecure })
+        : new TableClient(connection.tableServiceUri.replace(/\/+$/, ''), name, connection.credential as TokenCredential, { allowInsecureConnection: insecure });
+    await client.createTable();
+    return new TableRolloutRepository(client);
+  }
+
+  private recordEntity(rollout: Rollout): TableEntity {
+    return {
+      partitionKey: escapeKey(rollout.id),
+      rowKey: RECORD_ROW,
+      state: rollout.state,
+      policyAssignmentId: rollout.policyAssignmentId,
+      createdAt: rollout.createdAt,
+      ...writeChunks('body', JSON.stringify(rollout)),
+    };
+  }
+
+  private eventEntities(rollout: Rollout, events: readonly RolloutEvent[]): TransactionAction[] {
+    return events.map((e): TransactionAction => ['create', { partitionKey: escapeKey(rollout.id), rowKey: eventRow(e.seq), body: JSON.stringify(e) }]);
+  }
+
+  async claimAssignment(policyAssignmentId: string, rolloutId: string, isActive: (rolloutId: string) => Promise<boolean>): Promise<void> {
+    const rowKey = joinKey(policyAssignmentId.toLowerCase());
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const lock = await getEntityOrUndefined(this.table, LOCK_PARTITION, rowKey);
+      if (lock === undefined) {
+        try {
+          await this.table.createEntity({ partitionKey: LOCK_PARTITION, rowKey, rolloutId, policyAssignmentId });
+          return;
+        } catch (error) {
+          if (isStatus(error, 409)) continue;
+          throw error;
+        }
+      }
+      const holder = reqStr(lock, 'rolloutId');
+      if (holder === rolloutId) return;
+      if (await isActive(holder)) throw new ConflictError(`Rollout ${holder} of this policy assignment is still active.`, policyAssignmentId);
+      try {
+        await this.table.updateEntity({ partitionKey: LOCK_PARTITION, rowKey, rolloutId, policyAssignmentId }, 'Replace', { etag: String(lock['etag']) });
+        return;
+      } catch (error) {
+        if (isStatus(error, 412)) continue;
+        throw error;
+      }
+    }
+    throw new ConflictError('Another rollout of this policy assignment is being created.', policyAssignmentId);
+  }
+
+  async create(rollout: Rollout, events: readonly RolloutEvent[]): Promise<string> {
+    try {
+      await this.table.submitTransaction([['create', this.recordEntity(rollout)], ...this.eventEntities(rollout, events)]);
+    } catch (error) {
+      if (isTransactionStatus(error, 409)) throw new ConflictError(`Rollout ${rollout.id} already exists.`, rollout.id);
+      throw error;
+    }
+    const stored = await this.get(rollout.id);
+    return stored?.etag ?? '';
+  }
+
+  async get(rolloutId: string): Promise<StoredRollout | undefined> {
+    const entity = await getEntityOrUndefined(this.table, escapeKey(rolloutId), RECORD_ROW);
+    if (entity === undefined) return undefined;
+    const body = readChunks(entity, 'body');
+    if (body === undefined) throw new Error(`stored rollout ${rolloutId} has no body`);
+    return { rollout: JSON.parse(body) as Rollout, etag: String(entity['etag']) };
+  }
+
+  async save(rollout: Rollout, events: readonly RolloutEvent[], etag: string): Promise<string> {
+    try {
+      await this.table.submitTransaction([['update', this.recordEntity(rollout), 'Replace', { etag }], ...this.eventEntities(rollout, events)]);
+    } catch (error) {
+      // A stale ETag, or events another writer already appended: either way the record moved on.
+      if (isTransactionStatus(error, 412) || isTransactionStatus(error, 409)) {
+        throw new PreconditionFailedError(`Rollout ${rollout.id} was changed concurrently.`, rollout.id);
+      }
+      throw error;
+    }
+    const stored = await this.get(rollout.id);
+    return stored?.etag ?? '';
+  }
+
+  async list(top: number, continuationToken?: string): Promise<Page<Rollout>> {
+    const page = await readPage(this.table, `RowKey eq '${RECORD_ROW}'`, top, decodeContinuation(continuationToken));
+    const items = page.entities.map((e) => JSON.parse(readChunks(e, 'body') ?? '{}') as Rollout);
+    return { items, continuationToken: encodeContinuation(page.continuationToken) };
+  }
+
+  async events(rolloutId: string): Promise<RolloutEvent[]> {
+    const pk = escapeKey(rolloutId).replace(/'/g, "''");
+    const entities = await readAll(this.table, `PartitionKey eq '${pk}' and RowKey ge 'event-' and RowKey lt 'event.'`);
+    return entities.map((e) => JSON.parse(reqStr(e, 'body')) as RolloutEvent).sort((a, b) => a.seq - b.seq);
+  }
+}

@@ -1,0 +1,413 @@
+/**
+ * Staged enforcement use cases: plan and create rollouts, read them, the operator commands
+ * (approve, pause, resume, abort, rollback) and `advance`, which the `rollout-steps` queue function
+ * calls with one step message at a time.
+ *
+ * Every change is a transition of the pure state machine, stored with the rollout's ETag together
+ * with its events (one transaction) BEFORE the next step message is sent. A write that loses the
+ * race reloads and decides again, so a duplicate message never applies a wave twice: the ARM writes
+ * of a step are idempotent (a wave's desired assignments are fixed at plan time) and only the
+ * transition that wins moves the rollout on.
+ */
+import { ConflictError, DependencyError, NotFoundError, PreconditionFailedError } from '../domain/errors.js';
+import { isUnderScope, sameEnforcement } from '../domain/rollout-assignment.js';
+import type { PolicyAssignmentModel, Rollout, RolloutClusterFacts, RolloutEvent, RolloutPlan, RolloutRequest, RolloutStepMessage, StepCursor } from '../domain/rollout-model.js';
+import { normaliseRolloutRequest, planRollout } from '../domain/rollout-planner.js';
+import {
+  abortRollout,
+  approveWave,
+  classifyStep,
+  decideBake,
+  decideGate,
+  decideVerify,
+  failRollout,
+  findRegressions,
+  findWave,
+  isActive,
+  pauseRollout,
+  recordApplied,
+  recordRolledBack,
+  requestRollback,
+  resumeRollout,
+  startRollout,
+  type StepSettings,
+  type Transition,
+} from '../domain/rollout-state-machine.js';
+import { MAX_DEQUEUE_COUNT } from './messages.js';
+import type { AzureInventoryReader, ClusterState, ClusterStateRepository, Clock, MessageQueue, Page, PolicyAssignmentGateway, RolloutRepository } from './ports.js';
+
+export interface RolloutLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface RolloutServiceDeps {
+  readonly repository: RolloutRepository;
+  readonly assignments: PolicyAssignmentGateway;
+  readonly clusters: ClusterStateRepository;
+  /** Live connectivity for the bake check; without it the latest evaluation's is used. */
+  readonly inventory?: AzureInventoryReader | undefined;
+  readonly queue: MessageQueue<RolloutStepMessage>;
+  readonly clock: Clock;
+  readonly newId: () => string;
+  readonly settings: StepSettings;
+  readonly log?: RolloutLogger | undefined;
+}
+
+/** The public representation of a rollout (API): no internal cursor, outbox or desired assignments. */
+export interface RolloutView {
+  readonly id: string;
+  readonly policyAssignmentId: string;
+  readonly state: Rollout['state'];
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly gates: Rollout['gates'];
+  readonly autoRollback: boolean;
+  readonly currentWave: number;
+  /** The step the rollout waits for, when one is in flight. */
+  readonly nextStep?: StepCursor | undefined;
+  readonly cause?: string | undefined;
+  readonly snapshot: PolicyAssignmentModel;
+  readonly waves: readonly (Omit<Rollout['waves'][number], 'desired' | 'enforcement' | 'baseline'>)[];
+  readonly events?: readonly RolloutEvent[];
+}
+
+export function toRolloutView(r: Rollout, events?: readonly RolloutEvent[]): RolloutView {
+  return JSON.parse(
+    JSON.stringify({
+      id: r.id,
+      policyAssignmentId: r.policyAssignmentId,
+      state: r.state,
+      createdBy: r.createdBy,
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt,
+      gates: r.gates,
+      autoRollback: r.autoRollback,
+      currentWave: r.currentWave,
+      nextStep: r.cursor,
+      cause: r.cause,
+      snapshot: r.snapshot,
+      waves: r.waves.map(({ desired: _d, enforcement: _e, baseline: _b, ...w }) => w),
+      events,
+    }),
+  ) as RolloutView;
+}
+
+export type CreateRolloutResult = { readonly dryRun: true; readonly plan: RolloutPlan } | { readonly dryRun: false; readonly plan: RolloutPlan; readonly rollout: Rollout };
+
+export type RolloutAction = 'pause' | 'resume' | 'abort' | 'rollback';
+
+export interface AdvanceOptions {
+  /** Delivery count of the queue message (1 on first delivery). */
+  readonly dequeueCount?: number | undefined;
+}
+
+export type AdvanceOutcome = 'handled' | 'stale' | 'redelivered' | 'not-found' | 'failed';
+
+const MAX_RACES = 5;
+const SUBSCRIPTION = /^\/subscriptions\/([^/]+)/i;
+
+function subscriptionOf(id: string): string | undefined {
+  return SUBSCRIPTION.exec(id)?.[1]?.toLowerCase();
+}
+
+function toFacts(state: ClusterState): Omit<RolloutClusterFacts, 'states'> {
+  return {
+    id: state.id,
+    name: state.name,
+    subscriptionId: state.subscriptionId,
+    resourceGroup: state.resourceGroup,
+    location: state.location,
+    connectivityStatus: state.connectivityStatus,
+    evaluatedAt: state.evaluation.evaluatedAt,
+    stale: state.stale,
+  };
+}
+
+export class RolloutService {
+  private readonly log: RolloutLogger;
+
+  constructor(private readonly deps: RolloutServiceDeps) {
+    this.log = deps.log ?? { info: () => undefined, warn: () => undefined };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Create, read
+  // -------------------------------------------------------------------------------------------
+
+  /** Plans the rollout from the live assignment and the latest evidence; unless `dryRun`, stores it and queues wave 1's gate. */
+  async create(request: RolloutRequest, createdBy: string, options: { readonly dryRun?: boolean } = {}): Promise<CreateRolloutResult> {
+    const normalised = normaliseRolloutRequest(request);
+    const assignment = await this.deps.assignments.get(normalised.policyAssignmentId);
+    if (assignment === undefined) throw new NotFoundError(`Policy assignment ${normalised.policyAssignmentId} was not found.`, 'policyAssignmentId');
+    const clusters = await this.gather(assignment.scope, undefined, [assignment.id], false);
+    const plan = planRollout({ request: normalised, assignment, clusters });
+    if (options.dryRun === true) return { dryRun: true, plan };
+
+    const children = plan.waves.at(-1)?.desired.children ?? [];
+    for (const child of children) {
+      if ((await this.deps.assignments.get(child.id)) !== undefined) {
+        throw new ConflictError(`An assignment named ${child.name} already exists at ${child.scope}; the resource-group wave cannot create its deny assignment.`, child.id);
+      }
+    }
+    const now = this.deps.clock.now();
+    const id = this.deps.newId();
+    await this.deps.repository.claimAssignment(assignment.id, id, (holder) => this.isActive(holder));
+    const t = startRollout(plan, { id, createdBy, now });
+    await this.deps.repository.create(t.rollout, t.events);
+    await this.send(t);
+    return { dryRun: false, plan, rollout: t.rollout };
+  }
+
+  /** The rollout with its event log. */
+  async get(rolloutId: string): Promise<RolloutView> {
+    const stored = await this.deps.repository.get(rolloutId);
+    if (stored === undefined) throw new NotFoundError(`Rollout ${rolloutId} was not found.`, rolloutId);
+    return toRolloutView(stored.rollout, await this.deps.repository.events(rolloutId));
+  }
+
+  /** Newest first, without event logs. */
+  async list(top: number, continuationToken?: string): Promise<Page<RolloutView>> {
+    const page = await this.deps.repository.list(top, continuationToken);
+    return { items: page.items.map((r) => toRolloutView(r)), continuationToken: page.continuationToken };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Commands
+  // -------------------------------------------------------------------------------------------
+
+  async approve(rolloutId: string, wave: string, approver: string): Promise<Rollout> {
+    return this.mutate(rolloutId, (r, now) => approveWave(r, findWave(r, wave), approver, now));
+  }
+
+  async command(rolloutId: string, action: RolloutAction, actor: string): Promise<Rollout> {
+    if (action === 'rollback') {
+      const stored = await this.load(rolloutId);
+      // A finished rollout becomes active again while it rolls back: it must hold the assignment.
+      if (!isActive(stored.rollout.state)) await this.deps.repository.claimAssignment(stored.rollout.policyAssignmentId, rolloutId, (holder) => this.isActive(holder));
+      return this.mutate(rolloutId, (r, now) => requestRollback(r, actor, now));
+    }
+    const decide = { pause: pauseRollout, resume: resumeRollout, abort: abortRollout }[action];
+    return this.mutate(rolloutId, (r, now) => decide(r, actor, now));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Steps
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Handles one step message. Failures are rethrown for the queue to retry, except on the last
+   * delivery (`dequeueCount >= MAX_DEQUEUE_COUNT`), where the rollout fails with the cause instead of
+   * the message silently going to the poison queue.
+   */
+  async advance(message: RolloutStepMessage, options: AdvanceOptions = {}): Promise<AdvanceOutcome> {
+    for (let race = 0; race < MAX_RACES; race += 1) {
+      const stored = await this.deps.repository.get(message.rolloutId);
+      if (stored === undefined) {
+        this.log.warn(`rollout step for unknown rollout ${message.rolloutId} ignored`);
+        return 'not-found';
+      }
+      const c = classifyStep(stored.rollout, message);
+      if (c.kind === 'stale') return 'stale';
+      if (c.kind === 'redelivered') {
+        if (c.resend !== undefined) await this.deps.queue.send(c.resend.message, { visibilityDelaySeconds: c.resend.visibilityDelaySeconds });
+        return 'redelivered';
+      }
+      let t: Transition;
+      try {
+        t = await this.runStep(stored.rollout, message);
+      } catch (error) {
+        if ((options.dequeueCount ?? 1) < MAX_DEQUEUE_COUNT) throw error;
+        const cause = `step ${message.step} of wave ${message.wave + 1} failed on delivery ${options.dequeueCount ?? 1}: ${error instanceof Error ? error.message : String(error)}`;
+        t = failRollout(stored.rollout, cause, this.deps.clock.now(), message);
+      }
+      try {
+        await this.deps.repository.save(t.rollout, t.events, stored.etag);
+      } catch (error) {
+        if (error instanceof PreconditionFailedError) continue; // someone else moved it: reload, re-decide
+        throw error;
+      }
+      await this.send(t);
+      return t.rollout.state === 'failed' ? 'failed' : 'handled';
+    }
+    throw new ConflictError(`Rollout ${message.rolloutId} kept changing concurrently.`, message.rolloutId);
+  }
+
+  /** A message that reached `rollout-steps-poison`: the rollout fails with the cause if it still expected it. */
+  async poison(message: RolloutStepMessage, cause: string): Promise<AdvanceOutcome> {
+    return this.mutateStep(message.rolloutId, (r, now) => {
+      const c = classifyStep(r, message);
+      if (c.kind !== 'current') return undefined;
+      return failRollout(r, `step ${message.step} of wave ${message.wave + 1} was poisoned: ${cause}`, now, message);
+    });
+  }
+
+  private async runStep(rollout: Rollout, message: RolloutStepMessage): Promise<Transition> {
+    const now = (): Date => this.deps.clock.now();
+    const wave = rollout.waves[message.wave];
+    if (wave === undefined) throw new NotFoundError(`Wave ${message.wave} does not exist.`, rollout.id);
+    switch (message.step) {
+      case 'gate': {
+        const clusters = await this.gather(rollout.snapshot.scope, wave.clusters, [rollout.policyAssignmentId], false);
+        return decideGate(rollout, { clusters }, now(), this.deps.settings);
+      }
+      case 'apply': {
+        // Children first: a resource group is enforced by its deny assignment before the parent stops covering it.
+        for (const child of wave.desired.children) await this.write(child);
+        await this.write(wave.desired.parent);
+        return recordApplied(rollout, now());
+      }
+      case 'verify': {
+        const enforcing = [...new Set(Object.values(wave.enforcement))];
+        const subscriptions = [...new Set(wave.clusters.map(subscriptionOf).filter((s): s is string => s !== undefined))];
+        if (message.attempt === 0) for (const sub of subscriptions) await this.deps.assignments.triggerEvaluation(sub);
+        const states = (await Promise.all(subscriptions.map((sub) => this.deps.assignments.queryAssignmentStates(sub, enforcing)))).flat();
+        const pending = wave.clusters.filter((id) => {
+          const lower = id.toLowerCase();
+          const mine = states.filter((s) => s.resourceId === lower && s.policyAssignmentId === wave.enforcement[lower]);
+          return mine.length === 0 || mine.some((s) => s.policyDefinitionAction !== 'deny');
+        });
+        return decideVerify(rollout, { pending: pending.map((id) => id.split('/').pop() ?? id) }, now(), this.deps.settings);
+      }
+      case 'bake': {
+        const enforcing = [...new Set([rollout.policyAssignmentId.toLowerCase(), ...Object.values(wave.enforcement)])];
+        const clusters = await this.gather(rollout.snapshot.scope, wave.clusters, enforcing, true);
+        return decideBake(rollout, { regressions: findRegressions(wave, clusters) }, now());
+      }
+      case 'rollback': {
+        // The parent first: it covers the resource groups again before their deny assignments go.
+        await this.write(rollout.snapshot);
+        const children = new Map<string, PolicyAssignmentModel>();
+        for (const w of rollout.waves) for (const child of w.desired.children) children.set(child.id.toLowerCase(), child);
+        for (const child of children.values()) await this.deps.assignments.delete(child.id);
+        for (const child of children.values()) {
+          if ((await this.deps.assignments.get(child.id)) !== undefined) throw new DependencyError(`Deny assignment ${child.id} is still present after delete.`, child.id);
+        }
+        return recordRolledBack(rollout, now());
+      }
+    }
+  }
+
+  /** Read-modify-write of one assignment: skip when ARM already holds it, else PUT and read back. */
+  private async write(desired: PolicyAssignmentModel): Promise<void> {
+    const current = await this.deps.assignments.get(desired.id);
+    if (current !== undefined && sameEnforcement(desired, current)) return;
+    await this.deps.assignments.put(desired);
+    const readBack = await this.deps.assignments.get(desired.id);
+    if (readBack === undefined || !sameEnforcement(desired, readBack)) {
+      throw new DependencyError(`Policy assignment ${desired.id} does not hold what was written.`, desired.id);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Evidence
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Facts for the clusters under `scope` (or just `clusterIds`): identity and evidence from the latest
+   * evaluation, the live policy states of `assignmentIds`, and (with `liveConnectivity`) ARM's
+   * current connectivity status.
+   */
+  private async gather(scope: string, clusterIds: readonly string[] | undefined, assignmentIds: readonly string[], liveConnectivity: boolean): Promise<RolloutClusterFacts[]> {
+    const wanted = clusterIds === undefined ? undefined : new Set(clusterIds.map((id) => id.toLowerCase()));
+    let subscriptions: string[];
+    if (wanted !== undefined) subscriptions = [...new Set([...wanted].map(subscriptionOf).filter((s): s is string => s !== undefined))];
+    else if (subscriptionOf(scope) !== undefined) subscriptions = [subscriptionOf(scope) as string];
+    else subscriptions = await this.allSubscriptions();
+
+    const out: RolloutClusterFacts[] = [];
+    for (const sub of subscriptions) {
+      const [states, records, live] = await Promise.all([
+        this.deps.assignments.queryAssignmentStates(sub, assignmentIds),
+        this.deps.clusters.listBySubscription(sub),
+        liveConnectivity && this.deps.inventory ? this.deps.inventory.listConnectedClusters(sub) : Promise.resolve(undefined),
+      ]);
+      const connectivity = new Map((live ?? []).map((c) => [c.id.toLowerCase(), c.properties.connectivityStatus]));
+      for (const record of records) {
+        const lower = record.id.toLowerCase();
+        if (wanted !== undefined ? !wanted.has(lower) : !isUnderScope(record.id, scope)) continue;
+        const facts = toFacts(record);
+        out.push({
+          ...facts,
+          ...(live !== undefined ? { connectivityStatus: connectivity.has(lower) ? connectivity.get(lower) : 'NotFound' } : {}),
+          states: states.filter((s) => s.resourceId === lower),
+        });
+      }
+    }
+    return out;
+  }
+
+  private async allSubscriptions(): Promise<string[]> {
+    const subs = new Set<string>();
+    let token: string | undefined;
+    do {
+      const page = await this.deps.clusters.list({ top: 1000, continuationToken: token });
+      for (const c of page.items) subs.add(c.subscriptionId.toLowerCase());
+      token = page.continuationToken;
+    } while (token !== undefined);
+    return [...subs];
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Persistence helpers
+  // -------------------------------------------------------------------------------------------
+
+  private async isActive(rolloutId: string): Promise<boolean> {
+    const stored = await this.deps.repository.get(rolloutId);
+    return stored !== undefined && isActive(stored.rollout.state);
+  }
+
+  private async load(rolloutId: string): Promise<{ rollout: Rollout; etag: string }> {
+    const stored = await this.deps.repository.get(rolloutId);
+    if (stored === undefined) throw new NotFoundError(`Rollout ${rolloutId} was not found.`, rolloutId);
+    return stored;
+  }
+
+  /** Decide-and-store with optimistic concurrency: on a lost race, reload and decide again. */
+  private async mutate(rolloutId: string, decide: (r: Rollout, now: Date) => Transition): Promise<Rollout> {
+    for (let race = 0; race < MAX_RACES; race += 1) {
+      const stored = await this.load(rolloutId);
+      const t = decide(stored.rollout, this.deps.clock.now());
+      if (t.events.length === 0 && t.rollout === stored.rollout) {
+        // Nothing changed (an idempotent repeat); re-send what is pending in case a send was lost.
+        if (t.send !== undefined) await this.send(t);
+        return stored.rollout;
+      }
+      try {
+        await this.deps.repository.save(t.rollout, t.events, stored.etag);
+      } catch (error) {
+        if (error instanceof PreconditionFailedError) continue;
+        throw error;
+      }
+      await this.send(t);
+      return t.rollout;
+    }
+    throw new ConflictError(`Rollout ${rolloutId} kept changing concurrently; try again.`, rolloutId);
+  }
+
+  private async mutateStep(rolloutId: string, decide: (r: Rollout, now: Date) => Transition | undefined): Promise<AdvanceOutcome> {
+    for (let race = 0; race < MAX_RACES; race += 1) {
+      const stored = await this.deps.repository.get(rolloutId);
+      if (stored === undefined) return 'not-found';
+      const t = decide(stored.rollout, this.deps.clock.now());
+      if (t === undefined) return 'stale';
+      try {
+        await this.deps.repository.save(t.rollout, t.events, stored.etag);
+      } catch (error) {
+        if (error instanceof PreconditionFailedError) continue;
+        throw error;
+      }
+      await this.send(t);
+      return 'failed';
+    }
+    throw new ConflictError(`Rollout ${rolloutId} kept changing concurrently.`, rolloutId);
+  }
+
+  private async send(t: Transition): Promise<void> {
+    if (t.send === undefined) return;
+    await this.deps.queue.send(t.send.message, { visibilityDelaySeconds: t.send.visibilityDelaySeconds });
+  }
+}
+
+export type { StepCursor };

@@ -199,11 +199,10 @@ export class EvaluationService {
     const runStartedAt = new Date(message.runStartedAt);
 
     // Subscription-level reads: a failure here fails the subscription (retried by the queue).
-    const [records, policyStates, activeExceptions, previousStates] = await Promise.all([
+    const [records, policyStates, activeExceptions] = await Promise.all([
       inventory.listConnectedClusters(subscriptionId),
       inventory.queryClusterPolicyStates(subscriptionId),
       this.activeExceptions(runStartedAt),
-      clusters.listBySubscription(subscriptionId),
     ]);
     // Assignments are informational for now (the evaluator reads policy states); a failure to list
     // them must not cost the subscription its results.
@@ -229,6 +228,9 @@ export class EvaluationService {
       if (list) list.push(s);
       else peersByGroup.set(key, [s]);
     }
+    // Read only now, after the slow ARM reads: a run that started later may have stored this
+    // subscription meanwhile (overlapping runs), and its newer states must not be rolled back below.
+    const previousStates = await clusters.listBySubscription(subscriptionId);
     const previousById = new Map(previousStates.map((s) => [s.id.toLowerCase(), s]));
     const lastSeenAt = runStartedAt.toISOString();
 
@@ -241,8 +243,12 @@ export class EvaluationService {
         resourceGroupPeers: peersByGroup.get(snapshot.resourceGroup.toLowerCase()) ?? [snapshot],
         exceptions: activeExceptions,
       });
-      const previous = await this.previousEvaluation(previousById.get(snapshot.id.toLowerCase()), runId, runStartedAt);
+      const stored = previousById.get(snapshot.id.toLowerCase());
+      const previous = await this.previousEvaluation(stored, runId, runStartedAt);
       entries.push(buildHistoryEntry(evaluation, previous));
+      // Overlapping runs: a later run already stored this cluster, so this (older) run finishing last
+      // must not roll its current state back; the history entry above still records this run.
+      if (stored !== undefined && Date.parse(stored.evaluation.evaluatedAt) > runStartedAt.getTime()) continue;
       states.push({
         id: snapshot.id,
         name: snapshot.name,
@@ -272,8 +278,8 @@ export class EvaluationService {
       await clusters.deleteMany(gone);
       this.log.info(`run ${runId}: subscription ${subscriptionId}: ${gone.length} deleted cluster(s) removed`);
     }
-    this.log.info(`run ${runId}: subscription ${subscriptionId}: ${states.length} cluster(s) evaluated, ${policyStates.length} policy state(s), ${assignments?.length ?? 'unknown'} assignment(s)`);
-    return states.length;
+    this.log.info(`run ${runId}: subscription ${subscriptionId}: ${entries.length} cluster(s) evaluated, ${policyStates.length} policy state(s), ${assignments?.length ?? 'unknown'} assignment(s)`);
+    return entries.length;
   }
 
   /** Extensions and Flux per cluster; a part that cannot be collected is `null` (its controls report `unknown`). */
@@ -295,11 +301,12 @@ export class EvaluationService {
 
   /**
    * The evaluation drift is measured against: the stored state, unless it already holds this run
-   * (a redelivery), in which case the latest history entry from an earlier run.
+   * (a redelivery) or a later one (overlapping runs), in which case the latest history entry from an
+   * earlier run.
    */
   private async previousEvaluation(stored: ClusterState | undefined, runId: string, runStartedAt: Date): Promise<Pick<ClusterEvaluation, 'controls'> | undefined> {
     if (stored === undefined) return undefined;
-    if (stored.evaluation.runId !== runId) return stored.evaluation;
+    if (stored.evaluation.runId !== runId && Date.parse(stored.evaluation.evaluatedAt) <= runStartedAt.getTime()) return stored.evaluation;
     const earlier = (await this.deps.history.list(stored.id, new Date(0).toISOString(), runStartedAt.toISOString())).filter((e) => e.runId !== runId);
     const last = earlier[earlier.length - 1];
     return last === undefined ? undefined : controlsFromStatuses(last);

@@ -66,3 +66,70 @@ export function parseFinalizeRunMessage(payload: unknown): FinalizeRunMessage {
   if (typeof runId !== 'string' || !RUN_ID.test(runId)) throw new TypeError('runId is missing or malformed');
   return { kind: 'finalize-run', runId };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Webhook deliveries (docs/webhooks.md)
+// ---------------------------------------------------------------------------------------------
+
+export const WEBHOOK_QUEUES = Object.freeze({
+  /** One message per delivery attempt; retries are sent with a visibility delay (the backoff). */
+  deliveries: 'webhook-deliveries',
+  /** Deliveries that exhausted their attempts, with the reason (for operators and alerts). */
+  deadLetter: 'webhook-deliveries-deadletter',
+});
+
+export interface WebhookDeliveryMessage {
+  readonly kind: 'webhook-delivery';
+  readonly webhookId: string;
+  readonly deliveryId: string;
+  /** 1-based attempt this message performs. */
+  readonly attempt: number;
+}
+
+export interface WebhookDeadLetterMessage {
+  readonly kind: 'webhook-dead-letter';
+  readonly webhookId: string;
+  readonly deliveryId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly attempts: number;
+  readonly reason: string;
+  readonly at: string;
+}
+
+const WEBHOOK_ENTITY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Validates a delivery message (throws `TypeError` naming the problem: the message is poison). */
+export function parseWebhookDeliveryMessage(payload: unknown): WebhookDeliveryMessage {
+  const o = asObject(payload);
+  if (o['kind'] !== 'webhook-delivery') throw new TypeError('kind must be "webhook-delivery"');
+  const { webhookId, deliveryId, attempt } = o;
+  if (typeof webhookId !== 'string' || !WEBHOOK_ENTITY_ID.test(webhookId)) throw new TypeError('webhookId is missing or malformed');
+  if (typeof deliveryId !== 'string' || !WEBHOOK_ENTITY_ID.test(deliveryId)) throw new TypeError('deliveryId is missing or malformed');
+  if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1 || attempt > 100) throw new TypeError('attempt must be a positive integer');
+  return { kind: 'webhook-delivery', webhookId, deliveryId, attempt };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Staged enforcement (rollouts)
+// ---------------------------------------------------------------------------------------------
+
+/** One step of one rollout per message (see domain/rollout-state-machine.ts). */
+export const ROLLOUT_QUEUES = Object.freeze({
+  steps: 'rollout-steps',
+  stepsPoison: 'rollout-steps-poison',
+});
+
+const ROLLOUT_STEPS = ['gate', 'apply', 'verify', 'bake', 'rollback'] as const;
+
+/** Validates a rollout step message (throws `TypeError` naming the problem: the message is poison). */
+export function parseRolloutStepMessage(payload: unknown): import('../domain/rollout-model.js').RolloutStepMessage {
+  const o = asObject(payload);
+  if (o['kind'] !== 'rollout-step') throw new TypeError('kind must be "rollout-step"');
+  const { rolloutId, wave, step, attempt } = o;
+  if (typeof rolloutId !== 'string' || !RUN_ID.test(rolloutId)) throw new TypeError('rolloutId is missing or malformed');
+  if (typeof wave !== 'number' || !Number.isInteger(wave) || wave < 0 || wave > 1000) throw new TypeError('wave must be a non-negative integer');
+  if (typeof step !== 'string' || !(ROLLOUT_STEPS as readonly string[]).includes(step)) throw new TypeError(`step must be one of ${ROLLOUT_STEPS.join(', ')}`);
+  if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 0) throw new TypeError('attempt must be a non-negative integer');
+  return { kind: 'rollout-step', rolloutId, wave, step: step as (typeof ROLLOUT_STEPS)[number], attempt };
+}

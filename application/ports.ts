@@ -375,3 +375,57 @@ export interface OutboundHttp {
   /** Subscription-time check of a URL (scheme, allowlist, DNS resolution); the reason when refused. */
   vet(url: string): Promise<string | undefined>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Staged enforcement (rollouts; implemented by adapters/arm/policy-assignment-writer.ts and
+// adapters/storage/table-rollout-repository.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** A latest policy state of one cluster, as the rollout reads it for gates, verify and bake. */
+export type RolloutStateRecord = import('../domain/rollout-model.js').RolloutPolicyState & {
+  /** Lower-cased ARM id of the evaluated resource. */
+  readonly resourceId: string;
+};
+
+/**
+ * Reads and writes policy assignments and reads their policy states (real SDK clients:
+ * `@azure/arm-policy` PolicyClient 2025-03-01, `@azure/arm-policyinsights`).
+ */
+export interface PolicyAssignmentGateway {
+  /** Undefined when the assignment does not exist. */
+  get(assignmentId: string): Promise<import('../domain/rollout-model.js').PolicyAssignmentModel | undefined>;
+  /** Creates or replaces the assignment with exactly these properties; returns what ARM answered. */
+  put(assignment: import('../domain/rollout-model.js').PolicyAssignmentModel): Promise<import('../domain/rollout-model.js').PolicyAssignmentModel>;
+  /** Deletes the assignment; a missing one is not an error. */
+  delete(assignmentId: string): Promise<void>;
+  /** Starts an on-demand policy evaluation of the subscription (does not wait for it). */
+  triggerEvaluation(subscriptionId: string): Promise<void>;
+  /** Latest states in the subscription of the given assignments (one query with `$filter` on `policyAssignmentId`). */
+  queryAssignmentStates(subscriptionId: string, assignmentIds: readonly string[]): Promise<RolloutStateRecord[]>;
+}
+
+export interface StoredRollout {
+  readonly rollout: import('../domain/rollout-model.js').Rollout;
+  /** Optimistic-concurrency token of the stored record. */
+  readonly etag: string;
+}
+
+/**
+ * Rollout records with optimistic concurrency and their append-only event logs. A record and the
+ * events of one transition are stored atomically (one entity-group transaction).
+ */
+export interface RolloutRepository {
+  /**
+   * Makes `rolloutId` the active rollout of its assignment: a `ConflictError` when another rollout of
+   * the same assignment (case-insensitive id) is active (`isActive` says which states are).
+   */
+  claimAssignment(policyAssignmentId: string, rolloutId: string, isActive: (rolloutId: string) => Promise<boolean>): Promise<void>;
+  /** Stores a new rollout and its first events. */
+  create(rollout: import('../domain/rollout-model.js').Rollout, events: readonly import('../domain/rollout-model.js').RolloutEvent[]): Promise<string>;
+  get(rolloutId: string): Promise<StoredRollout | undefined>;
+  /** Replaces the record if its ETag still matches and appends the events; `PreconditionFailedError` otherwise. */
+  save(rollout: import('../domain/rollout-model.js').Rollout, events: readonly import('../domain/rollout-model.js').RolloutEvent[], etag: string): Promise<string>;
+  /** Newest first. */
+  list(top: number, continuationToken?: string): Promise<Page<import('../domain/rollout-model.js').Rollout>>;
+  events(rolloutId: string): Promise<import('../domain/rollout-model.js').RolloutEvent[]>;
+}

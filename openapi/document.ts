@@ -11,11 +11,14 @@ import type { OpenAPIV3, OpenAPIV3_1 } from 'openapi-types';
 import { APP_ROLES, type AppRole } from '../adapters/http/app-roles.js';
 import { MAX_JUSTIFICATION_LENGTH, MAX_TICKET_LENGTH } from '../domain/exceptions.js';
 import { conflictResponse, rolloutPaths, rolloutSchemas, rolloutTag } from './rollout-paths.js';
+import { webhookPaths, webhookSchemas, webhookTags } from './webhook-paths.js';
 
 /** Vendor extensions the HTTP adapter reads from each operation. */
 export interface OperationExtensions {
   /** The Entra ID app role a caller needs; absent on anonymous operations. */
   'x-required-role'?: AppRole;
+  /** Inbound webhooks authenticated by a Standard Webhooks signature instead of a bearer token. */
+  'x-signature-auth'?: 'standard-webhooks';
 }
 
 export type ApiDocument = OpenAPIV3_1.Document<OperationExtensions>;
@@ -802,11 +805,12 @@ export const document: ApiDocument = {
     { name: 'Remediations', description: 'Azure Policy remediation tasks.' },
     { name: 'Audit', description: 'Audit log of mutating calls.' },
     rolloutTag,
+    ...webhookTags,
   ],
   security: [{ bearerAuth: [] }],
   // openapi-types 12 intersects 3.1 path items with 3.0 operation objects (so 3.1 schemas such as
   // `type: ['string', 'null']` do not type-check); each operation above is typed as a 3.1 operation.
-  paths: { ...paths, ...rolloutPaths } as unknown as ApiDocument['paths'],
+  paths: { ...paths, ...rolloutPaths, ...webhookPaths } as unknown as ApiDocument['paths'],
   components: {
     securitySchemes: {
       bearerAuth: {
@@ -845,6 +849,6 @@ export const document: ApiDocument = {
       Conflict: conflictResponse,
       InternalError: errorResponse('Unexpected error (`InternalError`); quote `x-request-id` when reporting it.'),
     },
-    schemas: { ...schemas, ...rolloutSchemas },
+    schemas: { ...schemas, ...rolloutSchemas, ...webhookSchemas },
   },
 };

@@ -41,9 +41,17 @@ describe('OpenAPI document', () => {
     }
   });
 
-  it('declares a role on every /api/v1 operation and leaves only service endpoints anonymous', () => {
+  it('declares a role on every /api/v1 operation (or a signature scheme for inbound webhooks) and leaves only service endpoints anonymous', () => {
     for (const op of listDocumentedOperations()) {
-      if (op.path.startsWith('/api/v1/')) {
+      const signed = (op.operation as { 'x-signature-auth'?: string })['x-signature-auth'] === 'standard-webhooks';
+      if (signed) {
+        // Inbound ServiceNow change events authenticate with a Standard Webhooks signature, not a bearer token.
+        expect(op.path, op.operationId).toBe('/api/v1/integrations/servicenow/change-events');
+        for (const h of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) {
+          expect(op.operation.parameters?.some((p) => 'name' in p && p.name === h && p.required === true), `${op.operationId} ${h}`).toBe(true);
+        }
+        expect(op.operation.responses?.['401'], op.operationId).toBeDefined();
+      } else if (op.path.startsWith('/api/v1/')) {
         expect(op.anonymous, op.operationId).toBe(false);
         expect(op.requiredRole, op.operationId).toMatch(/^[A-Z][a-z]+\.[A-Z][a-z]+$/);
         expect(op.operation.security).toEqual([{ bearerAuth: [op.requiredRole] }]);

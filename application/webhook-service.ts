@@ -1,0 +1,310 @@
+/**
+ * Webhook subscriptions and deliveries: create (the `whsec_` secret is returned once), list, delete,
+ * rotate (the previous secret keeps signing for 24 h), publish events (one delivery record and one queue
+ * message per matching subscription), perform one delivery attempt per queue message with backoff,
+ * `Retry-After`, 410 → disable, dead letter after the last attempt, and redeliver.
+ */
+import { createHash } from 'node:crypto';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../domain/errors.js';
+import { toEnvelope, subscriptionWants, type OutboundEvent } from '../domain/webhook-events.js';
+import { decideAfterAttempt, OutboundCallFailed, parseRetryAfter, type AttemptOutcome, MAX_DELIVERY_ATTEMPTS } from '../domain/webhook-retry.js';
+import { formatSecret, SECRET_BYTES, webhookHeaders } from '../domain/webhook-signature.js';
+import {
+  activeSecrets,
+  normalizeNewWebhook,
+  responseExcerpt,
+  rotateSecrets,
+  toDeliveryView,
+  toWebhookView,
+  type DeliveryAttempt,
+  type DeliveryView,
+  type NewWebhookInput,
+  type WebhookDelivery,
+  type WebhookSubscription,
+  type WebhookView,
+} from '../domain/webhook-subscription.js';
+import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from './messages.js';
+import type {
+  Clock,
+  EventPublisher,
+  MessageQueue,
+  OutboundHttp,
+  Page,
+  SecretProtector,
+  WebhookDeliveryRepository,
+  WebhookSubscriptionRepository,
+} from './ports.js';
+import type { ServiceNowDelivery } from './servicenow-delivery.js';
+
+export interface WebhookLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface WebhookServiceDeps {
+  readonly subscriptions: WebhookSubscriptionRepository;
+  readonly deliveries: WebhookDeliveryRepository;
+  readonly queue: MessageQueue<WebhookDeliveryMessage>;
+  readonly deadLetters: MessageQueue<WebhookDeadLetterMessage>;
+  readonly secrets: SecretProtector;
+  readonly http: OutboundHttp;
+  /** Absent when ServiceNow is not configured: ServiceNow formats are then refused at creation. */
+  readonly serviceNow: ServiceNowDelivery | undefined;
+  readonly clock: Clock;
+  readonly newId: () => string;
+  readonly randomBytes: (size: number) => Uint8Array;
+  /** Jitter source in [0, 1). */
+  readonly random: () => number;
+  readonly log: WebhookLogger;
+}
+
+export interface CreatedWebhook {
+  readonly webhook: WebhookView;
+  /** The signing secret: shown once, never retrievable again. Absent for ServiceNow formats. */
+  readonly secret: string | undefined;
+}
+
+const TERMINAL = new Set(['delivered', 'failed', 'dead-lettered', 'canceled']);
+
+/** Delivery ids sort newest first (Table Storage returns ascending row keys). */
+function timeOrderedId(at: string, suffix: string): string {
+  const inverted = String(8_640_000_000_000_000 - Date.parse(at)).padStart(16, '0');
+  return `${inverted}-${suffix}`;
+}
+
+export class WebhookService implements EventPublisher {
+  constructor(private readonly deps: WebhookServiceDeps) {}
+
+  // -------------------------------------------------------------------------------------------
+  // Subscriptions
+  // -------------------------------------------------------------------------------------------
+
+  async create(input: NewWebhookInput, createdBy: string): Promise<CreatedWebhook> {
+    const normalized = normalizeNewWebhook(input);
+    if (normalized.format !== 'standard' && this.deps.serviceNow === undefined) {
+      throw new InvalidRequestError('ServiceNow is not configured (SERVICENOW_* settings).', 'format');
+    }
+    const refused = await this.deps.http.vet(normalized.url);
+    if (refused !== undefined) throw new InvalidRequestError(`The webhook URL is not allowed: ${refused}.`, 'url');
+    const id = this.deps.newId();
+    const now = this.deps.clock.now();
+    const secret = normalized.format === 'standard' ? formatSecret(this.deps.randomBytes(SECRET_BYTES)) : undefined;
+    const subscription: WebhookSubscription = {
+      id,
+      url: normalized.url,
+      events: normalized.events,
+      format: normalized.format,
+      filters: normalized.filters,
+      description: normalized.description,
+      enabled: true,
+      createdAt: now.toISOString(),
+      createdBy,
+      secrets: { current: secret !== undefined ? await this.deps.secrets.protect(secret, id) : '' },
+    };
+    await this.deps.subscriptions.create(subscription);
+    this.deps.log.info(`webhook ${id} created for ${normalized.events.join(',')} (${normalized.format})`);
+    return { webhook: toWebhookView(subscription), secret };
+  }
+
+  private async require(id: string): Promise<WebhookSubscription> {
+    const s = await this.deps.subscriptions.get(id);
+    if (s === undefined) throw new NotFoundError(`No webhook ${id}.`, 'webhookId');
+    return s;
+  }
+
+  async get(id: string): Promise<WebhookView> {
+    return toWebhookView(await this.require(id));
+  }
+
+  async list(top: number, continuationToken?: string): Promise<Page<WebhookView>> {
+    const page = await this.deps.subscriptions.list(top, continuationToken);
+    return { items: page.items.map(toWebhookView), continuationToken: page.continuationToken };
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!(await this.deps.subscriptions.delete(id))) throw new NotFoundError(`No webhook ${id}.`, 'webhookId');
+    // Pending deliveries find no subscription and are canceled; the log goes with the webhook.
+    await this.deps.deliveries.deleteAll(id);
+  }
+
+  /** A new secret, returned once; the previous one keeps signing for 24 h. */
+  async rotateSecret(id: string): Promise<CreatedWebhook> {
+    const s = await this.require(id);
+    if (s.format !== 'standard') throw new ConflictError('Only standard webhooks have a signing secret.', 'webhookId');
+    const now = this.deps.clock.now();
+    const secret = formatSecret(this.deps.randomBytes(SECRET_BYTES));
+    const updated: WebhookSubscription = { ...s, secrets: rotateSecrets(s.secrets, await this.deps.secrets.protect(secret, id), now), secretRotatedAt: now.toISOString() };
+    await this.deps.subscriptions.update(updated);
+    this.deps.log.info(`webhook ${id}: signing secret rotated`);
+    return { webhook: toWebhookView(updated), secret };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Deliveries
+  // -------------------------------------------------------------------------------------------
+
+  async listDeliveries(id: string, top: number, continuationToken?: string): Promise<Page<DeliveryView>> {
+    await this.require(id);
+    const page = await this.deps.deliveries.list(id, top, continuationToken);
+    return { items: page.items.map(toDeliveryView), continuationToken: page.continuationToken };
+  }
+
+  async getDelivery(id: string, deliveryId: string): Promise<DeliveryView> {
+    const d = await this.deps.deliveries.get(id, deliveryId);
+    if (d === undefined) throw new NotFoundError(`No delivery ${deliveryId} for webhook ${id}.`, 'deliveryId');
+    return toDeliveryView(d);
+  }
+
+  /** Sends the delivery's event again as a new delivery (same `webhook-id`, so receivers can dedupe). */
+  async redeliver(id: string, deliveryId: string): Promise<DeliveryView> {
+    const s = await this.require(id);
+    if (!s.enabled) throw new ConflictError(`Webhook ${id} is disabled: ${s.disabledReason ?? 'disabled'}.`, 'webhookId');
+    const original = await this.deps.deliveries.get(id, deliveryId);
+    if (original === undefined) throw new NotFoundError(`No delivery ${deliveryId} for webhook ${id}.`, 'deliveryId');
+    const now = this.deps.clock.now().toISOString();
+    const delivery: WebhookDelivery = {
+      id: timeOrderedId(now, this.deps.newId().replace(/[^A-Za-z0-9]/g, '').slice(0, 32)),
+      webhookId: id,
+      eventId: original.eventId,
+      eventType: original.eventType,
+      createdAt: now,
+      status: 'pending',
+      attempts: [],
+      event: original.event,
+      redeliveryOf: original.id,
+    };
+    await this.deps.deliveries.create(delivery);
+    await this.deps.queue.send({ kind: 'webhook-delivery', webhookId: id, deliveryId: delivery.id, attempt: 1 });
+    return toDeliveryView(delivery);
+  }
+
+  /**
+   * Records and queues one delivery per subscription that wants the event. Idempotent per event id:
+   * publishing the same event again queues nothing new (a delivery never attempted is queued again).
+   */
+  async publish(event: OutboundEvent): Promise<void> {
+    const subscriptions = (await this.deps.subscriptions.listAll()).filter((s) => subscriptionWants(s, event));
+    const json = JSON.stringify(event);
+    for (const s of subscriptions) {
+      const suffix = createHash('sha256').update(`${s.id}|${event.id}`).digest('hex').slice(0, 32);
+      const delivery: WebhookDelivery = {
+        id: timeOrderedId(event.timestamp, suffix),
+        webhookId: s.id,
+        eventId: event.id,
+        eventType: event.type,
+        createdAt: this.deps.clock.now().toISOString(),
+        status: 'pending',
+        attempts: [],
+        event: json,
+      };
+      try {
+        await this.deps.deliveries.create(delivery);
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        const existing = await this.deps.deliveries.get(s.id, delivery.id);
+        if (existing === undefined || existing.attempts.length > 0 || existing.status !== 'pending') continue;
+      }
+      await this.deps.queue.send({ kind: 'webhook-delivery', webhookId: s.id, deliveryId: delivery.id, attempt: 1 });
+    }
+  }
+
+  /** Performs the attempt a queue message asks for; a duplicate or stale message does nothing. */
+  async processDelivery(message: WebhookDeliveryMessage): Promise<DeliveryView | undefined> {
+    const delivery = await this.deps.deliveries.get(message.webhookId, message.deliveryId);
+    if (delivery === undefined) return undefined;
+    if (TERMINAL.has(delivery.status) || delivery.attempts.length >= message.attempt) return toDeliveryView(delivery);
+    const subscription = await this.deps.subscriptions.get(message.webhookId);
+    const now = this.deps.clock.now();
+    if (subscription === undefined || !subscription.enabled) {
+      const canceled: WebhookDelivery = { ...delivery, status: 'canceled', nextAttemptAt: undefined, reason: subscription === undefined ? 'the webhook was deleted' : `the webhook is disabled: ${subscription.disabledReason ?? ''}`.trim() };
+      await this.deps.deliveries.update(canceled);
+      return toDeliveryView(canceled);
+    }
+    const event = JSON.parse(delivery.event) as OutboundEvent;
+    const { outcome, excerpt } = await this.attempt(subscription, event, now);
+    const decision = decideAfterAttempt(message.attempt, outcome, this.deps.random());
+    const at = now.toISOString();
+    const base: Omit<DeliveryAttempt, 'outcome'> = {
+      attempt: message.attempt,
+      at,
+      ...(outcome.kind === 'response' ? { statusCode: outcome.status } : {}),
+      ...(outcome.kind === 'network' ? { error: outcome.error } : {}),
+      ...(outcome.kind === 'refused' ? { error: outcome.reason } : {}),
+      ...(excerpt !== undefined ? { responseExcerpt: excerpt } : {}),
+    };
+    let updated: WebhookDelivery;
+    switch (decision.action) {
+      case 'delivered':
+        updated = { ...delivery, status: 'delivered', nextAttemptAt: undefined, attempts: [...delivery.attempts, { ...base, outcome: 'delivered' }] };
+        break;
+      case 'retry': {
+        const nextAttemptAt = new Date(now.getTime() + decision.delaySeconds * 1000).toISOString();
+        // Queue first: if recording fails the host retries this message, which performs the attempt again.
+        await this.deps.queue.send({ ...message, attempt: message.attempt + 1 }, { visibilityDelaySeconds: decision.delaySeconds });
+        updated = {
+          ...delivery,
+          status: 'retrying',
+          nextAttemptAt,
+          attempts: [...delivery.attempts, { ...base, outcome: outcome.kind === 'refused' ? 'refused' : 'failed', nextAttemptAt }],
+        };
+        break;
+      }
+      case 'disable': {
+        await this.deps.subscriptions.update({ ...subscription, enabled: false, disabledReason: decision.reason, disabledAt: at });
+        this.deps.log.warn(`webhook ${subscription.id} disabled: ${decision.reason}`);
+        updated = { ...delivery, status: 'failed', nextAttemptAt: undefined, reason: decision.reason, attempts: [...delivery.attempts, { ...base, outcome: 'failed' }] };
+        break;
+      }
+      case 'dead-letter': {
+        await this.deps.deadLetters.send({
+          kind: 'webhook-dead-letter',
+          webhookId: delivery.webhookId,
+          deliveryId: delivery.id,
+          eventId: delivery.eventId,
+          eventType: delivery.eventType,
+          attempts: message.attempt,
+          reason: decision.reason,
+          at,
+        });
+        this.deps.log.warn(`webhook ${subscription.id} delivery ${delivery.id} dead-lettered: ${decision.reason}`);
+        updated = {
+          ...delivery,
+          status: 'dead-lettered',
+          nextAttemptAt: undefined,
+          reason: decision.reason,
+          attempts: [...delivery.attempts, { ...base, outcome: outcome.kind === 'refused' ? 'refused' : 'failed' }],
+        };
+        break;
+      }
+    }
+    await this.deps.deliveries.update(updated);
+    return toDeliveryView(updated);
+  }
+
+  private async attempt(subscription: WebhookSubscription, event: OutboundEvent, now: Date): Promise<{ outcome: AttemptOutcome; excerpt: string | undefined }> {
+    if (subscription.format !== 'standard') {
+      if (this.deps.serviceNow === undefined) return { outcome: { kind: 'network', error: 'ServiceNow is not configured' }, excerpt: undefined };
+      try {
+        const result = await this.deps.serviceNow.deliver(subscription.format, subscription.url, event);
+        return { outcome: { kind: 'response', status: 200 }, excerpt: responseExcerpt(result.summary) };
+      } catch (error) {
+        if (error instanceof OutboundCallFailed) return { outcome: error.outcome, excerpt: responseExcerpt(error.responseBody) };
+        throw error;
+      }
+    }
+    const secrets = await Promise.all(activeSecrets(subscription.secrets, now).map((s) => this.deps.secrets.reveal(s, subscription.id)));
+    const body = JSON.stringify(toEnvelope(event));
+    const headers = webhookHeaders({ id: event.id, timestamp: Math.floor(now.getTime() / 1000), body }, secrets);
+    const result = await this.deps.http.request({ method: 'POST', url: subscription.url, headers: { ...headers, 'content-type': 'application/json' }, body });
+    switch (result.kind) {
+      case 'response':
+        return { outcome: { kind: 'response', status: result.status, retryAfterSeconds: parseRetryAfter(result.retryAfter, now) }, excerpt: responseExcerpt(result.body) };
+      case 'network':
+        return { outcome: { kind: 'network', error: result.error }, excerpt: undefined };
+      case 'refused':
+        return { outcome: { kind: 'refused', reason: result.reason }, excerpt: undefined };
+    }
+  }
+}
+
+export { MAX_DELIVERY_ATTEMPTS };

@@ -1,0 +1,317 @@
+/**
+ * Webhook subscriptions and deliveries against Azurite tables and loopback receivers: signatures checked
+ * by an independent implementation, retries with backoff and Retry-After, dead letter, 410, rotation,
+ * redelivery, SSRF refusals (private IP, DNS name resolving to loopback, redirect not followed).
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startAzurite, type RunningAzurite } from '../../../local/azurite.js';
+import {
+  TableInboundMessageIdStore,
+  TableWebhookDeliveryRepository,
+  TableWebhookSubscriptionRepository,
+  WebhookTables,
+} from '../../../adapters/storage/table-webhook-store.js';
+import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protector.js';
+import { GuardedHttpClient, type HostResolver } from '../../../adapters/webhooks/guarded-http-client.js';
+import { WebhookService } from '../../../application/webhook-service.js';
+import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../../application/messages.js';
+import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
+import { RETRY_SCHEDULE_SECONDS } from '../../../domain/webhook-retry.js';
+import type { OutboundEvent } from '../../../domain/webhook-events.js';
+import { CapturingQueue, FakeClock, startReceiver, type Receiver } from './support.js';
+import { referenceVerify } from '../../unit/webhooks/standard-webhooks-reference.js';
+
+let azurite: RunningAzurite;
+let prefixCounter = 0;
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+});
+afterAll(async () => {
+  await azurite?.stop();
+});
+
+interface Harness {
+  service: WebhookService;
+  tables: WebhookTables;
+  queue: CapturingQueue<WebhookDeliveryMessage>;
+  deadLetters: CapturingQueue<WebhookDeadLetterMessage>;
+  clock: FakeClock;
+  resolver: { map: Record<string, string[]> };
+  /** Processes queued messages until none is left (delays are simulated by advancing the clock). */
+  drain(max?: number): Promise<number>;
+}
+
+async function harness(allowlist: string[]): Promise<Harness> {
+  prefixCounter += 1;
+  const tables = await WebhookTables.open({ connectionString: azurite.connectionString }, { tablePrefix: `wh${process.pid}x${prefixCounter}` });
+  const clock = new FakeClock(Date.parse('2026-03-01T10:00:00Z'));
+  const queue = new CapturingQueue<WebhookDeliveryMessage>();
+  const deadLetters = new CapturingQueue<WebhookDeadLetterMessage>();
+  const resolver = { map: {} as Record<string, string[]> };
+  const resolve: HostResolver = async (host) => {
+    const found = resolver.map[host];
+    if (found === undefined) throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+    return found;
+  };
+  let n = 0;
+  const service = new WebhookService({
+    subscriptions: new TableWebhookSubscriptionRepository(tables),
+    deliveries: new TableWebhookDeliveryRepository(tables),
+    queue,
+    deadLetters,
+    secrets: new AesGcmSecretProtector(randomBytes(32)),
+    http: new GuardedHttpClient({ allowlist: parseAllowlist(allowlist).allowlist, resolve, connectTimeoutMs: 2000, responseTimeoutMs: 5000 }),
+    serviceNow: undefined,
+    clock,
+    newId: () => `wh${(n += 1)}`,
+    randomBytes: (size) => randomBytes(size),
+    random: () => 0.5,
+    log: { info: () => undefined, warn: () => undefined },
+  });
+  return {
+    service,
+    tables,
+    queue,
+    deadLetters,
+    clock,
+    resolver,
+    async drain(max = 20) {
+      let processed = 0;
+      for (let next = queue.take(); next !== undefined && processed < max; next = queue.take()) {
+        clock.advance(next.delay ?? 0);
+        await service.processDelivery(next.message);
+        processed += 1;
+      }
+      return processed;
+    },
+  };
+}
+
+const event = (id: string, data: unknown = { runId: 'run-1', clustersEvaluated: 3 }): OutboundEvent => ({
+  id,
+  type: 'evaluation.completed',
+  timestamp: '2026-03-01T09:59:00.000Z',
+  data,
+});
+
+describe('webhook subscriptions', () => {
+  let receiver: Receiver;
+  beforeEach(async () => {
+    receiver = await startReceiver((_req, _i, res) => res.writeHead(204).end());
+    return () => receiver.stop();
+  });
+
+  it('returns the secret once and stores it only encrypted', async () => {
+    const h = await harness(['127.0.0.1']);
+    const created = await h.service.create({ url: `${receiver.url}/hook`, events: ['*'] }, 'user-1');
+    expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(JSON.stringify(await h.service.get(created.webhook.id))).not.toContain('whsec_');
+    expect(JSON.stringify(await h.service.list(10))).not.toContain(created.secret!.slice(6, 20));
+    const raw = await h.tables.webhooks.getEntity('webhook', created.webhook.id);
+    expect(JSON.stringify(raw)).not.toContain(created.secret!.slice(6));
+    expect(String(raw['secretCurrent'])).toMatch(/^v1\./);
+  });
+
+  it('delivers signed { type, timestamp, data } that an independent verifier accepts', async () => {
+    const h = await harness(['127.0.0.1']);
+    const { webhook, secret } = await h.service.create({ url: `${receiver.url}/hook`, events: ['evaluation.completed'] }, 'user-1');
+    await h.service.publish(event('evt-1'));
+    await h.service.publish({ ...event('evt-x'), type: 'rollout.completed' });
+    expect(h.queue.sent).toHaveLength(1);
+    await h.drain();
+    expect(receiver.received).toHaveLength(1);
+    const got = receiver.received[0]!;
+    expect(JSON.parse(got.body)).toEqual({ type: 'evaluation.completed', timestamp: '2026-03-01T09:59:00.000Z', data: { runId: 'run-1', clustersEvaluated: 3 } });
+    expect(got.headers['webhook-id']).toBe('evt-1');
+    expect(got.headers['webhook-timestamp']).toBe(String(Date.parse('2026-03-01T10:00:00Z') / 1000));
+    expect(await referenceVerify(secret!, got.headers, got.body, Date.parse('2026-03-01T10:00:00Z') / 1000)).toBe(true);
+    const deliveries = await h.service.listDeliveries(webhook.id, 10);
+    expect(deliveries.items.map((d) => [d.status, d.attempts.length, d.attempts[0]?.statusCode])).toEqual([['delivered', 1, 204]]);
+    // Publishing the same event again queues nothing new.
+    await h.service.publish(event('evt-1'));
+    expect(h.queue.sent).toHaveLength(0);
+  });
+
+  it('signs with both secrets for 24 h after a rotation', async () => {
+    const h = await harness(['127.0.0.1']);
+    const { webhook, secret: oldSecret } = await h.service.create({ url: `${receiver.url}/hook`, events: ['*'] }, 'user-1');
+    const { secret: newSecret } = await h.service.rotateSecret(webhook.id);
+    expect(newSecret).not.toBe(oldSecret);
+    await h.service.publish(event('evt-r1'));
+    await h.drain();
+    const first = receiver.received[0]!;
+    const now1 = Date.parse('2026-03-01T10:00:00Z') / 1000;
+    expect(first.headers['webhook-signature']!.split(' ')).toHaveLength(2);
+    expect(await referenceVerify(oldSecret!, first.headers, first.body, now1)).toBe(true);
+    expect(await referenceVerify(newSecret!, first.headers, first.body, now1)).toBe(true);
+    h.clock.advance(24 * 3600 + 1);
+    await h.service.publish(event('evt-r2'));
+    await h.drain();
+    const second = receiver.received[1]!;
+    const now2 = now1 + 24 * 3600 + 1;
+    expect(second.headers['webhook-signature']!.split(' ')).toHaveLength(1);
+    expect(await referenceVerify(oldSecret!, second.headers, second.body, now2)).toBe(false);
+    expect(await referenceVerify(newSecret!, second.headers, second.body, now2)).toBe(true);
+  });
+});
+
+describe('retries', () => {
+  it('backs off, honours Retry-After and keeps a short response excerpt', async () => {
+    const flaky = await startReceiver((_req, i, res) => {
+      if (i === 0) res.writeHead(503, { 'retry-after': '120' }).end('busy'.repeat(200));
+      else if (i === 1) res.writeHead(500).end('oops');
+      else res.writeHead(200).end('ok');
+    });
+    try {
+      const h = await harness([`127.0.0.1:${flaky.port}`]);
+      const { webhook, secret } = await h.service.create({ url: `${flaky.url}/x`, events: ['*'] }, 'u');
+      await h.service.publish(event('evt-flaky'));
+      const first = h.queue.take()!;
+      await h.service.processDelivery(first.message);
+      const retry1 = h.queue.sent[0]!;
+      expect(retry1).toEqual({ message: { ...first.message, attempt: 2 }, delay: 120 });
+      h.clock.advance(120);
+      await h.service.processDelivery(h.queue.take()!.message);
+      const retry2 = h.queue.sent[0]!;
+      expect(retry2.delay).toBe(RETRY_SCHEDULE_SECONDS[1]);
+      h.clock.advance(retry2.delay!);
+      await h.service.processDelivery(h.queue.take()!.message);
+      expect(h.queue.sent).toHaveLength(0);
+      const [d] = (await h.service.listDeliveries(webhook.id, 10)).items;
+      expect(d!.status).toBe('delivered');
+      expect(d!.attempts.map((a) => [a.attempt, a.outcome, a.statusCode])).toEqual([[1, 'failed', 503], [2, 'failed', 500], [3, 'delivered', 200]]);
+      expect(d!.attempts[0]!.responseExcerpt!.length).toBe(256);
+      // Every attempt carried the same webhook-id and a signature valid at its own timestamp.
+      expect(new Set(flaky.received.map((r) => r.headers['webhook-id']))).toEqual(new Set(['evt-flaky']));
+      for (const r of flaky.received) expect(await referenceVerify(secret!, r.headers, r.body, Number(r.headers['webhook-timestamp']))).toBe(true);
+      // A duplicate of an already-performed attempt message does nothing.
+      await h.service.processDelivery(first.message);
+      expect(flaky.received).toHaveLength(3);
+    } finally {
+      await flaky.stop();
+    }
+  });
+
+  it('dead-letters after the last attempt with the reason', async () => {
+    const down = await startReceiver((_req, _i, res) => res.writeHead(500).end('down'));
+    try {
+      const h = await harness(['127.0.0.1']);
+      const { webhook } = await h.service.create({ url: `${down.url}/x`, events: ['*'] }, 'u');
+      await h.service.publish(event('evt-dead'));
+      const delays: (number | undefined)[] = [];
+      for (let next = h.queue.take(); next !== undefined; next = h.queue.take()) {
+        delays.push(next.delay);
+        h.clock.advance(next.delay ?? 0);
+        await h.service.processDelivery(next.message);
+      }
+      expect(delays).toEqual([undefined, ...RETRY_SCHEDULE_SECONDS]);
+      expect(down.received).toHaveLength(8);
+      const [d] = (await h.service.listDeliveries(webhook.id, 10)).items;
+      expect(d!.status).toBe('dead-lettered');
+      expect(d!.reason).toBe('gave up after 8 attempts; last: HTTP 500');
+      expect(h.deadLetters.sent.map((m) => m.message)).toMatchObject([{ kind: 'webhook-dead-letter', webhookId: webhook.id, deliveryId: d!.id, eventId: 'evt-dead', attempts: 8, reason: d!.reason }]);
+    } finally {
+      await down.stop();
+    }
+  });
+
+  it('disables the subscription on 410 Gone', async () => {
+    const gone = await startReceiver((_req, _i, res) => res.writeHead(410).end());
+    try {
+      const h = await harness(['127.0.0.1']);
+      const { webhook } = await h.service.create({ url: `${gone.url}/x`, events: ['*'] }, 'u');
+      await h.service.publish(event('evt-gone'));
+      await h.drain();
+      expect(h.queue.sent).toHaveLength(0);
+      const view = await h.service.get(webhook.id);
+      expect(view).toMatchObject({ enabled: false, disabledReason: expect.stringMatching(/410/) });
+      await h.service.publish(event('evt-after'));
+      expect(h.queue.sent).toHaveLength(0);
+      expect(gone.received).toHaveLength(1);
+      await expect(h.service.redeliver(webhook.id, (await h.service.listDeliveries(webhook.id, 1)).items[0]!.id)).rejects.toMatchObject({ code: 'Conflict' });
+    } finally {
+      await gone.stop();
+    }
+  });
+
+  it('redelivers an event as a new delivery with the same webhook-id', async () => {
+    const ok = await startReceiver((_req, _i, res) => res.writeHead(200).end());
+    try {
+      const h = await harness(['127.0.0.1']);
+      const { webhook } = await h.service.create({ url: `${ok.url}/x`, events: ['*'] }, 'u');
+      await h.service.publish(event('evt-re'));
+      await h.drain();
+      const original = (await h.service.listDeliveries(webhook.id, 10)).items[0]!;
+      h.clock.advance(60);
+      const again = await h.service.redeliver(webhook.id, original.id);
+      expect(again).toMatchObject({ redeliveryOf: original.id, eventId: 'evt-re', status: 'pending' });
+      await h.drain();
+      expect(ok.received.map((r) => r.headers['webhook-id'])).toEqual(['evt-re', 'evt-re']);
+      const all = (await h.service.listDeliveries(webhook.id, 10)).items;
+      expect(all.map((d) => d.id)).toEqual([again.id, original.id]);
+      await expect(h.service.redeliver(webhook.id, 'nope')).rejects.toMatchObject({ code: 'NotFound' });
+    } finally {
+      await ok.stop();
+    }
+  });
+});
+
+describe('SSRF', () => {
+  it('refuses private and metadata addresses and plain http without the allowlist', async () => {
+    const h = await harness([]);
+    for (const url of ['https://10.1.2.3/hook', 'https://169.254.169.254/latest/meta-data', 'https://[::ffff:127.0.0.1]/', 'http://example.com/hook']) {
+      await expect(h.service.create({ url, events: ['*'] }, 'u')).rejects.toMatchObject({ code: 'InvalidRequest', target: 'url' });
+    }
+  });
+
+  it('refuses a DNS name that resolves to loopback, at creation and at delivery (rebinding)', async () => {
+    const victim = await startReceiver((_req, _i, res) => res.writeHead(200).end('internal'));
+    try {
+      const h = await harness([]);
+      h.resolver.map['evil.example'] = ['127.0.0.1'];
+      await expect(h.service.create({ url: `https://evil.example:${victim.port}/x`, events: ['*'] }, 'u')).rejects.toMatchObject({ code: 'InvalidRequest', message: expect.stringMatching(/loopback/) });
+      // Public at creation, loopback at delivery time.
+      h.resolver.map['rebind.example'] = ['93.184.216.34'];
+      const { webhook } = await h.service.create({ url: `https://rebind.example:${victim.port}/x`, events: ['*'] }, 'u');
+      h.resolver.map['rebind.example'] = ['93.184.216.34', '127.0.0.1'];
+      await h.service.publish(event('evt-rebind'));
+      await h.service.processDelivery(h.queue.take()!.message);
+      const [d] = (await h.service.listDeliveries(webhook.id, 10)).items;
+      expect(d!.attempts[0]).toMatchObject({ outcome: 'refused', error: expect.stringMatching(/loopback/) });
+      expect(victim.received).toHaveLength(0);
+    } finally {
+      await victim.stop();
+    }
+  });
+
+  it('does not follow redirects', async () => {
+    const target = await startReceiver((_req, _i, res) => res.writeHead(200).end());
+    const redirector = await startReceiver((_req, _i, res) => res.writeHead(302, { location: `${target.url}/stolen` }).end());
+    try {
+      const h = await harness(['127.0.0.1']);
+      const { webhook } = await h.service.create({ url: `${redirector.url}/x`, events: ['*'] }, 'u');
+      await h.service.publish(event('evt-redirect'));
+      await h.service.processDelivery(h.queue.take()!.message);
+      expect(redirector.received).toHaveLength(1);
+      expect(target.received).toHaveLength(0);
+      const [d] = (await h.service.listDeliveries(webhook.id, 10)).items;
+      expect(d).toMatchObject({ status: 'retrying', attempts: [{ outcome: 'failed', statusCode: 302 }] });
+    } finally {
+      await redirector.stop();
+      await target.stop();
+    }
+  });
+});
+
+describe('inbound id store', () => {
+  it('claims an id once, atomically, and can release it', async () => {
+    const h = await harness([]);
+    const ids = new TableInboundMessageIdStore(h.tables);
+    const results = await Promise.all([ids.claim('s', 'msg/1#?', 't'), ids.claim('s', 'msg/1#?', 't')]);
+    expect(results.sort()).toEqual([false, true]);
+    await ids.release('s', 'msg/1#?');
+    expect(await ids.claim('s', 'msg/1#?', 't')).toBe(true);
+  });
+});

@@ -18,6 +18,14 @@ import { TableHistoryRepository } from '../adapters/storage/table-history-reposi
 import { TableSummaryRepository } from '../adapters/storage/table-summary-repository.js';
 import { TableExceptionRepository } from '../adapters/storage/table-exception-repository.js';
 import { TableAuditLog } from '../adapters/storage/table-audit-log.js';
+import { TableRemediationRepository } from '../adapters/storage/table-remediation-repository.js';
+import { ArmPolicyAdmin, ArmRemediationStarter } from '../adapters/arm/policy-admin.js';
+import { ArmPolicyAssignmentWriter } from '../adapters/arm/policy-assignment-writer.js';
+import { TableRolloutRepository, newRolloutId } from '../adapters/storage/table-rollout-repository.js';
+import { RolloutService } from '../application/rollout-service.js';
+import { ROLLOUT_QUEUES } from '../application/messages.js';
+import type { PolicyAssignmentGateway } from '../application/ports.js';
+import type { RolloutStepMessage } from '../domain/rollout-model.js';
 import { EvaluationService, type EvaluationLogger } from '../application/evaluation-service.js';
 import { QUEUES, type CollectSubscriptionMessage, type FinalizeRunMessage } from '../application/messages.js';
 import type {
@@ -33,9 +41,10 @@ import type {
   RemediationRepository,
   RemediationStarter,
 } from '../application/ports.js';
-import { DependencyError } from '../domain/errors.js';
 import type { ApiRuntime, HealthCheck } from '../adapters/http/api-runtime.js';
 import { createApiRuntime, type ApiRuntimeInput } from '../adapters/http/api-runtime-factory.js';
+import { createWebhookServices, type WebhookServices, type WebhookWiringInput } from '../adapters/webhooks/webhook-wiring.js';
+import type { RolloutApprovals } from '../application/ports.js';
 
 export interface Repositories {
   readonly runs: EvaluationRunRepository;
@@ -44,6 +53,7 @@ export interface Repositories {
   readonly summaries: SummaryRepository;
   readonly exceptions: ExceptionRepository;
   readonly audit: AuditLog;
+  readonly remediations: RemediationRepository;
 }
 
 export interface Queues {
@@ -60,11 +70,19 @@ export interface Container {
   readonly repositories: Repositories;
   readonly queues: Queues;
   readonly evaluation: EvaluationService;
+  /** Azure Policy remediation tasks (DeployIfNotExists assignments) for `POST /api/v1/remediations`. */
+  readonly remediationStarter: RemediationStarter;
+  /** Staged enforcement (issue 5): rollouts of policy assignments from audit to deny in waves. */
+  readonly rollouts: RolloutService;
 }
 
 export interface ContainerOverrides {
   readonly credential?: TokenCredential;
   readonly inventory?: AzureInventoryReader;
+  readonly remediationStarter?: RemediationStarter;
+  /** Policy assignment reads/writes and policy-state queries for rollouts (default: the ARM SDK adapter). */
+  readonly policyAssignments?: PolicyAssignmentGateway;
+  readonly newRolloutId?: () => string;
   readonly clock?: Clock;
   readonly newRunId?: () => string;
   /** Alphanumeric prefix for table names (tests isolate themselves in one storage account). */
@@ -108,6 +126,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     summaries: new TableSummaryRepository(tables),
     exceptions: new TableExceptionRepository(tables),
     audit: new TableAuditLog(tables),
+    remediations: new TableRemediationRepository(tables),
   };
   const queues: Queues = {
     collectSubscription: new StorageMessageQueue<CollectSubscriptionMessage>(endpoints.queues, QUEUES.collectSubscription),
@@ -126,7 +145,21 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     settings: { subscriptionIds: config.subscriptionIds, armMaxConcurrency: config.armMaxConcurrency, historyRetentionDays: config.historyRetentionDays },
     log: overrides.log ?? consoleLog,
   });
-  return { config, credential, clock, inventory, repositories, queues, evaluation };
+  const remediationStarter =
+    overrides.remediationStarter ??
+    new ArmRemediationStarter(new ArmPolicyAdmin({ endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem }));
+  const rollouts = new RolloutService({
+    repository: await TableRolloutRepository.open(endpoints.tables, overrides.tablePrefix !== undefined ? { tablePrefix: overrides.tablePrefix } : {}),
+    assignments: overrides.policyAssignments ?? new ArmPolicyAssignmentWriter({ endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem }),
+    clusters: repositories.clusters,
+    inventory,
+    queue: new StorageMessageQueue<RolloutStepMessage>(endpoints.queues, ROLLOUT_QUEUES.steps),
+    clock,
+    newId: overrides.newRolloutId ?? (() => newRolloutId(clock.now(), randomUUID())),
+    settings: { gateRecheckSeconds: config.rolloutGateRecheckSeconds, verifyTimeoutSeconds: config.rolloutVerifyTimeoutSeconds },
+    log: overrides.log ?? consoleLog,
+  });
+  return { config, credential, clock, inventory, repositories, queues, evaluation, remediationStarter, rollouts };
 }
 
 let container: Promise<Container> | undefined;
@@ -145,14 +178,6 @@ export function getContainer(): Promise<Container> {
 // ---------------------------------------------------------------------------------------------
 // HTTP API (issue 4): the runtime every `functions/api-*.ts` operation uses.
 // ---------------------------------------------------------------------------------------------
-
-/**
- * Remediation ports not wired yet (the Table repository and the ARM policy-admin adapter are pending):
- * the remediation endpoints answer 502 `DependencyFailed` rather than pretending to work.
- */
-const notConfigured = (): Promise<never> => Promise.reject(new DependencyError('Azure Policy remediation is not configured.', 'remediations'));
-const unwiredRemediationRepository: RemediationRepository = { create: notConfigured, get: notConfigured };
-const unwiredRemediationStarter: RemediationStarter = { start: notConfigured, get: notConfigured };
 
 /** Storage and ARM probes for `GET /api/health`; the ARM answer is cached so probes never amplify into throttling. */
 function apiHealthChecks(c: Container): HealthCheck[] {
@@ -177,9 +202,10 @@ export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeI
     maxRequestBodyBytes: c.config.maxRequestBodyBytes,
     ...c.repositories,
     auditLog: c.repositories.audit,
-    remediations: unwiredRemediationRepository,
-    remediationStarter: unwiredRemediationStarter,
+    remediations: c.repositories.remediations,
+    remediationStarter: c.remediationStarter,
     evaluations: c.evaluation,
+    rollouts: c.rollouts,
     clock: c.clock,
     healthChecks: apiHealthChecks(c),
     ...overrides,
@@ -197,4 +223,40 @@ export function getApiRuntime(): Promise<ApiRuntime> {
       throw error;
     });
   return apiRuntime;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks and ServiceNow (issue 6, docs/webhooks.md)
+// ---------------------------------------------------------------------------------------------
+
+/** The rollout service once it implements `RolloutApprovals` (ServiceNow change approvals); undefined before. */
+function rolloutApprovalsOf(c: Container): RolloutApprovals | undefined {
+  const candidate = c.rollouts as unknown as Partial<RolloutApprovals>;
+  return typeof candidate.approveFromChange === 'function' && typeof candidate.pauseFromChange === 'function' ? (candidate as RolloutApprovals) : undefined;
+}
+
+/** Webhook services on the container's storage account (own tables and queues). */
+export function createWebhookServicesFor(c: Container, overrides: Partial<Omit<WebhookWiringInput, 'config' | 'tables' | 'queues'>> = {}): Promise<WebhookServices> {
+  const endpoints = storageEndpoints(c.config, c.credential);
+  return createWebhookServices({
+    config: c.config,
+    tables: endpoints.tables,
+    queues: endpoints.queues,
+    clock: c.clock,
+    approvals: rolloutApprovalsOf(c),
+    ...overrides,
+  });
+}
+
+let webhookServices: Promise<WebhookServices> | undefined;
+
+/** The app's webhook services built on {@link getContainer}; a failed build is retried on next use. */
+export function getWebhookServices(): Promise<WebhookServices> {
+  webhookServices ??= getContainer()
+    .then((c) => createWebhookServicesFor(c))
+    .catch((error: unknown) => {
+      webhookServices = undefined;
+      throw error;
+    });
+  return webhookServices;
 }

@@ -18,6 +18,7 @@ import type {
   SummaryRepository,
 } from '../../application/ports.js';
 import { RemediationService } from '../../application/remediation-service.js';
+import type { RolloutService } from '../../application/rollout-service.js';
 import type { ApiLogger, ApiRuntime, EvaluationStarter, HealthCheck } from './api-runtime.js';
 import { createJwtAuthenticator, type Authenticator } from './auth.js';
 
@@ -33,6 +34,8 @@ export interface ApiRuntimeInput {
   readonly remediations: RemediationRepository;
   readonly remediationStarter: RemediationStarter;
   readonly evaluations: EvaluationStarter;
+  /** Staged enforcement (issue 5): the container's service, or one over in-memory ports in tests. */
+  readonly rollouts: RolloutService;
   readonly clock: Clock;
   readonly healthChecks?: readonly HealthCheck[];
   /** Overrides the JWT authenticator built from `auth` (tests). */
@@ -65,6 +68,8 @@ export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
       audit: new AuditService(input.auditLog),
       evaluations: input.evaluations,
       healthChecks: input.healthChecks ?? [],
+      rollouts: input.rollouts,
+      auditLog: input.auditLog,
     },
   };
 }

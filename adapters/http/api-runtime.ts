@@ -7,6 +7,7 @@ import type { AuditService } from '../../application/audit-service.js';
 import type { ComplianceQueryService } from '../../application/compliance-query-service.js';
 import type { ExceptionService } from '../../application/exception-service.js';
 import type { RemediationService } from '../../application/remediation-service.js';
+import type { RolloutService } from '../../application/rollout-service.js';
 import type { Authenticator } from './auth.js';
 
 /** `application/evaluation-service.ts` satisfies this. */
@@ -27,6 +28,10 @@ export interface ApiServices {
   readonly audit: AuditService;
   readonly evaluations: EvaluationStarter;
   readonly healthChecks: readonly HealthCheck[];
+  /** Staged enforcement (issue 5). */
+  readonly rollouts: RolloutService;
+  /** For operations that audit their reads too (rollouts: every call is in the audit log). */
+  readonly auditLog: AuditLog;
 }
 
 export interface ApiLogger {

@@ -15,6 +15,11 @@ export function registeredOperations(): readonly Operation[] {
 }
 
 export function registerOperations(operations: readonly Operation[], runtime: () => ApiRuntime | Promise<ApiRuntime>): void {
+  // Resolved once and kept: `runtime` usually lazy-imports the composition root, and a dynamic
+  // `import()` per request goes through the module loader (and its hooks) every time. A failed build
+  // is not kept, so the next request retries it.
+  let resolved: ApiRuntime | undefined;
+  const getRuntime = async (): Promise<ApiRuntime> => (resolved ??= await runtime());
   for (const operation of operations) {
     registered.push(operation);
     app.http(operation.operationId, {
@@ -22,7 +27,7 @@ export function registerOperations(operations: readonly Operation[], runtime: ()
       route: operation.route,
       authLevel: 'anonymous',
       handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-        const base = await runtime();
+        const base = resolved ?? (await getRuntime());
         const response = await operation.handle(
           {
             method: request.method,

@@ -15,6 +15,7 @@ export const TABLES = Object.freeze({
   summaries: 'summaries',
   exceptions: 'exceptions',
   audit: 'audit',
+  remediations: 'remediations',
 });
 export type TableKey = keyof typeof TABLES;
 

@@ -1,17 +1,21 @@
 /**
  * The API reference page in headless Debian Chromium (never a downloaded browser): it loads from our
- * own origin only, logs no console errors and lists the operations of the document.
+ * own origin only, logs no console errors and lists the operations of the document. Served by the
+ * local Functions runtime (the real `functions/api-service.ts` registrations on the host).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { listDocumentedOperations } from '../../adapters/http/validation.js';
-import { startApiHarness, type ApiHarness } from '../support/api-harness.js';
+import { createApiClient, type ApiClient } from '../support/api-harness.js';
+import { startE2eStack, type E2eStack } from '../support/e2e-stack.js';
 
-let h: ApiHarness;
+let e: E2eStack;
+let h: ApiClient;
 let browser: Browser;
 
 beforeAll(async () => {
-  h = await startApiHarness();
+  e = await startE2eStack();
+  h = createApiClient(new URL(e.stack.apiUrl).origin, e.stack.issuer!);
   browser = await chromium.launch({
     executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -19,7 +23,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  await h?.stop();
+  await e?.stop();
 });
 
 it('loads Swagger UI with no console errors and lists every operation', async () => {

@@ -13,6 +13,8 @@ import { createApiRuntime } from '../../adapters/http/api-runtime-factory.js';
 import { createNodeRequestListener } from '../../adapters/http/node-http.js';
 import type { Operation } from '../../adapters/http/operation.js';
 import type { EvaluationRun } from '../../application/ports.js';
+import { RolloutService } from '../../application/rollout-service.js';
+import type { RolloutStepMessage } from '../../domain/rollout-model.js';
 import { createTokenIssuer, type MintOptions, type TokenIssuer } from '../../local/token-issuer.js';
 import {
   FakeRemediationStarter,
@@ -21,9 +23,12 @@ import {
   InMemoryClusterStateRepository,
   InMemoryExceptionRepository,
   InMemoryHistoryRepository,
+  InMemoryPolicyAssignmentGateway,
   InMemoryRemediationRepository,
+  InMemoryRolloutRepository,
   InMemoryRunRepository,
   InMemorySummaryRepository,
+  RecordingMessageQueue,
 } from './in-memory-ports.js';
 
 /** Every HTTP function file: `functions/api-*.ts`. */
@@ -55,6 +60,10 @@ export interface Ports {
   readonly auditLog: InMemoryAuditLog;
   readonly remediations: InMemoryRemediationRepository;
   readonly remediationStarter: FakeRemediationStarter;
+  /** The real `RolloutService` runs over these: assignments and policy states tests seed, recorded step messages. */
+  readonly rolloutRepository: InMemoryRolloutRepository;
+  readonly policyAssignments: InMemoryPolicyAssignmentGateway;
+  readonly rolloutSteps: RecordingMessageQueue<RolloutStepMessage>;
   readonly clock: FixedClock;
 }
 
@@ -131,6 +140,9 @@ export async function startApiHarness(options: { healthChecks?: HealthCheck[]; m
     auditLog: new InMemoryAuditLog(),
     remediations: new InMemoryRemediationRepository(),
     remediationStarter: options.remediationStarter ?? new FakeRemediationStarter(),
+    rolloutRepository: new InMemoryRolloutRepository(),
+    policyAssignments: new InMemoryPolicyAssignmentGateway(),
+    rolloutSteps: new RecordingMessageQueue<RolloutStepMessage>(),
     clock: new FixedClock(new Date()),
   };
   const errors: ApiHarness['errors'] = [];
@@ -158,6 +170,15 @@ export async function startApiHarness(options: { healthChecks?: HealthCheck[]; m
         return run;
       },
     },
+    rollouts: new RolloutService({
+      repository: ports.rolloutRepository,
+      assignments: ports.policyAssignments,
+      clusters: ports.clusters,
+      queue: ports.rolloutSteps,
+      clock: ports.clock,
+      newId: () => `ro-${randomUUID()}`,
+      settings: { gateRecheckSeconds: 900, verifyTimeoutSeconds: 3600 },
+    }),
     healthChecks: options.healthChecks ?? [],
     logger: { error: (message, properties) => errors.push({ message, properties }) },
   });

@@ -3,6 +3,8 @@
  * mirrors the contracts in `application/ports.ts` (paging with opaque tokens, idempotent writes).
  */
 import type { ControlException, FleetSummary } from '../../domain/model.js';
+import { ConflictError, PreconditionFailedError } from '../../domain/errors.js';
+import type { PolicyAssignmentModel, Rollout, RolloutEvent } from '../../domain/rollout-model.js';
 import type {
   AuditLog,
   AuditRecord,
@@ -14,12 +16,17 @@ import type {
   EvaluationRun,
   ExceptionRepository,
   HistoryRepository,
+  MessageQueue,
   Page,
+  PolicyAssignmentGateway,
   RemediationRecord,
   RemediationRepository,
   RemediationStarter,
   RemediationTaskState,
+  RolloutRepository,
+  RolloutStateRecord,
   RunRepository,
+  StoredRollout,
   SummaryRepository,
   TrendPoint,
 } from '../../application/ports.js';
@@ -189,5 +196,84 @@ export class FixedClock implements Clock {
   constructor(public current: Date) {}
   now(): Date {
     return new Date(this.current.getTime());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rollouts (issue 5): the real `RolloutService` runs over these in the API harness.
+// ---------------------------------------------------------------------------------------------
+
+/** Records and event logs with ETags; a stale ETag is a `PreconditionFailedError`, as in Table Storage. */
+export class InMemoryRolloutRepository implements RolloutRepository {
+  readonly records = new Map<string, { rollout: Rollout; etag: string }>();
+  readonly eventLog = new Map<string, RolloutEvent[]>();
+  readonly locks = new Map<string, string>();
+  private version = 0;
+  private store(rollout: Rollout, events: readonly RolloutEvent[]): string {
+    const etag = `W/"${(this.version += 1)}"`;
+    this.records.set(rollout.id, { rollout: structuredClone(rollout), etag });
+    this.eventLog.set(rollout.id, [...(this.eventLog.get(rollout.id) ?? []), ...structuredClone(events)]);
+    return etag;
+  }
+  async claimAssignment(policyAssignmentId: string, rolloutId: string, isActive: (rolloutId: string) => Promise<boolean>): Promise<void> {
+    const key = policyAssignmentId.toLowerCase();
+    const holder = this.locks.get(key);
+    if (holder !== undefined && holder !== rolloutId && (await isActive(holder))) throw new ConflictError(`Rollout ${holder} of this policy assignment is still active.`, policyAssignmentId);
+    this.locks.set(key, rolloutId);
+  }
+  async create(rollout: Rollout, events: readonly RolloutEvent[]): Promise<string> {
+    if (this.records.has(rollout.id)) throw new ConflictError(`Rollout ${rollout.id} already exists.`, rollout.id);
+    return this.store(rollout, events);
+  }
+  async get(rolloutId: string): Promise<StoredRollout | undefined> {
+    const r = this.records.get(rolloutId);
+    return r === undefined ? undefined : { rollout: structuredClone(r.rollout), etag: r.etag };
+  }
+  async save(rollout: Rollout, events: readonly RolloutEvent[], etag: string): Promise<string> {
+    if (this.records.get(rollout.id)?.etag !== etag) throw new PreconditionFailedError(`Rollout ${rollout.id} was changed concurrently.`, rollout.id);
+    return this.store(rollout, events);
+  }
+  async list(top: number, token?: string): Promise<Page<Rollout>> {
+    return page([...this.records.values()].map((r) => r.rollout).sort((a, b) => a.id.localeCompare(b.id)), top, token);
+  }
+  async events(rolloutId: string): Promise<RolloutEvent[]> {
+    return structuredClone(this.eventLog.get(rolloutId) ?? []);
+  }
+}
+
+/** Policy assignments by lower-cased id and the policy states tests put in `states`. */
+export class InMemoryPolicyAssignmentGateway implements PolicyAssignmentGateway {
+  readonly assignments = new Map<string, PolicyAssignmentModel>();
+  readonly states: RolloutStateRecord[] = [];
+  readonly evaluations: string[] = [];
+  async get(assignmentId: string): Promise<PolicyAssignmentModel | undefined> {
+    const a = this.assignments.get(assignmentId.toLowerCase());
+    return a === undefined ? undefined : structuredClone(a);
+  }
+  async put(assignment: PolicyAssignmentModel): Promise<PolicyAssignmentModel> {
+    this.assignments.set(assignment.id.toLowerCase(), structuredClone(assignment));
+    return structuredClone(assignment);
+  }
+  async delete(assignmentId: string): Promise<void> {
+    this.assignments.delete(assignmentId.toLowerCase());
+  }
+  async triggerEvaluation(subscriptionId: string): Promise<void> {
+    this.evaluations.push(subscriptionId);
+  }
+  async queryAssignmentStates(subscriptionId: string, assignmentIds: readonly string[]): Promise<RolloutStateRecord[]> {
+    const wanted = new Set(assignmentIds.map((id) => id.toLowerCase()));
+    const sub = `/subscriptions/${subscriptionId.toLowerCase()}/`;
+    return this.states.filter((s) => wanted.has(s.policyAssignmentId.toLowerCase()) && s.resourceId.startsWith(sub));
+  }
+}
+
+/** Keeps what was sent (nothing consumes it: step messages are for the queue function). */
+export class RecordingMessageQueue<T> implements MessageQueue<T> {
+  readonly sent: { message: T; visibilityDelaySeconds: number }[] = [];
+  async send(message: T, options: { visibilityDelaySeconds?: number } = {}): Promise<void> {
+    this.sent.push({ message: structuredClone(message), visibilityDelaySeconds: options.visibilityDelaySeconds ?? 0 });
+  }
+  async sendMany(messages: readonly T[]): Promise<void> {
+    for (const m of messages) await this.send(m);
   }
 }

@@ -1,0 +1,88 @@
+/**
+ * Remediation requests made through the API, in the `remediations` table: partition = row = the
+ * escaped request id, so every read is a point read. Cluster ids and tasks are JSON in chunked
+ * properties (a request may name up to 1000 clusters, more than one 64 KiB property holds).
+ * ARM progress is never stored: it is read from Azure Policy when the request is shown.
+ */
+import type { TableClient } from '@azure/data-tables';
+import { ConflictError, UnprocessableError } from '../../domain/errors.js';
+import type { RemediationRecord, RemediationRepository } from '../../application/ports.js';
+import { MAX_CHUNKED_CHARS, readChunks, writeChunks } from './chunked-property.js';
+import { escapeKey } from './table-keys.js';
+import { getEntityOrUndefined, isStatus, reqStr, type TableStore } from './table-store.js';
+
+type Task = RemediationRecord['tasks'][number];
+
+function parseJson(entity: Readonly<Record<string, unknown>>, name: string): unknown {
+  const text = readChunks(entity, name);
+  if (text === undefined) throw new Error(`remediation entity lacks ${name}`);
+  return JSON.parse(text) as unknown;
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === 'string';
+}
+
+function parseTasks(value: unknown): Task[] {
+  if (!Array.isArray(value)) throw new Error('remediation tasks are not an array');
+  return value.map((t: unknown): Task => {
+    const r = (typeof t === 'object' && t !== null ? t : {}) as Record<string, unknown>;
+    if (!isString(r['subscriptionId'])) throw new Error('remediation task lacks subscriptionId');
+    return {
+      subscriptionId: r['subscriptionId'],
+      armId: isString(r['armId']) ? r['armId'] : undefined,
+      ...(isString(r['error']) ? { error: r['error'] } : {}),
+    };
+  });
+}
+
+function fromEntity(e: Record<string, unknown>): RemediationRecord {
+  const clusterIds = parseJson(e, 'clusterIds');
+  if (!Array.isArray(clusterIds) || !clusterIds.every(isString)) throw new Error('remediation clusterIds are not strings');
+  return {
+    id: reqStr(e, 'id'),
+    controlId: reqStr(e, 'controlId'),
+    requestedBy: reqStr(e, 'requestedBy'),
+    createdAt: reqStr(e, 'createdAt'),
+    clusterIds,
+    tasks: parseTasks(parseJson(e, 'tasks')),
+  };
+}
+
+export class TableRemediationRepository implements RemediationRepository {
+  private readonly table: TableClient;
+
+  constructor(store: TableStore) {
+    this.table = store.client('remediations');
+  }
+
+  async create(record: RemediationRecord): Promise<void> {
+    const clusterIds = JSON.stringify(record.clusterIds);
+    const tasks = JSON.stringify(record.tasks.map((t) => ({ subscriptionId: t.subscriptionId, armId: t.armId ?? null, ...(t.error !== undefined ? { error: t.error } : {}) })));
+    if (clusterIds.length + tasks.length > MAX_CHUNKED_CHARS) {
+      throw new UnprocessableError('LimitExceeded', 'Too many clusters for one remediation request; split it by subscription.', 'clusterIds');
+    }
+    const key = escapeKey(record.id);
+    try {
+      await this.table.createEntity({
+        partitionKey: key,
+        rowKey: key,
+        id: record.id,
+        controlId: record.controlId,
+        requestedBy: record.requestedBy,
+        createdAt: record.createdAt,
+        ...writeChunks('clusterIds', clusterIds),
+        ...writeChunks('tasks', tasks),
+      });
+    } catch (error) {
+      if (isStatus(error, 409)) throw new ConflictError(`Remediation ${record.id} already exists.`, record.id);
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<RemediationRecord | undefined> {
+    const key = escapeKey(id);
+    const e = await getEntityOrUndefined(this.table, key, key);
+    return e === undefined ? undefined : fromEntity(e);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * `npm run bench:api` — read throughput and latency of the API on the local Functions runtime with a
+ * 10,000-cluster fleet evaluated, against a bare `node:http` server returning the same bytes, in the
+ * same run (autocannon, 50 connections × 10 s per endpoint).
+ *
+ * Processes (the evaluation benchmark's children are reused for the dependencies):
+ *   - this one: the local token issuer (JWKS over http), autocannon and the report;
+ *   - `evaluation/azurite-process.ts`: Azurite in memory; `evaluation/arm-emulator-process.ts`: the
+ *     ARM emulator with the scale fleet;
+ *   - this file with `BENCH_API_ROLE=app`: the local Functions runtime running the real `functions/*.ts`.
+ *     The fleet is evaluated through the production pipeline (evaluation timer → queues → tables);
+ *   - this file with `BENCH_API_ROLE=bare`: the bare server.
+ *
+ * Options: --subscriptions N (200) --clusters M per subscription (50) --duration S (10)
+ * --connections C (50). The last line printed is one JSON object: per endpoint rps, p99Ms, bareRps, ratio.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const ROLE = process.env['BENCH_API_ROLE'];
+const ENDPOINTS = ['/api/v1/summary', '/api/v1/clusters?top=100'] as const;
+
+interface CapturedResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly bodyBase64: string;
+}
+
+if (ROLE === 'app') await appRole();
+else if (ROLE === 'bare') await bareRole();
+else await main();
+
+/** The app: the local Functions runtime against the other children's Azurite and ARM emulator. */
+async function appRole(): Promise<void> {
+  const { serveParent } = await import('./evaluation/ipc.js');
+  const { startLocalStack } = await import('../local/local-stack.js');
+  const { getContainer } = await import('../bootstrap/composition-root.js');
+  console.info = () => undefined; // one line per subscription from the evaluation service
+  const hostJson = fileURLToPath(new URL('./evaluation/host.json', import.meta.url));
+  const stack = await startLocalStack({ port: 0, hostJson, logger: () => undefined, settings: { EVALUATION_SCHEDULE: '0 0 3 1 1 *' } });
+  if (stack.azurite !== undefined || stack.emulator !== undefined) throw new Error('the app process must use the Azurite and ARM emulator of the other processes');
+  const container = await getContainer();
+  serveParent({ apiUrl: stack.apiUrl }, {
+    evaluate: async () => {
+      const started = performance.now();
+      await stack.host.invokeTimer('evaluationTimer');
+      const runId = (await container.repositories.runs.list(1)).items[0]?.id;
+      if (runId === undefined) throw new Error('the timer opened no run');
+      for (;;) {
+        const run = await container.repositories.runs.get(runId);
+        if (run?.completedAt !== undefined) return { seconds: (performance.now() - started) / 1000, status: run.status, clusters: run.clustersEvaluated };
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    },
+  }, () => stack.stop());
+}
+
+/** The reference: node:http answering each path with the captured status, headers and body bytes. */
+async function bareRole(): Promise<void> {
+  const { serveParent } = await import('./evaluation/ipc.js');
+  const routes = new Map<string, { status: number; headers: Record<string, string>; body: Buffer }>();
+  const server = createServer((req, res) => {
+    const r = routes.get(req.url ?? '');
+    if (r === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(r.status, r.headers);
+    res.end(r.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  serveParent({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, {
+    routes: (args) => {
+      for (const [path, r] of Object.entries(args as Record<string, CapturedResponse>)) routes.set(path, { status: r.status, headers: r.headers, body: Buffer.from(r.bodyBase64, 'base64') });
+      return routes.size;
+    },
+  }, () => new Promise<void>((resolve) => server.close(() => resolve())));
+}
+
+async function main(): Promise<void> {
+  const { BenchChild } = await import('./evaluation/ipc.js');
+  const { createTokenIssuer } = await import('../local/token-issuer.js');
+  const { values } = parseArgs({
+    options: {
+      subscriptions: { type: 'string', default: '200' },
+      clusters: { type: 'string', default: '50' },
+      duration: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '50' },
+    },
+  });
+  const fleet = { subscriptions: Number(values.subscriptions), clustersPerSubscription: Number(values.clusters), policyStatesPerCluster: 40, extensionsPerCluster: 4 };
+  const duration = Number(values.duration);
+  const connections = Number(values.connections);
+  const log = (m: string): void => void process.stderr.write(`${m}\n`);
+
+  // Entra ID stand-in for the app: JWKS over plain http from this process (fetched once by the app).
+  const issuerServer = createServer((req, res) => {
+    if (!issuer.handle(req, res)) res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => issuerServer.listen(0, '127.0.0.1', resolve));
+  const issuer = await createTokenIssuer({ baseUrl: `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}` });
+
+  const self = new URL(import.meta.url);
+  const azurite = BenchChild.start('azurite', new URL('./evaluation/azurite-process.ts', import.meta.url));
+  const arm = BenchChild.start('arm-emulator', new URL('./evaluation/arm-emulator-process.ts', import.meta.url), { BENCH_FLEET: JSON.stringify(fleet) });
+  const children = [azurite, arm];
+  try {
+    const [storage, armEnv] = await Promise.all([azurite.ready, arm.ready]);
+    const env: Record<string, string> = { BENCH_API_ROLE: 'app', AzureWebJobsStorage: String(storage['connectionString']), AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_JWKS_URI: issuer.jwksUri };
+    for (const [k, v] of Object.entries(armEnv)) if (typeof v === 'string') env[k] = v;
+    const app = BenchChild.start('app', self, env);
+    children.push(app);
+    const apiUrl = String((await app.ready)['apiUrl']);
+    log(`evaluating ${String(armEnv['clusters'])} clusters in ${String(armEnv['subscriptions'])} subscriptions through the pipeline…`);
+    const evaluation = await app.request<{ seconds: number; status: string; clusters: number }>('evaluate');
+    log(`run ${evaluation.status}: ${evaluation.clusters} clusters in ${evaluation.seconds.toFixed(1)} s`);
+
+    const token = await issuer.mintToken({ roles: ['Compliance.Read'], expiresIn: 3600 });
+    const origin = new URL(apiUrl).origin;
+    const captured: Record<string, CapturedResponse> = {};
+    for (const path of ENDPOINTS) {
+      const res = await fetch(`${origin}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      const body = Buffer.from(await res.arrayBuffer());
+      if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${body.toString('utf8').slice(0, 300)}`);
+      const headers: Record<string, string> = {};
+      res.headers.forEach((v, k) => {
+        if (!['date', 'connection', 'keep-alive', 'transfer-encoding'].includes(k)) headers[k] = v;
+      });
+      captured[path] = { status: res.status, headers, bodyBase64: body.toString('base64') };
+      log(`${path}: ${body.length} bytes`);
+    }
+
+    const bare = BenchChild.start('bare', self, { BENCH_API_ROLE: 'bare' });
+    children.push(bare);
+    const bareUrl = String((await bare.ready)['url']);
+    await bare.request('routes', captured);
+
+    const measure = async (url: string, auth: boolean, seconds = duration): Promise<{ rps: number; p99Ms: number; non2xx: number; errors: number }> => {
+      const r = await autocannon({ url, connections, duration: seconds, headers: auth ? { authorization: `Bearer ${token}` } : {} });
+      return { rps: r.requests.average, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
+    };
+    const results: Record<string, { rps: number; p99Ms: number; bareRps: number; bareP99Ms: number; ratio: number; bytes: number; errors: number }> = {};
+    for (const path of ENDPOINTS) {
+      await measure(`${origin}${path}`, true, 2); // warm-up (JIT, connection pools) is part of neither figure
+      const api = await measure(`${origin}${path}`, true);
+      const ref = await measure(`${bareUrl}${path}`, false);
+      if (api.non2xx > 0) throw new Error(`${path}: ${api.non2xx} non-2xx responses under load`);
+      const ratio = api.rps / ref.rps;
+      results[`GET ${path}`] = { rps: Math.round(api.rps), p99Ms: api.p99Ms, bareRps: Math.round(ref.rps), bareP99Ms: ref.p99Ms, ratio: Number(ratio.toFixed(3)), bytes: Buffer.from(captured[path]?.bodyBase64 ?? '', 'base64').length, errors: api.errors };
+      // Errors are timeouts (autocannon's 10 s): reported, since they are the finding, not a harness fault.
+      log(`GET ${path}: ${Math.round(api.rps)} rps, p99 ${api.p99Ms} ms, ${api.errors} errors | bare ${Math.round(ref.rps)} rps, p99 ${ref.p99Ms} ms | ratio ${ratio.toFixed(2)}`);
+    }
+    log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString()}; ${connections} connections × ${duration} s`);
+    console.log(JSON.stringify(results));
+  } finally {
+    for (const c of children.reverse()) await c.stop();
+    issuerServer.close();
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * Every documented operation through the local Functions runtime: the real `functions/api-*.ts` on the
+ * host, Azurite, the ARM emulator on the demo fleet after one evaluation run, tokens from the local
+ * issuer. Every response is validated against the OpenAPI document; the last test checks that each
+ * operation of the document was called. Authentication and roles: `api-security.test.ts`.
+ */
+import { DefaultAzureCredential } from '@azure/identity';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listDocumentedOperations } from '../../adapters/http/validation.js';
+import { ArmPolicyAdmin } from '../../adapters/arm/policy-admin.js';
+import { POLICY_IDS } from '../../domain/control-catalog.js';
+import { DEMO_SUBSCRIPTIONS, generateFleet } from '../../local/arm-emulator/fleet/index.js';
+import type { FleetModel } from '../../local/arm-emulator/fleet-model.js';
+import type { EvaluationView } from '../../application/compliance-query-service.js';
+import { documented } from '../support/api-expect.js';
+import { createApiClient, type ApiClient, type ApiRequestInit } from '../support/api-harness.js';
+import { clusterPath, startE2eStack, waitFor, type E2eStack } from '../support/e2e-stack.js';
+
+const DINE_POLICY_EXTENSION = `/providers/Microsoft.Authorization/policyDefinitions/${POLICY_IDS.arcPolicyExtensionDeployIfNotExists}`;
+
+/**
+ * The demo fleet, plus what Policy Insights would report for the DeployIfNotExists "install the Azure
+ * Policy extension" definition once assigned: non-compliant where the extension is missing or failed
+ * (the emulator derives non-compliance from a cluster's `violations`).
+ */
+function demoFleetWithExtensionFindings(now: Date): FleetModel {
+  const fleet = generateFleet({ mode: 'demo' }, now);
+  const healthy = (ext: Record<string, unknown>): boolean => {
+    const p = (ext['properties'] ?? {}) as Record<string, unknown>;
+    return String(p['extensionType']).toLowerCase() === 'microsoft.policyinsights' && p['provisioningState'] === 'Succeeded';
+  };
+  return {
+    ...fleet,
+    clusters: fleet.clusters.map((c) =>
+      c.extensions.some(healthy)
+        ? c
+        : { ...c, violations: [...c.violations, { policyDefinitionName: POLICY_IDS.arcPolicyExtensionDeployIfNotExists, components: [{ id: 'kube-system/azurepolicy', name: 'azurepolicy', type: 'extension' }] }] },
+    ),
+  };
+}
+
+type Json = Record<string, unknown> & { value?: Record<string, unknown>[]; nextLink?: string; error?: { code: string; target?: string; details?: { code: string; target?: string; message: string }[] } };
+
+let e: E2eStack;
+let client: ApiClient;
+let run: EvaluationView;
+let all: string;
+const called = new Set<string>();
+
+beforeAll(async () => {
+  e = await startE2eStack({ fleet: demoFleetWithExtensionFindings(new Date()), emulator: { remediationDelayMs: 1500 } });
+  run = await e.timerRun();
+  client = createApiClient(new URL(e.stack.apiUrl).origin, e.stack.issuer!);
+  all = await client.token(['Compliance.Read', 'Compliance.Evaluate', 'Compliance.Exempt', 'Remediation.Run', 'Audit.Read'], { oid: 'e2e-caller', appid: 'e2e-app' });
+});
+afterAll(async () => e?.stop());
+
+async function call(op: string, method: string, path: string, init: ApiRequestInit = {}): Promise<{ res: Response; body: Json }> {
+  const res = await client.request(method, path, { token: all, ...init });
+  const body = (await documented(op, res)) as Json;
+  called.add(op);
+  return { res, body };
+}
+
+const pathOf = (url: string): string => {
+  const u = new URL(url);
+  return `${u.pathname}${u.search}`;
+};
+
+describe('service', () => {
+  it('reports health with its dependency checks', async () => {
+    const { res, body } = await call('getHealth', 'GET', '/api/health', { token: undefined });
+    expect(res.status).toBe(200);
+    expect((body['checks'] as { name: string; status: string }[]).map((c) => c.name)).toEqual(expect.arrayContaining(['storage', 'azure-resource-manager']));
+  });
+  it('serves the OpenAPI document, the docs page and its assets', async () => {
+    const doc = await call('getOpenApiDocument', 'GET', '/api/openapi.json');
+    expect(doc.body['openapi']).toBe('3.1.0');
+    expect(doc.res.headers.get('content-type')).toContain('application/json');
+    const page = await call('getDocsPage', 'GET', '/api/docs');
+    expect(page.res.status).toBe(200);
+    expect(page.res.headers.get('content-type')).toContain('text/html');
+    const asset = await call('getDocsAsset', 'GET', '/api/docs/swagger-ui.css');
+    expect(asset.res.status).toBe(200);
+  });
+  it('404 for an unknown route and 405 for a method the route does not serve', async () => {
+    expect((await client.request('GET', '/api/v1/nope', { token: all })).status).toBe(404);
+    const wrong = await client.request('DELETE', '/api/v1/summary', { token: all });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('GET');
+  });
+});
+
+describe('catalog and fleet', () => {
+  it('lists and gets controls; 404 for an unknown one', async () => {
+    const list = await call('listControls', 'GET', '/api/v1/controls');
+    expect(list.body.value?.length).toBe(16);
+    expect((await call('getControl', 'GET', '/api/v1/controls/ARC-PL-01')).body).toMatchObject({ id: 'ARC-PL-01', remediation: { automatic: true } });
+    expect((await call('getControl', 'GET', '/api/v1/controls/ARC-XX-99')).res.status).toBe(404);
+  });
+
+  it('pages through every evaluated cluster, and filters agree with the cluster documents', async () => {
+    const names: string[] = [];
+    let next: string | undefined = '/api/v1/clusters?top=7';
+    while (next !== undefined) {
+      const page: { body: Json } = await call('listClusters', 'GET', next);
+      names.push(...(page.body.value ?? []).map((c) => String(c['name'])));
+      next = page.body.nextLink === undefined ? undefined : pathOf(page.body.nextLink);
+    }
+    expect(names.sort()).toEqual(e.stack.emulator!.fleet.clusters.map((c) => c.resource.name).sort());
+    const failing = await call('listClusters', 'GET', `/api/v1/clusters?subscriptionId=${DEMO_SUBSCRIPTIONS.retail}&controlId=ARC-AC-01&status=noncompliant`);
+    expect(failing.body.value?.length).toBeGreaterThan(0);
+    for (const c of failing.body.value ?? []) {
+      expect(c['subscriptionId']).toBe(DEMO_SUBSCRIPTIONS.retail);
+      expect(c['failedControls']).toContain('ARC-AC-01');
+    }
+  });
+
+  it('gets a cluster with its controls and history; ETag gives 304', async () => {
+    const path = `/api/v1${clusterPath(e.cluster('store-dub-003')).slice(3)}`;
+    const { res, body } = await call('getCluster', 'GET', path);
+    expect(body['name']).toBe('store-dub-003');
+    const controls = body['controls'] as { controlId: string; status: string }[];
+    expect(controls.filter((c) => c.status === 'fail').map((c) => c.controlId).sort()).toEqual([...(body['failedControls'] as string[])].sort());
+    const etag = res.headers.get('etag') ?? '';
+    const again = await client.request('GET', path, { token: all, headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    const history = await call('getClusterHistory', 'GET', `${path}/history`);
+    expect(history.body.value?.map((h) => h['runId'])).toContain(run.id);
+    expect((await call('getCluster', 'GET', `/api/v1/clusters/${DEMO_SUBSCRIPTIONS.retail}/rg-stores-prod-neu/nope`)).res.status).toBe(404);
+  });
+
+  it('400 with the offending parameter for bad query values', async () => {
+    for (const q of ['top=0', 'top=1001', 'status=green', 'subscriptionId=x', 'stale=maybe', 'color=red']) {
+      const { res, body } = await call('listClusters', 'GET', `/api/v1/clusters?${q}`);
+      expect(res.status, q).toBe(400);
+      expect(body.error?.details?.[0]?.target).toBe(q.split('=')[0]);
+    }
+  });
+});
+
+describe('posture', () => {
+  it('serves the summary of the completed run, with an ETag that yields 304', async () => {
+    const { res, body } = await call('getSummary', 'GET', '/api/v1/summary');
+    expect(body['runId']).toBe(run.id);
+    expect(body['totals']).toMatchObject({ clusters: 30 });
+    const again = await client.request('GET', '/api/v1/summary', { token: all, headers: { 'if-none-match': res.headers.get('etag') ?? '' } });
+    expect(again.status).toBe(304);
+  });
+  it('reports every framework as JSON, and CSV with the same rows', async () => {
+    for (const fw of ['cis', 'nist-800-190', 'nsa', 'owasp']) {
+      const { body } = await call('getFrameworkReport', 'GET', `/api/v1/frameworks/${fw}/report`);
+      const csv = await client.request('GET', `/api/v1/frameworks/${fw}/report?format=csv`, { token: all });
+      expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+      expect((await csv.text()).split('\r\n').filter((l) => l !== '')).toHaveLength((body['sections'] as unknown[]).length + 1);
+    }
+    expect((await call('getFrameworkReport', 'GET', '/api/v1/frameworks/iso/report')).res.status).toBe(400);
+  });
+  it('returns trends including the run', async () => {
+    const { body } = await call('getTrends', 'GET', '/api/v1/trends?days=30');
+    expect(body.value?.map((p) => p['runId'])).toContain(run.id);
+    expect((await call('getTrends', 'GET', '/api/v1/trends?days=0')).res.status).toBe(400);
+  });
+});
+
+describe('evaluations', () => {
+  it('lists and gets the completed run', async () => {
+    expect((await call('listEvaluations', 'GET', '/api/v1/evaluations')).body.value?.map((r) => r['id'])).toContain(run.id);
+    expect((await call('getEvaluation', 'GET', `/api/v1/evaluations/${run.id}`)).body).toMatchObject({ id: run.id, status: 'succeeded', clustersEvaluated: 30 });
+    expect((await call('getEvaluation', 'GET', '/api/v1/evaluations/nope')).res.status).toBe(404);
+  });
+  it('starts a run on demand: 202 + Location, and the run completes', async () => {
+    const { res, body } = await call('startEvaluation', 'POST', '/api/v1/evaluations');
+    expect(res.status).toBe(202);
+    expect(body).toMatchObject({ trigger: 'on-demand', requestedBy: 'e2e-caller' });
+    const location = pathOf(res.headers.get('location') ?? '');
+    expect(location).toBe(`/api/v1/evaluations/${String(body['id'])}`);
+    expect((await e.waitForRun(String(body['id']))).status).toBe('succeeded');
+    expect((await call('getEvaluation', 'GET', location)).body['clustersEvaluated']).toBe(30);
+  });
+});
+
+describe('exceptions', () => {
+  const scope = (): string => e.cluster('store-dub-003').resource.id;
+  const valid = (): Record<string, unknown> => ({ controlId: 'ARC-AC-01', scope: scope(), justification: 'Store closes next month', ticket: 'CHG0012345', expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString() });
+  const ids = async (): Promise<unknown[]> => ((await call('listExceptions', 'GET', '/api/v1/exceptions')).body.value ?? []).map((x) => x['id']);
+
+  it('400 and nothing stored for invalid bodies', async () => {
+    const before = await ids();
+    for (const patch of [{ extra: true }, { expiresAt: '2999-01-01T00:00:00Z' }, { controlId: 'ARC-ZZ-99' }, { scope: '/subscriptions/x' }, { ticket: 42 }]) {
+      const r = await call('createException', 'POST', '/api/v1/exceptions', { body: { ...valid(), ...patch } });
+      expect(r.res.status, JSON.stringify(patch)).toBe(400);
+    }
+    const malformed = await call('createException', 'POST', '/api/v1/exceptions', { rawBody: '{"controlId":', headers: { 'content-type': 'application/json' } });
+    expect(malformed.body.error?.target).toBe('body');
+    expect(await ids()).toEqual(before);
+  });
+
+  it('creates, gets, lists and deletes an exception; each mutation is in the audit log', async () => {
+    const created = await call('createException', 'POST', '/api/v1/exceptions', { body: valid() });
+    expect(created.res.status).toBe(201);
+    const id = String(created.body['id']);
+    expect((await call('getException', 'GET', `/api/v1/exceptions/${id}`)).body).toMatchObject({ id, status: 'active', createdBy: 'e2e-caller' });
+    expect(await ids()).toContain(id);
+    expect((await call('listExceptions', 'GET', '/api/v1/exceptions?status=expired')).body.value?.map((x) => x['id'])).not.toContain(id);
+    const del = await call('deleteException', 'DELETE', `/api/v1/exceptions/${id}`);
+    expect(del.res.status).toBe(204);
+    expect((await call('deleteException', 'DELETE', `/api/v1/exceptions/${id}`)).res.status).toBe(404);
+    expect((await call('getException', 'GET', `/api/v1/exceptions/${id}`)).res.status).toBe(404);
+
+    const audit = await call('listAuditLog', 'GET', '/api/v1/audit-log?top=10');
+    const byRequest = new Map((audit.body.value ?? []).map((r) => [r['requestId'], r]));
+    expect(byRequest.get(created.res.headers.get('x-request-id'))).toMatchObject({ operation: 'createException', outcome: 'succeeded', callerObjectId: 'e2e-caller', callerAppId: 'e2e-app' });
+    expect(byRequest.get(del.res.headers.get('x-request-id'))).toMatchObject({ operation: 'deleteException', outcome: 'succeeded', target: `exceptions/${id}` });
+  });
+});
+
+describe('remediations through Azure Policy', () => {
+  const retail = DEMO_SUBSCRIPTIONS.retail;
+
+  it('422 with the manual guidance for a control without a DeployIfNotExists policy', async () => {
+    const { res, body } = await call('startRemediation', 'POST', '/api/v1/remediations', { body: { controlId: 'ARC-AC-01', subscriptionId: retail } });
+    expect(res.status).toBe(422);
+    expect(body.error).toMatchObject({ code: 'NotRemediable', details: [expect.objectContaining({ code: 'ManualRemediation' })] });
+  });
+
+  it('422 with guidance when the DeployIfNotExists policy is not assigned in the subscription', async () => {
+    const { res, body } = await call('startRemediation', 'POST', '/api/v1/remediations', { body: { controlId: 'ARC-PL-01', subscriptionId: retail } });
+    expect(res.status).toBe(422);
+    expect(body.error?.code).toBe('NotRemediable');
+    expect(body.error?.details?.[0]).toMatchObject({ code: 'PolicyNotAssigned', target: retail });
+    expect(body.error?.details?.[0]?.message).toContain(POLICY_IDS.arcPolicyExtensionDeployIfNotExists);
+  });
+
+  it('once assigned: 202, then ARM progress from Accepted to Succeeded for the failing clusters', async () => {
+    // The operator's step: assign the DeployIfNotExists policy (with an identity) through ARM.
+    const admin = new ArmPolicyAdmin({ endpoint: e.stack.emulator!.url, credential: new DefaultAzureCredential(), caCertPem: e.stack.emulator!.caCertPem });
+    await admin.replaceAssignment(`/subscriptions/${retail}/providers/Microsoft.Authorization/policyAssignments/deploy-policy-extension`, {
+      displayName: 'Install the Azure Policy extension',
+      policyDefinitionId: DINE_POLICY_EXTENSION,
+      parameters: { effect: { value: 'DeployIfNotExists' } },
+      identity: { type: 'SystemAssigned' },
+      location: 'westeurope',
+    });
+    const failing = ((await call('listClusters', 'GET', `/api/v1/clusters?subscriptionId=${retail}&controlId=ARC-PL-01`)).body.value ?? []).map((c) => String(c['id']));
+    expect(failing.length).toBeGreaterThan(0);
+
+    const { res, body } = await call('startRemediation', 'POST', '/api/v1/remediations', { body: { controlId: 'ARC-PL-01', subscriptionId: retail } });
+    expect(res.status).toBe(202);
+    expect(body).toMatchObject({ controlId: 'ARC-PL-01', status: 'running', requestedBy: 'e2e-caller' });
+    expect([...(body['clusterIds'] as string[])].sort()).toEqual(failing.sort());
+    expect(body['tasks']).toEqual([expect.objectContaining({ subscriptionId: retail, provisioningState: 'Accepted', armId: expect.stringMatching(/\/providers\/Microsoft\.PolicyInsights\/remediations\//) })]);
+    const location = pathOf(res.headers.get('location') ?? '');
+
+    const done = await waitFor('the remediation to succeed', async () => {
+      const got = await call('getRemediation', 'GET', location);
+      return got.body['status'] === 'succeeded' ? got.body : undefined;
+    }, 15_000, 300);
+    const task = (done['tasks'] as { provisioningState: string; deployments: { total: number; succeeded: number; failed: number } }[])[0];
+    expect(task?.provisioningState).toBe('Succeeded');
+    expect(task?.deployments.total).toBeGreaterThan(0);
+    expect(task?.deployments).toMatchObject({ succeeded: task?.deployments.total, failed: 0 });
+    expect((await call('getRemediation', 'GET', '/api/v1/remediations/nope')).res.status).toBe(404);
+  });
+
+  it('400 when neither clusterIds nor subscriptionId is given', async () => {
+    expect((await call('startRemediation', 'POST', '/api/v1/remediations', { body: { controlId: 'ARC-PL-01' } })).res.status).toBe(400);
+  });
+});
+
+describe('coverage', () => {
+  it('called every operation of the document', () => {
+    expect([...called].sort()).toEqual(listDocumentedOperations().map((o) => o.operationId).sort());
+  });
+});

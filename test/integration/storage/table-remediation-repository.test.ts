@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAzurite, type RunningAzurite } from '../../../local/azurite.js';
+import { TableStore } from '../../../adapters/storage/table-store.js';
+import { TableRemediationRepository } from '../../../adapters/storage/table-remediation-repository.js';
+import type { RemediationRecord } from '../../../application/ports.js';
+import { ConflictError, UnprocessableError } from '../../../domain/errors.js';
+import { SUB_A, SUB_B, uniquePrefix } from './fixtures.js';
+
+let azurite: RunningAzurite;
+let repo: TableRemediationRepository;
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+  repo = new TableRemediationRepository(await TableStore.open({ connectionString: azurite.connectionString }, { tablePrefix: uniquePrefix() }));
+});
+afterAll(async () => {
+  await azurite?.stop();
+});
+
+const cluster = (sub: string, i: number): string => `/subscriptions/${sub}/resourceGroups/rg-edge/providers/Microsoft.Kubernetes/connectedClusters/store-${String(i).padStart(4, '0')}`;
+
+function record(id: string, clusterIds: string[]): RemediationRecord {
+  return {
+    id,
+    controlId: 'ARC-PL-01',
+    requestedBy: 'caller-oid',
+    createdAt: '2030-01-02T03:04:05.000Z',
+    clusterIds,
+    tasks: [
+      { subscriptionId: SUB_A, armId: `/subscriptions/${SUB_A}/providers/Microsoft.PolicyInsights/remediations/arc-compliance-${id}` },
+      { subscriptionId: SUB_B, armId: undefined, error: 'No enabled assignment covers the clusters.' },
+    ],
+  };
+}
+
+describe('TableRemediationRepository', () => {
+  it('round-trips a record, including a task that never started', async () => {
+    const r = record('r-1', [cluster(SUB_A, 1), cluster(SUB_B, 2)]);
+    await repo.create(r);
+    expect(await repo.get('r-1')).toEqual(r);
+    expect(await repo.get('r-2')).toBeUndefined();
+  });
+
+  it('keys hostile ids safely and refuses a duplicate id', async () => {
+    const r = record('a/b#c?d', [cluster(SUB_A, 1)]);
+    await repo.create(r);
+    expect(await repo.get('a/b#c?d')).toEqual(r);
+    expect(await repo.get('a')).toBeUndefined();
+    await expect(repo.create(r)).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('stores a thousand cluster ids (more than one property holds)', async () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => cluster(SUB_A, i));
+    expect(JSON.stringify(ids).length).toBeGreaterThan(32_000);
+    await repo.create(record('big', ids));
+    expect((await repo.get('big'))?.clusterIds).toEqual(ids);
+  });
+
+  it('refuses a record too large for one entity with LimitExceeded', async () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => `${cluster(SUB_A, i)}${'x'.repeat(400)}`);
+    await expect(repo.create(record('huge', ids))).rejects.toBeInstanceOf(UnprocessableError);
+    expect(await repo.get('huge')).toBeUndefined();
+  });
+});

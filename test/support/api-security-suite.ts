@@ -1,0 +1,162 @@
+/**
+ * Authentication and app-role tests for every secured operation of the document, against any server
+ * that serves the API: the in-process harness (`test/integration/api`) and the local Functions runtime
+ * (`test/e2e`). Every response is checked against the OpenAPI document.
+ */
+import { describe, expect, it } from 'vitest';
+import { ALL_APP_ROLES } from '../../adapters/http/app-roles.js';
+import { listDocumentedOperations } from '../../adapters/http/validation.js';
+import { documented } from './api-expect.js';
+import type { ApiClient } from './api-harness.js';
+
+export interface SampleRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: unknown;
+}
+
+/** The ids a sample set needs from the fleet the server holds. */
+export interface SampleIds {
+  /** `{subscriptionId}/{resourceGroup}/{clusterName}` of an evaluated cluster. */
+  readonly clusterPath: string;
+  /** ARM id of that cluster (an exception scope, a remediation target). */
+  readonly clusterId: string;
+  readonly runId: string;
+  /** A policy assignment to plan a rollout for (dry run); an unknown one answers 404, which is fine for auth tests. */
+  readonly policyAssignmentId?: string;
+}
+
+/** One valid request per secured operation (the body is valid, so only auth can refuse it). */
+export function sampleRequests(ids: SampleIds): Record<string, SampleRequest> {
+  return {
+    listControls: { method: 'GET', path: '/api/v1/controls' },
+    getControl: { method: 'GET', path: '/api/v1/controls/ARC-AC-01' },
+    listClusters: { method: 'GET', path: '/api/v1/clusters' },
+    getCluster: { method: 'GET', path: `/api/v1/clusters/${ids.clusterPath}` },
+    getClusterHistory: { method: 'GET', path: `/api/v1/clusters/${ids.clusterPath}/history` },
+    getSummary: { method: 'GET', path: '/api/v1/summary' },
+    getFrameworkReport: { method: 'GET', path: '/api/v1/frameworks/cis/report' },
+    getTrends: { method: 'GET', path: '/api/v1/trends' },
+    startEvaluation: { method: 'POST', path: '/api/v1/evaluations' },
+    listEvaluations: { method: 'GET', path: '/api/v1/evaluations' },
+    getEvaluation: { method: 'GET', path: `/api/v1/evaluations/${encodeURIComponent(ids.runId)}` },
+    createException: {
+      method: 'POST',
+      path: '/api/v1/exceptions',
+      body: { controlId: 'ARC-AC-01', scope: ids.clusterId, justification: 'decommissioning', ticket: 'CHG1', expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString() },
+    },
+    listExceptions: { method: 'GET', path: '/api/v1/exceptions' },
+    getException: { method: 'GET', path: '/api/v1/exceptions/nope' },
+    deleteException: { method: 'DELETE', path: '/api/v1/exceptions/nope' },
+    startRemediation: { method: 'POST', path: '/api/v1/remediations', body: { controlId: 'ARC-TD-01', clusterIds: [ids.clusterId] } },
+    getRemediation: { method: 'GET', path: '/api/v1/remediations/nope' },
+    listAuditLog: { method: 'GET', path: '/api/v1/audit-log' },
+    // A dry run changes nothing, so the sample can be sent any number of times.
+    createRollout: {
+      method: 'POST',
+      path: '/api/v1/rollouts?dryRun=true',
+      body: {
+        policyAssignmentId: ids.policyAssignmentId ?? '/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/policyAssignments/none',
+        waves: [{ name: 'canary', locations: ['westeurope'] }],
+      },
+    },
+    listRollouts: { method: 'GET', path: '/api/v1/rollouts' },
+    getRollout: { method: 'GET', path: '/api/v1/rollouts/nope' },
+    approveRolloutWave: { method: 'POST', path: '/api/v1/rollouts/nope/waves/canary/approve' },
+    controlRollout: { method: 'POST', path: '/api/v1/rollouts/nope/pause' },
+  };
+}
+
+export interface SecuritySuiteTarget {
+  readonly client: ApiClient;
+  readonly samples: Record<string, SampleRequest>;
+  /** The audit record written for the request with this id, if any. */
+  auditRecord(requestId: string): Promise<{ operation: string; outcome: string } | undefined>;
+}
+
+const BAD_TOKENS: [string, (c: ApiClient, role: string) => Promise<string | undefined>][] = [
+  ['no token', async () => undefined],
+  ['expired', (c, role) => c.token([role], { expiresIn: -3600 })],
+  ['not yet valid', (c, role) => c.token([role], { notBefore: 3600 })],
+  ['wrong audience', (c, role) => c.token([role], { aud: 'api://someone-else' })],
+  ['wrong issuer', (c, role) => c.token([role], { iss: 'https://login.microsoftonline.com/other/v2.0' })],
+  ['alg none', (c, role) => c.token([role], { alg: 'none' })],
+  ['HS256 keyed with the public key', (c, role) => c.token([role], { alg: 'HS256' })],
+  ['unknown signing key', (c, role) => c.token([role], { foreignKey: true })],
+  ['garbage', async () => 'not-a-jwt'],
+];
+
+/** Registers the suite; `target()` is called inside the tests (after `beforeAll` started the server). */
+export function describeApiSecurity(target: () => SecuritySuiteTarget): void {
+  const secured = listDocumentedOperations().filter((o) => !o.anonymous);
+  // A new operation needs a sample in `sampleRequests`: the first test names what is missing and the
+  // per-operation tests run for the ones that have one.
+  const sampled = new Set(Object.keys(sampleRequests({ clusterPath: 'x', clusterId: 'x', runId: 'x' })));
+
+  const send = async (operationId: string, token: string | undefined): Promise<Response> => {
+    const { client, samples } = target();
+    const s = samples[operationId];
+    if (s === undefined) throw new Error(`no sample request for ${operationId}`);
+    return client.request(s.method, s.path, { ...(token !== undefined ? { token } : {}), ...(s.body !== undefined ? { body: s.body } : {}) });
+  };
+
+  const expectDenialAudited = async (operationId: string, res: Response): Promise<void> => {
+    const record = await target().auditRecord(res.headers.get('x-request-id') ?? '');
+    expect(record).toMatchObject({ outcome: 'denied', operation: operationId });
+  };
+
+  describe('authentication and app roles', () => {
+    it('has a sample request for every secured operation', () => {
+      expect(secured.map((o) => o.operationId).sort()).toEqual(Object.keys(target().samples).sort());
+    });
+
+    for (const op of secured.filter((o) => sampled.has(o.operationId))) {
+      describe(op.operationId, () => {
+        const role = op.requiredRole ?? 'none';
+
+        it.each(BAD_TOKENS)('401 with WWW-Authenticate for %s', async (_name, make) => {
+          const token = await make(target().client, role);
+          const res = await send(op.operationId, token);
+          expect(res.status).toBe(401);
+          const www = res.headers.get('www-authenticate') ?? '';
+          expect(www).toMatch(/^Bearer error="invalid_token", error_description="[^"]+"$/);
+          if (token !== undefined && token.length > 20) expect(www).not.toContain(token.split('.')[1]);
+          const body = (await documented(op.operationId, res)) as { error: { code: string } };
+          expect(body.error.code).toBe('Unauthorized');
+          if (op.method !== 'GET') await expectDenialAudited(op.operationId, res);
+        });
+
+        it('403 for a valid token with every role but the required one', async () => {
+          const res = await send(op.operationId, await target().client.token(ALL_APP_ROLES.filter((r) => r !== role)));
+          expect(res.status).toBe(403);
+          const body = (await documented(op.operationId, res)) as { error: { code: string; target?: string } };
+          expect(body.error).toMatchObject({ code: 'Forbidden', target: role });
+          if (op.method !== 'GET') await expectDenialAudited(op.operationId, res);
+        });
+
+        it(`is allowed with ${role} (RS256 and ES256)`, async () => {
+          for (const alg of ['RS256', 'ES256'] as const) {
+            const res = await send(op.operationId, await target().client.token([role], { alg }));
+            expect([401, 403]).not.toContain(res.status);
+            expect(res.status).toBeLessThan(500);
+            await documented(op.operationId, res);
+          }
+        });
+      });
+    }
+
+    it('answers authenticated responses with cache-control: no-store', async () => {
+      const { client } = target();
+      const res = await client.request('GET', '/api/v1/summary', { token: await client.token(['Compliance.Read']) });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      await documented('getSummary', res);
+    });
+
+    it('lets health through anonymously', async () => {
+      const res = await target().client.request('GET', '/api/health');
+      expect(res.status).toBe(200);
+      await documented('getHealth', res);
+    });
+  });
+}

@@ -34,7 +34,20 @@ import {
   type Transition,
 } from '../domain/rollout-state-machine.js';
 import { MAX_DEQUEUE_COUNT } from './messages.js';
-import type { AzureInventoryReader, ClusterState, ClusterStateRepository, Clock, MessageQueue, Page, PolicyAssignmentGateway, RolloutRepository } from './ports.js';
+import { publishAll, rolloutOutboundEvents } from './event-publishing.js';
+import type {
+  AzureInventoryReader,
+  ChangeApprovalRequest,
+  ClusterState,
+  ClusterStateRepository,
+  Clock,
+  EventPublisher,
+  MessageQueue,
+  Page,
+  PolicyAssignmentGateway,
+  RolloutApprovals,
+  RolloutRepository,
+} from './ports.js';
 
 export interface RolloutLogger {
   info(message: string): void;
@@ -52,6 +65,8 @@ export interface RolloutServiceDeps {
   readonly newId: () => string;
   readonly settings: StepSettings;
   readonly log?: RolloutLogger | undefined;
+  /** Outbound `rollout.*` events (webhooks), published after each stored transition. */
+  readonly events?: EventPublisher | undefined;
 }
 
 /** The public representation of a rollout (API): no internal cursor, outbox or desired assignments. */
@@ -106,6 +121,8 @@ export interface AdvanceOptions {
 export type AdvanceOutcome = 'handled' | 'stale' | 'redelivered' | 'not-found' | 'failed';
 
 const MAX_RACES = 5;
+/** Least delay of the message re-sent for a redelivered step (see `advance`). */
+export const REDELIVERY_RESEND_DELAY_SECONDS = 60;
 const SUBSCRIPTION = /^\/subscriptions\/([^/]+)/i;
 
 function subscriptionOf(id: string): string | undefined {
@@ -125,7 +142,7 @@ function toFacts(state: ClusterState): Omit<RolloutClusterFacts, 'states'> {
   };
 }
 
-export class RolloutService {
+export class RolloutService implements RolloutApprovals {
   private readonly log: RolloutLogger;
 
   constructor(private readonly deps: RolloutServiceDeps) {
@@ -193,6 +210,26 @@ export class RolloutService {
   }
 
   // -------------------------------------------------------------------------------------------
+  // ServiceNow change approvals (RolloutApprovals)
+  // -------------------------------------------------------------------------------------------
+
+  /** An approved change request satisfies the wave's approval gate; the ServiceNow approver is recorded. */
+  async approveFromChange(request: ChangeApprovalRequest): Promise<void> {
+    await this.mutate(request.rolloutId, (r, now) => approveWave(r, findWave(r, request.waveId), request.actor, now));
+    this.log.info(`rollout ${request.rolloutId}: wave ${request.waveId} approved by ${request.actor} (change ${request.changeNumber})`);
+  }
+
+  /** A rejected or canceled change request pauses the rollout (already paused: nothing to do). */
+  async pauseFromChange(request: ChangeApprovalRequest): Promise<void> {
+    await this.mutate(request.rolloutId, (r, now) => {
+      findWave(r, request.waveId);
+      if (r.state === 'paused') return { rollout: r, events: [], send: undefined };
+      return pauseRollout(r, `${request.actor} (change ${request.changeNumber} ${request.changeState})`, now);
+    });
+    this.log.info(`rollout ${request.rolloutId}: paused by ${request.actor} (change ${request.changeNumber} ${request.changeState})`);
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Steps
   // -------------------------------------------------------------------------------------------
 
@@ -211,7 +248,16 @@ export class RolloutService {
       const c = classifyStep(stored.rollout, message);
       if (c.kind === 'stale') return 'stale';
       if (c.kind === 'redelivered') {
-        if (c.resend !== undefined) await this.deps.queue.send(c.resend.message, { visibilityDelaySeconds: c.resend.visibilityDelaySeconds });
+        // The re-send repairs a send lost after the transition was stored. Usually nothing was lost (a
+        // duplicate delivery): an immediate copy would run the next step concurrently with the
+        // original (ARM written twice) and double every later step. Delayed, it arrives once the
+        // rollout has moved on and is dropped as stale; a really lost send costs only the delay.
+        if (c.resend !== undefined) {
+          await this.deps.queue.send(c.resend.message, { visibilityDelaySeconds: Math.max(c.resend.visibilityDelaySeconds, REDELIVERY_RESEND_DELAY_SECONDS) });
+        }
+        // The step's events may not have been published (the publish failed and the host retried):
+        // publish the log again; ids are stable, so what was published is not sent twice.
+        if (this.deps.events !== undefined) await this.publish(stored.rollout, await this.deps.repository.events(stored.rollout.id));
         return 'redelivered';
       }
       let t: Transition;
@@ -229,6 +275,9 @@ export class RolloutService {
         throw error;
       }
       await this.send(t);
+      // After the transition is stored and the next step sent; a failure fails this delivery, and its
+      // redelivery (classified `redelivered`) publishes again.
+      await this.publish(t.rollout, t.events);
       return t.rollout.state === 'failed' ? 'failed' : 'handled';
     }
     throw new ConflictError(`Rollout ${message.rolloutId} kept changing concurrently.`, message.rolloutId);
@@ -381,6 +430,8 @@ export class RolloutService {
         throw error;
       }
       await this.send(t);
+      // The command is stored: its answer must not turn into an error. Logged; see `publish`.
+      await this.publish(t.rollout, t.events).catch(() => undefined);
       return t.rollout;
     }
     throw new ConflictError(`Rollout ${rolloutId} kept changing concurrently; try again.`, rolloutId);
@@ -399,9 +450,21 @@ export class RolloutService {
         throw error;
       }
       await this.send(t);
+      await this.publish(t.rollout, t.events);
       return 'failed';
     }
     throw new ConflictError(`Rollout ${rolloutId} kept changing concurrently.`, rolloutId);
+  }
+
+  /** Publishes the outbound events of stored log events; a failure is logged and rethrown. */
+  private async publish(rollout: Rollout, events: readonly RolloutEvent[]): Promise<void> {
+    const outbound = rolloutOutboundEvents(rollout, events);
+    try {
+      await publishAll(this.deps.events, outbound);
+    } catch (error) {
+      this.log.warn(`rollout ${rollout.id}: ${outbound.map((e) => e.type).join(', ')} not published: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    }
   }
 
   private async send(t: Transition): Promise<void> {

@@ -44,7 +44,7 @@ import type {
 import type { ApiRuntime, HealthCheck } from '../adapters/http/api-runtime.js';
 import { createApiRuntime, type ApiRuntimeInput } from '../adapters/http/api-runtime-factory.js';
 import { createWebhookServices, type WebhookServices, type WebhookWiringInput } from '../adapters/webhooks/webhook-wiring.js';
-import type { RolloutApprovals } from '../application/ports.js';
+import type { EventPublisher } from '../application/ports.js';
 
 export interface Repositories {
   readonly runs: EvaluationRunRepository;
@@ -74,6 +74,8 @@ export interface Container {
   readonly remediationStarter: RemediationStarter;
   /** Staged enforcement (issue 5): rollouts of policy assignments from audit to deny in waves. */
   readonly rollouts: RolloutService;
+  /** Webhooks and ServiceNow (issue 6): subscriptions, deliveries, inbound change events; `publisher` is what services publish through. */
+  readonly webhooks: WebhookServices;
 }
 
 export interface ContainerOverrides {
@@ -118,6 +120,14 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     overrides.credential ?? new DefaultAzureCredential(config.azureClientId !== undefined ? { managedIdentityClientId: config.azureClientId } : {});
   const clock = overrides.clock ?? systemClock;
   const endpoints = storageEndpoints(config, credential);
+  // Publishers are built before the webhook services (which need the rollout service's approvals).
+  let webhooks: WebhookServices | undefined;
+  const events: EventPublisher = {
+    publish: async (event) => {
+      if (webhooks === undefined) throw new Error('webhook services are not built yet');
+      await webhooks.publisher.publish(event);
+    },
+  };
   const tables = await TableStore.open(endpoints.tables, overrides.tablePrefix !== undefined ? { tablePrefix: overrides.tablePrefix } : {});
   const repositories: Repositories = {
     runs: new TableRunRepository(tables),
@@ -144,6 +154,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     newRunId: overrides.newRunId ?? randomUUID,
     settings: { subscriptionIds: config.subscriptionIds, armMaxConcurrency: config.armMaxConcurrency, historyRetentionDays: config.historyRetentionDays },
     log: overrides.log ?? consoleLog,
+    events,
   });
   const remediationStarter =
     overrides.remediationStarter ??
@@ -158,8 +169,18 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     newId: overrides.newRolloutId ?? (() => newRolloutId(clock.now(), randomUUID())),
     settings: { gateRecheckSeconds: config.rolloutGateRecheckSeconds, verifyTimeoutSeconds: config.rolloutVerifyTimeoutSeconds },
     log: overrides.log ?? consoleLog,
+    events,
   });
-  return { config, credential, clock, inventory, repositories, queues, evaluation, remediationStarter, rollouts };
+  webhooks = await createWebhookServices({
+    config,
+    tables: endpoints.tables,
+    queues: endpoints.queues,
+    tablePrefix: overrides.tablePrefix,
+    clock,
+    approvals: rollouts,
+    ...(overrides.log !== undefined ? { log: overrides.log } : {}),
+  });
+  return { config, credential, clock, inventory, repositories, queues, evaluation, remediationStarter, rollouts, webhooks };
 }
 
 let container: Promise<Container> | undefined;
@@ -206,6 +227,7 @@ export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeI
     remediationStarter: c.remediationStarter,
     evaluations: c.evaluation,
     rollouts: c.rollouts,
+    events: c.webhooks.publisher,
     clock: c.clock,
     healthChecks: apiHealthChecks(c),
     ...overrides,
@@ -229,13 +251,10 @@ export function getApiRuntime(): Promise<ApiRuntime> {
 // Webhooks and ServiceNow (issue 6, docs/webhooks.md)
 // ---------------------------------------------------------------------------------------------
 
-/** The rollout service once it implements `RolloutApprovals` (ServiceNow change approvals); undefined before. */
-function rolloutApprovalsOf(c: Container): RolloutApprovals | undefined {
-  const candidate = c.rollouts as unknown as Partial<RolloutApprovals>;
-  return typeof candidate.approveFromChange === 'function' && typeof candidate.pauseFromChange === 'function' ? (candidate as RolloutApprovals) : undefined;
-}
-
-/** Webhook services on the container's storage account (own tables and queues). */
+/**
+ * Webhook services on the container's storage account with overrides (tests: a host resolver, a
+ * table prefix); the app uses the container's own `webhooks`.
+ */
 export function createWebhookServicesFor(c: Container, overrides: Partial<Omit<WebhookWiringInput, 'config' | 'tables' | 'queues'>> = {}): Promise<WebhookServices> {
   const endpoints = storageEndpoints(c.config, c.credential);
   return createWebhookServices({
@@ -243,7 +262,7 @@ export function createWebhookServicesFor(c: Container, overrides: Partial<Omit<W
     tables: endpoints.tables,
     queues: endpoints.queues,
     clock: c.clock,
-    approvals: rolloutApprovalsOf(c),
+    approvals: c.rollouts,
     ...overrides,
   });
 }
@@ -253,7 +272,7 @@ let webhookServices: Promise<WebhookServices> | undefined;
 /** The app's webhook services built on {@link getContainer}; a failed build is retried on next use. */
 export function getWebhookServices(): Promise<WebhookServices> {
   webhookServices ??= getContainer()
-    .then((c) => createWebhookServicesFor(c))
+    .then((c) => c.webhooks)
     .catch((error: unknown) => {
       webhookServices = undefined;
       throw error;

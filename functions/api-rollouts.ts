@@ -7,16 +7,14 @@ import type { ApiRuntime } from '../adapters/http/api-runtime.js';
 import { registerOperations } from '../adapters/http/azure-functions.js';
 import { toCollection } from '../adapters/http/collections.js';
 import { defineOperation, type OperationContext } from '../adapters/http/operation.js';
-import type { RolloutAction, RolloutService } from '../application/rollout-service.js';
+import type { RolloutAction } from '../application/rollout-service.js';
 import { toRolloutView } from '../application/rollout-service.js';
 import type { RolloutRequest } from '../domain/rollout-model.js';
 
 const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
-const container = (): Promise<{ rollouts: RolloutService; repositories: { audit: ApiRuntime['auditLog'] } }> => import('../bootstrap/composition-root.js').then((m) => m.getContainer());
 
 async function auditRead(ctx: OperationContext<unknown, unknown, unknown>, operation: string, target: string): Promise<void> {
-  const { repositories } = await container();
-  await repositories.audit.append({
+  await ctx.services.auditLog.append({
     id: `${ctx.requestId}-${operation}`,
     at: ctx.now.toISOString(),
     requestId: ctx.requestId,
@@ -29,8 +27,7 @@ async function auditRead(ctx: OperationContext<unknown, unknown, unknown>, opera
   });
 }
 
-export const createRollout = defineOperation<object, { dryRun?: boolean }, RolloutRequest>('createRollout', async ({ body, query, principal, url }) => {
-  const { rollouts } = await container();
+export const createRollout = defineOperation<object, { dryRun?: boolean }, RolloutRequest>('createRollout', async ({ services: { rollouts }, body, query, principal, url }) => {
   const result = await rollouts.create(body, principal?.subject ?? 'unknown', { dryRun: query.dryRun === true });
   if (result.dryRun) return { status: 200, body: result.plan, auditTarget: `rollouts (dry run of ${body.policyAssignmentId})` };
   const location = new URL(`/api/v1/rollouts/${encodeURIComponent(result.rollout.id)}`, url).toString();
@@ -38,28 +35,24 @@ export const createRollout = defineOperation<object, { dryRun?: boolean }, Rollo
 });
 
 export const listRollouts = defineOperation<object, { top: number; continuationToken?: string }>('listRollouts', async (ctx) => {
-  const { rollouts } = await container();
-  const page = await rollouts.list(ctx.query.top, ctx.query.continuationToken);
+  const page = await ctx.services.rollouts.list(ctx.query.top, ctx.query.continuationToken);
   await auditRead(ctx, 'listRollouts', 'rollouts');
   return { status: 200, body: toCollection(page, ctx.url) };
 });
 
 export const getRollout = defineOperation<{ rolloutId: string }>('getRollout', async (ctx) => {
-  const { rollouts } = await container();
-  const rollout = await rollouts.get(ctx.params.rolloutId);
+  const rollout = await ctx.services.rollouts.get(ctx.params.rolloutId);
   await auditRead(ctx, 'getRollout', `rollouts/${ctx.params.rolloutId}`);
   return { status: 200, body: rollout };
 });
 
-export const approveRolloutWave = defineOperation<{ rolloutId: string; wave: string }>('approveRolloutWave', async ({ params, principal }) => {
-  const { rollouts } = await container();
-  const rollout = await rollouts.approve(params.rolloutId, params.wave, principal?.subject ?? 'unknown');
+export const approveRolloutWave = defineOperation<{ rolloutId: string; wave: string }>('approveRolloutWave', async ({ services, params, principal }) => {
+  const rollout = await services.rollouts.approve(params.rolloutId, params.wave, principal?.subject ?? 'unknown');
   return { status: 200, body: toRolloutView(rollout), auditTarget: `rollouts/${params.rolloutId}/waves/${params.wave}` };
 });
 
-export const controlRollout = defineOperation<{ rolloutId: string; action: RolloutAction }>('controlRollout', async ({ params, principal }) => {
-  const { rollouts } = await container();
-  const rollout = await rollouts.command(params.rolloutId, params.action, principal?.subject ?? 'unknown');
+export const controlRollout = defineOperation<{ rolloutId: string; action: RolloutAction }>('controlRollout', async ({ services, params, principal }) => {
+  const rollout = await services.rollouts.command(params.rolloutId, params.action, principal?.subject ?? 'unknown');
   return { status: 200, body: toRolloutView(rollout), auditTarget: `rollouts/${params.rolloutId} (${params.action})` };
 });
 

@@ -20,6 +20,16 @@ function split(assignmentId: string): { scope: string; name: string } {
   return { scope: m[1], name: m[2] };
 }
 
+/**
+ * Scope and name as the SDK takes them: its URL template is `/{+scope}/providers/…`, so a scope with
+ * its leading slash makes `//subscriptions/…`, which the URL parser reads as a host and the request
+ * goes to the wrong path (a 404 for an assignment that exists).
+ */
+function sdkRef(assignmentId: string): { scope: string; name: string } {
+  const { scope, name } = split(assignmentId);
+  return { scope: scope.replace(/^\/+/, ''), name };
+}
+
 const statusOf = (e: unknown): unknown => (typeof e === 'object' && e !== null && 'statusCode' in e ? (e as { statusCode?: unknown }).statusCode : undefined);
 
 function failure(operation: string, target: string, e: unknown): DependencyError {
@@ -72,8 +82,14 @@ export function toSdkAssignment(m: PolicyAssignmentModel): PolicyAssignment {
     ...(m.enforcementMode !== undefined ? { enforcementMode: m.enforcementMode } : {}),
     ...(m.parameters !== undefined ? { parameters: m.parameters as PolicyAssignment['parameters'] } : {}),
     notScopes: [...(m.notScopes ?? [])],
-    overrides: (m.overrides ?? []).map((o) => ({ kind: o.kind, value: o.value, ...(o.selectors !== undefined ? { selectors: o.selectors.map((s) => ({ ...s, in: s.in ? [...s.in] : undefined, notIn: s.notIn ? [...s.notIn] : undefined })) } : {}) })),
-    resourceSelectors: (m.resourceSelectors ?? []).map((r) => ({ name: r.name, selectors: r.selectors.map((s) => ({ ...s, in: s.in ? [...s.in] : undefined, notIn: s.notIn ? [...s.notIn] : undefined })) })),
+    // Only what the model holds: PUT replaces the assignment, so an absent list is cleared anyway, and
+    // restoring a snapshot must not add empty `overrides` / `resourceSelectors` it never had.
+    ...(m.overrides !== undefined
+      ? { overrides: m.overrides.map((o) => ({ kind: o.kind, value: o.value, ...(o.selectors !== undefined ? { selectors: o.selectors.map((s) => ({ ...s, in: s.in ? [...s.in] : undefined, notIn: s.notIn ? [...s.notIn] : undefined })) } : {}) })) }
+      : {}),
+    ...(m.resourceSelectors !== undefined
+      ? { resourceSelectors: m.resourceSelectors.map((r) => ({ name: r.name, selectors: r.selectors.map((s) => ({ ...s, in: s.in ? [...s.in] : undefined, notIn: s.notIn ? [...s.notIn] : undefined })) })) }
+      : {}),
     ...(m.nonComplianceMessages !== undefined ? { nonComplianceMessages: m.nonComplianceMessages.map((n) => ({ ...n })) } : {}),
     ...(m.metadata !== undefined ? { metadata: m.metadata } : {}),
     ...(m.location !== undefined ? { location: m.location } : {}),
@@ -94,7 +110,7 @@ export class ArmPolicyAssignmentWriter implements PolicyAssignmentGateway {
   }
 
   async get(assignmentId: string): Promise<PolicyAssignmentModel | undefined> {
-    const { scope, name } = split(assignmentId);
+    const { scope, name } = sdkRef(assignmentId);
     try {
       return toAssignmentModel(await this.policy.policyAssignments.get(scope, name), assignmentId);
     } catch (e) {
@@ -104,7 +120,7 @@ export class ArmPolicyAssignmentWriter implements PolicyAssignmentGateway {
   }
 
   async put(assignment: PolicyAssignmentModel): Promise<PolicyAssignmentModel> {
-    const { scope, name } = split(assignment.id);
+    const { scope, name } = sdkRef(assignment.id);
     try {
       return toAssignmentModel(await this.policy.policyAssignments.create(scope, name, toSdkAssignment(assignment)), assignment.id);
     } catch (e) {
@@ -113,11 +129,14 @@ export class ArmPolicyAssignmentWriter implements PolicyAssignmentGateway {
   }
 
   async delete(assignmentId: string): Promise<void> {
-    const { scope, name } = split(assignmentId);
+    const { scope, name } = sdkRef(assignmentId);
+    let status: number | undefined;
     try {
-      await this.policy.policyAssignments.delete(scope, name);
+      await this.policy.policyAssignments.delete(scope, name, { onResponse: (response) => (status = response.status) });
     } catch (e) {
-      if (statusOf(e) === 404 || statusOf(e) === 204) return;
+      // ARM answers a missing assignment with 204 and no body, which the SDK's deserializer cannot
+      // read (a TypeError, not a RestError): the status of the raw response decides.
+      if (status === 204 || statusOf(e) === 404 || statusOf(e) === 204) return;
       throw failure('policyAssignments.delete', assignmentId, e);
     }
   }

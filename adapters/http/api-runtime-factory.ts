@@ -10,6 +10,7 @@ import type {
   AuditLog,
   Clock,
   ClusterStateRepository,
+  EventPublisher,
   ExceptionRepository,
   HistoryRepository,
   RemediationRepository,
@@ -44,6 +45,8 @@ export interface ApiRuntimeInput {
   readonly fetch?: typeof fetch;
   readonly newId?: () => string;
   readonly logger?: ApiLogger;
+  /** Outbound events (webhooks): `remediation.completed`. */
+  readonly events?: EventPublisher;
 }
 
 export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
@@ -64,7 +67,7 @@ export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
     services: {
       compliance: new ComplianceQueryService({ clusters: input.clusters, history: input.history, summaries: input.summaries, runs: input.runs }),
       exceptions: new ExceptionService(input.exceptions, newId),
-      remediations: new RemediationService({ starter: input.remediationStarter, remediations: input.remediations, clusters: input.clusters, newId }),
+      remediations: new RemediationService({ starter: input.remediationStarter, remediations: input.remediations, clusters: input.clusters, newId, events: input.events, clock: input.clock }),
       audit: new AuditService(input.auditLog),
       evaluations: input.evaluations,
       healthChecks: input.healthChecks ?? [],

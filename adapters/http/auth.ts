@@ -36,7 +36,13 @@ export interface JwtAuthenticatorOptions {
   readonly clockToleranceSeconds?: number;
   /** For the local emulator's self-signed TLS, or tests. Defaults to global fetch. */
   readonly fetch?: typeof fetch;
+  /** Verified tokens kept in memory (LRU); 0 turns the cache off. Default {@link DEFAULT_VERIFIED_TOKEN_CACHE_SIZE}. */
+  readonly verifiedTokenCacheSize?: number;
+  /** Milliseconds since the epoch; tests pass a fake clock. Only the cache reads it (jose has its own). */
+  readonly now?: () => number;
 }
+
+export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1000;
 
 const BEARER = /^Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)$/;
 
@@ -77,12 +83,43 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
     return keySet;
   }
 
+  // A caller sends the same token on every request until it expires; verifying its RSA/ECDSA signature
+  // each time was the largest CPU cost of a cheap read. Only successfully verified tokens are kept,
+  // keyed by the full token string (header, claims and signature: any change is a different key), and
+  // only until their own `exp` — never beyond, and without the clock skew allowance, so an entry never
+  // outlives what a fresh verification would accept. Bounded LRU, so garbage tokens cannot grow it.
+  const cacheSize = options.verifiedTokenCacheSize ?? DEFAULT_VERIFIED_TOKEN_CACHE_SIZE;
+  const now = options.now ?? Date.now;
+  const verified = new Map<string, { readonly principal: Principal; readonly expiresAtMs: number }>();
+
+  function cached(token: string): Principal | undefined {
+    const hit = verified.get(token);
+    if (hit === undefined) return undefined;
+    verified.delete(token);
+    if (now() >= hit.expiresAtMs) return undefined;
+    verified.set(token, hit); // most recently used last
+    return hit.principal;
+  }
+
+  function remember(token: string, principal: Principal, exp: number | undefined): void {
+    if (cacheSize <= 0 || exp === undefined || !Number.isFinite(exp)) return;
+    const expiresAtMs = exp * 1000;
+    if (now() >= expiresAtMs) return;
+    if (verified.size >= cacheSize) {
+      const oldest = verified.keys().next();
+      if (oldest.done !== true) verified.delete(oldest.value);
+    }
+    verified.set(token, { principal, expiresAtMs });
+  }
+
   return {
     async authenticate(header) {
       if (header === null || header === undefined || header === '') throw new UnauthorizedError('missing bearer token');
       const match = BEARER.exec(header.trim());
       if (match === null || match[1] === undefined) throw new UnauthorizedError('malformed bearer token');
       const token = match[1];
+      const known = cached(token);
+      if (known !== undefined) return known;
       let jwks: ReturnType<typeof createRemoteJWKSet>;
       try {
         jwks = await getKeySet();
@@ -104,13 +141,15 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
       const roles = Array.isArray(payload['roles']) ? payload['roles'].filter((r): r is string => typeof r === 'string') : [];
       const objectId = claimString(payload, 'oid');
       const subject = claimString(payload, 'sub') ?? objectId ?? 'unknown';
-      return Object.freeze({
+      const principal: Principal = Object.freeze({
         objectId,
         appId: claimString(payload, 'azp') ?? claimString(payload, 'appid'),
         tenantId: claimString(payload, 'tid'),
         roles: Object.freeze(roles),
         subject: objectId ?? subject,
       });
+      remember(token, principal, payload.exp);
+      return principal;
     },
   };
 }

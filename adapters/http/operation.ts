@@ -114,6 +114,23 @@ function ifNoneMatchHits(header: string | null, etag: string): boolean {
   return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
 
+/**
+ * Serialized JSON (and its ETag, once asked for) of frozen bodies, by identity. A frozen body is one a
+ * repository shares between requests (the latest summary, deep-frozen): it cannot change, so its
+ * bytes and hash are computed once instead of on every request. Other bodies are serialized each time.
+ */
+const frozenBodies = new WeakMap<object, { readonly json: string; etag?: string }>();
+
+function serialize(body: unknown): { readonly json: string; etag?: string } {
+  if (typeof body !== 'object' || body === null || !Object.isFrozen(body)) return { json: JSON.stringify(body) };
+  let memo = frozenBodies.get(body);
+  if (memo === undefined) {
+    memo = { json: JSON.stringify(body) };
+    frozenBodies.set(body, memo);
+  }
+  return memo;
+}
+
 function routeOf(path: string): string {
   return path.replace(/^\/api\//, '');
 }
@@ -189,13 +206,15 @@ function baseHeaders(requestId: string, noStore: boolean): Record<string, string
 function render(result: OperationResult, request: ApiRequest, spec: DocumentedOperation, requestId: string, authenticated: boolean): ApiResponse {
   const headers: Record<string, string> = { ...baseHeaders(requestId, authenticated), ...(result.headers ?? {}) };
   let body: string | Uint8Array | undefined;
+  let json: { readonly json: string; etag?: string } | undefined;
   if (result.raw !== undefined) {
     body = result.raw.body;
     headers['content-type'] = result.raw.contentType;
     headers['content-security-policy'] = result.raw.csp ?? API_CSP;
     if (!authenticated) headers['cache-control'] = result.raw.cacheControl ?? 'no-store';
   } else if (result.body !== undefined) {
-    body = JSON.stringify(result.body);
+    json = serialize(result.body);
+    body = json.json;
     headers['content-type'] = 'application/json; charset=utf-8';
     headers['content-security-policy'] = API_CSP;
     if (!authenticated) headers['cache-control'] = 'no-store';
@@ -203,7 +222,7 @@ function render(result: OperationResult, request: ApiRequest, spec: DocumentedOp
     headers['cache-control'] = 'no-store';
   }
   if (spec.etag && result.status === 200 && body !== undefined) {
-    const etag = etagOf(body);
+    const etag = json !== undefined ? (json.etag ??= etagOf(body)) : etagOf(body);
     headers['etag'] = etag;
     if (ifNoneMatchHits(request.headers.get('if-none-match'), etag)) {
       delete headers['content-type'];

@@ -91,10 +91,15 @@ export function assignmentId(scope: string, name: string): string {
   return `${scope}/providers/Microsoft.Authorization/policyAssignments/${name}`;
 }
 
-/** The assignment as the emulator holds it (a deep copy), or undefined. */
+/**
+ * The assignment as the emulator holds it (a deep copy), or undefined. `systemData` is left out: ARM
+ * stamps it on every write (`lastModifiedAt`), so it is no part of what a rollback must restore.
+ */
 export function emulatorAssignment(e: E2eStack, id: string): ArmResource | undefined {
   const found = e.stack.emulator?.fleet.policyAssignments.find((a) => a.id.toLowerCase() === id.toLowerCase());
-  return found === undefined ? undefined : structuredClone(found);
+  if (found === undefined) return undefined;
+  const { systemData: _systemData, ...rest } = structuredClone(found);
+  return rest as ArmResource;
 }
 
 /** PUTs the emulator received for this assignment (creates and replacements). */

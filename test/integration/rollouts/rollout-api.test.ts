@@ -1,0 +1,91 @@
+/**
+ * The rollout operations through the in-process API harness (real `RolloutService` over in-memory
+ * ports, real JWT validation): plan, create (201 + Location, first gate queued), 409 for a concurrent
+ * rollout, approval by another identity and 403 for the creator, commands, list/get with events, and
+ * an audit record for every call, reads included.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { RolloutView } from '../../../application/rollout-service.js';
+import type { RolloutPlan } from '../../../domain/rollout-model.js';
+import { documented } from '../../support/api-expect.js';
+import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { SUB_A, seedFleet } from '../../support/api-fixtures.js';
+
+const ASSIGNMENT = `/subscriptions/${SUB_A}/providers/Microsoft.Authorization/policyAssignments/pss-baseline`;
+const REQUEST = { policyAssignmentId: ASSIGNMENT, waves: [{ name: 'canary', locations: ['westeurope'] }], gates: { bakeMinutes: 0 } };
+
+let h: ApiHarness;
+let creator: string;
+let approver: string;
+beforeAll(async () => {
+  h = await startApiHarness();
+  await seedFleet(h.ports);
+  h.ports.policyAssignments.assignments.set(ASSIGNMENT.toLowerCase(), {
+    id: ASSIGNMENT,
+    name: 'pss-baseline',
+    scope: `/subscriptions/${SUB_A}`,
+    policyDefinitionId: '/providers/Microsoft.Authorization/policySetDefinitions/a8640138-9b0a-4a28-b8cb-1666c838647d',
+    parameters: { effect: { value: 'Audit' } },
+  });
+  creator = await h.token(['Enforcement.Manage', 'Enforcement.Approve'], { oid: 'creator-oid' });
+  approver = await h.token(['Enforcement.Approve'], { oid: 'approver-oid' });
+});
+afterAll(async () => h?.stop());
+
+it('plans, creates, refuses a concurrent rollout and self-approval, approves, pauses, and audits every call', async () => {
+  const plan = await h.request('POST', '/api/v1/rollouts?dryRun=true', { token: creator, body: REQUEST });
+  expect(plan.status).toBe(200);
+  const planBody = (await documented('createRollout', plan)) as RolloutPlan;
+  expect(planBody.waves[0]!.clusters.map((c) => c.name).sort()).toEqual(['store-001', 'store-002']);
+  expect(h.ports.rolloutRepository.records.size).toBe(0);
+
+  const created = await h.request('POST', '/api/v1/rollouts', { token: creator, body: REQUEST });
+  expect(created.status).toBe(201);
+  const rollout = (await documented('createRollout', created)) as RolloutView;
+  expect(created.headers.get('location')).toBe(`${h.url}/api/v1/rollouts/${rollout.id}`);
+  expect(rollout).toMatchObject({ state: 'running', createdBy: 'creator-oid', policyAssignmentId: ASSIGNMENT });
+  expect(h.ports.rolloutSteps.sent.map((s) => s.message)).toEqual([{ kind: 'rollout-step', rolloutId: rollout.id, wave: 0, step: 'gate', attempt: 0 }]);
+
+  const concurrent = await h.request('POST', '/api/v1/rollouts', { token: creator, body: REQUEST });
+  expect(concurrent.status).toBe(409);
+  expect(((await documented('createRollout', concurrent)) as { error: { code: string } }).error.code).toBe('Conflict');
+
+  const self = await h.request('POST', `/api/v1/rollouts/${rollout.id}/waves/canary/approve`, { token: creator });
+  expect(self.status).toBe(403);
+  expect(((await documented('approveRolloutWave', self)) as { error: { code: string } }).error.code).toBe('Forbidden');
+
+  const approved = await h.request('POST', `/api/v1/rollouts/${rollout.id}/waves/0/approve`, { token: approver });
+  expect(approved.status).toBe(200);
+  expect(((await documented('approveRolloutWave', approved)) as RolloutView).waves[0]!.approval?.by).toBe('approver-oid');
+
+  const paused = await h.request('POST', `/api/v1/rollouts/${rollout.id}/pause`, { token: creator });
+  expect(paused.status).toBe(200);
+  expect(((await documented('controlRollout', paused)) as RolloutView).state).toBe('paused');
+
+  const missing = await h.request('POST', '/api/v1/rollouts/ro-missing/resume', { token: creator });
+  expect(missing.status).toBe(404);
+
+  const got = await h.request('GET', `/api/v1/rollouts/${rollout.id}`, { token: creator });
+  expect(got.status).toBe(200);
+  const view = (await documented('getRollout', got)) as RolloutView;
+  expect(view.events?.map((e) => e.type)).toEqual(['created', 'approved', 'paused']);
+
+  const list = await h.request('GET', '/api/v1/rollouts', { token: creator });
+  expect(list.status).toBe(200);
+  expect(((await documented('listRollouts', list)) as { value: RolloutView[] }).value.map((r) => r.id)).toEqual([rollout.id]);
+
+  const responses = [plan, created, concurrent, self, approved, paused, missing, got, list];
+  const records = responses.map((r) => h.ports.auditLog.records.find((a) => a.requestId === r.headers.get('x-request-id')));
+  expect(records.map((r) => [r?.operation, r?.outcome])).toEqual([
+    ['createRollout', 'succeeded'],
+    ['createRollout', 'succeeded'],
+    ['createRollout', 'failed'],
+    ['approveRolloutWave', 'denied'],
+    ['approveRolloutWave', 'succeeded'],
+    ['controlRollout', 'succeeded'],
+    ['controlRollout', 'failed'],
+    ['getRollout', 'succeeded'],
+    ['listRollouts', 'succeeded'],
+  ]);
+  expect(records[3]?.callerObjectId).toBe('creator-oid');
+});

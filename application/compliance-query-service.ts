@@ -88,8 +88,16 @@ export interface TrendsView {
   readonly value: readonly TrendPoint[];
 }
 
+/**
+ * Optional capability of a cluster repository: the list view without the evaluations (controls and
+ * evidence), same filters, order, paging and items as `list` mapped through {@link toClusterSummary}.
+ */
+export interface ClusterSummaryListing {
+  listSummaries(query: ClusterQuery): Promise<Page<ClusterSummaryView>>;
+}
+
 export interface ComplianceQueryDependencies {
-  readonly clusters: ClusterStateRepository;
+  readonly clusters: ClusterStateRepository & Partial<ClusterSummaryListing>;
   readonly history: HistoryRepository;
   readonly summaries: SummaryRepository;
   readonly runs: RunRepository;
@@ -126,7 +134,7 @@ export function toControlView(c: ControlDefinition): ControlView {
   };
 }
 
-function toClusterSummary(s: ClusterState): ClusterSummaryView {
+export function toClusterSummary(s: ClusterState): ClusterSummaryView {
   return {
     id: s.id,
     name: s.name,
@@ -195,7 +203,9 @@ export class ComplianceQueryService {
     if (query.failingControlId !== undefined && getControl(query.failingControlId) === undefined) {
       throw new InvalidRequestError(`Control ${query.failingControlId} does not exist.`, 'controlId');
     }
-    const page = await this.deps.clusters.list(query);
+    const { clusters } = this.deps;
+    if (clusters.listSummaries !== undefined) return clusters.listSummaries(query);
+    const page = await clusters.list(query);
     return { items: page.items.map(toClusterSummary), continuationToken: page.continuationToken };
   }
 

@@ -9,8 +9,10 @@
 import { evaluateCluster } from '../domain/evaluate-cluster.js';
 import { buildHistoryEntry } from '../domain/drift.js';
 import { environmentOf } from '../domain/environment.js';
-import { summarizeFleet } from '../domain/fleet-summary.js';
+import { summarizeFleet, type SummaryInput } from '../domain/fleet-summary.js';
 import type { ClusterEvaluation, ClusterSnapshot, ControlException, ControlResult, FleetSummary, PolicyStateFact } from '../domain/model.js';
+import { buildClusterComplianceChanged, type EvaluationCompletedData, type OutboundEvent } from '../domain/webhook-events.js';
+import { outboundEventId, publishAll } from './event-publishing.js';
 import type { CollectSubscriptionMessage, FinalizeRunMessage } from './messages.js';
 import type {
   AzureInventoryReader,
@@ -19,6 +21,7 @@ import type {
   ClusterState,
   ConnectedClusterRecord,
   EvaluationClusterStateRepository,
+  EventPublisher,
   EvaluationRun,
   EvaluationRunRepository,
   ExceptionRepository,
@@ -53,6 +56,8 @@ export interface EvaluationServiceDeps {
   readonly newRunId: () => string;
   readonly settings: EvaluationSettings;
   readonly log?: EvaluationLogger | undefined;
+  /** Outbound events (webhooks): `cluster.compliance.changed` per drifting cluster, `evaluation.completed`. */
+  readonly events?: EventPublisher | undefined;
 }
 
 /** Delivery facts the queue trigger passes in, so the last attempt can record a failure instead of throwing. */
@@ -67,6 +72,12 @@ export type CollectOutcome =
   | { readonly kind: 'skipped'; readonly reason: string };
 
 const DAY_MS = 86_400_000;
+/**
+ * Cluster states read per page while finalizing: a state carries its whole evaluation (tens of KB of
+ * evidence), so pages of 1,000 held ~100 MB of entities at once; 250 keeps finalize's peak small for
+ * a few more (cheap) page reads.
+ */
+const SUMMARY_PAGE_SIZE = 250;
 const silent: EvaluationLogger = { info: () => undefined, warn: () => undefined };
 
 function errorText(error: unknown): string {
@@ -88,8 +99,9 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 }
 
 /** A history entry's statuses in the shape drift computation reads (only id and status matter). */
-function controlsFromStatuses(entry: ClusterHistoryEntry): Pick<ClusterEvaluation, 'controls'> {
+function controlsFromStatuses(entry: ClusterHistoryEntry): Pick<ClusterEvaluation, 'controls' | 'score'> {
   return {
+    score: entry.score,
     controls: Object.entries(entry.statuses).map(([controlId, status]): ControlResult => ({ controlId, status, severity: 'low', evidence: '' })),
   };
 }
@@ -165,8 +177,9 @@ export class EvaluationService {
     if (run.completedAt !== undefined) return { kind: 'skipped', reason: `run ${message.runId} is already complete` };
 
     let evaluated: number;
+    let events: OutboundEvent[];
     try {
-      evaluated = await this.collectAndStore(message);
+      ({ evaluated, events } = await this.collectAndStore(message));
     } catch (error) {
       const text = errorText(error);
       if (attempt.dequeueCount < attempt.maxDequeueCount) {
@@ -178,6 +191,19 @@ export class EvaluationService {
       await runs.recordSubscriptionOutcome(message.runId, message.subscriptionId, { ok: false, error: text }, clock.now().toISOString());
       const runComplete = await this.finalizeIfComplete(message.runId);
       return { kind: 'failed', error: text, staleClusters, runComplete };
+    }
+    // Results are stored; publish before recording the outcome, so a failure retries this message
+    // (which recomputes the same drift and event ids) while the run cannot complete without it.
+    try {
+      await publishAll(this.deps.events, events);
+    } catch (error) {
+      const text = `run ${message.runId}: subscription ${message.subscriptionId}: ${events.length} cluster.compliance.changed event(s) not published`;
+      if (attempt.dequeueCount < attempt.maxDequeueCount) {
+        this.log.warn(`${text} on attempt ${attempt.dequeueCount}/${attempt.maxDequeueCount}, will retry: ${errorText(error)}`);
+        throw error;
+      }
+      // The last attempt keeps the stored results (not a collection failure); the loss is logged.
+      this.log.warn(`${text} on the last attempt; the results are kept: ${errorText(error)}`);
     }
     await runs.recordSubscriptionOutcome(message.runId, message.subscriptionId, { ok: true, clusters: evaluated }, clock.now().toISOString());
     const runComplete = await this.finalizeIfComplete(message.runId);
@@ -193,7 +219,7 @@ export class EvaluationService {
     return complete;
   }
 
-  private async collectAndStore(message: CollectSubscriptionMessage): Promise<number> {
+  private async collectAndStore(message: CollectSubscriptionMessage): Promise<{ evaluated: number; events: OutboundEvent[] }> {
     const { inventory, clusters, history, exceptions, settings } = this.deps;
     const { runId, subscriptionId } = message;
     const runStartedAt = new Date(message.runStartedAt);
@@ -236,6 +262,7 @@ export class EvaluationService {
 
     const states: ClusterState[] = [];
     const entries: ClusterHistoryEntry[] = [];
+    const events: OutboundEvent[] = [];
     for (const snapshot of snapshots) {
       const evaluation = evaluateCluster(snapshot, {
         runId,
@@ -249,6 +276,10 @@ export class EvaluationService {
       // Overlapping runs: a later run already stored this cluster, so this (older) run finishing last
       // must not roll its current state back; the history entry above still records this run.
       if (stored !== undefined && Date.parse(stored.evaluation.evaluatedAt) > runStartedAt.getTime()) continue;
+      const changed = this.deps.events !== undefined ? buildClusterComplianceChanged(snapshot, previous, evaluation) : undefined;
+      if (changed !== undefined) {
+        events.push({ id: outboundEventId('cluster.compliance.changed', runId, snapshot.id.toLowerCase()), type: 'cluster.compliance.changed', timestamp: evaluation.evaluatedAt, data: changed });
+      }
       states.push({
         id: snapshot.id,
         name: snapshot.name,
@@ -279,7 +310,7 @@ export class EvaluationService {
       this.log.info(`run ${runId}: subscription ${subscriptionId}: ${gone.length} deleted cluster(s) removed`);
     }
     this.log.info(`run ${runId}: subscription ${subscriptionId}: ${entries.length} cluster(s) evaluated, ${policyStates.length} policy state(s), ${assignments?.length ?? 'unknown'} assignment(s)`);
-    return entries.length;
+    return { evaluated: entries.length, events };
   }
 
   /** Extensions and Flux per cluster; a part that cannot be collected is `null` (its controls report `unknown`). */
@@ -304,7 +335,7 @@ export class EvaluationService {
    * (a redelivery) or a later one (overlapping runs), in which case the latest history entry from an
    * earlier run.
    */
-  private async previousEvaluation(stored: ClusterState | undefined, runId: string, runStartedAt: Date): Promise<Pick<ClusterEvaluation, 'controls'> | undefined> {
+  private async previousEvaluation(stored: ClusterState | undefined, runId: string, runStartedAt: Date): Promise<Pick<ClusterEvaluation, 'controls' | 'score'> | undefined> {
     if (stored === undefined) return undefined;
     if (stored.evaluation.runId !== runId && Date.parse(stored.evaluation.evaluatedAt) <= runStartedAt.getTime()) return stored.evaluation;
     const earlier = (await this.deps.history.list(stored.id, new Date(0).toISOString(), runStartedAt.toISOString())).filter((e) => e.runId !== runId);
@@ -333,11 +364,16 @@ export class EvaluationService {
     }
     // A repeated finalize reuses the first completion time, so it stores the same summary.
     const generatedAt = counted.completedAt ?? clock.now().toISOString();
-    const inputs: { subscriptionId: string; stale: boolean; evaluation: ClusterEvaluation }[] = [];
+    const inputs: SummaryInput[] = [];
     let token: string | undefined;
     do {
-      const page = await clusters.list({ top: 1000, continuationToken: token });
-      for (const s of page.items) inputs.push({ subscriptionId: s.subscriptionId, stale: s.stale, evaluation: s.evaluation });
+      const page = await clusters.list({ top: SUMMARY_PAGE_SIZE, continuationToken: token });
+      // Only what the summary reads (statuses and score): holding every cluster's evidence and
+      // offenders until the summary is built made finalize the memory peak of a 10,000-cluster run.
+      for (const s of page.items) {
+        const controls = s.evaluation.controls.map((c): ControlResult => ({ controlId: c.controlId, status: c.status, severity: c.severity, evidence: '' }));
+        inputs.push({ subscriptionId: s.subscriptionId, stale: s.stale, evaluation: { score: s.evaluation.score, controls } });
+      }
       token = page.continuationToken;
     } while (token !== undefined);
     const summary = summarizeFleet(runId, generatedAt, inputs);
@@ -346,6 +382,24 @@ export class EvaluationService {
     const cutoff = new Date(Date.parse(generatedAt) - settings.historyRetentionDays * DAY_MS).toISOString();
     const purged = await history.purgeOlderThan(cutoff);
     this.log.info(`run ${runId} ${run.status}: ${inputs.length} cluster(s) in the summary, ${purged} history entr${purged === 1 ? 'y' : 'ies'} purged`);
+    // After the run and summary are stored. A failure fails this finalize message, which the queue
+    // retries (finalize is idempotent and the event id is the run's).
+    const data: EvaluationCompletedData = {
+      runId,
+      status: run.status,
+      trigger: run.trigger,
+      completedAt: run.completedAt ?? generatedAt,
+      clustersEvaluated: run.clustersEvaluated,
+      subscriptionsFailed: run.subscriptionsFailed,
+      averageScore: summary.totals.averageScore,
+      noncompliant: summary.totals.noncompliant,
+    };
+    try {
+      await publishAll(this.deps.events, [{ id: outboundEventId('evaluation.completed', runId), type: 'evaluation.completed', timestamp: data.completedAt, data }]);
+    } catch (error) {
+      this.log.warn(`run ${runId}: evaluation.completed not published, finalize will be retried: ${errorText(error)}`);
+      throw error;
+    }
     return { run, summary };
   }
 }

@@ -5,7 +5,8 @@
  */
 import { getControl } from '../domain/control-catalog.js';
 import { AppError, DependencyError, InvalidRequestError, NotFoundError, UnprocessableError } from '../domain/errors.js';
-import type { ClusterStateRepository, RemediationRecord, RemediationRepository, RemediationStarter, RemediationTaskState } from './ports.js';
+import { outboundEventId } from './event-publishing.js';
+import type { Clock, ClusterStateRepository, EventPublisher, RemediationRecord, RemediationRepository, RemediationStarter, RemediationTaskState } from './ports.js';
 
 export interface NewRemediationInput {
   readonly controlId: string;
@@ -42,6 +43,14 @@ export interface RemediationDependencies {
   readonly remediations: RemediationRepository;
   readonly clusters: ClusterStateRepository;
   readonly newId: () => string;
+  /**
+   * `remediation.completed` is published when a read observes every task terminal (ARM reports
+   * completion only when asked). The id is the remediation's, so later reads publish nothing new; a
+   * failed publish is logged and the next read publishes again.
+   */
+  readonly events?: EventPublisher | undefined;
+  readonly clock?: Clock | undefined;
+  readonly log?: { warn(message: string): void } | undefined;
 }
 
 export class RemediationService {
@@ -114,7 +123,35 @@ export class RemediationService {
         if (state !== undefined) states.set(t.subscriptionId, state);
       }),
     );
-    return view(record, states);
+    const result = view(record, states);
+    if (result.status !== 'running' && this.deps.events !== undefined) await this.publishCompleted(result);
+    return result;
+  }
+
+  private async publishCompleted(remediation: RemediationView): Promise<void> {
+    const at = (this.deps.clock?.now() ?? new Date()).toISOString();
+    const control = getControl(remediation.controlId);
+    try {
+      await this.deps.events?.publish({
+        id: outboundEventId('remediation.completed', remediation.id),
+        type: 'remediation.completed',
+        timestamp: at,
+        data: {
+          remediationId: remediation.id,
+          controlId: remediation.controlId,
+          ...(control !== undefined ? { severity: control.severity } : {}),
+          status: remediation.status,
+          requestedBy: remediation.requestedBy,
+          createdAt: remediation.createdAt,
+          observedAt: at,
+          clusterIds: remediation.clusterIds,
+          subscriptionIds: remediation.tasks.map((t) => t.subscriptionId),
+          tasks: remediation.tasks,
+        },
+      });
+    } catch (error) {
+      (this.deps.log ?? console).warn(`remediation ${remediation.id}: remediation.completed not published (the next read retries): ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 }
 

@@ -27,6 +27,7 @@ import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from './message
 import type {
   Clock,
   EventPublisher,
+  InboundMessageIdStore,
   MessageQueue,
   OutboundHttp,
   Page,
@@ -56,7 +57,14 @@ export interface WebhookServiceDeps {
   /** Jitter source in [0, 1). */
   readonly random: () => number;
   readonly log: WebhookLogger;
+  /**
+   * Insert-only claims of delivery attempts: two queue messages for the same attempt (a publish
+   * repeated while the first message is in flight) must not both call the receiver.
+   */
+  readonly attemptClaims?: InboundMessageIdStore | undefined;
 }
+
+const ATTEMPT_CLAIMS = 'webhook-attempt';
 
 export interface CreatedWebhook {
   readonly webhook: WebhookView;
@@ -213,6 +221,22 @@ export class WebhookService implements EventPublisher {
     const delivery = await this.deps.deliveries.get(message.webhookId, message.deliveryId);
     if (delivery === undefined) return undefined;
     if (TERMINAL.has(delivery.status) || delivery.attempts.length >= message.attempt) return toDeliveryView(delivery);
+    const claims = this.deps.attemptClaims;
+    const claimId = `${message.webhookId}:${message.deliveryId}:${message.attempt}`;
+    if (claims !== undefined && !(await claims.claim(ATTEMPT_CLAIMS, claimId, this.deps.clock.now().toISOString()))) {
+      this.deps.log.info(`webhook ${message.webhookId}: attempt ${message.attempt} of delivery ${message.deliveryId} is already taken by another message`);
+      return toDeliveryView(delivery);
+    }
+    try {
+      return await this.performAttempt(message, delivery);
+    } catch (error) {
+      // Not recorded: the host retries this message, which must be allowed to perform the attempt.
+      await claims?.release(ATTEMPT_CLAIMS, claimId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async performAttempt(message: WebhookDeliveryMessage, delivery: WebhookDelivery): Promise<DeliveryView> {
     const subscription = await this.deps.subscriptions.get(message.webhookId);
     const now = this.deps.clock.now();
     if (subscription === undefined || !subscription.enabled) {

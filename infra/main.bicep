@@ -53,8 +53,32 @@ param armMaxConcurrency int = 4
 @description('Upper bound of Flex Consumption instances; with queue batchSize and ARM_MAX_CONCURRENCY it bounds the ARM request rate (docs/operations.md).')
 param maximumInstanceCount int = 40
 
-@description('ServiceNow instance URL, e.g. https://contoso.service-now.com. Credentials live in Key Vault.')
-param serviceNowInstanceUrl string = ''
+// Webhooks and ServiceNow (docs/webhooks.md, docs/operations.md "Configure ServiceNow"). The secret
+// settings are Key Vault references that are only set once switched on: an unresolved reference holds
+// the literal `@Microsoft.KeyVault(...)` text, which the app refuses at start for WEBHOOK_SECRET_KEY and
+// SERVICENOW_CHANGE_WEBHOOK_SECRET. Create the Key Vault secret first, then switch the setting on.
+@description('\'true\' once the Key Vault secret webhook-secret-key exists: sets WEBHOOK_SECRET_KEY (webhooks can be created).')
+param enableWebhooks string = ''
+
+@description('ServiceNow authentication of servicenow-* webhooks: basic or oauth (secrets servicenow-password / servicenow-client-secret in Key Vault); empty leaves ServiceNow off. The instance URL is each webhook\'s url.')
+@allowed([
+  ''
+  'basic'
+  'oauth'
+])
+param serviceNowAuth string = ''
+
+@description('ServiceNow user (basic auth, or the OAuth password grant).')
+param serviceNowUsername string = ''
+
+@description('ServiceNow OAuth client id (oauth).')
+param serviceNowClientId string = ''
+
+@description('Incident assignment_group (name or sys_id) of compliance incidents.')
+param serviceNowAssignmentGroup string = ''
+
+@description('\'true\' once the Key Vault secret servicenow-change-webhook-secret exists: sets SERVICENOW_CHANGE_WEBHOOK_SECRET (inbound change approvals).')
+param enableServiceNowChangeEvents string = ''
 
 @description('Turn on App Service Authentication in front of the app (optional; the app validates tokens itself).')
 param enableAppServiceAuth bool = false
@@ -155,8 +179,8 @@ module keyVault 'modules/key-vault.bicep' = {
 var secretReference = {
   serviceNowClientSecret: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/servicenow-client-secret)'
   serviceNowPassword: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/servicenow-password)'
-  serviceNowInboundSigningSecret: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/servicenow-inbound-signing-secret)'
-  webhookSecretEncryptionKey: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/webhook-secret-encryption-key)'
+  serviceNowChangeWebhookSecret: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/servicenow-change-webhook-secret)'
+  webhookSecretKey: '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.uri}secrets/webhook-secret-key)'
 }
 
 // Every `requiredInAzure` setting of config/settings.ts is set here (test/infra checks it).
@@ -179,13 +203,41 @@ var appSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
   WEBSITE_CLOUD_ROLENAME: cloudRoleName
-  // ServiceNow and webhooks (issue 6): plain URL, secrets from Key Vault.
-  SERVICENOW_INSTANCE_URL: serviceNowInstanceUrl
-  SERVICENOW_CLIENT_SECRET: secretReference.serviceNowClientSecret
-  SERVICENOW_PASSWORD: secretReference.serviceNowPassword
-  SERVICENOW_INBOUND_SIGNING_SECRET: secretReference.serviceNowInboundSigningSecret
-  WEBHOOK_SECRET_ENCRYPTION_KEY: secretReference.webhookSecretEncryptionKey
 }
+
+// Webhooks and ServiceNow (issue 6): names as config/settings.ts reads them, secrets from Key Vault.
+var webhookSettings = enableWebhooks == 'true'
+  ? {
+      WEBHOOK_SECRET_KEY: secretReference.webhookSecretKey
+    }
+  : {}
+var serviceNowChangeSettings = enableServiceNowChangeEvents == 'true'
+  ? {
+      SERVICENOW_CHANGE_WEBHOOK_SECRET: secretReference.serviceNowChangeWebhookSecret
+    }
+  : {}
+var serviceNowBasicSettings = {
+  SERVICENOW_AUTH: 'basic'
+  SERVICENOW_USERNAME: serviceNowUsername
+  SERVICENOW_PASSWORD: secretReference.serviceNowPassword
+  SERVICENOW_ASSIGNMENT_GROUP: serviceNowAssignmentGroup
+}
+var serviceNowOAuthSettings = union(
+  {
+    SERVICENOW_AUTH: 'oauth'
+    SERVICENOW_CLIENT_ID: serviceNowClientId
+    SERVICENOW_CLIENT_SECRET: secretReference.serviceNowClientSecret
+    SERVICENOW_ASSIGNMENT_GROUP: serviceNowAssignmentGroup
+  },
+  // The OAuth password grant when a user is given; client credentials otherwise.
+  empty(serviceNowUsername)
+    ? {}
+    : {
+        SERVICENOW_USERNAME: serviceNowUsername
+        SERVICENOW_PASSWORD: secretReference.serviceNowPassword
+      }
+)
+var serviceNowSettings = serviceNowAuth == 'basic' ? serviceNowBasicSettings : serviceNowAuth == 'oauth' ? serviceNowOAuthSettings : {}
 
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
@@ -198,7 +250,7 @@ module functionApp 'modules/function-app.bicep' = {
     identityId: identity.outputs.id
     blobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: deploymentContainerName
-    appSettings: appSettings
+    appSettings: union(appSettings, webhookSettings, serviceNowChangeSettings, serviceNowSettings)
     maximumInstanceCount: maximumInstanceCount
     enableAppServiceAuth: enableAppServiceAuth
     authIssuer: effectiveAuthIssuer

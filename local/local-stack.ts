@@ -5,8 +5,13 @@
  *
  * Precedence follows the README: a setting already in the environment wins and the matching stand-in
  * is not started (`AzureWebJobsStorage` → no Azurite, `AZURE_RESOURCE_MANAGER_ENDPOINT` → no emulator,
- * `AUTH_ISSUER` → no local issuer settings).
+ * `AUTH_ISSUER` → no local issuer settings, `SERVICENOW_AUTH` → no ServiceNow stand-in).
+ *
+ * The ServiceNow stand-in (local/servicenow-stand-in.ts) gets generated credentials in `SERVICENOW_*`
+ * and its `host:port` appended to `WEBHOOK_ALLOWLIST` (it listens on loopback, which the SSRF policy
+ * refuses otherwise); `WEBHOOK_SECRET_KEY` and `SERVICENOW_CHANGE_WEBHOOK_SECRET` are generated when unset.
  */
+import { randomBytes } from 'node:crypto';
 import { SETTINGS } from '../config/settings.js';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { startAzurite, type RunningAzurite } from './azurite.js';
@@ -15,6 +20,7 @@ import { derivePolicyStates, generateFleet } from './arm-emulator/fleet/index.js
 import type { FleetModel } from './arm-emulator/fleet-model.js';
 import { createTokenIssuer, type TokenIssuer } from './token-issuer.js';
 import { startFunctionsHost, type HostLogger, type RunningFunctionsHost } from './functions-runtime/index.js';
+import { startServiceNowStandIn, type ServiceNowStandIn } from './servicenow-stand-in.js';
 
 export interface LocalStackOptions {
   /** Listening port of the Functions host; 0 = ephemeral (tests). Default `PORT` or 7071. */
@@ -41,6 +47,10 @@ export interface LocalStack {
   readonly azurite: RunningAzurite | undefined;
   readonly emulator: ArmEmulator | undefined;
   readonly issuer: TokenIssuer | undefined;
+  /** The ServiceNow stand-in, unless `SERVICENOW_AUTH` was already set. */
+  readonly serviceNow: ServiceNowStandIn | undefined;
+  /** `SERVICENOW_CHANGE_WEBHOOK_SECRET` as the app reads it (space-separated `whsec_` secrets), if set. */
+  readonly changeWebhookSecret: string | undefined;
   readonly storageConnectionString: string;
   stop(): Promise<void>;
 }
@@ -85,6 +95,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }
     }
 
+    let serviceNow: ServiceNowStandIn | undefined;
+    if (!env['SERVICENOW_AUTH']) {
+      const credentials = {
+        username: 'arc-compliance',
+        password: randomBytes(18).toString('base64url'),
+        clientId: `arc-${randomBytes(8).toString('hex')}`,
+        clientSecret: randomBytes(24).toString('base64url'),
+      };
+      serviceNow = await startServiceNowStandIn({ credentials });
+      started.push(serviceNow);
+      set('SERVICENOW_AUTH', 'basic');
+      set('SERVICENOW_USERNAME', credentials.username);
+      set('SERVICENOW_PASSWORD', credentials.password);
+      set('SERVICENOW_CLIENT_ID', credentials.clientId);
+      set('SERVICENOW_CLIENT_SECRET', credentials.clientSecret);
+      if (!env['SERVICENOW_ASSIGNMENT_GROUP']) set('SERVICENOW_ASSIGNMENT_GROUP', 'Platform Security');
+      const hostPort = new URL(serviceNow.url).host;
+      const allowlist = (env['WEBHOOK_ALLOWLIST'] ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+      if (!allowlist.includes(hostPort)) set('WEBHOOK_ALLOWLIST', [...allowlist, hostPort].join(','));
+    }
+    if (!env['WEBHOOK_SECRET_KEY']) set('WEBHOOK_SECRET_KEY', randomBytes(32).toString('base64'));
+    if (!env['SERVICENOW_CHANGE_WEBHOOK_SECRET']) set('SERVICENOW_CHANGE_WEBHOOK_SECRET', `whsec_${randomBytes(32).toString('base64')}`);
+
     // After the stand-ins (whose own settings decide what starts). Embedded defaults: the host resolves %SETTING% expressions (the timer schedule) from app
     // settings, exactly as Azure does, so documented defaults must exist as settings locally.
     for (const s of SETTINGS) if (s.default !== undefined && s.default !== '' && env[s.name] === undefined) set(s.name, s.default);
@@ -102,6 +135,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       azurite,
       emulator,
       issuer,
+      serviceNow,
+      changeWebhookSecret: env['SERVICENOW_CHANGE_WEBHOOK_SECRET'],
       storageConnectionString: env['AzureWebJobsStorage'] ?? '',
       async stop() {
         for (const s of started.reverse()) await s.stop().catch(() => undefined);

@@ -26,6 +26,7 @@ const lines: string[] = [
   `  OpenAPI        ${stack.apiUrl}/openapi.json`,
 ];
 if (stack.emulator) lines.push(`  ARM emulator   ${stack.emulator.url}  (demo fleet: ${stack.emulator.fleet.subscriptions.length} subscriptions, ${stack.emulator.fleet.clusters.length} clusters)`);
+if (stack.serviceNow) lines.push(`  ServiceNow     ${stack.serviceNow.url}  (stand-in, allowlisted; use it as the url of servicenow-incident / servicenow-event webhooks)`);
 lines.push(`  Storage        ${stack.azurite ? `Azurite ${args.has('--persist') ? 'on disk (.data/)' : 'in memory'}` : 'AzureWebJobsStorage'}`);
 
 if (stack.issuer) {
@@ -35,6 +36,13 @@ if (stack.issuer) {
     lines.push('', `  # ${client.roles.length > 1 ? 'all roles' : client.roles[0]} (${client.clientId})`, `  export TOKEN='${token}'`);
   }
   lines.push('', `  curl -s -H "Authorization: Bearer $TOKEN" ${stack.apiUrl}/v1/summary`);
+}
+if (stack.changeWebhookSecret) {
+  lines.push(
+    '',
+    'ServiceNow change events (POST /api/v1/integrations/servicenow/change-events) are verified with this generated, local-only secret:',
+    `  export SERVICENOW_CHANGE_WEBHOOK_SECRET='${stack.changeWebhookSecret}'`,
+  );
 }
 lines.push('', 'Press Ctrl+C to stop.', '');
 process.stdout.write(lines.join('\n'));

@@ -55,6 +55,7 @@ export async function createWebhookServices(input: WebhookWiringInput): Promise<
       ? new ServiceNowDelivery(new ServiceNowClient(http, sn.auth, input.clock), { category: sn.category, assignmentGroup: sn.assignmentGroup })
       : undefined;
   const key = input.config.webhooks.secretKey;
+  const inboundIds = new TableInboundMessageIdStore(tables);
   const webhooks = new WebhookService({
     subscriptions: new TableWebhookSubscriptionRepository(tables),
     deliveries: new TableWebhookDeliveryRepository(tables),
@@ -68,10 +69,11 @@ export async function createWebhookServices(input: WebhookWiringInput): Promise<
     randomBytes: (size) => randomBytes(size),
     random: Math.random,
     log: input.log ?? consoleLog,
+    attemptClaims: inboundIds,
   });
   const changeEvents = new ChangeEventReceiver({
     secrets: sn.changeWebhookSecrets,
-    ids: new TableInboundMessageIdStore(tables),
+    ids: inboundIds,
     approvals: input.approvals,
     clock: input.clock,
   });

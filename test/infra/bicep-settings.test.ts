@@ -21,6 +21,24 @@ function appSettings(): Map<string, string> {
   return new Map([...body.matchAll(/^\s{2}([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.+)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
 }
 
+/**
+ * Every app setting main.bicep can set: the keys of `appSettings` and of the conditional setting
+ * objects after it (up to the function app module), as `name -> value expressions`.
+ */
+function allAppSettings(): Map<string, string[]> {
+  const start = main.indexOf('var appSettings = {');
+  const end = main.indexOf("module functionApp 'modules/function-app.bicep'", start);
+  expect(end, 'the function app module follows the app settings').toBeGreaterThan(start);
+  const out = new Map<string, string[]>();
+  for (const m of main.slice(start, end).matchAll(/^\s+([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.+)$/gm)) out.set(m[1]!, [...(out.get(m[1]!) ?? []), m[2]!.trim()]);
+  return out;
+}
+
+/** Settings the platform (Functions host, App Service, Application Insights) reads, not the app. */
+const PLATFORM_EXACT = new Set(['APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING']);
+const PLATFORM_PREFIXES = ['FUNCTIONS_', 'WEBSITE_', 'AzureWebJobsStorage__'];
+const isPlatformSetting = (name: string): boolean => PLATFORM_EXACT.has(name) || PLATFORM_PREFIXES.some((p) => name.startsWith(p));
+
 describe('app settings set by main.bicep', () => {
   const settings = appSettings();
 
@@ -30,20 +48,31 @@ describe('app settings set by main.bicep', () => {
     const missing = required.filter((name) => !settings.has(name));
     expect(missing, 'requiredInAzure settings missing from main.bicep appSettings').toEqual([]);
     // and the object really reaches the site's appsettings config
-    expect(main).toMatch(/appSettings:\s*appSettings/);
+    expect(main).toMatch(/appSettings:\s*union\(appSettings[,)]/);
     expect(functionApp).toMatch(/name:\s*'appsettings'\s*\n\s*properties:\s*appSettings/);
   });
 
-  it('only sets settings the app declares, plus platform and integration settings', () => {
+  it('only sets settings the app declares (config/settings.ts SETTINGS) or the platform reads', () => {
     const declared = new Set(SETTINGS.map((s) => s.name));
-    const platform = new Set([
-      'APPLICATIONINSIGHTS_CONNECTION_STRING',
-      'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
-      'WEBSITE_CLOUD_ROLENAME',
-    ]);
-    const integration = (name: string) => name.startsWith('SERVICENOW_') || name.startsWith('WEBHOOK_');
-    const unknown = [...settings.keys()].filter((n) => !declared.has(n) && !platform.has(n) && !integration(n));
-    expect(unknown, 'app settings neither in SETTINGS nor known platform settings (typo?)').toEqual([]);
+    const all = allAppSettings();
+    expect(all.size).toBeGreaterThan(settings.size);
+    const unknown = [...all.keys()].filter((n) => !declared.has(n) && !isPlatformSetting(n));
+    expect(unknown, 'app settings neither in SETTINGS nor platform settings (a name the app does not read)').toEqual([]);
+  });
+
+  it('sets the webhook and ServiceNow settings under the names the app reads, secrets as Key Vault references', () => {
+    const all = allAppSettings();
+    for (const name of ['WEBHOOK_SECRET_KEY', 'SERVICENOW_CHANGE_WEBHOOK_SECRET', 'SERVICENOW_PASSWORD', 'SERVICENOW_CLIENT_SECRET']) {
+      expect(all.get(name), name).toBeDefined();
+      for (const value of all.get(name) ?? []) expect(value, name).toMatch(/^secretReference\.\w+$/);
+    }
+    for (const name of ['SERVICENOW_AUTH', 'SERVICENOW_USERNAME', 'SERVICENOW_CLIENT_ID', 'SERVICENOW_ASSIGNMENT_GROUP']) expect(all.has(name), name).toBe(true);
+    // SERVICENOW_AUTH only takes the values config/settings.ts accepts.
+    for (const value of all.get('SERVICENOW_AUTH') ?? []) expect(["'basic'", "'oauth'"]).toContain(value);
+    // The app refuses to start on an unresolved reference of these (the literal @Microsoft.KeyVault text):
+    // they must not be in the unconditional settings, only switched on once the secret exists.
+    for (const name of ['WEBHOOK_SECRET_KEY', 'SERVICENOW_CHANGE_WEBHOOK_SECRET']) expect(settings.has(name), name).toBe(false);
+    expect(main).toMatch(/appSettings:\s*union\(appSettings, webhookSettings, serviceNowChangeSettings, serviceNowSettings\)/);
   });
 
   it('uses identity-based storage with the user-assigned identity', () => {
@@ -62,15 +91,16 @@ describe('app settings set by main.bicep', () => {
   });
 
   it('references ServiceNow and webhook secrets from Key Vault by versionless SecretUri', () => {
-    const secretNames = [...settings.keys()].filter((n) => /SECRET|PASSWORD|KEY$/.test(n) && n !== 'APPLICATIONINSIGHTS_CONNECTION_STRING');
-    expect(secretNames.length).toBeGreaterThanOrEqual(3);
+    const all = allAppSettings();
+    const secretNames = [...all.keys()].filter((n) => /SECRET|PASSWORD|KEY$/.test(n) && n !== 'APPLICATIONINSIGHTS_CONNECTION_STRING');
+    expect(secretNames.length).toBeGreaterThanOrEqual(4);
     const refs = [...main.matchAll(/'@Microsoft\.KeyVault\(([^)]*)\)'/g)].map((m) => m[1]!);
     expect(refs.length).toBeGreaterThanOrEqual(secretNames.length);
     for (const ref of refs) {
       expect(ref).toMatch(/^SecretUri=\$\{keyVault\.outputs\.uri\}secrets\/[a-z0-9-]+$/);
     }
     for (const name of secretNames) {
-      expect(settings.get(name), name).toMatch(/^secretReference\.\w+$/);
+      for (const value of all.get(name) ?? []) expect(value, name).toMatch(/^secretReference\.\w+$/);
     }
     // references resolve with the user-assigned identity
     expect(functionApp).toMatch(/keyVaultReferenceIdentity:\s*identityId/);

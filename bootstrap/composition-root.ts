@@ -227,6 +227,7 @@ export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeI
     remediationStarter: c.remediationStarter,
     evaluations: c.evaluation,
     rollouts: c.rollouts,
+    webhooks: c.webhooks.webhooks,
     events: c.webhooks.publisher,
     clock: c.clock,
     healthChecks: apiHealthChecks(c),

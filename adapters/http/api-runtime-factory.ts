@@ -20,6 +20,7 @@ import type {
 } from '../../application/ports.js';
 import { RemediationService } from '../../application/remediation-service.js';
 import type { RolloutService } from '../../application/rollout-service.js';
+import type { WebhookService } from '../../application/webhook-service.js';
 import type { ApiLogger, ApiRuntime, EvaluationStarter, HealthCheck } from './api-runtime.js';
 import { createJwtAuthenticator, type Authenticator } from './auth.js';
 
@@ -37,6 +38,8 @@ export interface ApiRuntimeInput {
   readonly evaluations: EvaluationStarter;
   /** Staged enforcement (issue 5): the container's service, or one over in-memory ports in tests. */
   readonly rollouts: RolloutService;
+  /** Webhook subscriptions and deliveries (issue 6): the container's service, or one over in-memory ports in tests. */
+  readonly webhooks: WebhookService;
   readonly clock: Clock;
   readonly healthChecks?: readonly HealthCheck[];
   /** Overrides the JWT authenticator built from `auth` (tests). */
@@ -72,6 +75,7 @@ export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
       evaluations: input.evaluations,
       healthChecks: input.healthChecks ?? [],
       rollouts: input.rollouts,
+      webhooks: input.webhooks,
       auditLog: input.auditLog,
     },
   };

@@ -8,6 +8,7 @@ import type { ComplianceQueryService } from '../../application/compliance-query-
 import type { ExceptionService } from '../../application/exception-service.js';
 import type { RemediationService } from '../../application/remediation-service.js';
 import type { RolloutService } from '../../application/rollout-service.js';
+import type { WebhookService } from '../../application/webhook-service.js';
 import type { Authenticator } from './auth.js';
 
 /** `application/evaluation-service.ts` satisfies this. */
@@ -30,6 +31,8 @@ export interface ApiServices {
   readonly healthChecks: readonly HealthCheck[];
   /** Staged enforcement (issue 5). */
   readonly rollouts: RolloutService;
+  /** Webhook subscriptions and deliveries (issue 6). */
+  readonly webhooks: WebhookService;
   /** For operations that audit their reads too (rollouts: every call is in the audit log). */
   readonly auditLog: AuditLog;
 }

@@ -4,6 +4,9 @@
  * issuer. Every response is validated against the OpenAPI document; the last test checks that each
  * operation of the document was called. Authentication and roles: `api-security.test.ts`.
  */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { DefaultAzureCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listDocumentedOperations } from '../../adapters/http/validation.js';
@@ -15,6 +18,7 @@ import type { EvaluationView } from '../../application/compliance-query-service.
 import { documented } from '../support/api-expect.js';
 import { createApiClient, type ApiClient, type ApiRequestInit } from '../support/api-harness.js';
 import { clusterPath, startE2eStack, waitFor, type E2eStack } from '../support/e2e-stack.js';
+import { referenceSign } from '../unit/webhooks/standard-webhooks-reference.js';
 
 const DINE_POLICY_EXTENSION = `/providers/Microsoft.Authorization/policyDefinitions/${POLICY_IDS.arcPolicyExtensionDeployIfNotExists}`;
 
@@ -45,15 +49,38 @@ let e: E2eStack;
 let client: ApiClient;
 let run: EvaluationView;
 let all: string;
+/** A second identity: the creator of a rollout may not approve its waves. */
+let approver: string;
+/**
+ * The webhook target: an allowlisted loopback port that accepts TCP and closes it, so a delivery
+ * attempt fails fast (no TLS handshake) and stays retrying; nothing is ever delivered.
+ */
+let sink: Server;
+let webhookUrl: string;
 const called = new Set<string>();
 
 beforeAll(async () => {
-  e = await startE2eStack({ fleet: demoFleetWithExtensionFindings(new Date()), emulator: { remediationDelayMs: 1500 } });
+  sink = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const sinkPort = (sink.address() as AddressInfo).port;
+  webhookUrl = `https://127.0.0.1:${sinkPort}/arc-hooks`;
+  e = await startE2eStack({
+    fleet: demoFleetWithExtensionFindings(new Date()),
+    emulator: { remediationDelayMs: 1500 },
+    settings: { WEBHOOK_ALLOWLIST: `127.0.0.1:${sinkPort}` },
+  });
   run = await e.timerRun();
   client = createApiClient(new URL(e.stack.apiUrl).origin, e.stack.issuer!);
-  all = await client.token(['Compliance.Read', 'Compliance.Evaluate', 'Compliance.Exempt', 'Remediation.Run', 'Audit.Read'], { oid: 'e2e-caller', appid: 'e2e-app' });
+  all = await client.token(
+    ['Compliance.Read', 'Compliance.Evaluate', 'Compliance.Exempt', 'Remediation.Run', 'Audit.Read', 'Enforcement.Manage', 'Webhooks.Manage'],
+    { oid: 'e2e-caller', appid: 'e2e-app' },
+  );
+  approver = await client.token(['Enforcement.Approve'], { oid: 'e2e-approver', appid: 'e2e-app' });
 });
-afterAll(async () => e?.stop());
+afterAll(async () => {
+  await e?.stop();
+  await new Promise<void>((resolve) => (sink === undefined ? resolve() : sink.close(() => resolve())));
+});
 
 async function call(op: string, method: string, path: string, init: ApiRequestInit = {}): Promise<{ res: Response; body: Json }> {
   const res = await client.request(method, path, { token: all, ...init });
@@ -266,6 +293,123 @@ describe('remediations through Azure Policy', () => {
 
   it('400 when neither clusterIds nor subscriptionId is given', async () => {
     expect((await call('startRemediation', 'POST', '/api/v1/remediations', { body: { controlId: 'ARC-PL-01' } })).res.status).toBe(400);
+  });
+});
+
+describe('rollouts', () => {
+  const retail = DEMO_SUBSCRIPTIONS.retail;
+  // Wave 1 holds non-compliant clusters and the gate allows none, so the rollout blocks and never writes the assignment.
+  const request = {
+    policyAssignmentId: `/subscriptions/${retail}/providers/Microsoft.Authorization/policyAssignments/pss-baseline`,
+    waves: [{ name: 'west-europe', locations: ['westeurope'] }],
+    gates: { bakeMinutes: 0, maxNonCompliant: 0, requireApproval: true },
+  };
+
+  it('plans a dry run, then creates, lists, gets, approves (not by its creator), pauses and aborts a rollout', async () => {
+    const plan = await call('createRollout', 'POST', '/api/v1/rollouts?dryRun=true', { body: request });
+    expect(plan.res.status).toBe(200);
+    expect((plan.body['waves'] as { name: string }[]).map((w) => w.name)).toEqual(['west-europe']);
+    expect((await call('listRollouts', 'GET', '/api/v1/rollouts')).body.value).toEqual([]);
+
+    const created = await call('createRollout', 'POST', '/api/v1/rollouts', { body: request });
+    expect(created.res.status).toBe(201);
+    const id = String(created.body['id']);
+    expect(created.body).toMatchObject({ createdBy: 'e2e-caller', policyAssignmentId: request.policyAssignmentId });
+    expect(pathOf(created.res.headers.get('location') ?? '')).toBe(`/api/v1/rollouts/${id}`);
+
+    expect((await call('listRollouts', 'GET', '/api/v1/rollouts')).body.value?.map((r) => r['id'])).toEqual([id]);
+    expect((await call('getRollout', 'GET', `/api/v1/rollouts/${id}`)).body).toMatchObject({ id });
+    expect((await call('getRollout', 'GET', '/api/v1/rollouts/nope')).res.status).toBe(404);
+
+    const self = await call('approveRolloutWave', 'POST', `/api/v1/rollouts/${id}/waves/west-europe/approve`);
+    expect(self.res.status).toBe(403);
+    expect(self.body.error?.code).toBe('Forbidden');
+    const approved = await call('approveRolloutWave', 'POST', `/api/v1/rollouts/${id}/waves/west-europe/approve`, { token: approver });
+    expect(approved.res.status).toBe(200);
+    expect(approved.body['id']).toBe(id);
+    expect((await call('approveRolloutWave', 'POST', `/api/v1/rollouts/${id}/waves/nope/approve`, { token: approver })).res.status).toBe(404);
+
+    const paused = await call('controlRollout', 'POST', `/api/v1/rollouts/${id}/pause`);
+    expect(paused.res.status).toBe(200);
+    expect(paused.body['state']).toBe('paused');
+    const aborted = await call('controlRollout', 'POST', `/api/v1/rollouts/${id}/abort`);
+    expect(aborted.res.status).toBe(200);
+    expect(aborted.body['state']).toBe('aborted');
+    expect((await call('controlRollout', 'POST', `/api/v1/rollouts/${id}/resume`)).res.status).toBe(409);
+    expect((await call('getRollout', 'GET', `/api/v1/rollouts/${id}`)).body['state']).toBe('aborted');
+  });
+});
+
+describe('webhooks', () => {
+  it('creates a webhook (secret once), lists, gets, rotates, lists and redelivers deliveries, and deletes it', async () => {
+    const created = await call('createWebhook', 'POST', '/api/v1/webhooks', {
+      body: { url: webhookUrl, events: ['evaluation.completed'], format: 'standard', description: 'e2e api operations' },
+    });
+    expect(created.res.status, JSON.stringify(created.body)).toBe(201);
+    const webhook = created.body['webhook'] as Record<string, unknown>;
+    const id = String(webhook['id']);
+    const secret = String(created.body['secret']);
+    expect(secret).toMatch(/^whsec_/);
+    expect(webhook).toMatchObject({ url: webhookUrl, events: ['evaluation.completed'], format: 'standard', enabled: true, createdBy: 'e2e-caller' });
+    expect(pathOf(created.res.headers.get('location') ?? '')).toBe(`/api/v1/webhooks/${id}`);
+    const refused = await call('createWebhook', 'POST', '/api/v1/webhooks', { body: { url: 'https://10.0.0.1/hooks', events: ['*'] } });
+    expect(refused.res.status).toBe(400);
+    expect(refused.body.error?.target).toBe('url');
+
+    expect((await call('listWebhooks', 'GET', '/api/v1/webhooks')).body.value?.map((w) => w['id'])).toEqual([id]);
+    const got = await call('getWebhook', 'GET', `/api/v1/webhooks/${id}`);
+    expect(got.body).toMatchObject({ id, url: webhookUrl });
+    expect(JSON.stringify(got.body)).not.toContain(secret);
+
+    const rotated = await call('rotateWebhookSecret', 'POST', `/api/v1/webhooks/${id}/rotate-secret`);
+    expect(rotated.res.status).toBe(200);
+    expect(String(rotated.body['secret'])).toMatch(/^whsec_/);
+    expect(rotated.body['secret']).not.toBe(secret);
+
+    // A run publishes evaluation.completed: one delivery, whose attempts fail against the sink and are retried.
+    expect((await call('listWebhookDeliveries', 'GET', `/api/v1/webhooks/${id}/deliveries`)).body.value).toEqual([]);
+    const next = await e.timerRun();
+    const delivery = await waitFor('the evaluation.completed delivery', async () => {
+      const list = await call('listWebhookDeliveries', 'GET', `/api/v1/webhooks/${id}/deliveries`);
+      return list.body.value?.find((d) => d['eventType'] === 'evaluation.completed');
+    }, 15_000, 300);
+    expect(delivery['status']).not.toBe('delivered');
+    const redelivered = await call('redeliverWebhookDelivery', 'POST', `/api/v1/webhooks/${id}/deliveries/${String(delivery['id'])}/redeliver`);
+    expect(redelivered.res.status).toBe(202);
+    expect(redelivered.body).toMatchObject({ webhookId: id, eventId: delivery['eventId'], eventType: 'evaluation.completed', redeliveryOf: delivery['id'] });
+    expect(redelivered.body['id']).not.toBe(delivery['id']);
+    const ids = (await call('listWebhookDeliveries', 'GET', `/api/v1/webhooks/${id}/deliveries`)).body.value?.map((d) => d['id']);
+    expect(ids).toEqual(expect.arrayContaining([delivery['id'], redelivered.body['id']]));
+    expect((await call('redeliverWebhookDelivery', 'POST', `/api/v1/webhooks/${id}/deliveries/nope/redeliver`)).res.status).toBe(404);
+    expect(next.status).toBe('succeeded');
+
+    expect((await call('deleteWebhook', 'DELETE', `/api/v1/webhooks/${id}`)).res.status).toBe(204);
+    expect((await call('getWebhook', 'GET', `/api/v1/webhooks/${id}`)).res.status).toBe(404);
+    expect((await call('listWebhookDeliveries', 'GET', `/api/v1/webhooks/${id}/deliveries`)).res.status).toBe(404);
+    expect((await call('deleteWebhook', 'DELETE', `/api/v1/webhooks/${id}`)).res.status).toBe(404);
+  });
+});
+
+describe('ServiceNow change events', () => {
+  const send = async (body: string, secret: string | undefined, id = `msg_${randomUUID()}`): Promise<{ res: Response; body: Json }> => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp) };
+    if (secret !== undefined) headers['webhook-signature'] = await referenceSign(secret, id, timestamp, body);
+    return call('receiveServiceNowChangeEvent', 'POST', '/api/v1/integrations/servicenow/change-events', { token: undefined, rawBody: body, headers });
+  };
+  const event = JSON.stringify({ type: 'change.updated', timestamp: new Date().toISOString(), data: { number: 'CHG0040001', state: 'assess', rolloutId: 'nope', waveId: 'west-europe' } });
+
+  it('401 without a valid signature or for a replayed id; a signed update in a state that decides nothing is ignored', async () => {
+    const unsigned = await send(event, undefined);
+    expect(unsigned.res.status).toBe(401);
+    expect(unsigned.body.error?.code).toBe('Unauthorized');
+    const secret = e.stack.changeWebhookSecret?.split(' ')[0];
+    expect(secret).toMatch(/^whsec_/);
+    const id = `msg_${randomUUID()}`;
+    const signed = await send(event, secret, id);
+    expect(signed.res.status, JSON.stringify(signed.body)).toBe(200);
+    expect(signed.body).toMatchObject({ action: 'ignored', rolloutId: 'nope', changeNumber: 'CHG0040001' });
+    expect((await send(event, secret, id)).res.status).toBe(401);
   });
 });
 

@@ -18,7 +18,8 @@ beforeAll(async () => {
   const run = await e.timerRun();
   const cluster = e.cluster('store-dub-003');
   client = createApiClient(new URL(e.stack.apiUrl).origin, e.stack.issuer!);
-  samples = sampleRequests({ clusterPath: clusterPath(cluster).replace(/^\/v1\/clusters\//, ''), clusterId: cluster.resource.id, runId: run.id });
+  // The local ServiceNow stand-in is allowlisted, so the create-webhook sample really succeeds here.
+  samples = sampleRequests({ clusterPath: clusterPath(cluster).replace(/^\/v1\/clusters\//, ''), clusterId: cluster.resource.id, runId: run.id, webhookUrl: `${e.stack.serviceNow!.url}/arc-hooks` });
   auditToken = await client.token(['Audit.Read']);
 });
 afterAll(async () => e?.stop());

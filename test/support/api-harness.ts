@@ -7,29 +7,43 @@
 import { readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { ApiRuntime, HealthCheck } from '../../adapters/http/api-runtime.js';
 import { createApiRuntime } from '../../adapters/http/api-runtime-factory.js';
 import { createNodeRequestListener } from '../../adapters/http/node-http.js';
 import type { Operation } from '../../adapters/http/operation.js';
 import type { EvaluationRun } from '../../application/ports.js';
+import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../application/messages.js';
 import { RolloutService } from '../../application/rollout-service.js';
+import { WebhookService } from '../../application/webhook-service.js';
 import type { RolloutStepMessage } from '../../domain/rollout-model.js';
 import { createTokenIssuer, type MintOptions, type TokenIssuer } from '../../local/token-issuer.js';
 import {
+  FakeHostResolver,
   FakeRemediationStarter,
   FixedClock,
   InMemoryAuditLog,
   InMemoryClusterStateRepository,
   InMemoryExceptionRepository,
   InMemoryHistoryRepository,
+  InMemoryInboundMessageIdStore,
   InMemoryPolicyAssignmentGateway,
   InMemoryRemediationRepository,
   InMemoryRolloutRepository,
   InMemoryRunRepository,
+  InMemorySecretProtector,
   InMemorySummaryRepository,
+  InMemoryWebhookDeliveryRepository,
+  InMemoryWebhookSubscriptionRepository,
   RecordingMessageQueue,
+  RecordingOutboundHttp,
 } from './in-memory-ports.js';
+
+/**
+ * What the harness's fake DNS answers: a public address, so a webhook to `https://hooks.example.com/…`
+ * passes the real SSRF policy (no network: `RecordingOutboundHttp` never connects).
+ */
+export const HARNESS_WEBHOOK_HOSTS: Readonly<Record<string, readonly string[]>> = { 'hooks.example.com': ['93.184.215.14'] };
 
 /** Every HTTP function file: `functions/api-*.ts`. */
 const FUNCTION_MODULES = readdirSync(new URL('../../functions/', import.meta.url))
@@ -64,6 +78,15 @@ export interface Ports {
   readonly rolloutRepository: InMemoryRolloutRepository;
   readonly policyAssignments: InMemoryPolicyAssignmentGateway;
   readonly rolloutSteps: RecordingMessageQueue<RolloutStepMessage>;
+  /** The real `WebhookService` runs over these: subscriptions, deliveries, recorded delivery messages, no network. */
+  readonly webhookSubscriptions: InMemoryWebhookSubscriptionRepository;
+  readonly webhookDeliveries: InMemoryWebhookDeliveryRepository;
+  readonly webhookQueue: RecordingMessageQueue<WebhookDeliveryMessage>;
+  readonly webhookDeadLetters: RecordingMessageQueue<WebhookDeadLetterMessage>;
+  readonly webhookAttemptClaims: InMemoryInboundMessageIdStore;
+  readonly webhookSecrets: InMemorySecretProtector;
+  readonly webhookResolver: FakeHostResolver;
+  readonly webhookHttp: RecordingOutboundHttp;
   readonly clock: FixedClock;
 }
 
@@ -131,6 +154,7 @@ export async function startApiHarness(options: { healthChecks?: HealthCheck[]; m
   issuer = await createTokenIssuer({ baseUrl: issuerUrl });
   const tokenIssuer = issuer;
 
+  const webhookResolver = new FakeHostResolver(HARNESS_WEBHOOK_HOSTS);
   const ports: Ports = {
     clusters: new InMemoryClusterStateRepository(),
     history: new InMemoryHistoryRepository(),
@@ -143,9 +167,32 @@ export async function startApiHarness(options: { healthChecks?: HealthCheck[]; m
     rolloutRepository: new InMemoryRolloutRepository(),
     policyAssignments: new InMemoryPolicyAssignmentGateway(),
     rolloutSteps: new RecordingMessageQueue<RolloutStepMessage>(),
+    webhookSubscriptions: new InMemoryWebhookSubscriptionRepository(),
+    webhookDeliveries: new InMemoryWebhookDeliveryRepository(),
+    webhookQueue: new RecordingMessageQueue<WebhookDeliveryMessage>(),
+    webhookDeadLetters: new RecordingMessageQueue<WebhookDeadLetterMessage>(),
+    webhookAttemptClaims: new InMemoryInboundMessageIdStore(),
+    webhookSecrets: new InMemorySecretProtector(),
+    webhookResolver,
+    webhookHttp: new RecordingOutboundHttp(webhookResolver),
     clock: new FixedClock(new Date()),
   };
   const errors: ApiHarness['errors'] = [];
+  const webhooks = new WebhookService({
+    subscriptions: ports.webhookSubscriptions,
+    deliveries: ports.webhookDeliveries,
+    queue: ports.webhookQueue,
+    deadLetters: ports.webhookDeadLetters,
+    secrets: ports.webhookSecrets,
+    http: ports.webhookHttp,
+    serviceNow: undefined,
+    clock: ports.clock,
+    newId: () => `wh-${randomUUID()}`,
+    randomBytes: (size) => randomBytes(size),
+    random: () => 0.5,
+    log: { info: () => undefined, warn: () => undefined },
+    attemptClaims: ports.webhookAttemptClaims,
+  });
   const runtime = createApiRuntime({
     auth: { issuer: tokenIssuer.issuer, audience: tokenIssuer.audience, jwksUri: undefined },
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? 65_536,
@@ -179,6 +226,9 @@ export async function startApiHarness(options: { healthChecks?: HealthCheck[]; m
       newId: () => `ro-${randomUUID()}`,
       settings: { gateRecheckSeconds: 900, verifyTimeoutSeconds: 3600 },
     }),
+    webhooks,
+    // As in the app: the webhook service is what remediation events are published through.
+    events: webhooks,
     healthChecks: options.healthChecks ?? [],
     logger: { error: (message, properties) => errors.push({ message, properties }) },
   });

@@ -24,6 +24,12 @@ export interface SampleIds {
   readonly runId: string;
   /** A policy assignment to plan a rollout for (dry run); an unknown one answers 404, which is fine for auth tests. */
   readonly policyAssignmentId?: string;
+  /**
+   * Target of the `createWebhook` sample: a URL the server's SSRF policy accepts (an allowlisted host,
+   * or a host its resolver maps to a public address). Default: the in-process harness's
+   * `https://hooks.example.com/…`, which its fake DNS resolves publicly.
+   */
+  readonly webhookUrl?: string;
 }
 
 /** One valid request per secured operation (the body is valid, so only auth can refuse it). */
@@ -64,6 +70,19 @@ export function sampleRequests(ids: SampleIds): Record<string, SampleRequest> {
     getRollout: { method: 'GET', path: '/api/v1/rollouts/nope' },
     approveRolloutWave: { method: 'POST', path: '/api/v1/rollouts/nope/waves/canary/approve' },
     controlRollout: { method: 'POST', path: '/api/v1/rollouts/nope/pause' },
+    // Each create adds one webhook (repeatable: nothing is unique); its event is one the suites never
+    // cause, so no delivery is ever attempted.
+    createWebhook: {
+      method: 'POST',
+      path: '/api/v1/webhooks',
+      body: { url: ids.webhookUrl ?? 'https://hooks.example.com/arc-compliance', events: ['rollout.rolled_back'], format: 'standard', description: 'security suite sample' },
+    },
+    listWebhooks: { method: 'GET', path: '/api/v1/webhooks' },
+    getWebhook: { method: 'GET', path: '/api/v1/webhooks/nope' },
+    deleteWebhook: { method: 'DELETE', path: '/api/v1/webhooks/nope' },
+    rotateWebhookSecret: { method: 'POST', path: '/api/v1/webhooks/nope/rotate-secret' },
+    listWebhookDeliveries: { method: 'GET', path: '/api/v1/webhooks/nope/deliveries' },
+    redeliverWebhookDelivery: { method: 'POST', path: '/api/v1/webhooks/nope/deliveries/nope/redeliver' },
   };
 }
 

@@ -5,6 +5,9 @@
 import type { ControlException, FleetSummary } from '../../domain/model.js';
 import { ConflictError, PreconditionFailedError } from '../../domain/errors.js';
 import type { PolicyAssignmentModel, Rollout, RolloutEvent } from '../../domain/rollout-model.js';
+import type { WebhookDelivery, WebhookSubscription } from '../../domain/webhook-subscription.js';
+import { parseAllowlist } from '../../domain/webhook-ssrf.js';
+import { GuardedHttpClient, type HostResolver } from '../../adapters/webhooks/guarded-http-client.js';
 import type {
   AuditLog,
   AuditRecord,
@@ -16,7 +19,11 @@ import type {
   EvaluationRun,
   ExceptionRepository,
   HistoryRepository,
+  InboundMessageIdStore,
   MessageQueue,
+  OutboundHttp,
+  OutboundHttpRequest,
+  OutboundHttpResult,
   Page,
   PolicyAssignmentGateway,
   RemediationRecord,
@@ -26,9 +33,12 @@ import type {
   RolloutRepository,
   RolloutStateRecord,
   RunRepository,
+  SecretProtector,
   StoredRollout,
   SummaryRepository,
   TrendPoint,
+  WebhookDeliveryRepository,
+  WebhookSubscriptionRepository,
 } from '../../application/ports.js';
 
 function page<T>(items: readonly T[], top: number, token: string | undefined): Page<T> {
@@ -275,5 +285,140 @@ export class RecordingMessageQueue<T> implements MessageQueue<T> {
   }
   async sendMany(messages: readonly T[]): Promise<void> {
     for (const m of messages) await this.send(m);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks (issue 6): the real `WebhookService` runs over these in the API harness.
+// ---------------------------------------------------------------------------------------------
+
+export class InMemoryWebhookSubscriptionRepository implements WebhookSubscriptionRepository {
+  readonly items = new Map<string, WebhookSubscription>();
+  async create(subscription: WebhookSubscription): Promise<void> {
+    if (this.items.has(subscription.id)) throw new ConflictError(`Webhook ${subscription.id} already exists.`, subscription.id);
+    this.items.set(subscription.id, structuredClone(subscription));
+  }
+  async get(id: string): Promise<WebhookSubscription | undefined> {
+    const s = this.items.get(id);
+    return s === undefined ? undefined : structuredClone(s);
+  }
+  async listAll(): Promise<WebhookSubscription[]> {
+    return [...this.items.values()].map((s) => structuredClone(s));
+  }
+  async list(top: number, token?: string): Promise<Page<WebhookSubscription>> {
+    return page([...this.items.values()].sort((a, b) => a.id.localeCompare(b.id)).map((s) => structuredClone(s)), top, token);
+  }
+  async update(subscription: WebhookSubscription): Promise<void> {
+    this.items.set(subscription.id, structuredClone(subscription));
+  }
+  async delete(id: string): Promise<boolean> {
+    return this.items.delete(id);
+  }
+}
+
+/** Delivery ids are time-ordered (newest sorts first), as the Table Storage row keys are. */
+export class InMemoryWebhookDeliveryRepository implements WebhookDeliveryRepository {
+  readonly items = new Map<string, WebhookDelivery>();
+  private key(webhookId: string, id: string): string {
+    return `${webhookId}|${id}`;
+  }
+  async create(delivery: WebhookDelivery): Promise<void> {
+    const key = this.key(delivery.webhookId, delivery.id);
+    if (this.items.has(key)) throw new ConflictError(`Delivery ${delivery.id} already exists.`, delivery.id);
+    this.items.set(key, structuredClone(delivery));
+  }
+  async get(webhookId: string, id: string): Promise<WebhookDelivery | undefined> {
+    const d = this.items.get(this.key(webhookId, id));
+    return d === undefined ? undefined : structuredClone(d);
+  }
+  async update(delivery: WebhookDelivery): Promise<void> {
+    this.items.set(this.key(delivery.webhookId, delivery.id), structuredClone(delivery));
+  }
+  async list(webhookId: string, top: number, token?: string): Promise<Page<WebhookDelivery>> {
+    const mine = [...this.items.values()].filter((d) => d.webhookId === webhookId).sort((a, b) => a.id.localeCompare(b.id));
+    return page(mine.map((d) => structuredClone(d)), top, token);
+  }
+  async deleteAll(webhookId: string): Promise<number> {
+    let n = 0;
+    for (const [k, d] of this.items) {
+      if (d.webhookId === webhookId) {
+        this.items.delete(k);
+        n += 1;
+      }
+    }
+    return n;
+  }
+}
+
+export class InMemoryInboundMessageIdStore implements InboundMessageIdStore {
+  readonly ids = new Map<string, string>();
+  async claim(source: string, id: string, at: string): Promise<boolean> {
+    const key = `${source}|${id}`;
+    if (this.ids.has(key)) return false;
+    this.ids.set(key, at);
+    return true;
+  }
+  async release(source: string, id: string): Promise<void> {
+    this.ids.delete(`${source}|${id}`);
+  }
+}
+
+/**
+ * Keeps secrets in memory behind opaque handles, bound to their context (the webhook id) like the
+ * AES-GCM protector: stored records never hold a plain secret, and a handle moved to another webhook
+ * does not reveal.
+ */
+export class InMemorySecretProtector implements SecretProtector {
+  private readonly secrets = new Map<string, { secret: string; context: string }>();
+  private next = 0;
+  async protect(secret: string, context: string): Promise<string> {
+    const handle = `protected-${(this.next += 1)}`;
+    this.secrets.set(handle, { secret, context });
+    return handle;
+  }
+  async reveal(stored: string, context: string): Promise<string> {
+    const found = this.secrets.get(stored);
+    if (found === undefined || found.context !== context) throw new Error('the protected secret could not be revealed');
+    return found.secret;
+  }
+}
+
+/** DNS for tests: host name → addresses; an unknown host fails as `ENOTFOUND` does. */
+export class FakeHostResolver {
+  readonly hosts = new Map<string, string[]>();
+  constructor(entries: Record<string, readonly string[]> = {}) {
+    for (const [host, addresses] of Object.entries(entries)) this.hosts.set(host.toLowerCase(), [...addresses]);
+  }
+  readonly resolve: HostResolver = async (host) => {
+    const found = this.hosts.get(host.toLowerCase());
+    if (found === undefined) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    return [...found];
+  };
+}
+
+/**
+ * Outbound HTTP that applies the real SSRF policy (`GuardedHttpClient.vet` over the fake resolver)
+ * but never opens a connection: vetted requests are recorded and answered with `respond`.
+ */
+export class RecordingOutboundHttp implements OutboundHttp {
+  readonly requests: OutboundHttpRequest[] = [];
+  private readonly guard: GuardedHttpClient;
+  constructor(
+    resolver: FakeHostResolver,
+    allowlist: readonly string[] = [],
+    public respond: (request: OutboundHttpRequest) => OutboundHttpResult = () => ({ kind: 'response', status: 204, retryAfter: undefined, contentType: undefined, body: '' }),
+  ) {
+    const parsed = parseAllowlist(allowlist);
+    if (parsed.problems.length > 0) throw new Error(parsed.problems.join('; '));
+    this.guard = new GuardedHttpClient({ allowlist: parsed.allowlist, resolve: resolver.resolve });
+  }
+  vet(url: string): Promise<string | undefined> {
+    return this.guard.vet(url);
+  }
+  async request(request: OutboundHttpRequest): Promise<OutboundHttpResult> {
+    const refused = await this.guard.vet(request.url);
+    if (refused !== undefined) return { kind: 'refused', reason: refused };
+    this.requests.push(structuredClone(request));
+    return this.respond(request);
   }
 }

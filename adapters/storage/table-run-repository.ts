@@ -23,7 +23,8 @@ const outcomePartition = (runId: string): string => `outcomes|${escapeKey(runId)
 
 /** Errors are kept readable but bounded (200 failed subscriptions must still fit one entity). */
 const MAX_ERROR_CHARS = 1000;
-const MAX_REFRESH_ATTEMPTS = 10;
+const MAX_REFRESH_ATTEMPTS = 20;
+const REFRESH_BACKOFF_MS = 25;
 
 const TRIGGERS: readonly RunTrigger[] = ['timer', 'on-demand'];
 const STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'partial', 'failed'];
@@ -176,6 +177,9 @@ export class TableRunRepository implements EvaluationRunRepository {
         return next;
       } catch (error) {
         if (!isStatus(error, 412) || attempt >= MAX_REFRESH_ATTEMPTS) throw error;
+        // Collectors finishing together all refresh the same record: without a randomised pause they
+        // collide again in lock step and run out of attempts (seen with 24 concurrent collectors).
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * REFRESH_BACKOFF_MS * attempt));
       }
     }
   }

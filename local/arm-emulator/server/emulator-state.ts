@@ -39,8 +39,29 @@ export class EmulatorState {
 
   findCluster(clusterId: string): FleetCluster | undefined {
     const id = clusterId.toLowerCase();
-    return this.fleet.clusters.find((c) => c.resource.id.toLowerCase() === id);
+    // Every extension/Flux listing asks, so a scan made a 10,000-cluster run quadratic. The index
+    // remembers positions and the element now at that position is re-checked: tests edit the fleet
+    // in place (clear and refill the array, replace entries), and a stale index then falls back to the
+    // scan and is rebuilt, so the answer is always the scan's.
+    const clusters = this.fleet.clusters;
+    if (this.positions?.clusters === clusters) {
+      const at = this.positions.byId.get(id);
+      const hit = at === undefined ? undefined : clusters[at];
+      if (hit !== undefined && hit.resource.id.toLowerCase() === id) return hit;
+    }
+    const found = clusters.find((c) => c.resource.id.toLowerCase() === id);
+    if (found !== undefined) {
+      const byId = new Map<string, number>();
+      clusters.forEach((c, i) => {
+        const key = c.resource.id.toLowerCase();
+        if (!byId.has(key)) byId.set(key, i);
+      });
+      this.positions = { clusters, byId };
+    }
+    return found;
   }
+
+  private positions: { readonly clusters: readonly FleetCluster[]; readonly byId: ReadonlyMap<string, number> } | undefined;
 
   findById(list: readonly ArmResource[], id: string): ArmResource | undefined {
     const lower = id.toLowerCase();

@@ -1,0 +1,52 @@
+/**
+ * Benchmark child: the HTTPS ARM emulator (with the managed-identity endpoint) serving a scale-mode
+ * fleet, in its own process. Answers `stats` with the request accounting and the budget inputs.
+ */
+import { startArmEmulator } from '../../local/arm-emulator/index.js';
+import { derivePolicyStates, generateFleet } from '../../local/arm-emulator/fleet/index.js';
+import { isRecord, serveParent } from './ipc.js';
+
+const scale = JSON.parse(process.env['BENCH_FLEET'] ?? '{}') as unknown;
+if (!isRecord(scale)) throw new Error('BENCH_FLEET must be a JSON object');
+const n = (key: string): number => {
+  const v = scale[key];
+  if (typeof v !== 'number') throw new Error(`BENCH_FLEET.${key} missing`);
+  return v;
+};
+const now = new Date();
+const fleet = generateFleet(
+  { mode: 'scale', subscriptions: n('subscriptions'), clustersPerSubscription: n('clustersPerSubscription'), policyStatesPerCluster: n('policyStatesPerCluster'), extensionsPerCluster: n('extensionsPerCluster') },
+  now,
+);
+const POLICY_STATE_PAGE = 1000;
+const emulator = await startArmEmulator({ fleet, derivePolicyStates, pageSizes: { policyStates: POLICY_STATE_PAGE } });
+
+serveParent(
+  { ...emulator.env(), clusters: fleet.clusters.length, subscriptions: fleet.subscriptions.length },
+  {
+    /** Per-subscription request counts and each subscription's budget `3 + clusters×2 + policy pages`. */
+    stats: () => {
+      const perSubscription = new Map<string, number>();
+      let identity = 0;
+      for (const r of emulator.requests.log) {
+        if (r.route === 'identity.token') identity += 1;
+        else if (r.subscriptionId !== undefined) perSubscription.set(r.subscriptionId.toLowerCase(), (perSubscription.get(r.subscriptionId.toLowerCase()) ?? 0) + 1);
+      }
+      const subscriptions = fleet.subscriptions.map((s) => {
+        const id = s.subscriptionId.toLowerCase();
+        const clusters = fleet.clusters.filter((c) => c.resource.id.toLowerCase().startsWith(`/subscriptions/${id}/`)).length;
+        const states = derivePolicyStates(fleet, s.subscriptionId, now).filter((r) => String(r['resourceType'] ?? '').toLowerCase().replace(/^\//, '') === 'microsoft.kubernetes/connectedclusters').length;
+        const policyPages = Math.max(1, Math.ceil(states / POLICY_STATE_PAGE));
+        return { subscriptionId: id, clusters, policyStates: states, requests: perSubscription.get(id) ?? 0, budget: 3 + clusters * 2 + policyPages };
+      });
+      return {
+        total: emulator.requests.count(),
+        byRoute: emulator.requests.snapshot(),
+        identityTokens: identity,
+        logged: emulator.requests.log.length,
+        subscriptions,
+      };
+    },
+  },
+  () => emulator.stop(),
+);

@@ -8,11 +8,15 @@
  *   - `evaluation/azurite-process.ts`: Azurite in memory; `evaluation/arm-emulator-process.ts`: the
  *     ARM emulator with the scale fleet;
  *   - this file with `BENCH_API_ROLE=app`: the local Functions runtime running the real `functions/*.ts`.
- *     The fleet is evaluated through the production pipeline (evaluation timer → queues → tables);
+ *     By default the fleet is evaluated in process and written through the real Table repositories
+ *     (`seedEvaluatedFleet`, reported as `tables: "seeded"`); `--pipeline` evaluates it through the
+ *     production pipeline (evaluation timer → queues → tables) instead;
  *   - this file with `BENCH_API_ROLE=bare`: the bare server.
  *
  * Options: --subscriptions N (200) --clusters M per subscription (50) --duration S (10)
- * --connections C (50). The last line printed is one JSON object: per endpoint rps, p99Ms, bareRps, ratio.
+ * --connections C (50) --pipeline --paths a,b (other paths) --cpu-prof-dir DIR (profile the app).
+ * The last line printed is one JSON object: per endpoint rps, p99Ms, bareRps, ratio (and bareP99Ms,
+ * bytes, errors, cpuUsPerRequest, tables).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -45,6 +49,7 @@ async function appRole(): Promise<void> {
   if (stack.azurite !== undefined || stack.emulator !== undefined) throw new Error('the app process must use the Azurite and ARM emulator of the other processes');
   const container = await getContainer();
   serveParent({ apiUrl: stack.apiUrl }, {
+    seed: async (args) => seedEvaluatedFleet(container.repositories, args as ScaleFleet),
     evaluate: async () => {
       const started = performance.now();
       await stack.host.invokeTimer('evaluationTimer');
@@ -57,6 +62,84 @@ async function appRole(): Promise<void> {
       }
     },
   }, () => stack.stop());
+}
+
+interface ScaleFleet {
+  readonly subscriptions: number;
+  readonly clustersPerSubscription: number;
+  readonly policyStatesPerCluster: number;
+  readonly extensionsPerCluster: number;
+}
+
+/**
+ * `--seed` (the default): the same scale fleet, evaluated in process with the domain evaluator on the
+ * snapshots the inventory reader would build from the emulator's wire JSON, written through the real
+ * Table repositories (cluster states + index, then the run summary) — what the pipeline stores, in
+ * seconds instead of minutes. The API path under test is unchanged; only how the tables got filled is.
+ */
+async function seedEvaluatedFleet(
+  repositories: { readonly clusters: import('../application/ports.js').EvaluationClusterStateRepository; readonly summaries: import('../application/ports.js').SummaryRepository },
+  scale: ScaleFleet,
+): Promise<{ seconds: number; status: string; clusters: number }> {
+  const { derivePolicyStates, generateFleet } = await import('../local/arm-emulator/fleet/index.js');
+  const { toConnectedClusterRecord, toExtensionFact, toFluxFact, toPolicyStateFact } = await import('../adapters/arm/arm-wire-mapping.js');
+  const { evaluateCluster } = await import('../domain/evaluate-cluster.js');
+  const { environmentOf } = await import('../domain/environment.js');
+  const { summarizeFleet } = await import('../domain/fleet-summary.js');
+  type ClusterSnapshot = import('../domain/model.js').ClusterSnapshot;
+  type ClusterState = import('../application/ports.js').ClusterState;
+  const started = performance.now();
+  const now = new Date();
+  const runId = `bench-seed-${now.getTime()}`;
+  const fleet = generateFleet({ mode: 'scale', ...scale }, now);
+  const flatten = (r: Record<string, unknown>): Record<string, unknown> => ({ name: r['name'], ...(r['properties'] as Record<string, unknown>) });
+  const inputs: import('../domain/fleet-summary.js').SummaryInput[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < fleet.subscriptions.length) {
+      const subscriptionId = (fleet.subscriptions[next++] as { subscriptionId: string }).subscriptionId;
+      const states = derivePolicyStates(fleet, subscriptionId, now).map(toPolicyStateFact).filter((f) => f !== undefined);
+      const prefix = `/subscriptions/${subscriptionId.toLowerCase()}/`;
+      const snapshots: ClusterSnapshot[] = [];
+      for (const c of fleet.clusters) {
+        if (!c.resource.id.toLowerCase().startsWith(prefix)) continue;
+        const record = toConnectedClusterRecord(c.resource);
+        if (record === undefined) continue;
+        snapshots.push({
+          ...record,
+          extensions: c.extensions.map((e) => toExtensionFact(flatten(e))).filter((f) => f !== undefined),
+          fluxConfigurations: c.fluxConfigurations.map((f) => toFluxFact(flatten(f))).filter((f) => f !== undefined),
+          policyStates: states.filter((s) => s.resourceId === record.id.toLowerCase()),
+        });
+      }
+      const result: ClusterState[] = snapshots.map((snapshot) => ({
+        id: snapshot.id,
+        name: snapshot.name,
+        subscriptionId: snapshot.subscriptionId,
+        resourceGroup: snapshot.resourceGroup,
+        location: snapshot.location,
+        kind: snapshot.kind,
+        tags: snapshot.tags,
+        environment: environmentOf(snapshot.tags),
+        distribution: snapshot.properties.distribution,
+        kubernetesVersion: snapshot.properties.kubernetesVersion,
+        connectivityStatus: snapshot.properties.connectivityStatus,
+        evaluation: evaluateCluster(snapshot, {
+          runId,
+          runStartedAt: now,
+          resourceGroupPeers: snapshots.filter((p) => p.resourceGroup.toLowerCase() === snapshot.resourceGroup.toLowerCase()),
+          exceptions: [],
+        }),
+        stale: false,
+        lastSeenAt: now.toISOString(),
+      }));
+      await repositories.clusters.upsertMany(result);
+      for (const s of result) inputs.push({ subscriptionId: s.subscriptionId, stale: s.stale, evaluation: s.evaluation });
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  await repositories.summaries.put(summarizeFleet(runId, new Date().toISOString(), inputs));
+  return { seconds: (performance.now() - started) / 1000, status: 'seeded', clusters: inputs.length };
 }
 
 /** The reference: node:http answering each path with the captured status, headers and body bytes. */
@@ -90,10 +173,17 @@ async function main(): Promise<void> {
       clusters: { type: 'string', default: '50' },
       duration: { type: 'string', default: '10' },
       connections: { type: 'string', default: '50' },
+      // Fill the tables through the production pipeline (evaluation timer → queues → tables) instead
+      // of seeding them through the repositories; minutes instead of seconds at 10,000 clusters.
+      pipeline: { type: 'boolean', default: false },
+      // Diagnostics: other paths to measure (comma-separated), and a V8 CPU profile of the app process.
+      paths: { type: 'string' },
+      'cpu-prof-dir': { type: 'string' },
     },
   });
   const fleet = { subscriptions: Number(values.subscriptions), clustersPerSubscription: Number(values.clusters), policyStatesPerCluster: 40, extensionsPerCluster: 4 };
   const duration = Number(values.duration);
+  const endpoints: readonly string[] = values.paths !== undefined ? values.paths.split(',') : ENDPOINTS;
   const connections = Number(values.connections);
   const log = (m: string): void => void process.stderr.write(`${m}\n`);
 
@@ -112,17 +202,21 @@ async function main(): Promise<void> {
     const [storage, armEnv] = await Promise.all([azurite.ready, arm.ready]);
     const env: Record<string, string> = { BENCH_API_ROLE: 'app', AzureWebJobsStorage: String(storage['connectionString']), AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_JWKS_URI: issuer.jwksUri };
     for (const [k, v] of Object.entries(armEnv)) if (typeof v === 'string') env[k] = v;
-    const app = BenchChild.start('app', self, env);
+    const profileDir = values['cpu-prof-dir'];
+    const app = BenchChild.start('app', self, env, profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []);
     children.push(app);
     const apiUrl = String((await app.ready)['apiUrl']);
-    log(`evaluating ${String(armEnv['clusters'])} clusters in ${String(armEnv['subscriptions'])} subscriptions through the pipeline…`);
-    const evaluation = await app.request<{ seconds: number; status: string; clusters: number }>('evaluate');
+    const source = values.pipeline ? 'evaluated through the pipeline (evaluation timer → queues → tables)' : 'seeded: evaluated in process, written through the Table repositories (not the pipeline)';
+    log(`${String(armEnv['clusters'])} clusters in ${String(armEnv['subscriptions'])} subscriptions: ${source}…`);
+    const evaluation = values.pipeline
+      ? await app.request<{ seconds: number; status: string; clusters: number }>('evaluate')
+      : await app.request<{ seconds: number; status: string; clusters: number }>('seed', fleet);
     log(`run ${evaluation.status}: ${evaluation.clusters} clusters in ${evaluation.seconds.toFixed(1)} s`);
 
     const token = await issuer.mintToken({ roles: ['Compliance.Read'], expiresIn: 3600 });
     const origin = new URL(apiUrl).origin;
     const captured: Record<string, CapturedResponse> = {};
-    for (const path of ENDPOINTS) {
+    for (const path of endpoints) {
       const res = await fetch(`${origin}${path}`, { headers: { authorization: `Bearer ${token}` } });
       const body = Buffer.from(await res.arrayBuffer());
       if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${body.toString('utf8').slice(0, 300)}`);
@@ -143,16 +237,19 @@ async function main(): Promise<void> {
       const r = await autocannon({ url, connections, duration: seconds, headers: auth ? { authorization: `Bearer ${token}` } : {} });
       return { rps: r.requests.average, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
     };
-    const results: Record<string, { rps: number; p99Ms: number; bareRps: number; bareP99Ms: number; ratio: number; bytes: number; errors: number }> = {};
-    for (const path of ENDPOINTS) {
+    const results: Record<string, { rps: number; p99Ms: number; bareRps: number; bareP99Ms: number; ratio: number; bytes: number; errors: number; cpuUsPerRequest: number; tables: string }> = {};
+    for (const path of endpoints) {
       await measure(`${origin}${path}`, true, 2); // warm-up (JIT, connection pools) is part of neither figure
+      const cpuBefore = app.cpuSeconds() ?? 0;
       const api = await measure(`${origin}${path}`, true);
+      // App CPU per request: less sensitive than rps to the other processes sharing the cores.
+      const cpuUsPerRequest = Math.round((((app.cpuSeconds() ?? 0) - cpuBefore) * 1e6) / Math.max(1, api.rps * duration));
       const ref = await measure(`${bareUrl}${path}`, false);
       if (api.non2xx > 0) throw new Error(`${path}: ${api.non2xx} non-2xx responses under load`);
       const ratio = api.rps / ref.rps;
-      results[`GET ${path}`] = { rps: Math.round(api.rps), p99Ms: api.p99Ms, bareRps: Math.round(ref.rps), bareP99Ms: ref.p99Ms, ratio: Number(ratio.toFixed(3)), bytes: Buffer.from(captured[path]?.bodyBase64 ?? '', 'base64').length, errors: api.errors };
+      results[`GET ${path}`] = { rps: Math.round(api.rps), p99Ms: api.p99Ms, bareRps: Math.round(ref.rps), bareP99Ms: ref.p99Ms, ratio: Number(ratio.toFixed(3)), bytes: Buffer.from(captured[path]?.bodyBase64 ?? '', 'base64').length, errors: api.errors, cpuUsPerRequest, tables: values.pipeline ? 'pipeline' : 'seeded' };
       // Errors are timeouts (autocannon's 10 s): reported, since they are the finding, not a harness fault.
-      log(`GET ${path}: ${Math.round(api.rps)} rps, p99 ${api.p99Ms} ms, ${api.errors} errors | bare ${Math.round(ref.rps)} rps, p99 ${ref.p99Ms} ms | ratio ${ratio.toFixed(2)}`);
+      log(`GET ${path}: ${Math.round(api.rps)} rps, p99 ${api.p99Ms} ms, ${api.errors} errors, app CPU ${cpuUsPerRequest} µs/request | bare ${Math.round(ref.rps)} rps, p99 ${ref.p99Ms} ms | ratio ${ratio.toFixed(2)}`);
     }
     log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString()}; ${connections} connections × ${duration} s`);
     console.log(JSON.stringify(results));

@@ -119,13 +119,46 @@ function ifNoneMatchHits(header: string | null, etag: string): boolean {
  * repository shares between requests (the latest summary, deep-frozen): it cannot change, so its
  * bytes and hash are computed once instead of on every request. Other bodies are serialized each time.
  */
-const frozenBodies = new WeakMap<object, { readonly json: string; etag?: string }>();
+interface SerializedBody {
+  readonly json: string;
+  /** UTF-8 of `json`, kept for shared (frozen) bodies only; consumers copy it (`new Response` does). */
+  readonly bytes?: Uint8Array;
+  etag?: string;
+}
 
-function serialize(body: unknown): { readonly json: string; etag?: string } {
-  if (typeof body !== 'object' || body === null || !Object.isFrozen(body)) return { json: JSON.stringify(body) };
+const frozenBodies = new WeakMap<object, SerializedBody>();
+
+function isFrozenObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && Object.isFrozen(value);
+}
+
+/**
+ * `JSON.stringify` of a plain object whose top-level values may be shared frozen objects (a collection
+ * `{ value: <cached page items>, nextLink }`): those values come from the memo. Same text as
+ * `JSON.stringify(body)`: undefined/function/symbol values are skipped, `toJSON` is honoured.
+ */
+function stringifyWithFrozenParts(body: Record<string, unknown>): string {
+  let out = '{';
+  for (const key of Object.keys(body)) {
+    const value = body[key];
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
+    const json = isFrozenObject(value) ? serialize(value).json : JSON.stringify(value);
+    if (json === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${json}`;
+  }
+  return `${out}}`;
+}
+
+function serialize(body: unknown): SerializedBody {
+  if (!isFrozenObject(body)) {
+    const plain = typeof body === 'object' && body !== null && Object.getPrototypeOf(body) === Object.prototype && typeof (body as { toJSON?: unknown }).toJSON !== 'function';
+    return { json: plain ? stringifyWithFrozenParts(body as Record<string, unknown>) : JSON.stringify(body) };
+  }
   let memo = frozenBodies.get(body);
   if (memo === undefined) {
-    memo = { json: JSON.stringify(body) };
+    const json = JSON.stringify(body);
+    const utf8 = Buffer.from(json, 'utf8');
+    memo = { json, bytes: new Uint8Array(utf8.buffer, utf8.byteOffset, utf8.byteLength) };
     frozenBodies.set(body, memo);
   }
   return memo;
@@ -206,7 +239,7 @@ function baseHeaders(requestId: string, noStore: boolean): Record<string, string
 function render(result: OperationResult, request: ApiRequest, spec: DocumentedOperation, requestId: string, authenticated: boolean): ApiResponse {
   const headers: Record<string, string> = { ...baseHeaders(requestId, authenticated), ...(result.headers ?? {}) };
   let body: string | Uint8Array | undefined;
-  let json: { readonly json: string; etag?: string } | undefined;
+  let json: SerializedBody | undefined;
   if (result.raw !== undefined) {
     body = result.raw.body;
     headers['content-type'] = result.raw.contentType;
@@ -214,7 +247,7 @@ function render(result: OperationResult, request: ApiRequest, spec: DocumentedOp
     if (!authenticated) headers['cache-control'] = result.raw.cacheControl ?? 'no-store';
   } else if (result.body !== undefined) {
     json = serialize(result.body);
-    body = json.json;
+    body = json.bytes ?? json.json;
     headers['content-type'] = 'application/json; charset=utf-8';
     headers['content-security-policy'] = API_CSP;
     if (!authenticated) headers['cache-control'] = 'no-store';

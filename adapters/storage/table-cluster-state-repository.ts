@@ -12,10 +12,11 @@
  *   (remaining filters applied as property filters) and point-reads the states of that page.
  *   Index rows are diffed against the previous state, so an unchanged cluster costs no index write.
  */
-import type { TableClient, TransactionAction } from '@azure/data-tables';
+import type { TableClient, TableEntity, TransactionAction } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import type { ClusterEvaluation, ControlResult } from '../../domain/model.js';
 import type { ClusterQuery, ClusterState, EvaluationClusterStateRepository, Page } from '../../application/ports.js';
+import { toClusterSummary, type ClusterSummaryListing, type ClusterSummaryView } from '../../application/compliance-query-service.js';
 import { InvalidRequestError } from '../../domain/errors.js';
 import { escapeKey, joinKey } from './table-keys.js';
 import { MAX_CHUNKED_CHARS, readChunks, writeChunks } from './chunked-property.js';
@@ -27,6 +28,9 @@ import {
   encodeContinuation,
   forEachLimited,
   getEntityOrUndefined,
+  isStatus,
+  num,
+  insertBatched,
   readAll,
   readPage,
   reqStr,
@@ -51,6 +55,13 @@ interface IndexFields {
 }
 
 const INDEX_SELECT = ['PartitionKey', 'RowKey', 'subscriptionId', 'environment', 'location', 'status', 'stale', 'failing'];
+/**
+ * What a list item needs (`listSummaries`), without the chunked evaluation: reading and parsing every
+ * listed cluster's controls and evidence (~30 KB each) only to drop them made `clusters?top=100` read
+ * megabytes per request. `evaluatedAt` and `failedControls` (catalog order, as the evaluation holds
+ * them) are stored as their own columns for this; rows written before they existed are read in full.
+ */
+const LIST_SELECT = [...INDEX_SELECT, 'id', 'name', 'resourceGroup', 'kind', 'score', 'evaluatedAt', 'failedControls'];
 const POINT_READ_CONCURRENCY = 16;
 
 function statusOf(evaluation: ClusterEvaluation): Status {
@@ -142,6 +153,8 @@ function toEntity(state: ClusterState): { partitionKey: string; rowKey: string }
       score: state.evaluation.score,
       status: f.status,
       failing: JSON.stringify(f.failing),
+      evaluatedAt: state.evaluation.evaluatedAt,
+      failedControls: JSON.stringify(state.evaluation.failedControls),
     }),
     ...writeChunks('evaluation', fitEvaluation(state.evaluation)),
   };
@@ -169,7 +182,10 @@ function fromEntity(e: Record<string, unknown>): ClusterState {
 }
 
 function matches(state: ClusterState, q: ClusterQuery): boolean {
-  const f = indexFieldsOf(state);
+  return matchesFields(indexFieldsOf(state), q);
+}
+
+function matchesFields(f: IndexFields, q: ClusterQuery): boolean {
   return (
     (q.subscriptionId === undefined || f.subscriptionId === q.subscriptionId.toLowerCase()) &&
     (q.status === undefined || f.status === q.status) &&
@@ -180,13 +196,73 @@ function matches(state: ClusterState, q: ClusterQuery): boolean {
   );
 }
 
-export class TableClusterStateRepository implements EvaluationClusterStateRepository {
+/** The list view straight from the list columns; undefined for a row written before they existed. */
+function summaryFromListColumns(e: Record<string, unknown>): ClusterSummaryView | undefined {
+  const evaluatedAt = str(e, 'evaluatedAt');
+  const failedControls = str(e, 'failedControls');
+  if (evaluatedAt === undefined || failedControls === undefined) return undefined;
+  return {
+    id: reqStr(e, 'id'),
+    name: reqStr(e, 'name'),
+    subscriptionId: reqStr(e, 'subscriptionId'),
+    resourceGroup: reqStr(e, 'resourceGroup'),
+    location: reqStr(e, 'location'),
+    kind: str(e, 'kind') ?? null,
+    environment: str(e, 'environment') ?? null,
+    score: num(e, 'score'),
+    failedControls: JSON.parse(failedControls) as string[],
+    lastEvaluatedAt: evaluatedAt,
+    stale: bool(e, 'stale'),
+  };
+}
+
+/** Default staleness bound of {@link TableClusterStateRepository.listSummaries} across instances. */
+export const DEFAULT_LIST_CACHE_MS = 1000;
+const LIST_CACHE_ENTRIES = 256;
+
+export interface TableClusterStateRepositoryOptions {
+  /** How long a `listSummaries` page is served from memory; 0 turns the cache off. */
+  readonly listCacheMs?: number;
+  /** Milliseconds (monotonic); tests pass a fake clock. */
+  readonly now?: () => number;
+}
+
+/**
+ * Bumped before and after every cluster write in this process (any instance): a cached list page
+ * from an older generation is never served, so a process reads its own writes at once.
+ */
+let listGeneration = 0;
+const invalidateListPages = (): void => {
+  listGeneration += 1;
+};
+
+interface CachedPage {
+  readonly generation: number;
+  readonly expiresAt: number;
+  readonly page: Promise<Page<ClusterSummaryView>>;
+}
+
+function freezePage(page: Page<ClusterSummaryView>): Page<ClusterSummaryView> {
+  for (const item of page.items) {
+    Object.freeze(item.failedControls);
+    Object.freeze(item);
+  }
+  Object.freeze(page.items);
+  return Object.freeze(page);
+}
+
+export class TableClusterStateRepository implements EvaluationClusterStateRepository, ClusterSummaryListing {
   private readonly table: TableClient;
   private readonly index: TableClient;
+  private readonly listCacheMs: number;
+  private readonly now: () => number;
+  private readonly listPages = new Map<string, CachedPage>();
 
-  constructor(store: TableStore) {
+  constructor(store: TableStore, options: TableClusterStateRepositoryOptions = {}) {
     this.table = store.client('clusters');
     this.index = store.client('clusterIndex');
+    this.listCacheMs = options.listCacheMs ?? DEFAULT_LIST_CACHE_MS;
+    this.now = options.now ?? (() => performance.now());
   }
 
   async upsertMany(states: readonly ClusterState[]): Promise<void> {
@@ -199,6 +275,7 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     }
     const entities = states.map(toEntity);
     const upserts: TransactionAction[] = [];
+    const inserts: TableEntity[] = [];
     const deletes: { partitionKey: string; rowKey: string }[] = [];
     for (const [i, state] of states.entries()) {
       const entity = entities[i] as ReturnType<typeof toEntity>;
@@ -207,15 +284,19 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
       const oldRows = before ? indexRowsOf(before) : new Map<string, Record<string, unknown>>();
       for (const [partitionKey, props] of indexRowsOf(indexFieldsOf(state))) {
         const old = oldRows.get(partitionKey);
-        if (old === undefined || !sameProps(old, props)) upserts.push(['upsert', { partitionKey, rowKey: pointer, ...props }, 'Replace']);
+        if (old === undefined) inserts.push({ partitionKey, rowKey: pointer, ...props });
+        else if (!sameProps(old, props)) upserts.push(['upsert', { partitionKey, rowKey: pointer, ...props }, 'Replace']);
       }
       for (const partitionKey of oldRows.keys()) if (!indexRowsOf(indexFieldsOf(state)).has(partitionKey)) deletes.push({ partitionKey, rowKey: pointer });
     }
     // New index rows first, then the states, then stale index rows: a crash in between leaves extra
     // index rows at worst, and listing re-checks every state it reads against the query.
+    invalidateListPages();
+    await insertBatched(this.index, inserts);
     await submitBatched(this.index, upserts);
     await submitBatched(this.table, entities.map((e): TransactionAction => ['upsert', e, 'Replace']));
     await deleteBatched(this.index, deletes);
+    invalidateListPages();
   }
 
   async get(subscriptionId: string, resourceGroup: string, name: string): Promise<ClusterState | undefined> {
@@ -228,6 +309,73 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
   }
 
   async list(query: ClusterQuery): Promise<Page<ClusterState>> {
+    const page = await this.listRows(query, undefined);
+    return {
+      items: page.rows.map(fromEntity).filter((s) => matches(s, query)),
+      continuationToken: page.continuationToken,
+    };
+  }
+
+  /**
+   * The list view of {@link list}: only the list columns are read (see `LIST_SELECT`). Pages are kept
+   * in memory (frozen, shared) for `listCacheMs` (default 1 s), keyed by the whole query, and
+   * concurrent requests for the same page share one read: the emulator (Azurite) answers every Table
+   * query by scanning and sorting the whole table, so at 10,000 clusters each read costs ~20 ms of
+   * its CPU. Writes in this process drop every cached page; another instance's writes show within
+   * `listCacheMs`. `list` (the evaluation's own reads) is never cached.
+   */
+  async listSummaries(query: ClusterQuery): Promise<Page<ClusterSummaryView>> {
+    if (this.listCacheMs <= 0) return this.readSummaries(query);
+    const key = JSON.stringify([query.subscriptionId, query.status, query.failingControlId, query.environment, query.location, query.stale, query.top, query.continuationToken]);
+    const now = this.now();
+    const hit = this.listPages.get(key);
+    if (hit !== undefined && hit.generation === listGeneration && now < hit.expiresAt) return hit.page;
+    if (hit !== undefined) this.listPages.delete(key);
+    const generation = listGeneration;
+    const page = this.readSummaries(query).then(freezePage);
+    const entry: CachedPage = { generation, expiresAt: now + this.listCacheMs, page };
+    if (this.listPages.size >= LIST_CACHE_ENTRIES) {
+      const oldest = this.listPages.keys().next();
+      if (oldest.done !== true) this.listPages.delete(oldest.value);
+    }
+    this.listPages.set(key, entry);
+    page.catch(() => {
+      if (this.listPages.get(key) === entry) this.listPages.delete(key);
+    });
+    return page;
+  }
+
+  private async readSummaries(query: ClusterQuery): Promise<Page<ClusterSummaryView>> {
+    const page = await this.listRows(query, LIST_SELECT);
+    const items: (ClusterSummaryView | undefined)[] = [];
+    await Promise.all(
+      page.rows.map(async (entity, i) => {
+        if (!matchesFields(indexFieldsFromEntity(entity), query)) return;
+        const view = summaryFromListColumns(entity);
+        if (view !== undefined) {
+          items[i] = view;
+          return;
+        }
+        const state = await this.readState(entity);
+        items[i] = state !== undefined && matches(state, query) ? toClusterSummary(state) : undefined;
+      }),
+    );
+    return { items: items.filter((v): v is ClusterSummaryView => v !== undefined), continuationToken: page.continuationToken };
+  }
+
+  private async readState(row: Record<string, unknown>): Promise<ClusterState | undefined> {
+    const e = await getEntityOrUndefined(this.table, reqStr(row, 'partitionKey'), reqStr(row, 'rowKey'));
+    return e === undefined ? undefined : fromEntity(e);
+  }
+
+  /**
+   * One page of cluster entities for a query; `select` limits the columns (undefined = whole
+   * entities). Pointers to rows missing from the main table (a stale index row) are left out.
+   */
+  private async listRows(
+    query: ClusterQuery,
+    select: readonly string[] | undefined,
+  ): Promise<{ rows: Record<string, unknown>[]; continuationToken: string | undefined }> {
     if (!Number.isInteger(query.top) || query.top < 1) throw new InvalidRequestError('top must be a positive integer.', 'top');
     const token = decodeContinuation(query.continuationToken);
     const props: string[] = [];
@@ -260,8 +408,8 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
         ...(query.subscriptionId !== undefined ? [odata`PartitionKey eq ${clusterPartition(query.subscriptionId)}`] : []),
         ...props,
       ];
-      const page = await readPage(this.table, where.length > 0 ? where.join(' and ') : undefined, query.top, token);
-      return { items: page.entities.map(fromEntity).filter((s) => matches(s, query)), continuationToken: encodeContinuation(page.continuationToken) };
+      const page = await readPage(this.table, where.length > 0 ? where.join(' and ') : undefined, query.top, token, select);
+      return { rows: page.entities, continuationToken: encodeContinuation(page.continuationToken) };
     }
 
     const where = [
@@ -271,17 +419,26 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     ];
     const page = await readPage(this.index, where.join(' and '), query.top, token, ['PartitionKey', 'RowKey']);
     const pointers = page.entities.map((e) => reqStr(e, 'rowKey'));
-    const states: (ClusterState | undefined)[] = new Array<ClusterState | undefined>(pointers.length);
+    const rows: (Record<string, unknown> | undefined)[] = new Array<Record<string, unknown> | undefined>(pointers.length);
     await forEachLimited([...pointers.keys()], POINT_READ_CONCURRENCY, async (i) => {
       const pointer = pointers[i] as string;
       const sep = pointer.indexOf('|');
-      const e = await getEntityOrUndefined(this.table, pointer.slice(0, sep), pointer.slice(sep + 1));
-      states[i] = e === undefined ? undefined : fromEntity(e);
+      rows[i] = await this.pointRead(pointer.slice(0, sep), pointer.slice(sep + 1), select);
     });
     return {
-      items: states.filter((s): s is ClusterState => s !== undefined && matches(s, query)),
+      rows: rows.filter((e): e is Record<string, unknown> => e !== undefined),
       continuationToken: encodeContinuation(page.continuationToken),
     };
+  }
+
+  private async pointRead(partitionKey: string, rowKey: string, select: readonly string[] | undefined): Promise<Record<string, unknown> | undefined> {
+    if (select === undefined) return getEntityOrUndefined(this.table, partitionKey, rowKey);
+    try {
+      return await this.table.getEntity<Record<string, unknown>>(partitionKey, rowKey, { queryOptions: { select: [...select] } });
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
   }
 
   async deleteMany(clusters: readonly { readonly subscriptionId: string; readonly resourceGroup: string; readonly name: string }[]): Promise<number> {
@@ -294,8 +451,10 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     });
     const indexRows = found.flatMap((f) => [...indexRowsOf(f.fields).keys()].map((partitionKey) => ({ partitionKey, rowKey: `${f.partitionKey}|${f.rowKey}` })));
     // States first: an index row left behind by a crash points at nothing and is skipped by `list`.
+    invalidateListPages();
     await deleteBatched(this.table, found.map(({ partitionKey, rowKey }) => ({ partitionKey, rowKey })));
     await deleteBatched(this.index, indexRows);
+    invalidateListPages();
     return found.length;
   }
 
@@ -310,9 +469,11 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
         indexUpserts.push(['upsert', { partitionKey, rowKey: pointer, ...props }, 'Replace']);
       }
     }
+    invalidateListPages();
     await submitBatched(this.index, indexUpserts);
     // Merge only the flag: results, evaluation and lastSeenAt stay as last collected.
     await submitBatched(this.table, current.map((e): TransactionAction => ['upsert', { partitionKey: pk, rowKey: reqStr(e, 'rowKey'), stale: true }, 'Merge']));
+    invalidateListPages();
     return current.length;
   }
 }

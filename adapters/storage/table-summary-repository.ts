@@ -7,6 +7,14 @@
  * - `run|<runId>`: every run's summary, for reference (same chunked JSON).
  * - `trend|<generatedAt>|<runId>`: one compact trend point per run; `listTrends(since)` is one
  *   ascending range read of the `trend` partition.
+ *
+ * `getLatest` is the hot read of the API and the latest summary changes once per run, so the parsed
+ * summary is kept in memory (deep-frozen: every caller shares it) with the entity's ETag. Within
+ * `latestCacheMs` (default 1 s) it is served from memory; after that one point read of two small
+ * properties (`$select`) compares the ETag and only a changed entity is read and parsed again
+ * (concurrent callers share that one revalidation). `put` on this instance drops the cache at once,
+ * so the process that finalizes a run serves the new summary immediately; other instances serve the
+ * previous summary for at most `latestCacheMs` plus one point read.
  */
 import type { TableClient } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
@@ -37,14 +45,58 @@ export function trendPointOf(summary: FleetSummary): TrendPoint {
   };
 }
 
+/** Default staleness bound of {@link TableSummaryRepository.getLatest} across instances. */
+export const DEFAULT_LATEST_CACHE_MS = 1000;
+
+export interface TableSummaryRepositoryOptions {
+  /** How long the latest summary is served from memory before its ETag is checked again; 0 = every call. */
+  readonly latestCacheMs?: number;
+  /** Milliseconds (monotonic); tests pass a fake clock. */
+  readonly now?: () => number;
+}
+
+/** Bumped by every `put` in this process (any instance): a cache filled before it is not served. */
+let latestGeneration = 0;
+
+interface CachedLatest {
+  readonly generation: number;
+  readonly etag: string;
+  readonly summary: FleetSummary;
+  checkedAt: number;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 export class TableSummaryRepository implements SummaryRepository {
   private readonly table: TableClient;
+  private readonly latestCacheMs: number;
+  private readonly now: () => number;
+  private cached: CachedLatest | undefined;
+  private revalidation: { readonly generation: number; readonly promise: Promise<FleetSummary | undefined> } | undefined;
 
-  constructor(store: TableStore) {
+  constructor(store: TableStore, options: TableSummaryRepositoryOptions = {}) {
     this.table = store.client('summaries');
+    this.latestCacheMs = options.latestCacheMs ?? DEFAULT_LATEST_CACHE_MS;
+    this.now = options.now ?? (() => performance.now());
   }
 
   async put(summary: FleetSummary): Promise<void> {
+    latestGeneration += 1;
+    try {
+      await this.write(summary);
+    } finally {
+      latestGeneration += 1;
+      this.cached = undefined;
+    }
+  }
+
+  private async write(summary: FleetSummary): Promise<void> {
     const body = { runId: summary.runId, generatedAt: summary.generatedAt, ...writeChunks('summary', JSON.stringify(summary)) };
     const point = trendPointOf(summary);
     await Promise.all([
@@ -82,9 +134,47 @@ export class TableSummaryRepository implements SummaryRepository {
   }
 
   async getLatest(): Promise<FleetSummary | undefined> {
+    const cached = this.cached;
+    if (cached !== undefined && cached.generation === latestGeneration && this.now() - cached.checkedAt < this.latestCacheMs) return cached.summary;
+    // Concurrent callers share one read, unless it started before a `put` of this process.
+    if (this.revalidation !== undefined && this.revalidation.generation === latestGeneration) return this.revalidation.promise;
+    const revalidation = { generation: latestGeneration, promise: this.revalidate() };
+    this.revalidation = revalidation;
+    void revalidation.promise.then(
+      () => this.clearRevalidation(revalidation),
+      () => this.clearRevalidation(revalidation),
+    );
+    return revalidation.promise;
+  }
+
+  private clearRevalidation(revalidation: { readonly generation: number; readonly promise: Promise<FleetSummary | undefined> }): void {
+    if (this.revalidation === revalidation) this.revalidation = undefined;
+  }
+
+  private async revalidate(): Promise<FleetSummary | undefined> {
+    const generation = latestGeneration;
+    const started = this.now();
+    const cached = this.cached;
+    if (cached !== undefined && cached.generation === generation) {
+      const head = await this.table.getEntity<Record<string, unknown>>(SUMMARY, LATEST, { queryOptions: { select: ['generatedAt'] } }).catch((error: unknown) => {
+        if (isStatus(error, 404)) return undefined;
+        throw error;
+      });
+      if (head !== undefined && head['etag'] === cached.etag) {
+        if (generation === latestGeneration) cached.checkedAt = started;
+        return cached.summary;
+      }
+    }
     const e = await getEntityOrUndefined(this.table, SUMMARY, LATEST);
     const text = e === undefined ? undefined : readChunks(e, 'summary');
-    return text === undefined ? undefined : (JSON.parse(text) as FleetSummary);
+    if (e === undefined || text === undefined) {
+      if (generation === latestGeneration) this.cached = undefined;
+      return undefined;
+    }
+    const summary = deepFreeze(JSON.parse(text) as FleetSummary);
+    const etag = e['etag'];
+    if (generation === latestGeneration && typeof etag === 'string') this.cached = { generation, etag, summary, checkedAt: started };
+    return summary;
   }
 
   async listTrends(since: string): Promise<TrendPoint[]> {

@@ -62,7 +62,23 @@ export function stripPrefix(pathname: string, routePrefix: string): string | und
   return lower.startsWith(`${prefix}/`) ? pathname.slice(prefix.length) : undefined;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A request without `content-length` or `transfer-encoding` has no body (RFC 9112 §6.3): most GETs.
+ * Their stream is only resumed (it ends on its own) instead of awaited, which cost every GET an async
+ * iterator and a few event-loop turns.
+ */
+function hasNoBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer> {
+  if (hasNoBody(req)) {
+    req.resume();
+    return EMPTY;
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
@@ -115,12 +131,14 @@ function writeResponse(res: ServerResponse, route: HttpRoute, response: RpcInvoc
     return;
   }
   const status = Number(http.statusCode ?? '200') || 200;
-  for (const [name, value] of Object.entries(http.headers ?? {})) res.setHeader(name, value);
-  const cookies = (http.cookies ?? []).map(serializeCookie);
-  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  const headers = http.headers ?? {};
+  for (const name in headers) res.setHeader(name, headers[name] as string);
+  const cookies = http.cookies !== undefined && http.cookies !== null && http.cookies.length > 0 ? http.cookies.map(serializeCookie) : undefined;
+  if (cookies !== undefined) res.setHeader('set-cookie', cookies);
   const body = http.body;
   let bytes: Buffer;
-  if (body?.bytes !== undefined && body.bytes !== null) bytes = Buffer.from(body.bytes);
+  // A view, not a copy: the library hands over the bytes it read from its Response and keeps none.
+  if (body?.bytes !== undefined && body.bytes !== null) bytes = Buffer.isBuffer(body.bytes) ? body.bytes : Buffer.from(body.bytes.buffer, body.bytes.byteOffset, body.bytes.byteLength);
   else if (typeof body?.string === 'string') bytes = Buffer.from(body.string, 'utf8');
   else if (typeof body?.json === 'string') bytes = Buffer.from(body.json, 'utf8');
   else bytes = Buffer.alloc(0);

@@ -54,6 +54,28 @@ export class FunctionInvocationError extends Error {
   }
 }
 
+type InvocationMetadata = CoreInvocationContext['metadata'];
+const metadataByRegistration = new WeakMap<FunctionRegistration, InvocationMetadata>();
+
+/**
+ * The function's metadata, built once per registration: like the worker, which hands every invocation
+ * the metadata object it loaded the function with (the library only reads it).
+ */
+function metadataOf(registration: FunctionRegistration): InvocationMetadata {
+  let metadata = metadataByRegistration.get(registration);
+  if (metadata === undefined) {
+    metadata = {
+      name: registration.name,
+      functionId: registration.functionId,
+      bindings: { ...registration.bindings },
+      rawBindings: [...registration.rawBindings],
+      scriptFile: registration.entry ?? 'n/a',
+    };
+    metadataByRegistration.set(registration, metadata);
+  }
+  return metadata;
+}
+
 /**
  * Invokes a registered function through the library's programming model and returns the RPC response.
  * Throws {@link FunctionInvocationError} when the handler (or a hook) fails, as the host then records
@@ -82,13 +104,7 @@ export async function invokeFunction(
       traceContext: { traceParent: `00-${randomUUID().replace(/-/g, '')}-${randomUUID().replace(/-/g, '').slice(0, 16)}-01`, traceState: '', attributes: {} },
       retryContext: input.retryContext ?? null,
     },
-    metadata: {
-      name,
-      functionId: registration.functionId,
-      bindings: { ...registration.bindings },
-      rawBindings: [...registration.rawBindings],
-      scriptFile: registration.entry ?? 'n/a',
-    },
+    metadata: metadataOf(registration),
     log(level, category, message) {
       // `log` hooks see every log; they may rewrite level/message of user logs only (worker semantics).
       const hooks = hooksFor('log');
@@ -114,35 +130,44 @@ export async function invokeFunction(
     let callback = registration.callback;
     const hookData: HookData = {};
 
-    const pre = hookContext(hookData, { invocationContext: context, inputs, functionCallback: callback });
-    coreCtx.state = 'preInvocationHooks';
-    try {
-      await executeHooks('preInvocation', pre);
-    } finally {
-      coreCtx.state = undefined;
+    // Hook contexts are only built when hooks are registered (most apps have none): same outcome.
+    if (hooksFor('preInvocation').length > 0) {
+      const pre = hookContext(hookData, { invocationContext: context, inputs, functionCallback: callback });
+      coreCtx.state = 'preInvocationHooks';
+      try {
+        await executeHooks('preInvocation', pre);
+      } finally {
+        coreCtx.state = undefined;
+      }
+      inputs = pre['inputs'] as unknown[];
+      callback = pre['functionCallback'] as typeof callback;
     }
-    inputs = pre['inputs'] as unknown[];
-    callback = pre['functionCallback'] as typeof callback;
 
-    const post = hookContext(hookData, { invocationContext: context, inputs, result: null, error: null });
+    let result: unknown = null;
+    let failure: unknown = null;
     coreCtx.state = 'invocation';
     try {
-      post['result'] = await invocationModel.invokeFunction(context, inputs, callback);
+      result = await invocationModel.invokeFunction(context, inputs, callback);
     } catch (error) {
-      post['error'] = error;
+      failure = error;
     } finally {
       coreCtx.state = undefined;
     }
-    coreCtx.state = 'postInvocationHooks';
-    try {
-      await executeHooks('postInvocation', post);
-    } finally {
-      coreCtx.state = undefined;
+    if (hooksFor('postInvocation').length > 0) {
+      const post = hookContext(hookData, { invocationContext: context, inputs, result, error: failure });
+      coreCtx.state = 'postInvocationHooks';
+      try {
+        await executeHooks('postInvocation', post);
+      } finally {
+        coreCtx.state = undefined;
+      }
+      result = post['result'];
+      failure = post['error'];
     }
     // The worker rethrows only Error-like values; a hook may have cleared or replaced the error.
-    if (post['error'] !== null && post['error'] !== undefined) throw post['error'];
+    if (failure !== null && failure !== undefined) throw failure;
 
-    const response = await invocationModel.getResponse(context, post['result']);
+    const response = await invocationModel.getResponse(context, result);
     const duration = Math.round(performance.now() - started);
     logger({ level: 'information', category: 'host', functionName: name, invocationId, message: `Executed 'Functions.${name}' (Succeeded, Id=${invocationId}, Duration=${duration}ms)` });
     return response;

@@ -101,10 +101,15 @@ var tags = { 'azd-env-name': environmentName, application: 'arc-compliance' }
 var functionAppName = '${abbreviations.functionApp}api-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
 
-// Queue names come from application/messages.ts (QUEUES); test/infra checks they are all here.
+// Queue names come from application/messages.ts (QUEUES, ROLLOUT_QUEUES, WEBHOOK_QUEUES); test/infra
+// checks they are all here. The host creates `<queue>-poison` queues itself when it first needs one.
 var queueNames = [
   'evaluation-collect'
   'evaluation-finalize'
+  'rollout-steps'
+  'rollout-steps-poison'
+  'webhook-deliveries'
+  'webhook-deliveries-deadletter'
 ]
 
 // The API's app roles: the same file the API authorizes against and the registration script creates.

@@ -71,6 +71,26 @@ export type CollectOutcome =
   | { readonly kind: 'failed'; readonly error: string; readonly staleClusters: number; readonly runComplete: boolean }
   | { readonly kind: 'skipped'; readonly reason: string };
 
+/** The stored current state of a freshly collected cluster (never stale: it was just seen). */
+export function toClusterState(snapshot: ClusterSnapshot, evaluation: ClusterEvaluation, lastSeenAt: string): ClusterState {
+  return {
+    id: snapshot.id,
+    name: snapshot.name,
+    subscriptionId: snapshot.subscriptionId,
+    resourceGroup: snapshot.resourceGroup,
+    location: snapshot.location,
+    kind: snapshot.kind,
+    tags: snapshot.tags,
+    environment: environmentOf(snapshot.tags),
+    distribution: snapshot.properties.distribution,
+    kubernetesVersion: snapshot.properties.kubernetesVersion,
+    connectivityStatus: snapshot.properties.connectivityStatus,
+    evaluation,
+    stale: false,
+    lastSeenAt,
+  };
+}
+
 const DAY_MS = 86_400_000;
 /**
  * Cluster states read per page while finalizing: a state carries its whole evaluation (tens of KB of
@@ -280,22 +300,7 @@ export class EvaluationService {
       if (changed !== undefined) {
         events.push({ id: outboundEventId('cluster.compliance.changed', runId, snapshot.id.toLowerCase()), type: 'cluster.compliance.changed', timestamp: evaluation.evaluatedAt, data: changed });
       }
-      states.push({
-        id: snapshot.id,
-        name: snapshot.name,
-        subscriptionId: snapshot.subscriptionId,
-        resourceGroup: snapshot.resourceGroup,
-        location: snapshot.location,
-        kind: snapshot.kind,
-        tags: snapshot.tags,
-        environment: environmentOf(snapshot.tags),
-        distribution: snapshot.properties.distribution,
-        kubernetesVersion: snapshot.properties.kubernetesVersion,
-        connectivityStatus: snapshot.properties.connectivityStatus,
-        evaluation,
-        stale: false,
-        lastSeenAt,
-      });
+      states.push(toClusterState(snapshot, evaluation, lastSeenAt));
     }
     // History before states: a crash in between is repaired by the redelivery, which still sees the
     // previous run's state and so computes the same drift.

@@ -84,7 +84,7 @@ async function seedEvaluatedFleet(
   const { derivePolicyStates, generateFleet } = await import('../local/arm-emulator/fleet/index.js');
   const { toConnectedClusterRecord, toExtensionFact, toFluxFact, toPolicyStateFact } = await import('../adapters/arm/arm-wire-mapping.js');
   const { evaluateCluster } = await import('../domain/evaluate-cluster.js');
-  const { environmentOf } = await import('../domain/environment.js');
+  const { toClusterState } = await import('../application/evaluation-service.js');
   const { summarizeFleet } = await import('../domain/fleet-summary.js');
   type ClusterSnapshot = import('../domain/model.js').ClusterSnapshot;
   type ClusterState = import('../application/ports.js').ClusterState;
@@ -112,27 +112,18 @@ async function seedEvaluatedFleet(
           policyStates: states.filter((s) => s.resourceId === record.id.toLowerCase()),
         });
       }
-      const result: ClusterState[] = snapshots.map((snapshot) => ({
-        id: snapshot.id,
-        name: snapshot.name,
-        subscriptionId: snapshot.subscriptionId,
-        resourceGroup: snapshot.resourceGroup,
-        location: snapshot.location,
-        kind: snapshot.kind,
-        tags: snapshot.tags,
-        environment: environmentOf(snapshot.tags),
-        distribution: snapshot.properties.distribution,
-        kubernetesVersion: snapshot.properties.kubernetesVersion,
-        connectivityStatus: snapshot.properties.connectivityStatus,
-        evaluation: evaluateCluster(snapshot, {
-          runId,
-          runStartedAt: now,
-          resourceGroupPeers: snapshots.filter((p) => p.resourceGroup.toLowerCase() === snapshot.resourceGroup.toLowerCase()),
-          exceptions: [],
-        }),
-        stale: false,
-        lastSeenAt: now.toISOString(),
-      }));
+      const result: ClusterState[] = snapshots.map((snapshot) =>
+        toClusterState(
+          snapshot,
+          evaluateCluster(snapshot, {
+            runId,
+            runStartedAt: now,
+            resourceGroupPeers: snapshots.filter((p) => p.resourceGroup.toLowerCase() === snapshot.resourceGroup.toLowerCase()),
+            exceptions: [],
+          }),
+          now.toISOString(),
+        ),
+      );
       await repositories.clusters.upsertMany(result);
       for (const s of result) inputs.push({ subscriptionId: s.subscriptionId, stale: s.stale, evaluation: s.evaluation });
     }

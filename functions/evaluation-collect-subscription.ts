@@ -2,15 +2,8 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getContainer } from '../bootstrap/composition-root.js';
 import { MAX_DEQUEUE_COUNT, parseCollectSubscriptionMessage, QUEUES } from '../application/messages.js';
+import { dequeueCountOf } from '../adapters/functions/queue-delivery.js';
 import './app-start.js';
-
-/** Delivery attempt from trigger metadata (1 when absent: treat as a first attempt). */
-export function dequeueCountOf(context: InvocationContext): number {
-  const meta = context.triggerMetadata ?? {};
-  const raw = meta['dequeueCount'] ?? meta['DequeueCount'];
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : NaN;
-  return Number.isInteger(n) && n > 0 ? n : 1;
-}
 
 app.storageQueue('evaluationCollectSubscription', {
   queueName: QUEUES.collectSubscription,

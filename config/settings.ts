@@ -117,7 +117,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const problems: string[] = [];
   const str = (name: string): string | undefined => {
     const v = env[name]?.trim();
-    return v === undefined || v === '' ? undefined : v;
+    if (v === undefined || v === '') return undefined;
+    // App Service leaves a Key Vault reference it could not resolve as its literal text; using that as
+    // a password or key would fail later and obscurely, so name it now.
+    if (/^@Microsoft\.KeyVault\(/i.test(v)) {
+      problems.push(`${name} is an unresolved Key Vault reference: check that the secret exists and the app's identity has Key Vault Secrets User on the vault`);
+      return undefined;
+    }
+    return v;
   };
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = str(name);

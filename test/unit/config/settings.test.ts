@@ -53,6 +53,12 @@ describe('loadConfig', () => {
     expect(config.storage.accountName).toBe('starccompliance');
   });
 
+  it('names an unresolved Key Vault reference instead of using its literal text', () => {
+    const problems = problemsOf({ ...minimal, SERVICENOW_CHANGE_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/sn-change/)' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^SERVICENOW_CHANGE_WEBHOOK_SECRET is an unresolved Key Vault reference/);
+  });
+
   it('normalises the subscription list', () => {
     const config = loadConfig({ ...minimal, AZURE_SUBSCRIPTION_IDS: ' 1BFBB5D0-917E-4346-9026-1D3B344417F5 ,, ' });
     expect(config.subscriptionIds).toEqual(['1bfbb5d0-917e-4346-9026-1d3b344417f5']);

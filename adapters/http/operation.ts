@@ -149,16 +149,60 @@ function stringifyWithFrozenParts(body: Record<string, unknown>): string {
   return `${out}}`;
 }
 
+function memoOf(json: string): SerializedBody {
+  const utf8 = Buffer.from(json, 'utf8');
+  return { json, bytes: new Uint8Array(utf8.buffer, utf8.byteOffset, utf8.byteLength) };
+}
+
+/**
+ * Bodies made of one shared frozen part plus primitives (a collection `{ value: <cached page items>,
+ * nextLink }`), memoized on that part by the primitives: repeated requests for the same cached page get
+ * the same bytes (and ETag) instead of a 45 KB string spliced and encoded per request. A few variants per
+ * part (the same page reached through different URLs); the memo goes when the part does.
+ */
+const compositeBodies = new WeakMap<object, Map<string, SerializedBody>>();
+const COMPOSITES_PER_PART = 4;
+
+function serializeComposite(body: Record<string, unknown>): SerializedBody {
+  let part: object | undefined;
+  let key = '';
+  for (const name of Object.keys(body)) {
+    const value = body[name];
+    if (isFrozenObject(value)) {
+      if (part !== undefined) return { json: stringifyWithFrozenParts(body) };
+      part = value;
+      key += `${JSON.stringify(name)}:#,`;
+    } else if (value === undefined) {
+      key += `${JSON.stringify(name)}:u,`;
+    } else if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      key += `${JSON.stringify(name)}:${JSON.stringify(value)},`;
+    } else {
+      return { json: stringifyWithFrozenParts(body) };
+    }
+  }
+  if (part === undefined) return { json: JSON.stringify(body) };
+  let variants = compositeBodies.get(part);
+  if (variants === undefined) {
+    variants = new Map();
+    compositeBodies.set(part, variants);
+  }
+  let memo = variants.get(key);
+  if (memo === undefined) {
+    memo = memoOf(stringifyWithFrozenParts(body));
+    if (variants.size >= COMPOSITES_PER_PART) variants.delete(variants.keys().next().value as string);
+    variants.set(key, memo);
+  }
+  return memo;
+}
+
 function serialize(body: unknown): SerializedBody {
   if (!isFrozenObject(body)) {
     const plain = typeof body === 'object' && body !== null && Object.getPrototypeOf(body) === Object.prototype && typeof (body as { toJSON?: unknown }).toJSON !== 'function';
-    return { json: plain ? stringifyWithFrozenParts(body as Record<string, unknown>) : JSON.stringify(body) };
+    return plain ? serializeComposite(body as Record<string, unknown>) : { json: JSON.stringify(body) };
   }
   let memo = frozenBodies.get(body);
   if (memo === undefined) {
-    const json = JSON.stringify(body);
-    const utf8 = Buffer.from(json, 'utf8');
-    memo = { json, bytes: new Uint8Array(utf8.buffer, utf8.byteOffset, utf8.byteLength) };
+    memo = memoOf(JSON.stringify(body));
     frozenBodies.set(body, memo);
   }
   return memo;
@@ -229,15 +273,14 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
 }
 
 function baseHeaders(requestId: string, noStore: boolean): Record<string, string> {
-  return {
-    'x-request-id': requestId,
-    'x-content-type-options': 'nosniff',
-    ...(noStore ? { 'cache-control': 'no-store' } : {}),
-  };
+  const headers: Record<string, string> = { 'x-request-id': requestId, 'x-content-type-options': 'nosniff' };
+  if (noStore) headers['cache-control'] = 'no-store';
+  return headers;
 }
 
 function render(result: OperationResult, request: ApiRequest, spec: DocumentedOperation, requestId: string, authenticated: boolean): ApiResponse {
-  const headers: Record<string, string> = { ...baseHeaders(requestId, authenticated), ...(result.headers ?? {}) };
+  const headers = baseHeaders(requestId, authenticated);
+  if (result.headers !== undefined) Object.assign(headers, result.headers);
   let body: string | Uint8Array | undefined;
   let json: SerializedBody | undefined;
   if (result.raw !== undefined) {

@@ -13,7 +13,7 @@ import { loadEntryFiles, resolveEntryFiles } from './entry-points.js';
 import { loadHostOptions, resolveStorageConnection } from './host-options.js';
 import { buildRoutes, createHttpServer, type HttpRoute } from './http-listener.js';
 import { consoleLogger, invokeFunction, type HostLogger, type InvocationInput } from './invocation.js';
-import { applyOutputBindings, normalizeQueueName } from './output-bindings.js';
+import { applyOutputBindings, hasNonHttpOutputs, normalizeQueueName } from './output-bindings.js';
 import { QueueListener } from './queue-listener.js';
 import { memoryScheduleMonitor, TimerListener, type ScheduleMonitor } from './timer-listener.js';
 import { parseSchedule } from './timer-schedule.js';
@@ -105,6 +105,7 @@ async function startIndexedHost(
 
   const invoke = async (registration: FunctionRegistration, input: InvocationInput): Promise<RpcInvocationResponse> => {
     const response = await invokeFunction(registration, input, logger);
+    if (!hasNonHttpOutputs(registration)) return response;
     try {
       await applyOutputBindings(registration, response, { queues: hostOptions.queues, clients });
     } catch (error) {

@@ -131,28 +131,49 @@ function writeResponse(res: ServerResponse, route: HttpRoute, response: RpcInvoc
     return;
   }
   const status = Number(http.statusCode ?? '200') || 200;
-  const headers = http.headers ?? {};
-  for (const name in headers) res.setHeader(name, headers[name] as string);
-  const cookies = http.cookies !== undefined && http.cookies !== null && http.cookies.length > 0 ? http.cookies.map(serializeCookie) : undefined;
-  if (cookies !== undefined) res.setHeader('set-cookie', cookies);
+  // One header object handed to `writeHead` (no `setHeader` per header): node:http then builds the head
+  // straight from it. Names come lower-cased from the library's `Headers`; copied, never mutated.
+  const headers: Record<string, string | number | string[]> = {};
+  const source = http.headers ?? {};
+  for (const name in source) headers[name] = source[name] as string;
+  if (http.cookies !== undefined && http.cookies !== null && http.cookies.length > 0) headers['set-cookie'] = http.cookies.map(serializeCookie);
+  if (status === 204 || status === 304) {
+    res.writeHead(status, headers).end();
+    return;
+  }
   const body = http.body;
   let bytes: Buffer;
   // A view, not a copy: the library hands over the bytes it read from its Response and keeps none.
   if (body?.bytes !== undefined && body.bytes !== null) bytes = Buffer.isBuffer(body.bytes) ? body.bytes : Buffer.from(body.bytes.buffer, body.bytes.byteOffset, body.bytes.byteLength);
   else if (typeof body?.string === 'string') bytes = Buffer.from(body.string, 'utf8');
   else if (typeof body?.json === 'string') bytes = Buffer.from(body.json, 'utf8');
-  else bytes = Buffer.alloc(0);
-  res.statusCode = status;
-  if (status === 204 || status === 304) {
-    res.end();
-    return;
-  }
-  res.setHeader('content-length', bytes.length);
-  res.end(bytes);
+  else bytes = EMPTY;
+  headers['content-length'] = bytes.length;
+  // Head and body leave in one `writev` (node:http corks `end`), never as a chunked stream.
+  res.writeHead(status, headers).end(bytes);
 }
 
 /** Creates (does not start) the HTTP server for a route table. */
 export function createHttpServer(routes: readonly HttpRoute[], routePrefix: string, dispatcher: HttpDispatcher): Server {
+  // Route lookups by method and path: the table is fixed once the host listens, and matching walks every
+  // route (splitting, decoding and lower-casing segments) on each request otherwise. Bounded; a full
+  // cache starts over, so arbitrary paths cannot grow it.
+  const lookups = new Map<string, RouteLookup>();
+  function lookup(method: string, pathname: string): RouteLookup {
+    const key = `${method} ${pathname}`;
+    let found = lookups.get(key);
+    if (found === undefined) {
+      const relative = stripPrefix(pathname, routePrefix);
+      const segments = relative === undefined ? undefined : splitPath(relative);
+      found = segments === undefined ? { kind: 'not-found' } : lookupRoute(routes, method, segments);
+      if (pathname.length <= 1024) {
+        if (lookups.size >= 2048) lookups.clear();
+        lookups.set(key, found);
+      }
+    }
+    return found;
+  }
+
   return createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
       dispatcher.log(`HTTP pipeline error: ${error instanceof Error ? error.message : String(error)}`);
@@ -164,8 +185,8 @@ export function createHttpServer(routes: readonly HttpRoute[], routePrefix: stri
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-    const admin = /^\/admin\/functions\/([^/]+)\/?$/i.exec(url.pathname);
-    if (admin?.[1] !== undefined && method === 'POST') {
+    const admin = method === 'POST' ? /^\/admin\/functions\/([^/]+)\/?$/i.exec(url.pathname) : null;
+    if (admin?.[1] !== undefined) {
       const text = (await readBody(req)).toString('utf8');
       let input: string | undefined;
       try {
@@ -178,9 +199,7 @@ export function createHttpServer(routes: readonly HttpRoute[], routePrefix: stri
       res.writeHead(dispatcher.invokeNonHttp(decodeURIComponent(admin[1]), input) ? 202 : 404).end();
       return;
     }
-    const relative = stripPrefix(url.pathname, routePrefix);
-    const segments = relative === undefined ? undefined : splitPath(relative);
-    const found: RouteLookup = segments === undefined ? { kind: 'not-found' } : lookupRoute(routes, method, segments);
+    const found = lookup(method, url.pathname);
     if (found.kind === 'not-found') {
       await readBody(req);
       res.writeHead(404).end();
@@ -191,14 +210,16 @@ export function createHttpServer(routes: readonly HttpRoute[], routePrefix: stri
       res.writeHead(405, { allow: found.allow.join(', ') }).end();
       return;
     }
-    const body = await readBody(req);
+    // Most requests (GETs) have no body: no await, so no extra turn of the microtask queue.
+    const body = hasNoBody(req) ? (req.resume(), EMPTY) : await readBody(req);
     const query: Record<string, string> = {};
-    for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
+    if (url.search !== '') for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
     const rpcHttp: RpcHttpData = {
       method,
       url: url.href,
       headers: headerRecord(req),
-      params: found.params,
+      // A copy: the cached lookup is shared, the library hands `params` to the handler as is.
+      params: { ...found.params },
       query,
       body: body.length > 0 ? { bytes: body } : null,
     };

@@ -5,7 +5,7 @@
  * input into `HttpRequest`/`InvocationContext`, preInvocation hooks run, `invokeFunction()` calls the
  * handler, postInvocation hooks run, and `getResponse()` converts the result back to RPC typed data.
  */
-import { randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { coreState, CoreSystemError, executeHooks, hookContext, hooksFor, type FunctionRegistration } from './core-api.js';
 import type { CoreInvocationContext, HookData, InvocationState, RpcInvocationRequest, RpcInvocationResponse, RpcLogCategory, RpcLogLevel } from './core-types.js';
@@ -52,6 +52,22 @@ export class FunctionInvocationError extends Error {
     this.functionName = functionName;
     this.invocationId = invocationId;
   }
+}
+
+// Random bytes for W3C trace ids, filled in blocks: one `randomFillSync` per 170 invocations instead of
+// two UUIDs (and two regex replaces) per invocation.
+const traceBytes = Buffer.alloc(24 * 170);
+let traceOffset = traceBytes.length;
+
+/** `00-<32 hex trace id>-<16 hex parent id>-01`, like the host's W3C trace context. */
+function newTraceParent(): string {
+  if (traceOffset + 24 > traceBytes.length) {
+    randomFillSync(traceBytes);
+    traceOffset = 0;
+  }
+  const start = traceOffset;
+  traceOffset += 24;
+  return `00-${traceBytes.toString('hex', start, start + 16)}-${traceBytes.toString('hex', start + 16, start + 24)}-01`;
 }
 
 type InvocationMetadata = CoreInvocationContext['metadata'];
@@ -101,7 +117,7 @@ export async function invokeFunction(
       functionId: registration.functionId,
       inputData: input.inputData,
       triggerMetadata: input.triggerMetadata ?? {},
-      traceContext: { traceParent: `00-${randomUUID().replace(/-/g, '')}-${randomUUID().replace(/-/g, '').slice(0, 16)}-01`, traceState: '', attributes: {} },
+      traceContext: { traceParent: newTraceParent(), traceState: '', attributes: {} },
       retryContext: input.retryContext ?? null,
     },
     metadata: metadataOf(registration),

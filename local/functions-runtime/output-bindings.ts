@@ -73,6 +73,18 @@ export async function queueClientFor(connectionString: string, queueName: string
 }
 
 /** Executes the output bindings of one invocation response. Throws if a binding cannot be written. */
+const nonHttpOutputs = new WeakMap<FunctionRegistration, boolean>();
+
+/** Whether the function has output bindings this runtime writes (HTTP functions usually have none). */
+export function hasNonHttpOutputs(registration: FunctionRegistration): boolean {
+  let has = nonHttpOutputs.get(registration);
+  if (has === undefined) {
+    has = Object.values(registration.bindings).some((b) => b.direction === 'out' && (b.type ?? '').toLowerCase() !== 'http');
+    nonHttpOutputs.set(registration, has);
+  }
+  return has;
+}
+
 export async function applyOutputBindings(
   registration: FunctionRegistration,
   response: RpcInvocationResponse,

@@ -27,6 +27,7 @@ import type {
   ExceptionRepository,
   HistoryRepository,
   MessageQueue,
+  Page,
   RunTrigger,
   SummaryRepository,
 } from './ports.js';
@@ -46,7 +47,7 @@ export interface EvaluationLogger {
 export interface EvaluationServiceDeps {
   readonly inventory: AzureInventoryReader;
   readonly runs: EvaluationRunRepository;
-  readonly clusters: EvaluationClusterStateRepository;
+  readonly clusters: EvaluationClusterStateRepository & Partial<SummaryInputListing>;
   readonly history: HistoryRepository;
   readonly summaries: SummaryRepository;
   readonly exceptions: ExceptionRepository;
@@ -58,6 +59,15 @@ export interface EvaluationServiceDeps {
   readonly log?: EvaluationLogger | undefined;
   /** Outbound events (webhooks): `cluster.compliance.changed` per drifting cluster, `evaluation.completed`. */
   readonly events?: EventPublisher | undefined;
+}
+
+/**
+ * A cluster store that can list what the fleet summary reads without each cluster's evidence
+ * (`TableClusterStateRepository`); finalize falls back to `list` for one that cannot.
+ */
+export interface SummaryInputListing {
+  /** Every cluster, `top` at a time, in the order of an unfiltered `list`; controls without evidence. */
+  listSummaryInputs(top: number, continuationToken: string | undefined): Promise<Page<SummaryInput>>;
 }
 
 /** Delivery facts the queue trigger passes in, so the last attempt can record a failure instead of throwing. */
@@ -98,6 +108,8 @@ const DAY_MS = 86_400_000;
  * a few more (cheap) page reads.
  */
 const SUMMARY_PAGE_SIZE = 250;
+/** Pages of summary inputs (~0.6 KB each): the emulator scans the whole table per page read. */
+const SUMMARY_INPUT_PAGE_SIZE = 1000;
 const silent: EvaluationLogger = { info: () => undefined, warn: () => undefined };
 
 function errorText(error: unknown): string {
@@ -352,12 +364,38 @@ export class EvaluationService {
     return (await this.deps.exceptions.list()).filter((e) => Date.parse(e.expiresAt) > at.getTime());
   }
 
+  /** Every current cluster state (stale ones included) as the fleet summary reads it. */
+  private async summaryInputs(): Promise<SummaryInput[]> {
+    const { clusters } = this.deps;
+    const inputs: SummaryInput[] = [];
+    let token: string | undefined;
+    if (clusters.listSummaryInputs !== undefined) {
+      do {
+        const page = await clusters.listSummaryInputs(SUMMARY_INPUT_PAGE_SIZE, token);
+        inputs.push(...page.items);
+        token = page.continuationToken;
+      } while (token !== undefined);
+      return inputs;
+    }
+    do {
+      const page = await clusters.list({ top: SUMMARY_PAGE_SIZE, continuationToken: token });
+      // Only what the summary reads (statuses and score): holding every cluster's evidence and
+      // offenders until the summary is built made finalize the memory peak of a 10,000-cluster run.
+      for (const s of page.items) {
+        const controls = s.evaluation.controls.map((c): ControlResult => ({ controlId: c.controlId, status: c.status, severity: c.severity, evidence: '' }));
+        inputs.push({ subscriptionId: s.subscriptionId, stale: s.stale, evaluation: { score: s.evaluation.score, controls } });
+      }
+      token = page.continuationToken;
+    } while (token !== undefined);
+    return inputs;
+  }
+
   /**
    * Completes a run once every subscription has an outcome: fleet summary over every current cluster
    * state (stale ones included), final status, history retention. Safe to repeat.
    */
   async finalizeRun(runId: string): Promise<{ run: EvaluationRun; summary: FleetSummary } | undefined> {
-    const { runs, clusters, summaries, history, clock, settings } = this.deps;
+    const { runs, summaries, history, clock, settings } = this.deps;
     const counted = await runs.refresh(runId, clock.now().toISOString());
     if (counted === undefined) {
       this.log.warn(`finalize: run ${runId} does not exist`);
@@ -369,18 +407,7 @@ export class EvaluationService {
     }
     // A repeated finalize reuses the first completion time, so it stores the same summary.
     const generatedAt = counted.completedAt ?? clock.now().toISOString();
-    const inputs: SummaryInput[] = [];
-    let token: string | undefined;
-    do {
-      const page = await clusters.list({ top: SUMMARY_PAGE_SIZE, continuationToken: token });
-      // Only what the summary reads (statuses and score): holding every cluster's evidence and
-      // offenders until the summary is built made finalize the memory peak of a 10,000-cluster run.
-      for (const s of page.items) {
-        const controls = s.evaluation.controls.map((c): ControlResult => ({ controlId: c.controlId, status: c.status, severity: c.severity, evidence: '' }));
-        inputs.push({ subscriptionId: s.subscriptionId, stale: s.stale, evaluation: { score: s.evaluation.score, controls } });
-      }
-      token = page.continuationToken;
-    } while (token !== undefined);
+    const inputs = await this.summaryInputs();
     const summary = summarizeFleet(runId, generatedAt, inputs);
     await summaries.put(summary);
     const run = (await runs.refresh(runId, generatedAt, { final: true })) ?? counted;

@@ -8,64 +8,25 @@
  * names); `security: []` marks anonymous operations.
  */
 import type { OpenAPIV3, OpenAPIV3_1 } from 'openapi-types';
-import { APP_ROLES, type AppRole } from '../adapters/http/app-roles.js';
+import { APP_ROLES } from '../adapters/http/app-roles.js';
 import { MAX_JUSTIFICATION_LENGTH, MAX_TICKET_LENGTH } from '../domain/exceptions.js';
+import { GUID_PATTERN, ID_PATTERN, dateTime, etagHeader, json, paramRef, ref, requestIdHeader, respRef, secured, type Operation, type OperationExtensions, type Schema } from './building-blocks.js';
 import { conflictResponse, rolloutPaths, rolloutSchemas, rolloutTag } from './rollout-paths.js';
 import { webhookPaths, webhookSchemas, webhookTags } from './webhook-paths.js';
 
 /** Vendor extensions the HTTP adapter reads from each operation. */
-export interface OperationExtensions {
-  /** The Entra ID app role a caller needs; absent on anonymous operations. */
-  'x-required-role'?: AppRole;
-  /** Inbound webhooks authenticated by a Standard Webhooks signature instead of a bearer token. */
-  'x-signature-auth'?: 'standard-webhooks';
-}
+export type { OperationExtensions } from './building-blocks.js';
 
 export type ApiDocument = OpenAPIV3_1.Document<OperationExtensions>;
-type Schema = OpenAPIV3_1.SchemaObject | OpenAPIV3_1.ReferenceObject;
-type Operation = OpenAPIV3_1.OperationObject<OperationExtensions>;
 
 export const API_VERSION = '1.0.0';
 export const MAX_TOP = 1000;
 export const DEFAULT_TOP = 100;
 
-const ref = (name: string): OpenAPIV3_1.ReferenceObject => ({ $ref: `#/components/schemas/${name}` });
-const respRef = (name: string): OpenAPIV3_1.ReferenceObject => ({ $ref: `#/components/responses/${name}` });
-const paramRef = (name: string): OpenAPIV3_1.ReferenceObject => ({ $ref: `#/components/parameters/${name}` });
-
-const requestIdHeader: OpenAPIV3_1.ReferenceObject = { $ref: '#/components/headers/RequestId' };
-const etagHeader: OpenAPIV3_1.ReferenceObject = { $ref: '#/components/headers/ETag' };
-
-function json(schema: Schema, description: string, extraHeaders: Record<string, OpenAPIV3_1.ReferenceObject | OpenAPIV3_1.HeaderObject> = {}): OpenAPIV3_1.ResponseObject {
-  return {
-    description,
-    headers: { 'x-request-id': requestIdHeader, ...extraHeaders },
-    content: { 'application/json': { schema } },
-  };
-}
 
 // ARM ids compare case-insensitively; JSON Schema patterns have no flags, hence the character classes.
 const ARM_ID_PATTERN = '^/[sS][uU][bB][sS][cC][rR][iI][pP][tT][iI][oO][nN][sS]/[^/]+/[rR][eE][sS][oO][uU][rR][cC][eE][gG][rR][oO][uU][pP][sS]/[^/]+(/[pP][rR][oO][vV][iI][dD][eE][rR][sS]/[mM][iI][cC][rR][oO][sS][oO][fF][tT]\\.[kK][uU][bB][eE][rR][nN][eE][tT][eE][sS]/[cC][oO][nN][nN][eE][cC][tT][eE][dD][cC][lL][uU][sS][tT][eE][rR][sS]/[^/]+)?$';
 const CLUSTER_ID_PATTERN = '^/[sS][uU][bB][sS][cC][rR][iI][pP][tT][iI][oO][nN][sS]/[^/]+/[rR][eE][sS][oO][uU][rR][cC][eE][gG][rR][oO][uU][pP][sS]/[^/]+/[pP][rR][oO][vV][iI][dD][eE][rR][sS]/[mM][iI][cC][rR][oO][sS][oO][fF][tT]\\.[kK][uU][bB][eE][rR][nN][eE][tT][eE][sS]/[cC][oO][nN][nN][eE][cC][tT][eE][dD][cC][lL][uU][sS][tT][eE][rR][sS]/[^/]+$';
-const GUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
-
-/** Roles plus description text, so Swagger UI shows the requirement. */
-function secured(role: AppRole, op: Omit<Operation, 'security' | 'x-required-role' | 'responses'> & { responses: OpenAPIV3_1.ResponsesObject }): Operation {
-  return {
-    ...op,
-    description: `${op.description ?? op.summary ?? ''}\n\nRequires the app role \`${role}\`.`.trim(),
-    security: [{ bearerAuth: [role] }],
-    'x-required-role': role,
-    responses: {
-      ...op.responses,
-      '400': respRef('BadRequest'),
-      '401': respRef('Unauthorized'),
-      '403': respRef('Forbidden'),
-      '500': respRef('InternalError'),
-    },
-  };
-}
 
 function pagedList(item: string): Schema {
   return {
@@ -80,7 +41,6 @@ function pagedList(item: string): Schema {
 }
 
 const nullableString: Schema = { type: ['string', 'null'] };
-const dateTime: Schema = { type: 'string', format: 'date-time' };
 const controlStatus: Schema = { type: 'string', enum: ['pass', 'fail', 'unknown', 'not_applicable', 'exempt'] };
 const severity: Schema = { type: 'string', enum: ['high', 'medium', 'low'] };
 const framework: Schema = { type: 'string', enum: ['cis', 'nist-800-190', 'nsa', 'owasp'] };

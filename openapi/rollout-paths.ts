@@ -5,37 +5,16 @@
  * (`Error` responses, `top`, `continuationToken`, `RequestId`).
  */
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { APP_ROLES, type AppRole } from '../adapters/http/app-roles.js';
+import { APP_ROLES } from '../adapters/http/app-roles.js';
 import { ROLLOUT_LIMITS } from '../domain/rollout-planner.js';
+import { ID_PATTERN, dateTime, json, paramRef, ref, respRef, secured, type Operation, type Schema } from './building-blocks.js';
 
-type Schema = OpenAPIV3_1.SchemaObject | OpenAPIV3_1.ReferenceObject;
-type Operation = OpenAPIV3_1.OperationObject<{ 'x-required-role'?: AppRole }>;
 
-const ref = (name: string): OpenAPIV3_1.ReferenceObject => ({ $ref: `#/components/schemas/${name}` });
-const respRef = (name: string): OpenAPIV3_1.ReferenceObject => ({ $ref: `#/components/responses/${name}` });
-const paramRef = (name: string): OpenAPIV3_1.ReferenceObject => ({ $ref: `#/components/parameters/${name}` });
-const requestIdHeader: OpenAPIV3_1.ReferenceObject = { $ref: '#/components/headers/RequestId' };
-
-function json(schema: Schema, description: string, extraHeaders: Record<string, OpenAPIV3_1.HeaderObject | OpenAPIV3_1.ReferenceObject> = {}): OpenAPIV3_1.ResponseObject {
-  return { description, headers: { 'x-request-id': requestIdHeader, ...extraHeaders }, content: { 'application/json': { schema } } };
-}
-
-function secured(role: AppRole, op: Omit<Operation, 'security' | 'x-required-role'> & { responses: OpenAPIV3_1.ResponsesObject }): Operation {
-  return {
-    ...op,
-    description: `${op.description ?? op.summary ?? ''}\n\nRequires the app role \`${role}\`.`.trim(),
-    security: [{ bearerAuth: [role] }],
-    'x-required-role': role,
-    responses: { ...op.responses, '400': respRef('BadRequest'), '401': respRef('Unauthorized'), '403': respRef('Forbidden'), '500': respRef('InternalError') },
-  };
-}
-
-const ROLLOUT_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
+const ROLLOUT_ID_PATTERN = ID_PATTERN;
 const ASSIGNMENT_ID_PATTERN = '^/.+/[pP][rR][oO][vV][iI][dD][eE][rR][sS]/[mM][iI][cC][rR][oO][sS][oO][fF][tT]\\.[aA][uU][tT][hH][oO][rR][iI][zZ][aA][tT][iI][oO][nN]/[pP][oO][lL][iI][cC][yY][aA][sS][sS][iI][gG][nN][mM][eE][nN][tT][sS]/[^/]+$';
 const RESOURCE_GROUP_PATTERN = '^/[sS][uU][bB][sS][cC][rR][iI][pP][tT][iI][oO][nN][sS]/[0-9a-fA-F-]{36}/[rR][eE][sS][oO][uU][rR][cC][eE][gG][rR][oO][uU][pP][sS]/[-\\w._()]{1,90}$';
 const WAVE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$';
 
-const dateTime: Schema = { type: 'string', format: 'date-time' };
 const rolloutState: Schema = { type: 'string', enum: ['running', 'blocked', 'awaiting_approval', 'paused', 'completed', 'failed', 'rolled_back', 'aborted'] };
 const waveState: Schema = { type: 'string', enum: ['pending', 'gating', 'blocked', 'awaiting_approval', 'applying', 'verifying', 'baking', 'completed', 'rolled_back'] };
 const step: Schema = { type: 'string', enum: ['gate', 'apply', 'verify', 'bake', 'rollback'] };

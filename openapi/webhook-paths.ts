@@ -6,12 +6,10 @@
  */
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { APP_ROLES } from '../adapters/http/app-roles.js';
-import type { OperationExtensions } from './document.js';
+import { GUID_PATTERN, ID_PATTERN, dateTime, etagHeader, json, paramRef, ref, requestIdHeader, respRef, secured as securedAs, type Operation, type Schema } from './building-blocks.js';
 import { WEBHOOK_EVENT_TYPES } from '../domain/webhook-events.js';
 import { WEBHOOK_FORMATS, MAX_WEBHOOK_URL_LENGTH, MAX_RESPONSE_EXCERPT_CHARS } from '../domain/webhook-subscription.js';
 
-type Operation = OpenAPIV3_1.OperationObject<OperationExtensions>;
-type Schema = OpenAPIV3_1.SchemaObject | OpenAPIV3_1.ReferenceObject;
 
 /** Operation ids served by `functions/api-webhooks.ts` and `functions/api-servicenow-change-events.ts`. */
 export const WEBHOOK_OPERATION_IDS = Object.freeze([
@@ -25,30 +23,8 @@ export const WEBHOOK_OPERATION_IDS = Object.freeze([
   'receiveServiceNowChangeEvent',
 ] as const);
 
-const ref = (name: string): OpenAPIV3_1.ReferenceObject => ({ $ref: `#/components/schemas/${name}` });
-const respRef = (name: string): OpenAPIV3_1.ReferenceObject => ({ $ref: `#/components/responses/${name}` });
-const paramRef = (name: string): OpenAPIV3_1.ReferenceObject => ({ $ref: `#/components/parameters/${name}` });
-const requestIdHeader: OpenAPIV3_1.ReferenceObject = { $ref: '#/components/headers/RequestId' };
-const etagHeader: OpenAPIV3_1.ReferenceObject = { $ref: '#/components/headers/ETag' };
-
-function json(schema: Schema, description: string, extra: Record<string, OpenAPIV3_1.ReferenceObject | OpenAPIV3_1.HeaderObject> = {}): OpenAPIV3_1.ResponseObject {
-  return { description, headers: { 'x-request-id': requestIdHeader, ...extra }, content: { 'application/json': { schema } } };
-}
-
-const ROLE = APP_ROLES.webhooksManage;
-function secured(op: Omit<Operation, 'security' | 'x-required-role'> & { responses: OpenAPIV3_1.ResponsesObject }): Operation {
-  return {
-    ...op,
-    description: `${op.description ?? op.summary ?? ''}\n\nRequires the app role \`${ROLE}\`.`.trim(),
-    security: [{ bearerAuth: [ROLE] }],
-    'x-required-role': ROLE,
-    responses: { ...op.responses, '400': respRef('BadRequest'), '401': respRef('Unauthorized'), '403': respRef('Forbidden'), '500': respRef('InternalError') },
-  };
-}
-
-const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
-const GUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
-const dateTime: Schema = { type: 'string', format: 'date-time' };
+/** Every webhook operation needs the same role. */
+const secured = (op: Parameters<typeof securedAs>[1]): Operation => securedAs(APP_ROLES.webhooksManage, op);
 const severity: Schema = { type: 'string', enum: ['high', 'medium', 'low'] };
 const webhookIdParam: OpenAPIV3_1.ParameterObject = { name: 'webhookId', in: 'path', required: true, description: 'Webhook id.', schema: { type: 'string', pattern: ID_PATTERN } };
 const deliveryIdParam: OpenAPIV3_1.ParameterObject = { name: 'deliveryId', in: 'path', required: true, description: 'Delivery id.', schema: { type: 'string', pattern: ID_PATTERN } };

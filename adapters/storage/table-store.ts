@@ -57,6 +57,24 @@ export class TableStore {
   client(table: TableKey): TableClient {
     return this.clients[table];
   }
+
+  /**
+   * A live round trip to the Table service (a point read that is expected to miss), for health checks:
+   * never answered from a cache. Resolves with what the service says it is (`server` header, e.g.
+   * `Azurite-Table/3.37.0` or `Windows-Azure-Table/1.0`, and its API version); rejects when unreachable.
+   */
+  async probe(): Promise<{ readonly version: string | undefined }> {
+    try {
+      await this.clients.runs.getEntity('~health', '~probe');
+      return { version: undefined };
+    } catch (e) {
+      if (!(e instanceof RestError) || e.statusCode !== 404) throw e;
+      const headers = e.response?.headers;
+      const server = headers?.get('server');
+      const apiVersion = headers?.get('x-ms-version');
+      return { version: [server, apiVersion && `x-ms-version ${apiVersion}`].filter(Boolean).join(', ') || undefined };
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -98,7 +98,11 @@ describe('service', () => {
   it('reports health with its dependency checks', async () => {
     const { res, body } = await call('getHealth', 'GET', '/api/health', { token: undefined });
     expect(res.status).toBe(200);
-    expect((body['checks'] as { name: string; status: string }[]).map((c) => c.name)).toEqual(expect.arrayContaining(['storage', 'azure-resource-manager']));
+    const checks = body['checks'] as { name: string; status: string; version?: string }[];
+    expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['storage', 'azure-resource-manager']));
+    expect(checks.find((c) => c.name === 'node')?.version).toMatch(/^v22\./);
+    // A live round trip to the Table service, which names itself (Azurite here).
+    expect(checks.find((c) => c.name === 'storage')).toMatchObject({ status: 'healthy', version: expect.stringMatching(/^Azurite-Table\/\d/) });
   });
   it('serves the OpenAPI document, the docs page and its assets', async () => {
     const doc = await call('getOpenApiDocument', 'GET', '/api/openapi.json');

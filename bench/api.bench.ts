@@ -16,7 +16,8 @@
  * Options: --subscriptions N (200) --clusters M per subscription (50) --duration S (10)
  * --connections C (50) --pipeline --paths a,b (other paths) --cpu-prof-dir DIR (profile the app).
  * The last line printed is one JSON object: per endpoint rps, p99Ms, bareRps, ratio (and bareP99Ms,
- * bytes, errors, cpuUsPerRequest, tables).
+ * floorRps / floorCpuUsPerRequest / ratioToFloor — a no-op function returning the same bytes through the
+ * same runtime and library, `bench/evaluation/floor-function.ts` — bytes, errors, cpuUsPerRequest, tables).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -45,10 +46,20 @@ async function appRole(): Promise<void> {
   const { getContainer } = await import('../bootstrap/composition-root.js');
   console.info = () => undefined; // one line per subscription from the evaluation service
   const hostJson = fileURLToPath(new URL('./evaluation/host.json', import.meta.url));
-  const stack = await startLocalStack({ port: 0, hostJson, logger: () => undefined, settings: { EVALUATION_SCHEDULE: '0 0 3 1 1 *' } });
+  const stack = await startLocalStack({
+    port: 0,
+    hostJson,
+    logger: () => undefined,
+    settings: { EVALUATION_SCHEDULE: '0 0 3 1 1 *' },
+    // The app's functions plus the benchmark's floor function (same runtime, same library path).
+    entry: ['functions/*.ts', 'bench/evaluation/floor-function.ts'],
+  });
+  // Imported only now, so the runtime (which installed @azure/functions-core first) registered it.
+  const { setFloorResponses } = await import('./evaluation/floor-function.js');
   if (stack.azurite !== undefined || stack.emulator !== undefined) throw new Error('the app process must use the Azurite and ARM emulator of the other processes');
   const container = await getContainer();
   serveParent({ apiUrl: stack.apiUrl }, {
+    floor: (args) => setFloorResponses(args as Record<string, CapturedResponse>),
     seed: async (args) => seedEvaluatedFleet(container.repositories, args as ScaleFleet),
     evaluate: async () => {
       const started = performance.now();
@@ -223,12 +234,13 @@ async function main(): Promise<void> {
     children.push(bare);
     const bareUrl = String((await bare.ready)['url']);
     await bare.request('routes', captured);
+    await app.request('floor', captured);
 
     const measure = async (url: string, auth: boolean, seconds = duration): Promise<{ rps: number; p99Ms: number; non2xx: number; errors: number }> => {
       const r = await autocannon({ url, connections, duration: seconds, headers: auth ? { authorization: `Bearer ${token}` } : {} });
       return { rps: r.requests.average, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
     };
-    const results: Record<string, { rps: number; p99Ms: number; bareRps: number; bareP99Ms: number; ratio: number; bytes: number; errors: number; cpuUsPerRequest: number; tables: string }> = {};
+    const results: Record<string, { rps: number; p99Ms: number; bareRps: number; bareP99Ms: number; ratio: number; floorRps: number; floorCpuUsPerRequest: number; ratioToFloor: number; bytes: number; errors: number; cpuUsPerRequest: number; tables: string }> = {};
     for (const path of endpoints) {
       await measure(`${origin}${path}`, true, 2); // warm-up (JIT, connection pools) is part of neither figure
       const cpuBefore = app.cpuSeconds() ?? 0;
@@ -236,11 +248,16 @@ async function main(): Promise<void> {
       // App CPU per request: less sensitive than rps to the other processes sharing the cores.
       const cpuUsPerRequest = Math.round((((app.cpuSeconds() ?? 0) - cpuBefore) * 1e6) / Math.max(1, api.rps * duration));
       const ref = await measure(`${bareUrl}${path}`, false);
-      if (api.non2xx > 0) throw new Error(`${path}: ${api.non2xx} non-2xx responses under load`);
+      // The floor: the same bytes from a function that does nothing, through the same runtime and library.
+      const floorCpuBefore = app.cpuSeconds() ?? 0;
+      const floor = await measure(`${origin}/api/bench-floor?p=${encodeURIComponent(path)}`, false);
+      const floorCpuUsPerRequest = Math.round((((app.cpuSeconds() ?? 0) - floorCpuBefore) * 1e6) / Math.max(1, floor.rps * duration));
+      if (api.non2xx > 0 || floor.non2xx > 0) throw new Error(`${path}: ${api.non2xx} (app) / ${floor.non2xx} (floor) non-2xx responses under load`);
       const ratio = api.rps / ref.rps;
-      results[`GET ${path}`] = { rps: Math.round(api.rps), p99Ms: api.p99Ms, bareRps: Math.round(ref.rps), bareP99Ms: ref.p99Ms, ratio: Number(ratio.toFixed(3)), bytes: Buffer.from(captured[path]?.bodyBase64 ?? '', 'base64').length, errors: api.errors, cpuUsPerRequest, tables: values.pipeline ? 'pipeline' : 'seeded' };
+      const ratioToFloor = api.rps / floor.rps;
+      results[`GET ${path}`] = { rps: Math.round(api.rps), p99Ms: api.p99Ms, bareRps: Math.round(ref.rps), bareP99Ms: ref.p99Ms, ratio: Number(ratio.toFixed(3)), floorRps: Math.round(floor.rps), floorCpuUsPerRequest, ratioToFloor: Number(ratioToFloor.toFixed(3)), bytes: Buffer.from(captured[path]?.bodyBase64 ?? '', 'base64').length, errors: api.errors, cpuUsPerRequest, tables: values.pipeline ? 'pipeline' : 'seeded' };
       // Errors are timeouts (autocannon's 10 s): reported, since they are the finding, not a harness fault.
-      log(`GET ${path}: ${Math.round(api.rps)} rps, p99 ${api.p99Ms} ms, ${api.errors} errors, app CPU ${cpuUsPerRequest} µs/request | bare ${Math.round(ref.rps)} rps, p99 ${ref.p99Ms} ms | ratio ${ratio.toFixed(2)}`);
+      log(`GET ${path}: ${Math.round(api.rps)} rps, p99 ${api.p99Ms} ms, ${api.errors} errors, app CPU ${cpuUsPerRequest} µs/request | bare ${Math.round(ref.rps)} rps, p99 ${ref.p99Ms} ms | ratio ${ratio.toFixed(2)} | floor (no-op function, same runtime) ${Math.round(floor.rps)} rps, ${floorCpuUsPerRequest} µs/request, app/floor ${ratioToFloor.toFixed(2)}`);
     }
     log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString()}; ${connections} connections × ${duration} s`);
     console.log(JSON.stringify(results));

@@ -35,6 +35,8 @@ export interface LocalStackOptions {
   readonly hostJson?: object | string | undefined;
   /** Timer functions to run once at start. */
   readonly runTimersOnStart?: readonly string[] | undefined;
+  /** Function entry files or globs; default the app's own (package.json `main`, its TS sources locally). */
+  readonly entry?: string | readonly string[] | undefined;
   /** Extra app settings put in the environment before the app starts. */
   readonly settings?: Readonly<Record<string, string>> | undefined;
   readonly logger?: HostLogger | undefined;
@@ -123,6 +125,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const s of SETTINGS) if (s.default !== undefined && s.default !== '' && env[s.name] === undefined) set(s.name, s.default);
 
     const host = await startFunctionsHost({
+      entry: options.entry,
       port: options.port,
       hostJson: options.hostJson,
       runTimersOnStart: options.runTimersOnStart,

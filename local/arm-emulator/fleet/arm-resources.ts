@@ -67,20 +67,18 @@ export function clusterResource(input: ClusterResourceInput): ArmResource {
   return resource;
 }
 
-export function extensionResource(
-  clusterResourceId: string,
-  name: string,
-  properties: Record<string, unknown>,
-  sysData: SystemData,
-): ArmResource {
-  return {
-    id: `${clusterResourceId}/providers/${EXTENSION_TYPE}/${name}`,
-    type: EXTENSION_TYPE,
+/** A Microsoft.KubernetesConfiguration child resource of a cluster, as the 2023-05-01 examples show it. */
+function clusterChildResource(type: string) {
+  return (clusterResourceId: string, name: string, properties: Record<string, unknown>, sysData: SystemData): ArmResource => ({
+    id: `${clusterResourceId}/providers/${type}/${name}`,
+    type,
     name,
     systemData: sysData,
     properties,
-  };
+  });
 }
+
+export const extensionResource = clusterChildResource(EXTENSION_TYPE);
 
 export interface ExtensionPropertiesInput {
   extensionType: string;
@@ -120,20 +118,7 @@ export function extensionProperties(input: ExtensionPropertiesInput): Record<str
 
 export type FluxState = 'Compliant' | 'Non-Compliant' | 'Pending';
 
-export function fluxConfigurationResource(
-  clusterResourceId: string,
-  name: string,
-  properties: Record<string, unknown>,
-  sysData: SystemData,
-): ArmResource {
-  return {
-    id: `${clusterResourceId}/providers/${FLUX_CONFIGURATION_TYPE}/${name}`,
-    type: FLUX_CONFIGURATION_TYPE,
-    name,
-    systemData: sysData,
-    properties,
-  };
-}
+export const fluxConfigurationResource = clusterChildResource(FLUX_CONFIGURATION_TYPE);
 
 /**
  * Flux configuration properties (GetFluxConfiguration.json shape). `complianceState` uses the service's

@@ -146,7 +146,13 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
   };
   const inventory =
     overrides.inventory ??
-    new ArmInventoryReader({ endpoint: config.armEndpoint, credential, maxConcurrency: config.armMaxConcurrency, caCertPem: overrides.armCaCertPem });
+    new ArmInventoryReader({
+      endpoint: config.armEndpoint,
+      credential,
+      maxConcurrency: config.armMaxConcurrency,
+      caCertPem: overrides.armCaCertPem,
+      onWarning: (message) => (overrides.log ?? consoleLog).warn(message),
+    });
   const evaluation = new EvaluationService({
     inventory,
     ...repositories,

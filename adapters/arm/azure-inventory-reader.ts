@@ -42,6 +42,8 @@ export interface InventoryReaderOptions extends ArmConnection {
   readonly maxConcurrency: number;
   /** Ask for in-cluster offenders with `$expand=components` on the policy-state query. Default true. */
   readonly expandComponents?: boolean | undefined;
+  /** Told when the reader degrades (e.g. the service refused `$expand=components`). */
+  readonly onWarning?: ((message: string) => void) | undefined;
 }
 
 interface ClusterRef {
@@ -58,9 +60,14 @@ function parseClusterId(clusterId: string): ClusterRef {
   return { subscriptionId: m[1]!, resourceGroup: m[2]!, clusterRp: m[3]!, clusterResourceName: m[4]!, clusterName: m[5]! };
 }
 
+function statusOf(e: unknown): number | undefined {
+  const status = typeof e === 'object' && e !== null && 'statusCode' in e ? (e as { statusCode?: unknown }).statusCode : undefined;
+  return typeof status === 'number' ? status : undefined;
+}
+
 /** Wraps an SDK failure (after the SDK's own retries) as a typed dependency error, without request details that could hold secrets. */
 function dependencyFailure(operation: string, target: string, e: unknown): DependencyError {
-  const status = typeof e === 'object' && e !== null && 'statusCode' in e ? (e as { statusCode?: unknown }).statusCode : undefined;
+  const status = statusOf(e);
   const code = typeof e === 'object' && e !== null && 'code' in e ? (e as { code?: unknown }).code : undefined;
   const detail = [status, code].filter((x) => x !== undefined).join(' ');
   return new DependencyError(`ARM ${operation} failed${detail ? ` (${detail})` : ''}: ${e instanceof Error ? e.message : String(e)}`, target, { cause: e });
@@ -89,6 +96,8 @@ export class ArmInventoryReader implements AzureInventoryReader {
   private readonly restUnversioned: Client;
   private readonly limit: ConcurrencyLimit;
   private readonly policyClients = new Map<string, PolicyClient>();
+  /** Set once the service refused `$expand=components` at subscription scope (then never asked again). */
+  private componentsRefused = false;
 
   constructor(private readonly connection: InventoryReaderOptions) {
     this.options = sdkClientOptions(connection);
@@ -219,19 +228,36 @@ export class ArmInventoryReader implements AzureInventoryReader {
    * and `$expand=components`), following `@odata.nextLink` with GETs, as the SDK's pager does.
    */
   async queryClusterPolicyStates(subscriptionId: string): Promise<PolicyStateFact[]> {
+    const query = (expand: boolean): Promise<unknown[]> =>
+      this.followNextLinks(
+        this.restUnversioned
+          .path('/subscriptions/{subscriptionId}/providers/Microsoft.PolicyInsights/policyStates/{policyStatesResource}/queryResults', subscriptionId, 'latest')
+          .post({
+            queryParameters: {
+              'api-version': POLICY_INSIGHTS_API_VERSION,
+              $filter: POLICY_STATE_FILTER,
+              $select: POLICY_STATE_SELECT,
+              ...(expand ? { $expand: 'components' } : {}),
+            },
+          }),
+        '@odata.nextLink',
+      );
     const out: PolicyStateFact[] = [];
     try {
-      const first = this.restUnversioned
-        .path('/subscriptions/{subscriptionId}/providers/Microsoft.PolicyInsights/policyStates/{policyStatesResource}/queryResults', subscriptionId, 'latest')
-        .post({
-          queryParameters: {
-            'api-version': POLICY_INSIGHTS_API_VERSION,
-            $filter: POLICY_STATE_FILTER,
-            $select: POLICY_STATE_SELECT,
-            ...((this.connection.expandComponents ?? true) ? { $expand: 'components' } : {}),
-          },
-        });
-      for (const item of await this.followNextLinks(first, '@odata.nextLink')) {
+      let items: unknown[];
+      const expand = (this.connection.expandComponents ?? true) && !this.componentsRefused;
+      try {
+        items = await query(expand);
+      } catch (e) {
+        // `$expand=components` is documented for resource-scope queries; should a subscription-scope
+        // query refuse it (400), the run must not lose every policy control over a detail: query again
+        // without it (offending policies are still listed, in-cluster resources are not) and stop asking.
+        if (!expand || statusOf(e) !== 400) throw e;
+        this.componentsRefused = true;
+        this.connection.onWarning?.(`policyStates.queryResults refused $expand=components (${subscriptionId}); evidence will list offending policies without in-cluster resources`);
+        items = await query(false);
+      }
+      for (const item of items) {
         const fact = toPolicyStateFact(item);
         if (fact) out.push({ ...fact, timestamp: isoTime(fact.timestamp) as string | undefined });
       }

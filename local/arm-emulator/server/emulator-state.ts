@@ -23,6 +23,11 @@ export class EmulatorState {
   /** Policy-state snapshots behind `$skiptoken`s, so the pages of one query stay consistent. */
   private readonly snapshots = new Map<string, Record<string, unknown>[]>();
   private snapshotSeq = 0;
+  /**
+   * Fidelity knob: `$expand=components` is documented for resource-scope policy-state queries; when
+   * true, a subscription-scope query that asks for it gets a 400, as the real service might.
+   */
+  refuseSubscriptionScopeExpand = false;
 
   constructor(
     public fleet: FleetModel,

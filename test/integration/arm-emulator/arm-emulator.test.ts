@@ -112,6 +112,28 @@ describe('production reader against the emulator', () => {
     expect(offender.components).toEqual([{ id: 'default/priv-pod', name: 'priv-pod', type: 'pod', complianceState: 'NonCompliant' }]);
   });
 
+  it('falls back to a query without $expand when the service refuses it at subscription scope, and stops asking', async () => {
+    const warnings: string[] = [];
+    const degrading = new ArmInventoryReader({ ...emulatorConnection(emulator, credential), maxConcurrency: 2, onWarning: (m) => warnings.push(m) });
+    emulator.state.refuseSubscriptionScopeExpand = true;
+    try {
+      emulator.requests.reset();
+      const states = await degrading.queryClusterPolicyStates(SUB_A);
+      expect(states).toHaveLength(10); // nothing lost but the in-cluster detail
+      const offender = states.find((s) => s.complianceState === 'NonCompliant')!;
+      expect(offender.policyDefinitionName).toBe(NO_PRIVILEGED);
+      expect(offender.components).toBeUndefined();
+      const statuses = emulator.requests.log.filter((r) => r.route === 'policyStates.queryResults').map((r) => r.status);
+      expect(statuses).toEqual([400, 200, 200, 200]);
+      expect(warnings).toHaveLength(1);
+      emulator.requests.reset();
+      await degrading.queryClusterPolicyStates(SUB_A);
+      expect(emulator.requests.log.filter((r) => r.route === 'policyStates.queryResults').map((r) => r.status)).toEqual([200, 200, 200]);
+    } finally {
+      emulator.state.refuseSubscriptionScopeExpand = false;
+    }
+  });
+
   it('retries a 429 exactly once per throttled response, after Retry-After', async () => {
     emulator.faults.throttle({ route: 'connectedClusters.listBySubscription', count: 2, retryAfterSeconds: 0 });
     const clusters = await reader.listConnectedClusters(SUB_A);

@@ -91,6 +91,9 @@ function queryResults(state: EmulatorState, ctx: ArmRequestContext): ArmResult {
     records = fresh;
     snapshotId = state.saveSnapshot(records);
   }
+  if (state.refuseSubscriptionScopeExpand && ctx.url.searchParams.has('$expand') && /^\/subscriptions\/[^/]+$/i.test(scope)) {
+    return armError(400, 'InvalidQueryParameterValue', "The query parameter '$expand' is not supported at subscription scope.");
+  }
   let expand: Expand;
   try {
     expand = parseExpand(ctx.url.searchParams.get('$expand'));

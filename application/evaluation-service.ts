@@ -413,7 +413,7 @@ export class EvaluationService {
     const run = (await runs.refresh(runId, generatedAt, { final: true })) ?? counted;
     const cutoff = new Date(Date.parse(generatedAt) - settings.historyRetentionDays * DAY_MS).toISOString();
     const purged = await history.purgeOlderThan(cutoff);
-    this.log.info(`run ${runId} ${run.status}: ${inputs.length} cluster(s) in the summary, ${purged} history entr${purged === 1 ? 'y' : 'ies'} purged`);
+    this.log.info(`run ${runId} ${run.status}: ${inputs.length} cluster(s) in the summary, history retention removed ${purged} unit(s)`);
     // After the run and summary are stored. A failure fails this finalize message, which the queue
     // retries (finalize is idempotent and the event id is the run's).
     const data: EvaluationCompletedData = {

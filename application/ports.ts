@@ -172,7 +172,12 @@ export interface EvaluationClusterStateRepository extends ClusterStateRepository
 export interface HistoryRepository {
   appendMany(entries: readonly ClusterHistoryEntry[]): Promise<void>;
   list(clusterId: string, from: string, to: string): Promise<ClusterHistoryEntry[]>;
-  /** Deletes entries older than the cutoff; returns how many were removed. */
+  /**
+   * Retention: deletes entries evaluated before the cutoff, possibly in coarse units (an adapter may
+   * keep entries up to one calendar month older than the cutoff, which `list`'s `from` filters out).
+   * Returns how many units it removed, entries or whole storage units (e.g. month tables) as the
+   * adapter defines; for logs only.
+   */
   purgeOlderThan(cutoff: string): Promise<number>;
 }
 

@@ -3,7 +3,7 @@
  * repositories share: batched transactions within Table Storage limits, opaque continuation tokens
  * and typed reads of entity properties.
  */
-import { RestError, TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+import { RestError, TableClient, TableServiceClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
 import { InvalidRequestError } from '../../domain/errors.js';
 
@@ -11,7 +11,6 @@ export const TABLES = Object.freeze({
   runs: 'runs',
   clusters: 'clusters',
   clusterIndex: 'clusterindex',
-  history: 'history',
   summaries: 'summaries',
   exceptions: 'exceptions',
   audit: 'audit',
@@ -38,7 +37,15 @@ function isInsecure(connection: TableStorageConnection): boolean {
 }
 
 export class TableStore {
-  private constructor(private readonly clients: Readonly<Record<TableKey, TableClient>>) {}
+  private constructor(
+    private readonly clients: Readonly<Record<TableKey, TableClient>>,
+    /** Client of a table outside `TABLES` (history month tables), by name without the prefix. */
+    readonly dynamicTable: (table: string) => TableClient,
+    /** The account's table service (list and delete tables). */
+    readonly service: TableServiceClient,
+    /** Prepended to every table name. */
+    readonly tablePrefix: string,
+  ) {}
 
   /** Creates the clients and every table (concurrently; an existing table is not an error). */
   static async open(connection: TableStorageConnection, options: TableStoreOptions = {}): Promise<TableStore> {
@@ -49,9 +56,13 @@ export class TableStore {
       'connectionString' in connection
         ? TableClient.fromConnectionString(connection.connectionString, `${prefix}${table}`, { allowInsecureConnection })
         : new TableClient(`${connection.tableServiceUri.replace(/\/+$/, '')}`, `${prefix}${table}`, connection.credential, { allowInsecureConnection });
+    const service =
+      'connectionString' in connection
+        ? TableServiceClient.fromConnectionString(connection.connectionString, { allowInsecureConnection })
+        : new TableServiceClient(connection.tableServiceUri.replace(/\/+$/, ''), connection.credential, { allowInsecureConnection });
     const clients = Object.fromEntries(Object.entries(TABLES).map(([key, table]) => [key, make(table)])) as Record<TableKey, TableClient>;
     await Promise.all(Object.values(clients).map((c) => c.createTable()));
-    return new TableStore(Object.freeze(clients));
+    return new TableStore(Object.freeze(clients), make, service, prefix);
   }
 
   client(table: TableKey): TableClient {

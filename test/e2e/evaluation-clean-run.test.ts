@@ -147,7 +147,7 @@ describe('a clean timer run of the demo fleet', () => {
       expect(entry!.statuses).toEqual(Object.fromEntries(view.controls.map((x) => [x.controlId, x.status])));
     }
     // One history row per cluster in storage, all for this run.
-    const rows = await e.entities('history');
+    const rows = await e.historyEntities();
     expect(rows).toHaveLength(e.stack.emulator!.fleet.clusters.length);
   });
 });

@@ -37,7 +37,7 @@ const collectMessage = (run: EvaluationView, subscriptionId: string): CollectSub
 
 /** Everything a collect writes for clusters, the index and history (timestamps/etags stripped). */
 async function storedResults(): Promise<Record<string, TableEntity[]>> {
-  return { clusters: await e.entities('clusters'), clusterindex: await e.entities('clusterindex'), history: await e.entities('history') };
+  return { clusters: await e.entities('clusters'), clusterindex: await e.entities('clusterindex'), history: await e.historyEntities() };
 }
 
 const collectedLines = (run: EvaluationView, subscriptionId: string): number =>

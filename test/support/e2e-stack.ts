@@ -5,7 +5,7 @@
  * raw access to the tables and queues for comparisons.
  */
 import { QueueClient } from '@azure/storage-queue';
-import { TableClient, type TableEntity } from '@azure/data-tables';
+import { TableClient, TableServiceClient, type TableEntity } from '@azure/data-tables';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/local-stack.js';
 import type { HostLogEntry } from '../../local/functions-runtime/index.js';
 import type { FleetCluster } from '../../local/arm-emulator/fleet-model.js';
@@ -47,6 +47,8 @@ export interface E2eStack {
   table(name: string): TableClient;
   /** Every entity of a table, sorted by keys, with the service's timestamp/etag fields removed. */
   entities(name: string): Promise<TableEntity[]>;
+  /** Every history row, across the month tables (`history<yyyymm>`). */
+  historyEntities(): Promise<TableEntity[]>;
   cluster(name: string): FleetCluster;
   stop(): Promise<void>;
 }
@@ -139,13 +141,21 @@ export async function startE2eStack(options: Pick<LocalStackOptions, 'emulator' 
     return out.sort((a, b) => (a.partitionKey === b.partitionKey ? a.rowKey.localeCompare(b.rowKey) : a.partitionKey.localeCompare(b.partitionKey)));
   };
 
+  const historyEntities = async (): Promise<TableEntity[]> => {
+    const out: TableEntity[] = [];
+    for await (const t of TableServiceClient.fromConnectionString(stack.storageConnectionString, { allowInsecureConnection: true }).listTables()) {
+      if (t.name !== undefined && /^history\d{6}$/.test(t.name)) out.push(...(await entities(t.name)));
+    }
+    return out;
+  };
+
   const cluster = (name: string): FleetCluster => {
     const found = emulator.fleet.clusters.find((c) => c.resource.name === name);
     if (found === undefined) throw new Error(`no cluster ${name} in the fleet`);
     return found;
   };
 
-  return { stack, logs, api, timerRun, waitForRun, waitForQueueEmpty, queue, table, entities, cluster, stop: () => stack.stop() };
+  return { stack, logs, api, timerRun, waitForRun, waitForQueueEmpty, queue, table, entities, historyEntities, cluster, stop: () => stack.stop() };
 }
 
 /** Path of a cluster under `/v1/clusters`. */

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../../local/azurite.js';
 import { TableStore } from '../../../adapters/storage/table-store.js';
 import { TableClusterStateRepository, clusterPartition, clusterRow } from '../../../adapters/storage/table-cluster-state-repository.js';
-import { TableHistoryRepository, historyPartition, historyRow } from '../../../adapters/storage/table-history-repository.js';
+import { TableHistoryRepository, historyPartition, historyRow, historyTable } from '../../../adapters/storage/table-history-repository.js';
 import type { ClusterHistoryEntry, ClusterState } from '../../../application/ports.js';
 import type { SummaryInput } from '../../../domain/fleet-summary.js';
 import { SUB_A, SUB_B, clusterState, uniquePrefix } from './fixtures.js';
@@ -88,15 +88,19 @@ describe('TableHistoryRepository row keys', () => {
     expect(historyRow('2026-05-02T02:00:00Z', 'r2', a)).toBe(historyRow('2026-05-02T02:00:00.000Z', 'r2', a.toUpperCase()));
 
     // A row as written before the cluster tag (`<time>|<runId>`), then the same run redelivered.
-    await store.client('history').upsertEntity({ partitionKey: historyPartition(a), rowKey: '2026-05-02T02:00:00.000Z|r2', ...serialise(entry(a, 'r2', 10)) }, 'Replace');
+    await store.dynamicTable(historyTable('2026-05-02T02:00:00Z')).createTable();
+    await store.dynamicTable(historyTable('2026-05-02T02:00:00Z')).upsertEntity({ partitionKey: historyPartition(a), rowKey: '2026-05-02T02:00:00.000Z|r2', ...serialise(entry(a, 'r2', 10)) }, 'Replace');
     await repo.appendMany([entry(a, 'r2', 20), entry(b, 'r2', 30), { ...entry(a, 'r3', 40), evaluatedAt: '2026-05-03T02:00:00.000Z' }]);
     await repo.appendMany([entry(a, 'r2', 20)]);
 
     expect((await repo.list(a, '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z')).map((e) => [e.runId, e.score])).toEqual([['r2', 20], ['r3', 40]]);
     expect((await repo.list(a, '2026-05-02T02:00:00.000Z', '2026-05-02T02:00:00.000Z')).map((e) => e.runId)).toEqual(['r2']);
     expect((await repo.list(b, '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z')).map((e) => e.score)).toEqual([30]);
-    expect(await repo.purgeOlderThan('2026-05-02T12:00:00Z')).toBe(3);
-    expect((await repo.list(a, '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z')).map((e) => e.runId)).toEqual(['r3']);
+    // Retention drops whole months before the cutoff's month: May goes with a June cutoff.
+    expect(await repo.purgeOlderThan('2026-05-31T12:00:00Z')).toBe(0);
+    expect(await repo.list(a, '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z')).toHaveLength(2);
+    expect(await repo.purgeOlderThan('2026-06-01T00:00:00Z')).toBe(1);
+    expect(await repo.list(a, '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z')).toEqual([]);
   });
 });
 

@@ -218,9 +218,12 @@ describe('TableHistoryRepository', () => {
     await repo.appendMany([entry(2, 'r2', 70)]);
     expect(await repo.list(id, '2026-05-02T00:00:00Z', '2026-05-03T02:00:00.000Z')).toEqual([entry(2, 'r2', 70), entry(3, 'r3')]);
     expect((await repo.list(id, '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z')).length).toBe(3);
-    expect(await repo.purgeOlderThan('2026-05-02T12:00:00Z')).toBe(3);
-    expect((await repo.list(id, '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z')).map((e) => e.runId)).toEqual(['r3']);
+    // Retention drops whole month tables before the cutoff's month (one May table for both clusters).
     expect(await repo.purgeOlderThan('2026-05-02T12:00:00Z')).toBe(0);
+    expect((await repo.list(id, '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z')).length).toBe(3);
+    expect(await repo.purgeOlderThan('2026-06-02T12:00:00Z')).toBe(1);
+    expect(await repo.list(id, '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z')).toEqual([]);
+    expect(await repo.purgeOlderThan('2026-06-02T12:00:00Z')).toBe(0);
   });
 });
 

@@ -29,7 +29,7 @@ export interface TableStoreOptions {
 }
 
 /** Plain http is only ever an emulator (Azurite); the SDK refuses it unless told otherwise. */
-function isInsecure(connection: TableStorageConnection): boolean {
+export function isInsecure(connection: TableStorageConnection): boolean {
   if ('connectionString' in connection) {
     return /UseDevelopmentStorage=true/i.test(connection.connectionString) || /(?:^|;)\s*(?:DefaultEndpointsProtocol=http|TableEndpoint=http:)/i.test(connection.connectionString);
   }

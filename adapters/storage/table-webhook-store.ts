@@ -18,6 +18,7 @@ import {
   deleteBatched,
   encodeContinuation,
   getEntityOrUndefined,
+  isInsecure,
   isStatus,
   readAll,
   readPage,
@@ -27,13 +28,6 @@ import {
 } from './table-store.js';
 
 export const WEBHOOK_TABLES = Object.freeze({ webhooks: 'webhooks', deliveries: 'webhookdeliveries', inbound: 'webhookinbound' });
-
-function isInsecure(connection: TableStorageConnection): boolean {
-  if ('connectionString' in connection) {
-    return /UseDevelopmentStorage=true/i.test(connection.connectionString) || /(?:^|;)\s*(?:DefaultEndpointsProtocol=http|TableEndpoint=http:)/i.test(connection.connectionString);
-  }
-  return connection.tableServiceUri.startsWith('http:');
-}
 
 export class WebhookTables {
   private constructor(

@@ -339,6 +339,12 @@ export interface WebhookDeliveryRepository {
   /** Newest first. */
   list(webhookId: string, top: number, continuationToken?: string): Promise<Page<WebhookDelivery>>;
   deleteAll(webhookId: string): Promise<number>;
+  /**
+   * Deletes the webhook's finished deliveries (delivered, failed, dead-lettered, canceled) whose
+   * time-ordered id is at or before `cutoff`, with a row-key range query on the webhook's partition;
+   * pending or retrying ones are kept. Returns how many were deleted.
+   */
+  deleteFinishedBefore?(webhookId: string, cutoff: string): Promise<number>;
 }
 
 /** Remembers inbound message ids so a replay is refused. */

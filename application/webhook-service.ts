@@ -62,6 +62,11 @@ export interface WebhookServiceDeps {
    * repeated while the first message is in flight) must not both call the receiver.
    */
   readonly attemptClaims?: InboundMessageIdStore | undefined;
+  /**
+   * Days finished delivery records are kept. Each `evaluation.completed` publish (at least nightly)
+   * deletes older ones; absent keeps every record.
+   */
+  readonly deliveryRetentionDays?: number | undefined;
 }
 
 const ATTEMPT_CLAIMS = 'webhook-attempt';
@@ -214,6 +219,28 @@ export class WebhookService implements EventPublisher {
       }
       await this.deps.queue.send({ kind: 'webhook-delivery', webhookId: s.id, deliveryId: delivery.id, attempt: 1 });
     }
+    // The nightly evaluation is the one periodic path every deployment has; retention rides on it.
+    if (event.type === 'evaluation.completed') {
+      await this.pruneDeliveries().catch((error: unknown) => {
+        // Retention is housekeeping: it must not fail (and so retry) the run's finalize step.
+        this.deps.log.warn(`webhook delivery retention failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
+  }
+
+  /**
+   * Deletes finished delivery records older than the retention window, per webhook by a row-key
+   * range of its partition (delivery ids are time-ordered). Returns how many were deleted.
+   */
+  async pruneDeliveries(): Promise<number> {
+    const days = this.deps.deliveryRetentionDays;
+    const prune = this.deps.deliveries.deleteFinishedBefore?.bind(this.deps.deliveries);
+    if (days === undefined || prune === undefined) return 0;
+    const cutoff = new Date(this.deps.clock.now().getTime() - days * 86_400_000).toISOString();
+    let deleted = 0;
+    for (const s of await this.deps.subscriptions.listAll()) deleted += await prune(s.id, cutoff);
+    if (deleted > 0) this.deps.log.info(`webhook delivery retention: ${deleted} record(s) before ${cutoff} deleted`);
+    return deleted;
   }
 
   /** Performs the attempt a queue message asks for; a duplicate or stale message does nothing. */

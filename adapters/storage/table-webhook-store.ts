@@ -1,7 +1,8 @@
 /**
  * Webhook tables, kept apart from the evaluation tables of `table-store.ts`:
  * - `webhooks`: one partition (`webhook`), row = webhook id; secrets stored protected only;
- * - `webhookdeliveries`: partition = webhook id, row = delivery id (time-ordered ids, newest first);
+ * - `webhookdeliveries`: partition = webhook id, row = delivery id (time-ordered ids, newest first),
+ *   so retention deletes a row-key range of one partition;
  * - `webhookinbound`: partition = source, row = inbound message id (replay protection).
  */
 import { odata, TableClient } from '@azure/data-tables';
@@ -10,7 +11,7 @@ import type { InboundMessageIdStore, Page, WebhookDeliveryRepository, WebhookSub
 import type { DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookFormat, WebhookSubscription } from '../../domain/webhook-subscription.js';
 import type { WebhookFilters } from '../../domain/webhook-events.js';
 import { readChunks, writeChunks } from './chunked-property.js';
-import { escapeKey, unescapeKey } from './table-keys.js';
+import { escapeKey, invertedTime, unescapeKey } from './table-keys.js';
 import {
   bool,
   decodeContinuation,
@@ -212,7 +213,25 @@ export class TableWebhookDeliveryRepository implements WebhookDeliveryRepository
       keys.map((k) => ({ partitionKey: reqStr(k, 'partitionKey'), rowKey: reqStr(k, 'rowKey') })),
     );
   }
+
+  async deleteFinishedBefore(webhookId: string, cutoff: string): Promise<number> {
+    // Ids start with the inverted time, so everything at or before the cutoff sorts at or after its key.
+    const from = invertedTime(cutoff);
+    const rows = await readAll(
+      this.tables.deliveries,
+      odata`PartitionKey eq ${escapeKey(webhookId)} and RowKey ge ${from}`,
+      ['PartitionKey', 'RowKey', 'status'],
+    );
+    // An unfinished delivery may still have a queue message on its way: it keeps its record.
+    const finished = rows.filter((r) => FINISHED.has(str(r, 'status') ?? ''));
+    return deleteBatched(
+      this.tables.deliveries,
+      finished.map((k) => ({ partitionKey: reqStr(k, 'partitionKey'), rowKey: reqStr(k, 'rowKey') })),
+    );
+  }
 }
+
+const FINISHED: ReadonlySet<string> = new Set<DeliveryStatus>(['delivered', 'failed', 'dead-lettered', 'canceled']);
 
 // ---------------------------------------------------------------------------------------------
 // Inbound message ids

@@ -70,6 +70,7 @@ export async function createWebhookServices(input: WebhookWiringInput): Promise<
     random: Math.random,
     log: input.log ?? consoleLog,
     attemptClaims: inboundIds,
+    deliveryRetentionDays: input.config.webhooks.deliveryRetentionDays,
   });
   const changeEvents = new ChangeEventReceiver({
     secrets: sn.changeWebhookSecrets,

@@ -63,6 +63,14 @@ describe('loadConfig', () => {
     const config = loadConfig({ ...minimal, AZURE_SUBSCRIPTION_IDS: ' 1BFBB5D0-917E-4346-9026-1D3B344417F5 ,, ' });
     expect(config.subscriptionIds).toEqual(['1bfbb5d0-917e-4346-9026-1d3b344417f5']);
   });
+
+  it('keeps webhook deliveries 30 days unless told otherwise, and refuses a non-positive window', () => {
+    expect(loadConfig(minimal).webhooks.deliveryRetentionDays).toBe(30);
+    expect(loadConfig({ ...minimal, WEBHOOK_DELIVERY_RETENTION_DAYS: '7' }).webhooks.deliveryRetentionDays).toBe(7);
+    expect(problemsOf({ ...minimal, WEBHOOK_DELIVERY_RETENTION_DAYS: '0' })).toEqual([
+      'WEBHOOK_DELIVERY_RETENTION_DAYS must be an integer between 1 and 3650 (got "0")',
+    ]);
+  });
 });
 
 describe('settings documentation stays true', () => {

@@ -36,6 +36,19 @@ export function isInsecure(connection: TableStorageConnection): boolean {
   return connection.tableServiceUri.startsWith('http:');
 }
 
+/**
+ * Makes `TableClient`s for one account and table prefix (connection string or identity-based); every
+ * Table adapter opens its tables through this, so the prefix rule and emulator handling live here once.
+ */
+export function tableClientFactory(connection: TableStorageConnection, prefix = ''): (table: string) => TableClient {
+  if (!/^[A-Za-z0-9]*$/.test(prefix)) throw new Error('tablePrefix must be alphanumeric');
+  const allowInsecureConnection = isInsecure(connection);
+  return (table) =>
+    'connectionString' in connection
+      ? TableClient.fromConnectionString(connection.connectionString, `${prefix}${table}`, { allowInsecureConnection })
+      : new TableClient(connection.tableServiceUri.replace(/\/+$/, ''), `${prefix}${table}`, connection.credential, { allowInsecureConnection });
+}
+
 export class TableStore {
   private constructor(
     private readonly clients: Readonly<Record<TableKey, TableClient>>,
@@ -50,12 +63,8 @@ export class TableStore {
   /** Creates the clients and every table (concurrently; an existing table is not an error). */
   static async open(connection: TableStorageConnection, options: TableStoreOptions = {}): Promise<TableStore> {
     const prefix = options.tablePrefix ?? '';
-    if (!/^[A-Za-z0-9]*$/.test(prefix)) throw new Error('tablePrefix must be alphanumeric');
+    const make = tableClientFactory(connection, prefix);
     const allowInsecureConnection = isInsecure(connection);
-    const make = (table: string): TableClient =>
-      'connectionString' in connection
-        ? TableClient.fromConnectionString(connection.connectionString, `${prefix}${table}`, { allowInsecureConnection })
-        : new TableClient(`${connection.tableServiceUri.replace(/\/+$/, '')}`, `${prefix}${table}`, connection.credential, { allowInsecureConnection });
     const service =
       'connectionString' in connection
         ? TableServiceClient.fromConnectionString(connection.connectionString, { allowInsecureConnection })

@@ -5,7 +5,7 @@
  *   so retention deletes a row-key range of one partition;
  * - `webhookinbound`: partition = source, row = inbound message id (replay protection).
  */
-import { odata, TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { ConflictError } from '../../domain/errors.js';
 import type { InboundMessageIdStore, Page, WebhookDeliveryRepository, WebhookSubscriptionRepository } from '../../application/ports.js';
 import type { DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookFormat, WebhookSubscription } from '../../domain/webhook-subscription.js';
@@ -19,12 +19,12 @@ import {
   deleteBatched,
   encodeContinuation,
   getEntityOrUndefined,
-  isInsecure,
   isStatus,
   readAll,
   readPage,
   reqStr,
   str,
+  tableClientFactory,
   type TableStorageConnection,
 } from './table-store.js';
 
@@ -38,13 +38,7 @@ export class WebhookTables {
   ) {}
 
   static async open(connection: TableStorageConnection, options: { tablePrefix?: string } = {}): Promise<WebhookTables> {
-    const prefix = options.tablePrefix ?? '';
-    if (!/^[A-Za-z0-9]*$/.test(prefix)) throw new Error('tablePrefix must be alphanumeric');
-    const allowInsecureConnection = isInsecure(connection);
-    const make = (table: string): TableClient =>
-      'connectionString' in connection
-        ? TableClient.fromConnectionString(connection.connectionString, `${prefix}${table}`, { allowInsecureConnection })
-        : new TableClient(connection.tableServiceUri.replace(/\/+$/, ''), `${prefix}${table}`, connection.credential, { allowInsecureConnection });
+    const make = tableClientFactory(connection, options.tablePrefix);
     const tables = new WebhookTables(make(WEBHOOK_TABLES.webhooks), make(WEBHOOK_TABLES.deliveries), make(WEBHOOK_TABLES.inbound));
     await Promise.all([tables.webhooks.createTable(), tables.deliveries.createTable(), tables.inbound.createTable()]);
     return tables;

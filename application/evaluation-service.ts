@@ -81,6 +81,24 @@ export type CollectOutcome =
   | { readonly kind: 'failed'; readonly error: string; readonly staleClusters: number; readonly runComplete: boolean }
   | { readonly kind: 'skipped'; readonly reason: string };
 
+/** A run just opened: nothing discovered or collected yet. */
+export function queuedRun(id: string, trigger: RunTrigger, requestedBy: string | undefined, createdAt: string): EvaluationRun {
+  return {
+    id,
+    trigger,
+    status: 'queued',
+    requestedBy,
+    createdAt,
+    startedAt: undefined,
+    completedAt: undefined,
+    subscriptionsTotal: 0,
+    subscriptionsSucceeded: 0,
+    subscriptionsFailed: 0,
+    failures: [],
+    clustersEvaluated: 0,
+  };
+}
+
 /** The stored current state of a freshly collected cluster (never stale: it was just seen). */
 export function toClusterState(snapshot: ClusterSnapshot, evaluation: ClusterEvaluation, lastSeenAt: string): ClusterState {
   return {
@@ -149,20 +167,7 @@ export class EvaluationService {
   async startRun(request: { trigger: RunTrigger; requestedBy?: string | undefined }): Promise<EvaluationRun> {
     const { runs, clock } = this.deps;
     const createdAt = clock.now().toISOString();
-    const queued: EvaluationRun = {
-      id: this.deps.newRunId(),
-      trigger: request.trigger,
-      status: 'queued',
-      requestedBy: request.requestedBy,
-      createdAt,
-      startedAt: undefined,
-      completedAt: undefined,
-      subscriptionsTotal: 0,
-      subscriptionsSucceeded: 0,
-      subscriptionsFailed: 0,
-      failures: [],
-      clustersEvaluated: 0,
-    };
+    const queued = queuedRun(this.deps.newRunId(), request.trigger, request.requestedBy, createdAt);
     await runs.create(queued);
 
     let subscriptionIds: string[];

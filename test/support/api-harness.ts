@@ -9,10 +9,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ApiRuntime, HealthCheck } from '../../adapters/http/api-runtime.js';
+import { queuedRun } from '../../application/evaluation-service.js';
 import { createApiRuntime } from '../../adapters/http/api-runtime-factory.js';
 import { createNodeRequestListener } from '../../adapters/http/node-http.js';
 import type { Operation } from '../../adapters/http/operation.js';
-import type { EvaluationRun } from '../../application/ports.js';
 import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../application/messages.js';
 import { RolloutService } from '../../application/rollout-service.js';
 import { WebhookService } from '../../application/webhook-service.js';
@@ -199,20 +199,7 @@ export async function startApiHarness(options: { healthChecks?: HealthCheck[]; m
     ...ports,
     evaluations: {
       async startRun({ requestedBy }) {
-        const run: EvaluationRun = {
-          id: randomUUID(),
-          trigger: 'on-demand',
-          status: 'queued',
-          requestedBy,
-          createdAt: ports.clock.now().toISOString(),
-          startedAt: undefined,
-          completedAt: undefined,
-          subscriptionsTotal: 0,
-          subscriptionsSucceeded: 0,
-          subscriptionsFailed: 0,
-          failures: [],
-          clustersEvaluated: 0,
-        };
+        const run = queuedRun(randomUUID(), 'on-demand', requestedBy, ports.clock.now().toISOString());
         await ports.runs.create(run);
         return run;
       },

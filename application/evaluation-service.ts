@@ -322,7 +322,7 @@ export class EvaluationService {
     // History before states: a crash in between is repaired by the redelivery, which still sees the
     // previous run's state and so computes the same drift.
     await history.appendMany(entries);
-    await clusters.upsertMany(states);
+    await clusters.upsertMany(states, previousStates);
     // Clusters ARM no longer lists were deleted (the listing succeeded, so absence is real); their
     // history stays until retention removes it.
     const current = new Set(snapshots.map((s) => s.id.toLowerCase()));

@@ -155,7 +155,12 @@ export interface EvaluationRunRepository extends RunRepository {
 }
 
 export interface ClusterStateRepository {
-  upsertMany(states: readonly ClusterState[]): Promise<void>;
+  /**
+   * Stores the states (and their index rows). `stored`, when given, must be every state currently stored
+   * in the subscriptions of `states`, as the caller has just read them with {@link listBySubscription}:
+   * the index rows are then diffed against those instead of reading the subscriptions again.
+   */
+  upsertMany(states: readonly ClusterState[], stored?: readonly ClusterState[]): Promise<void>;
   get(subscriptionId: string, resourceGroup: string, name: string): Promise<ClusterState | undefined>;
   list(query: ClusterQuery): Promise<Page<ClusterState>>;
   listBySubscription(subscriptionId: string): Promise<ClusterState[]>;

@@ -282,12 +282,18 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     this.now = options.now ?? (() => performance.now());
   }
 
-  async upsertMany(states: readonly ClusterState[]): Promise<void> {
+  async upsertMany(states: readonly ClusterState[], stored?: readonly ClusterState[]): Promise<void> {
     if (states.length === 0) return;
     const previous = new Map<string, IndexFields>();
-    for (const pk of new Set(states.map((s) => clusterPartition(s.subscriptionId)))) {
-      for (const e of await readAll(this.table, odata`PartitionKey eq ${pk}`, INDEX_SELECT)) {
-        previous.set(`${pk}|${reqStr(e, 'rowKey')}`, indexFieldsFromEntity(e));
+    if (stored !== undefined) {
+      // The collector has just read these partitions in full: reading their index columns again cost one
+      // more partition query per subscription (and Azurite a whole-table scan each).
+      for (const s of stored) previous.set(`${clusterPartition(s.subscriptionId)}|${clusterRow(s.resourceGroup, s.name)}`, indexFieldsOf(s));
+    } else {
+      for (const pk of new Set(states.map((s) => clusterPartition(s.subscriptionId)))) {
+        for (const e of await readAll(this.table, odata`PartitionKey eq ${pk}`, INDEX_SELECT)) {
+          previous.set(`${pk}|${reqStr(e, 'rowKey')}`, indexFieldsFromEntity(e));
+        }
       }
     }
     const entities = states.map(toEntity);

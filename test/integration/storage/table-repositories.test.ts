@@ -110,6 +110,41 @@ describe('TableClusterStateRepository', () => {
     expect((await repo.list({ stale: true, top: 10 })).items).toEqual([]);
   });
 
+  it('diffs index rows against the stored states the caller passes exactly as against its own read', async () => {
+    const indexRows = async (store: TableStore): Promise<string[]> => {
+      const rows: string[] = [];
+      for await (const e of store.client('clusterIndex').listEntities<Record<string, unknown>>()) {
+        const { etag: _etag, timestamp: _timestamp, ...rest } = e;
+        rows.push(JSON.stringify(rest));
+      }
+      return rows.sort();
+    };
+    const scenario = async (passStored: boolean): Promise<string[]> => {
+      const store = await open();
+      const repo = new TableClusterStateRepository(store);
+      await repo.upsertMany([
+        clusterState(SUB_A, 'rg', 'one', { env: 'prod', failing: ['ARC-AC-01'], runId: 'run-1' }),
+        clusterState(SUB_A, 'rg', 'two', { env: 'dev', runId: 'run-1' }),
+      ]);
+      await repo.markStale(SUB_A);
+      const stored = await repo.listBySubscription(SUB_A);
+      // `one` leaves prod, ARC-AC-01 and stale; `two` starts failing ARC-AC-02 and is fresh again.
+      const next = [
+        clusterState(SUB_A, 'rg', 'one', { env: 'test', failing: [], runId: 'run-2' }),
+        clusterState(SUB_A, 'rg', 'two', { env: 'dev', failing: ['ARC-AC-02'], runId: 'run-2' }),
+      ];
+      await repo.upsertMany(next, passStored ? stored : undefined);
+      expect((await repo.list({ environment: 'test', top: 10 })).items).toEqual([next[0]]);
+      return indexRows(store);
+    };
+    const viaOwnRead = await scenario(false);
+    const viaStored = await scenario(true);
+    expect(viaStored).toEqual(viaOwnRead);
+    // Nothing left behind from run-1: no prod, ARC-AC-01 or stale rows.
+    expect(viaStored.filter((r) => /env\|prod|ARC-AC-01|"stale":true/.test(r))).toEqual([]);
+    expect(viaStored.some((r) => r.includes('ARC-AC-02'))).toBe(true);
+  });
+
   it('stores a cluster with 500 non-compliant components and cuts pathological evidence instead of failing', async () => {
     const repo = new TableClusterStateRepository(await open());
     const base = clusterState(SUB_A, 'rg', 'big', { failing: ['ARC-PL-02'] });

@@ -61,7 +61,8 @@ export class ChangeEventReceiver {
     if (!parsed.ok) throw new InvalidRequestError(`The change event is invalid: ${parsed.problem}.`, 'data');
     const change = parsed.value;
 
-    // Claimed only for authentic, well-formed messages; an id is never reusable after that.
+    // Claimed only for authentic, well-formed messages. The id is forgotten after
+    // WEBHOOK_INBOUND_RETENTION_DAYS (webhook-service.ts); by then this very message is long stale.
     if (!(await this.deps.ids.claim(CHANGE_EVENT_SOURCE, verified.id, now.toISOString()))) throw new InboundAuthenticationError('replayed');
 
     const outcome = { rolloutId: change.rolloutId, waveId: change.waveId, changeNumber: change.number };

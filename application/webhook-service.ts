@@ -35,6 +35,7 @@ import type {
   WebhookDeliveryRepository,
   WebhookSubscriptionRepository,
 } from './ports.js';
+import { CHANGE_EVENT_SOURCE } from './servicenow-change-events.js';
 import type { ServiceNowDelivery } from './servicenow-delivery.js';
 
 export interface WebhookLogger {
@@ -59,9 +60,11 @@ export interface WebhookServiceDeps {
   readonly log: WebhookLogger;
   /**
    * Insert-only claims of delivery attempts: two queue messages for the same attempt (a publish
-   * repeated while the first message is in flight) must not both call the receiver.
+   * repeated while the first message is in flight) must not both call the receiver. In production
+   * this is the `webhookinbound` store, shared with the change-event receiver; when it can forget
+   * (`forgetClaimedBefore`), each `evaluation.completed` publish prunes both of its sources.
    */
-  readonly attemptClaims?: InboundMessageIdStore | undefined;
+  readonly attemptClaims?: ExpiringInboundMessageIdStore | InboundMessageIdStore | undefined;
   /**
    * Days finished delivery records are kept. Each `evaluation.completed` publish (at least nightly)
    * deletes older ones; absent keeps every record.
@@ -69,7 +72,37 @@ export interface WebhookServiceDeps {
   readonly deliveryRetentionDays?: number | undefined;
 }
 
-const ATTEMPT_CLAIMS = 'webhook-attempt';
+/** An id store whose claims can expire (the Table adapter); see {@link WEBHOOK_INBOUND_RETENTION_DAYS}. */
+export interface ExpiringInboundMessageIdStore extends InboundMessageIdStore {
+  /** Deletes the claims of `source` made before the cutoff (ISO); returns how many. Never younger ones. */
+  forgetClaimedBefore(source: string, cutoff: string): Promise<number>;
+}
+
+export const ATTEMPT_CLAIMS = 'webhook-attempt';
+
+/**
+ * Days a `webhookinbound` entry (inbound message id or delivery-attempt claim) is kept at least.
+ * Why 8, and why forgetting then keeps the once-only guarantee:
+ * - an attempt claim stops a second queue message of the same attempt from calling the receiver
+ *   again. Once the attempt is recorded, `attempts.length >= attempt` turns such messages away by
+ *   itself; the claim carries the guarantee only for messages already enqueued while the attempt is
+ *   in flight (a repeated publish, the host's redelivery, a retry message sent twice). A Storage queue
+ *   message lives at most its TTL after it was enqueued: 7 days, the service default (`storage-queue.ts`
+ *   sets none; visibility delays, retries ≤ 24 h, count within it). 7 days + 1 day of margin outlives
+ *   every one of them. An attempt never recorded (the process died mid-call) stays blocked that long;
+ *   afterwards a later publish may perform it again: at-least-once, as receivers are told to dedupe.
+ * - inbound change events are accepted only within `DEFAULT_TOLERANCE_SECONDS` (5 min, either way)
+ *   of their signed `webhook-timestamp`, and the signature covers id and timestamp: a captured
+ *   message replayed later is stale (401) whether or not its id is still remembered, so its id is
+ *   needed for 10 minutes. The 8 days also cover a sender that re-signs a retry of the same
+ *   `webhook-id` with a fresh timestamp for up to a week.
+ * Entries are deleted by UTC day of the claim, whole days before the cutoff only, so they live 8 to
+ * 9 days (plus the time until the next evaluation run).
+ */
+export const WEBHOOK_INBOUND_RETENTION_DAYS = 8;
+
+/** Every source that writes to the `webhookinbound` store. */
+const INBOUND_SOURCES: readonly string[] = [ATTEMPT_CLAIMS, CHANGE_EVENT_SOURCE];
 
 export interface CreatedWebhook {
   readonly webhook: WebhookView;
@@ -221,11 +254,26 @@ export class WebhookService implements EventPublisher {
     }
     // The nightly evaluation is the one periodic path every deployment has; retention rides on it.
     if (event.type === 'evaluation.completed') {
-      await this.pruneDeliveries().catch((error: unknown) => {
-        // Retention is housekeeping: it must not fail (and so retry) the run's finalize step.
-        this.deps.log.warn(`webhook delivery retention failed: ${error instanceof Error ? error.message : String(error)}`);
-      });
+      // Retention is housekeeping: it must not fail (and so retry) the run's finalize step.
+      const warn = (what: string) => (error: unknown): void => this.deps.log.warn(`${what} retention failed: ${error instanceof Error ? error.message : String(error)}`);
+      await this.pruneDeliveries().catch(warn('webhook delivery'));
+      await this.pruneInboundIds().catch(warn('webhook inbound id'));
     }
+  }
+
+  /**
+   * Forgets `webhookinbound` entries (inbound ids, attempt claims) older than
+   * {@link WEBHOOK_INBOUND_RETENTION_DAYS}, per source by a row-key range of its partition. Returns
+   * how many were deleted; 0 when the store cannot forget.
+   */
+  async pruneInboundIds(): Promise<number> {
+    const store = this.deps.attemptClaims;
+    if (store === undefined || !('forgetClaimedBefore' in store)) return 0;
+    const cutoff = new Date(this.deps.clock.now().getTime() - WEBHOOK_INBOUND_RETENTION_DAYS * 86_400_000).toISOString();
+    let deleted = 0;
+    for (const source of INBOUND_SOURCES) deleted += await store.forgetClaimedBefore(source, cutoff);
+    if (deleted > 0) this.deps.log.info(`webhook inbound retention: ${deleted} id(s) claimed before ${cutoff.slice(0, 10)} forgotten`);
+    return deleted;
   }
 
   /**

@@ -3,7 +3,9 @@
  * - `webhooks`: one partition (`webhook`), row = webhook id; secrets stored protected only;
  * - `webhookdeliveries`: partition = webhook id, row = delivery id (time-ordered ids, newest first),
  *   so retention deletes a row-key range of one partition;
- * - `webhookinbound`: partition = source, row = inbound message id (replay protection).
+ * - `webhookinbound`: partition = source (`servicenow-change`, `webhook-attempt`); per claim two rows
+ *   written in one transaction: row = the claimed id (the once-only check) and row =
+ *   `~|<UTC day of the claim>|<id>` (its expiry entry), so retention is a row-key range of one partition.
  */
 import { odata, type TableClient } from '@azure/data-tables';
 import { ConflictError } from '../../domain/errors.js';
@@ -228,16 +230,51 @@ export class TableWebhookDeliveryRepository implements WebhookDeliveryRepository
 const FINISHED: ReadonlySet<string> = new Set<DeliveryStatus>(['delivered', 'failed', 'dead-lettered', 'canceled']);
 
 // ---------------------------------------------------------------------------------------------
-// Inbound message ids
+// Inbound message ids and delivery-attempt claims
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * Expiry entries sort after every claim row and apart from them: escaped ids never hold a raw `|`, so no
+ * claim row key starts with `~|`, and the range `~|` … `~|<day>` holds expiry entries only.
+ */
+const EXPIRY_PREFIX = '~|';
+
+/** UTC day (`yyyy-mm-dd`) of an ISO time; throws `RangeError` on an invalid one. */
+function utcDay(at: string): string {
+  return new Date(at).toISOString().slice(0, 10);
+}
+
+function expiryKey(day: string, claimKey: string): string {
+  return `${EXPIRY_PREFIX}${day}|${claimKey}`;
+}
+
+/** The claim row key an expiry entry points at (`~|yyyy-mm-dd|<claim key>`). */
+function claimKeyOf(expiry: string): string {
+  return expiry.slice(EXPIRY_PREFIX.length + 'yyyy-mm-dd|'.length);
+}
+
+/** Expiry entries and their claims per transaction (2 operations each, under the limit of 100). */
+const PAIRS_PER_TRANSACTION = 50;
 
 export class TableInboundMessageIdStore implements InboundMessageIdStore {
   constructor(private readonly tables: WebhookTables) {}
 
+  /**
+   * Why the once-only check does not depend on time: the claim row's key is the id alone, so a
+   * duplicate conflicts with it whatever day it arrives (a duplicate just after midnight meets the
+   * row claimed just before). Only the expiry entry carries the day, and it merely decides when
+   * {@link forgetClaimedBefore} may delete the claim. Both rows are written in one transaction: a
+   * conflicting claim writes neither, and no claim exists without its expiry entry. The entry is an
+   * upsert so that a leftover entry can never make a fresh claim look like a duplicate.
+   */
   async claim(source: string, id: string, at: string): Promise<boolean> {
+    const partitionKey = escapeKey(source);
+    const rowKey = escapeKey(id);
     try {
-      // Insert-only: two concurrent deliveries of one id cannot both succeed.
-      await this.tables.inbound.createEntity({ partitionKey: escapeKey(source), rowKey: escapeKey(id), at });
+      await this.tables.inbound.submitTransaction([
+        ['create', { partitionKey, rowKey, at }],
+        ['upsert', { partitionKey, rowKey: expiryKey(utcDay(at), rowKey) }, 'Replace'],
+      ]);
       return true;
     } catch (error) {
       if (isStatus(error, 409)) return false;
@@ -246,10 +283,62 @@ export class TableInboundMessageIdStore implements InboundMessageIdStore {
   }
 
   async release(source: string, id: string): Promise<void> {
-    try {
-      await this.tables.inbound.deleteEntity(escapeKey(source), escapeKey(id));
-    } catch (error) {
-      if (!isStatus(error, 404)) throw error;
+    const partitionKey = escapeKey(source);
+    const rowKey = escapeKey(id);
+    const claim = await getEntityOrUndefined(this.tables.inbound, partitionKey, rowKey);
+    if (claim === undefined) return;
+    const at = str(claim, 'at');
+    // A claim written before expiry entries existed has none (and no valid `at` is needed to drop it).
+    const day = at !== undefined && Number.isFinite(Date.parse(at)) ? utcDay(at) : undefined;
+    await this.deletePairs(partitionKey, [{ expiry: day !== undefined ? expiryKey(day, rowKey) : undefined, claim: rowKey }]);
+  }
+
+  /**
+   * Deletes the claims of `source` made on UTC days before the cutoff's day, so nothing younger than
+   * the cutoff is ever deleted. One row-key range read of the source's partition (expiry entries
+   * only, keys only), then transactions of entry + claim. Returns how many claims were deleted.
+   */
+  async forgetClaimedBefore(source: string, cutoff: string): Promise<number> {
+    const partitionKey = escapeKey(source);
+    const rows = await readAll(
+      this.tables.inbound,
+      odata`PartitionKey eq ${partitionKey} and RowKey ge ${EXPIRY_PREFIX} and RowKey lt ${`${EXPIRY_PREFIX}${utcDay(cutoff)}`}`,
+      ['PartitionKey', 'RowKey'],
+    );
+    const pairs = rows.map((r) => {
+      const expiry = reqStr(r, 'rowKey');
+      return { expiry, claim: claimKeyOf(expiry) };
+    });
+    await this.deletePairs(partitionKey, pairs);
+    return pairs.length;
+  }
+
+  /**
+   * Why the order matters: an expiry entry must never outlive its claim. If it did, the id could be
+   * claimed again (a newer claim under the same row key) and the old entry would delete that newer
+   * claim early. So pairs go in one transaction, and when one fails because a row is already gone
+   * (404), the entry is deleted before the claim; at worst a claim is left without an entry (kept).
+   */
+  private async deletePairs(partitionKey: string, pairs: readonly { expiry: string | undefined; claim: string }[]): Promise<void> {
+    const del = async (rowKey: string): Promise<void> => {
+      try {
+        await this.tables.inbound.deleteEntity(partitionKey, rowKey);
+      } catch (error) {
+        if (!isStatus(error, 404)) throw error;
+      }
+    };
+    for (let i = 0; i < pairs.length; i += PAIRS_PER_TRANSACTION) {
+      const chunk = pairs.slice(i, i + PAIRS_PER_TRANSACTION);
+      const keys = chunk.flatMap((p) => (p.expiry !== undefined ? [p.expiry, p.claim] : [p.claim]));
+      try {
+        await this.tables.inbound.submitTransaction(keys.map((rowKey): ['delete', { partitionKey: string; rowKey: string }] => ['delete', { partitionKey, rowKey }]));
+      } catch (error) {
+        if (!isStatus(error, 404)) throw error;
+        for (const p of chunk) {
+          if (p.expiry !== undefined) await del(p.expiry);
+          await del(p.claim);
+        }
+      }
     }
   }
 }

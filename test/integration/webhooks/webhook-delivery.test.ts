@@ -309,9 +309,10 @@ describe('inbound id store', () => {
   it('claims an id once, atomically, and can release it', async () => {
     const h = await harness([]);
     const ids = new TableInboundMessageIdStore(h.tables);
-    const results = await Promise.all([ids.claim('s', 'msg/1#?', 't'), ids.claim('s', 'msg/1#?', 't')]);
+    const at = '2026-03-01T10:00:00.000Z';
+    const results = await Promise.all([ids.claim('s', 'msg/1#?', at), ids.claim('s', 'msg/1#?', at)]);
     expect(results.sort()).toEqual([false, true]);
     await ids.release('s', 'msg/1#?');
-    expect(await ids.claim('s', 'msg/1#?', 't')).toBe(true);
+    expect(await ids.claim('s', 'msg/1#?', at)).toBe(true);
   });
 });

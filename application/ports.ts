@@ -256,13 +256,15 @@ export interface RemediationTaskState {
   readonly totalDeployments: number;
   readonly successfulDeployments: number;
   readonly failedDeployments: number;
+  /** ARM's `lastUpdatedOn` (ISO 8601), when it reports one: fixed once the task is terminal. */
+  readonly lastUpdatedOn?: string | undefined;
 }
 
 /**
  * Starts and reads Azure Policy remediation tasks. `start` finds the policy assignment of the
- * DeployIfNotExists definition in the subscription and creates a remediation limited to the given
- * resources (`filters.resourceIds`); it throws a `NotRemediable` AppError when the definition is not
- * assigned there.
+ * DeployIfNotExists definition in the subscription (direct, else through an initiative assignment)
+ * and creates a remediation limited to the given resources (`filters.resourceIds`); it throws a
+ * `NotRemediable` AppError when the definition is not assigned there.
  */
 export interface RemediationStarter {
   start(request: {

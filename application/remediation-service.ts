@@ -1,7 +1,8 @@
 /**
- * Remediation through Azure Policy: for a control with a DeployIfNotExists policy, one remediation task
- * per subscription, limited to the chosen clusters. Controls without one are refused with the manual
- * guidance (`NotRemediable`), so the caller knows what to do instead.
+ * Remediation through Azure Policy: for a control with a DeployIfNotExists policy (assigned directly or
+ * inside an initiative; the starter finds which), one remediation task per subscription, limited to the
+ * chosen clusters. Controls without one are refused with the manual guidance (`NotRemediable`), so the
+ * caller knows what to do instead.
  */
 import { getControl } from '../domain/control-catalog.js';
 import { AppError, DependencyError, InvalidRequestError, NotFoundError, UnprocessableError } from '../domain/errors.js';
@@ -45,8 +46,9 @@ export interface RemediationDependencies {
   readonly newId: () => string;
   /**
    * `remediation.completed` is published when a read observes every task terminal (ARM reports
-   * completion only when asked). The id is the remediation's, so later reads publish nothing new; a
-   * failed publish is logged and the next read publishes again.
+   * completion only when asked). The id is the remediation's and the timestamp is when ARM last
+   * updated a task, both fixed once terminal, so later reads publish nothing new (the publisher keys
+   * deliveries on both); a failed publish is logged and the next read publishes again.
    */
   readonly events?: EventPublisher | undefined;
   readonly clock?: Clock | undefined;
@@ -124,18 +126,18 @@ export class RemediationService {
       }),
     );
     const result = view(record, states);
-    if (result.status !== 'running' && this.deps.events !== undefined) await this.publishCompleted(result);
+    if (result.status !== 'running' && this.deps.events !== undefined) await this.publishCompleted(result, completedAt(record, states));
     return result;
   }
 
-  private async publishCompleted(remediation: RemediationView): Promise<void> {
+  private async publishCompleted(remediation: RemediationView, completed: string): Promise<void> {
     const at = (this.deps.clock?.now() ?? new Date()).toISOString();
     const control = getControl(remediation.controlId);
     try {
       await this.deps.events?.publish({
         id: outboundEventId('remediation.completed', remediation.id),
         type: 'remediation.completed',
-        timestamp: at,
+        timestamp: completed,
         data: {
           remediationId: remediation.id,
           controlId: remediation.controlId,
@@ -153,6 +155,17 @@ export class RemediationService {
       (this.deps.log ?? console).warn(`remediation ${remediation.id}: remediation.completed not published (the next read retries): ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+}
+
+/**
+ * When a completed remediation completed: the latest `lastUpdatedOn` ARM reports for its tasks. It must
+ * not be the time of the read: the event's timestamp is part of the publisher's idempotency key, so a
+ * read-time timestamp would queue the same event again on every later read. Without ARM times (a
+ * starter that reports none) the creation time stands in, which is just as stable.
+ */
+function completedAt(record: RemediationRecord, states: ReadonlyMap<string, RemediationTaskState>): string {
+  const times = [...states.values()].map((s) => (s.lastUpdatedOn === undefined ? Number.NaN : Date.parse(s.lastUpdatedOn))).filter((t) => !Number.isNaN(t));
+  return times.length > 0 ? new Date(Math.max(...times)).toISOString() : record.createdAt;
 }
 
 function view(record: RemediationRecord, states: ReadonlyMap<string, RemediationTaskState>): RemediationView {

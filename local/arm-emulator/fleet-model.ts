@@ -51,8 +51,12 @@ export interface FleetModel {
   readonly policyAssignments: ArmResource[];
   /** Microsoft.Authorization/policyExemptions (2024-12-01-preview shape). */
   readonly policyExemptions: ArmResource[];
-  /** Initiative GUID (lower-case) → members, from the real built-in initiatives. */
-  readonly policySets: Readonly<Record<string, readonly PolicySetMember[]>>;
+  /**
+   * Initiative name (lower-case) → members: the real built-in initiatives (keyed by GUID), plus the
+   * custom ones a client PUTs at subscription scope (keyed by their name, which the emulator's route
+   * registers here so that derived policy states and remediations see them).
+   */
+  readonly policySets: Record<string, readonly PolicySetMember[]>;
   /** Microsoft.PolicyInsights/remediations created through the emulator. */
   readonly remediations: ArmResource[];
 }

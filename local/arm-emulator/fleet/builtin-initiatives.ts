@@ -48,6 +48,25 @@ export const PSS_RESTRICTED_INITIATIVE: BuiltinInitiative = {
   ],
 };
 
+/**
+ * The `effect` parameter both initiatives declare (same text in both) and pass to every member as
+ * `[parameters('effect')]`. The emulator's `policySetDefinitions.getBuiltIn` serves this parameter only
+ * (not the namespace parameters): enough for a client to resolve a member's effect.
+ */
+export const PSS_EFFECT_PARAMETER = {
+  type: 'String',
+  metadata: {
+    displayName: 'Effect',
+    description:
+      "'Audit' allows a non-compliant resource to be created or updated, but flags it as non-compliant. 'Deny' blocks the non-compliant resource creation or update. 'Disabled' turns off the policy.",
+  },
+  allowedValues: ['audit', 'Audit', 'deny', 'Deny', 'disabled', 'Disabled'],
+  defaultValue: 'Audit',
+} as const;
+
+/** `properties.metadata.category` of both initiatives. */
+export const PSS_CATEGORY = 'Kubernetes';
+
 /** Initiative GUID (lower-case) → members: the shape of `FleetModel.policySets`. */
 export function builtinPolicySets(): Record<string, readonly PolicySetMember[]> {
   return {

@@ -20,6 +20,11 @@ export class EmulatorState {
   /** Lower-cased remediation id → its deployments (wire shape of `listDeployments`). */
   readonly remediationDeployments = new Map<string, Record<string, unknown>[]>();
   readonly evaluations = new Map<string, EvaluationOperation>();
+  /**
+   * Lower-cased id → custom policy set definitions created by PUT at subscription scope (wire shape).
+   * Their members are also registered in `fleet.policySets` under the lower-cased name.
+   */
+  readonly customPolicySetDefinitions = new Map<string, ArmResource>();
   /** Policy-state snapshots behind `$skiptoken`s, so the pages of one query stay consistent. */
   private readonly snapshots = new Map<string, Record<string, unknown>[]>();
   private snapshotSeq = 0;

@@ -17,6 +17,7 @@ import { FaultInjector, type FaultOptions } from './fault-injector.js';
 import { RequestCounter } from './request-counter.js';
 import { authorizationRoutes } from './routes/authorization-routes.js';
 import { policyInsightsRoutes } from './routes/policy-insights-routes.js';
+import { policySetDefinitionRoutes } from './routes/policy-set-definition-routes.js';
 import { resourceRoutes, subscriptionNotFound } from './routes/resource-routes.js';
 import { createLocalhostCertificate } from './tls-certificate.js';
 import { createTokenIssuer } from './token-issuer.js';
@@ -118,7 +119,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
   );
   const requests = new RequestCounter();
   const faults = new FaultInjector(options.faults);
-  const routes: ArmRoute[] = [...resourceRoutes(state), ...authorizationRoutes(state), ...policyInsightsRoutes(state)];
+  const routes: ArmRoute[] = [...resourceRoutes(state), ...authorizationRoutes(state), ...policySetDefinitionRoutes(state), ...policyInsightsRoutes(state)];
   let baseUrl = '';
 
   const handleArm = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -7,7 +7,7 @@
  * assignments; the following pages read a snapshot named in the `$skiptoken`.
  */
 import { randomUUID } from 'node:crypto';
-import type { ArmResource } from '../../fleet-model.js';
+import type { ArmResource, PolicySetMember } from '../../fleet-model.js';
 import {
   armError,
   decodeSkipToken,
@@ -255,6 +255,65 @@ function remediationView(state: EmulatorState, resource: ArmResource): ArmResour
   return done;
 }
 
+/** Remediation filters: at most this many `resourceIds` (RemediationFilters in the 2024-10-01 spec). */
+const MAX_FILTER_RESOURCE_IDS = 100;
+
+const invalidRemediation = (name: string, why: string): ArmResult =>
+  armError(400, 'InvalidCreateRemediationRequest', `The request to create remediation '${name}' is invalid. ${why}`);
+
+const normaliseLocation = (location: string): string => location.replace(/\s+/g, '').toLowerCase();
+
+/** The initiative an assignment of the fleet assigns, with its members; undefined for a definition assignment or an unknown one. */
+function assignedSet(state: EmulatorState, assignmentId: string): { setId: string; members: readonly PolicySetMember[] } | undefined {
+  const assignment = state.findById(state.fleet.policyAssignments, assignmentId);
+  const props = assignment !== undefined && isRecord(assignment['properties']) ? assignment['properties'] : undefined;
+  const setId = props?.['policyDefinitionId'];
+  if (typeof setId !== 'string' || !/\/policySetDefinitions\/[^/]+$/i.test(setId)) return undefined;
+  const members = state.fleet.policySets[setId.split('/').pop()!.toLowerCase()];
+  return members === undefined ? undefined : { setId, members };
+}
+
+interface ParsedFilters {
+  /** Lower-cased resource ids, or undefined for no filter. */
+  readonly resourceIds: ReadonlySet<string> | undefined;
+  /** Normalised locations, or undefined for no filter. */
+  readonly locations: ReadonlySet<string> | undefined;
+}
+
+function parseFilters(name: string, props: Record<string, unknown>): ParsedFilters | ArmResult {
+  const filters = props['filters'];
+  if (filters === undefined || filters === null) return { resourceIds: undefined, locations: undefined };
+  if (!isRecord(filters)) return armError(400, 'InvalidRequestContent', 'properties.filters must be an object.');
+  const list = (key: string): string[] | undefined | ArmResult => {
+    const value = filters[key];
+    if (value === undefined || value === null) return undefined;
+    if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) return armError(400, 'InvalidRequestContent', `properties.filters.${key} must be an array of strings.`);
+    return value;
+  };
+  const resourceIds = list('resourceIds');
+  if (resourceIds !== undefined && !Array.isArray(resourceIds)) return resourceIds;
+  const locations = list('locations');
+  if (locations !== undefined && !Array.isArray(locations)) return locations;
+  if (resourceIds !== undefined) {
+    if (resourceIds.length === 0) return invalidRemediation(name, 'The resource IDs filter cannot be empty if provided.');
+    if (resourceIds.length > MAX_FILTER_RESOURCE_IDS) return invalidRemediation(name, `The resource IDs filter can specify at most ${MAX_FILTER_RESOURCE_IDS} IDs.`);
+    if (String(props['resourceDiscoveryMode'] ?? '').toLowerCase() === 'reevaluatecompliance') {
+      return invalidRemediation(name, "The resource IDs filter cannot be used when the resource discovery mode is 'ReEvaluateCompliance'.");
+    }
+  }
+  return {
+    resourceIds: resourceIds === undefined ? undefined : new Set(resourceIds.map((r) => r.toLowerCase())),
+    locations: locations === undefined ? undefined : new Set(locations.map(normaliseLocation)),
+  };
+}
+
+/**
+ * PUT remediation. Validates the request as the service does where its behaviour is known: a
+ * `policyDefinitionReferenceId` is required for an initiative assignment (the service's own error
+ * text) and must name a member of that initiative; `filters.resourceIds` must be non-empty and hold
+ * at most 100 ids. One deployment per resource that is NonCompliant for the assignment (and reference
+ * id) under the scope and passes `filters` (resource ids case-insensitive, locations normalised).
+ */
 function createRemediation(state: EmulatorState, ctx: ArmRequestContext): ArmResult {
   const scope = normaliseScope(ctx.params[0]!);
   const name = ctx.params[1]!;
@@ -264,7 +323,19 @@ function createRemediation(state: EmulatorState, ctx: ArmRequestContext): ArmRes
   }
   const props = ctx.body['properties'];
   const assignmentId = String(props['policyAssignmentId']);
-  const referenceId = typeof props['policyDefinitionReferenceId'] === 'string' ? props['policyDefinitionReferenceId'] : undefined;
+  const referenceId = typeof props['policyDefinitionReferenceId'] === 'string' && props['policyDefinitionReferenceId'] !== '' ? props['policyDefinitionReferenceId'] : undefined;
+  const set = assignedSet(state, assignmentId);
+  if (set !== undefined && referenceId === undefined) {
+    return invalidRemediation(
+      name,
+      `The policy assignment '${assignmentId}' assigns a policy set definition. Remediations must specify a single policy definition reference ID within the policy set definition.`,
+    );
+  }
+  if (set !== undefined && referenceId !== undefined && !set.members.some((m) => sameId(m.policyDefinitionReferenceId, referenceId))) {
+    return invalidRemediation(name, `The policy definition reference ID '${referenceId}' does not exist in the policy set definition '${set.setId}' assigned by '${assignmentId}'.`);
+  }
+  const filters = parseFilters(name, props);
+  if ('status' in filters) return filters;
   const subscriptionId = subscriptionOf(scope);
   const now = state.now().toISOString();
   const targets = subscriptionId
@@ -275,7 +346,9 @@ function createRemediation(state: EmulatorState, ctx: ArmRequestContext): ArmRes
             underScope(r['resourceId'], scope) &&
             String(r['complianceState']).toLowerCase() === 'noncompliant' &&
             sameId(String(r['policyAssignmentId'] ?? ''), assignmentId) &&
-            (referenceId === undefined || sameId(String(r['policyDefinitionReferenceId'] ?? ''), referenceId)),
+            (referenceId === undefined || sameId(String(r['policyDefinitionReferenceId'] ?? ''), referenceId)) &&
+            (filters.resourceIds === undefined || filters.resourceIds.has(String(r['resourceId']).toLowerCase())) &&
+            (filters.locations === undefined || filters.locations.has(normaliseLocation(String(r['resourceLocation'] ?? '')))),
         )
     : [];
   const resources = [...new Map(targets.map((r) => [String(r['resourceId']).toLowerCase(), r])).values()];

@@ -263,8 +263,9 @@ export interface RemediationTaskState {
 /**
  * Starts and reads Azure Policy remediation tasks. `start` finds the policy assignment of the
  * DeployIfNotExists definition in the subscription (direct, else through an initiative assignment)
- * and creates a remediation limited to the given resources (`filters.resourceIds`); it throws a
- * `NotRemediable` AppError when the definition is not assigned there.
+ * and creates a remediation limited to the given resources (`filters.resourceIds`, which ARM caps at
+ * 100 ids: callers split larger sets over several tasks); it throws a `NotRemediable` AppError when
+ * the definition is not assigned there.
  */
 export interface RemediationStarter {
   start(request: {
@@ -276,14 +277,31 @@ export interface RemediationStarter {
   get(armId: string): Promise<RemediationTaskState | undefined>;
 }
 
-/** A remediation request made through the API: one ARM task per subscription. */
+/** One ARM remediation task of a request, as stored (its progress is read from ARM, never stored). */
+export interface RemediationTaskRecord {
+  readonly subscriptionId: string;
+  /** Undefined when the task could not be started (`error` says why). */
+  readonly armId: string | undefined;
+  readonly error?: string | undefined;
+  /**
+   * The task's clusters: `count` entries of the record's `clusterIds` from `offset`. Absent on records
+   * written when a subscription had exactly one task, which covered every cluster of its subscription.
+   */
+  readonly clusters?: { readonly offset: number; readonly count: number } | undefined;
+}
+
+/**
+ * A remediation request made through the API: one ARM task per subscription and per 100 clusters
+ * (ARM's limit on `filters.resourceIds`). `clusterIds` lists each subscription's clusters together,
+ * in task order, so a task's clusters are one contiguous range of it.
+ */
 export interface RemediationRecord {
   readonly id: string;
   readonly controlId: string;
   readonly requestedBy: string;
   readonly createdAt: string;
   readonly clusterIds: readonly string[];
-  readonly tasks: readonly { readonly subscriptionId: string; readonly armId: string | undefined; readonly error?: string | undefined }[];
+  readonly tasks: readonly RemediationTaskRecord[];
 }
 
 export interface RemediationRepository {

@@ -1,13 +1,23 @@
 /**
  * Remediation through Azure Policy: for a control with a DeployIfNotExists policy (assigned directly or
- * inside an initiative; the starter finds which), one remediation task per subscription, limited to the
- * chosen clusters. Controls without one are refused with the manual guidance (`NotRemediable`), so the
- * caller knows what to do instead.
+ * inside an initiative; the starter finds which), remediation tasks limited to the chosen clusters: one
+ * per subscription and per 100 of its clusters, since ARM takes at most 100 ids in a remediation's
+ * `filters.resourceIds`. Controls without one are refused with the manual guidance (`NotRemediable`),
+ * so the caller knows what to do instead.
  */
 import { getControl } from '../domain/control-catalog.js';
 import { AppError, DependencyError, InvalidRequestError, NotFoundError, UnprocessableError } from '../domain/errors.js';
 import { outboundEventId } from './event-publishing.js';
-import type { Clock, ClusterStateRepository, EventPublisher, RemediationRecord, RemediationRepository, RemediationStarter, RemediationTaskState } from './ports.js';
+import type {
+  Clock,
+  ClusterStateRepository,
+  EventPublisher,
+  RemediationRecord,
+  RemediationRepository,
+  RemediationStarter,
+  RemediationTaskRecord,
+  RemediationTaskState,
+} from './ports.js';
 
 export interface NewRemediationInput {
   readonly controlId: string;
@@ -19,6 +29,8 @@ export type RemediationStatus = 'running' | 'succeeded' | 'failed' | 'partial';
 
 export interface RemediationTaskView {
   readonly subscriptionId: string;
+  /** The clusters this task remediates (at most {@link MAX_CLUSTERS_PER_TASK}). */
+  readonly clusterIds: readonly string[];
   readonly armId: string | null;
   readonly provisioningState: string;
   readonly deployments?: { readonly total: number; readonly succeeded: number; readonly failed: number };
@@ -36,6 +48,29 @@ export interface RemediationView {
 }
 
 const CLUSTER_ID = /^\/subscriptions\/([^/]+)\/resourcegroups\/[^/]+\/providers\/microsoft\.kubernetes\/connectedclusters\/[^/]+$/i;
+
+/** ARM refuses a remediation whose `filters.resourceIds` holds more ids (RemediationFilters, 2024-10-01). */
+export const MAX_CLUSTERS_PER_TASK = 100;
+
+/**
+ * Clusters one request may target, in either mode (the API's `clusterIds` has the same `maxItems`).
+ * It bounds the work of one HTTP request (tasks are started one after another, each with its own
+ * assignment lookup) and keeps the record within one table entity. Checked before ARM is called, so a
+ * refused request leaves no remediation behind.
+ */
+export const MAX_CLUSTERS_PER_REMEDIATION = 1000;
+
+/**
+ * ARM name of a request's `chunk`-th task (0-based) in one subscription: `arc-compliance-<id>` for the
+ * first, as before requests were split, then `arc-compliance-<id>-2`, `-3`, … Names only need to be
+ * unique per subscription (remediations are created at subscription scope). With the UUID ids the API
+ * assigns they stay within ARM's rules for remediation names: 1–260 characters, none of `%^#/\&?`,
+ * lower case (ARM returns upper case lowered).
+ */
+export function remediationTaskName(id: string, chunk: number): string {
+  return chunk === 0 ? `arc-compliance-${id}` : `arc-compliance-${id}-${chunk + 1}`;
+}
+
 const TERMINAL_OK = new Set(['succeeded']);
 const TERMINAL_BAD = new Set(['failed', 'canceled', 'cancelled']);
 
@@ -70,6 +105,9 @@ export class RemediationService {
 
     const bySubscription = new Map<string, string[]>();
     if (input.clusterIds !== undefined) {
+      if (input.clusterIds.length > MAX_CLUSTERS_PER_REMEDIATION) {
+        throw new InvalidRequestError(`clusterIds may name at most ${MAX_CLUSTERS_PER_REMEDIATION} clusters.`, 'clusterIds');
+      }
       for (const [i, id] of input.clusterIds.entries()) {
         const m = CLUSTER_ID.exec(id);
         if (m === null || m[1] === undefined) throw new InvalidRequestError('clusterIds must be ARM ids of connected clusters.', `clusterIds[${i}]`);
@@ -80,21 +118,45 @@ export class RemediationService {
       const sub = input.subscriptionId.toLowerCase();
       const failing = (await this.deps.clusters.listBySubscription(sub)).filter((c) => c.evaluation.failedControls.includes(control.id)).map((c) => c.id);
       if (failing.length === 0) throw new InvalidRequestError(`No evaluated cluster of subscription ${sub} fails ${control.id}.`, 'subscriptionId');
+      if (failing.length > MAX_CLUSTERS_PER_REMEDIATION) {
+        throw new UnprocessableError(
+          'LimitExceeded',
+          `${failing.length} evaluated clusters of subscription ${sub} fail ${control.id}; one remediation takes at most ${MAX_CLUSTERS_PER_REMEDIATION}. Pass them as clusterIds in several requests.`,
+          'subscriptionId',
+        );
+      }
       bySubscription.set(sub, failing);
     } else {
       throw new InvalidRequestError('Either clusterIds or subscriptionId is required.', 'clusterIds');
     }
 
     const id = this.deps.newId();
-    const tasks: { subscriptionId: string; armId: string | undefined; error?: string; state?: RemediationTaskState }[] = [];
-    let firstError: unknown;
+    // Each subscription's clusters stay together in `clusterIds`, so a task's clusters are one range of it.
+    const clusterIds = [...bySubscription.values()].flat();
+    const planned: { subscriptionId: string; name: string; offset: number; resourceIds: string[] }[] = [];
+    let offset = 0;
     for (const [subscriptionId, resourceIds] of bySubscription) {
+      for (let i = 0; i < resourceIds.length; i += MAX_CLUSTERS_PER_TASK) {
+        planned.push({ subscriptionId, name: remediationTaskName(id, i / MAX_CLUSTERS_PER_TASK), offset: offset + i, resourceIds: resourceIds.slice(i, i + MAX_CLUSTERS_PER_TASK) });
+      }
+      offset += resourceIds.length;
+    }
+
+    const tasks: RemediationTaskRecord[] = [];
+    const states: (RemediationTaskState | undefined)[] = [];
+    let firstError: unknown;
+    // One after another: a task that cannot start (e.g. no assignment covers its clusters) is reported
+    // on that task and the others still start.
+    for (const p of planned) {
+      const clusters = { offset: p.offset, count: p.resourceIds.length };
       try {
-        const state = await this.deps.starter.start({ name: `arc-compliance-${id}`, subscriptionId, policyDefinitionId, resourceIds });
-        tasks.push({ subscriptionId, armId: state.armId, state });
+        const state = await this.deps.starter.start({ name: p.name, subscriptionId: p.subscriptionId, policyDefinitionId, resourceIds: p.resourceIds });
+        tasks.push({ subscriptionId: p.subscriptionId, armId: state.armId, clusters });
+        states.push(state);
       } catch (err) {
         firstError ??= err;
-        tasks.push({ subscriptionId, armId: undefined, error: err instanceof AppError ? err.message : 'The remediation task could not be created.' });
+        tasks.push({ subscriptionId: p.subscriptionId, armId: undefined, error: err instanceof AppError ? err.message : 'The remediation task could not be created.', clusters });
+        states.push(undefined);
       }
     }
     if (tasks.every((t) => t.armId === undefined)) {
@@ -102,29 +164,16 @@ export class RemediationService {
       if (firstError instanceof AppError) throw firstError;
       throw new DependencyError('Azure Policy remediation could not be started.', 'remediations', { cause: firstError });
     }
-    const record: RemediationRecord = {
-      id,
-      controlId: control.id,
-      requestedBy,
-      createdAt: now.toISOString(),
-      clusterIds: [...bySubscription.values()].flat(),
-      tasks: tasks.map((t) => ({ subscriptionId: t.subscriptionId, armId: t.armId, ...(t.error !== undefined ? { error: t.error } : {}) })),
-    };
+    const record: RemediationRecord = { id, controlId: control.id, requestedBy, createdAt: now.toISOString(), clusterIds, tasks };
     await this.deps.remediations.create(record);
-    return view(record, new Map(tasks.filter((t) => t.state !== undefined).map((t) => [t.subscriptionId, t.state as RemediationTaskState])));
+    return view(record, states);
   }
 
   async get(id: string): Promise<RemediationView> {
     const record = await this.deps.remediations.get(id);
     if (record === undefined) throw new NotFoundError(`Remediation ${id} does not exist.`, 'remediationId');
-    const states = new Map<string, RemediationTaskState>();
-    await Promise.all(
-      record.tasks.map(async (t) => {
-        if (t.armId === undefined) return;
-        const state = await this.deps.starter.get(t.armId);
-        if (state !== undefined) states.set(t.subscriptionId, state);
-      }),
-    );
+    // By position: a subscription may have several tasks.
+    const states = await Promise.all(record.tasks.map((t) => (t.armId === undefined ? undefined : this.deps.starter.get(t.armId))));
     const result = view(record, states);
     if (result.status !== 'running' && this.deps.events !== undefined) await this.publishCompleted(result, completedAt(record, states));
     return result;
@@ -147,8 +196,10 @@ export class RemediationService {
           createdAt: remediation.createdAt,
           observedAt: at,
           clusterIds: remediation.clusterIds,
-          subscriptionIds: remediation.tasks.map((t) => t.subscriptionId),
-          tasks: remediation.tasks,
+          subscriptionIds: [...new Set(remediation.tasks.map((t) => t.subscriptionId))],
+          // Without each task's clusterIds: the event lists them all once above, and repeating them per
+          // task would double a payload that must fit one delivery record (GET shows the split).
+          tasks: remediation.tasks.map(({ clusterIds: _clusters, ...task }) => task),
         },
       });
     } catch (error) {
@@ -163,16 +214,25 @@ export class RemediationService {
  * read-time timestamp would queue the same event again on every later read. Without ARM times (a
  * starter that reports none) the creation time stands in, which is just as stable.
  */
-function completedAt(record: RemediationRecord, states: ReadonlyMap<string, RemediationTaskState>): string {
-  const times = [...states.values()].map((s) => (s.lastUpdatedOn === undefined ? Number.NaN : Date.parse(s.lastUpdatedOn))).filter((t) => !Number.isNaN(t));
+function completedAt(record: RemediationRecord, states: readonly (RemediationTaskState | undefined)[]): string {
+  const times = states.map((s) => (s?.lastUpdatedOn === undefined ? Number.NaN : Date.parse(s.lastUpdatedOn))).filter((t) => !Number.isNaN(t));
   return times.length > 0 ? new Date(Math.max(...times)).toISOString() : record.createdAt;
 }
 
-function view(record: RemediationRecord, states: ReadonlyMap<string, RemediationTaskState>): RemediationView {
-  const tasks: RemediationTaskView[] = record.tasks.map((t) => {
-    const s = states.get(t.subscriptionId);
+function taskClusterIds(record: RemediationRecord, task: RemediationTaskRecord): readonly string[] {
+  if (task.clusters !== undefined) return record.clusterIds.slice(task.clusters.offset, task.clusters.offset + task.clusters.count);
+  // A record from before requests were split: its subscription's only task, covering all its clusters.
+  const sub = task.subscriptionId.toLowerCase();
+  return record.clusterIds.filter((c) => CLUSTER_ID.exec(c)?.[1]?.toLowerCase() === sub);
+}
+
+/** `states[i]` is what ARM reports for `record.tasks[i]` (undefined: not started, or not found). */
+function view(record: RemediationRecord, states: readonly (RemediationTaskState | undefined)[]): RemediationView {
+  const tasks: RemediationTaskView[] = record.tasks.map((t, i) => {
+    const s = states[i];
     return {
       subscriptionId: t.subscriptionId,
+      clusterIds: taskClusterIds(record, t),
       armId: t.armId ?? null,
       provisioningState: t.armId === undefined ? 'NotStarted' : (s?.provisioningState ?? 'Unknown'),
       ...(s !== undefined ? { deployments: { total: s.totalDeployments, succeeded: s.successfulDeployments, failed: s.failedDeployments } } : {}),

@@ -405,8 +405,20 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
     oneOf: [{ required: ['clusterIds'] }, { required: ['subscriptionId'] }],
     properties: {
       controlId: { type: 'string', pattern: ID_PATTERN },
-      clusterIds: { type: 'array', minItems: 1, maxItems: 1000, uniqueItems: true, items: { type: 'string', pattern: CLUSTER_ID_PATTERN, maxLength: 512 } },
-      subscriptionId: { type: 'string', pattern: GUID_PATTERN },
+      clusterIds: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 1000,
+        uniqueItems: true,
+        description:
+          'Connected clusters to remediate, in any subscriptions. The request body limit (`MAX_REQUEST_BODY_BYTES`, 65536 bytes by default) usually binds first: about 450 ids of 140 characters.',
+        items: { type: 'string', pattern: CLUSTER_ID_PATTERN, maxLength: 512 },
+      },
+      subscriptionId: {
+        type: 'string',
+        pattern: GUID_PATTERN,
+        description: 'Every evaluated cluster of the subscription failing the control; 422 `LimitExceeded` when more than 1000 do.',
+      },
     },
   },
   Remediation: {
@@ -422,12 +434,14 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       clusterIds: { type: 'array', items: { type: 'string' } },
       tasks: {
         type: 'array',
+        description: 'One Azure Policy remediation task per subscription and per 100 of its clusters (ARM limit on `filters.resourceIds`).',
         items: {
           type: 'object',
-          required: ['subscriptionId', 'armId', 'provisioningState'],
+          required: ['subscriptionId', 'clusterIds', 'armId', 'provisioningState'],
           additionalProperties: false,
           properties: {
             subscriptionId: { type: 'string' },
+            clusterIds: { type: 'array', maxItems: 100, items: { type: 'string' }, description: 'The clusters this task remediates.' },
             armId: nullableString,
             provisioningState: { type: 'string' },
             deployments: {
@@ -709,7 +723,8 @@ const paths: Record<string, Partial<Record<'get' | 'post' | 'delete', Operation>
     post: secured(APP_ROLES.remediationRun, {
       operationId: 'startRemediation',
       summary: 'Start Azure Policy remediation for a control',
-      description: 'Starts one Azure Policy remediation task per subscription for a control that has a DeployIfNotExists policy. Controls without automatic remediation answer 422 `NotRemediable` with the manual guidance in `error.details`.',
+      description:
+        'Starts Azure Policy remediation tasks for a control that has a DeployIfNotExists policy: one per subscription and per 100 of its clusters (ARM takes at most 100 resource ids per task). Controls without automatic remediation answer 422 `NotRemediable` with the manual guidance in `error.details`; more than 1000 failing clusters in subscription mode answer 422 `LimitExceeded`.',
       tags: ['Remediations'],
       requestBody: { required: true, content: { 'application/json': { schema: ref('NewRemediation') } } },
       responses: {

@@ -1,17 +1,19 @@
 /**
  * Remediation requests made through the API, in the `remediations` table: partition = row = the
  * escaped request id, so every read is a point read. Cluster ids and tasks are JSON in chunked
- * properties (a request may name up to 1000 clusters, more than one 64 KiB property holds).
+ * properties (a request may name up to 1000 clusters, more than one 64 KiB property holds). A task
+ * stores its clusters as a range of the cluster ids (`clusters: { offset, count }`), not the ids again;
+ * tasks stored before requests were split have no range (one task per subscription).
  * ARM progress is never stored: it is read from Azure Policy when the request is shown.
  */
 import type { TableClient } from '@azure/data-tables';
 import { ConflictError, UnprocessableError } from '../../domain/errors.js';
-import type { RemediationRecord, RemediationRepository } from '../../application/ports.js';
+import type { RemediationRecord, RemediationRepository, RemediationTaskRecord } from '../../application/ports.js';
 import { MAX_CHUNKED_CHARS, readChunks, writeChunks } from './chunked-property.js';
 import { escapeKey } from './table-keys.js';
 import { getEntityOrUndefined, isStatus, reqStr, type TableStore } from './table-store.js';
 
-type Task = RemediationRecord['tasks'][number];
+type Task = RemediationTaskRecord;
 
 function parseJson(entity: Readonly<Record<string, unknown>>, name: string): unknown {
   const text = readChunks(entity, name);
@@ -23,15 +25,26 @@ function isString(v: unknown): v is string {
   return typeof v === 'string';
 }
 
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function parseClusters(value: unknown): Task['clusters'] {
+  if (value === undefined || value === null) return undefined;
+  const r = (typeof value === 'object' ? value : {}) as Record<string, unknown>;
+  if (!isCount(r['offset']) || !isCount(r['count'])) throw new Error('remediation task clusters are not an offset and a count');
+  return { offset: r['offset'], count: r['count'] };
+}
+
 function parseTasks(value: unknown): Task[] {
   if (!Array.isArray(value)) throw new Error('remediation tasks are not an array');
   return value.map((t: unknown): Task => {
     const r = (typeof t === 'object' && t !== null ? t : {}) as Record<string, unknown>;
     if (!isString(r['subscriptionId'])) throw new Error('remediation task lacks subscriptionId');
+    const clusters = parseClusters(r['clusters']);
     return {
       subscriptionId: r['subscriptionId'],
       armId: isString(r['armId']) ? r['armId'] : undefined,
       ...(isString(r['error']) ? { error: r['error'] } : {}),
+      ...(clusters !== undefined ? { clusters } : {}),
     };
   });
 }
@@ -58,9 +71,16 @@ export class TableRemediationRepository implements RemediationRepository {
 
   async create(record: RemediationRecord): Promise<void> {
     const clusterIds = JSON.stringify(record.clusterIds);
-    const tasks = JSON.stringify(record.tasks.map((t) => ({ subscriptionId: t.subscriptionId, armId: t.armId ?? null, ...(t.error !== undefined ? { error: t.error } : {}) })));
+    const tasks = JSON.stringify(
+      record.tasks.map((t) => ({
+        subscriptionId: t.subscriptionId,
+        armId: t.armId ?? null,
+        ...(t.error !== undefined ? { error: t.error } : {}),
+        ...(t.clusters !== undefined ? { clusters: { offset: t.clusters.offset, count: t.clusters.count } } : {}),
+      })),
+    );
     if (clusterIds.length + tasks.length > MAX_CHUNKED_CHARS) {
-      throw new UnprocessableError('LimitExceeded', 'Too many clusters for one remediation request; split it by subscription.', 'clusterIds');
+      throw new UnprocessableError('LimitExceeded', 'Too many clusters for one remediation request; pass fewer clusterIds per request.', 'clusterIds');
     }
     const key = escapeKey(record.id);
     try {

@@ -56,6 +56,29 @@ describe('TableRemediationRepository', () => {
     expect((await repo.get('big'))?.clusterIds).toEqual(ids);
   });
 
+  it('round-trips several tasks of one subscription with their cluster ranges', async () => {
+    const ids = Array.from({ length: 250 }, (_, i) => cluster(SUB_A, i));
+    const armId = (name: string): string => `/subscriptions/${SUB_A}/providers/Microsoft.PolicyInsights/remediations/${name}`;
+    const r: RemediationRecord = {
+      ...record('split', ids),
+      tasks: [
+        { subscriptionId: SUB_A, armId: armId('arc-compliance-split'), clusters: { offset: 0, count: 100 } },
+        { subscriptionId: SUB_A, armId: undefined, error: 'throttled', clusters: { offset: 100, count: 100 } },
+        { subscriptionId: SUB_A, armId: armId('arc-compliance-split-3'), clusters: { offset: 200, count: 50 } },
+      ],
+    };
+    await repo.create(r);
+    expect(await repo.get('split')).toEqual(r);
+  });
+
+  it('reads a task stored without a cluster range (one task per subscription) without inventing one', async () => {
+    const r = record('legacy', [cluster(SUB_A, 1), cluster(SUB_B, 2)]);
+    await repo.create(r);
+    const got = await repo.get('legacy');
+    expect(got?.tasks).toEqual(r.tasks);
+    expect(got?.tasks.every((t) => !('clusters' in t))).toBe(true);
+  });
+
   it('refuses a record too large for one entity with LimitExceeded', async () => {
     const ids = Array.from({ length: 1000 }, (_, i) => `${cluster(SUB_A, i)}${'x'.repeat(400)}`);
     await expect(repo.create(record('huge', ids))).rejects.toBeInstanceOf(UnprocessableError);

@@ -60,6 +60,7 @@ async function appRole(): Promise<void> {
   const container = await getContainer();
   serveParent({ apiUrl: stack.apiUrl }, {
     floor: (args) => setFloorResponses(args as Record<string, CapturedResponse>),
+    libraryCost: async (args) => measureLibraryCost(stack.host.registrations, args as { path: string; invocations: number }),
     seed: async (args) => seedEvaluatedFleet(container.repositories, args as ScaleFleet),
     evaluate: async () => {
       const started = performance.now();
@@ -73,6 +74,34 @@ async function appRole(): Promise<void> {
       }
     },
   }, () => stack.stop());
+}
+
+/**
+ * The floor function invoked back to back in this process through the runtime's `invokeFunction` — the
+ * worker-side sequence of the library (`getInvocationModel` → `getArguments` → handler → `getResponse`) with
+ * an RPC request shaped as the HTTP listener builds it — without sockets, HTTP parsing or concurrency: what
+ * the programming model alone costs per invocation on this machine (wall and process CPU, µs).
+ */
+async function measureLibraryCost(
+  registrations: readonly import('../local/functions-runtime/index.js').FunctionRegistration[],
+  { path, invocations }: { path: string; invocations: number },
+): Promise<{ wallUs: number; cpuUs: number }> {
+  const { buildRoutes } = await import('../local/functions-runtime/http-listener.js');
+  const { invokeFunction } = await import('../local/functions-runtime/invocation.js');
+  const route = buildRoutes(registrations).find((r) => r.registration.name === 'benchFloor');
+  if (route === undefined) throw new Error('the floor function is not registered');
+  const url = `http://127.0.0.1/api/bench-floor?p=${encodeURIComponent(path)}`;
+  const input = (): Parameters<typeof invokeFunction>[1] => ({
+    inputData: [{ name: route.triggerName, data: { http: { method: 'GET', url, headers: { host: '127.0.0.1', 'user-agent': 'autocannon' }, params: {}, query: { p: path }, body: null } } }],
+    reason: 'bench',
+  });
+  const quiet = (): void => undefined;
+  for (let i = 0; i < 2000; i += 1) await invokeFunction(route.registration, input(), quiet); // JIT warm-up
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  for (let i = 0; i < invocations; i += 1) await invokeFunction(route.registration, input(), quiet);
+  const used = process.cpuUsage(cpu);
+  return { wallUs: Number((((performance.now() - started) * 1000) / invocations).toFixed(1)), cpuUs: Number(((used.user + used.system) / invocations).toFixed(1)) };
 }
 
 interface ScaleFleet {
@@ -144,7 +173,16 @@ async function seedEvaluatedFleet(
   return { seconds: (performance.now() - started) / 1000, status: 'seeded', clusters: inputs.length };
 }
 
-/** The reference: node:http answering each path with the captured status, headers and body bytes. */
+/**
+ * The references, in one child process:
+ *   - `url`: node:http answering each path with the captured status, headers and body bytes (the bare server);
+ *   - `shapedUrl`: the same server, plus only the fetch objects `@azure/functions` v4 builds for every HTTP
+ *     invocation in its default (non-streaming) mode — `new Request(url, { method, headers })` for the
+ *     trigger input (`HttpRequest`), `new Response(body, { status, headers })` for the result
+ *     (`HttpResponse`), its `headers.entries()` and `await arrayBuffer()` (`toRpcHttp`) — with the body as
+ *     the one-chunk stream the app hands over (the cheapest form measured). No invocation model, context,
+ *     hooks, runtime or app: an upper bound for any function behind that library on this machine.
+ */
 async function bareRole(): Promise<void> {
   const { serveParent } = await import('./evaluation/ipc.js');
   const routes = new Map<string, { status: number; headers: Record<string, string>; body: Buffer }>();
@@ -157,13 +195,49 @@ async function bareRole(): Promise<void> {
     res.writeHead(r.status, r.headers);
     res.end(r.body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  serveParent({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, {
+  const shaped = createServer((req, res) => {
+    const r = routes.get(req.url ?? '');
+    if (r === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    void answerThroughFetchObjects(req, r).then(
+      (answer) => res.writeHead(answer.status, answer.headers).end(answer.bytes),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await Promise.all([server, shaped].map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
+  const urlOf = (s: typeof server): string => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  serveParent({ url: urlOf(server), shapedUrl: urlOf(shaped) }, {
     routes: (args) => {
       for (const [path, r] of Object.entries(args as Record<string, CapturedResponse>)) routes.set(path, { status: r.status, headers: r.headers, body: Buffer.from(r.bodyBase64, 'base64') });
       return routes.size;
     },
-  }, () => new Promise<void>((resolve) => server.close(() => resolve())));
+  }, () => Promise.all([server, shaped].map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined));
+}
+
+async function answerThroughFetchObjects(
+  req: import('node:http').IncomingMessage,
+  r: { status: number; headers: Record<string, string>; body: Buffer },
+): Promise<{ status: number; headers: Record<string, string | number>; bytes: Uint8Array }> {
+  const requestHeaders: [string, string][] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) requestHeaders.push([req.rawHeaders[i] ?? '', req.rawHeaders[i + 1] ?? '']);
+  new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers: requestHeaders });
+  const body = r.body;
+  const response = new Response(
+    new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (body.byteLength > 0) controller.enqueue(body);
+        controller.close();
+      },
+    }),
+    { status: r.status, headers: r.headers },
+  );
+  const headers: Record<string, string | number> = {};
+  for (const [name, value] of response.headers.entries()) headers[name] = value;
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  headers['content-length'] = bytes.byteLength;
+  return { status: response.status, headers, bytes };
 }
 
 async function main(): Promise<void> {
@@ -181,6 +255,8 @@ async function main(): Promise<void> {
       // Diagnostics: other paths to measure (comma-separated), and a V8 CPU profile of the app process.
       paths: { type: 'string' },
       'cpu-prof-dir': { type: 'string' },
+      // Extra Node/V8 flags for the app process (space-separated), e.g. "--max-semi-space-size=16".
+      'app-flags': { type: 'string' },
     },
   });
   const fleet = { subscriptions: Number(values.subscriptions), clustersPerSubscription: Number(values.clusters), policyStatesPerCluster: 40, extensionsPerCluster: 4 };
@@ -205,7 +281,8 @@ async function main(): Promise<void> {
     const env: Record<string, string> = { BENCH_API_ROLE: 'app', AzureWebJobsStorage: String(storage['connectionString']), AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_JWKS_URI: issuer.jwksUri };
     for (const [k, v] of Object.entries(armEnv)) if (typeof v === 'string') env[k] = v;
     const profileDir = values['cpu-prof-dir'];
-    const app = BenchChild.start('app', self, env, profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []);
+    const appFlags = [...(values['app-flags']?.split(' ').filter((f) => f !== '') ?? []), ...(profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
+    const app = BenchChild.start('app', self, env, appFlags);
     children.push(app);
     const apiUrl = String((await app.ready)['apiUrl']);
     const source = values.pipeline ? 'evaluated through the pipeline (evaluation timer → queues → tables)' : 'seeded: evaluated in process, written through the Table repositories (not the pipeline)';
@@ -232,32 +309,70 @@ async function main(): Promise<void> {
 
     const bare = BenchChild.start('bare', self, { BENCH_API_ROLE: 'bare' });
     children.push(bare);
-    const bareUrl = String((await bare.ready)['url']);
+    const bareReady = await bare.ready;
+    const bareUrl = String(bareReady['url']);
+    const shapedUrl = String(bareReady['shapedUrl']);
     await bare.request('routes', captured);
     await app.request('floor', captured);
 
-    const measure = async (url: string, auth: boolean, seconds = duration): Promise<{ rps: number; p99Ms: number; non2xx: number; errors: number }> => {
+    const measure = async (url: string, auth: boolean, seconds = duration): Promise<{ rps: number; p99Ms: number; non2xx: number; errors: number; total: number }> => {
       const r = await autocannon({ url, connections, duration: seconds, headers: auth ? { authorization: `Bearer ${token}` } : {} });
-      return { rps: r.requests.average, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
+      return { rps: r.requests.average, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, total: r.requests.total };
     };
-    const results: Record<string, { rps: number; p99Ms: number; bareRps: number; bareP99Ms: number; ratio: number; floorRps: number; floorCpuUsPerRequest: number; ratioToFloor: number; bytes: number; errors: number; cpuUsPerRequest: number; tables: string }> = {};
+    /** A run of `measure` with the CPU the serving process and this one (autocannon) spent per request, µs. */
+    const measureWithCpu = async (url: string, auth: boolean, server: { cpuSeconds(): number | undefined }): Promise<Awaited<ReturnType<typeof measure>> & { cpuUs: number; loadCpuUs: number }> => {
+      const serverBefore = server.cpuSeconds() ?? 0;
+      const loadBefore = process.cpuUsage();
+      const r = await measure(url, auth);
+      const load = process.cpuUsage(loadBefore);
+      const n = Math.max(1, r.total);
+      return { ...r, cpuUs: Math.round((((server.cpuSeconds() ?? 0) - serverBefore) * 1e6) / n), loadCpuUs: Math.round((load.user + load.system) / n) };
+    };
+    const results: Record<string, Record<string, number | string>> = {};
     for (const path of endpoints) {
       await measure(`${origin}${path}`, true, 2); // warm-up (JIT, connection pools) is part of neither figure
-      const cpuBefore = app.cpuSeconds() ?? 0;
-      const api = await measure(`${origin}${path}`, true);
-      // App CPU per request: less sensitive than rps to the other processes sharing the cores.
-      const cpuUsPerRequest = Math.round((((app.cpuSeconds() ?? 0) - cpuBefore) * 1e6) / Math.max(1, api.rps * duration));
-      const ref = await measure(`${bareUrl}${path}`, false);
+      // CPU per request: less sensitive than rps to the other processes sharing the cores.
+      const api = await measureWithCpu(`${origin}${path}`, true, app);
+      const ref = await measureWithCpu(`${bareUrl}${path}`, false, bare);
+      // The ceiling of anything behind the library: bare + only the fetch objects it builds per invocation.
+      const shapedRef = await measureWithCpu(`${shapedUrl}${path}`, false, bare);
       // The floor: the same bytes from a function that does nothing, through the same runtime and library.
-      const floorCpuBefore = app.cpuSeconds() ?? 0;
-      const floor = await measure(`${origin}/api/bench-floor?p=${encodeURIComponent(path)}`, false);
-      const floorCpuUsPerRequest = Math.round((((app.cpuSeconds() ?? 0) - floorCpuBefore) * 1e6) / Math.max(1, floor.rps * duration));
-      if (api.non2xx > 0 || floor.non2xx > 0) throw new Error(`${path}: ${api.non2xx} (app) / ${floor.non2xx} (floor) non-2xx responses under load`);
+      const floor = await measureWithCpu(`${origin}/api/bench-floor?p=${encodeURIComponent(path)}`, false, app);
+      if (api.non2xx > 0 || floor.non2xx > 0 || ref.non2xx > 0 || shapedRef.non2xx > 0) throw new Error(`${path}: non-2xx responses under load (app ${api.non2xx}, floor ${floor.non2xx}, bare ${ref.non2xx}, fetch-shaped ${shapedRef.non2xx})`);
+      const library = await app.request<{ wallUs: number; cpuUs: number }>('libraryCost', { path, invocations: 20_000 });
       const ratio = api.rps / ref.rps;
       const ratioToFloor = api.rps / floor.rps;
-      results[`GET ${path}`] = { rps: Math.round(api.rps), p99Ms: api.p99Ms, bareRps: Math.round(ref.rps), bareP99Ms: ref.p99Ms, ratio: Number(ratio.toFixed(3)), floorRps: Math.round(floor.rps), floorCpuUsPerRequest, ratioToFloor: Number(ratioToFloor.toFixed(3)), bytes: Buffer.from(captured[path]?.bodyBase64 ?? '', 'base64').length, errors: api.errors, cpuUsPerRequest, tables: values.pipeline ? 'pipeline' : 'seeded' };
+      const shapedRatio = shapedRef.rps / ref.rps;
+      results[`GET ${path}`] = {
+        rps: Math.round(api.rps),
+        p99Ms: api.p99Ms,
+        bareRps: Math.round(ref.rps),
+        ratio: Number(ratio.toFixed(3)),
+        bareP99Ms: ref.p99Ms,
+        fetchShapedRps: Math.round(shapedRef.rps),
+        fetchShapedRatio: Number(shapedRatio.toFixed(3)),
+        floorRps: Math.round(floor.rps),
+        floorRatio: Number((floor.rps / ref.rps).toFixed(3)),
+        ratioToFloor: Number(ratioToFloor.toFixed(3)),
+        cpuUsPerRequest: api.cpuUs,
+        bareCpuUsPerRequest: ref.cpuUs,
+        fetchShapedCpuUsPerRequest: shapedRef.cpuUs,
+        floorCpuUsPerRequest: floor.cpuUs,
+        autocannonCpuUsPerRequest: ref.loadCpuUs,
+        libraryWallUsPerInvocation: library.wallUs,
+        libraryCpuUsPerInvocation: library.cpuUs,
+        bytes: Buffer.from(captured[path]?.bodyBase64 ?? '', 'base64').length,
+        errors: api.errors,
+        tables: values.pipeline ? 'pipeline' : 'seeded',
+      };
       // Errors are timeouts (autocannon's 10 s): reported, since they are the finding, not a harness fault.
-      log(`GET ${path}: ${Math.round(api.rps)} rps, p99 ${api.p99Ms} ms, ${api.errors} errors, app CPU ${cpuUsPerRequest} µs/request | bare ${Math.round(ref.rps)} rps, p99 ${ref.p99Ms} ms | ratio ${ratio.toFixed(2)} | floor (no-op function, same runtime) ${Math.round(floor.rps)} rps, ${floorCpuUsPerRequest} µs/request, app/floor ${ratioToFloor.toFixed(2)}`);
+      log(
+        `GET ${path}: ${Math.round(api.rps)} rps, p99 ${api.p99Ms} ms, ${api.errors} errors, ${api.cpuUs} µs CPU/request` +
+          ` | bare ${Math.round(ref.rps)} rps, p99 ${ref.p99Ms} ms, ${ref.cpuUs} µs (autocannon ${ref.loadCpuUs} µs) | ratio ${ratio.toFixed(2)}` +
+          ` | bare + fetch objects only ${Math.round(shapedRef.rps)} rps, ${shapedRef.cpuUs} µs, ratio ${shapedRatio.toFixed(2)}` +
+          ` | floor (no-op function, same runtime) ${Math.round(floor.rps)} rps, ${floor.cpuUs} µs, app/floor ${ratioToFloor.toFixed(2)}` +
+          ` | library alone (in process, serial, no sockets) ${library.wallUs} µs wall, ${library.cpuUs} µs CPU per invocation`,
+      );
     }
     log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString()}; ${connections} connections × ${duration} s`);
     console.log(JSON.stringify(results));

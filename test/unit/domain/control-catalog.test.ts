@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONTROL_IDS, FRAMEWORKS, frameworkSections, getControl, isControlId, listControls } from '../../../domain/control-catalog.js';
+import { VERIFIED_BUILTIN_IDS } from '../../fixtures/verified-builtin-ids.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/azure-policy-builtins');
 
@@ -66,6 +67,21 @@ describe('control catalog', () => {
     expect(defs.has('febd0533-8e55-448f-b837-bd0e06f16469')).toBe(true);
     expect(defs.has('b1a9997f-2883-4f12-bdff-2280f99b5915')).toBe(true);
     for (const id of getControl('ARC-PL-02')?.policy?.policySetDefinitionIds ?? []) expect(sets.has(id)).toBe(true);
+  });
+
+  it('cites only built-in ids that are in the shared built-ins or on the verified list, and the list only holds ids the fixtures lack', () => {
+    const known = new Set([...fixtureNames('policyDefinitions'), ...fixtureNames('policySetDefinitions')]);
+    const cited = listControls().flatMap((c) => [
+      ...(c.policy?.policyDefinitionIds ?? []),
+      ...(c.policy?.policySetDefinitionIds ?? []),
+      ...(c.remediation.deployIfNotExistsPolicyDefinitionId !== undefined ? [c.remediation.deployIfNotExistsPolicyDefinitionId.split('/').pop() ?? ''] : []),
+    ]);
+    expect(cited.length).toBeGreaterThan(5);
+    for (const id of cited) expect(known.has(id) || id in VERIFIED_BUILTIN_IDS, id).toBe(true);
+    for (const id of Object.keys(VERIFIED_BUILTIN_IDS)) {
+      expect(known.has(id), `${id} is in the fixtures now; drop it from the verified list`).toBe(false);
+      expect(cited, `${id} is verified but no longer cited`).toContain(id);
+    }
   });
 
   it('names a DeployIfNotExists remediation only where verified (PL-01, TD-01), as a full built-in id', () => {

@@ -5,10 +5,13 @@
  *
  * Precedence follows the README: a setting already in the environment wins and the matching stand-in
  * is not started (`AzureWebJobsStorage` → no Azurite, `AZURE_RESOURCE_MANAGER_ENDPOINT` → no emulator,
- * `AUTH_ISSUER` → no local issuer settings, `SERVICENOW_AUTH` → no ServiceNow stand-in).
+ * each `AUTH_*` setting on its own (see {@link applyLocalAuthSettings}), `SERVICENOW_AUTH` → no ServiceNow stand-in).
  *
- * The ServiceNow stand-in (local/servicenow-stand-in.ts) gets generated credentials in `SERVICENOW_*`
- * and its `host:port` appended to `WEBHOOK_ALLOWLIST` (it listens on loopback, which the SSRF policy
+ * The Functions host listens on 127.0.0.1 unless `hostname` asks for another interface; its admin API
+ * needs the host's master key (`host.masterKey`).
+ *
+ * The ServiceNow stand-in (local/servicenow-stand-in.ts) gets generated credentials in `SERVICENOW_*`,
+ * its URL as `SERVICENOW_INSTANCE_URL`, and its `host:port` appended to `WEBHOOK_ALLOWLIST` (it listens on loopback, which the SSRF policy
  * refuses otherwise); `WEBHOOK_SECRET_KEY` and `SERVICENOW_CHANGE_WEBHOOK_SECRET` are generated when unset.
  */
 import { randomBytes } from 'node:crypto';
@@ -25,6 +28,8 @@ import { startServiceNowStandIn, type ServiceNowStandIn } from './servicenow-sta
 export interface LocalStackOptions {
   /** Listening port of the Functions host; 0 = ephemeral (tests). Default `PORT` or 7071. */
   readonly port?: number | undefined;
+  /** Interface the Functions host binds; default `127.0.0.1`. `0.0.0.0` exposes it to the network (opt-in). */
+  readonly hostname?: string | undefined;
   /** The fleet the emulator serves; default the seeded demo fleet. */
   readonly fleet?: FleetModel | undefined;
   /** Extra emulator options (faults, page sizes, delays). */
@@ -48,6 +53,10 @@ export interface LocalStack {
   readonly host: RunningFunctionsHost;
   readonly azurite: RunningAzurite | undefined;
   readonly emulator: ArmEmulator | undefined;
+  /**
+   * The local token issuer, when the API accepts its tokens (`AUTH_ISSUER`, `AUTH_AUDIENCE` and
+   * `AUTH_JWKS_URI` are the local ones); undefined when an `AUTH_*` setting points elsewhere.
+   */
   readonly issuer: TokenIssuer | undefined;
   /** The ServiceNow stand-in, unless `SERVICENOW_AUTH` was already set. */
   readonly serviceNow: ServiceNowStandIn | undefined;
@@ -60,6 +69,21 @@ export interface LocalStack {
 /** Trusts the emulator's self-signed certificate process-wide, as NODE_EXTRA_CA_CERTS would at start. */
 function trustCertificate(pem: string): void {
   setDefaultCACertificates([...getCACertificates('default'), ...getCACertificates('extra'), pem]);
+}
+
+/**
+ * Fills the `AUTH_*` settings the environment leaves unset with the local issuer's values, each one on
+ * its own: `AUTH_ISSUER` when unset; `AUTH_AUDIENCE` and `AUTH_JWKS_URI` when unset *and* the issuer in
+ * use is the local one (with a real tenant's issuer, keys are discovered from it and a missing audience
+ * must fail the start rather than borrow the local one). Returns true when the API will accept the
+ * local issuer's tokens, i.e. issuer, audience and JWKS are all the local ones.
+ */
+export function applyLocalAuthSettings(env: NodeJS.ProcessEnv, local: Pick<TokenIssuer, 'issuer' | 'audience' | 'jwksUri'>): boolean {
+  if (!env['AUTH_ISSUER']) env['AUTH_ISSUER'] = local.issuer;
+  const localIssuer = env['AUTH_ISSUER'] === local.issuer;
+  if (localIssuer && !env['AUTH_AUDIENCE']) env['AUTH_AUDIENCE'] = local.audience;
+  if (localIssuer && !env['AUTH_JWKS_URI']) env['AUTH_JWKS_URI'] = local.jwksUri;
+  return localIssuer && env['AUTH_AUDIENCE'] === local.audience && env['AUTH_JWKS_URI'] === local.jwksUri;
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -88,13 +112,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       set('AZURE_RESOURCE_MANAGER_ENDPOINT', emulator.url);
       set('IDENTITY_ENDPOINT', emulator.identityEndpoint);
       set('IDENTITY_HEADER', emulator.identityHeader);
-      issuer = await createTokenIssuer({ baseUrl: emulator.url });
-      emulator.mount(issuer.handle);
-      if (!env['AUTH_ISSUER']) {
-        set('AUTH_ISSUER', issuer.issuer);
-        set('AUTH_AUDIENCE', issuer.audience);
-        set('AUTH_JWKS_URI', issuer.jwksUri);
-      }
+      // A configured AUTH_AUDIENCE is what the local issuer then mints for, so its tokens stay valid.
+      const local = await createTokenIssuer({ baseUrl: emulator.url, ...(env['AUTH_AUDIENCE'] ? { audience: env['AUTH_AUDIENCE'] } : {}) });
+      emulator.mount(local.handle);
+      if (applyLocalAuthSettings(env, local)) issuer = local;
     }
 
     let serviceNow: ServiceNowStandIn | undefined;
@@ -108,6 +129,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       serviceNow = await startServiceNowStandIn({ credentials });
       started.push(serviceNow);
       set('SERVICENOW_AUTH', 'basic');
+      // The one origin the app sends ServiceNow credentials to; demo webhooks use it as their url.
+      set('SERVICENOW_INSTANCE_URL', serviceNow.url);
       set('SERVICENOW_USERNAME', credentials.username);
       set('SERVICENOW_PASSWORD', credentials.password);
       set('SERVICENOW_CLIENT_ID', credentials.clientId);
@@ -127,6 +150,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const host = await startFunctionsHost({
       entry: options.entry,
       port: options.port,
+      hostname: options.hostname,
       hostJson: options.hostJson,
       runTimersOnStart: options.runTimersOnStart,
       logger: options.logger,

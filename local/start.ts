@@ -3,16 +3,25 @@
  *
  *   --persist        keep Azurite data under .data/ instead of memory
  *   --no-evaluation  do not run an evaluation at start
+ *   --host <address> interface the Functions host binds (default 127.0.0.1; 0.0.0.0 exposes it to the network)
  */
 import { startLocalStack } from './local-stack.js';
 import { consoleLogger } from './functions-runtime/index.js';
 
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
 const started = Date.now();
+/** `--host <address>` or `--host=<address>`. */
+const hostArg = ((): string | undefined => {
+  const i = argv.indexOf('--host');
+  if (i >= 0) return argv[i + 1];
+  return argv.find((a) => a.startsWith('--host='))?.slice('--host='.length);
+})();
 
 const stack = await startLocalStack({
   dataDir: args.has('--persist') ? '.data' : undefined,
   runTimersOnStart: args.has('--no-evaluation') ? [] : ['evaluationTimer'],
+  hostname: hostArg,
   logger: consoleLogger,
 });
 
@@ -26,8 +35,12 @@ const lines: string[] = [
   `  OpenAPI        ${stack.apiUrl}/openapi.json`,
 ];
 if (stack.emulator) lines.push(`  ARM emulator   ${stack.emulator.url}  (demo fleet: ${stack.emulator.fleet.subscriptions.length} subscriptions, ${stack.emulator.fleet.clusters.length} clusters)`);
-if (stack.serviceNow) lines.push(`  ServiceNow     ${stack.serviceNow.url}  (stand-in, allowlisted; use it as the url of servicenow-incident / servicenow-event webhooks)`);
+if (stack.serviceNow) lines.push(`  ServiceNow     ${stack.serviceNow.url}  (stand-in, allowlisted, SERVICENOW_INSTANCE_URL; use it as the url of servicenow-incident / servicenow-event webhooks)`);
 lines.push(`  Storage        ${stack.azurite ? `Azurite ${args.has('--persist') ? 'on disk (.data/)' : 'in memory'}` : 'AzureWebJobsStorage'}`);
+lines.push(
+  `  Admin API      POST ${stack.host.url}/admin/functions/{name} with header x-functions-key (listening on ${stack.host.hostname})`,
+  `  Master key     ${stack.host.masterKey}`,
+);
 
 if (stack.issuer) {
   lines.push('', 'Bearer tokens (valid 12 h), one per app role:');
@@ -36,6 +49,15 @@ if (stack.issuer) {
     lines.push('', `  # ${client.roles.length > 1 ? 'all roles' : client.roles[0]} (${client.clientId})`, `  export TOKEN='${token}'`);
   }
   lines.push('', `  curl -s -H "Authorization: Bearer $TOKEN" ${stack.apiUrl}/v1/summary`);
+} else {
+  // Local tokens would be refused: an AUTH_* setting names another issuer, audience or key set.
+  lines.push(
+    '',
+    `No local tokens: the API trusts AUTH_ISSUER=${process.env['AUTH_ISSUER'] ?? '(unset)'}${process.env['AUTH_JWKS_URI'] ? ` (keys from ${process.env['AUTH_JWKS_URI']})` : ''}.`,
+    `  Get an access token for ${process.env['AUTH_AUDIENCE'] ?? 'AUTH_AUDIENCE'}/.default from that issuer, e.g.`,
+    `  export TOKEN=$(az account get-access-token --scope "${process.env['AUTH_AUDIENCE'] ?? '<AUTH_AUDIENCE>'}/.default" --query accessToken -o tsv)`,
+    '  (docs/operations.md: granting app roles, getting a token); unset AUTH_ISSUER, AUTH_AUDIENCE and AUTH_JWKS_URI to use the local issuer.',
+  );
 }
 if (stack.changeWebhookSecret) {
   lines.push(

@@ -3,8 +3,9 @@
  * indexes the registered functions (HTTP routes, queue triggers, timer schedules), runs `appStart`
  * hooks, then serves HTTP, polls queues and fires timers. Settings come from `process.env`.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { isIPv6, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { QueueClient } from '@azure/storage-queue';
 import { coreState, executeHooks, hookContext, installCoreModule, type CoreLogEntry, type FunctionRegistration } from './core-api.js';
@@ -27,8 +28,21 @@ export interface FunctionsHostOptions {
   readonly hostJson?: object | string;
   /** Listening port; default `PORT` or 7071; 0 picks a free port. */
   readonly port?: number;
-  /** Interface to bind; default all interfaces, like `func start`. */
+  /**
+   * Interface to bind; default `127.0.0.1` (loopback only). `0.0.0.0` exposes the HTTP functions and
+   * the admin API to the network: opt in explicitly.
+   */
   readonly hostname?: string;
+  /**
+   * The master key the admin API (`/admin/*`) requires in `x-functions-key`; default the
+   * `LOCAL_FUNCTIONS_MASTER_KEY` setting, else a random key generated at start.
+   */
+  readonly masterKey?: string;
+  /**
+   * Largest request body (admin API and HTTP triggers), in bytes; default the host's
+   * `FUNCTIONS_REQUEST_BODY_SIZE_LIMIT` setting, else 104857600 (100 MB, the Functions host default).
+   */
+  readonly maxRequestBodyBytes?: number;
   /** Local-only: timer functions to run once right after start (in the background). */
   readonly runTimersOnStart?: readonly string[];
   readonly logger?: HostLogger;
@@ -37,9 +51,15 @@ export interface FunctionsHostOptions {
 }
 
 export interface RunningFunctionsHost {
-  /** Base URL, e.g. `http://localhost:7071` (routes live under `/<routePrefix>/`). */
+  /** Base URL, e.g. `http://127.0.0.1:7071` (routes live under `/<routePrefix>/`). */
   readonly url: string;
   readonly port: number;
+  /** The interface the host listens on (`127.0.0.1` unless another was asked for). */
+  readonly hostname: string;
+  /** The master key `/admin/*` requests must send as `x-functions-key`. */
+  readonly masterKey: string;
+  /** The request body limit in force (bytes). */
+  readonly maxRequestBodyBytes: number;
   readonly routePrefix: string;
   readonly registrations: readonly FunctionRegistration[];
   /** Runs a timer function now, as a schedule tick would; rejects if the invocation fails. */
@@ -55,6 +75,24 @@ export class FunctionIndexingError extends Error {
 }
 
 const processMonitor = memoryScheduleMonitor();
+
+/** The Functions host's default request body limit (`FUNCTIONS_REQUEST_BODY_SIZE_LIMIT` unset): 100 MB. */
+export const DEFAULT_MAX_REQUEST_BODY_BYTES = 104_857_600;
+
+/** The body limit: the option, else the host's app setting, else the host default; invalid values fail the start. */
+function requestBodyLimit(option: number | undefined): number {
+  const raw = option ?? process.env['FUNCTIONS_REQUEST_BODY_SIZE_LIMIT'];
+  if (raw === undefined || raw === '') return DEFAULT_MAX_REQUEST_BODY_BYTES;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`FUNCTIONS_REQUEST_BODY_SIZE_LIMIT must be a number of bytes (got '${String(raw)}').`);
+  return value;
+}
+
+/** How a bound interface is written in a URL: wildcard binds are reached through localhost. */
+function urlHost(hostname: string): string {
+  if (hostname === '0.0.0.0' || hostname === '::') return 'localhost';
+  return isIPv6(hostname) ? `[${hostname}]` : hostname;
+}
 
 function triggerOf(registration: FunctionRegistration): [string, Record<string, unknown>] | undefined {
   const found = Object.entries(registration.bindings).find(([, b]) => b.direction === 'in' && /trigger$/i.test(b.type ?? ''));
@@ -150,6 +188,10 @@ async function startIndexedHost(
   }
   if (problems.length > 0) throw new FunctionIndexingError(problems);
 
+  const hostname = options.hostname ?? '127.0.0.1';
+  const masterKey = options.masterKey ?? (process.env['LOCAL_FUNCTIONS_MASTER_KEY'] || randomBytes(32).toString('base64url'));
+  const maxRequestBodyBytes = requestBodyLimit(options.maxRequestBodyBytes);
+
   // Startup is over: no more registrations, setup locked (as after the worker's init), then appStart.
   state.startupFinished = true;
   const server = createHttpServer(routes, hostOptions.routePrefix, {
@@ -171,7 +213,7 @@ async function startIndexedHost(
       return true;
     },
     log: (message) => logger({ level: 'error', category: 'host', message }),
-  });
+  }, { masterKey, maxRequestBodyBytes });
   const started: { timers: TimerListener[]; queues: QueueListener[] } = { timers: [], queues: [] };
   const stopAll = async (): Promise<void> => {
     await Promise.allSettled([...started.timers.map((t) => t.stop()), ...started.queues.map((q) => q.stop())]);
@@ -187,7 +229,7 @@ async function startIndexedHost(
     const port = options.port ?? (process.env['PORT'] !== undefined ? Number(process.env['PORT']) : 7071);
     await new Promise<void>((listening, failed) => {
       server.once('error', failed);
-      server.listen({ port, ...(options.hostname !== undefined ? { host: options.hostname } : {}) }, () => {
+      server.listen({ port, host: hostname }, () => {
         server.off('error', failed);
         listening();
       });
@@ -207,7 +249,7 @@ async function startIndexedHost(
   }
 
   const port = (server.address() as AddressInfo).port;
-  const url = `http://localhost:${port}`;
+  const url = `http://${urlHost(hostname)}:${port}`;
   const lines = registrations.map((r) => {
     const route = routes.find((x) => x.registration === r);
     if (route !== undefined) {
@@ -217,6 +259,9 @@ async function startIndexedHost(
     return `        ${r.name}: ${String(triggerOf(r)?.[1]['type'])}`;
   });
   logger({ level: 'information', category: 'host', message: `Functions:\n${lines.join('\n')}` });
+  if (hostname !== '127.0.0.1' && hostname !== '::1' && hostname !== 'localhost') {
+    logger({ level: 'warning', category: 'host', message: `Listening on ${hostname}: the HTTP functions and the admin API (master key required) are reachable from other machines.` });
+  }
 
   for (const name of options.runTimersOnStart ?? []) {
     void timers.get(name)?.invokeNow().catch(() => undefined);
@@ -226,6 +271,9 @@ async function startIndexedHost(
   return {
     url,
     port,
+    hostname,
+    masterKey,
+    maxRequestBodyBytes,
     routePrefix: hostOptions.routePrefix,
     registrations,
     async invokeTimer(name: string): Promise<void> {

@@ -1,8 +1,11 @@
 /**
  * The HTTP front end: routes requests under `routePrefix` to HTTP-triggered functions, hands the
  * library an RPC `http` payload (method, url, headers, route params, query, raw body bytes), and writes
- * the RPC response (status, headers, cookies, body bytes) back. `authLevel` is not enforced locally.
+ * the RPC response (status, headers, cookies, body bytes) back. `authLevel` is not enforced for
+ * functions locally; the admin API (`/admin/*`) requires the master key, as the real host does.
+ * Request bodies are capped like the host's `FUNCTIONS_REQUEST_BODY_SIZE_LIMIT` (413 beyond it).
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { FunctionRegistration } from './core-api.js';
 import type { RpcHttpCookie, RpcHttpData, RpcInvocationResponse } from './core-types.js';
@@ -74,14 +77,55 @@ function hasNoBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
+/** A body beyond the host's request size limit: answered 413 without buffering the rest. */
+class RequestBodyTooLargeError extends Error {}
+
+/**
+ * Reads the body, at most `limit` bytes. A declared `content-length` over the limit fails before
+ * anything is read; a chunked body fails at the chunk that crosses it. The stream is paused rather
+ * than destroyed so the 413 can still be written on the same socket.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   if (hasNoBody(req)) {
     req.resume();
-    return EMPTY;
+    return Promise.resolve(EMPTY);
   }
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new RequestBodyTooLargeError());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        req.pause();
+        reject(new RequestBodyTooLargeError());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    // The client went away mid-body: nothing to answer.
+    const onClose = (): void => onError(new Error('The client closed the connection before the request body ended.'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 /** Request headers as the host forwards them: lower-case names, repeated values comma-joined. */
@@ -153,8 +197,23 @@ function writeResponse(res: ServerResponse, route: HttpRoute, response: RpcInvoc
   res.writeHead(status, headers).end(bytes);
 }
 
+export interface HttpListenerOptions {
+  /** The host's master key: required as `x-functions-key` (or `?code=`) on every `/admin/*` request. */
+  readonly masterKey: string;
+  /** Largest request body accepted (admin API and HTTP triggers); larger ones get 413. */
+  readonly maxRequestBodyBytes: number;
+}
+
+const ADMIN_PATH = /^\/admin(?:\/|$)/i;
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 /** Creates (does not start) the HTTP server for a route table. */
-export function createHttpServer(routes: readonly HttpRoute[], routePrefix: string, dispatcher: HttpDispatcher): Server {
+export function createHttpServer(routes: readonly HttpRoute[], routePrefix: string, dispatcher: HttpDispatcher, options: HttpListenerOptions): Server {
   // Route lookups by method and path: the table is fixed once the host listens, and matching walks every
   // route (splitting, decoding and lower-casing segments) on each request otherwise. Bounded; a full
   // cache starts over, so arbitrary paths cannot grow it.
@@ -176,42 +235,65 @@ export function createHttpServer(routes: readonly HttpRoute[], routePrefix: stri
 
   return createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
+      if (error instanceof RequestBodyTooLargeError) {
+        // Close afterwards: the unread rest of the body must not be parsed as the next request.
+        if (!res.headersSent) res.writeHead(413, { connection: 'close' }).end();
+        return;
+      }
       dispatcher.log(`HTTP pipeline error: ${error instanceof Error ? error.message : String(error)}`);
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
     });
   });
 
+  /** The host's admin API: master key first (401 without it, before any body is read), then the route. */
+  async function handleAdmin(req: IncomingMessage, res: ServerResponse, method: string, url: URL): Promise<void> {
+    const header = req.headers['x-functions-key'];
+    const key = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('code') ?? '';
+    if (!sameSecret(key, options.masterKey)) {
+      req.resume();
+      res.writeHead(401).end();
+      return;
+    }
+    const invoke = method === 'POST' ? /^\/admin\/functions\/([^/]+)\/?$/i.exec(url.pathname) : null;
+    if (invoke?.[1] === undefined) {
+      req.resume();
+      res.writeHead(404).end();
+      return;
+    }
+    const text = (await readBody(req, options.maxRequestBodyBytes)).toString('utf8');
+    let input: string | undefined;
+    try {
+      const parsed = text === '' ? {} : (JSON.parse(text) as { input?: unknown });
+      input = typeof parsed.input === 'string' ? parsed.input : parsed.input === undefined ? undefined : JSON.stringify(parsed.input);
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    res.writeHead(dispatcher.invokeNonHttp(decodeURIComponent(invoke[1]), input) ? 202 : 404).end();
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-    const admin = method === 'POST' ? /^\/admin\/functions\/([^/]+)\/?$/i.exec(url.pathname) : null;
-    if (admin?.[1] !== undefined) {
-      const text = (await readBody(req)).toString('utf8');
-      let input: string | undefined;
-      try {
-        const parsed = text === '' ? {} : (JSON.parse(text) as { input?: unknown });
-        input = typeof parsed.input === 'string' ? parsed.input : parsed.input === undefined ? undefined : JSON.stringify(parsed.input);
-      } catch {
-        res.writeHead(400).end();
-        return;
-      }
-      res.writeHead(dispatcher.invokeNonHttp(decodeURIComponent(admin[1]), input) ? 202 : 404).end();
+    if (ADMIN_PATH.test(url.pathname)) {
+      await handleAdmin(req, res, method, url);
       return;
     }
     const found = lookup(method, url.pathname);
+    // Unmatched requests never reach a function: their bodies are discarded unread.
     if (found.kind === 'not-found') {
-      await readBody(req);
+      req.resume();
       res.writeHead(404).end();
       return;
     }
     if (found.kind === 'method-not-allowed') {
-      await readBody(req);
+      req.resume();
       res.writeHead(405, { allow: found.allow.join(', ') }).end();
       return;
     }
     // Most requests (GETs) have no body: no await, so no extra turn of the microtask queue.
-    const body = hasNoBody(req) ? (req.resume(), EMPTY) : await readBody(req);
+    const body = hasNoBody(req) ? (req.resume(), EMPTY) : await readBody(req, options.maxRequestBodyBytes);
     const query: Record<string, string> = {};
     if (url.search !== '') for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
     const rpcHttp: RpcHttpData = {

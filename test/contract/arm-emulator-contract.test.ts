@@ -301,7 +301,7 @@ describe('Microsoft.PolicyInsights through PolicyInsightsClient (2024-10-01)', (
     expect(lostFields(body, got)).toEqual([]);
   });
 
-  it('remediation create: Remediations_CreateSubscriptionScope.json request round-trips, response has the example shape', async () => {
+  it('remediation create: Remediations_CreateSubscriptionScope.json request round-trips, response has the example shape and values', async () => {
     const example = loadExample('policyinsights/2024-10-01/Remediations_CreateSubscriptionScope.json');
     const sub = String(example.parameters['subscriptionId']);
     addSubscription(sub);
@@ -312,7 +312,18 @@ describe('Microsoft.PolicyInsights through PolicyInsightsClient (2024-10-01)', (
     const raw = await rawArm(emulator, 'GET', `/subscriptions/${sub}/providers/Microsoft.PolicyInsights/remediations/${String(example.parameters['remediationName'])}?api-version=2024-10-01`, {
       token: await armToken(credential, emulator),
     });
-    expect(Object.keys(raw.body as object).sort()).toEqual(Object.keys(expected).sort());
+    const body = raw.body as Record<string, unknown>;
+    // Every leaf of the example, at the same path; `statusMessage` is free text the emulator does not produce.
+    expect(leafPaths(body)).toEqual(leafPaths(expected).filter((p) => p !== 'properties.statusMessage'));
+    // The values that do not depend on time or generated ids (no noncompliant resources here: 0 deployments).
+    // Created `Accepted`, as in the example; read back `Succeeded` because this emulator's remediation delay is 0.
+    expect(created.provisioningState).toBe('Accepted');
+    expect(body).toMatchObject({
+      name: expected['name'],
+      type: expected['type'],
+      properties: { policyAssignmentId: request.properties.policyAssignmentId, provisioningState: 'Succeeded', resourceDiscoveryMode: 'ExistingNonCompliant', deploymentStatus: { totalDeployments: 0, successfulDeployments: 0, failedDeployments: 0 } },
+    });
+    expect(String(body['id']).toLowerCase()).toBe(String(expected['id']).toLowerCase());
   });
 
   it('remediation deployments: Remediations_ListDeploymentsSubscriptionScope.json', async () => {
@@ -327,6 +338,145 @@ describe('Microsoft.PolicyInsights through PolicyInsightsClient (2024-10-01)', (
     const got = await collect(insights(sub).remediations.listDeploymentsAtSubscription(name));
     expect(got).toHaveLength(value.length);
     value.forEach((wire, i) => expect(lostFields(wire, got[i])).toEqual([]));
+  });
+});
+
+/** Dot-joined paths of a JSON value's leaves (array items as `[]`), sorted and unique: the shape of a wire body. */
+function leafPaths(value: unknown, prefix = ''): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown, path: string): void => {
+    if (Array.isArray(v)) v.forEach((item) => walk(item, `${path}[]`));
+    else if (typeof v === 'object' && v !== null) for (const [k, child] of Object.entries(v)) walk(child, path === '' ? k : `${path}.${k}`);
+    else out.add(path);
+  };
+  walk(value, prefix);
+  return [...out].sort();
+}
+
+/**
+ * Policy events and component policy states are not stored: the emulator derives them from the same
+ * policy states as `policyStates/latest` (local/arm-emulator/server/routes/policy-records.ts). Each
+ * example is read back by giving the emulator the states it derives from; a second test per resource
+ * derives records from real-shaped *policy state* examples and checks them against the example's wire
+ * shape (same keys, same order), so the derivation itself is covered, not just a pass-through.
+ */
+describe('Microsoft.PolicyInsights policyEvents and componentPolicyStates through PolicyInsightsClient (2024-10-01)', () => {
+  const insights = (): PolicyInsightsClient => new PolicyInsightsClient(credential, sdkOptions(emulator));
+  /** The records' own `@odata.context` names the emulator's URL, not management.azure.com: compared on its path only. */
+  const contextPath = (value: unknown): string => new URL(String(value)).pathname.replace(/%24/g, '$');
+  const entityPath = (sub: string, resource: string, virtual: string): string => `/subscriptions/${sub}/providers/Microsoft.PolicyInsights/${resource}/$metadata`;
+  const COMPONENT_KEYS = new Set(['componentId', 'componentType', 'componentName', 'policyEvaluationDetails']);
+
+  /** The policy state a component record was derived from: its parent fields, with the component in `components`. */
+  function parentState(component: Record<string, unknown>): Record<string, unknown> {
+    const state: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(component)) if (!COMPONENT_KEYS.has(k) && !k.startsWith('@odata')) state[k] = v;
+    state['components'] = [
+      {
+        id: component['componentId'],
+        type: component['componentType'],
+        name: component['componentName'],
+        timestamp: component['timestamp'],
+        complianceState: component['complianceState'],
+        ...(component['policyEvaluationDetails'] !== undefined ? { policyEvaluationDetails: component['policyEvaluationDetails'] } : {}),
+      },
+    ];
+    return state;
+  }
+
+  it('policy events: PolicyEvents_QuerySubscriptionScope.json', async () => {
+    const example = loadExample('policyinsights/2024-10-01/PolicyEvents_QuerySubscriptionScope.json');
+    const { value } = responseBody<{ value: Record<string, unknown>[] }>(example);
+    // Upstream quirk: the example's subscriptionId parameter is not the subscription its records are in.
+    const sub = String(value[0]!['subscriptionId']);
+    addSubscription(sub);
+    policyStateRecords = structuredClone(value);
+    const got = await collect(insights().policyEvents.listQueryResultsForSubscription('default', sub));
+    expect(got).toHaveLength(value.length);
+    value.forEach((wire, i) => expect(lostFields(wire, got[i], ['odatacontext'])).toEqual([]));
+    for (const g of got) expect(contextPath(g.odataContext)).toBe(`${entityPath(sub, 'policyEvents', 'default')}`);
+
+    const raw = await rawArm(emulator, 'POST', `/subscriptions/${sub}/providers/Microsoft.PolicyInsights/policyEvents/default/queryResults?api-version=2024-10-01`, { token: await armToken(credential, emulator) });
+    const body = raw.body as { '@odata.context': string; '@odata.count': number; value: Record<string, unknown>[] };
+    expect(body['@odata.count']).toBe(value.length);
+    expect(contextPath(body['@odata.context'])).toBe(entityPath(sub, 'policyEvents', 'default'));
+    body.value.forEach((record, i) => expect(Object.keys(record)).toEqual(Object.keys(value[i]!)));
+  });
+
+  it('policy events derived from policy states have the event example\'s fields, in its order', async () => {
+    const eventKeys = Object.keys(responseBody<{ value: Record<string, unknown>[] }>(loadExample('policyinsights/2024-10-01/PolicyEvents_QuerySubscriptionScope.json')).value[0]!);
+    const states = responseBody<{ value: Record<string, unknown>[] }>(loadExample('policyinsights/2024-10-01/PolicyStates_QuerySubscriptionScope.json')).value;
+    const sub = String(states[0]!['subscriptionId']);
+    addSubscription(sub);
+    policyStateRecords = structuredClone(states);
+    const raw = await rawArm(emulator, 'POST', `/subscriptions/${sub}/providers/Microsoft.PolicyInsights/policyEvents/default/queryResults?api-version=2024-10-01&$filter=${encodeURIComponent('isCompliant eq false')}`, {
+      token: await armToken(credential, emulator),
+    });
+    const events = (raw.body as { value: Record<string, unknown>[] }).value;
+    expect(events).toHaveLength(states.length);
+    events.forEach((event, i) => {
+      expect(Object.keys(event)).toEqual(eventKeys);
+      const state = states[i]!;
+      for (const key of eventKeys) if (key in state && !key.startsWith('@odata')) expect(event[key], key).toEqual(state[key]);
+      expect(event['tenantId']).toBe(fleet.tenantId);
+      expect(event['principalOid']).toBeNull();
+    });
+  });
+
+  it('component policy states at subscription scope: ComponentPolicyStates_QuerySubscriptionScope.json', async () => {
+    const example = loadExample('policyinsights/2024-10-01/ComponentPolicyStates_QuerySubscriptionScope.json');
+    const { value } = responseBody<{ value: Record<string, unknown>[] }>(example);
+    const sub = String(example.parameters['subscriptionId']);
+    addSubscription(sub);
+    policyStateRecords = value.map(parentState);
+    const got = await insights().componentPolicyStates.listQueryResultsForSubscription(sub, 'latest');
+    expect(got.odataCount).toBe(value.length);
+    expect(got.value).toHaveLength(value.length);
+    value.forEach((wire, i) => expect(lostFields(wire, got.value?.[i], ['odatacontext'])).toEqual([]));
+    expect(contextPath(got.odataContext)).toBe(entityPath(sub, 'componentPolicyStates', 'latest'));
+
+    const raw = await rawArm(emulator, 'POST', `/subscriptions/${sub}/providers/Microsoft.PolicyInsights/componentPolicyStates/latest/queryResults?api-version=2024-10-01`, { token: await armToken(credential, emulator) });
+    (raw.body as { value: Record<string, unknown>[] }).value.forEach((record, i) => expect(Object.keys(record)).toEqual(Object.keys(value[i]!)));
+  });
+
+  it('component policy states at resource scope with $filter and $expand=PolicyEvaluationDetails: ComponentPolicyStates_QueryResourceScopeExpandPolicyEvaluationDetails.json', async () => {
+    const example = loadExample('policyinsights/2024-10-01/ComponentPolicyStates_QueryResourceScopeExpandPolicyEvaluationDetails.json');
+    const { value } = responseBody<{ value: Record<string, unknown>[] }>(example);
+    const resourceId = String(example.parameters['resourceId']);
+    addSubscription(resourceId);
+    // A component of another type on the same resource, which the example's $filter must leave out.
+    const other = { ...value[0]!, componentType: 'Deployment', componentId: 'default/web', componentName: 'web' };
+    policyStateRecords = [...value, other].map(parentState);
+    const got = await insights().componentPolicyStates.listQueryResultsForResource(resourceId, 'latest', {
+      filter: String(example.parameters['$filter']),
+      expand: String(example.parameters['$expand']),
+    });
+    expect(got.value).toHaveLength(value.length);
+    value.forEach((wire, i) => expect(lostFields(wire, got.value?.[i], ['odatacontext'])).toEqual([]));
+    expect(got.value?.[0]?.policyEvaluationDetails?.reason).toBe('tbd reason for evaluation outcome');
+
+    // Without the $expand the details are left out, as the service does.
+    const plain = await insights().componentPolicyStates.listQueryResultsForResource(resourceId, 'latest', { filter: String(example.parameters['$filter']) });
+    expect(plain.value?.map((r) => r.policyEvaluationDetails)).toEqual([undefined, undefined]);
+  });
+
+  it('component policy states derived from policy states with components have the component example\'s fields, in its order', async () => {
+    const componentKeys = Object.keys(responseBody<{ value: Record<string, unknown>[] }>(loadExample('policyinsights/2024-10-01/ComponentPolicyStates_QuerySubscriptionScope.json')).value[0]!);
+    const example = loadExample('policyinsights/2024-10-01/PolicyStates_QueryResourceScopeExpandComponents.json');
+    const [state] = responseBody<{ value: Record<string, unknown>[] }>(example).value;
+    const components = state!['components'] as Record<string, unknown>[];
+    const sub = String(state!['subscriptionId']);
+    addSubscription(sub);
+    policyStateRecords = [structuredClone(state!)];
+    const got = await insights().componentPolicyStates.listQueryResultsForSubscription(sub, 'latest');
+    expect(got.value?.map((c) => [c.componentId, c.componentType, c.componentName, c.complianceState])).toEqual(components.map((c) => [c['id'], c['type'], c['name'], c['complianceState']]));
+    expect(got.value?.map((c) => c.timestamp?.toISOString())).toEqual(components.map((c) => new Date(String(c['timestamp'])).toISOString()));
+    const raw = await rawArm(emulator, 'POST', `/subscriptions/${sub}/providers/Microsoft.PolicyInsights/componentPolicyStates/latest/queryResults?api-version=2024-10-01`, { token: await armToken(credential, emulator) });
+    for (const record of (raw.body as { value: Record<string, unknown>[] }).value) {
+      expect(Object.keys(record)).toEqual(componentKeys);
+      expect(record['resourceId']).toBe(state!['resourceId']);
+      expect(record['policyAssignmentId']).toBe(state!['policyAssignmentId']);
+    }
   });
 });
 

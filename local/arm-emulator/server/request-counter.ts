@@ -9,6 +9,8 @@ export interface RequestRecord {
   readonly status: number;
   /** Set when the response was injected by a fault rule. */
   readonly fault?: 'throttle' | 'error' | undefined;
+  /** When the request arrived (ms since the epoch): lets tests check that a retry honoured `Retry-After`. */
+  readonly at: number;
 }
 
 export class RequestCounter {

@@ -20,7 +20,7 @@ import { policyInsightsRoutes } from './routes/policy-insights-routes.js';
 import { policySetDefinitionRoutes } from './routes/policy-set-definition-routes.js';
 import { resourceRoutes, subscriptionNotFound } from './routes/resource-routes.js';
 import { createLocalhostCertificate } from './tls-certificate.js';
-import { createTokenIssuer } from './token-issuer.js';
+import { ARM_AUDIENCES, createTokenIssuer } from './token-issuer.js';
 
 export interface ArmEmulatorOptions {
   readonly fleet: FleetModel;
@@ -121,8 +121,11 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
   const faults = new FaultInjector(options.faults);
   const routes: ArmRoute[] = [...resourceRoutes(state), ...authorizationRoutes(state), ...policySetDefinitionRoutes(state), ...policyInsightsRoutes(state)];
   let baseUrl = '';
+  /** ARM's audiences plus this emulator's own URL (set once it listens). */
+  let audiences: readonly string[] = ARM_AUDIENCES;
 
   const handleArm = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const receivedAt = Date.now();
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', baseUrl);
     const method = (req.method ?? 'GET').toUpperCase();
@@ -139,18 +142,24 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
     const routeName = route?.name ?? 'unknown';
     const body = await readBody(req);
     const finish = (result: ArmResult, recordedRoute: string, fault?: 'throttle' | 'error'): void => {
-      requests.record({ method, path, route: recordedRoute, apiVersion, subscriptionId, status: result.status, fault });
+      requests.record({ method, path, route: recordedRoute, apiVersion, subscriptionId, status: result.status, fault, at: receivedAt });
       send(res, result, requestId);
     };
 
     const auth = req.headers.authorization ?? '';
     const bearer = /^Bearer\s+(.+)$/i.exec(auth)?.[1];
-    if (bearer === undefined || !(await issuer.verify(bearer))) {
-      const result = armError(
-        401,
-        bearer === undefined ? 'AuthenticationFailed' : 'InvalidAuthenticationToken',
-        bearer === undefined ? "Authentication failed. The 'Authorization' header is missing." : 'The access token is invalid or has expired.',
-      );
+    const check = bearer === undefined ? undefined : await issuer.verify(bearer, audiences);
+    if (check?.ok !== true) {
+      const result =
+        check === undefined
+          ? armError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.")
+          : check.reason === 'audience'
+            ? armError(
+                401,
+                'InvalidAuthenticationTokenAudience',
+                `The access token has been obtained for wrong audience or resource '${check.audience}'. It should exactly match with one of the allowed audiences ${audiences.map((a) => `'${a}'`).join(',')}.`,
+              )
+            : armError(401, 'InvalidAuthenticationToken', 'The access token is invalid or has expired.');
       finish(
         { ...result, headers: { 'WWW-Authenticate': `Bearer authorization_uri="https://login.microsoftonline.com/${options.fleet.tenantId}", error="invalid_token", error_description="The authentication failed"` } },
         `unauthenticated:${routeName}`,
@@ -212,9 +221,10 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
   };
 
   const handleIdentity = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const receivedAt = Date.now();
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const reply = (status: number, body: unknown): void => {
-      requests.record({ method: req.method ?? 'GET', path: url.pathname, route: 'identity.token', apiVersion: url.searchParams.get('api-version') ?? undefined, subscriptionId: undefined, status });
+      requests.record({ method: req.method ?? 'GET', path: url.pathname, route: 'identity.token', apiVersion: url.searchParams.get('api-version') ?? undefined, subscriptionId: undefined, status, at: receivedAt });
       const payload = JSON.stringify(body);
       res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(payload)) }).end(payload);
     };
@@ -246,6 +256,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
   const armPort = await listen(arm, options.port ?? 0);
   const identityPort = await listen(identity, options.identityPort ?? 0);
   baseUrl = `https://127.0.0.1:${armPort}`;
+  audiences = [...ARM_AUDIENCES, baseUrl, `${baseUrl}/`];
   const caDir = await mkdtemp(join(tmpdir(), 'arm-emulator-'));
   const caCertPath = join(caDir, 'ca.pem');
   await writeFile(caCertPath, tls.cert);

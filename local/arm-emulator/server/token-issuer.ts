@@ -7,12 +7,35 @@ export interface IssuedToken {
   readonly expiresOn: number;
 }
 
+/** The outcome of checking a bearer token, in the terms of ARM's 401 error codes. */
+export type TokenCheck =
+  | { readonly ok: true }
+  /** Not signed by this emulator, expired, or not a JWT: `InvalidAuthenticationToken`. */
+  | { readonly ok: false; readonly reason: 'invalid' }
+  /** Valid, but issued for another resource: `InvalidAuthenticationTokenAudience`. */
+  | { readonly ok: false; readonly reason: 'audience'; readonly audience: string };
+
 export interface TokenIssuer {
   issue(resource: string, clientId: string | undefined): Promise<IssuedToken>;
-  /** Resolves true when the bearer token was issued by this emulator and has not expired. */
-  verify(token: string): Promise<boolean>;
+  /**
+   * Checks that the bearer token was issued by this emulator, has not expired, and was issued for
+   * one of `audiences` (exact match, as ARM compares them).
+   */
+  verify(token: string, audiences: readonly string[]): Promise<TokenCheck>;
   readonly tenantId: string;
 }
+
+/**
+ * The audiences ARM accepts in public Azure (its own 401 message lists them): what the SDKs request
+ * (`https://management.azure.com/.default`, the legacy `https://management.core.windows.net/`).
+ * The emulator adds its own URL, which clients pointed at it request as `${endpoint}/.default`.
+ */
+export const ARM_AUDIENCES: readonly string[] = [
+  'https://management.core.windows.net/',
+  'https://management.core.windows.net',
+  'https://management.azure.com/',
+  'https://management.azure.com',
+];
 
 const ISSUER_PREFIX = 'https://sts.arm-emulator.local/';
 
@@ -45,13 +68,15 @@ export async function createTokenIssuer(tenantId: string, lifetimeSeconds: numbe
         .sign(privateKey);
       return { accessToken, expiresOn };
     },
-    async verify(token) {
+    async verify(token, audiences) {
+      let aud: unknown;
       try {
-        await jwtVerify(token, publicKey, { issuer, algorithms: ['ES256'] });
-        return true;
+        aud = (await jwtVerify(token, publicKey, { issuer, algorithms: ['ES256'] })).payload.aud;
       } catch {
-        return false;
+        return { ok: false, reason: 'invalid' };
       }
+      const given = Array.isArray(aud) ? aud.map(String) : typeof aud === 'string' ? [aud] : [];
+      return given.some((a) => audiences.includes(a)) ? { ok: true } : { ok: false, reason: 'audience', audience: given.join(',') };
     },
   };
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { PolicyClient } from '@azure/arm-policy';
+import { PolicyInsightsClient } from '@azure/arm-policyinsights';
 import { startArmEmulator, type ArmEmulator } from '../../../local/arm-emulator/index.js';
 import { ArmInventoryReader } from '../../../adapters/arm/azure-inventory-reader.js';
 import { DependencyError } from '../../../domain/errors.js';
@@ -48,6 +49,31 @@ describe('authentication', () => {
     expect(identityCalls.every((r) => r.apiVersion === '2019-08-01' && r.status === 200)).toBe(true);
     const res = await rawArm(emulator, 'GET', `/subscriptions?api-version=2022-12-01`, { token: token!.token });
     expect(res.status).toBe(200);
+  });
+
+  /** A token from the emulator's managed-identity endpoint for `resource`, as any client could get one. */
+  async function identityToken(resource: string): Promise<string> {
+    const res = await fetch(`${emulator.identityEndpoint}?resource=${encodeURIComponent(resource)}&api-version=2019-08-01`, { headers: { 'X-IDENTITY-HEADER': emulator.identityHeader } });
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
+
+  it('refuses a valid token issued for another resource with ARM\'s InvalidAuthenticationTokenAudience', async () => {
+    for (const resource of ['https://storage.azure.com', 'https://vault.azure.net', `${emulator.url}/other`]) {
+      const res = await rawArm(emulator, 'GET', '/subscriptions?api-version=2022-12-01', { token: await identityToken(resource) });
+      expect(res.status, resource).toBe(401);
+      expect(res.body, resource).toEqual({ error: { code: 'InvalidAuthenticationTokenAudience', message: expect.stringContaining(`wrong audience or resource '${resource}'`) } });
+      expect((res.body as { error: { message: string } }).error.message).toContain("'https://management.azure.com/'");
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer /);
+    }
+    expect(emulator.requests.log.filter((r) => r.route === 'unauthenticated:subscriptions.list').map((r) => r.status)).toEqual([401, 401, 401]);
+  });
+
+  it('accepts the audiences the SDKs request: ARM\'s public ones and the emulator\'s own URL', async () => {
+    const audiences = ['https://management.azure.com', 'https://management.azure.com/', 'https://management.core.windows.net/', 'https://management.core.windows.net', emulator.url, `${emulator.url}/`];
+    for (const resource of audiences) {
+      const res = await rawArm(emulator, 'GET', '/subscriptions?api-version=2022-12-01', { token: await identityToken(resource) });
+      expect(res.status, resource).toBe(200);
+    }
   });
 
   it('refuses the identity endpoint without the secret header', async () => {
@@ -135,12 +161,19 @@ describe('production reader against the emulator', () => {
   });
 
   it('retries a 429 exactly once per throttled response, after Retry-After', async () => {
-    emulator.faults.throttle({ route: 'connectedClusters.listBySubscription', count: 2, retryAfterSeconds: 0 });
+    emulator.faults.throttle({ route: 'connectedClusters.listBySubscription', count: 2, retryAfterSeconds: 1 });
     const clusters = await reader.listConnectedClusters(SUB_A);
     expect(clusters).toHaveLength(5);
     const log = emulator.requests.log.filter((r) => r.route === 'connectedClusters.listBySubscription');
     expect(log.map((r) => r.status)).toEqual([429, 429, 200, 200, 200]);
     expect(emulator.faults.injected.throttle).toBe(2);
+    // Each retry came no sooner than Retry-After (1 s) after the 429 it answers (the connection's own
+    // retry delay is 5 ms, so only Retry-After explains the wait).
+    for (const i of [0, 1]) {
+      const [throttled, retry] = [log[i]!, log[i + 1]!];
+      expect(retry.path).toBe(throttled.path);
+      expect(retry.at - throttled.at, `retry ${i + 1}`).toBeGreaterThanOrEqual(1000);
+    }
   });
 
   it('does not amplify throttling: a throttled SDK call costs the SDK retries, nothing more', async () => {
@@ -183,6 +216,29 @@ describe('production reader against the emulator', () => {
       emulator.state.findCluster = original;
     }
     expect(peak).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('policy events and component policy states', () => {
+  it('derives one event per policy state and one component state per offending component, paging events by @odata.nextLink', async () => {
+    const insights = new PolicyInsightsClient(credential, sdkOptions(emulator));
+    const states = [];
+    for await (const s of insights.policyStates.listQueryResultsForSubscription('latest', SUB_A)) states.push(s);
+    emulator.requests.reset();
+    const events = [];
+    for await (const e of insights.policyEvents.listQueryResultsForSubscription('default', SUB_A)) events.push(e);
+    expect(events.map((e) => [e.resourceId, e.policyDefinitionId, e.complianceState, e.isCompliant])).toEqual(states.map((s) => [s.resourceId, s.policyDefinitionId, s.complianceState, s.isCompliant]));
+    expect(events.every((e) => e.tenantId === emulator.fleet.tenantId)).toBe(true);
+    // 10 events in pages of 4: a POST, then two GETs of @odata.nextLink.
+    expect(emulator.requests.log.filter((r) => r.route === 'policyEvents.queryResults').map((r) => r.method)).toEqual(['POST', 'GET', 'GET']);
+
+    const components = await insights.componentPolicyStates.listQueryResultsForSubscription(SUB_A, 'latest', { filter: "complianceState eq 'NonCompliant'" });
+    // The SDK does not send $expand at subscription scope; the production reader does.
+    const withComponents = await reader.queryClusterPolicyStates(SUB_A);
+    const expected = withComponents.flatMap((s) => (s.components ?? []).map((c) => [s.resourceId, s.policyDefinitionName, c.id, c.type, c.name]));
+    expect(expected.length).toBeGreaterThan(0);
+    expect(components.value?.map((c) => [c.resourceId, c.policyDefinitionName, c.componentId, c.componentType, c.componentName])).toEqual(expected);
+    expect(components.odataCount).toBe(expected.length);
   });
 });
 

@@ -103,7 +103,7 @@ describe('local Functions runtime: Storage queue triggers and outputs', () => {
   });
 
   it('invokes a queue function directly through the admin API', async () => {
-    const response = await fetch(`${host.url}/admin/functions/processWork`, { method: 'POST', body: JSON.stringify({ input: 'direct input' }) });
+    const response = await fetch(`${host.url}/admin/functions/processWork`, { method: 'POST', body: JSON.stringify({ input: 'direct input' }), headers: { 'x-functions-key': host.masterKey } });
     expect(response.status).toBe(202);
     await waitFor('admin-invoked processWork', () => recordsOf('processWork').find((r) => r.input === 'direct input'));
   });

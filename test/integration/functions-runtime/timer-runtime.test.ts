@@ -122,10 +122,11 @@ describe('local Functions runtime: timer triggers', () => {
     await expect(host.invokeTimer('nope')).rejects.toThrow(/not a timer-triggered function/);
 
     // The host's admin API runs a non-HTTP function on demand.
-    const admin = await fetch(`${host.url}/admin/functions/settingTimer`, { method: 'POST', body: '{}' });
+    const key = { 'x-functions-key': host.masterKey };
+    const admin = await fetch(`${host.url}/admin/functions/settingTimer`, { method: 'POST', body: '{}', headers: key });
     expect(admin.status).toBe(202);
     await waitFor('admin-invoked settingTimer', () => recordsOf('settingTimer')[2]);
-    expect((await fetch(`${host.url}/admin/functions/unknown`, { method: 'POST', body: '{}' })).status).toBe(404);
+    expect((await fetch(`${host.url}/admin/functions/unknown`, { method: 'POST', body: '{}', headers: key })).status).toBe(404);
 
     // A sub-minute schedule fires by itself and is not monitored (no schedule status).
     const tick = await waitFor('everySecond tick', () => recordsOf('everySecond')[0]);

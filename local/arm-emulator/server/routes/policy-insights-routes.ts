@@ -1,6 +1,7 @@
 /**
  * Microsoft.PolicyInsights (2024-10-01): policyStates queryResults / summarize at any scope under a
- * subscription, triggerEvaluation (202 + Location, completes after a configurable delay) and
+ * subscription, policyEvents and componentPolicyStates queryResults derived from the same states
+ * (policy-records.ts), triggerEvaluation (202 + Location, completes after a configurable delay) and
  * remediations (create / get / list / listDeployments / cancel).
  *
  * Policy states are never stored: each first page derives them from the fleet and the current
@@ -22,6 +23,7 @@ import {
 } from '../arm-http.js';
 import type { EmulatorState } from '../emulator-state.js';
 import { ODataFilterError, parseODataFilter, type FilterPredicate } from '../odata-filter.js';
+import { componentStatesFrom, policyEventsFrom } from './policy-records.js';
 
 const INSIGHTS = '/providers/Microsoft\\.PolicyInsights';
 
@@ -62,8 +64,13 @@ function project(record: Record<string, unknown>, select: readonly string[] | un
   return out;
 }
 
-/** Filtered (not yet paged or projected) records of a query, or an ARM error. */
-function queryRecords(state: EmulatorState, ctx: ArmRequestContext, scope: string): Record<string, unknown>[] | ArmResult {
+type DeriveRecords = (states: Record<string, unknown>[]) => Record<string, unknown>[];
+
+/**
+ * Filtered (not yet paged or projected) records of a query, or an ARM error. `derive` turns the
+ * states under the scope into the queried records (events, component states) before `$filter` applies.
+ */
+function queryRecords(state: EmulatorState, ctx: ArmRequestContext, scope: string, derive: DeriveRecords = (states) => states): Record<string, unknown>[] | ArmResult {
   const subscriptionId = subscriptionOf(scope);
   if (subscriptionId === undefined) return armError(400, 'InvalidScope', `Policy states are served at subscription scope or below (got '${scope}').`);
   let predicate: FilterPredicate;
@@ -73,11 +80,61 @@ function queryRecords(state: EmulatorState, ctx: ArmRequestContext, scope: strin
     if (e instanceof ODataFilterError) return armError(400, 'InvalidFilterInQueryString', e.message);
     throw e;
   }
-  const records = state.policyStates(subscriptionId).filter((r) => underScope(r['resourceId'], scope) && predicate(r));
+  const records = derive(state.policyStates(subscriptionId).filter((r) => underScope(r['resourceId'], scope))).filter(predicate);
   const topRaw = ctx.url.searchParams.get('$top');
   const top = topRaw === null ? undefined : Number(topRaw);
   if (top !== undefined && (!Number.isInteger(top) || top < 0)) return armError(400, 'InvalidQueryParameterValue', `Invalid $top '${topRaw}'.`);
   return top === undefined ? records : records.slice(0, top);
+}
+
+const metadataUrl = (ctx: ArmRequestContext, scope: string, resource: string, virtual: string): string =>
+  `${ctx.baseUrl}${scope}/providers/Microsoft.PolicyInsights/${resource}/$metadata#${virtual}`;
+
+function selectOf(ctx: ArmRequestContext): string[] | undefined {
+  const raw = ctx.url.searchParams.get('$select');
+  return raw === null ? undefined : raw.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+}
+
+/** `policyEvents/default/queryResults`: one event per state, paged like policy states. */
+function eventResults(state: EmulatorState, ctx: ArmRequestContext): ArmResult {
+  const scope = normaliseScope(ctx.params[0]!);
+  const context = metadataUrl(ctx, scope, 'policyEvents', 'default');
+  const token = decodeSkipToken(ctx.url);
+  let records = state.snapshot(token?.s);
+  let snapshotId = token?.s;
+  if (!records) {
+    const fresh = queryRecords(state, ctx, scope, (states) => policyEventsFrom(states, state.fleet.tenantId, `${context}/$entity`));
+    if (!Array.isArray(fresh)) return fresh;
+    records = fresh;
+    snapshotId = state.saveSnapshot(records);
+  }
+  const select = selectOf(ctx);
+  const page = slicePage(records, ctx, state.pageSizes.policyStates, snapshotId);
+  const none: Expand = { components: false, componentFilter: undefined };
+  return {
+    status: 200,
+    body: {
+      '@odata.context': context,
+      '@odata.count': page.items.length,
+      ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
+      value: page.items.map((r) => project(r, select, none)),
+    },
+  };
+}
+
+/**
+ * `componentPolicyStates/latest/queryResults`: one record per component of the states under the scope.
+ * One page (the 2024-10-01 operation has no next link); `$expand=PolicyEvaluationDetails` adds details.
+ */
+function componentResults(state: EmulatorState, ctx: ArmRequestContext): ArmResult {
+  const scope = normaliseScope(ctx.params[0]!);
+  const context = metadataUrl(ctx, scope, 'componentPolicyStates', 'latest');
+  const details = /^\s*policyEvaluationDetails\s*$/i.test(ctx.url.searchParams.get('$expand') ?? '');
+  const records = queryRecords(state, ctx, scope, (states) => componentStatesFrom(states, `${context}/$entity`, details));
+  if (!Array.isArray(records)) return records;
+  const select = selectOf(ctx);
+  const none: Expand = { components: false, componentFilter: undefined };
+  return { status: 200, body: { '@odata.context': context, '@odata.count': records.length, value: records.map((r) => project(r, select, none)) } };
 }
 
 function queryResults(state: EmulatorState, ctx: ArmRequestContext): ArmResult {
@@ -390,6 +447,19 @@ export function policyInsightsRoutes(state: EmulatorState): ArmRoute[] {
       method: ['POST', 'GET'],
       pattern: new RegExp(`^(.*)${INSIGHTS}/policyStates/(?:latest|default)/queryResults/?$`, 'i'),
       handle: (ctx) => queryResults(state, ctx),
+    },
+    {
+      name: 'policyEvents.queryResults',
+      // POST starts a query; an @odata.nextLink is followed with GET.
+      method: ['POST', 'GET'],
+      pattern: new RegExp(`^(.*)${INSIGHTS}/policyEvents/default/queryResults/?$`, 'i'),
+      handle: (ctx) => eventResults(state, ctx),
+    },
+    {
+      name: 'componentPolicyStates.queryResults',
+      method: 'POST',
+      pattern: new RegExp(`^(.*)${INSIGHTS}/componentPolicyStates/latest/queryResults/?$`, 'i'),
+      handle: (ctx) => componentResults(state, ctx),
     },
     {
       name: 'policyStates.summarize',

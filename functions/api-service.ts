@@ -1,7 +1,10 @@
-/** Anonymous service endpoints: health, the OpenAPI document, the API reference page and its assets. */
+/**
+ * Anonymous service endpoints: health, the OpenAPI document, the API reference page and its assets;
+ * and the catch-all that answers requests no operation's route takes.
+ */
 import { API_VERSION, document } from '../openapi/document.js';
 import type { ApiRuntime } from '../adapters/http/api-runtime.js';
-import { registerOperations } from '../adapters/http/azure-functions.js';
+import { registerOperations, registerUnmatchedRoute } from '../adapters/http/azure-functions.js';
 import { DOCS_CSP, DOCS_HTML, getDocsAsset } from '../adapters/http/docs-page.js';
 import { defineOperation } from '../adapters/http/operation.js';
 import { NotFoundError } from '../domain/errors.js';
@@ -48,3 +51,7 @@ export const getDocsAssetOperation = defineOperation<{ asset: string }>('getDocs
 });
 
 registerOperations([getHealth, getOpenApiDocument, getDocsPage, getDocsAssetOperation], runtime);
+
+// Unknown paths and wrong methods under /api: 404/405 in the API's error shape, with a request id and
+// an audit record for unsafe methods, instead of the host's empty answers.
+registerUnmatchedRoute(runtime);

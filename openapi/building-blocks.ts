@@ -35,7 +35,7 @@ export function json(schema: Schema, description: string, extraHeaders: Record<s
   return { description, headers: { 'x-request-id': requestIdHeader, ...extraHeaders }, content: { 'application/json': { schema } } };
 }
 
-/** An operation that needs `role`, with the error responses every secured operation can give. */
+/** An operation that needs `role`, with the error responses every secured operation can give (400, 401, 403, 500, 502, 503). */
 export function secured(role: AppRole, op: Omit<Operation, 'security' | 'x-required-role' | 'responses'> & { responses: OpenAPIV3_1.ResponsesObject }): Operation {
   return {
     ...op,
@@ -48,6 +48,10 @@ export function secured(role: AppRole, op: Omit<Operation, 'security' | 'x-requi
       '401': respRef('Unauthorized'),
       '403': respRef('Forbidden'),
       '500': respRef('InternalError'),
+      // Every secured operation reads or writes storage (if only the audit log) and checks tokens
+      // against the issuer's keys: either can fail.
+      '502': respRef('DependencyFailed'),
+      '503': respRef('ServiceUnavailable'),
     },
   };
 }

@@ -4,9 +4,12 @@
  * Keys come from `AUTH_JWKS_URI`, or from the `jwks_uri` of the issuer's OpenID discovery document.
  * Only asymmetric algorithms are accepted (RS256, ES256): `none` and HMAC tokens are refused before any
  * key lookup, so a public key can never be abused as an HMAC secret.
+ *
+ * When the keys cannot be fetched (issuer unreachable, JWKS or discovery answering an error or
+ * garbage), the token is not judged: {@link AuthenticationUnavailableError} (503), not `invalid_token`.
  */
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type FetchImplementation, type JWTPayload } from 'jose';
-import { UnauthorizedError } from './http-errors.js';
+import { AuthenticationUnavailableError, UnauthorizedError } from './http-errors.js';
 
 export const ACCEPTED_ALGORITHMS = Object.freeze(['RS256', 'ES256']);
 export const DEFAULT_CLOCK_SKEW_SECONDS = 60;
@@ -44,7 +47,16 @@ export interface JwtAuthenticatorOptions {
 
 export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1000;
 
-const BEARER = /^Bearer ([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)$/;
+// The auth scheme is case-insensitive (RFC 9110 §11.1), followed by one or more spaces.
+const BEARER = /^bearer +([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)$/i;
+
+/** Marks a failure of the key source (JWKS fetch) as it travels through jose's `jwtVerify`. */
+class KeySourceError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KeySourceError';
+  }
+}
 
 function claimString(payload: JWTPayload, name: string): string | undefined {
   const v = payload[name];
@@ -56,14 +68,31 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   const audience = typeof options.audience === 'string' ? options.audience.split(',').map((s) => s.trim()).filter((s) => s !== '') : [...options.audience];
   let keySet: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
 
-  const jwksFetch: FetchImplementation = (url, init) => fetchImpl(url, init);
+  // jose rethrows what the fetch throws, and turns a non-200 into a generic JOSEError: both are made
+  // recognisable here, so an unreachable or failing JWKS is reported as an outage, not a bad token.
+  const jwksFetch: FetchImplementation = async (url, init) => {
+    let res: Response;
+    try {
+      res = await fetchImpl(url, init);
+    } catch (err) {
+      throw new KeySourceError(`JWKS request to ${new URL(url).host} failed`, { cause: err });
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new KeySourceError(`JWKS request to ${new URL(url).host} answered HTTP ${res.status}`);
+    }
+    return res;
+  };
 
   async function resolveKeySet(): Promise<ReturnType<typeof createRemoteJWKSet>> {
     let uri = options.jwksUri;
     if (uri === undefined) {
       const discovery = `${options.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
       const res = await fetchImpl(discovery, { redirect: 'manual', signal: AbortSignal.timeout(5000) });
-      if (!res.ok) throw new Error(`OpenID discovery failed with HTTP ${res.status}`);
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new Error(`OpenID discovery failed with HTTP ${res.status}`);
+      }
       const doc: unknown = await res.json();
       const jwksUri = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)['jwks_uri'] : undefined;
       if (typeof jwksUri !== 'string') throw new Error('OpenID discovery document has no jwks_uri');
@@ -123,8 +152,8 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
       let jwks: ReturnType<typeof createRemoteJWKSet>;
       try {
         jwks = await getKeySet();
-      } catch {
-        throw new UnauthorizedError('signing keys unavailable');
+      } catch (err) {
+        throw new AuthenticationUnavailableError(err);
       }
       let payload: JWTPayload;
       try {
@@ -136,6 +165,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
           requiredClaims: ['exp'],
         }));
       } catch (err) {
+        if (keySourceFailed(err)) throw new AuthenticationUnavailableError(err);
         throw new UnauthorizedError(describe(err));
       }
       const roles = Array.isArray(payload['roles']) ? payload['roles'].filter((r): r is string => typeof r === 'string') : [];
@@ -154,6 +184,13 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   };
 }
 
+/** True when verification failed because the keys could not be had, not because of the token. */
+function keySourceFailed(err: unknown): boolean {
+  if (err instanceof KeySourceError || err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) return true;
+  // A JWKS body that is not JSON (jose's own parse error, no subclass of its own).
+  return err instanceof joseErrors.JOSEError && err.code === 'ERR_JOSE_GENERIC' && /JSON Web Key Set/.test(err.message);
+}
+
 /** A short reason for `error_description`; never the token or key material. */
 function describe(err: unknown): string {
   if (err instanceof joseErrors.JWTExpired) return 'token expired';
@@ -166,6 +203,5 @@ function describe(err: unknown): string {
   if (err instanceof joseErrors.JOSEAlgNotAllowed || err instanceof joseErrors.JOSENotSupported) return 'signing algorithm not accepted';
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'invalid signature';
   if (err instanceof joseErrors.JWKSNoMatchingKey) return 'unknown signing key';
-  if (err instanceof joseErrors.JWKSTimeout) return 'signing keys unavailable';
   return 'invalid token';
 }

@@ -1,11 +1,15 @@
 /**
  * Registers API operations with the Azure Functions v4 programming model. Each operation becomes one
  * anonymous HTTP function (authentication is ours, with Entra ID tokens) whose route is derived from
- * the OpenAPI path, so routes and document cannot disagree.
+ * the OpenAPI path, so routes and document cannot disagree. One more function, a catch-all, answers
+ * what no operation's route takes (`unmatched-route.ts`).
  */
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import type { ApiRuntime } from './api-runtime.js';
-import type { Operation } from './operation.js';
+import { app, type HttpMethod, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { ApiLogger, ApiRuntime } from './api-runtime.js';
+import { redactProperties, redactSecrets } from './log-redaction.js';
+import type { ApiRequest, ApiResponse, Operation } from './operation.js';
+import { createRouter, type Router } from './router.js';
+import { handleUnmatchedRoute } from './unmatched-route.js';
 
 const registered: Operation[] = [];
 
@@ -33,12 +37,34 @@ function bodyStream(body: string | Uint8Array, headers: Readonly<Record<string, 
   });
 }
 
-export function registerOperations(operations: readonly Operation[], runtime: () => ApiRuntime | Promise<ApiRuntime>): void {
-  // Resolved once and kept: `runtime` usually lazy-imports the composition root, and a dynamic
-  // `import()` per request goes through the module loader (and its hooks) every time. A failed build
-  // is not kept, so the next request retries it.
+/**
+ * The invocation's logger (so lines carry the function name and invocation id). Whatever reaches it
+ * is redacted once more: handlers outside the operation pipeline log through it too.
+ */
+function invocationLogger(context: InvocationContext): ApiLogger {
+  return { error: (message, properties) => context.error(redactSecrets(message), redactProperties(properties)) };
+}
+
+function toApiRequest(request: HttpRequest): ApiRequest {
+  return { method: request.method, url: request.url, headers: request.headers, params: request.params, body: request.body as AsyncIterable<Uint8Array> | null };
+}
+
+function toResponseInit(response: ApiResponse): HttpResponseInit {
+  return { status: response.status, headers: response.headers, ...(response.body !== undefined ? { body: bodyStream(response.body, response.headers) } : {}) };
+}
+
+/**
+ * Resolved once and kept: `runtime` usually lazy-imports the composition root, and a dynamic
+ * `import()` per request goes through the module loader (and its hooks) every time. A failed build
+ * is not kept, so the next request retries it.
+ */
+function memoRuntime(runtime: () => ApiRuntime | Promise<ApiRuntime>): () => ApiRuntime | Promise<ApiRuntime> {
   let resolved: ApiRuntime | undefined;
-  const getRuntime = async (): Promise<ApiRuntime> => (resolved ??= await runtime());
+  return () => resolved ?? (async () => (resolved = await runtime()))();
+}
+
+export function registerOperations(operations: readonly Operation[], runtime: () => ApiRuntime | Promise<ApiRuntime>): void {
+  const getRuntime = memoRuntime(runtime);
   for (const operation of operations) {
     registered.push(operation);
     app.http(operation.operationId, {
@@ -46,19 +72,42 @@ export function registerOperations(operations: readonly Operation[], runtime: ()
       route: operation.route,
       authLevel: 'anonymous',
       handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-        const base = resolved ?? (await getRuntime());
-        const response = await operation.handle(
-          {
-            method: request.method,
-            url: request.url,
-            headers: request.headers,
-            params: request.params,
-            body: request.body as AsyncIterable<Uint8Array> | null,
-          },
-          { ...base, logger: { error: (message, properties) => context.error(message, properties) } },
-        );
-        return { status: response.status, headers: response.headers, ...(response.body !== undefined ? { body: bodyStream(response.body, response.headers) } : {}) };
+        const pending = getRuntime();
+        const base = pending instanceof Promise ? await pending : pending;
+        return toResponseInit(await operation.handle(toApiRequest(request), { ...base, logger: invocationLogger(context) }));
       },
     });
   }
+}
+
+/**
+ * Name of the catch-all function. The Functions host tries routes in the order of its function list,
+ * which is by name rather than by how specific a route is (azure-functions-host#9876, #3153): a name
+ * that sorts after every operation id keeps the catch-all last, so each operation's own function
+ * serves it. Should the host ever hand the catch-all a routable request, it still serves it right
+ * (`handleUnmatchedRoute` passes it to the operation).
+ */
+export const UNMATCHED_ROUTE_FUNCTION = 'zzUnmatchedRoute';
+
+/** Every method the host can route: a wrong method must reach the catch-all to get a 405 in our shape. */
+const ALL_METHODS: HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
+
+/**
+ * Registers the catch-all HTTP function (`{*path}` under the route prefix, every method, anonymous).
+ * Its router covers every operation registered in the process; it is built at the first request, when
+ * every function file has been imported.
+ */
+export function registerUnmatchedRoute(runtime: () => ApiRuntime | Promise<ApiRuntime>): void {
+  const getRuntime = memoRuntime(runtime);
+  let router: Router | undefined;
+  app.http(UNMATCHED_ROUTE_FUNCTION, {
+    methods: ALL_METHODS,
+    route: '{*path}',
+    authLevel: 'anonymous',
+    handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+      router ??= createRouter(registered);
+      const base = await getRuntime();
+      return toResponseInit(await handleUnmatchedRoute(toApiRequest(request), router, { ...base, logger: invocationLogger(context) }));
+    },
+  });
 }

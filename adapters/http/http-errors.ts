@@ -1,10 +1,16 @@
 /**
- * Errors raised by the HTTP pipeline itself (authentication, transport limits). Like the domain's
- * AppError they carry stable codes only; `error-mapping.ts` turns codes into statuses.
+ * Errors raised by the HTTP pipeline itself (authentication, routing, transport limits). Like the
+ * domain's AppError they carry stable codes only; `error-mapping.ts` turns codes into statuses.
  */
 import type { ErrorDetail } from '../../domain/errors.js';
 
-export type HttpErrorCode = 'Unauthorized' | 'PayloadTooLarge' | 'UnsupportedMediaType' | 'InternalError';
+export type HttpErrorCode =
+  | 'Unauthorized'
+  | 'MethodNotAllowed'
+  | 'PayloadTooLarge'
+  | 'UnsupportedMediaType'
+  | 'AuthenticationUnavailable'
+  | 'InternalError';
 
 export class HttpError extends Error {
   constructor(
@@ -12,8 +18,9 @@ export class HttpError extends Error {
     message: string,
     readonly target?: string,
     readonly details?: readonly ErrorDetail[],
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'HttpError';
   }
 }
@@ -23,5 +30,28 @@ export class UnauthorizedError extends HttpError {
   constructor(readonly description: string) {
     super('Unauthorized', description);
     this.name = 'UnauthorizedError';
+  }
+}
+
+/**
+ * The token could not be checked because the issuer's signing keys (JWKS, OpenID discovery) are out
+ * of reach: the caller's token may well be valid, so this is not `invalid_token` but a retryable outage.
+ * `cause` holds what failed, for the log only.
+ */
+export class AuthenticationUnavailableError extends HttpError {
+  constructor(cause: unknown) {
+    super('AuthenticationUnavailable', 'The token issuer\'s signing keys cannot be retrieved; try again later.', undefined, undefined, { cause });
+    this.name = 'AuthenticationUnavailableError';
+  }
+}
+
+/** The path exists but not with this method; `allow` lists the methods it serves. */
+export class MethodNotAllowedError extends HttpError {
+  constructor(
+    method: string,
+    readonly allow: readonly string[],
+  ) {
+    super('MethodNotAllowed', `${method} is not allowed on this path; it serves ${allow.join(', ')}.`);
+    this.name = 'MethodNotAllowedError';
   }
 }

@@ -2,16 +2,18 @@
  * `defineOperation(operationId, handler)`: the wrapper every `functions/api-*.ts` handler goes through.
  *
  * In order: request id, authentication and role (from the document's `x-required-role`), body limit,
- * content type and JSON parsing, validation of path/query/body against the document, the handler,
- * ETag/304, security headers, the one error mapping, and an audit record for every mutating call
- * (succeeded, failed or denied).
+ * content type and JSON parsing (or, for an operation that takes no body, refusal of any body sent),
+ * validation of path/query/body against the document, the handler, ETag/304, security headers, the one
+ * error mapping, redacted logging of unexpected errors and outages, and an audit record for every
+ * mutating call (succeeded, failed or denied).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { ForbiddenOperationError, InvalidRequestError } from '../../domain/errors.js';
 import type { ApiRuntime, ApiServices } from './api-runtime.js';
 import type { Principal } from './auth.js';
-import { toErrorResponse } from './error-mapping.js';
+import { toErrorResponse, type MappedError } from './error-mapping.js';
 import { HttpError } from './http-errors.js';
+import { describeError, redactProperties } from './log-redaction.js';
 import { getDocumentedOperation, getRequestValidators, type DocumentedOperation, type HttpMethod } from './validation.js';
 
 /** A transport-neutral request: the Azure Functions and node:http adapters both produce it. */
@@ -70,7 +72,8 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
-function requestIdOf(request: ApiRequest): string {
+/** The caller's `x-request-id` when it is safe to echo, otherwise a new one. */
+export function requestIdOf(request: ApiRequest): string {
   const incoming = request.headers.get('x-request-id');
   return incoming !== null && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
@@ -87,6 +90,17 @@ async function readBody(request: ApiRequest, limit: number): Promise<Buffer> {
     chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * For operations the document gives no request body: a body sent anyway is refused (413 over the limit,
+ * else 400), so a client that believes it is passing options learns that nothing reads them.
+ */
+async function refuseBody(request: ApiRequest, limit: number): Promise<void> {
+  const raw = await readBody(request, limit);
+  if (raw.byteLength > 0) {
+    throw new InvalidRequestError('This operation takes no request body.', 'body', [{ code: 'UnexpectedBody', message: 'no request body is accepted', target: 'body' }]);
+  }
 }
 
 async function parseJsonBody(request: ApiRequest, limit: number): Promise<unknown> {
@@ -237,7 +251,9 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
       const validators = getRequestValidators(operationId);
       const params = validators.path(request.params);
       const query = validators.query(url.searchParams);
-      const body = spec.hasBody ? validators.body(await parseJsonBody(request, runtime.maxRequestBodyBytes)) : undefined;
+      let body: unknown;
+      if (spec.hasBody) body = validators.body(await parseJsonBody(request, runtime.maxRequestBodyBytes));
+      else if (mutating) await refuseBody(request, runtime.maxRequestBodyBytes);
       result = await handler({
         requestId,
         principal,
@@ -252,24 +268,35 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
     } catch (err) {
       const mapped = toErrorResponse(err);
       errorCode = mapped.body.error.code;
-      if (mapped.unexpected) {
-        runtime.logger.error('Unhandled error in API operation', {
-          requestId,
-          operationId,
-          error: err instanceof Error ? `${err.name}: ${err.message}\n${err.stack ?? ''}` : String(err),
-        });
-      }
-      response = {
-        status: mapped.status,
-        headers: { ...baseHeaders(requestId, true), 'content-type': 'application/json; charset=utf-8', 'content-security-policy': API_CSP, ...mapped.headers },
-        body: JSON.stringify(mapped.body),
-      };
+      logMappedError(runtime, mapped, err, { requestId, operationId });
+      response = errorResponse(mapped, requestId);
     }
     if (mutating) await audit(runtime, { requestId, principal, operationId, target: result?.auditTarget ?? url.pathname, status: response.status, errorCode, at: now });
     return response;
   }
 
   return { operationId, method: spec.method, path: spec.path, route: routeOf(spec.path), spec, handle };
+}
+
+/** An error in the one shape, with the request id and the headers every API response carries. */
+export function errorResponse(mapped: MappedError, requestId: string): ApiResponse {
+  return {
+    status: mapped.status,
+    headers: { ...baseHeaders(requestId, true), 'content-type': 'application/json; charset=utf-8', 'content-security-policy': API_CSP, ...mapped.headers },
+    body: JSON.stringify(mapped.body),
+  };
+}
+
+/**
+ * Logs what the mapping says an operator must see (unexpected errors with their stack, outages with
+ * their cause chain), with secrets redacted: SDK messages can quote connection strings, SAS URLs or tokens.
+ */
+export function logMappedError(runtime: ApiRuntime, mapped: MappedError, err: unknown, context: { readonly requestId: string; readonly operationId: string }): void {
+  if (!mapped.log) return;
+  runtime.logger.error(
+    mapped.unexpected ? 'Unhandled error in API operation' : `API operation failed: ${mapped.body.error.code}`,
+    redactProperties({ ...context, status: mapped.status, code: mapped.body.error.code, error: describeError(err, mapped.unexpected) }),
+  );
 }
 
 function baseHeaders(requestId: string, noStore: boolean): Record<string, string> {
@@ -297,10 +324,12 @@ function render(result: OperationResult, request: ApiRequest, spec: DocumentedOp
   } else if (!authenticated) {
     headers['cache-control'] = 'no-store';
   }
-  if (spec.etag && result.status === 200 && body !== undefined) {
+  // The ETag goes on every status whose response the document declares with one (200, and 201 for a
+  // created resource); only a 200 can turn into 304.
+  if (body !== undefined && spec.etagStatuses.has(result.status)) {
     const etag = json !== undefined ? (json.etag ??= etagOf(body)) : etagOf(body);
     headers['etag'] = etag;
-    if (ifNoneMatchHits(request.headers.get('if-none-match'), etag)) {
+    if (result.status === 200 && ifNoneMatchHits(request.headers.get('if-none-match'), etag)) {
       delete headers['content-type'];
       return { status: 304, headers };
     }
@@ -308,11 +337,21 @@ function render(result: OperationResult, request: ApiRequest, spec: DocumentedOp
   return body === undefined ? { status: result.status, headers } : { status: result.status, headers, body };
 }
 
-async function audit(
-  runtime: ApiRuntime,
-  entry: { requestId: string; principal: Principal | undefined; operationId: string; target: string; status: number; errorCode: string | undefined; at: Date },
-): Promise<void> {
-  const outcome = entry.status === 401 || entry.status === 403 ? 'denied' : entry.status >= 400 ? 'failed' : 'succeeded';
+export interface AuditEntry {
+  readonly requestId: string;
+  readonly principal: Principal | undefined;
+  readonly operationId: string;
+  readonly target: string;
+  readonly status: number;
+  readonly errorCode: string | undefined;
+  readonly at: Date;
+  /** Default: from the status (401/403 denied, other 4xx/5xx failed). */
+  readonly outcome?: 'succeeded' | 'failed' | 'denied';
+}
+
+/** Appends the audit record of a mutating call; a failure to write it is logged, never thrown. */
+export async function audit(runtime: ApiRuntime, entry: AuditEntry): Promise<void> {
+  const outcome = entry.outcome ?? (entry.status === 401 || entry.status === 403 ? 'denied' : entry.status >= 400 ? 'failed' : 'succeeded');
   try {
     await runtime.auditLog.append({
       id: runtime.newId(),
@@ -328,11 +367,10 @@ async function audit(
     });
   } catch (err) {
     // The mutation already happened (or was refused); losing its audit record must be visible to operators.
-    runtime.logger.error('Audit record could not be written', {
-      requestId: entry.requestId,
-      operationId: entry.operationId,
-      error: err instanceof Error ? err.message : String(err),
-    });
+    runtime.logger.error(
+      'Audit record could not be written',
+      redactProperties({ requestId: entry.requestId, operationId: entry.operationId, error: describeError(err, false) }),
+    );
   }
 }
 

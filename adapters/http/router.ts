@@ -1,6 +1,7 @@
 /**
  * Matches a method and path against the operations' OpenAPI paths. The Functions host routes requests
- * itself; this router serves the same operations from a plain `node:http` server (tests, benchmarks).
+ * itself; this router serves the same operations from a plain `node:http` server (tests, benchmarks)
+ * and answers, for the host's catch-all function, what the host could not route (`unmatched-route.ts`).
  */
 import type { Operation } from './operation.js';
 
@@ -12,6 +13,8 @@ export interface RouteMatch {
 export interface Router {
   /** `undefined` when no path matches; `'method-not-allowed'` when the path matches another method. */
   match(method: string, pathname: string): RouteMatch | 'method-not-allowed' | undefined;
+  /** The methods served on a path (upper case, sorted); empty when no operation has that path. */
+  allowedMethods(pathname: string): string[];
 }
 
 export function createRouter(operations: readonly Operation[]): Router {
@@ -47,6 +50,11 @@ export function createRouter(operations: readonly Operation[]): Router {
         return { operation: r.operation, params };
       }
       return pathMatched ? 'method-not-allowed' : undefined;
+    },
+    allowedMethods(pathname) {
+      const methods = new Set<string>();
+      for (const r of routes) if (r.regex.test(pathname)) methods.add(r.operation.method);
+      return [...methods].sort();
     },
   };
 }

@@ -72,6 +72,8 @@ export interface DocumentedOperation {
   readonly hasBody: boolean;
   /** True when the 200 response declares an ETag header. */
   readonly etag: boolean;
+  /** Statuses whose documented response declares an ETag header (the pipeline sends one on each). */
+  readonly etagStatuses: ReadonlySet<number>;
 }
 
 function resolveParameter(doc: ApiDocument, p: OpenAPIV3_1.ReferenceObject | OpenAPIV3_1.ParameterObject): OpenAPIV3_1.ParameterObject {
@@ -84,6 +86,18 @@ function resolveParameter(doc: ApiDocument, p: OpenAPIV3_1.ReferenceObject | Ope
   return p;
 }
 
+function resolveResponse(doc: ApiDocument, r: OpenAPIV3_1.ReferenceObject | OpenAPIV3_1.ResponseObject): OpenAPIV3_1.ResponseObject {
+  if (!('$ref' in r)) return r;
+  const name = r.$ref.slice('#/components/responses/'.length);
+  const found = doc.components?.responses?.[name];
+  if (found === undefined || '$ref' in found) throw new Error(`Unresolvable response ${r.$ref}`);
+  return found;
+}
+
+function declaresEtag(response: OpenAPIV3_1.ResponseObject): boolean {
+  return Object.keys(response.headers ?? {}).some((name) => name.toLowerCase() === 'etag');
+}
+
 /** Every operation of the document, keyed by operationId. */
 export function listDocumentedOperations(doc: ApiDocument = document): DocumentedOperation[] {
   const out: DocumentedOperation[] = [];
@@ -92,7 +106,10 @@ export function listDocumentedOperations(doc: ApiDocument = document): Documente
     for (const method of METHODS) {
       const op = item[method.toLowerCase() as Lowercase<HttpMethod>] as (OpenAPIV3_1.OperationObject & { 'x-required-role'?: string }) | undefined;
       if (op === undefined || op.operationId === undefined) continue;
-      const ok = op.responses?.['200'];
+      const etagStatuses = new Set<number>();
+      for (const [status, response] of Object.entries(op.responses ?? {})) {
+        if (/^[1-5]\d\d$/.test(status) && status !== '304' && declaresEtag(resolveResponse(doc, response))) etagStatuses.add(Number(status));
+      }
       out.push({
         operationId: op.operationId,
         method,
@@ -102,7 +119,8 @@ export function listDocumentedOperations(doc: ApiDocument = document): Documente
         operation: op,
         parameters: (op.parameters ?? []).map((p) => resolveParameter(doc, p)),
         hasBody: op.requestBody !== undefined,
-        etag: ok !== undefined && !('$ref' in ok) && ok.headers?.['ETag'] !== undefined,
+        etag: etagStatuses.has(200),
+        etagStatuses,
       });
     }
   }
@@ -197,6 +215,43 @@ export function getRequestValidators(operationId: string): RequestValidators {
   return validators;
 }
 
+/**
+ * A documented response (`$ref` resolved): of an operation and status, or of `components.responses`
+ * by name (errors any route can give, e.g. `NotFound`, `MethodNotAllowed`). Throws when undocumented.
+ */
+export function getDocumentedResponse(operationIdOrComponent: string | { readonly component: string }, status?: number): OpenAPIV3_1.ResponseObject {
+  if (typeof operationIdOrComponent !== 'string') {
+    const found = document.components?.responses?.[operationIdOrComponent.component];
+    if (found === undefined) throw new Error(`The document has no response component ${operationIdOrComponent.component}`);
+    return resolveResponse(document, found);
+  }
+  const spec = getDocumentedOperation(operationIdOrComponent);
+  const response = spec.operation.responses?.[String(status)];
+  if (response === undefined) throw new Error(`${operationIdOrComponent} does not document status ${String(status)}`);
+  return resolveResponse(document, response);
+}
+
+const schemaValidators = new WeakMap<object, ValidateFunction>();
+
+/** Validator of a response schema taken from the document (compiled once per schema object). */
+export function getSchemaValidator(schema: OpenAPIV3_1.SchemaObject | OpenAPIV3_1.ReferenceObject): ValidateFunction {
+  let validate = schemaValidators.get(schema);
+  if (validate === undefined) {
+    validate = getAjv().exact.compile(rewriteRefs(schema) as JsonObject);
+    schemaValidators.set(schema, validate);
+  }
+  return validate;
+}
+
+/** A header declared on a response, `$ref` resolved. */
+export function resolveHeader(header: OpenAPIV3_1.ReferenceObject | OpenAPIV3_1.HeaderObject): OpenAPIV3_1.HeaderObject {
+  if (!('$ref' in header)) return header;
+  const name = header.$ref.slice('#/components/headers/'.length);
+  const found = document.components?.headers?.[name];
+  if (found === undefined || '$ref' in found) throw new Error(`Unresolvable header ${header.$ref}`);
+  return found;
+}
+
 const responseValidators = new Map<string, ValidateFunction | null>();
 
 /**
@@ -207,15 +262,7 @@ export function getResponseValidator(operationId: string, status: number): Valid
   const key = `${operationId} ${status}`;
   const cached = responseValidators.get(key);
   if (cached !== undefined) return cached;
-  const spec = getDocumentedOperation(operationId);
-  let response = spec.operation.responses?.[String(status)];
-  if (response === undefined) throw new Error(`${operationId} does not document status ${status}`);
-  if ('$ref' in response) {
-    const name = response.$ref.slice('#/components/responses/'.length);
-    const found = document.components?.responses?.[name];
-    if (found === undefined || '$ref' in found) throw new Error(`Unresolvable response ${response.$ref}`);
-    response = found;
-  }
+  const response = getDocumentedResponse(operationId, status);
   const schema = response.content?.['application/json']?.schema;
   const validate = schema === undefined ? null : getAjv().exact.compile(rewriteRefs(schema) as JsonObject);
   responseValidators.set(key, validate);

@@ -1,13 +1,16 @@
 /**
- * Child-process helper for package-registration.test.ts: loads the BUILT package's `main` (plain
- * JavaScript from `npm run build`, imported by Node's own loader) through the local runtime's
- * registration capture and prints what the Functions host would index, as JSON.
+ * Child-process helper for package-registration.test.ts: loads a BUILT package's `main` (plain
+ * JavaScript, imported by Node's own loader) through the local runtime's registration capture and
+ * prints what the Functions host would index, as JSON. The package is the repository root by default,
+ * or the folder given as the first argument (the staged deployment package).
  */
 import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { captureRegistrations } from '../../local/functions-runtime/index.js';
 
-const main = (JSON.parse(readFileSync('package.json', 'utf8')) as { main: string }).main;
-const registrations = await captureRegistrations(main);
+const appRoot = resolve(process.argv[2] ?? '.');
+const main = (JSON.parse(readFileSync(join(appRoot, 'package.json'), 'utf8')) as { main: string }).main;
+const registrations = await captureRegistrations(main, appRoot);
 process.stdout.write(
   JSON.stringify(
     registrations.map((r) => ({ name: r.name, entry: r.entry, bindings: r.bindings })),

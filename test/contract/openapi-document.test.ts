@@ -61,9 +61,19 @@ describe('OpenAPI document', () => {
     }
   });
 
-  it('documents the error shape, 401, 403 and x-request-id for every secured operation', () => {
+  it('documents the error shape, 401, 403, 502, 503 and x-request-id for every secured operation', () => {
     for (const op of listDocumentedOperations().filter((o) => !o.anonymous)) {
-      for (const status of ['400', '401', '403', '500']) expect(op.operation.responses?.[status], `${op.operationId} ${status}`).toBeDefined();
+      for (const status of ['400', '401', '403', '500', '502', '503']) expect(op.operation.responses?.[status], `${op.operationId} ${status}`).toBeDefined();
     }
+  });
+
+  it('gives every operation the error shape as `default` (404/405 for unserved paths and methods), and 413 on every write', () => {
+    for (const op of listDocumentedOperations()) {
+      expect(op.operation.responses?.['default'], op.operationId).toEqual({ $ref: '#/components/responses/ErrorResponse' });
+      if (op.method !== 'GET') expect(op.operation.responses?.['413'], op.operationId).toEqual({ $ref: '#/components/responses/PayloadTooLarge' });
+    }
+    const fallback = document.components?.responses?.['ErrorResponse'];
+    expect(fallback !== undefined && 'content' in fallback ? fallback.content?.['application/json']?.schema : undefined).toEqual({ $ref: '#/components/schemas/Error' });
+    expect(fallback !== undefined && 'headers' in fallback ? Object.keys(fallback.headers ?? {}) : []).toEqual(expect.arrayContaining(['x-request-id', 'Allow']));
   });
 });

@@ -15,7 +15,8 @@ import { POLICY_IDS } from '../../domain/control-catalog.js';
 import { DEMO_SUBSCRIPTIONS, generateFleet } from '../../local/arm-emulator/fleet/index.js';
 import type { FleetModel } from '../../local/arm-emulator/fleet-model.js';
 import type { EvaluationView } from '../../application/compliance-query-service.js';
-import { documented } from '../support/api-expect.js';
+import { UNMATCHED_ROUTE_OPERATION } from '../../adapters/http/unmatched-route.js';
+import { documented, documentedUnmatched } from '../support/api-expect.js';
 import { createApiClient, type ApiClient, type ApiRequestInit } from '../support/api-harness.js';
 import { clusterPath, startE2eStack, waitFor, type E2eStack } from '../support/e2e-stack.js';
 import { referenceSign } from '../unit/webhooks/standard-webhooks-reference.js';
@@ -114,11 +115,31 @@ describe('service', () => {
     const asset = await call('getDocsAsset', 'GET', '/api/docs/swagger-ui.css');
     expect(asset.res.status).toBe(200);
   });
-  it('404 for an unknown route and 405 for a method the route does not serve', async () => {
-    expect((await client.request('GET', '/api/v1/nope', { token: all })).status).toBe(404);
-    const wrong = await client.request('DELETE', '/api/v1/summary', { token: all });
-    expect(wrong.status).toBe(405);
-    expect(wrong.headers.get('allow')).toBe('GET');
+  it('404 for an unknown route and 405 for a method the route does not serve, in the error shape with a request id; unsafe ones audited', async () => {
+    const missing = await client.request('GET', '/api/v1/nope', { token: all, headers: { 'x-request-id': 'e2e-unknown-route' } });
+    await documentedUnmatched(missing, { status: 404 });
+    expect(missing.headers.get('x-request-id')).toBe('e2e-unknown-route');
+    await documentedUnmatched(await client.request('GET', '/api/nope'), { status: 404 });
+    await documentedUnmatched(await client.request('GET', '/api/docs/nope/deeper'), { status: 404 });
+    await documentedUnmatched(await client.request('DELETE', '/api/v1/summary', { token: all }), { status: 405, allow: 'GET' });
+    const put = await client.request('PUT', '/api/v1/controls', { token: all, body: { x: 1 } });
+    await documentedUnmatched(put, { status: 405, allow: 'GET' });
+    const anonymous = await client.request('POST', '/api/v1/nope', { rawBody: 'x' });
+    await documentedUnmatched(anonymous, { status: 404 });
+
+    const audit = await call('listAuditLog', 'GET', '/api/v1/audit-log?top=20');
+    const byRequest = new Map((audit.body.value ?? []).map((r) => [r['requestId'], r]));
+    expect(byRequest.get(put.headers.get('x-request-id'))).toMatchObject({
+      operation: UNMATCHED_ROUTE_OPERATION,
+      target: 'PUT /api/v1/controls',
+      outcome: 'failed',
+      detail: 'MethodNotAllowed',
+      callerObjectId: 'e2e-caller',
+    });
+    const denied = byRequest.get(anonymous.headers.get('x-request-id'));
+    expect(denied).toMatchObject({ operation: UNMATCHED_ROUTE_OPERATION, target: 'POST /api/v1/nope', outcome: 'denied', detail: 'NotFound' });
+    expect(denied?.['callerObjectId'] ?? null).toBeNull();
+    expect(byRequest.has('e2e-unknown-route')).toBe(false);
   });
 });
 
@@ -156,7 +177,8 @@ describe('catalog and fleet', () => {
     const etag = res.headers.get('etag') ?? '';
     const again = await client.request('GET', path, { token: all, headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);
-    expect(await again.text()).toBe('');
+    expect(again.headers.get('etag')).toBe(etag);
+    expect(await documented('getCluster', again)).toBe('');
     const history = await call('getClusterHistory', 'GET', `${path}/history`);
     expect(history.body.value?.map((h) => h['runId'])).toContain(run.id);
     expect((await call('getCluster', 'GET', `/api/v1/clusters/${DEMO_SUBSCRIPTIONS.retail}/rg-stores-prod-neu/nope`)).res.status).toBe(404);
@@ -178,13 +200,15 @@ describe('posture', () => {
     expect(body['totals']).toMatchObject({ clusters: 30 });
     const again = await client.request('GET', '/api/v1/summary', { token: all, headers: { 'if-none-match': res.headers.get('etag') ?? '' } });
     expect(again.status).toBe(304);
+    await documented('getSummary', again);
   });
   it('reports every framework as JSON, and CSV with the same rows', async () => {
     for (const fw of ['cis', 'nist-800-190', 'nsa', 'owasp']) {
       const { body } = await call('getFrameworkReport', 'GET', `/api/v1/frameworks/${fw}/report`);
       const csv = await client.request('GET', `/api/v1/frameworks/${fw}/report?format=csv`, { token: all });
+      expect(csv.status).toBe(200);
       expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
-      expect((await csv.text()).split('\r\n').filter((l) => l !== '')).toHaveLength((body['sections'] as unknown[]).length + 1);
+      expect(String(await documented('getFrameworkReport', csv)).split('\r\n').filter((l) => l !== '')).toHaveLength((body['sections'] as unknown[]).length + 1);
     }
     expect((await call('getFrameworkReport', 'GET', '/api/v1/frameworks/iso/report')).res.status).toBe(400);
   });
@@ -200,6 +224,15 @@ describe('evaluations', () => {
     expect((await call('listEvaluations', 'GET', '/api/v1/evaluations')).body.value?.map((r) => r['id'])).toContain(run.id);
     expect((await call('getEvaluation', 'GET', `/api/v1/evaluations/${run.id}`)).body).toMatchObject({ id: run.id, status: 'succeeded', clustersEvaluated: 30 });
     expect((await call('getEvaluation', 'GET', '/api/v1/evaluations/nope')).res.status).toBe(404);
+  });
+  it('refuses a body on POST /evaluations (it takes none) and starts nothing', async () => {
+    const before = (await call('listEvaluations', 'GET', '/api/v1/evaluations?top=1000')).body.value?.length;
+    const withJson = await call('startEvaluation', 'POST', '/api/v1/evaluations', { body: { x: 1 } });
+    expect(withJson.res.status).toBe(400);
+    expect(withJson.body.error).toMatchObject({ code: 'InvalidRequest', target: 'body' });
+    const big = await call('startEvaluation', 'POST', '/api/v1/evaluations', { rawBody: 'x'.repeat(70 * 1024), headers: { 'content-type': 'text/plain' } });
+    expect(big.res.status).toBe(413);
+    expect((await call('listEvaluations', 'GET', '/api/v1/evaluations?top=1000')).body.value?.length).toBe(before);
   });
   it('starts a run on demand: 202 + Location, and the run completes', async () => {
     const { res, body } = await call('startEvaluation', 'POST', '/api/v1/evaluations');
@@ -232,7 +265,15 @@ describe('exceptions', () => {
     const created = await call('createException', 'POST', '/api/v1/exceptions', { body: valid() });
     expect(created.res.status).toBe(201);
     const id = String(created.body['id']);
-    expect((await call('getException', 'GET', `/api/v1/exceptions/${id}`)).body).toMatchObject({ id, status: 'active', createdBy: 'e2e-caller' });
+    const got = await call('getException', 'GET', `/api/v1/exceptions/${id}`);
+    expect(got.body).toMatchObject({ id, status: 'active', createdBy: 'e2e-caller' });
+    // The 201 carries the ETag of the stored representation: the GET after it revalidates to 304.
+    expect(got.res.headers.get('etag')).toBe(created.res.headers.get('etag'));
+    const notModified = await call('getException', 'GET', `/api/v1/exceptions/${id}`, { headers: { 'if-none-match': created.res.headers.get('etag') ?? '' } });
+    expect(notModified.res.status).toBe(304);
+    const withBody = await call('deleteException', 'DELETE', `/api/v1/exceptions/${id}`, { body: { reason: 'x' } });
+    expect(withBody.res.status).toBe(400);
+    expect(await ids()).toContain(id);
     expect(await ids()).toContain(id);
     expect((await call('listExceptions', 'GET', '/api/v1/exceptions?status=expired')).body.value?.map((x) => x['id'])).not.toContain(id);
     const del = await call('deleteException', 'DELETE', `/api/v1/exceptions/${id}`);

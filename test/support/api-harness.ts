@@ -142,7 +142,18 @@ function close(server: Server): Promise<void> {
   });
 }
 
-export async function startApiHarness(options: { healthChecks?: HealthCheck[]; maxRequestBodyBytes?: number; remediationStarter?: FakeRemediationStarter } = {}): Promise<ApiHarness> {
+export interface ApiHarnessOptions {
+  readonly healthChecks?: HealthCheck[];
+  readonly maxRequestBodyBytes?: number;
+  readonly remediationStarter?: FakeRemediationStarter;
+  /**
+   * Where the API looks for signing keys, instead of the harness's issuer: `issuer` (OpenID discovery
+   * from there) and/or `jwksUri` (AUTH_JWKS_URI). Tokens are still minted by the harness's issuer.
+   */
+  readonly auth?: { readonly issuer?: string; readonly jwksUri?: string };
+}
+
+export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   let issuer: TokenIssuer | undefined;
   const issuerServer = createServer((req, res) => {
     if (issuer === undefined || !issuer.handle(req, res)) {
@@ -194,7 +205,7 @@ export async function startApiHarness(options: { healthChecks?: HealthCheck[]; m
     attemptClaims: ports.webhookAttemptClaims,
   });
   const runtime = createApiRuntime({
-    auth: { issuer: tokenIssuer.issuer, audience: tokenIssuer.audience, jwksUri: undefined },
+    auth: { issuer: options.auth?.issuer ?? tokenIssuer.issuer, audience: tokenIssuer.audience, jwksUri: options.auth?.jwksUri },
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? 65_536,
     ...ports,
     evaluations: {

@@ -172,6 +172,19 @@ export function describeApiSecurity(target: () => SecuritySuiteTarget): void {
       await documented('getSummary', res);
     });
 
+    it('accepts the Bearer scheme in any case, with one or more spaces (RFC 9110 §11.1)', async () => {
+      const { client } = target();
+      const token = await client.token(['Compliance.Read']);
+      for (const authorization of [`bearer ${token}`, `BEARER ${token}`, `bEaReR  ${token}`]) {
+        const res = await client.request('GET', '/api/v1/summary', { headers: { authorization } });
+        expect(res.status, authorization.slice(0, 8)).toBe(200);
+        await documented('getSummary', res);
+      }
+      const basic = await client.request('GET', '/api/v1/summary', { headers: { authorization: `Basic ${token}` } });
+      expect(basic.status).toBe(401);
+      await documented('getSummary', basic);
+    });
+
     it('lets health through anonymously', async () => {
       const res = await target().client.request('GET', '/api/health');
       expect(res.status).toBe(200);

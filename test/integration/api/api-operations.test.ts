@@ -71,10 +71,11 @@ describe('clusters', () => {
     expect(etag).toMatch(/^".+"$/);
     const again = await h.request('GET', path, { token: all, headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);
-    expect(await again.text()).toBe('');
     expect(again.headers.get('etag')).toBe(etag);
+    expect(await documented('getCluster', again)).toBe('');
     const other = await h.request('GET', path, { token: all, headers: { 'if-none-match': '"stale"' } });
     expect(other.status).toBe(200);
+    await documented('getCluster', other);
   });
   it('404 for a cluster never evaluated; 400 for a malformed subscription id', async () => {
     expect((await call('getCluster', 'GET', `/api/v1/clusters/${SUB_A}/rg-edge/nope`)).res.status).toBe(404);
@@ -98,6 +99,7 @@ describe('posture', () => {
     expect(body['totals']).toMatchObject({ clusters: 3, noncompliant: 2 });
     const again = await h.request('GET', '/api/v1/summary', { token: all, headers: { 'if-none-match': `W/"x", ${res.headers.get('etag') ?? ''}` } });
     expect(again.status).toBe(304);
+    await documented('getSummary', again);
   });
   it('reports a framework as JSON and as CSV with the same figures', async () => {
     const { body } = await call('getFrameworkReport', 'GET', '/api/v1/frameworks/cis/report');
@@ -105,7 +107,7 @@ describe('posture', () => {
     const res = await h.request('GET', '/api/v1/frameworks/cis/report?format=csv', { token: all });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
-    const lines = (await res.text()).split('\r\n').filter((l) => l !== '');
+    const lines = String(await documented('getFrameworkReport', res)).split('\r\n').filter((l) => l !== '');
     expect(lines[0]).toBe('framework,section,title,controls,clustersPassing,clustersFailing,clustersNotAssessed');
     expect(lines).toHaveLength(sections.length + 1);
     const row31 = lines.find((l) => l.startsWith('cis,3.1,'))?.split(',');
@@ -158,6 +160,7 @@ describe('exceptions', () => {
     expect((await call('listExceptions', 'GET', '/api/v1/exceptions?status=active')).body.value).toHaveLength(1);
     const del = await h.request('DELETE', `/api/v1/exceptions/${id}`, { token: tokens['Compliance.Exempt'] });
     expect(del.status).toBe(204);
+    expect(await documented('deleteException', del)).toBe('');
     expect(h.ports.auditLog.records.at(-1)).toMatchObject({ operation: 'deleteException', outcome: 'succeeded', target: `exceptions/${id}` });
     const again = await call('deleteException', 'DELETE', `/api/v1/exceptions/${id}`);
     expect(again.res.status).toBe(404);
@@ -239,10 +242,12 @@ describe('audit log and errors', () => {
   it('echoes a safe x-request-id and replaces an unsafe one', async () => {
     const ok = await h.request('GET', '/api/health', { headers: { 'x-request-id': 'abc-123' } });
     expect(ok.headers.get('x-request-id')).toBe('abc-123');
+    await documented('getHealth', ok);
     const unsafe = await h.request('GET', '/api/health', { headers: { 'x-request-id': '<script>' } });
     expect(unsafe.headers.get('x-request-id')).not.toBe('<script>');
+    await documented('getHealth', unsafe);
   });
-  it('maps unexpected errors to 500 InternalError without leaking, and logs them with the request id', async () => {
+  it('maps unexpected errors to 500 InternalError without leaking, and logs them with the request id, redacted', async () => {
     const original = h.ports.summaries.getLatest.bind(h.ports.summaries);
     h.ports.summaries.getLatest = () => Promise.reject(new Error('secret connection string AccountKey=abc'));
     try {
@@ -250,7 +255,10 @@ describe('audit log and errors', () => {
       expect(res.status).toBe(500);
       expect(body.error?.code).toBe('InternalError');
       expect(JSON.stringify(body)).not.toContain('AccountKey');
-      expect(h.errors.at(-1)?.properties['requestId']).toBe(res.headers.get('x-request-id'));
+      const logged = h.errors.at(-1);
+      expect(logged?.properties['requestId']).toBe(res.headers.get('x-request-id'));
+      expect(logged?.properties['error']).toContain('AccountKey=[REDACTED]');
+      expect(JSON.stringify(logged)).not.toContain('AccountKey=abc');
     } finally {
       h.ports.summaries.getLatest = original;
     }

@@ -1,0 +1,308 @@
+/**
+ * The request pipeline's edges, in process: requests no operation serves (404/405 in the error shape,
+ * audited when unsafe), bodies sent to operations that take none, ETags on created resources, Azure SDK
+ * failures as DependencyFailed, an unreachable token issuer, and what reaches the logs.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AzureNamedKeyCredential, TableClient } from '@azure/data-tables';
+import { RestError, createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALL_APP_ROLES } from '../../../adapters/http/app-roles.js';
+import { createRouter } from '../../../adapters/http/router.js';
+import { UNMATCHED_ROUTE_OPERATION, handleUnmatchedRoute } from '../../../adapters/http/unmatched-route.js';
+import { listDocumentedOperations } from '../../../adapters/http/validation.js';
+import { documented, documentedUnmatched, type ErrorBody } from '../../support/api-expect.js';
+import { loadApiOperations, startApiHarness, type ApiHarness } from '../../support/api-harness.js';
+import { FAILING_CONTROL, SUB_A, clusterId, seedFleet } from '../../support/api-fixtures.js';
+import { sampleRequests } from '../../support/api-security-suite.js';
+
+let h: ApiHarness;
+let all: string;
+
+beforeAll(async () => {
+  h = await startApiHarness();
+  await seedFleet(h.ports);
+  all = await h.token(ALL_APP_ROLES, { oid: 'pipeline-caller', appid: 'pipeline-app' });
+});
+afterAll(async () => h?.stop());
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const lastAudit = () => h.ports.auditLog.records.at(-1);
+
+describe('requests no operation serves', () => {
+  it('404 NotFound in the error shape, echoing the request id; a GET is not audited', async () => {
+    const before = h.ports.auditLog.records.length;
+    const res = await h.request('GET', '/api/v1/nope', { token: all, headers: { 'x-request-id': 'lost-123' } });
+    const body = await documentedUnmatched(res, { status: 404 });
+    expect(res.headers.get('x-request-id')).toBe('lost-123');
+    expect(body.error.message).not.toMatch(/stack|at \//);
+    expect(h.ports.auditLog.records.length).toBe(before);
+    await documentedUnmatched(await h.request('GET', '/api'), { status: 404 });
+    await documentedUnmatched(await h.request('GET', '/api/v2/controls'), { status: 404 });
+  });
+
+  it('405 MethodNotAllowed with Allow for a method the path does not serve, audited with the caller', async () => {
+    const res = await h.request('PUT', '/api/v1/controls', { token: all, body: { id: 'x' } });
+    await documentedUnmatched(res, { status: 405, allow: 'GET' });
+    expect(lastAudit()).toMatchObject({
+      requestId: res.headers.get('x-request-id'),
+      operation: UNMATCHED_ROUTE_OPERATION,
+      target: 'PUT /api/v1/controls',
+      outcome: 'failed',
+      detail: 'MethodNotAllowed',
+      callerObjectId: 'pipeline-caller',
+      callerAppId: 'pipeline-app',
+    });
+    await documentedUnmatched(await h.request('DELETE', '/api/v1/evaluations', { token: all }), { status: 405, allow: 'GET, POST' });
+    await documentedUnmatched(await h.request('PATCH', '/api/v1/exceptions/x1', { token: all }), { status: 405, allow: 'DELETE, GET' });
+  });
+
+  it('audits an unsafe call without a valid token as denied, naming no caller', async () => {
+    for (const token of [undefined, 'not-a-jwt', await h.token(['Compliance.Read'], { expiresIn: -3600 })]) {
+      const res = await h.request('POST', '/api/v1/nope', token === undefined ? {} : { token });
+      await documentedUnmatched(res, { status: 404 });
+      expect(lastAudit()).toMatchObject({ requestId: res.headers.get('x-request-id'), operation: UNMATCHED_ROUTE_OPERATION, target: 'POST /api/v1/nope', outcome: 'denied', detail: 'NotFound', roles: [] });
+      expect(lastAudit()?.callerObjectId).toBeUndefined();
+    }
+  });
+
+  it('still serves the anonymous service routes and the operations', async () => {
+    expect((await h.request('GET', '/api/health')).status).toBe(200);
+    expect((await h.request('GET', '/api/openapi.json')).status).toBe(200);
+    expect((await h.request('GET', '/api/docs')).status).toBe(200);
+    await documentedUnmatched(await h.request('POST', '/api/health'), { status: 405, allow: 'GET' });
+  });
+
+  it('passes a request it could route to its operation (when the host hands the catch-all one)', async () => {
+    const operations = await loadApiOperations();
+    const res = await handleUnmatchedRoute(
+      { method: 'GET', url: `http://localhost/api/v1/controls/ARC-AC-01`, headers: new Headers({ authorization: `Bearer ${all}` }), params: { path: 'v1/controls/ARC-AC-01' }, body: null },
+      createRouter(operations),
+      h.runtime,
+    );
+    expect(res.status).toBe(200);
+    expect(JSON.parse(String(res.body))).toMatchObject({ id: 'ARC-AC-01' });
+  });
+});
+
+describe('operations that take no request body', () => {
+  const bodiless = listDocumentedOperations().filter((o) => o.method !== 'GET' && !o.hasBody);
+  const samples = sampleRequests({ clusterPath: `${SUB_A}/rg-edge/store-001`, clusterId: clusterId(SUB_A, 'rg-edge', 'store-001'), runId: 'run-2' });
+
+  it('are the ones the samples below cover', () => {
+    expect(bodiless.map((o) => o.operationId).sort()).toEqual(['approveRolloutWave', 'controlRollout', 'deleteException', 'deleteWebhook', 'redeliverWebhookDelivery', 'rotateWebhookSecret', 'startEvaluation']);
+  });
+
+  for (const op of bodiless) {
+    it(`${op.operationId}: 400 for a JSON body, 413 for one over the limit, before the handler runs; audited as failed`, async () => {
+      const sample = samples[op.operationId];
+      if (sample === undefined) throw new Error(`no sample for ${op.operationId}`);
+      const json = await h.request(sample.method, sample.path, { token: all, body: { x: 1 } });
+      expect(json.status).toBe(400);
+      const body = (await documented(op.operationId, json)) as ErrorBody;
+      expect(body.error).toMatchObject({ code: 'InvalidRequest', target: 'body', details: [{ code: 'UnexpectedBody', target: 'body' }] });
+      expect(lastAudit()).toMatchObject({ requestId: json.headers.get('x-request-id'), operation: op.operationId, outcome: 'failed', detail: 'InvalidRequest' });
+
+      const big = await h.request(sample.method, sample.path, { token: all, rawBody: 'x'.repeat(70 * 1024), headers: { 'content-type': 'text/plain' } });
+      expect(big.status).toBe(413);
+      expect(((await documented(op.operationId, big)) as ErrorBody).error.code).toBe('PayloadTooLarge');
+      // An empty body is no body.
+      const empty = await h.request(sample.method, sample.path, { token: all, rawBody: '', headers: { 'content-type': 'application/json' } });
+      expect([400, 413]).not.toContain(empty.status);
+      await documented(op.operationId, empty);
+    });
+  }
+
+  it('startEvaluation with a body starts no run; deleteException with a body deletes nothing', async () => {
+    const runs = h.ports.runs.runs.size;
+    expect((await h.request('POST', '/api/v1/evaluations', { token: all, body: { x: 1 } })).status).toBe(400);
+    expect((await h.request('POST', '/api/v1/evaluations', { token: all, rawBody: 'y'.repeat(70 * 1024), headers: { 'content-type': 'text/plain' } })).status).toBe(413);
+    expect(h.ports.runs.runs.size).toBe(runs);
+
+    const created = await h.request('POST', '/api/v1/exceptions', {
+      token: all,
+      body: { controlId: FAILING_CONTROL, scope: clusterId(SUB_A, 'rg-edge', 'store-001'), justification: 'j', ticket: 'CHG1', expiresAt: new Date(h.ports.clock.now().getTime() + 86_400_000).toISOString() },
+    });
+    const id = String(((await documented('createException', created)) as { id: string }).id);
+    expect((await h.request('DELETE', `/api/v1/exceptions/${id}`, { token: all, body: { force: true } })).status).toBe(400);
+    expect(h.ports.exceptions.items.has(id)).toBe(true);
+    expect((await h.request('DELETE', `/api/v1/exceptions/${id}`, { token: all })).status).toBe(204);
+  });
+});
+
+describe('ETags', () => {
+  it('a created exception carries the ETag its GET gives, so the client can revalidate at once', async () => {
+    const created = await h.request('POST', '/api/v1/exceptions', {
+      token: all,
+      body: { controlId: FAILING_CONTROL, scope: clusterId(SUB_A, 'rg-edge', 'store-002'), justification: 'j', ticket: 'CHG2', expiresAt: new Date(h.ports.clock.now().getTime() + 86_400_000).toISOString() },
+    });
+    expect(created.status).toBe(201);
+    const etag = created.headers.get('etag');
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]+"$/);
+    const { id } = (await documented('createException', created)) as { id: string };
+    const got = await h.request('GET', `/api/v1/exceptions/${id}`, { token: all });
+    expect(got.headers.get('etag')).toBe(etag);
+    await documented('getException', got);
+    const notModified = await h.request('GET', `/api/v1/exceptions/${id}`, { token: all, headers: { 'if-none-match': etag ?? '' } });
+    expect(notModified.status).toBe(304);
+    await documented('getException', notModified);
+  });
+});
+
+describe('Azure SDK failures', () => {
+  async function summaryFailingWith(error: unknown): Promise<{ res: Response; body: ErrorBody; log: string | undefined }> {
+    const original = h.ports.summaries.getLatest.bind(h.ports.summaries);
+    h.ports.summaries.getLatest = () => Promise.reject(error);
+    try {
+      const res = await h.request('GET', '/api/v1/summary', { token: all });
+      const body = (await documented('getSummary', res)) as ErrorBody;
+      const entry = h.errors.find((e) => e.properties['requestId'] === res.headers.get('x-request-id'));
+      return { res, body, log: entry === undefined ? undefined : JSON.stringify(entry) };
+    } finally {
+      h.ports.summaries.getLatest = original;
+    }
+  }
+
+  it('a server error of the dependency is 502 DependencyFailed, its message only in the (redacted) log', async () => {
+    const { res, body, log } = await summaryFailingWith(new RestError('Server failed to authenticate the request. AccountKey=c2VjcmV0 table summaries', { statusCode: 503, code: 'ServerBusy' }));
+    expect(res.status).toBe(502);
+    expect(body.error.code).toBe('DependencyFailed');
+    expect(JSON.stringify(body)).not.toMatch(/AccountKey|summaries|ServerBusy/);
+    expect(log).toContain('ServerBusy');
+    expect(log).toContain('AccountKey=[REDACTED]');
+    expect(log).not.toContain('c2VjcmV0');
+  });
+
+  it('throttling is 503 DependencyFailed with the dependency\'s Retry-After', async () => {
+    const response = { headers: createHttpHeaders({ 'retry-after': '7' }), request: createPipelineRequest({ url: 'https://acct.table.core.windows.net/summaries' }), status: 429 };
+    const { res, body } = await summaryFailingWith(new RestError('Too many requests', { statusCode: 429, response }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('7');
+    expect(body.error.code).toBe('DependencyFailed');
+  });
+
+  it('an unreachable storage account (a real SDK network error) is 503 DependencyFailed', async () => {
+    const client = new TableClient(`http://127.0.0.1:${await closedPort()}/devstoreaccount1`, 'summaries', new AzureNamedKeyCredential('devstoreaccount1', 'a2V5'), {
+      allowInsecureConnection: true,
+      retryOptions: { maxRetries: 0 },
+    });
+    const error = await client.getEntity('p', 'r').then(() => undefined, (err: unknown) => err);
+    expect(error).toBeInstanceOf(Error);
+    const { res, body } = await summaryFailingWith(error);
+    expect(res.status).toBe(503);
+    expect(body.error.code).toBe('DependencyFailed');
+  });
+
+  it('a client error of the SDK (our request was wrong) stays a logged 500 InternalError', async () => {
+    const { res, body, log } = await summaryFailingWith(new RestError('The specified resource does not exist.', { statusCode: 404, code: 'ResourceNotFound' }));
+    expect(res.status).toBe(500);
+    expect(body.error.code).toBe('InternalError');
+    expect(log).toContain('ResourceNotFound');
+  });
+});
+
+describe('an unreachable token issuer', () => {
+  const harnesses: ApiHarness[] = [];
+  afterAll(async () => Promise.all(harnesses.map((x) => x.stop())));
+
+  async function expectUnavailable(x: ApiHarness): Promise<void> {
+    const token = await x.token(['Compliance.Read', 'Compliance.Evaluate'], { oid: 'someone' });
+    const res = await x.request('GET', '/api/v1/summary', { token });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('www-authenticate')).toBeNull();
+    expect(((await documented('getSummary', res)) as ErrorBody).error.code).toBe('AuthenticationUnavailable');
+    const entry = x.errors.find((e) => e.properties['requestId'] === res.headers.get('x-request-id'));
+    expect(entry?.properties).toMatchObject({ code: 'AuthenticationUnavailable', status: 503 });
+    expect(JSON.stringify(entry)).not.toContain(token);
+
+    const post = await x.request('POST', '/api/v1/evaluations', { token });
+    expect(post.status).toBe(503);
+    expect(x.ports.runs.runs.size).toBe(0);
+    expect(x.ports.auditLog.records.at(-1)).toMatchObject({ requestId: post.headers.get('x-request-id'), operation: 'startEvaluation', outcome: 'failed', detail: 'AuthenticationUnavailable' });
+  }
+
+  it('AUTH_JWKS_URI on a closed port: 503 AuthenticationUnavailable, logged, no invalid_token', async () => {
+    const x = await startApiHarness({ auth: { jwksUri: `http://127.0.0.1:${await closedPort()}/keys` } });
+    harnesses.push(x);
+    await expectUnavailable(x);
+    expect(x.errors.some((e) => String(e.properties['error']).includes('ECONNREFUSED'))).toBe(true);
+  });
+
+  it('OpenID discovery unreachable: the same', async () => {
+    const x = await startApiHarness({ auth: { issuer: `http://127.0.0.1:${await closedPort()}/tenant/v2.0` } });
+    harnesses.push(x);
+    await expectUnavailable(x);
+  });
+
+  it('a JWKS endpoint answering 500 or garbage: the same', async () => {
+    let answer: 'error' | 'garbage' = 'error';
+    const keys = createServer((_req, res) => {
+      if (answer === 'error') res.writeHead(500).end('down');
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('<html>');
+    });
+    await new Promise<void>((resolve) => keys.listen(0, '127.0.0.1', resolve));
+    try {
+      const x = await startApiHarness({ auth: { jwksUri: `http://127.0.0.1:${(keys.address() as AddressInfo).port}/keys` } });
+      harnesses.push(x);
+      await expectUnavailable(x);
+      answer = 'garbage';
+      const res = await x.request('GET', '/api/v1/summary', { token: await x.token(['Compliance.Read']) });
+      expect(res.status).toBe(503);
+    } finally {
+      keys.closeAllConnections();
+      await new Promise<void>((resolve) => keys.close(() => resolve()));
+    }
+  });
+
+  it('calls without a token, or with a malformed one, are still 401 (no key is needed to refuse them)', async () => {
+    const x = await startApiHarness({ auth: { jwksUri: `http://127.0.0.1:${await closedPort()}/keys` } });
+    harnesses.push(x);
+    expect((await x.request('GET', '/api/v1/summary')).status).toBe(401);
+    expect((await x.request('GET', '/api/v1/summary', { token: 'not-a-jwt' })).status).toBe(401);
+  });
+});
+
+describe('logs', () => {
+  it('redact connection-string keys, SAS signatures, bearer tokens, JWTs and webhook secrets from unexpected errors', async () => {
+    const jwt = await h.token(['Compliance.Read']);
+    const secrets = [
+      'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0LWtleQ==;EndpointSuffix=core.windows.net',
+      'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=c2FzLWtleQ=',
+      'BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&sig=c2FzLXNpZw%3D',
+      'https://acct.queue.core.windows.net/q?sv=2022-11-02&se=2030-01-01&sig=dXJsLXNpZw%3D%3D',
+      `Authorization: Bearer ${jwt}`,
+      `token ${jwt}`,
+      'secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    ];
+    const original = h.ports.summaries.getLatest.bind(h.ports.summaries);
+    const error = new Error(`boom: ${secrets.join(' | ')}`, { cause: new Error(`inner ${secrets[0] ?? ''}`) });
+    h.ports.summaries.getLatest = () => Promise.reject(error);
+    try {
+      const res = await h.request('GET', '/api/v1/summary', { token: all });
+      expect(res.status).toBe(500);
+      await documented('getSummary', res);
+      const logged = JSON.stringify(h.errors.find((e) => e.properties['requestId'] === res.headers.get('x-request-id')));
+      expect(logged).toContain('boom');
+      for (const leaked of ['c2VjcmV0LWtleQ', 'c2FzLWtleQ', 'c2FzLXNpZw', 'dXJsLXNpZw', jwt.split('.')[1] ?? jwt, 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw']) {
+        expect(logged).not.toContain(leaked);
+      }
+      expect(logged).toContain('AccountKey=[REDACTED]');
+      expect(logged).toContain('sig=[REDACTED]');
+      expect(logged).toContain('whsec_[REDACTED]');
+      // What is not secret stays, so the log is still useful.
+      expect(logged).toContain('AccountName=acct');
+      expect(logged).toContain('se=2030-01-01');
+    } finally {
+      h.ports.summaries.getLatest = original;
+    }
+  });
+});

@@ -5,7 +5,6 @@
 import { NotFoundError } from '../domain/errors.js';
 import { isActive, validateNewException, type NewExceptionInput } from '../domain/exceptions.js';
 import type { ControlException } from '../domain/model.js';
-import { pageOf } from './compliance-query-service.js';
 import type { ExceptionRepository, Page } from './ports.js';
 
 export type ExceptionStatus = 'active' | 'expired';
@@ -50,13 +49,15 @@ export class ExceptionService {
     return toExceptionView(exception, now);
   }
 
-  /** Newest first; the exception table is small (bounded by people writing tickets), so it is read whole. */
+  /**
+   * Latest `expiresAt` first, so active exceptions come before expired ones and the most recently
+   * expired lead the expired. One page is read per call (with `status`, from that status's range
+   * only): expired exceptions are kept forever, so reading them all on every request would grow
+   * without bound.
+   */
   async list(filter: { readonly status?: ExceptionStatus | undefined; readonly top: number; readonly continuationToken?: string | undefined }, now: Date): Promise<Page<ExceptionView>> {
-    const all = (await this.exceptions.list())
-      .map((e) => toExceptionView(e, now))
-      .filter((e) => filter.status === undefined || e.status === filter.status)
-      .sort((a, b) => (a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : b.createdAt.localeCompare(a.createdAt)));
-    return pageOf(all, filter.top, filter.continuationToken);
+    const page = await this.exceptions.listPage({ status: filter.status, at: now.toISOString(), top: filter.top, continuationToken: filter.continuationToken });
+    return { items: page.items.map((e) => toExceptionView(e, now)), continuationToken: page.continuationToken };
   }
 
   async get(id: string, now: Date): Promise<ExceptionView> {

@@ -234,57 +234,188 @@ export async function getEntityOrUndefined(client: TableClient, partitionKey: st
 // Paging
 // ---------------------------------------------------------------------------------------------
 
-/** Opaque to callers: base64url of the SDK's own continuation. */
-export function encodeContinuation(sdkToken: string | undefined): string | undefined {
-  return sdkToken === undefined ? undefined : Buffer.from(JSON.stringify({ v: 1, c: sdkToken })).toString('base64url');
-}
-
-export function decodeContinuation(token: string | undefined): string | undefined {
-  if (token === undefined) return undefined;
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error('not base64url');
-    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null && (parsed as { v?: unknown }).v === 1 && typeof (parsed as { c?: unknown }).c === 'string') {
-      const sdk = (parsed as { c: string }).c;
-      // The SDK decodes its token as base64 JSON; check it before handing it over.
-      JSON.parse(Buffer.from(sdk, 'base64').toString('utf8'));
-      return sdk;
-    }
-  } catch {
-    // fall through
-  }
-  throw new InvalidRequestError('The continuation token is not valid.', 'continuationToken');
+/**
+ * Where the next page of a query starts: the SDK's continuation of the query (absent = the start of
+ * the query) and how many rows to skip from there (a page that stopped at `top` inside a chunk the
+ * service returned). Opaque outside this module.
+ */
+export interface PageCursor {
+  readonly sdk: string | undefined;
+  readonly skip: number;
 }
 
 /** Largest page the service returns. */
 export const MAX_PAGE_SIZE = 1000;
 
+/** Longest token the API accepts (the OpenAPI `continuationToken` pattern allows 4,096 characters). */
+const MAX_TOKEN_CHARS = 4096;
+/** Longest `nextPartitionKey` / `nextRowKey` accepted (keys are at most 1 KiB; the service encodes them). */
+const MAX_CONTINUATION_KEY_CHARS = 2048;
+/** What the service puts in its continuation headers: printable ASCII (Azurite: base64; Azure: `1!<n>!<base64>`). */
+const CONTINUATION_KEY = /^[\x21-\x7e]+$/;
+
 /**
- * Reads up to `top` entities matching `filter`, starting at `continuationToken` (the SDK's), following
- * continuations while a filtered page comes back short; returns the SDK continuation for the rest.
+ * Opaque to callers: base64url of `{ v: 1, c?: <SDK continuation>, s?: <rows to skip> }`. Accepts a
+ * bare SDK continuation too (a cursor without a skip).
+ *
+ * Tokens are not signed or encrypted, on purpose: every listing that returns one needs its role
+ * (`Compliance.Read`; `Audit.Read`, `Webhooks.Manage` for theirs) and there is no per-row
+ * authorization within a listing, so a token only
+ * ever says where to resume a query the caller may run from the start anyway. A forged token can
+ * skip rows or start elsewhere in the same query's key range, never reach rows outside it: the
+ * filter is rebuilt from the request each time. {@link decodeContinuation} checks every field
+ * strictly, so an altered token is `InvalidRequest` (400), never a failure inside the SDK.
+ */
+export function encodeContinuation(cursor: PageCursor | string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const { sdk, skip } = typeof cursor === 'string' ? { sdk: cursor, skip: 0 } : cursor;
+  if (sdk === undefined && skip === 0) return undefined;
+  return Buffer.from(JSON.stringify({ v: 1, ...(sdk !== undefined ? { c: sdk } : {}), ...(skip > 0 ? { s: skip } : {}) })).toString('base64url');
+}
+
+function invalidToken(): InvalidRequestError {
+  return new InvalidRequestError('The continuation token is not valid.', 'continuationToken');
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Base64 (`alphabet`) that decodes and re-encodes to itself: no stray characters, padding or bits. */
+function canonicalBase64(text: string, encoding: 'base64' | 'base64url'): Buffer | undefined {
+  const pattern = encoding === 'base64url' ? /^[A-Za-z0-9_-]+$/ : /^[A-Za-z0-9+/]+={0,2}$/;
+  if (!pattern.test(text)) return undefined;
+  const bytes = Buffer.from(text, encoding);
+  return bytes.toString(encoding) === text ? bytes : undefined;
+}
+
+function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(bytes.toString('utf8'));
+    return isPlainObject(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isContinuationKey = (value: unknown): value is string =>
+  typeof value === 'string' && value.length <= MAX_CONTINUATION_KEY_CHARS && CONTINUATION_KEY.test(value);
+
+/** The SDK's continuation (base64 of `{ nextPartitionKey, nextRowKey? }`), checked field by field. */
+function isSdkContinuation(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const bytes = canonicalBase64(value, 'base64');
+  const inner = bytes && parseJsonObject(bytes);
+  if (inner === undefined) return false;
+  if (Object.keys(inner).some((k) => k !== 'nextPartitionKey' && k !== 'nextRowKey')) return false;
+  return isContinuationKey(inner['nextPartitionKey']) && (!('nextRowKey' in inner) || isContinuationKey(inner['nextRowKey']));
+}
+
+/**
+ * The cursor a token from {@link encodeContinuation} stands for.
+ * @throws InvalidRequestError for anything else: not canonical base64url, not the expected JSON
+ *   object, unknown fields, a continuation the SDK did not write (keys not strings of printable ASCII
+ *   within 2,048 characters), a skip that is not an integer in 1..999.
+ */
+export function decodeContinuation(token: string | undefined): PageCursor | undefined {
+  if (token === undefined) return undefined;
+  if (token.length > MAX_TOKEN_CHARS) throw invalidToken();
+  const bytes = canonicalBase64(token, 'base64url');
+  const outer = bytes && parseJsonObject(bytes);
+  if (outer === undefined || outer['v'] !== 1) throw invalidToken();
+  if (Object.keys(outer).some((k) => k !== 'v' && k !== 'c' && k !== 's')) throw invalidToken();
+  const sdk = outer['c'];
+  const skip = outer['s'];
+  if (sdk !== undefined && !isSdkContinuation(sdk)) throw invalidToken();
+  if (skip !== undefined && !(typeof skip === 'number' && Number.isInteger(skip) && skip >= 1 && skip < MAX_PAGE_SIZE)) throw invalidToken();
+  if (sdk === undefined && skip === undefined) throw invalidToken();
+  return { sdk, skip: skip ?? 0 };
+}
+
+/**
+ * Most rows one {@link readPage} call examines with a `match` predicate (rows skipped to resume
+ * inside a chunk, at most 999, come on top): a filter that matches few rows returns a short or empty
+ * page with a continuation instead of reading a whole table or partition in one request.
+ */
+export const MAX_ROWS_EXAMINED_PER_PAGE = 1000;
+
+/**
+ * Most queries one {@link readPage} call sends. The service may answer a filtered query with a short
+ * or empty page and a continuation (Azure Table Storage stops at 1,000 rows, 5 seconds or a partition
+ * boundary), so without this a server-side filter matching few rows could be followed across a whole
+ * table in one request.
+ */
+export const MAX_QUERIES_PER_PAGE = 8;
+
+export interface ReadPageOptions {
+  /**
+   * Evaluated here, after the read, instead of an OData property filter: the service only sees key
+   * conditions, so at most {@link MAX_ROWS_EXAMINED_PER_PAGE} rows are read per call whatever the
+   * predicate matches.
+   */
+  readonly match?: (entity: Readonly<Record<string, unknown>>) => boolean;
+  /** Lower bound for tests: rows examined per call with `match` (default {@link MAX_ROWS_EXAMINED_PER_PAGE}). */
+  readonly maxRowsExamined?: number;
+}
+
+/**
+ * Reads up to `top` entities matching `filter` (and `options.match`), starting at `cursor`, in key
+ * order; returns the cursor of the rest, or undefined when the query is exhausted.
+ *
+ * Bounded per call: at most {@link MAX_QUERIES_PER_PAGE} queries and, with `match`, at most
+ * {@link MAX_ROWS_EXAMINED_PER_PAGE} rows examined. The page may therefore be short, or empty, with
+ * a cursor; it is empty without a cursor only when the query is exhausted, and every call that
+ * returns a cursor has moved past at least one row or one service continuation, so following cursors
+ * always ends and visits every matching row exactly once (while the data does not change).
  */
 export async function readPage(
   client: TableClient,
   filter: string | undefined,
   top: number,
-  continuationToken: string | undefined,
+  cursor: PageCursor | undefined,
   select?: readonly string[],
-): Promise<{ entities: Record<string, unknown>[]; continuationToken: string | undefined }> {
+  options: ReadPageOptions = {},
+): Promise<{ entities: Record<string, unknown>[]; continuationToken: PageCursor | undefined }> {
+  const { match } = options;
+  const maxRows = Math.max(1, options.maxRowsExamined ?? MAX_ROWS_EXAMINED_PER_PAGE);
   const entities: Record<string, unknown>[] = [];
-  let token = continuationToken;
-  do {
-    const pages = client
-      .listEntities<Record<string, unknown>>({ queryOptions: { ...(filter !== undefined ? { filter } : {}), ...(select ? { select: [...select] } : {}) } })
-      .byPage({ maxPageSize: Math.min(MAX_PAGE_SIZE, top - entities.length), ...(token !== undefined ? { continuationToken: token } : {}) });
-    const result = await pages.next();
-    if (result.done) {
-      token = undefined;
-      break;
+  let sdk = cursor?.sdk;
+  let skip = cursor?.skip ?? 0;
+  let examined = 0;
+  let chunk = 0;
+  const queryOptions = { ...(filter !== undefined ? { filter } : {}), ...(select ? { select: [...select] } : {}) };
+  for (let queries = 0; queries < MAX_QUERIES_PER_PAGE; queries += 1) {
+    if (match !== undefined && examined >= maxRows) break;
+    const wanted = top - entities.length;
+    // With a predicate the share of matches is unknown: start at what would fill the page if every
+    // row matched and grow fourfold, so a sparse filter costs few queries and a dense one few rows.
+    chunk = match === undefined ? wanted : Math.min(maxRows - examined, Math.max(wanted, chunk * 4));
+    const size = Math.min(MAX_PAGE_SIZE, skip + chunk);
+    const pages = client.listEntities<Record<string, unknown>>({ queryOptions }).byPage({ maxPageSize: size, ...(sdk !== undefined ? { continuationToken: sdk } : {}) });
+    const result = await pages.next().catch((error: unknown) => {
+      // Keys that pass decodeContinuation but that the service still refuses (400) are the caller's.
+      if (cursor !== undefined && queries === 0 && isStatus(error, 400)) throw invalidToken();
+      throw error;
+    });
+    if (result.done === true) return { entities, continuationToken: undefined };
+    const rows = result.value;
+    const next = rows.continuationToken;
+    for (let i = skip; i < rows.length; i += 1) {
+      const row = rows[i] as Record<string, unknown>;
+      examined += 1;
+      if (match !== undefined && !match(row)) continue;
+      entities.push(row);
+      if (entities.length < top) continue;
+      // The page is full at row i: resume after it, inside this chunk unless it was the chunk's last row.
+      if (i + 1 < rows.length) return { entities, continuationToken: { sdk, skip: i + 1 } };
+      return { entities, continuationToken: next === undefined ? undefined : { sdk: next, skip: 0 } };
     }
-    entities.push(...result.value);
-    token = result.value.continuationToken;
-  } while (token !== undefined && entities.length < top);
-  return { entities, continuationToken: token };
+    // A chunk shorter than the rows still to skip (the service may cut pages short): skip the rest after it.
+    skip = Math.max(0, skip - rows.length);
+    if (next === undefined) return { entities, continuationToken: undefined };
+    sdk = next;
+  }
+  return { entities, continuationToken: { sdk, skip } };
 }
 
 /** Every entity matching `filter` (all pages). */

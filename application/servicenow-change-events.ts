@@ -5,11 +5,16 @@
  * ServiceNow approver) and `rejected` / `canceled` pause the rollout. A refused call changes nothing.
  */
 import { AppError, DependencyError, InvalidRequestError } from '../domain/errors.js';
-import { changeDecision, parseChangeEvent } from '../domain/servicenow-mapping.js';
+import { changeDecision, parseChangeEvent, type ChangeEvent } from '../domain/servicenow-mapping.js';
 import { DEFAULT_TOLERANCE_SECONDS, verifyWebhook } from '../domain/webhook-signature.js';
 import type { Clock, InboundMessageIdStore, RolloutApprovals } from './ports.js';
 
 export const CHANGE_EVENT_SOURCE = 'servicenow-change';
+
+/** Who acted, as the rollout records it and the audit log names the caller: `servicenow:<approvedBy or change number>`. */
+export function changeActor(change: Pick<ChangeEvent, 'approvedBy' | 'number'>): string {
+  return `servicenow:${change.approvedBy ?? change.number}`;
+}
 
 /** The call is not authentic: missing or bad signature, stale timestamp, or a replayed id. */
 export class InboundAuthenticationError extends Error {
@@ -77,7 +82,7 @@ export class ChangeEventReceiver {
       waveId: change.waveId,
       changeNumber: change.number,
       changeState: change.state,
-      actor: `servicenow:${change.approvedBy ?? change.number}`,
+      actor: changeActor(change),
       receivedAt: now.toISOString(),
     };
     try {

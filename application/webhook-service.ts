@@ -5,7 +5,7 @@
  * `Retry-After`, 410 → disable, dead letter after the last attempt, and redeliver.
  */
 import { createHash } from 'node:crypto';
-import { ConflictError, InvalidRequestError, NotFoundError } from '../domain/errors.js';
+import { AppError, ConflictError, InvalidRequestError, NotFoundError } from '../domain/errors.js';
 import { toEnvelope, subscriptionWants, type OutboundEvent } from '../domain/webhook-events.js';
 import { decideAfterAttempt, OutboundCallFailed, parseRetryAfter, type AttemptOutcome, MAX_DELIVERY_ATTEMPTS } from '../domain/webhook-retry.js';
 import { formatSecret, SECRET_BYTES, webhookHeaders } from '../domain/webhook-signature.js';
@@ -14,6 +14,7 @@ import {
   normalizeNewWebhook,
   responseExcerpt,
   rotateSecrets,
+  rotationOverlapEnd,
   toDeliveryView,
   toWebhookView,
   type DeliveryAttempt,
@@ -23,7 +24,7 @@ import {
   type WebhookSubscription,
   type WebhookView,
 } from '../domain/webhook-subscription.js';
-import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from './messages.js';
+import { MAX_DEQUEUE_COUNT, type WebhookDeadLetterMessage, type WebhookDeliveryMessage } from './messages.js';
 import type {
   Clock,
   EventPublisher,
@@ -80,6 +81,11 @@ export interface ExpiringInboundMessageIdStore extends InboundMessageIdStore {
 
 export const ATTEMPT_CLAIMS = 'webhook-attempt';
 
+/** Error detail code (400) of a `servicenow-*` webhook whose URL is not the configured instance. */
+export const SERVICENOW_INSTANCE_MISMATCH = 'ServiceNowInstanceMismatch';
+/** Error detail code (409) of a rotation while the previous secret still signs. */
+export const SECRET_ROTATION_IN_PROGRESS = 'SecretRotationInProgress';
+
 /**
  * Days a `webhookinbound` entry (inbound message id or delivery-attempt claim) is kept at least.
  * Why 8, and why forgetting then keeps the once-only guarantee:
@@ -127,8 +133,13 @@ export class WebhookService implements EventPublisher {
 
   async create(input: NewWebhookInput, createdBy: string): Promise<CreatedWebhook> {
     const normalized = normalizeNewWebhook(input);
-    if (normalized.format !== 'standard' && this.deps.serviceNow === undefined) {
-      throw new InvalidRequestError('ServiceNow is not configured (SERVICENOW_* settings).', 'format');
+    if (normalized.format !== 'standard') {
+      if (this.deps.serviceNow === undefined) throw new InvalidRequestError('ServiceNow is not configured (SERVICENOW_* settings).', 'format');
+      // ServiceNow credentials are sent to this URL: only the configured instance may receive them.
+      if (!this.deps.serviceNow.accepts(normalized.url)) {
+        const message = `A ${normalized.format} webhook must use the configured ServiceNow instance ${this.deps.serviceNow.instanceUrl} (SERVICENOW_INSTANCE_URL) as its url.`;
+        throw new InvalidRequestError(message, 'url', [{ code: SERVICENOW_INSTANCE_MISMATCH, message, target: 'url' }]);
+      }
     }
     const refused = await this.deps.http.vet(normalized.url);
     if (refused !== undefined) throw new InvalidRequestError(`The webhook URL is not allowed: ${refused}.`, 'url');
@@ -173,11 +184,20 @@ export class WebhookService implements EventPublisher {
     await this.deps.deliveries.deleteAll(id);
   }
 
-  /** A new secret, returned once; the previous one keeps signing for 24 h. */
+  /**
+   * A new secret, returned once; the previous one keeps signing for 24 h. Refused (409) while an earlier
+   * rotation's previous secret still signs: a second rotation would drop that secret at once, before
+   * receivers had their 24 h to switch.
+   */
   async rotateSecret(id: string): Promise<CreatedWebhook> {
     const s = await this.require(id);
     if (s.format !== 'standard') throw new ConflictError('Only standard webhooks have a signing secret.', 'webhookId');
     const now = this.deps.clock.now();
+    const overlapEnds = rotationOverlapEnd(s.secrets, now);
+    if (overlapEnds !== undefined) {
+      const message = `The previous signing secret of webhook ${id} is valid until ${overlapEnds}; rotate again after that (or delete and re-create the webhook).`;
+      throw new AppError('Conflict', message, 'webhookId', [{ code: SECRET_ROTATION_IN_PROGRESS, message, target: 'webhookId' }]);
+    }
     const secret = formatSecret(this.deps.randomBytes(SECRET_BYTES));
     const updated: WebhookSubscription = { ...s, secrets: rotateSecrets(s.secrets, await this.deps.secrets.protect(secret, id), now), secretRotatedAt: now.toISOString() };
     await this.deps.subscriptions.update(updated);
@@ -291,8 +311,55 @@ export class WebhookService implements EventPublisher {
     return deleted;
   }
 
-  /** Performs the attempt a queue message asks for; a duplicate or stale message does nothing. */
-  async processDelivery(message: WebhookDeliveryMessage): Promise<DeliveryView | undefined> {
+  /**
+   * Performs the attempt a queue message asks for; a duplicate or stale message does nothing. A failure
+   * (storage, the secret key, …) is rethrown for the queue to retry, except on the message's last
+   * delivery (`dequeueCount >= MAX_DEQUEUE_COUNT`): the host would move it to the poison queue, which
+   * nothing reads, and the delivery would stay `pending` without a word. It is dead-lettered with the
+   * cause instead, as after its last attempt.
+   */
+  async processDelivery(message: WebhookDeliveryMessage, options: { readonly dequeueCount?: number | undefined } = {}): Promise<DeliveryView | undefined> {
+    const dequeueCount = options.dequeueCount ?? 1;
+    try {
+      return await this.processOnce(message);
+    } catch (error) {
+      if (dequeueCount < MAX_DEQUEUE_COUNT) throw error;
+      // Shown on the delivery and the dead-letter queue: bounded and flattened like a response excerpt.
+      const text = responseExcerpt(error instanceof Error ? error.message : String(error)) ?? 'unknown error';
+      const cause = `attempt ${message.attempt} could not be completed (its queue message failed ${dequeueCount} times): ${text}`;
+      return this.deadLetterUnprocessed(message, cause);
+    }
+  }
+
+  /** The last-delivery path of {@link processDelivery}; if storage still fails, this throws (poison). */
+  private async deadLetterUnprocessed(message: WebhookDeliveryMessage, cause: string): Promise<DeliveryView | undefined> {
+    const delivery = await this.deps.deliveries.get(message.webhookId, message.deliveryId);
+    if (delivery === undefined) return undefined;
+    if (TERMINAL.has(delivery.status) || delivery.attempts.length >= message.attempt) return toDeliveryView(delivery);
+    const at = this.deps.clock.now().toISOString();
+    await this.deps.deadLetters.send({
+      kind: 'webhook-dead-letter',
+      webhookId: delivery.webhookId,
+      deliveryId: delivery.id,
+      eventId: delivery.eventId,
+      eventType: delivery.eventType,
+      attempts: message.attempt,
+      reason: cause,
+      at,
+    });
+    this.deps.log.warn(`webhook ${delivery.webhookId} delivery ${delivery.id} dead-lettered: ${cause}`);
+    const updated: WebhookDelivery = {
+      ...delivery,
+      status: 'dead-lettered',
+      nextAttemptAt: undefined,
+      reason: cause,
+      attempts: [...delivery.attempts, { attempt: message.attempt, at, outcome: 'failed', error: cause }],
+    };
+    await this.deps.deliveries.update(updated);
+    return toDeliveryView(updated);
+  }
+
+  private async processOnce(message: WebhookDeliveryMessage): Promise<DeliveryView | undefined> {
     const delivery = await this.deps.deliveries.get(message.webhookId, message.deliveryId);
     if (delivery === undefined) return undefined;
     if (TERMINAL.has(delivery.status) || delivery.attempts.length >= message.attempt) return toDeliveryView(delivery);

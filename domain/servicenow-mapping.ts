@@ -27,6 +27,19 @@ export function incidentCorrelationId(clusterId: string, controlId: string): str
   return `${readable}#~${digest}`;
 }
 
+/**
+ * Whether `url` addresses the ServiceNow instance at `instanceOrigin` (scheme, host and port equal; the
+ * default port and host case normalised). Credentials are only ever sent when this holds.
+ */
+export function isServiceNowInstanceUrl(url: string, instanceOrigin: string): boolean {
+  try {
+    const origin = new URL(url).origin;
+    return origin !== 'null' && origin === new URL(instanceOrigin).origin;
+  } catch {
+    return false;
+  }
+}
+
 /** Escapes a value for a ServiceNow encoded query (`^` separates clauses and is doubled). */
 export function encodedQueryValue(value: string): string {
   return value.replace(/\^/g, '^^');

@@ -53,6 +53,16 @@ export function activeSecrets(secrets: StoredSecrets, now: Date): string[] {
   return out;
 }
 
+/**
+ * When the previous secret stops signing (ISO), if it still signs at `now`; undefined otherwise.
+ * A rotation is refused until then: only one previous secret is kept, so rotating again would drop it
+ * before its 24 h were over.
+ */
+export function rotationOverlapEnd(secrets: StoredSecrets, now: Date): string | undefined {
+  if (secrets.previous === undefined || secrets.previousExpiresAt === undefined) return undefined;
+  return Date.parse(secrets.previousExpiresAt) > now.getTime() ? secrets.previousExpiresAt : undefined;
+}
+
 /** Secrets after a rotation: the new one signs, the old one keeps signing for 24 h. */
 export function rotateSecrets(secrets: StoredSecrets, newProtected: string, now: Date): StoredSecrets {
   return {

@@ -21,7 +21,14 @@ export function changeEventOperation(): Operation {
     path: spec.path,
     route: spec.path.replace(/^\/api\//, ''),
     spec,
-    handle: (request, rt) => handleChangeEvent(request, receiver, { maxBodyBytes: rt.maxRequestBodyBytes, logError: (m, p) => rt.logger.error(m, p) }),
+    handle: (request, rt) =>
+      handleChangeEvent(request, receiver, {
+        maxBodyBytes: rt.maxRequestBodyBytes,
+        logError: (m, p) => rt.logger.error(m, p),
+        // A warning, not an error: refusals are expected noise until they are not (alert on their rate).
+        logRefusal: (m, p) => console.warn(`${m} ${JSON.stringify(p)}`),
+        audit: { log: rt.auditLog, newId: rt.newId, clock: rt.clock, operationId: OPERATION_ID, path: spec.path },
+      }),
   };
 }
 

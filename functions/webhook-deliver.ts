@@ -1,7 +1,12 @@
-/** One webhook delivery attempt per queue message; retries are re-queued with a visibility delay. */
+/**
+ * One webhook delivery attempt per queue message; retries are re-queued with a visibility delay. On the
+ * message's last delivery (host.json `maxDequeueCount`) a failure dead-letters the delivery with its
+ * cause instead of leaving it `pending` while the message sits in `webhook-deliveries-poison`.
+ */
 import { app, type InvocationContext } from '@azure/functions';
 import { getWebhookServices } from '../bootstrap/composition-root.js';
-import { parseWebhookDeliveryMessage, WEBHOOK_QUEUES } from '../application/messages.js';
+import { MAX_DEQUEUE_COUNT, parseWebhookDeliveryMessage, WEBHOOK_QUEUES } from '../application/messages.js';
+import { dequeueCountOf } from '../adapters/functions/queue-delivery.js';
 import './app-start.js';
 
 app.storageQueue('webhookDeliver', {
@@ -9,9 +14,19 @@ app.storageQueue('webhookDeliver', {
   connection: 'AzureWebJobsStorage',
   handler: async (payload: unknown, context: InvocationContext): Promise<void> => {
     const message = parseWebhookDeliveryMessage(payload);
-    const { webhooks } = await getWebhookServices();
-    const delivery = await webhooks.processDelivery(message);
-    if (delivery === undefined) context.warn(`webhook ${message.webhookId}: delivery ${message.deliveryId} not found`);
-    else context.log(`webhook ${message.webhookId}: delivery ${delivery.id} attempt ${message.attempt} → ${delivery.status}`);
+    const dequeueCount = dequeueCountOf(context);
+    try {
+      const { webhooks } = await getWebhookServices();
+      const delivery = await webhooks.processDelivery(message, { dequeueCount });
+      if (delivery === undefined) context.warn(`webhook ${message.webhookId}: delivery ${message.deliveryId} not found`);
+      else context.log(`webhook ${message.webhookId}: delivery ${delivery.id} attempt ${message.attempt} → ${delivery.status}`);
+    } catch (error) {
+      // Even the dead-letter path failed (storage still down): the message goes to the poison queue.
+      // Say so, with the ids an operator needs to redeliver it.
+      if (dequeueCount >= MAX_DEQUEUE_COUNT) {
+        context.error(`webhook ${message.webhookId}: delivery ${message.deliveryId} attempt ${message.attempt} lost to ${WEBHOOK_QUEUES.deliveries}-poison: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      throw error;
+    }
   },
 });

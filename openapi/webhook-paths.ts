@@ -48,7 +48,7 @@ export const webhookSchemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       url: {
         type: 'string',
         maxLength: MAX_WEBHOOK_URL_LENGTH,
-        description: 'Receiver URL (`standard`) or ServiceNow instance URL (`servicenow-*`). `https` only unless the host is in WEBHOOK_ALLOWLIST; private, loopback, link-local and metadata addresses are refused.',
+        description: 'Receiver URL (`standard`) or, for `servicenow-*`, the configured ServiceNow instance (SERVICENOW_INSTANCE_URL; another origin is refused with 400, detail code `ServiceNowInstanceMismatch`). `https` only unless the host is in WEBHOOK_ALLOWLIST; private, loopback, link-local and metadata addresses are refused.',
         examples: ['https://hooks.example.com/arc-compliance'],
       },
       events: {
@@ -225,7 +225,7 @@ export const webhookPaths: Record<string, Partial<Record<'get' | 'post' | 'delet
     post: secured({
       operationId: 'rotateWebhookSecret',
       summary: 'Rotate the signing secret',
-      description: 'Returns a new secret once. For 24 hours deliveries carry two signatures (new and previous), space-separated.',
+      description: 'Returns a new secret once. For 24 hours deliveries carry two signatures (new and previous), space-separated. A rotation while that overlap lasts is refused with 409 (detail code `SecretRotationInProgress`).',
       tags: ['Webhooks'],
       parameters: [webhookIdParam],
       responses: { '200': json(ref('WebhookWithSecret'), 'The new secret.'), '404': respRef('NotFound'), '409': respRef('Conflict') },
@@ -257,7 +257,8 @@ export const webhookPaths: Record<string, Partial<Record<'get' | 'post' | 'delet
       description:
         'Authenticated with a Standard Webhooks signature (SERVICENOW_CHANGE_WEBHOOK_SECRET), not a bearer token. ' +
         'The timestamp must be within 5 minutes and a `webhook-id` is accepted once. `approved` satisfies the rollout wave\'s approval gate ' +
-        '(recorded as the ServiceNow approver); `rejected` / `canceled` pause the rollout. Refused calls change nothing.',
+        '(recorded as the ServiceNow approver); `rejected` / `canceled` pause the rollout. Refused calls change nothing. ' +
+        'Every call, accepted or refused, is written to the audit log.',
       tags: ['Webhooks'],
       security: [],
       'x-signature-auth': 'standard-webhooks',

@@ -2,10 +2,14 @@
  * ServiceNow REST client: Table API (`/api/now/table/incident`), Event Management
  * (`/api/global/em/jsonv2`), basic or OAuth (`/oauth_token.do`, token cached until shortly before it
  * expires). Every call goes through the guarded HTTP client, so instance URLs obey the SSRF policy.
+ *
+ * Credentials (basic, bearer token, the OAuth client secret and password) are sent only to the
+ * configured instance origin (`SERVICENOW_INSTANCE_URL`). Webhook creation refuses other origins
+ * already; the check here, right before each request, also covers webhooks stored before that rule.
  */
 import type { Clock, OutboundHttp, OutboundHttpResult } from '../../application/ports.js';
 import type { ServiceNowApi } from '../../application/servicenow-delivery.js';
-import { encodedQueryValue, type EmRecord } from '../../domain/servicenow-mapping.js';
+import { encodedQueryValue, isServiceNowInstanceUrl, type EmRecord } from '../../domain/servicenow-mapping.js';
 import { OutboundCallFailed, parseRetryAfter } from '../../domain/webhook-retry.js';
 
 export type ServiceNowAuth =
@@ -26,6 +30,15 @@ function joinUrl(instanceUrl: string, path: string): string {
   return `${instanceUrl.replace(/\/+$/, '')}${path}`;
 }
 
+/** The origin of a URL for messages (never its path, query or credentials). */
+function safeOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'the webhook URL';
+  }
+}
+
 export class ServiceNowClient implements ServiceNowApi {
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
 
@@ -33,7 +46,16 @@ export class ServiceNowClient implements ServiceNowApi {
     private readonly http: OutboundHttp,
     private readonly auth: ServiceNowAuth,
     private readonly clock: Clock,
+    /** The configured instance origin: the only one credentials go to. */
+    private readonly instanceOrigin: string,
   ) {}
+
+  /** Refuses (without any request) a URL outside the configured instance. */
+  private requireInstance(url: string): void {
+    if (!isServiceNowInstanceUrl(url, this.instanceOrigin)) {
+      throw new OutboundCallFailed({ kind: 'refused', reason: `${safeOrigin(url)} is not the configured ServiceNow instance (SERVICENOW_INSTANCE_URL); no credentials were sent` });
+    }
+  }
 
   private fail(result: OutboundHttpResult): never {
     if (result.kind === 'response') {
@@ -47,6 +69,8 @@ export class ServiceNowClient implements ServiceNowApi {
     const cached = this.tokens.get(instanceUrl);
     const now = this.clock.now().getTime();
     if (cached !== undefined && cached.expiresAt > now) return `Bearer ${cached.token}`;
+    const tokenUrl = joinUrl(instanceUrl, '/oauth_token.do');
+    this.requireInstance(tokenUrl);
     const form = new URLSearchParams({
       grant_type: this.auth.username !== undefined ? 'password' : 'client_credentials',
       client_id: this.auth.clientId,
@@ -55,7 +79,7 @@ export class ServiceNowClient implements ServiceNowApi {
     });
     const result = await this.http.request({
       method: 'POST',
-      url: joinUrl(instanceUrl, '/oauth_token.do'),
+      url: tokenUrl,
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: form.toString(),
     });
@@ -76,9 +100,11 @@ export class ServiceNowClient implements ServiceNowApi {
   }
 
   private async call(instanceUrl: string, method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<unknown> {
+    const url = joinUrl(instanceUrl, path);
+    this.requireInstance(url);
     const result = await this.http.request({
       method,
-      url: joinUrl(instanceUrl, path),
+      url,
       headers: {
         authorization: await this.authorization(instanceUrl),
         accept: 'application/json',

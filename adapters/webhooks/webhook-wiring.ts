@@ -22,6 +22,7 @@ import {
 import { GuardedHttpClient, type HostResolver } from './guarded-http-client.js';
 import { AesGcmSecretProtector, parseSecretKey, UnconfiguredSecretProtector } from './secret-protector.js';
 import { ServiceNowClient } from './servicenow-client.js';
+import { TableServiceNowWatermarks } from './table-servicenow-watermarks.js';
 
 export interface WebhookServices {
   readonly webhooks: WebhookService;
@@ -50,9 +51,18 @@ export async function createWebhookServices(input: WebhookWiringInput): Promise<
   const tables = await WebhookTables.open(input.tables, input.tablePrefix !== undefined ? { tablePrefix: input.tablePrefix } : {});
   const http = new GuardedHttpClient({ allowlist, ...(input.resolve !== undefined ? { resolve: input.resolve } : {}) });
   const sn = input.config.webhooks.serviceNow;
+  // Configuration refuses auth without an instance URL; a config built by hand is held to the same rule.
+  if (sn.auth !== undefined && sn.instanceUrl === undefined) throw new Error('SERVICENOW_INSTANCE_URL is required when SERVICENOW_AUTH is set');
   const serviceNow =
-    sn.auth !== undefined
-      ? new ServiceNowDelivery(new ServiceNowClient(http, sn.auth, input.clock), { category: sn.category, assignmentGroup: sn.assignmentGroup })
+    sn.auth !== undefined && sn.instanceUrl !== undefined
+      ? new ServiceNowDelivery(
+          new ServiceNowClient(http, sn.auth, input.clock, sn.instanceUrl),
+          { category: sn.category, assignmentGroup: sn.assignmentGroup },
+          {
+            instanceUrl: sn.instanceUrl,
+            watermarks: await TableServiceNowWatermarks.open(input.tables, input.tablePrefix !== undefined ? { tablePrefix: input.tablePrefix } : {}),
+          },
+        )
       : undefined;
   const key = input.config.webhooks.secretKey;
   const inboundIds = new TableInboundMessageIdStore(tables);

@@ -2,13 +2,15 @@
  * Issue 6 end to end: a rollout created through the API with `requireApproval` waits for approval;
  * a signed ServiceNow `approved` change event (`POST /api/v1/integrations/servicenow/change-events`)
  * satisfies the gate with the ServiceNow approver recorded, and the rollout runs to completion.
- * Forged, stale and replayed inbound calls are refused with 401 and change nothing. The rollout's
+ * Forged, stale and replayed inbound calls are refused with 401 and change nothing; every call, accepted
+ * or refused, is in the audit log (`GET /api/v1/audit-log`). The rollout's
  * `rollout.*` events reach a loopback `standard` webhook.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { AuditRecordView } from '../../application/audit-service.js';
 import type { RolloutView } from '../../application/rollout-service.js';
 import { DEMO_SUBSCRIPTIONS } from '../../local/arm-emulator/fleet/demo-fleet.js';
 import { startE2eStack, waitFor, type ApiResponse, type E2eStack } from '../support/e2e-stack.js';
@@ -41,23 +43,24 @@ async function call<T>(roles: readonly string[], method: string, path: string, b
 }
 
 const rollout = async (id: string): Promise<RolloutView> => {
-  const res = await call<RolloutView>(['Enforcement.Manage'], 'GET', `/v1/rollouts/${id}`);
+  const res = await call<RolloutView>(['Enforcement.Manage', 'Compliance.Read'], 'GET', `/v1/rollouts/${id}`);
   expect(res.status).toBe(200);
   return res.body;
 };
 
 /** A change event as ServiceNow sends it, signed with `signWith` (the independent reference signer). */
-async function changeEvent(data: Record<string, string>, options: { signWith?: string; id?: string; timestamp?: number } = {}): Promise<{ status: number; body: unknown; request: { id: string; timestamp: number; body: string } }> {
+async function changeEvent(data: Record<string, string>, options: { signWith?: string; id?: string; timestamp?: number; requestId?: string } = {}): Promise<{ status: number; body: unknown; request: { id: string; timestamp: number; body: string } }> {
   const id = options.id ?? `msg_${randomUUID()}`;
   const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
   const body = JSON.stringify({ type: 'change.updated', timestamp: new Date(timestamp * 1000).toISOString(), data });
-  return send({ id, timestamp, body }, options.signWith ?? secret);
+  return send({ id, timestamp, body }, options.signWith ?? secret, options.requestId);
 }
 
-async function send(request: { id: string; timestamp: number; body: string }, signWith: string): Promise<{ status: number; body: unknown; request: typeof request }> {
+async function send(request: { id: string; timestamp: number; body: string }, signWith: string, requestId?: string): Promise<{ status: number; body: unknown; request: typeof request }> {
   const res = await fetch(`${e.stack.apiUrl}/v1/integrations/servicenow/change-events`, {
     method: 'POST',
     headers: {
+      ...(requestId !== undefined ? { 'x-request-id': requestId } : {}),
       'content-type': 'application/json',
       'webhook-id': request.id,
       'webhook-timestamp': String(request.timestamp),
@@ -116,6 +119,7 @@ it('refuses forged, stale and replayed change events and lets a signed approval 
   expect(awaiting.data).toMatchObject({ rolloutId: id, wave: 'west-europe', waveIndex: 0, policyAssignmentId: ASSIGNMENT });
 
   const approve = { number: 'CHG0030001', state: 'approved', rolloutId: id, waveId: 'west-europe', approvedBy: 'jane.doe' };
+  const tag = `sn-${randomUUID()}`;
   const unchanged = async (): Promise<void> => {
     const r = await rollout(id);
     expect(r.state).toBe('awaiting_approval');
@@ -124,18 +128,18 @@ it('refuses forged, stale and replayed change events and lets a signed approval 
   };
 
   // Forged: signed with another secret.
-  const forged = await changeEvent(approve, { signWith: `whsec_${Buffer.alloc(32, 1).toString('base64')}` });
+  const forged = await changeEvent(approve, { signWith: `whsec_${Buffer.alloc(32, 1).toString('base64')}`, requestId: `${tag}-forged` });
   expect(forged.status).toBe(401);
   await unchanged();
   // Unsigned.
   const unsigned = await fetch(`${e.stack.apiUrl}/v1/integrations/servicenow/change-events`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'x-request-id': `${tag}-unsigned` },
     body: JSON.stringify({ type: 'change.updated', timestamp: new Date().toISOString(), data: approve }),
   });
   expect(unsigned.status).toBe(401);
   // A signed rejection pauses the rollout (pauseFromChange); an operator resumes it.
-  const valid = await changeEvent({ ...approve, state: 'rejected' });
+  const valid = await changeEvent({ ...approve, state: 'rejected' }, { requestId: `${tag}-rejected` });
   expect(valid.status).toBe(200);
   expect(valid.body).toMatchObject({ action: 'paused', rolloutId: id });
   expect((await rollout(id)).state).toBe('paused');
@@ -150,6 +154,7 @@ it('refuses forged, stale and replayed change events and lets a signed approval 
     method: 'POST',
     headers: {
       'content-type': 'application/json',
+      'x-request-id': `${tag}-tampered`,
       'webhook-id': 'msg_tampered',
       'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
       'webhook-signature': await referenceSign(secret, 'msg_tampered', Math.floor(Date.now() / 1000), JSON.stringify({ data: { ...approve, approvedBy: 'someone' } })),
@@ -158,10 +163,10 @@ it('refuses forged, stale and replayed change events and lets a signed approval 
   });
   expect(tampered.status).toBe(401);
   // Stale: correctly signed, but 10 minutes old.
-  const stale = await changeEvent(approve, { timestamp: Math.floor(Date.now() / 1000) - 600 });
+  const stale = await changeEvent(approve, { timestamp: Math.floor(Date.now() / 1000) - 600, requestId: `${tag}-stale` });
   expect(stale.status).toBe(401);
   // Replayed: the id of the (accepted) rejection again, now carrying an approval.
-  const replayed = await changeEvent(approve, { id: valid.request.id });
+  const replayed = await changeEvent(approve, { id: valid.request.id, requestId: `${tag}-replayed` });
   expect(replayed.status).toBe(401);
   const afterRefusals = await rollout(id);
   expect(afterRefusals.state).toBe('awaiting_approval');
@@ -169,7 +174,7 @@ it('refuses forged, stale and replayed change events and lets a signed approval 
   expect(afterRefusals.events).toEqual(waitingAgain.events);
 
   // The genuine approval: the gate is satisfied with the ServiceNow approver recorded.
-  const accepted = await changeEvent(approve);
+  const accepted = await changeEvent(approve, { requestId: `${tag}-approved` });
   expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
   expect(accepted.body).toMatchObject({ action: 'approved', rolloutId: id, waveId: 'west-europe', changeNumber: 'CHG0030001' });
   const approved = await rollout(id);
@@ -177,8 +182,32 @@ it('refuses forged, stale and replayed change events and lets a signed approval 
   expect(approved.events!.filter((x) => x.type === 'approved').map((x) => x.actor)).toEqual(['servicenow:jane.doe']);
 
   // Replaying the approval is refused and changes nothing.
-  const again = await send(accepted.request, secret);
+  const again = await send(accepted.request, secret, `${tag}-approval-replayed`);
   expect(again.status).toBe(401);
+  // Authentic, but for a rollout that does not exist: failed, with the signed approver as caller.
+  const missing = await changeEvent({ ...approve, rolloutId: 'ro-does-not-exist' }, { requestId: `${tag}-missing` });
+  expect(missing.status).toBe(404);
+
+  // Every call is in the audit log, as the API's own mutating calls are.
+  const audit = await call<{ value: AuditRecordView[] }>(['Audit.Read'], 'GET', '/v1/audit-log?top=1000');
+  expect(audit.status).toBe(200);
+  const mine = new Map(audit.body.value.filter((r) => r.requestId.startsWith(`${tag}-`)).map((r) => [r.requestId.slice(tag.length + 1), r]));
+  const target = `rollouts/${id}/waves/west-europe`;
+  const expected: Record<string, Pick<AuditRecordView, 'outcome' | 'callerAppId' | 'target'> & { detail: string }> = {
+    forged: { outcome: 'denied', callerAppId: 'servicenow:unverified', target, detail: 'Unauthorized: bad-signature' },
+    unsigned: { outcome: 'denied', callerAppId: 'servicenow:unverified', target, detail: 'Unauthorized: missing-headers' },
+    rejected: { outcome: 'succeeded', callerAppId: 'servicenow:jane.doe', target, detail: 'paused (change CHG0030001)' },
+    tampered: { outcome: 'denied', callerAppId: 'servicenow:unverified', target, detail: 'Unauthorized: bad-signature' },
+    stale: { outcome: 'denied', callerAppId: 'servicenow:unverified', target, detail: 'Unauthorized: stale' },
+    replayed: { outcome: 'denied', callerAppId: 'servicenow:unverified', target, detail: 'Unauthorized: replayed' },
+    approved: { outcome: 'succeeded', callerAppId: 'servicenow:jane.doe', target, detail: 'approved (change CHG0030001)' },
+    'approval-replayed': { outcome: 'denied', callerAppId: 'servicenow:unverified', target, detail: 'Unauthorized: replayed' },
+    missing: { outcome: 'failed', callerAppId: 'servicenow:jane.doe', target: 'rollouts/ro-does-not-exist/waves/west-europe', detail: 'NotFound' },
+  };
+  expect([...mine.keys()].sort()).toEqual(Object.keys(expected).sort());
+  for (const [name, want] of Object.entries(expected)) {
+    expect(mine.get(name), name).toMatchObject({ ...want, operation: 'receiveServiceNowChangeEvent', callerObjectId: null, roles: [] });
+  }
 
   const done = await waitFor('the rollout to finish', async () => {
     const r = await rollout(id);

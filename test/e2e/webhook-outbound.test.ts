@@ -196,3 +196,28 @@ it('signs every standard delivery per Standard Webhooks (checked by an independe
     expect(d.attempts.map((a) => a.statusCode)).toEqual([204]);
   }
 });
+
+it('dead-letters a delivery whose queue message fails on every delivery, with the cause, instead of losing it to the poison queue', async () => {
+  const created = await manage<{ webhook: { id: string } }>('POST', '/v1/webhooks', { url: `${receiverUrl}/poisoned`, events: ['evaluation.completed'], format: 'standard' });
+  expect(created.status).toBe(201);
+  const id = created.body.webhook.id;
+  // Its stored secret no longer decrypts (as with a replaced WEBHOOK_SECRET_KEY): every attempt throws.
+  await e.table('webhooks').updateEntity({ partitionKey: 'webhook', rowKey: id, secretCurrent: 'v1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AAAA' }, 'Merge');
+  const before = received.length;
+  const run = await e.timerRun();
+  type DeliveryLog = { value: { id: string; status: string; reason?: string; attempts: { outcome: string; error?: string }[] }[] };
+  const dead = await waitFor('the delivery dead-lettered', async () => {
+    const log = await manage<DeliveryLog>('GET', `/v1/webhooks/${id}/deliveries`);
+    const d = log.body.value[0];
+    return d?.status === 'dead-lettered' ? d : undefined;
+  });
+  expect(dead.reason).toMatch(/^attempt 1 could not be completed \(its queue message failed 5 times\): .*decrypt/);
+  expect(dead.attempts).toEqual([expect.objectContaining({ outcome: 'failed', error: dead.reason })]);
+  const deadLetters = await e.queue('webhook-deliveries-deadletter').peekMessages({ numberOfMessages: 32 });
+  const mine = deadLetters.peekedMessageItems.map((m) => JSON.parse(Buffer.from(m.messageText, 'base64').toString('utf8')) as { deliveryId: string; reason: string });
+  expect(mine.find((m) => m.deliveryId === dead.id)?.reason).toBe(dead.reason);
+  // No request was made for it; the other webhook got this run's event as usual, once.
+  expect(dead.attempts[0]).not.toHaveProperty('statusCode');
+  await waitFor('the run reaches the standard receiver', async () => (envelopes().some((x) => x.type === 'evaluation.completed' && x.data['runId'] === run.id) ? true : undefined));
+  expect(received.slice(before).filter((r) => r.body.includes(run.id) && r.body.includes('evaluation.completed'))).toHaveLength(1);
+}, 60_000);

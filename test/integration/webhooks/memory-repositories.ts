@@ -1,6 +1,7 @@
 /** In-memory webhook repositories for tests that do not need Table Storage. */
 import { ConflictError } from '../../../domain/errors.js';
 import type { Page, WebhookDeliveryRepository, WebhookSubscriptionRepository } from '../../../application/ports.js';
+import type { ServiceNowWatermarks, WatermarkKind } from '../../../application/servicenow-delivery.js';
 import type { WebhookDelivery, WebhookSubscription } from '../../../domain/webhook-subscription.js';
 
 export class MemorySubscriptions implements WebhookSubscriptionRepository {
@@ -33,5 +34,15 @@ export class MemoryDeliveries implements WebhookDeliveryRepository {
     let n = 0;
     for (const [k, d] of this.items) if (d.webhookId === webhookId) { this.items.delete(k); n += 1; }
     return n;
+  }
+}
+
+/** ServiceNow watermarks in a map (the Table adapter has its own test against Azurite). */
+export class MemoryServiceNowWatermarks implements ServiceNowWatermarks {
+  readonly items = new Map<string, string>();
+  async get(kind: WatermarkKind, correlationId: string) { return this.items.get(`${kind}|${correlationId}`); }
+  async advance(kind: WatermarkKind, correlationId: string, evaluatedAt: string) {
+    const current = this.items.get(`${kind}|${correlationId}`);
+    if (current === undefined || Date.parse(current) < Date.parse(evaluatedAt)) this.items.set(`${kind}|${correlationId}`, evaluatedAt);
   }
 }

@@ -10,14 +10,16 @@ import { GuardedHttpClient } from '../../../adapters/webhooks/guarded-http-clien
 import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protector.js';
 import { ServiceNowClient, type ServiceNowAuth } from '../../../adapters/webhooks/servicenow-client.js';
 import { ServiceNowDelivery } from '../../../application/servicenow-delivery.js';
-import { WebhookService } from '../../../application/webhook-service.js';
+import { SERVICENOW_INSTANCE_MISMATCH, WebhookService } from '../../../application/webhook-service.js';
+import { toErrorResponse } from '../../../adapters/http/error-mapping.js';
+import { InvalidRequestError } from '../../../domain/errors.js';
 import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../../application/messages.js';
 import { buildClusterComplianceChanged, type OutboundEvent } from '../../../domain/webhook-events.js';
 import { incidentCorrelationId } from '../../../domain/servicenow-mapping.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
 import type { ClusterEvaluation, ControlResult } from '../../../domain/model.js';
-import { CapturingQueue, FakeClock } from './support.js';
-import { MemoryDeliveries, MemorySubscriptions } from './memory-repositories.js';
+import { CapturingQueue, FakeClock, startReceiver } from './support.js';
+import { MemoryDeliveries, MemoryServiceNowWatermarks, MemorySubscriptions } from './memory-repositories.js';
 
 const credentials = { username: 'arc', password: 'pw-1', clientId: 'cid', clientSecret: 'csecret' };
 let sn: ServiceNowStandIn;
@@ -33,15 +35,17 @@ function harness(auth: ServiceNowAuth) {
   const clock = new FakeClock(Date.parse('2026-04-01T02:00:00Z'));
   const http = new GuardedHttpClient({ allowlist: parseAllowlist(['127.0.0.1']).allowlist });
   const queue = new CapturingQueue<WebhookDeliveryMessage>();
+  const subscriptions = new MemorySubscriptions();
+  const watermarks = new MemoryServiceNowWatermarks();
   let n = 0;
   const service = new WebhookService({
-    subscriptions: new MemorySubscriptions(),
+    subscriptions,
     deliveries: new MemoryDeliveries(),
     queue,
     deadLetters: new CapturingQueue<WebhookDeadLetterMessage>(),
     secrets: new AesGcmSecretProtector(randomBytes(32)),
     http,
-    serviceNow: new ServiceNowDelivery(new ServiceNowClient(http, auth, clock), { category: 'software', assignmentGroup: 'Platform Ops' }),
+    serviceNow: new ServiceNowDelivery(new ServiceNowClient(http, auth, clock, sn.url), { category: 'software', assignmentGroup: 'Platform Ops' }, { instanceUrl: sn.url, watermarks }),
     clock,
     newId: () => `sn${(n += 1)}`,
     randomBytes: (s) => randomBytes(s),
@@ -54,7 +58,7 @@ function harness(auth: ServiceNowAuth) {
       await service.processDelivery(next.message);
     }
   };
-  return { service, queue, clock, drain };
+  return { service, queue, clock, drain, subscriptions, watermarks };
 }
 
 const SUB = '00000000-0000-0000-0000-0000000000aa';
@@ -99,7 +103,8 @@ describe('servicenow-incident', () => {
     expect(sn.incidents.get(incident.sys_id)).toMatchObject({ state: '6', active: 'false', close_code: 'Solution provided' });
 
     // A fourth failure opens a new incident (the resolved one stays resolved).
-    await h.service.publish(changed('e4', run3, run1));
+    const run4 = ev('run-4', [c('ARC-AC-01', 'fail', 'RBAC disabled again'), c('ARC-OP-01', 'unknown')]);
+    await h.service.publish(changed('e4', run3, run4));
     await h.drain();
     expect(mine()).toHaveLength(2);
     expect(sn.tokensIssued()).toBe(1);
@@ -146,5 +151,112 @@ describe('servicenow-event', () => {
       ['ARC-EM-1', '1', incidentCorrelationId(cluster.id, 'ARC-EM-1'), 'edge-01', 'arc-compliance'],
       ['ARC-EM-2', '0', incidentCorrelationId(cluster.id, 'ARC-EM-2'), 'edge-01', 'arc-compliance'],
     ]);
+  });
+});
+
+describe('the configured ServiceNow instance is the only place credentials go', () => {
+  const cases: [string, ServiceNowAuth][] = [
+    ['basic', { mode: 'basic', username: 'arc', password: 'pw-1' }],
+    ['oauth', { mode: 'oauth', clientId: 'cid', clientSecret: 'csecret', username: 'arc', password: 'pw-1' }],
+  ];
+
+  it('refuses to create a servicenow-* webhook for another origin (400, nothing stored)', async () => {
+    // Allowlisted, so only the instance rule stands between a Webhooks.Manage caller and the credentials.
+    const attacker = await startReceiver((_req, _i, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":[]}'));
+    try {
+      const h = harness({ mode: 'basic', username: 'arc', password: 'pw-1' });
+      for (const format of ['servicenow-incident', 'servicenow-event'] as const) {
+        for (const url of [attacker.url, `${attacker.url}/api`, 'https://evil.example.com', sn.url.replace('127.0.0.1', 'localhost')]) {
+          const error = await h.service.create({ url, events: ['*'], format }, 'u').then(() => undefined, (e: unknown) => e);
+          expect(error, `${format} ${url}`).toBeInstanceOf(InvalidRequestError);
+          const mapped = toErrorResponse(error);
+          expect(mapped.status).toBe(400);
+          expect(mapped.body.error).toMatchObject({ code: 'InvalidRequest', target: 'url', details: [{ code: SERVICENOW_INSTANCE_MISMATCH, target: 'url' }] });
+        }
+      }
+      expect(h.subscriptions.items.size).toBe(0);
+      expect(attacker.received).toEqual([]);
+      // The instance itself (any path on it) is accepted.
+      await h.service.create({ url: `${sn.url}/`, events: ['*'], format: 'servicenow-event' }, 'u');
+      expect(h.subscriptions.items.size).toBe(1);
+    } finally {
+      await attacker.stop();
+    }
+  });
+
+  it.each(cases)('never sends %s credentials to a stored webhook of another origin', async (_name, auth) => {
+    const attacker = await startReceiver((_req, _i, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"access_token":"t","expires_in":1800,"result":[]}'));
+    try {
+      const h = harness(auth);
+      // As stored before the rule existed (creation refuses it now).
+      const { webhook } = await h.service.create({ url: sn.url, events: ['*'], format: 'servicenow-incident' }, 'u');
+      h.subscriptions.items.set(webhook.id, { ...h.subscriptions.items.get(webhook.id)!, url: `${attacker.url}/steal` });
+      const data = buildClusterComplianceChanged(cluster, ev('run-0', [c('ARC-LEAK', 'pass')]), ev('run-1', [c('ARC-LEAK', 'fail')]))!;
+      const requestsBefore = sn.requests.length;
+      await h.service.publish({ id: `e-leak-${auth.mode}`, type: 'cluster.compliance.changed', timestamp: '2026-04-01T02:00:00.000Z', data });
+      await h.service.processDelivery(h.queue.take()!.message);
+      expect(attacker.received).toEqual([]);
+      expect(sn.requests.length).toBe(requestsBefore);
+      const [d] = (await h.service.listDeliveries(webhook.id, 10)).items;
+      expect(d!.attempts[0]).toMatchObject({ outcome: 'refused', error: expect.stringContaining('SERVICENOW_INSTANCE_URL') });
+    } finally {
+      await attacker.stop();
+    }
+  });
+});
+
+describe('out-of-order deliveries', () => {
+  const edge03 = { ...cluster, id: cluster.id.replace('edge-01', 'edge-03'), name: 'edge-03' };
+  const night = (n: number, status: ControlResult['status']): ClusterEvaluation => ({ ...ev(`run-${n}`, [c('ARC-OOO-1', status)]), clusterId: edge03.id });
+  const changedOn = (id: string, prev: ClusterEvaluation, cur: ClusterEvaluation): OutboundEvent => ({
+    id,
+    type: 'cluster.compliance.changed',
+    timestamp: cur.evaluatedAt,
+    data: buildClusterComplianceChanged(edge03, prev, cur)!,
+  });
+
+  it('does not reopen an incident when night 1 (fail) is retried after night 2 (pass) was delivered', async () => {
+    const h = harness({ mode: 'basic', username: 'arc', password: 'pw-1' });
+    const { webhook } = await h.service.create({ url: sn.url, events: ['cluster.compliance.changed'], format: 'servicenow-incident' }, 'u');
+    const correlation = incidentCorrelationId(edge03.id, 'ARC-OOO-1');
+    const incidents = () => [...sn.incidents.values()].filter((i) => i.correlation_id === correlation);
+
+    // Night 1: the control fails; ServiceNow answers 503, the attempt is retried later.
+    sn.failNext(1, 503);
+    await h.service.publish(changedOn('ooo-night-1', night(0, 'pass'), night(1, 'fail')));
+    await h.service.processDelivery(h.queue.take()!.message);
+    const night1Retry = h.queue.take()!;
+    expect(night1Retry.message.attempt).toBe(2);
+    // Night 2: the control passes again; delivered at once (nothing to resolve yet).
+    await h.service.publish(changedOn('ooo-night-2', night(1, 'fail'), night(2, 'pass')));
+    await h.service.processDelivery(h.queue.take()!.message);
+    expect(incidents()).toEqual([]);
+    // Night 1's retry arrives last: it must not open an incident for a control that passes now.
+    h.clock.advance(night1Retry.delay ?? 0);
+    await h.service.processDelivery(night1Retry.message);
+    expect(incidents()).toEqual([]);
+    const night1 = (await h.service.listDeliveries(webhook.id, 10)).items.find((d) => d.eventId === 'ooo-night-1')!;
+    expect(night1.status).toBe('delivered');
+    expect(night1.attempts.at(-1)!.responseExcerpt).toMatch(/^skipped open-or-update/);
+
+    // Night 3 fails again: a newer evaluation still opens the incident.
+    await h.service.publish(changedOn('ooo-night-3', night(2, 'pass'), night(3, 'fail')));
+    await h.drain();
+    expect(incidents()).toHaveLength(1);
+  });
+
+  it('does not raise an Event Management alert again from an older failure', async () => {
+    const h = harness({ mode: 'basic', username: 'arc', password: 'pw-1' });
+    await h.service.create({ url: sn.url, events: ['cluster.compliance.changed'], format: 'servicenow-event' }, 'u');
+    const key = incidentCorrelationId(edge03.id, 'ARC-OOO-1');
+    const mine = () => sn.events.filter((e) => e['message_key'] === key).map((e) => e['severity']);
+    sn.failNext(1, 503);
+    await h.service.publish(changedOn('ooo-em-1', night(0, 'pass'), night(1, 'fail')));
+    await h.service.processDelivery(h.queue.take()!.message);
+    const retry = h.queue.take()!;
+    await h.service.publish(changedOn('ooo-em-2', night(1, 'fail'), night(2, 'pass')));
+    await h.service.processDelivery(h.queue.take()!.message);
+    await h.service.processDelivery(retry.message);
+    expect(mine()).toEqual(['0']);
   });
 });

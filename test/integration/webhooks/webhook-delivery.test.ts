@@ -14,7 +14,8 @@ import {
 } from '../../../adapters/storage/table-webhook-store.js';
 import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protector.js';
 import { GuardedHttpClient, type HostResolver } from '../../../adapters/webhooks/guarded-http-client.js';
-import { WebhookService } from '../../../application/webhook-service.js';
+import { SECRET_ROTATION_IN_PROGRESS, WebhookService } from '../../../application/webhook-service.js';
+import { toErrorResponse } from '../../../adapters/http/error-mapping.js';
 import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../../application/messages.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
 import { RETRY_SCHEDULE_SECONDS } from '../../../domain/webhook-retry.js';
@@ -154,6 +155,41 @@ describe('webhook subscriptions', () => {
     expect(second.headers['webhook-signature']!.split(' ')).toHaveLength(1);
     expect(await referenceVerify(oldSecret!, second.headers, second.body, now2)).toBe(false);
     expect(await referenceVerify(newSecret!, second.headers, second.body, now2)).toBe(true);
+  });
+});
+
+describe('secret rotation', () => {
+  let receiver: Receiver;
+  beforeEach(async () => {
+    receiver = await startReceiver((_req, _i, res) => res.writeHead(204).end());
+    return () => receiver.stop();
+  });
+
+  it('refuses a second rotation (409) while the previous secret still signs, and changes nothing', async () => {
+    const h = await harness(['127.0.0.1']);
+    const { webhook, secret: first } = await h.service.create({ url: `${receiver.url}/hook`, events: ['*'] }, 'user-1');
+    const { secret: second } = await h.service.rotateSecret(webhook.id);
+    const stored = await h.tables.webhooks.getEntity('webhook', webhook.id);
+
+    h.clock.advance(3600);
+    const error = await h.service.rotateSecret(webhook.id).then(() => undefined, (e: unknown) => e);
+    const mapped = toErrorResponse(error);
+    expect(mapped.status).toBe(409);
+    expect(mapped.body.error).toMatchObject({ code: 'Conflict', target: 'webhookId', details: [{ code: SECRET_ROTATION_IN_PROGRESS }] });
+    expect(mapped.body.error.message).toContain('2026-03-02T10:00:00.000Z');
+    const after = await h.tables.webhooks.getEntity('webhook', webhook.id);
+    expect([after['secretCurrent'], after['secretPrevious'], after['secretPreviousExpiresAt']]).toEqual([stored['secretCurrent'], stored['secretPrevious'], stored['secretPreviousExpiresAt']]);
+    // Receivers still on the first secret keep verifying for the rest of the 24 h.
+    await h.service.publish(event('evt-rot-1'));
+    await h.drain();
+    const now = Date.parse('2026-03-01T11:00:00Z') / 1000;
+    expect(await referenceVerify(first!, receiver.received[0]!.headers, receiver.received[0]!.body, now)).toBe(true);
+    expect(await referenceVerify(second!, receiver.received[0]!.headers, receiver.received[0]!.body, now)).toBe(true);
+
+    // Once the overlap is over, rotating works again.
+    h.clock.advance(23 * 3600);
+    const { secret: third } = await h.service.rotateSecret(webhook.id);
+    expect(third).not.toBe(second);
   });
 });
 

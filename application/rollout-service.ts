@@ -10,13 +10,16 @@
  * transition that wins moves the rollout on.
  */
 import { ConflictError, DependencyError, NotFoundError, PreconditionFailedError } from '../domain/errors.js';
-import { isUnderScope, sameEnforcement } from '../domain/rollout-assignment.js';
-import type { PolicyAssignmentModel, Rollout, RolloutClusterFacts, RolloutEvent, RolloutPlan, RolloutRequest, RolloutStepMessage, StepCursor } from '../domain/rollout-model.js';
+import { applyAction, isUnderScope, sameEnforcement } from '../domain/rollout-assignment.js';
+import type { OutgoingStep, PolicyAssignmentModel, Rollout, RolloutClusterFacts, RolloutEvent, RolloutPlan, RolloutRequest, RolloutStepMessage, StepCursor } from '../domain/rollout-model.js';
 import { normaliseRolloutRequest, planRollout } from '../domain/rollout-planner.js';
 import {
   abortRollout,
   approveWave,
+  bakeRemainingSeconds,
+  blockApply,
   classifyStep,
+  continueBake,
   decideBake,
   decideGate,
   decideVerify,
@@ -24,6 +27,8 @@ import {
   findRegressions,
   findWave,
   isActive,
+  markOutbox,
+  outboxResend,
   pauseRollout,
   recordApplied,
   recordRolledBack,
@@ -47,6 +52,7 @@ import type {
   PolicyAssignmentGateway,
   RolloutApprovals,
   RolloutRepository,
+  StoredRollout,
 } from './ports.js';
 
 export interface RolloutLogger {
@@ -121,8 +127,13 @@ export interface AdvanceOptions {
 export type AdvanceOutcome = 'handled' | 'stale' | 'redelivered' | 'not-found' | 'failed';
 
 const MAX_RACES = 5;
-/** Least delay of the message re-sent for a redelivered step (see `advance`). */
+/**
+ * How long after its due time a presumed-sent outbox counts as lost for a redelivered step, and the
+ * delay its re-send gets (see `advance`).
+ */
 export const REDELIVERY_RESEND_DELAY_SECONDS = 60;
+/** How long after its due time the sweeper re-sends a presumed-sent outbox (see `sweep`). */
+export const SWEEP_GRACE_SECONDS = 600;
 const SUBSCRIPTION = /^\/subscriptions\/([^/]+)/i;
 
 function subscriptionOf(id: string): string | undefined {
@@ -172,8 +183,10 @@ export class RolloutService implements RolloutApprovals {
     const id = this.deps.newId();
     await this.deps.repository.claimAssignment(assignment.id, id, (holder) => this.isActive(holder));
     const t = startRollout(plan, { id, createdBy, now });
-    await this.deps.repository.create(t.rollout, t.events);
-    await this.send(t);
+    const etag = await this.deps.repository.create(t.rollout, t.events);
+    // The rollout is stored and holds the lock: a failed send must not turn into an error the client
+    // retries into a 409. The record is marked unsent and the sweeper queues its first step.
+    await this.sendStored(t, etag).catch(() => undefined);
     return { dryRun: false, plan, rollout: t.rollout };
   }
 
@@ -248,12 +261,28 @@ export class RolloutService implements RolloutApprovals {
       const c = classifyStep(stored.rollout, message);
       if (c.kind === 'stale') return 'stale';
       if (c.kind === 'redelivered') {
-        // The re-send repairs a send lost after the transition was stored. Usually nothing was lost (a
-        // duplicate delivery): an immediate copy would run the next step concurrently with the
-        // original (ARM written twice) and double every later step. Delayed, it arrives once the
-        // rollout has moved on and is dropped as stale; a really lost send costs only the delay.
-        if (c.resend !== undefined) {
-          await this.deps.queue.send(c.resend.message, { visibilityDelaySeconds: Math.max(c.resend.visibilityDelaySeconds, REDELIVERY_RESEND_DELAY_SECONDS) });
+        // Repairs a send lost after the transition was stored. Usually nothing was lost (a duplicate
+        // delivery): re-sending then would run the next step twice and, while a gate is blocked, keep
+        // two copies of every re-check alive. So the outbox is re-sent only when its send is known to
+        // have failed or it is overdue (`outboxResend`).
+        const resend = outboxResend(stored.rollout, this.deps.clock.now(), REDELIVERY_RESEND_DELAY_SECONDS);
+        if (resend !== undefined) {
+          try {
+            await this.resendOutbox(stored, resend);
+          } catch (error) {
+            if ((options.dequeueCount ?? 1) < MAX_DEQUEUE_COUNT) throw error;
+            // The last delivery: the next step cannot be queued; fail visibly instead of stranding the rollout.
+            const cause = `the ${resend.message.step} step of wave ${resend.message.wave + 1} could not be queued after ${message.step} (delivery ${options.dequeueCount ?? 1}): ${error instanceof Error ? error.message : String(error)}`;
+            const t = failRollout(stored.rollout, cause, this.deps.clock.now());
+            try {
+              await this.deps.repository.save(t.rollout, t.events, stored.etag);
+            } catch (saveError) {
+              if (saveError instanceof PreconditionFailedError) continue;
+              throw saveError;
+            }
+            await this.publish(t.rollout, t.events);
+            return 'failed';
+          }
         }
         // The step's events may not have been published (the publish failed and the host retried):
         // publish the log again; ids are stable, so what was published is not sent twice.
@@ -268,13 +297,16 @@ export class RolloutService implements RolloutApprovals {
         const cause = `step ${message.step} of wave ${message.wave + 1} failed on delivery ${options.dequeueCount ?? 1}: ${error instanceof Error ? error.message : String(error)}`;
         t = failRollout(stored.rollout, cause, this.deps.clock.now(), message);
       }
+      let etag: string;
       try {
-        await this.deps.repository.save(t.rollout, t.events, stored.etag);
+        etag = await this.deps.repository.save(t.rollout, t.events, stored.etag);
       } catch (error) {
         if (error instanceof PreconditionFailedError) continue; // someone else moved it: reload, re-decide
         throw error;
       }
-      await this.send(t);
+      // A failed send marks the outbox unsent and fails this delivery: its redelivery (classified
+      // `redelivered`) re-sends it, and on the last one fails the rollout with the cause.
+      await this.sendStored(t, etag);
       // After the transition is stored and the next step sent; a failure fails this delivery, and its
       // redelivery (classified `redelivered`) publishes again.
       await this.publish(t.rollout, t.events);
@@ -283,13 +315,71 @@ export class RolloutService implements RolloutApprovals {
     throw new ConflictError(`Rollout ${message.rolloutId} kept changing concurrently.`, message.rolloutId);
   }
 
-  /** A message that reached `rollout-steps-poison`: the rollout fails with the cause if it still expected it. */
+  /**
+   * A message that reached `rollout-steps-poison`. Still expected: the rollout fails with the cause.
+   * Already handled (its deliveries failed after the transition was stored, e.g. sending the next
+   * step): the stored outbox is re-sent if it looks lost, and if that fails too the rollout fails
+   * with the cause — never left `running` with nothing queued.
+   */
   async poison(message: RolloutStepMessage, cause: string): Promise<AdvanceOutcome> {
+    const stored = await this.deps.repository.get(message.rolloutId);
+    if (stored !== undefined && classifyStep(stored.rollout, message).kind === 'redelivered') {
+      const resend = outboxResend(stored.rollout, this.deps.clock.now(), 0);
+      if (resend === undefined) return 'redelivered';
+      try {
+        await this.resendOutbox(stored, resend);
+        return 'redelivered';
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        return this.mutateStep(message.rolloutId, (r, now) => {
+          if (classifyStep(r, message).kind !== 'redelivered' || outboxResend(r, now, 0) === undefined) return undefined;
+          return failRollout(r, `the ${resend.message.step} step of wave ${resend.message.wave + 1} could not be queued after poisoned step ${message.step} (${cause}): ${reason}`, now);
+        });
+      }
+    }
     return this.mutateStep(message.rolloutId, (r, now) => {
       const c = classifyStep(r, message);
       if (c.kind !== 'current') return undefined;
       return failRollout(r, `step ${message.step} of wave ${message.wave + 1} was poisoned: ${cause}`, now, message);
     });
+  }
+
+  /**
+   * Re-sends the outbox of every active rollout that looks lost: a send known to have failed, or one
+   * due more than {@link SWEEP_GRACE_SECONDS} ago while the rollout still expects it (a crash between
+   * storing a transition and sending, a message that expired). Runs on a timer; returns the rollouts
+   * whose outbox was re-sent. A failure for one rollout is logged and does not stop the others.
+   */
+  async sweep(): Promise<string[]> {
+    const resent: string[] = [];
+    for (const stored of await this.activeRollouts()) {
+      const resend = outboxResend(stored.rollout, this.deps.clock.now(), SWEEP_GRACE_SECONDS);
+      if (resend === undefined) continue;
+      try {
+        await this.resendOutbox(stored, resend);
+        resent.push(stored.rollout.id);
+        this.log.warn(`rollout ${stored.rollout.id}: re-sent its lost ${resend.message.step} step of wave ${resend.message.wave + 1}`);
+      } catch (error) {
+        this.log.warn(`rollout ${stored.rollout.id}: re-sending its ${resend.message.step} step failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return resent;
+  }
+
+  private async activeRollouts(): Promise<StoredRollout[]> {
+    if (this.deps.repository.listActive !== undefined) return this.deps.repository.listActive();
+    const out: StoredRollout[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.deps.repository.list(100, token);
+      for (const r of page.items) {
+        if (!isActive(r.state)) continue;
+        const stored = await this.deps.repository.get(r.id);
+        if (stored !== undefined) out.push(stored);
+      }
+      token = page.continuationToken;
+    } while (token !== undefined);
+    return out;
   }
 
   private async runStep(rollout: Rollout, message: RolloutStepMessage): Promise<Transition> {
@@ -302,9 +392,18 @@ export class RolloutService implements RolloutApprovals {
         return decideGate(rollout, { clusters }, now(), this.deps.settings);
       }
       case 'apply': {
+        // Read-modify-write: each assignment must hold what the previous wave (or the snapshot) left;
+        // anything else is a change made outside the rollout, which the wave must not overwrite.
+        const previous = message.wave === 0 ? { parent: rollout.snapshot, children: [] } : rollout.waves[message.wave - 1]?.desired ?? { parent: rollout.snapshot, children: [] };
+        const previousChildren = new Map(previous.children.map((c) => [c.id.toLowerCase(), c]));
+        const targets = [...wave.desired.children.map((c) => ({ desired: c, expected: previousChildren.get(c.id.toLowerCase()) })), { desired: wave.desired.parent, expected: previous.parent }];
+        const actions = await Promise.all(targets.map(async (x) => ({ ...x, action: applyAction(x.desired, x.expected, await this.deps.assignments.get(x.desired.id)) })));
+        const outside = actions.filter((x) => x.action === 'changed-outside');
+        if (outside.length > 0) {
+          return blockApply(rollout, outside.map((x) => `${x.desired.id} was changed outside the rollout (it holds neither what ${message.wave === 0 ? 'the snapshot' : 'the previous wave'} left nor this wave's desired state); revert the change and resume, or roll back`), now());
+        }
         // Children first: a resource group is enforced by its deny assignment before the parent stops covering it.
-        for (const child of wave.desired.children) await this.write(child);
-        await this.write(wave.desired.parent);
+        for (const x of actions) if (x.action === 'write') await this.write(x.desired);
         return recordApplied(rollout, now());
       }
       case 'verify': {
@@ -320,15 +419,21 @@ export class RolloutService implements RolloutApprovals {
         return decideVerify(rollout, { pending: pending.map((id) => id.split('/').pop() ?? id) }, now(), this.deps.settings);
       }
       case 'bake': {
+        if (bakeRemainingSeconds(rollout, now()) > 0) return continueBake(rollout, now());
         const enforcing = [...new Set([rollout.policyAssignmentId.toLowerCase(), ...Object.values(wave.enforcement)])];
         const clusters = await this.gather(rollout.snapshot.scope, wave.clusters, enforcing, true);
         return decideBake(rollout, { regressions: findRegressions(wave, clusters) }, now());
       }
       case 'rollback': {
+        // Scope `wave` (a bake regression): back to what the previous wave left, removing only this
+        // wave's deny children; scope `all`: the snapshot, every deny child removed.
+        const onlyWave = rollout.rollbackScope === 'wave';
+        const previous = onlyWave && message.wave > 0 ? rollout.waves[message.wave - 1]?.desired : undefined;
+        const keep = new Set((previous?.children ?? []).map((c) => c.id.toLowerCase()));
         // The parent first: it covers the resource groups again before their deny assignments go.
-        await this.write(rollout.snapshot);
+        await this.write(previous?.parent ?? rollout.snapshot);
         const children = new Map<string, PolicyAssignmentModel>();
-        for (const w of rollout.waves) for (const child of w.desired.children) children.set(child.id.toLowerCase(), child);
+        for (const w of onlyWave ? [wave] : rollout.waves) for (const child of w.desired.children) if (!keep.has(child.id.toLowerCase())) children.set(child.id.toLowerCase(), child);
         for (const child of children.values()) await this.deps.assignments.delete(child.id);
         for (const child of children.values()) {
           if ((await this.deps.assignments.get(child.id)) !== undefined) throw new DependencyError(`Deny assignment ${child.id} is still present after delete.`, child.id);
@@ -423,14 +528,17 @@ export class RolloutService implements RolloutApprovals {
         if (t.send !== undefined) await this.send(t);
         return stored.rollout;
       }
+      let etag: string;
       try {
-        await this.deps.repository.save(t.rollout, t.events, stored.etag);
+        etag = await this.deps.repository.save(t.rollout, t.events, stored.etag);
       } catch (error) {
         if (error instanceof PreconditionFailedError) continue;
         throw error;
       }
-      await this.send(t);
-      // The command is stored: its answer must not turn into an error. Logged; see `publish`.
+      // The command is stored: its answer must not turn into an error. A failed send is marked on the
+      // record and repaired by the sweeper; see `sendStored`.
+      await this.sendStored(t, etag).catch(() => undefined);
+      // Publish failures are logged; see `publish`.
       await this.publish(t.rollout, t.events).catch(() => undefined);
       return t.rollout;
     }
@@ -470,6 +578,28 @@ export class RolloutService implements RolloutApprovals {
   private async send(t: Transition): Promise<void> {
     if (t.send === undefined) return;
     await this.deps.queue.send(t.send.message, { visibilityDelaySeconds: t.send.visibilityDelaySeconds });
+  }
+
+  /**
+   * Sends the outbox of a stored transition. On failure the record is marked unsent (best effort: if
+   * that fails too, the sweeper finds the outbox overdue) and the error is rethrown.
+   */
+  private async sendStored(t: Transition, etag: string): Promise<void> {
+    try {
+      await this.send(t);
+    } catch (error) {
+      this.log.warn(`rollout ${t.rollout.id}: sending its ${t.send?.message.step ?? ''} step failed: ${error instanceof Error ? error.message : String(error)}`);
+      await this.deps.repository.save(markOutbox(t.rollout, this.deps.clock.now(), { sent: false }), [], etag).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Re-sends a stored outbox, then records it as sent (a lost race means the rollout moved on: the copy is stale, harmless). */
+  private async resendOutbox(stored: StoredRollout, resend: OutgoingStep): Promise<void> {
+    await this.deps.queue.send(resend.message, { visibilityDelaySeconds: resend.visibilityDelaySeconds });
+    // Only bookkeeping: if it is not stored, a later redelivery or sweep may send one more copy, which
+    // classification drops once the rollout has moved on.
+    await this.deps.repository.save(markOutbox(stored.rollout, this.deps.clock.now(), { sent: true, delaySeconds: resend.visibilityDelaySeconds }), [], stored.etag).catch(() => undefined);
   }
 }
 

@@ -36,6 +36,14 @@ export function assignmentAppliesTo(assignment: PolicyAssignmentModel, cluster: 
   return groups.some((g) => g.selectors.every((s) => selectorMatches(s, facts)));
 }
 
+/** Metadata keys ARM maintains itself on every write: never part of what was written. */
+const ARM_METADATA_KEYS = new Set(['createdby', 'createdon', 'updatedby', 'updatedon']);
+
+function userMetadata(metadata: unknown): unknown {
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) return metadata ?? {};
+  return Object.fromEntries(Object.entries(metadata).filter(([k]) => !ARM_METADATA_KEYS.has(k.toLowerCase())));
+}
+
 /** The parts of an assignment a rollout writes, in a canonical form for comparison. */
 function canonical(a: PolicyAssignmentModel): unknown {
   const sortedLower = (xs: readonly string[] | undefined): string[] => [...(xs ?? [])].map((x) => x.toLowerCase()).sort();
@@ -49,6 +57,12 @@ function canonical(a: PolicyAssignmentModel): unknown {
       value: o.value.toLowerCase(),
       selectors: (o.selectors ?? []).map((s) => ({ kind: s.kind.toLowerCase(), in: s.in ? sortedLower(s.in) : null, notIn: s.notIn ? sortedLower(s.notIn) : null })),
     })),
+    // Descriptive properties too: a rollback whose snapshot differs only in them must still PUT.
+    displayName: a.displayName ?? '',
+    description: a.description ?? '',
+    definitionVersion: (a.definitionVersion ?? '').toLowerCase(),
+    metadata: userMetadata(a.metadata),
+    nonComplianceMessages: (a.nonComplianceMessages ?? []).map((m) => ({ message: m.message, policyDefinitionReferenceId: (m.policyDefinitionReferenceId ?? '').toLowerCase() })),
     resourceSelectors: (a.resourceSelectors ?? []).map((g) => ({
       name: g.name,
       selectors: g.selectors.map((s) => ({ kind: s.kind.toLowerCase(), in: s.in ? sortedLower(s.in) : null, notIn: s.notIn ? sortedLower(s.notIn) : null })),
@@ -68,11 +82,27 @@ function stable(value: unknown): string {
 }
 
 /**
- * Whether ARM holds what the rollout wrote: definition, enforcement mode, notScopes, parameters,
- * overrides and resource selectors (ids and locations compared case-insensitively).
+ * Whether ARM holds what the rollout wrote: definition and its version, enforcement mode, notScopes,
+ * parameters, overrides, resource selectors, display name, description, non-compliance messages and
+ * metadata (without the keys ARM maintains: createdBy/On, updatedBy/On). Ids and locations compare
+ * case-insensitively.
  */
 export function sameEnforcement(written: PolicyAssignmentModel, readBack: PolicyAssignmentModel): boolean {
   return stable(canonical(written)) === stable(canonical(readBack));
+}
+
+/** What applying one assignment must do, given what the previous wave left (`expected`; undefined = absent). */
+export type ApplyAction = 'skip' | 'write' | 'changed-outside';
+
+/**
+ * Read-modify-write decision for one assignment of a wave: `skip` when ARM already holds `desired`,
+ * `write` when ARM holds what the previous wave (or the snapshot) left, `changed-outside` otherwise —
+ * someone changed the assignment outside the rollout, and writing would silently undo that change.
+ */
+export function applyAction(desired: PolicyAssignmentModel, expected: PolicyAssignmentModel | undefined, current: PolicyAssignmentModel | undefined): ApplyAction {
+  if (current !== undefined && sameEnforcement(desired, current)) return 'skip';
+  if (expected === undefined ? current === undefined : current !== undefined && sameEnforcement(expected, current)) return 'write';
+  return 'changed-outside';
 }
 
 /** Resource group id (`/subscriptions/{sub}/resourceGroups/{rg}`) of a resource id, lower-cased. */

@@ -227,6 +227,19 @@ export interface Rollout {
   /** The last step handled, and what it sent: a redelivered copy re-sends `outbox` (lost-send repair). */
   readonly lastHandled?: StepCursor | undefined;
   readonly outbox?: OutgoingStep | undefined;
+  /**
+   * When the outbox message becomes visible (the transition's time plus its delay, or the time of
+   * the last re-send plus its delay): a rollout still expecting it well after that lost it.
+   */
+  readonly outboxDueAt?: string | undefined;
+  /** False when sending the outbox is known to have failed: the next redelivery or sweep re-sends it at once. */
+  readonly outboxSent?: boolean | undefined;
+  /**
+   * What the `rollback` step restores: `all` (the snapshot, every resource-group deny assignment
+   * removed; the rollback command) or `wave` (only the current wave: the previous wave's desired state,
+   * then paused; a bake regression with `autoRollback`). Absent = `all`.
+   */
+  readonly rollbackScope?: 'all' | 'wave' | undefined;
   /** The state `pause` came from. */
   readonly pausedFrom?: RolloutState | undefined;
   /** Why the rollout failed, was rolled back or paused by a regression. */

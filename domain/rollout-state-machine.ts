@@ -49,6 +49,13 @@ export function isActive(state: RolloutState): boolean {
   return ACTIVE_ROLLOUT_STATES.includes(state);
 }
 
+/**
+ * Longest visibility delay of one step message. Storage caps delays at 7 days and messages expire
+ * after their time-to-live; a longer wait (a 7-day bake) is chained: the step, delivered before its
+ * time, sends itself again for the rest ({@link decideBake}).
+ */
+export const MAX_STEP_DELAY_SECONDS = 24 * 3600;
+
 /** Verify re-checks back off 15 s, 30 s, 60 s… up to 5 minutes. */
 export function verifyBackoffSeconds(attempt: number): number {
   return Math.min(300, 15 * 2 ** Math.min(attempt, 10));
@@ -87,12 +94,14 @@ class Builder {
 
   /** Finishes the transition; `send` also becomes the outbox (re-sent if the handled message is redelivered). */
   done(send: { cursor: StepCursor; delaySeconds: number } | undefined, handled?: StepCursor): Transition {
-    const outgoing: OutgoingStep | undefined = send ? { message: message(this.rollout, send.cursor), visibilityDelaySeconds: Math.max(0, Math.round(send.delaySeconds)) } : undefined;
+    const delay = send ? Math.min(MAX_STEP_DELAY_SECONDS, Math.max(0, Math.round(send.delaySeconds))) : 0;
+    const outgoing: OutgoingStep | undefined = send ? { message: message(this.rollout, send.cursor), visibilityDelaySeconds: delay } : undefined;
+    const outboxFields = { outbox: outgoing, outboxDueAt: outgoing ? new Date(this.now.getTime() + delay * 1000).toISOString() : undefined, outboxSent: undefined };
     const rollout: Rollout = {
       ...this.rollout,
       updatedAt: this.now.toISOString(),
       eventCount: this.rollout.eventCount + this.events.length,
-      ...(handled !== undefined ? { lastHandled: handled, outbox: outgoing } : outgoing !== undefined ? { outbox: outgoing } : {}),
+      ...(handled !== undefined ? { lastHandled: handled, ...outboxFields } : outgoing !== undefined ? outboxFields : {}),
     };
     return { rollout, events: this.events, send: outgoing };
   }
@@ -153,6 +162,29 @@ export function classifyStep(rollout: Rollout, msg: StepCursor): StepClassificat
   if (rollout.state === 'paused') return { kind: 'stale', reason: 'rollout is paused' };
   if (!sameCursor(rollout.cursor, msg)) return { kind: 'stale', reason: 'not the expected step' };
   return { kind: 'current' };
+}
+
+/**
+ * The stored outbox to send again, if the rollout still expects it and it looks lost: its send failed
+ * (`outboxSent === false`: sent now, with what is left of its delay), or it was due more than
+ * `graceSeconds` ago and the rollout has not moved on (sent with a delay of `graceSeconds`, so a slow
+ * but alive original is not raced at once). Undefined otherwise — a mere duplicate delivery, or a
+ * blocked gate's re-check that is not due yet, sends nothing, so copies never multiply.
+ */
+export function outboxResend(rollout: Rollout, now: Date, graceSeconds: number): OutgoingStep | undefined {
+  const { outbox, cursor } = rollout;
+  if (outbox === undefined || cursor === undefined || !sameCursor(cursor, outbox.message)) return undefined;
+  if (rollout.state === 'paused' || TERMINAL.includes(rollout.state)) return undefined;
+  const due = Date.parse(rollout.outboxDueAt ?? rollout.updatedAt);
+  if (rollout.outboxSent === false) return { message: outbox.message, visibilityDelaySeconds: Math.max(0, Math.ceil((due - now.getTime()) / 1000)) };
+  if (now.getTime() < due + graceSeconds * 1000) return undefined;
+  return { message: outbox.message, visibilityDelaySeconds: graceSeconds };
+}
+
+/** The record after its outbox was (re-)sent with `delaySeconds` (`sent`), or after the send failed. No event: bookkeeping only. */
+export function markOutbox(rollout: Rollout, now: Date, result: { readonly sent: true; readonly delaySeconds: number } | { readonly sent: false }): Rollout {
+  if (!result.sent) return { ...rollout, outboxSent: false };
+  return { ...rollout, outboxSent: undefined, outboxDueAt: new Date(now.getTime() + result.delaySeconds * 1000).toISOString() };
 }
 
 function requireCursor(rollout: Rollout, step: RolloutStep): StepCursor {
@@ -252,6 +284,7 @@ export function decideVerify(rollout: Rollout, observation: VerifyObservation, n
     b.wave(cursor.wave, { state: 'baking', bakeStartedAt: now.toISOString(), reasons: [] })
       .set({ cursor: next })
       .event('wave-verified', `Every cluster of wave "${wave.name}" reports deny; baking ${rollout.gates.bakeMinutes} min.`, { wave: cursor.wave });
+    // Longer than MAX_STEP_DELAY_SECONDS: `done` caps it and the early bake step chains the rest.
     return b.done({ cursor: next, delaySeconds: rollout.gates.bakeMinutes * 60 }, cursor);
   }
   const started = Date.parse(wave.verifyStartedAt ?? wave.appliedAt ?? now.toISOString());
@@ -298,7 +331,26 @@ export function findRegressions(wave: RolloutWave, clusters: readonly RolloutClu
   return out;
 }
 
-/** Bake step: no regression → wave completed, next wave's gate (or rollout completed); else rollback or pause. */
+/**
+ * Seconds of bake time the current wave still has to wait (0 when it is over). A bake longer than
+ * one message delay ({@link MAX_STEP_DELAY_SECONDS}) arrives early and waits again ({@link continueBake}).
+ */
+export function bakeRemainingSeconds(rollout: Rollout, now: Date): number {
+  const wave = rollout.waves[rollout.currentWave];
+  if (rollout.cursor?.step !== 'bake' || wave?.bakeStartedAt === undefined) return 0;
+  const end = Date.parse(wave.bakeStartedAt) + rollout.gates.bakeMinutes * 60_000;
+  return Math.max(0, Math.ceil((end - now.getTime()) / 1000));
+}
+
+/** The bake step arrived before the bake time is over: wait the rest (chained in hops of at most {@link MAX_STEP_DELAY_SECONDS}). */
+export function continueBake(rollout: Rollout, now: Date): Transition {
+  const cursor = requireCursor(rollout, 'bake');
+  const remaining = bakeRemainingSeconds(rollout, now);
+  const next: StepCursor = { wave: cursor.wave, step: 'bake', attempt: cursor.attempt + 1 };
+  return new Builder(rollout, now).set({ cursor: next }).done({ cursor: next, delaySeconds: remaining }, cursor);
+}
+
+/** Bake step: no regression → wave completed, next wave's gate (or rollout completed); else rollback of the wave or pause. */
 export function decideBake(rollout: Rollout, observation: BakeObservation, now: Date): Transition {
   const cursor = requireCursor(rollout, 'bake');
   const wave = waveAt(rollout, cursor.wave);
@@ -307,8 +359,10 @@ export function decideBake(rollout: Rollout, observation: BakeObservation, now: 
     const cause = `wave "${wave.name}" regressed during bake: ${observation.regressions.join('; ')}`;
     b.wave(cursor.wave, { reasons: [...observation.regressions] }).event('regression', cause, { wave: cursor.wave });
     if (rollout.autoRollback) {
+      // Only this wave: earlier waves baked without regression and stay enforced.
       const next: StepCursor = { wave: cursor.wave, step: 'rollback', attempt: 0 };
-      b.set({ cursor: next, cause }).event('rollback-requested', 'Automatic rollback to the snapshot (autoRollback).', { wave: cursor.wave });
+      const to = cursor.wave === 0 ? 'the snapshot' : `wave "${waveAt(rollout, cursor.wave - 1).name}"`;
+      b.set({ cursor: next, cause, rollbackScope: 'wave' }).event('rollback-requested', `Automatic rollback of wave "${wave.name}" to ${to} (autoRollback).`, { wave: cursor.wave });
       return b.done({ cursor: next, delaySeconds: 0 }, cursor);
     }
     // Resume re-runs the bake check with a new attempt.
@@ -330,15 +384,46 @@ export function decideBake(rollout: Rollout, observation: BakeObservation, now: 
 
 const APPLIED_STATES: readonly WaveState[] = ['applying', 'verifying', 'baking', 'completed'];
 
-/** Rollback step done: ARM holds the snapshot again and the deny children are gone. */
+/**
+ * Rollback step done. Scope `all`: ARM holds the snapshot again and every deny child is gone →
+ * `rolled_back`. Scope `wave`: ARM holds what the previous wave left (the snapshot for wave 1) →
+ * the wave is `rolled_back`, the rollout `paused` with the cause; resume re-gates the wave, which
+ * needs a fresh approval.
+ */
 export function recordRolledBack(rollout: Rollout, now: Date): Transition {
   const cursor = requireCursor(rollout, 'rollback');
   const b = new Builder(rollout, now);
+  if (rollout.rollbackScope === 'wave') {
+    const wave = waveAt(rollout, cursor.wave);
+    const to = cursor.wave === 0 ? `the snapshot taken at ${rollout.createdAt}` : `wave "${waveAt(rollout, cursor.wave - 1).name}"`;
+    // A fresh attempt number: gate messages of the wave still in flight stay stale after resume.
+    const next: StepCursor = { wave: cursor.wave, step: 'gate', attempt: rollout.eventCount + 1 };
+    b.wave(cursor.wave, { state: 'rolled_back', approval: undefined })
+      .set({ state: 'paused', pausedFrom: 'running', cursor: next, rollbackScope: undefined })
+      .event('rolled-back', `Wave "${wave.name}" rolled back: the assignment is restored to ${to}; paused (${rollout.cause ?? 'regression'}).`, { wave: cursor.wave });
+    return b.done(undefined, cursor);
+  }
   rollout.waves.forEach((w, i) => {
     if (APPLIED_STATES.includes(w.state)) b.wave(i, { state: 'rolled_back' });
   });
   b.set({ state: 'rolled_back', cursor: undefined }).event('rolled-back', `Assignment restored to the snapshot taken at ${rollout.createdAt}.`);
   return b.done(undefined, cursor);
+}
+
+/**
+ * Apply found an assignment changed outside the rollout (neither what the previous wave left nor the
+ * wave's desired state): nothing is overwritten; the wave is `blocked` with the reasons and the
+ * rollout `paused`. Resume re-runs apply (after the change was reverted); rollback restores the snapshot.
+ */
+export function blockApply(rollout: Rollout, reasons: readonly string[], now: Date): Transition {
+  const cursor = requireCursor(rollout, 'apply');
+  const wave = waveAt(rollout, cursor.wave);
+  const cause = `wave "${wave.name}" not applied: ${reasons.join('; ')}`;
+  return new Builder(rollout, now)
+    .wave(cursor.wave, { state: 'blocked', reasons: [...reasons] })
+    .set({ state: 'paused', pausedFrom: 'running', cause, cursor: { ...cursor, attempt: cursor.attempt + 1 } })
+    .event('paused', `Paused: ${cause}`, { wave: cursor.wave })
+    .done(undefined, cursor);
 }
 
 /** A step that cannot complete (poison message, last delivery attempt failed): the rollout fails with the cause. */
@@ -369,7 +454,9 @@ export function resumeRollout(rollout: Rollout, actor: string, now: Date): Trans
   if (rollout.state !== 'paused' || rollout.cursor === undefined) throw conflict(rollout, 'resume');
   const next: StepCursor = { ...rollout.cursor, attempt: rollout.cursor.attempt + 1 };
   const b = new Builder(rollout, now).set({ state: 'running', pausedFrom: undefined, cursor: next }).event('resumed', `Resumed by ${actor}.`, { actor });
-  if (next.step === 'gate') b.wave(next.wave, { state: 'gating' });
+  const waveState: Partial<Record<RolloutStep, WaveState>> = { gate: 'gating', apply: 'applying' };
+  const resumedWave = waveState[next.step];
+  if (resumedWave !== undefined) b.wave(next.wave, { state: resumedWave });
   return b.done({ cursor: next, delaySeconds: 0 });
 }
 
@@ -379,13 +466,16 @@ export function abortRollout(rollout: Rollout, actor: string, now: Date): Transi
   return new Builder(rollout, now).set({ state: 'aborted', cursor: undefined }).event('aborted', `Aborted by ${actor}; the assignment keeps the waves applied so far.`, { actor }).done(undefined);
 }
 
-/** Queues the rollback step (restore the snapshot). Allowed from any state but `rolled_back`; idempotent while rolling back. */
+/**
+ * Queues the rollback step (restore the snapshot). Allowed from any state but `rolled_back`;
+ * idempotent while rolling back; an automatic rollback of one wave in progress becomes a full one.
+ */
 export function requestRollback(rollout: Rollout, actor: string, now: Date): Transition {
-  if (rollbackInProgress(rollout)) return { rollout, events: [], send: rollout.outbox };
+  if (rollbackInProgress(rollout) && rollout.rollbackScope !== 'wave') return { rollout, events: [], send: rollout.outbox };
   if (rollout.state === 'rolled_back') throw conflict(rollout, 'roll back');
   const next: StepCursor = { wave: rollout.currentWave, step: 'rollback', attempt: rollout.eventCount };
   return new Builder(rollout, now)
-    .set({ state: 'running', pausedFrom: undefined, cursor: next, cause: `rollback requested by ${actor}` })
+    .set({ state: 'running', pausedFrom: undefined, cursor: next, cause: `rollback requested by ${actor}`, rollbackScope: 'all' })
     .event('rollback-requested', `Rollback to the snapshot requested by ${actor}.`, { actor })
     .done({ cursor: next, delaySeconds: 0 });
 }

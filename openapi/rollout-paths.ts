@@ -226,7 +226,7 @@ export const rolloutPaths: Record<string, Record<string, Operation>> = {
         '502': respRef('DependencyFailed'),
       },
     }),
-    get: secured(APP_ROLES.enforcementManage, {
+    get: secured(APP_ROLES.complianceRead, {
       operationId: 'listRollouts',
       summary: 'List rollouts, newest first',
       tags: ['Rollouts'],
@@ -235,7 +235,7 @@ export const rolloutPaths: Record<string, Record<string, Operation>> = {
     }),
   },
   '/api/v1/rollouts/{rolloutId}': {
-    get: secured(APP_ROLES.enforcementManage, {
+    get: secured(APP_ROLES.complianceRead, {
       operationId: 'getRollout',
       summary: 'Get a rollout: state, waves, gate reasons and event log',
       tags: ['Rollouts'],

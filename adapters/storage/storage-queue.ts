@@ -17,6 +17,15 @@ export type QueueConnection =
 const MAX_DELAY_SECONDS = 7 * 24 * 3600;
 const SEND_CONCURRENCY = 8;
 
+/**
+ * Send options of a delayed message. The default time-to-live (7 days) runs from the send, so a
+ * message delayed close to 7 days would expire as it becomes visible: it lives 7 days past its delay.
+ */
+export function delayedSendOptions(delaySeconds: number): { visibilityTimeout: number; messageTimeToLive: number } {
+  const visibilityTimeout = Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.round(delaySeconds)));
+  return { visibilityTimeout, messageTimeToLive: visibilityTimeout + MAX_DELAY_SECONDS };
+}
+
 export function encodeQueueMessage(message: unknown): string {
   return Buffer.from(JSON.stringify(message), 'utf8').toString('base64');
 }
@@ -45,7 +54,7 @@ export class StorageMessageQueue<T> implements MessageQueue<T> {
     await this.ensure();
     const delay = options.visibilityDelaySeconds;
     await this.client.sendMessage(encodeQueueMessage(message), {
-      ...(delay !== undefined ? { visibilityTimeout: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.round(delay))) } : {}),
+      ...(delay !== undefined ? delayedSendOptions(delay) : {}),
     });
   }
 

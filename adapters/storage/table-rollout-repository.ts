@@ -2,7 +2,10 @@
  * Rollouts in Table Storage, one table (`rollouts`):
  * - the record: PK = rollout id, RK = `rollout`, the JSON body in chunked properties;
  * - its event log: same PK, RK = `event-<seq, 10 digits>`, append-only (`create`, never replaced);
- * - the active-rollout lock of an assignment: PK = `lock`, RK = the lower-cased assignment id.
+ * - the active-rollout lock of an assignment: PK = `lock`, RK = the lower-cased assignment id, with
+ *   the holder's id and `claimedAt`. The lock is claimed BEFORE the holder's record is created, so a
+ *   holder without a record is a create in progress: it keeps the lock for `claimGraceSeconds`, and
+ *   only after that counts as a create that died (the lock may be taken over).
  *
  * A transition is ONE entity-group transaction (record replaced with its ETag + events created), so
  * the events exist exactly when the record that counts them does, and a concurrent writer's
@@ -13,7 +16,7 @@ import { TableClient, type TableEntity, type TransactionAction } from '@azure/da
 import type { TokenCredential } from '@azure/core-auth';
 import type { Page, RolloutRepository, StoredRollout } from '../../application/ports.js';
 import { ConflictError, PreconditionFailedError } from '../../domain/errors.js';
-import type { Rollout, RolloutEvent } from '../../domain/rollout-model.js';
+import { ACTIVE_ROLLOUT_STATES, type Rollout, type RolloutEvent } from '../../domain/rollout-model.js';
 import { readChunks, writeChunks } from './chunked-property.js';
 import { escapeKey, invertedTime, joinKey } from './table-keys.js';
 import { decodeContinuation, encodeContinuation, getEntityOrUndefined, isStatus, readAll, readPage, reqStr, type TableStorageConnection } from './table-store.js';
@@ -21,6 +24,8 @@ import { decodeContinuation, encodeContinuation, getEntityOrUndefined, isStatus,
 export const ROLLOUTS_TABLE = 'rollouts';
 const RECORD_ROW = 'rollout';
 const LOCK_PARTITION = 'lock';
+/** How long a lock whose holder has no record yet (a create in progress) is respected. */
+export const DEFAULT_CLAIM_GRACE_SECONDS = 300;
 
 /** Sortable, URL-safe rollout id: newest first in partition order, unique by its random suffix. */
 export function newRolloutId(now: Date, random: string): string {
@@ -39,10 +44,13 @@ function isTransactionStatus(error: unknown, status: number): boolean {
 }
 
 export class TableRolloutRepository implements RolloutRepository {
-  private constructor(private readonly table: TableClient) {}
+  private constructor(
+    private readonly table: TableClient,
+    private readonly claimGraceMs: number,
+  ) {}
 
   /** Opens (and creates) the table with the same connection and prefix as the other repositories. */
-  static async open(connection: TableStorageConnection, options: { readonly tablePrefix?: string } = {}): Promise<TableRolloutRepository> {
+  static async open(connection: TableStorageConnection, options: { readonly tablePrefix?: string; readonly claimGraceSeconds?: number } = {}): Promise<TableRolloutRepository> {
     const prefix = options.tablePrefix ?? '';
     if (!/^[A-Za-z0-9]*$/.test(prefix)) throw new Error('tablePrefix must be alphanumeric');
     const name = `${prefix}${ROLLOUTS_TABLE}`;
@@ -55,7 +63,7 @@ export class TableRolloutRepository implements RolloutRepository {
         ? TableClient.fromConnectionString(connection.connectionString, name, { allowInsecureConnection: insecure })
         : new TableClient(connection.tableServiceUri.replace(/\/+$/, ''), name, connection.credential as TokenCredential, { allowInsecureConnection: insecure });
     await client.createTable();
-    return new TableRolloutRepository(client);
+    return new TableRolloutRepository(client, (options.claimGraceSeconds ?? DEFAULT_CLAIM_GRACE_SECONDS) * 1000);
   }
 
   private recordEntity(rollout: Rollout): TableEntity {
@@ -79,7 +87,7 @@ export class TableRolloutRepository implements RolloutRepository {
       const lock = await getEntityOrUndefined(this.table, LOCK_PARTITION, rowKey);
       if (lock === undefined) {
         try {
-          await this.table.createEntity({ partitionKey: LOCK_PARTITION, rowKey, rolloutId, policyAssignmentId });
+          await this.table.createEntity({ partitionKey: LOCK_PARTITION, rowKey, rolloutId, policyAssignmentId, claimedAt: new Date().toISOString() });
           return;
         } catch (error) {
           if (isStatus(error, 409)) continue;
@@ -88,9 +96,18 @@ export class TableRolloutRepository implements RolloutRepository {
       }
       const holder = reqStr(lock, 'rolloutId');
       if (holder === rolloutId) return;
-      if (await isActive(holder)) throw new ConflictError(`Rollout ${holder} of this policy assignment is still active.`, policyAssignmentId);
+      if ((await this.get(holder)) === undefined) {
+        // No record yet: the holder's create is between claiming and storing. Older locks without
+        // `claimedAt` predate this rule and count as abandoned.
+        const claimedAt = typeof lock['claimedAt'] === 'string' ? Date.parse(lock['claimedAt']) : Number.NaN;
+        if (Number.isFinite(claimedAt) && Date.now() - claimedAt < this.claimGraceMs) {
+          throw new ConflictError(`Rollout ${holder} of this policy assignment is being created.`, policyAssignmentId);
+        }
+      } else if (await isActive(holder)) {
+        throw new ConflictError(`Rollout ${holder} of this policy assignment is still active.`, policyAssignmentId);
+      }
       try {
-        await this.table.updateEntity({ partitionKey: LOCK_PARTITION, rowKey, rolloutId, policyAssignmentId }, 'Replace', { etag: String(lock['etag']) });
+        await this.table.updateEntity({ partitionKey: LOCK_PARTITION, rowKey, rolloutId, policyAssignmentId, claimedAt: new Date().toISOString() }, 'Replace', { etag: String(lock['etag']) });
         return;
       } catch (error) {
         if (isStatus(error, 412)) continue;
@@ -137,6 +154,18 @@ export class TableRolloutRepository implements RolloutRepository {
     const page = await readPage(this.table, `RowKey eq '${RECORD_ROW}'`, top, decodeContinuation(continuationToken));
     const items = page.entities.map((e) => JSON.parse(readChunks(e, 'body') ?? '{}') as Rollout);
     return { items, continuationToken: encodeContinuation(page.continuationToken) };
+  }
+
+  /** Active rollouts: the holders of the assignment locks (one small partition), filtered to active states. */
+  async listActive(): Promise<StoredRollout[]> {
+    const locks = await readAll(this.table, `PartitionKey eq '${LOCK_PARTITION}'`);
+    const holders = [...new Set(locks.map((l) => reqStr(l, 'rolloutId')))];
+    const out: StoredRollout[] = [];
+    for (const holder of holders) {
+      const stored = await this.get(holder);
+      if (stored !== undefined && (ACTIVE_ROLLOUT_STATES as readonly string[]).includes(stored.rollout.state)) out.push(stored);
+    }
+    return out;
   }
 
   async events(rolloutId: string): Promise<RolloutEvent[]> {

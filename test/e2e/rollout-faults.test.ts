@@ -1,7 +1,8 @@
 /**
  * Issue 5 failure paths end to end (local Functions runtime, Azurite, ARM emulator on the demo fleet,
  * real tokens): a regression during bake (emulator fault mode: a wave cluster's workloads break once
- * deny applies) rolls the assignment back exactly to the snapshot; the same step message delivered
+ * deny applies) rolls back that wave only — wave 1 back to the snapshot exactly, wave 2 back to what
+ * wave 1 left — and pauses; the rollback command restores the snapshot; the same step message delivered
  * twice (plus the host's own delayed copy) applies the wave once; a step on `rollout-steps-poison`
  * leaves the rollout `failed` with the cause.
  *
@@ -17,6 +18,7 @@ import { startE2eStack, waitFor, type E2eStack } from '../support/e2e-stack.js';
 import {
   APPROVE,
   MANAGE,
+  READ,
   assignmentId,
   assignmentPuts,
   auditedRequestIds,
@@ -33,7 +35,7 @@ const SCOPE = `/subscriptions/${SUB}`;
 const RG_UKS = `${SCOPE}/resourceGroups/rg-stores-uks`;
 const NO_APPROVAL = { bakeMinutes: 0, requireApproval: false };
 
-const operator = identity([MANAGE, APPROVE]);
+const operator = identity([MANAGE, APPROVE, READ]);
 const auditor = identity(['Audit.Read']);
 
 let e: E2eStack;
@@ -55,7 +57,7 @@ async function create(body: unknown): Promise<RolloutView> {
   return res.body;
 }
 
-it('rolls back exactly to the snapshot when a wave cluster regresses during bake', async () => {
+it('rolls wave 1 back exactly to the snapshot when one of its clusters regresses during bake, then pauses', async () => {
   const parentId = assignmentId(SCOPE, 'allowed-images');
   const childId = assignmentId(RG_UKS, 'allowed-images-deny');
   const snapshot = emulatorAssignment(e, parentId);
@@ -70,8 +72,9 @@ it('rolls back exactly to the snapshot when a wave cluster regresses during bake
     waves: [{ name: 'west-and-uk', locations: ['westeurope'], resourceGroups: [RG_UKS] }, { name: 'rest', locations: ['northeurope', 'uksouth'] }],
     gates: { ...NO_APPROVAL, maxNonCompliant: 1 },
   });
-  const done = await c.waitFor(rollout.id, 'rolled back', terminal, 45_000);
-  expect(done.state).toBe('rolled_back');
+  const done = await c.waitFor(rollout.id, 'wave rolled back', terminal, 45_000);
+  expect(done.state).toBe('paused');
+  expect(done.cause).toMatch(/wave "west-and-uk" regressed during bake/);
   expect(done.waves[0]!.state).toBe('rolled_back');
   expect(done.waves[1]!.state).toBe('pending');
   expect((done.waves[0]!.reasons ?? []).join('\n')).toMatch(/store-lon-007/);
@@ -83,6 +86,44 @@ it('rolls back exactly to the snapshot when a wave cluster regresses during bake
   expect(assignmentPuts(e, parentId)).toBe(2);
   expect(emulatorAssignment(e, parentId)).toEqual(snapshot);
   expect(emulatorAssignment(e, childId)).toBeUndefined();
+
+  // The rollback command finishes it: ARM already holds the snapshot, so nothing more is written.
+  expect((await c.call(operator, 'POST', `/v1/rollouts/${rollout.id}/rollback`)).status).toBe(200);
+  const rolledBack = await c.waitFor(rollout.id, 'rolled back', (r) => r.state === 'rolled_back');
+  expect(rolledBack.waves.map((w) => w.state)).toEqual(['rolled_back', 'pending']);
+  expect(emulatorAssignment(e, parentId)).toEqual(snapshot);
+  expect(assignmentPuts(e, parentId)).toBe(2);
+  e.cluster('store-lon-007').regressAfterApply = [];
+}, 60_000);
+
+it('rolls back only wave 2 when it regresses: wave 1 stays enforced; the rollback command then restores the snapshot', async () => {
+  const parentId = assignmentId(SCOPE, 'allowed-images');
+  const childId = assignmentId(RG_UKS, 'allowed-images-deny');
+  const snapshot = emulatorAssignment(e, parentId);
+  const putsBefore = assignmentPuts(e, parentId);
+  e.cluster('store-lon-007').regressAfterApply = [{ policyDefinitionName: DEF.allowedImages, components: [{ id: 'pos/pos-api-legacy', name: 'pos-api-legacy', type: 'pod' }] }];
+
+  const rollout = await create({
+    policyAssignmentId: parentId,
+    waves: [{ name: 'west', locations: ['westeurope'] }, { name: 'uk-stores', resourceGroups: [RG_UKS] }],
+    gates: { ...NO_APPROVAL, maxNonCompliant: 1 },
+  });
+  const done = await c.waitFor(rollout.id, 'wave 2 rolled back', terminal, 45_000);
+  expect(done.state).toBe('paused');
+  expect(done.cause).toMatch(/wave "uk-stores" regressed during bake: .*store-lon-007/);
+  expect(done.waves.map((w) => w.state)).toEqual(['completed', 'rolled_back']);
+
+  // Wave 1's Deny override for westeurope is still in force; wave 2's notScopes entry and deny assignment are gone.
+  const parent = emulatorAssignment(e, parentId) as unknown as { properties: { overrides?: unknown[]; notScopes?: string[] } };
+  expect(parent.properties.overrides?.[0]).toEqual({ kind: 'policyEffect', value: 'Deny', selectors: [{ kind: 'resourceLocation', in: ['westeurope'] }] });
+  expect((parent.properties.notScopes ?? []).map((n) => n.toLowerCase())).not.toContain(RG_UKS.toLowerCase());
+  expect(emulatorAssignment(e, childId)).toBeUndefined();
+  expect(assignmentPuts(e, parentId) - putsBefore).toBe(3); // wave 1, wave 2, back to wave 1
+
+  expect((await c.call(operator, 'POST', `/v1/rollouts/${rollout.id}/rollback`)).status).toBe(200);
+  const rolledBack = await c.waitFor(rollout.id, 'rolled back', (r) => r.state === 'rolled_back');
+  expect(rolledBack.waves.map((w) => w.state)).toEqual(['rolled_back', 'rolled_back']);
+  expect(emulatorAssignment(e, parentId)).toEqual(snapshot);
   e.cluster('store-lon-007').regressAfterApply = [];
 }, 60_000);
 

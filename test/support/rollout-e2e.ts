@@ -12,6 +12,8 @@ import { waitFor, type ApiResponse, type E2eStack } from './e2e-stack.js';
 
 export const MANAGE = 'Enforcement.Manage';
 export const APPROVE = 'Enforcement.Approve';
+/** Every GET of the API, rollouts included. */
+export const READ = 'Compliance.Read';
 
 export interface Identity {
   readonly oid: string;

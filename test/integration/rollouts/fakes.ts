@@ -130,7 +130,13 @@ export class FakeClusterRepository implements ClusterStateRepository {
 
 export class RecordingQueue implements MessageQueue<RolloutStepMessage> {
   readonly sent: { message: RolloutStepMessage; delay: number }[] = [];
+  /** Fault mode: the next `failSends` sends throw (as a storage outage would). */
+  failSends = 0;
   async send(message: RolloutStepMessage, options: { visibilityDelaySeconds?: number } = {}): Promise<void> {
+    if (this.failSends > 0) {
+      this.failSends -= 1;
+      throw new Error('queue unavailable (503)');
+    }
     this.sent.push({ message: structuredClone(message), delay: options.visibilityDelaySeconds ?? 0 });
   }
   async sendMany(messages: readonly RolloutStepMessage[]): Promise<void> {

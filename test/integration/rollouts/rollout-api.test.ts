@@ -17,6 +17,8 @@ const REQUEST = { policyAssignmentId: ASSIGNMENT, waves: [{ name: 'canary', loca
 let h: ApiHarness;
 let creator: string;
 let approver: string;
+let approverReader: string;
+let manager: string;
 beforeAll(async () => {
   h = await startApiHarness();
   await seedFleet(h.ports);
@@ -27,8 +29,10 @@ beforeAll(async () => {
     policyDefinitionId: '/providers/Microsoft.Authorization/policySetDefinitions/a8640138-9b0a-4a28-b8cb-1666c838647d',
     parameters: { effect: { value: 'Audit' } },
   });
-  creator = await h.token(['Enforcement.Manage', 'Enforcement.Approve'], { oid: 'creator-oid' });
+  creator = await h.token(['Enforcement.Manage', 'Enforcement.Approve', 'Compliance.Read'], { oid: 'creator-oid' });
   approver = await h.token(['Enforcement.Approve'], { oid: 'approver-oid' });
+  approverReader = await h.token(['Enforcement.Approve', 'Compliance.Read'], { oid: 'approver-oid' });
+  manager = await h.token(['Enforcement.Manage'], { oid: 'manager-oid' });
 });
 afterAll(async () => h?.stop());
 
@@ -73,6 +77,12 @@ it('plans, creates, refuses a concurrent rollout and self-approval, approves, pa
   const list = await h.request('GET', '/api/v1/rollouts', { token: creator });
   expect(list.status).toBe(200);
   expect(((await documented('listRollouts', list)) as { value: RolloutView[] }).value.map((r) => r.id)).toEqual([rollout.id]);
+
+  // Reads need Compliance.Read (every GET of the API), not an Enforcement role: an approver who holds
+  // it sees what they approve; Enforcement.Manage alone does not read.
+  expect((await h.request('GET', `/api/v1/rollouts/${rollout.id}`, { token: approverReader })).status).toBe(200);
+  expect((await h.request('GET', `/api/v1/rollouts/${rollout.id}`, { token: approver })).status).toBe(403);
+  expect((await h.request('GET', '/api/v1/rollouts', { token: manager })).status).toBe(403);
 
   const responses = [plan, created, concurrent, self, approved, paused, missing, got, list];
   const records = responses.map((r) => h.ports.auditLog.records.find((a) => a.requestId === r.headers.get('x-request-id')));

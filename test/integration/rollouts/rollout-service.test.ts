@@ -133,17 +133,38 @@ describe('RolloutService', () => {
     expect(r.events?.filter((e) => e.type === 'gate-blocked')).toHaveLength(1);
   });
 
-  it('rolls back exactly to the snapshot when a wave regresses during bake', async () => {
-    const { service, gateway, clusters, drain } = await setup();
+  it('a regression in wave 2 rolls back only wave 2 and pauses; the rollback command restores the snapshot exactly', async () => {
+    const { service, gateway, clusters, drain, repository } = await setup();
     clusters[2]!.regressAfterApply = ['noPrivileged'];
     const created = await service.create({ ...REQUEST, gates: { requireApproval: false } }, 'alice');
     if (created.dryRun) throw new Error('unexpected');
     await drain();
     const r = await service.get(created.rollout.id);
-    expect(r.state).toBe('rolled_back');
+    expect(r.state).toBe('paused');
     expect(r.cause).toMatch(/wave "europe" regressed during bake: neu-1: newly non-compliant \(noprivileged\)/);
-    expect(r.waves.map((w) => w.state)).toEqual(['rolled_back', 'rolled_back', 'pending']);
+    expect(r.waves.map((w) => w.state)).toEqual(['completed', 'rolled_back', 'pending']);
+    // Wave 1 stays enforced: the parent holds exactly what wave 1 left.
+    const stored = (await repository.get(r.id))!.rollout;
+    expect(await gateway.get(ASSIGNMENT_ID)).toEqual(stored.waves[0]!.desired.parent);
+    expect((await gateway.get(ASSIGNMENT_ID))?.overrides?.[0]).toEqual({ kind: 'policyEffect', value: 'Deny', selectors: [{ kind: 'resourceLocation', in: ['westeurope'] }] });
+    await service.command(r.id, 'rollback', 'carol');
+    await drain();
+    expect((await service.get(r.id)).state).toBe('rolled_back');
     expect(await gateway.get(ASSIGNMENT_ID)).toEqual(SNAPSHOT);
+  });
+
+  it('a regression in the resource-group wave removes only its deny assignment and restores the previous wave', async () => {
+    const { service, gateway, clusters, drain, repository } = await setup();
+    clusters[3]!.regressAfterApply = ['noPrivileged'];
+    const created = await service.create({ ...REQUEST, gates: { requireApproval: false } }, 'alice');
+    if (created.dryRun) throw new Error('unexpected');
+    await drain();
+    const r = await service.get(created.rollout.id);
+    expect(r.waves.map((w) => w.state)).toEqual(['completed', 'completed', 'rolled_back']);
+    expect(r.state).toBe('paused');
+    const stored = (await repository.get(r.id))!.rollout;
+    expect(await gateway.get(ASSIGNMENT_ID)).toEqual(stored.waves[1]!.desired.parent);
+    expect(await gateway.get(`${rgId('rg-uks')}/providers/Microsoft.Authorization/policyAssignments/pss-baseline-deny`)).toBeUndefined();
   });
 
   it('pauses on regression when autoRollback is off', async () => {
@@ -169,9 +190,9 @@ describe('RolloutService', () => {
     expect(await service.advance(gate)).toBe('handled');
     const apply = queue.take()!.message;
     expect(queue.sent).toEqual([]);
-    // Redelivered gate: re-sends the apply message it had sent, changes nothing.
+    // A duplicate of the gate right away: the apply it sent is on its way, nothing is re-sent.
     expect(await service.advance(gate)).toBe('redelivered');
-    expect(queue.sent.map((s) => s.message)).toEqual([apply]);
+    expect(queue.sent).toEqual([]);
     queue.sent.length = 0;
     // Two concurrent deliveries of apply: one transition wins.
     const outcomes = await Promise.all([service.advance(apply), service.advance(apply)]);

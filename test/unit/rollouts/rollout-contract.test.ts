@@ -29,8 +29,8 @@ describe('rollout OpenAPI paths', () => {
         ['approveRolloutWave', 'POST', 'Enforcement.Approve'],
         ['controlRollout', 'POST', 'Enforcement.Manage'],
         ['createRollout', 'POST', 'Enforcement.Manage'],
-        ['getRollout', 'GET', 'Enforcement.Manage'],
-        ['listRollouts', 'GET', 'Enforcement.Manage'],
+        ['getRollout', 'GET', 'Compliance.Read'],
+        ['listRollouts', 'GET', 'Compliance.Read'],
       ].sort(),
     );
     // Every $ref resolves.

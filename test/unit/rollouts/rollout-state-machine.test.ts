@@ -196,15 +196,22 @@ describe('apply, verify, bake', () => {
     expect(r.eventCount).toBeGreaterThan(8);
   });
 
-  it('a regression rolls back automatically, and the rollback ends rolled_back', () => {
+  it('a regression rolls back that wave automatically, then pauses; the rollback command still restores everything', () => {
     const regressed = decideBake(toBaking(started()), { regressions: ['weu-1: newly non-compliant (noprivileged)'] }, at(62));
     expect(regressed.rollout.cursor).toEqual({ wave: 0, step: 'rollback', attempt: 0 });
+    expect(regressed.rollout.rollbackScope).toBe('wave');
     expect(regressed.rollout.waves[0]?.reasons).toEqual(['weu-1: newly non-compliant (noprivileged)']);
     expect(regressed.events.map((e) => e.type)).toEqual(['regression', 'rollback-requested']);
     expect(regressed.send?.message.step).toBe('rollback');
     const done = recordRolledBack(regressed.rollout, at(63));
-    expect(done.rollout.state).toBe('rolled_back');
+    expect(done.rollout.state).toBe('paused');
+    expect(done.rollout.cause).toMatch(/wave "canary" regressed during bake/);
     expect(done.rollout.waves.map((w) => w.state)).toEqual(['rolled_back', 'pending', 'pending']);
+    expect(done.events.map((e) => e.type)).toEqual(['rolled-back']);
+    // An explicit rollback afterwards is a full one and ends rolled_back.
+    const full = requestRollback(done.rollout, 'alice', at(64));
+    expect(full.rollout.rollbackScope).toBe('all');
+    expect(recordRolledBack(full.rollout, at(65)).rollout.state).toBe('rolled_back');
   });
 
   it('a regression pauses when autoRollback is off; resume re-runs the bake check', () => {

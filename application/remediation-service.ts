@@ -4,14 +4,23 @@
  * per subscription and per 100 of its clusters, since ARM takes at most 100 ids in a remediation's
  * `filters.resourceIds`. Controls without one are refused with the manual guidance (`NotRemediable`),
  * so the caller knows what to do instead.
+ *
+ * ARM reports a remediation's progress only when asked, so the start also schedules a delayed check on
+ * the `remediation-checks` queue; each check reads the tasks like a `GET` does (publishing
+ * `remediation.completed` once they are all terminal) or schedules the next one with a growing delay,
+ * until the remediation is too old to keep polling (domain/remediation-check-schedule.ts).
  */
 import { getControl } from '../domain/control-catalog.js';
 import { AppError, DependencyError, InvalidRequestError, NotFoundError, UnprocessableError } from '../domain/errors.js';
+import { nextRemediationCheck, remediationCheckDelaySeconds, type RemediationCheckPolicy } from '../domain/remediation-check-schedule.js';
 import { outboundEventId } from './event-publishing.js';
+import type { RemediationCheckMessage } from './messages.js';
 import type {
   Clock,
   ClusterStateRepository,
   EventPublisher,
+  MessageQueue,
+  RemediationPollingStop,
   RemediationRecord,
   RemediationRepository,
   RemediationStarter,
@@ -45,7 +54,18 @@ export interface RemediationView {
   readonly createdAt: string;
   readonly clusterIds: readonly string[];
   readonly tasks: readonly RemediationTaskView[];
+  /** Present when the background completion checks gave up before seeing every task terminal. */
+  readonly pollingStopped?: RemediationPollingStop;
 }
+
+/** What one completion check did (the queue function logs it). */
+export type RemediationCheckResult =
+  | { readonly outcome: 'completed'; readonly status: RemediationStatus }
+  | { readonly outcome: 'rescheduled'; readonly attempt: number; readonly delaySeconds: number; readonly reason: string }
+  | { readonly outcome: 'gave-up'; readonly reason: string }
+  /** Polling had already stopped (a late duplicate of a check). */
+  | { readonly outcome: 'stopped' }
+  | { readonly outcome: 'missing' };
 
 const CLUSTER_ID = /^\/subscriptions\/([^/]+)\/resourcegroups\/[^/]+\/providers\/microsoft\.kubernetes\/connectedclusters\/[^/]+$/i;
 
@@ -80,12 +100,18 @@ export interface RemediationDependencies {
   readonly clusters: ClusterStateRepository;
   readonly newId: () => string;
   /**
-   * `remediation.completed` is published when a read observes every task terminal (ARM reports
-   * completion only when asked). The id is the remediation's and the timestamp is when ARM last
-   * updated a task, both fixed once terminal, so later reads publish nothing new (the publisher keys
-   * deliveries on both); a failed publish is logged and the next read publishes again.
+   * `remediation.completed` is published when a read or a completion check observes every task
+   * terminal (ARM reports completion only when asked). The id is the remediation's and the timestamp
+   * is when ARM last updated a task, both fixed once terminal, so later reads and redelivered checks
+   * publish nothing new (the publisher keys deliveries on both); a failed publish is logged and the
+   * next check or read publishes again.
    */
   readonly events?: EventPublisher | undefined;
+  /**
+   * The `remediation-checks` queue and its back-off. Without it nothing polls: `remediation.completed`
+   * is then published only by a read (the API harness and tests that do not need the queue).
+   */
+  readonly checks?: { readonly queue: MessageQueue<RemediationCheckMessage>; readonly policy: RemediationCheckPolicy } | undefined;
   readonly clock?: Clock | undefined;
   readonly log?: { warn(message: string): void } | undefined;
 }
@@ -166,21 +192,100 @@ export class RemediationService {
     }
     const record: RemediationRecord = { id, controlId: control.id, requestedBy, createdAt: now.toISOString(), clusterIds, tasks };
     await this.deps.remediations.create(record);
+    await this.scheduleFirstCheck(id);
     return view(record, states);
   }
 
   async get(id: string): Promise<RemediationView> {
     const record = await this.deps.remediations.get(id);
     if (record === undefined) throw new NotFoundError(`Remediation ${id} does not exist.`, 'remediationId');
+    return (await this.observe(record)).view;
+  }
+
+  /**
+   * One completion check (a `remediation-checks` message): reads the tasks from ARM as `get` does, which
+   * publishes `remediation.completed` once they are all terminal; otherwise sends the next check with
+   * the back-off, or records that polling stopped once the remediation is too old. An ARM read or a
+   * publish that fails is retried by the next check (the back-off outlasts the host's few quick
+   * redeliveries); only a storage failure throws, for the host to redeliver the message.
+   */
+  async check(message: RemediationCheckMessage): Promise<RemediationCheckResult> {
+    const record = await this.deps.remediations.get(message.remediationId);
+    if (record === undefined) return { outcome: 'missing' };
+    if (record.pollingStopped !== undefined) return { outcome: 'stopped' };
+    let reason: string;
+    try {
+      const { view: observed, published } = await this.observe(record);
+      if (observed.status !== 'running' && published) return { outcome: 'completed', status: observed.status };
+      reason = observed.status === 'running' ? 'running' : 'remediation.completed not published';
+    } catch (error) {
+      reason = `ARM read failed: ${error instanceof Error ? error.message : String(error)}`;
+      this.warn(`remediation ${record.id}: check ${message.attempt}: ${reason}`);
+    }
+    const policy = this.deps.checks?.policy;
+    if (policy === undefined) return { outcome: 'stopped' };
+    const decision = nextRemediationCheck(policy, message.attempt, record.createdAt, this.now());
+    if (decision.kind === 'give-up') {
+      const stop: RemediationPollingStop = {
+        at: this.now().toISOString(),
+        reason: `not finished ${duration(policy.maxAgeSeconds)} after it started (${message.attempt} checks; last: ${reason}); a read of the remediation still publishes remediation.completed once it is`,
+      };
+      await this.deps.remediations.recordPollingStopped(record.id, stop);
+      return { outcome: 'gave-up', reason: stop.reason };
+    }
+    await this.sendCheck(record.id, decision.attempt, decision.delaySeconds);
+    return { outcome: 'rescheduled', attempt: decision.attempt, delaySeconds: decision.delaySeconds, reason };
+  }
+
+  /**
+   * A check that failed on every delivery (it reached `remediation-checks-poison`): the chain of checks
+   * ends there, so the remediation records it instead of being left looking polled. `cause` completes
+   * "check N …" (e.g. "failed on every delivery").
+   */
+  async checkPoisoned(message: RemediationCheckMessage, cause: string): Promise<'recorded' | 'stopped' | 'missing'> {
+    const record = await this.deps.remediations.get(message.remediationId);
+    if (record === undefined) return 'missing';
+    if (record.pollingStopped !== undefined) return 'stopped';
+    await this.deps.remediations.recordPollingStopped(record.id, { at: this.now().toISOString(), reason: `check ${message.attempt} ${cause}; a read of the remediation still publishes remediation.completed` });
+    return 'recorded';
+  }
+
+  /** The remediation with ARM progress; publishes `remediation.completed` when every task is terminal. */
+  private async observe(record: RemediationRecord): Promise<{ view: RemediationView; published: boolean }> {
     // By position: a subscription may have several tasks.
     const states = await Promise.all(record.tasks.map((t) => (t.armId === undefined ? undefined : this.deps.starter.get(t.armId))));
     const result = view(record, states);
-    if (result.status !== 'running' && this.deps.events !== undefined) await this.publishCompleted(result, completedAt(record, states));
-    return result;
+    const published = result.status !== 'running' && this.deps.events !== undefined ? await this.publishCompleted(result, completedAt(record, states)) : true;
+    return { view: result, published };
   }
 
-  private async publishCompleted(remediation: RemediationView, completed: string): Promise<void> {
-    const at = (this.deps.clock?.now() ?? new Date()).toISOString();
+  private async scheduleFirstCheck(id: string): Promise<void> {
+    const policy = this.deps.checks?.policy;
+    if (policy === undefined) return;
+    try {
+      await this.sendCheck(id, 1, remediationCheckDelaySeconds(policy, 1));
+    } catch (error) {
+      // The tasks are running in ARM and the record is stored: failing the request would invite a
+      // second remediation. Without checks a read still publishes the event.
+      this.warn(`remediation ${id}: first completion check not scheduled (only a read publishes remediation.completed): ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private async sendCheck(remediationId: string, attempt: number, delaySeconds: number): Promise<void> {
+    await this.deps.checks?.queue.send({ kind: 'remediation-check', remediationId, attempt }, { visibilityDelaySeconds: delaySeconds });
+  }
+
+  private now(): Date {
+    return this.deps.clock?.now() ?? new Date();
+  }
+
+  private warn(message: string): void {
+    (this.deps.log ?? console).warn(message);
+  }
+
+  /** False when publishing failed (logged): the caller may retry. */
+  private async publishCompleted(remediation: RemediationView, completed: string): Promise<boolean> {
+    const at = this.now().toISOString();
     const control = getControl(remediation.controlId);
     try {
       await this.deps.events?.publish({
@@ -202,8 +307,10 @@ export class RemediationService {
           tasks: remediation.tasks.map(({ clusterIds: _clusters, ...task }) => task),
         },
       });
+      return true;
     } catch (error) {
-      (this.deps.log ?? console).warn(`remediation ${remediation.id}: remediation.completed not published (the next read retries): ${error instanceof Error ? error.message : String(error)}`);
+      this.warn(`remediation ${remediation.id}: remediation.completed not published (the next check or read retries): ${error instanceof Error ? error.message : String(error)}`);
+      return false;
     }
   }
 }
@@ -217,6 +324,13 @@ export class RemediationService {
 function completedAt(record: RemediationRecord, states: readonly (RemediationTaskState | undefined)[]): string {
   const times = states.map((s) => (s?.lastUpdatedOn === undefined ? Number.NaN : Date.parse(s.lastUpdatedOn))).filter((t) => !Number.isNaN(t));
   return times.length > 0 ? new Date(Math.max(...times)).toISOString() : record.createdAt;
+}
+
+/** `48 h`, `90 min`, `30 s`: for the polling-stopped reason. */
+function duration(seconds: number): string {
+  if (seconds >= 3600) return `${Math.round((seconds / 3600) * 10) / 10} h`;
+  if (seconds >= 60) return `${Math.round(seconds / 60)} min`;
+  return `${seconds} s`;
 }
 
 function taskClusterIds(record: RemediationRecord, task: RemediationTaskRecord): readonly string[] {
@@ -243,5 +357,14 @@ function view(record: RemediationRecord, states: readonly (RemediationTaskState 
   const ok = states_.filter((s) => TERMINAL_OK.has(s)).length;
   const bad = states_.filter((s) => TERMINAL_BAD.has(s) || s === 'notstarted').length;
   const status: RemediationStatus = ok + bad < tasks.length ? 'running' : bad === 0 ? 'succeeded' : ok === 0 ? 'failed' : 'partial';
-  return { id: record.id, controlId: record.controlId, status, requestedBy: record.requestedBy, createdAt: record.createdAt, clusterIds: record.clusterIds, tasks };
+  return {
+    id: record.id,
+    controlId: record.controlId,
+    status,
+    requestedBy: record.requestedBy,
+    createdAt: record.createdAt,
+    clusterIds: record.clusterIds,
+    tasks,
+    ...(record.pollingStopped !== undefined ? { pollingStopped: { at: record.pollingStopped.at, reason: record.pollingStopped.reason } } : {}),
+  };
 }

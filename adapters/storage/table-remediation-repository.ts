@@ -4,14 +4,15 @@
  * properties (a request may name up to 1000 clusters, more than one 64 KiB property holds). A task
  * stores its clusters as a range of the cluster ids (`clusters: { offset, count }`), not the ids again;
  * tasks stored before requests were split have no range (one task per subscription).
- * ARM progress is never stored: it is read from Azure Policy when the request is shown.
+ * ARM progress is never stored: it is read from Azure Policy when the request is shown. When the
+ * background completion checks give up, `pollingStoppedAt` / `pollingStoppedReason` are merged in.
  */
 import type { TableClient } from '@azure/data-tables';
-import { ConflictError, UnprocessableError } from '../../domain/errors.js';
-import type { RemediationRecord, RemediationRepository, RemediationTaskRecord } from '../../application/ports.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../../domain/errors.js';
+import type { RemediationPollingStop, RemediationRecord, RemediationRepository, RemediationTaskRecord } from '../../application/ports.js';
 import { MAX_CHUNKED_CHARS, readChunks, writeChunks } from './chunked-property.js';
 import { escapeKey } from './table-keys.js';
-import { getEntityOrUndefined, isStatus, reqStr, type TableStore } from './table-store.js';
+import { getEntityOrUndefined, isStatus, reqStr, str, type TableStore } from './table-store.js';
 
 type Task = RemediationTaskRecord;
 
@@ -52,6 +53,7 @@ function parseTasks(value: unknown): Task[] {
 function fromEntity(e: Record<string, unknown>): RemediationRecord {
   const clusterIds = parseJson(e, 'clusterIds');
   if (!Array.isArray(clusterIds) || !clusterIds.every(isString)) throw new Error('remediation clusterIds are not strings');
+  const stoppedAt = str(e, 'pollingStoppedAt');
   return {
     id: reqStr(e, 'id'),
     controlId: reqStr(e, 'controlId'),
@@ -59,6 +61,7 @@ function fromEntity(e: Record<string, unknown>): RemediationRecord {
     createdAt: reqStr(e, 'createdAt'),
     clusterIds,
     tasks: parseTasks(parseJson(e, 'tasks')),
+    ...(stoppedAt !== undefined ? { pollingStopped: { at: stoppedAt, reason: str(e, 'pollingStoppedReason') ?? '' } } : {}),
   };
 }
 
@@ -104,5 +107,22 @@ export class TableRemediationRepository implements RemediationRepository {
     const key = escapeKey(id);
     const e = await getEntityOrUndefined(this.table, key, key);
     return e === undefined ? undefined : fromEntity(e);
+  }
+
+  async recordPollingStopped(id: string, stop: RemediationPollingStop): Promise<void> {
+    const key = escapeKey(id);
+    // Conditional on the read, so two checks giving up at once (a redelivered message) keep the first.
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const e = await getEntityOrUndefined(this.table, key, key);
+      if (e === undefined) throw new NotFoundError(`Remediation ${id} does not exist.`, 'remediationId');
+      if (str(e, 'pollingStoppedAt') !== undefined) return;
+      try {
+        await this.table.updateEntity({ partitionKey: key, rowKey: key, pollingStoppedAt: stop.at, pollingStoppedReason: stop.reason }, 'Merge', { etag: String(e['etag']) });
+        return;
+      } catch (error) {
+        if (!isStatus(error, 412)) throw error;
+      }
+    }
+    throw new Error(`remediation ${id}: polling stop not recorded (changed concurrently three times)`);
   }
 }

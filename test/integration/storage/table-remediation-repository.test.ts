@@ -3,7 +3,7 @@ import { startAzurite, type RunningAzurite } from '../../../local/azurite.js';
 import { TableStore } from '../../../adapters/storage/table-store.js';
 import { TableRemediationRepository } from '../../../adapters/storage/table-remediation-repository.js';
 import type { RemediationRecord } from '../../../application/ports.js';
-import { ConflictError, UnprocessableError } from '../../../domain/errors.js';
+import { ConflictError, NotFoundError, UnprocessableError } from '../../../domain/errors.js';
 import { SUB_A, SUB_B, uniquePrefix } from './fixtures.js';
 
 let azurite: RunningAzurite;
@@ -83,5 +83,16 @@ describe('TableRemediationRepository', () => {
     const ids = Array.from({ length: 1000 }, (_, i) => `${cluster(SUB_A, i)}${'x'.repeat(400)}`);
     await expect(repo.create(record('huge', ids))).rejects.toBeInstanceOf(UnprocessableError);
     expect(await repo.get('huge')).toBeUndefined();
+  });
+
+  it('records that polling stopped once: the first stop stands, the rest of the record is untouched', async () => {
+    const r = record('stopped', [cluster(SUB_A, 1)]);
+    await repo.create(r);
+    expect((await repo.get('stopped'))?.pollingStopped).toBeUndefined();
+    await repo.recordPollingStopped('stopped', { at: '2030-01-04T03:04:05.000Z', reason: 'not finished 48 h after it started' });
+    // A redelivered check or the poison handler giving up later does not overwrite it.
+    await repo.recordPollingStopped('stopped', { at: '2030-01-05T00:00:00.000Z', reason: 'check 7 failed on every delivery' });
+    expect(await repo.get('stopped')).toEqual({ ...r, pollingStopped: { at: '2030-01-04T03:04:05.000Z', reason: 'not finished 48 h after it started' } });
+    await expect(repo.recordPollingStopped('nope', { at: '2030-01-04T00:00:00.000Z', reason: 'x' })).rejects.toBeInstanceOf(NotFoundError);
   });
 });

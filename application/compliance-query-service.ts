@@ -81,6 +81,12 @@ export interface EvaluationView {
   readonly subscriptions: { readonly total: number; readonly succeeded: number; readonly failed: number };
   readonly clustersEvaluated: number;
   readonly failures: EvaluationRun['failures'];
+  /** Clusters evaluated with extensions or Flux configurations not collected (those controls `unknown`). */
+  readonly clustersIncomplete: number;
+  /** Outbound events (`cluster.compliance.changed`, `evaluation.completed`) lost after every attempt. */
+  readonly eventsNotPublished: number;
+  /** Subscriptions with stored clusters the run did not discover; their clusters are stale. */
+  readonly subscriptionsNotDiscovered: readonly { readonly subscriptionId: string; readonly clusters: number }[];
 }
 
 export interface TrendsView {
@@ -107,13 +113,19 @@ const DAY_MS = 86_400_000;
 const DEFAULT_HISTORY_DAYS = 30;
 const MAX_HISTORY_DAYS = 400;
 
-/** Offset paging over small in-memory lists (the catalog, exceptions): the token is opaque to callers. */
+/**
+ * Offset paging over a fixed in-memory list (the control catalog): the token is base64url of
+ * `o<offset>`, opaque to callers and not signed (every caller may read the whole list anyway).
+ * Only offsets this function issues are accepted: canonical base64url, a decimal without leading
+ * zeros, inside the list (1 .. length − 1); anything else is `InvalidRequest`.
+ */
 export function pageOf<T>(items: readonly T[], top: number, continuationToken: string | undefined): Page<T> {
   let offset = 0;
   if (continuationToken !== undefined) {
-    const decoded = /^o(\d{1,9})$/.exec(Buffer.from(continuationToken, 'base64url').toString('utf8'));
-    if (decoded === null || decoded[1] === undefined) throw new InvalidRequestError('The continuation token is invalid.', 'continuationToken');
-    offset = Number(decoded[1]);
+    const text = /^[A-Za-z0-9_-]{1,16}$/.test(continuationToken) ? Buffer.from(continuationToken, 'base64url').toString('latin1') : '';
+    const decoded = /^o([1-9]\d{0,8})$/.exec(text);
+    offset = decoded?.[1] !== undefined && Buffer.from(text, 'latin1').toString('base64url') === continuationToken ? Number(decoded[1]) : -1;
+    if (offset < 1 || offset >= items.length) throw new InvalidRequestError('The continuation token is not valid.', 'continuationToken');
   }
   const slice = items.slice(offset, offset + top);
   const next = offset + top < items.length ? Buffer.from(`o${offset + top}`).toString('base64url') : undefined;
@@ -182,6 +194,9 @@ export function toEvaluationView(r: EvaluationRun): EvaluationView {
     subscriptions: { total: r.subscriptionsTotal, succeeded: r.subscriptionsSucceeded, failed: r.subscriptionsFailed },
     clustersEvaluated: r.clustersEvaluated,
     failures: r.failures.map((f) => ({ subscriptionId: f.subscriptionId, error: f.error, at: f.at })),
+    clustersIncomplete: r.clustersIncomplete ?? 0,
+    eventsNotPublished: r.eventsNotPublished ?? 0,
+    subscriptionsNotDiscovered: (r.subscriptionsNotDiscovered ?? []).map((s) => ({ subscriptionId: s.subscriptionId, clusters: s.clusters })),
   };
 }
 

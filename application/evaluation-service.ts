@@ -5,6 +5,14 @@
  * Every step is idempotent under at-least-once delivery: a redelivered collect message evaluates the
  * same snapshot against the same run start and overwrites the same rows; finalize may run any number
  * of times. Depends only on ports and the domain.
+ *
+ * No fault leaves a run `running` silently: a collect that fails every attempt records the failure
+ * itself; one the host gave up on anyway (timeout, crash, a failure while recording) reaches
+ * `evaluation-collect-poison`, whose handler ({@link EvaluationService.collectPoisoned}) records it; a
+ * collect message that could not be enqueued is recorded at start; a finalize the host gave up on is
+ * finalized once more or fails the run visibly ({@link EvaluationService.finalizePoisoned}). Losses
+ * that keep the results (clusters with parts not collected, events not published, subscriptions no
+ * longer discovered) are counted on the run.
  */
 import { evaluateCluster } from '../domain/evaluate-cluster.js';
 import { buildHistoryEntry } from '../domain/drift.js';
@@ -13,7 +21,7 @@ import { summarizeFleet, type SummaryInput } from '../domain/fleet-summary.js';
 import type { ClusterEvaluation, ClusterSnapshot, ControlException, ControlResult, FleetSummary, PolicyStateFact } from '../domain/model.js';
 import { buildClusterComplianceChanged, type EvaluationCompletedData, type OutboundEvent } from '../domain/webhook-events.js';
 import { outboundEventId, publishAll } from './event-publishing.js';
-import type { CollectSubscriptionMessage, FinalizeRunMessage } from './messages.js';
+import { QUEUES, type CollectSubscriptionMessage, type FinalizeRunMessage } from './messages.js';
 import type {
   AzureInventoryReader,
   Clock,
@@ -28,7 +36,9 @@ import type {
   HistoryRepository,
   MessageQueue,
   Page,
+  RetryAfterHint,
   RunTrigger,
+  SubscriptionNotDiscovered,
   SummaryRepository,
 } from './ports.js';
 
@@ -77,9 +87,38 @@ export interface DeliveryAttempt {
 }
 
 export type CollectOutcome =
-  | { readonly kind: 'collected'; readonly clusters: number; readonly runComplete: boolean }
+  | {
+      readonly kind: 'collected';
+      readonly clusters: number;
+      readonly clustersIncomplete: number;
+      readonly eventsNotPublished: number;
+      readonly runComplete: boolean;
+    }
   | { readonly kind: 'failed'; readonly error: string; readonly staleClusters: number; readonly runComplete: boolean }
+  /** Throttled (Retry-After) before the last attempt: sent again with at least that visibility delay. */
+  | { readonly kind: 'deferred'; readonly retryAfterSeconds: number; readonly attempt: number }
   | { readonly kind: 'skipped'; readonly reason: string };
+
+/** What handling a collect message from `evaluation-collect-poison` did. */
+export type PoisonedCollectOutcome =
+  | { readonly kind: 'failed'; readonly error: string; readonly staleClusters: number; readonly runComplete: boolean }
+  /** An outcome was already recorded (the delivery failed after recording it): kept as is. */
+  | { readonly kind: 'already-recorded'; readonly ok: boolean; readonly runComplete: boolean }
+  | { readonly kind: 'skipped'; readonly reason: string };
+
+/** What handling a finalize message from `evaluation-finalize-poison` did. */
+export type PoisonedFinalizeOutcome =
+  | { readonly kind: 'finalized'; readonly run: EvaluationRun }
+  | { readonly kind: 'failed'; readonly error: string; readonly run: EvaluationRun | undefined }
+  | { readonly kind: 'skipped'; readonly reason: string };
+
+export interface FinalizeOptions {
+  /**
+   * The last delivery of the finalize message (or a call nothing retries): a failure to publish
+   * `evaluation.completed` or to apply history retention is recorded/logged instead of thrown.
+   */
+  readonly lastAttempt?: boolean | undefined;
+}
 
 /** A run just opened: nothing discovered or collected yet. */
 export function queuedRun(id: string, trigger: RunTrigger, requestedBy: string | undefined, createdAt: string): EvaluationRun {
@@ -129,9 +168,22 @@ const SUMMARY_PAGE_SIZE = 250;
 /** Pages of summary inputs (~0.6 KB each): the emulator scans the whole table per page read. */
 const SUMMARY_INPUT_PAGE_SIZE = 1000;
 const silent: EvaluationLogger = { info: () => undefined, warn: () => undefined };
+/** Collect messages sent at once when a run starts (as `StorageMessageQueue.sendMany` does). */
+const SEND_CONCURRENCY = 8;
 
 function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The `Retry-After` an adapter attached to a failure ({@link RetryAfterHint}), on the error or its causes. */
+function retryAfterOf(error: unknown): number | undefined {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth += 1) {
+    const v = (e as Partial<RetryAfterHint>).retryAfterSeconds;
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -180,17 +232,57 @@ export class EvaluationService {
     }
     const startedAt = clock.now().toISOString();
     const running: EvaluationRun = { ...queued, status: 'running', startedAt, subscriptionsTotal: subscriptionIds.length };
-    await runs.update(running);
+    try {
+      await runs.update(running);
+    } catch (error) {
+      // Left `queued`, the run would wait forever: end it visibly if storage still answers.
+      const at = clock.now().toISOString();
+      await runs.update({ ...queued, status: 'failed', startedAt: at, completedAt: at, failures: [{ subscriptionId: '*', error: `run not started: ${errorText(error)}`, at }] }).catch(() => undefined);
+      throw error;
+    }
     this.log.info(`run ${running.id}: ${subscriptionIds.length} subscription(s) to collect`);
 
     if (subscriptionIds.length === 0) {
-      await this.finalizeRun(running.id);
+      // Nothing retries this call: a lost `evaluation.completed` is recorded on the run, not thrown.
+      await this.finalizeRun(running.id, { lastAttempt: true });
       return (await runs.get(running.id)) ?? running;
     }
-    await this.deps.collectQueue.sendMany(
-      subscriptionIds.map((subscriptionId): CollectSubscriptionMessage => ({ kind: 'collect-subscription', runId: running.id, subscriptionId, runStartedAt: startedAt })),
-    );
-    return running;
+    const unsent: { subscriptionId: string; error: string }[] = [];
+    await mapLimited(subscriptionIds, SEND_CONCURRENCY, async (subscriptionId) => {
+      try {
+        await this.deps.collectQueue.send({ kind: 'collect-subscription', runId: running.id, subscriptionId, runStartedAt: startedAt });
+      } catch (error) {
+        unsent.push({ subscriptionId, error: errorText(error) });
+      }
+    });
+    return unsent.length === 0 ? running : this.recordUnsent(running, unsent);
+  }
+
+  /**
+   * Collect messages that could not be enqueued: nothing would ever record those subscriptions, so
+   * they are recorded as failed now (clusters stale) and the run completes without them; when even
+   * that fails, the run is failed visibly (if storage still answers) and the error rethrown.
+   */
+  private async recordUnsent(run: EvaluationRun, unsent: readonly { subscriptionId: string; error: string }[]): Promise<EvaluationRun> {
+    const { runs, clusters, clock } = this.deps;
+    this.log.warn(`run ${run.id}: ${unsent.length} of ${run.subscriptionsTotal} collect message(s) not enqueued; recording those subscriptions as failed: ${unsent[0]?.error ?? ''}`);
+    try {
+      await mapLimited(unsent, SEND_CONCURRENCY, async ({ subscriptionId, error }) => {
+        await clusters.markStale(subscriptionId, { lastSeenNoLaterThan: run.startedAt });
+        await runs.recordSubscriptionOutcome(run.id, subscriptionId, { ok: false, error: `collect message not enqueued: ${error}` }, clock.now().toISOString());
+      });
+      const counted = await runs.refresh(run.id, clock.now().toISOString());
+      // The queue just failed: when these were the last outcomes, finalize here instead of through it.
+      // (A collector finishing meanwhile may finalize too: finalize is idempotent.)
+      if (counted !== undefined && counted.subscriptionsSucceeded + counted.subscriptionsFailed >= counted.subscriptionsTotal) {
+        await this.finalizeRun(run.id, { lastAttempt: true });
+      }
+    } catch (error) {
+      const reason = `${unsent.length} collect message(s) not enqueued and not recorded: ${errorText(error)}`;
+      await runs.refresh(run.id, clock.now().toISOString(), { fail: reason }).catch(() => undefined);
+      throw error;
+    }
+    return (await runs.get(run.id)) ?? run;
   }
 
   private async discoverSubscriptions(): Promise<string[]> {
@@ -205,46 +297,118 @@ export class EvaluationService {
   /**
    * Collects and evaluates one subscription. Throws on a subscription-level failure so the queue
    * retries — except on the last attempt, where the failure is recorded, the subscription's clusters
-   * are marked stale (keeping their last results) and the run can still finalize.
+   * are marked stale (keeping their last results) and the run can still finalize. A failure that
+   * carries `Retry-After` (ARM still throttling after the SDK's retries) is not thrown: the message is
+   * sent again with at least that visibility delay, instead of the queue's fixed one, and the attempts
+   * spent so far travel with it (`previousAttempts`), so the last attempt is still the
+   * `maxDequeueCount`-th.
    */
   async collectSubscription(message: CollectSubscriptionMessage, attempt: DeliveryAttempt): Promise<CollectOutcome> {
     const { runs, clusters, clock } = this.deps;
     const run = await runs.get(message.runId);
     if (run === undefined) return { kind: 'skipped', reason: `run ${message.runId} does not exist` };
     if (run.completedAt !== undefined) return { kind: 'skipped', reason: `run ${message.runId} is already complete` };
+    const attemptNo = (message.previousAttempts ?? 0) + attempt.dequeueCount;
+    const lastAttempt = attemptNo >= attempt.maxDequeueCount;
 
-    let evaluated: number;
-    let events: OutboundEvent[];
+    let collected: { evaluated: number; incomplete: number; events: OutboundEvent[] };
     try {
-      ({ evaluated, events } = await this.collectAndStore(message));
+      collected = await this.collectAndStore(message);
     } catch (error) {
       const text = errorText(error);
-      if (attempt.dequeueCount < attempt.maxDequeueCount) {
-        this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} failed on attempt ${attempt.dequeueCount}/${attempt.maxDequeueCount}, will retry: ${text}`);
+      if (!lastAttempt) {
+        const retryAfter = retryAfterOf(error);
+        if (retryAfter !== undefined) return this.deferCollect(message, attemptNo, attempt.maxDequeueCount, retryAfter, error);
+        this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} failed on attempt ${attemptNo}/${attempt.maxDequeueCount}, will retry: ${text}`);
         throw error;
       }
       this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} failed on the last attempt; recording the failure: ${text}`);
-      const staleClusters = await clusters.markStale(message.subscriptionId);
+      const staleClusters = await clusters.markStale(message.subscriptionId, { lastSeenNoLaterThan: message.runStartedAt });
       await runs.recordSubscriptionOutcome(message.runId, message.subscriptionId, { ok: false, error: text }, clock.now().toISOString());
       const runComplete = await this.finalizeIfComplete(message.runId);
       return { kind: 'failed', error: text, staleClusters, runComplete };
     }
+    const { evaluated, incomplete, events } = collected;
     // Results are stored; publish before recording the outcome, so a failure retries this message
     // (which recomputes the same drift and event ids) while the run cannot complete without it.
+    let eventsNotPublished = 0;
+    // publishAll tries every event before rethrowing the first failure: count the ones that failed.
+    let failedEvents = 0;
+    const publisher = this.deps.events;
+    const counting: EventPublisher | undefined =
+      publisher === undefined
+        ? undefined
+        : {
+            publish: async (event) => {
+              try {
+                await publisher.publish(event);
+              } catch (error) {
+                failedEvents += 1;
+                throw error;
+              }
+            },
+          };
     try {
-      await publishAll(this.deps.events, events);
+      await publishAll(counting, events);
     } catch (error) {
-      const text = `run ${message.runId}: subscription ${message.subscriptionId}: ${events.length} cluster.compliance.changed event(s) not published`;
-      if (attempt.dequeueCount < attempt.maxDequeueCount) {
-        this.log.warn(`${text} on attempt ${attempt.dequeueCount}/${attempt.maxDequeueCount}, will retry: ${errorText(error)}`);
+      const text = `run ${message.runId}: subscription ${message.subscriptionId}: ${failedEvents} of ${events.length} cluster.compliance.changed event(s) not published`;
+      if (!lastAttempt) {
+        this.log.warn(`${text} on attempt ${attemptNo}/${attempt.maxDequeueCount}, will retry: ${errorText(error)}`);
         throw error;
       }
-      // The last attempt keeps the stored results (not a collection failure); the loss is logged.
+      // The last attempt keeps the stored results (not a collection failure); the loss is counted on the run.
       this.log.warn(`${text} on the last attempt; the results are kept: ${errorText(error)}`);
+      eventsNotPublished = failedEvents;
     }
-    await runs.recordSubscriptionOutcome(message.runId, message.subscriptionId, { ok: true, clusters: evaluated }, clock.now().toISOString());
+    await runs.recordSubscriptionOutcome(
+      message.runId,
+      message.subscriptionId,
+      { ok: true, clusters: evaluated, clustersIncomplete: incomplete, eventsNotPublished },
+      clock.now().toISOString(),
+    );
     const runComplete = await this.finalizeIfComplete(message.runId);
-    return { kind: 'collected', clusters: evaluated, runComplete };
+    return { kind: 'collected', clusters: evaluated, clustersIncomplete: incomplete, eventsNotPublished, runComplete };
+  }
+
+  /**
+   * Re-sends a throttled collect with at least the service's `Retry-After` as visibility delay. One
+   * new message replaces the failed delivery (this one then completes and is deleted), so requests
+   * are not multiplied; if the send fails, the original error is thrown and the host retries as usual.
+   */
+  private async deferCollect(message: CollectSubscriptionMessage, attemptNo: number, maxAttempts: number, retryAfterSeconds: number, cause: unknown): Promise<CollectOutcome> {
+    const delay = Math.max(1, Math.ceil(retryAfterSeconds));
+    try {
+      await this.deps.collectQueue.send({ ...message, previousAttempts: attemptNo }, { visibilityDelaySeconds: delay });
+    } catch (error) {
+      this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId}: throttled collect not deferred (${errorText(error)}); the queue retries it`);
+      throw cause;
+    }
+    this.log.warn(
+      `run ${message.runId}: subscription ${message.subscriptionId} throttled on attempt ${attemptNo}/${maxAttempts}; collect deferred by ${delay} s (Retry-After ${retryAfterSeconds} s): ${errorText(cause)}`,
+    );
+    return { kind: 'deferred', retryAfterSeconds: delay, attempt: attemptNo };
+  }
+
+  /**
+   * A collect message the host moved to `evaluation-collect-poison`: every delivery ended without
+   * recording an outcome (function timeout, crash, or a failure while recording the failure). Records
+   * the subscription as failed with that reason, marks its clusters stale (last results kept) and lets
+   * the run finalize as `partial`. Idempotent; an outcome already recorded is kept.
+   */
+  async collectPoisoned(message: CollectSubscriptionMessage, reason: string): Promise<PoisonedCollectOutcome> {
+    const { runs, clusters, clock } = this.deps;
+    const run = await runs.get(message.runId);
+    if (run === undefined) return { kind: 'skipped', reason: `run ${message.runId} does not exist` };
+    if (run.completedAt !== undefined) return { kind: 'skipped', reason: `run ${message.runId} is already complete` };
+    const existing = await runs.getSubscriptionOutcome(message.runId, message.subscriptionId);
+    if (existing?.ok === true) return { kind: 'already-recorded', ok: true, runComplete: await this.finalizeIfComplete(message.runId) };
+    // Also when a failure is recorded: the delivery may have failed while marking the clusters stale.
+    const staleClusters = await clusters.markStale(message.subscriptionId, { lastSeenNoLaterThan: message.runStartedAt });
+    const error = `${reason} (${QUEUES.collectSubscriptionPoison})`;
+    const recorded = existing === undefined && (await runs.recordSubscriptionOutcomeIfAbsent(message.runId, message.subscriptionId, { ok: false, error }, clock.now().toISOString()));
+    const runComplete = await this.finalizeIfComplete(message.runId);
+    this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} poisoned: ${recorded ? 'recorded as failed' : 'outcome already recorded'}; ${staleClusters} cluster(s) marked stale`);
+    return recorded ? { kind: 'failed', error, staleClusters, runComplete } : { kind: 'already-recorded', ok: false, runComplete };
   }
 
   private async finalizeIfComplete(runId: string): Promise<boolean> {
@@ -256,7 +420,7 @@ export class EvaluationService {
     return complete;
   }
 
-  private async collectAndStore(message: CollectSubscriptionMessage): Promise<{ evaluated: number; events: OutboundEvent[] }> {
+  private async collectAndStore(message: CollectSubscriptionMessage): Promise<{ evaluated: number; incomplete: number; events: OutboundEvent[] }> {
     const { inventory, clusters, history, exceptions, settings } = this.deps;
     const { runId, subscriptionId } = message;
     const runStartedAt = new Date(message.runStartedAt);
@@ -331,8 +495,12 @@ export class EvaluationService {
       await clusters.deleteMany(gone);
       this.log.info(`run ${runId}: subscription ${subscriptionId}: ${gone.length} deleted cluster(s) removed`);
     }
-    this.log.info(`run ${runId}: subscription ${subscriptionId}: ${entries.length} cluster(s) evaluated, ${policyStates.length} policy state(s), ${assignments?.length ?? 'unknown'} assignment(s)`);
-    return { evaluated: entries.length, events };
+    // A part not collected turned that cluster's extension/Flux controls `unknown`: counted on the run.
+    const incomplete = snapshots.filter((s) => s.extensions === null || s.fluxConfigurations === null).length;
+    this.log.info(
+      `run ${runId}: subscription ${subscriptionId}: ${entries.length} cluster(s) evaluated${incomplete > 0 ? ` (${incomplete} incomplete)` : ''}, ${policyStates.length} policy state(s), ${assignments?.length ?? 'unknown'} assignment(s)`,
+    );
+    return { evaluated: entries.length, incomplete, events };
   }
 
   /** Extensions and Flux per cluster; a part that cannot be collected is `null` (its controls report `unknown`). */
@@ -366,7 +534,8 @@ export class EvaluationService {
   }
 
   private async activeExceptions(at: Date): Promise<ControlException[]> {
-    return (await this.deps.exceptions.list()).filter((e) => Date.parse(e.expiresAt) > at.getTime());
+    // A range read of the active ones (expired exceptions are kept forever); the filter keeps the cut exact.
+    return (await this.deps.exceptions.listActive(at.toISOString())).filter((e) => Date.parse(e.expiresAt) > at.getTime());
   }
 
   /** Every current cluster state (stale ones included) as the fleet summary reads it. */
@@ -396,10 +565,38 @@ export class EvaluationService {
   }
 
   /**
-   * Completes a run once every subscription has an outcome: fleet summary over every current cluster
-   * state (stale ones included), final status, history retention. Safe to repeat.
+   * Clusters of subscriptions this run did not discover (access revoked, no longer in
+   * `AZURE_SUBSCRIPTION_IDS`, disabled) would otherwise count as current forever: they are marked
+   * stale (unless a newer run has seen them since this one started) and listed on the run.
    */
-  async finalizeRun(runId: string): Promise<{ run: EvaluationRun; summary: FleetSummary } | undefined> {
+  private async markUndiscovered(run: EvaluationRun, inputs: readonly SummaryInput[], at: string): Promise<{ list: SubscriptionNotDiscovered[]; marked: number }> {
+    const inRun = new Set((await this.deps.runs.subscriptionsWithOutcome(run.id)).map((s) => s.toLowerCase()));
+    const stored = new Map<string, { clusters: number; current: number }>();
+    for (const input of inputs) {
+      const sub = input.subscriptionId.toLowerCase();
+      if (inRun.has(sub)) continue;
+      const entry = stored.get(sub) ?? { clusters: 0, current: 0 };
+      entry.clusters += 1;
+      if (!input.stale) entry.current += 1;
+      stored.set(sub, entry);
+    }
+    let marked = 0;
+    for (const [sub, entry] of stored) {
+      if (entry.current > 0) marked += await this.deps.clusters.markStale(sub, { lastSeenNoLaterThan: run.startedAt ?? at });
+    }
+    const list = [...stored].sort(([a], [b]) => a.localeCompare(b)).map(([subscriptionId, entry]) => ({ subscriptionId, clusters: entry.clusters }));
+    if (list.length > 0) {
+      this.log.warn(`run ${run.id}: ${list.length} subscription(s) with stored clusters not discovered (${list.map((s) => s.subscriptionId).join(', ')}); ${marked} cluster(s) newly marked stale`);
+    }
+    return { list, marked };
+  }
+
+  /**
+   * Completes a run once every subscription has an outcome: subscriptions no longer discovered marked,
+   * fleet summary over every current cluster state (stale ones included), final status, history
+   * retention, `evaluation.completed`. Safe to repeat.
+   */
+  async finalizeRun(runId: string, options: FinalizeOptions = {}): Promise<{ run: EvaluationRun; summary: FleetSummary } | undefined> {
     const { runs, summaries, history, clock, settings } = this.deps;
     const counted = await runs.refresh(runId, clock.now().toISOString());
     if (counted === undefined) {
@@ -412,12 +609,23 @@ export class EvaluationService {
     }
     // A repeated finalize reuses the first completion time, so it stores the same summary.
     const generatedAt = counted.completedAt ?? clock.now().toISOString();
-    const inputs = await this.summaryInputs();
+    let inputs = await this.summaryInputs();
+    const undiscovered = await this.markUndiscovered(counted, inputs, generatedAt);
+    // Rare (a subscription just dropped out): read again rather than guess which rows changed.
+    if (undiscovered.marked > 0) inputs = await this.summaryInputs();
     const summary = summarizeFleet(runId, generatedAt, inputs);
     await summaries.put(summary);
-    const run = (await runs.refresh(runId, generatedAt, { final: true })) ?? counted;
+    let run = (await runs.refresh(runId, generatedAt, { final: true, subscriptionsNotDiscovered: undiscovered.list })) ?? counted;
     const cutoff = new Date(Date.parse(generatedAt) - settings.historyRetentionDays * DAY_MS).toISOString();
-    const purged = await history.purgeOlderThan(cutoff);
+    let purged: number | string;
+    try {
+      purged = await history.purgeOlderThan(cutoff);
+    } catch (error) {
+      // Retention catches up on the next run; not worth losing the run's completion event over.
+      if (options.lastAttempt !== true) throw error;
+      this.log.warn(`run ${runId}: history retention failed on the last attempt, left for the next run: ${errorText(error)}`);
+      purged = 'no';
+    }
     this.log.info(`run ${runId} ${run.status}: ${inputs.length} cluster(s) in the summary, history retention removed ${purged} unit(s)`);
     // After the run and summary are stored. A failure fails this finalize message, which the queue
     // retries (finalize is idempotent and the event id is the run's).
@@ -434,9 +642,45 @@ export class EvaluationService {
     try {
       await publishAll(this.deps.events, [{ id: outboundEventId('evaluation.completed', runId), type: 'evaluation.completed', timestamp: data.completedAt, data }]);
     } catch (error) {
-      this.log.warn(`run ${runId}: evaluation.completed not published, finalize will be retried: ${errorText(error)}`);
-      throw error;
+      if (options.lastAttempt !== true) {
+        this.log.warn(`run ${runId}: evaluation.completed not published, finalize will be retried: ${errorText(error)}`);
+        throw error;
+      }
+      this.log.warn(`run ${runId}: evaluation.completed not published on the last attempt; counted on the run: ${errorText(error)}`);
+      run = (await runs.refresh(runId, generatedAt, { evaluationCompletedNotPublished: true })) ?? run;
+      return { run, summary };
     }
+    // A repeated finalize that got it out clears an earlier loss.
+    if (run.evaluationCompletedNotPublished === true) run = (await runs.refresh(runId, generatedAt, { evaluationCompletedNotPublished: false })) ?? run;
     return { run, summary };
+  }
+
+  /**
+   * A finalize message the host moved to `evaluation-finalize-poison`. Finalizes once more as a last
+   * attempt (a timeout or a passing storage fault may not recur); if that fails too, the run is ended
+   * `failed` with the reason, so it never stays `running`. A run already complete keeps its status.
+   * Idempotent.
+   */
+  async finalizePoisoned(runId: string, reason: string): Promise<PoisonedFinalizeOutcome> {
+    const { runs, clock } = this.deps;
+    const before = await runs.get(runId);
+    if (before === undefined) return { kind: 'skipped', reason: `run ${runId} does not exist` };
+    try {
+      const result = await this.finalizeRun(runId, { lastAttempt: true });
+      if (result !== undefined) return { kind: 'finalized', run: result.run };
+      // Not every subscription has an outcome: each one still pending completes the run itself
+      // (directly or through evaluation-collect-poison).
+      return { kind: 'skipped', reason: `run ${runId} still has subscriptions without an outcome` };
+    } catch (error) {
+      const text = `finalize failed on every delivery (${reason}, ${QUEUES.finalizeRunPoison}): ${errorText(error)}`;
+      const latest = await runs.get(runId);
+      if (latest?.completedAt !== undefined) {
+        this.log.warn(`run ${runId}: already ${latest.status}; ${text}`);
+        return { kind: 'failed', error: text, run: latest };
+      }
+      this.log.warn(`run ${runId}: ending the run as failed: ${text}`);
+      const failed = await runs.refresh(runId, clock.now().toISOString(), { fail: text });
+      return { kind: 'failed', error: text, run: failed };
+    }
   }
 }

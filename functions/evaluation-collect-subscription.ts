@@ -12,8 +12,15 @@ app.storageQueue('evaluationCollectSubscription', {
     const message = parseCollectSubscriptionMessage(payload);
     const { evaluation } = await getContainer();
     const outcome = await evaluation.collectSubscription(message, { dequeueCount: dequeueCountOf(context), maxDequeueCount: MAX_DEQUEUE_COUNT });
-    if (outcome.kind === 'collected') context.log(`run ${message.runId}: subscription ${message.subscriptionId}: ${outcome.clusters} cluster(s)`);
-    else if (outcome.kind === 'failed') context.warn(`run ${message.runId}: subscription ${message.subscriptionId} recorded as failed; ${outcome.staleClusters} cluster(s) marked stale`);
-    else context.warn(`run ${message.runId}: subscription ${message.subscriptionId} skipped: ${outcome.reason}`);
+    const subject = `run ${message.runId}: subscription ${message.subscriptionId}`;
+    if (outcome.kind === 'collected') {
+      const losses = [
+        outcome.clustersIncomplete > 0 ? `${outcome.clustersIncomplete} incomplete` : '',
+        outcome.eventsNotPublished > 0 ? `${outcome.eventsNotPublished} event(s) not published` : '',
+      ].filter((x) => x !== '');
+      context.log(`${subject}: ${outcome.clusters} cluster(s)${losses.length > 0 ? ` (${losses.join(', ')})` : ''}`);
+    } else if (outcome.kind === 'failed') context.warn(`${subject} recorded as failed; ${outcome.staleClusters} cluster(s) marked stale`);
+    else if (outcome.kind === 'deferred') context.warn(`${subject} throttled on attempt ${outcome.attempt}; deferred by ${outcome.retryAfterSeconds} s`);
+    else context.warn(`${subject} skipped: ${outcome.reason}`);
   },
 });

@@ -2,6 +2,10 @@
  * Production {@link AzureInventoryReader}: the real Azure SDK clients against the configured ARM
  * endpoint. Throttling is handled once, by the SDK pipeline's retry policy (429/503 + Retry-After);
  * this class adds no retry loop of its own, so one throttled request costs at most the SDK's retries.
+ * A request still throttled after them fails with {@link ArmRetryLaterError}, carrying the service's
+ * `Retry-After` so the queue retry waits at least that long. Every HTTP attempt has a timeout
+ * (`requestTimeoutMs`, default {@link DEFAULT_ARM_REQUEST_TIMEOUT_MS}): a hung call fails its read
+ * instead of holding the invocation until the function timeout.
  *
  * Connected clusters, policy states, extensions and Flux configurations are read with the REST client
  * (`@azure-rest/core-client`: same pipeline — bearer token, retry/throttling, TLS options — but the
@@ -12,7 +16,7 @@
 import { getClient, createRestError, type Client, type HttpResponse } from '@azure-rest/core-client';
 import { PolicyClient } from '@azure/arm-policy';
 import { SubscriptionClient } from '@azure/arm-resources-subscriptions';
-import type { AzureInventoryReader, ConnectedClusterRecord, PolicyAssignmentSummary, SubscriptionRef } from '../../application/ports.js';
+import type { AzureInventoryReader, ConnectedClusterRecord, PolicyAssignmentSummary, RetryAfterHint, SubscriptionRef } from '../../application/ports.js';
 import { DependencyError } from '../../domain/errors.js';
 import type { ExtensionFact, FluxFact, PolicyStateFact } from '../../domain/model.js';
 import { sdkClientOptions, type ArmConnection, type SdkClientOptions } from './arm-client-options.js';
@@ -36,6 +40,25 @@ export const POLICY_STATE_SELECT = [
   'complianceState',
   'policyDefinitionAction',
 ].join(',');
+
+/**
+ * Default budget of one ARM HTTP attempt. ARM answers reads in seconds; a minute leaves room for a
+ * 1,000-state policy page with components while keeping a hung call far from host.json's 10-minute
+ * `functionTimeout` (the SDK retries neither a timeout nor, so, multiplies it).
+ */
+export const DEFAULT_ARM_REQUEST_TIMEOUT_MS = 60_000;
+
+/** An ARM read still answered 429/503 with `Retry-After` after the SDK's own retries. */
+export class ArmRetryLaterError extends DependencyError implements RetryAfterHint {
+  constructor(
+    message: string,
+    target: string,
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, target, options);
+  }
+}
 
 export interface InventoryReaderOptions extends ArmConnection {
   /** Concurrent per-cluster child listings (config `ARM_MAX_CONCURRENCY`). */
@@ -65,12 +88,43 @@ function statusOf(e: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
+/**
+ * Seconds the service asked to wait, from a 429/503 answer's `retry-after-ms`, `x-ms-retry-after-ms` or
+ * `Retry-After` (seconds or an HTTP date) — the headers the SDK's throttling policy reads.
+ */
+export function retryAfterSecondsOf(e: unknown, now: number = Date.now()): number | undefined {
+  const status = statusOf(e);
+  if (status !== 429 && status !== 503) return undefined;
+  const headers = typeof e === 'object' && e !== null ? (e as { response?: { headers?: { get?: unknown } } }).response?.headers : undefined;
+  const get = (name: string): string | undefined => {
+    if (typeof headers?.get !== 'function') return undefined;
+    const value: unknown = (headers.get as (n: string) => unknown).call(headers, name);
+    return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+  };
+  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const ms = Number(get(name));
+    if (get(name) !== undefined && Number.isFinite(ms) && ms >= 0) return ms / 1000;
+  }
+  const value = get('retry-after');
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000);
+}
+
 /** Wraps an SDK failure (after the SDK's own retries) as a typed dependency error, without request details that could hold secrets. */
-function dependencyFailure(operation: string, target: string, e: unknown): DependencyError {
+function dependencyFailure(operation: string, target: string, e: unknown, timeoutMs?: number): DependencyError {
+  // Only the reader's own timeout policy aborts requests (no abort signal is passed in).
+  if (e instanceof Error && e.name === 'AbortError') {
+    return new DependencyError(`ARM ${operation} failed: no complete answer within ${timeoutMs ?? '?'} ms (request timed out)`, target, { cause: e });
+  }
   const status = statusOf(e);
   const code = typeof e === 'object' && e !== null && 'code' in e ? (e as { code?: unknown }).code : undefined;
   const detail = [status, code].filter((x) => x !== undefined).join(' ');
-  return new DependencyError(`ARM ${operation} failed${detail ? ` (${detail})` : ''}: ${e instanceof Error ? e.message : String(e)}`, target, { cause: e });
+  const message = `ARM ${operation} failed${detail ? ` (${detail})` : ''}: ${e instanceof Error ? e.message : String(e)}`;
+  const retryAfter = retryAfterSecondsOf(e);
+  return retryAfter !== undefined ? new ArmRetryLaterError(`${message} (Retry-After ${retryAfter} s)`, target, retryAfter, { cause: e }) : new DependencyError(message, target, { cause: e });
 }
 
 /** The `api-version` `@azure/arm-kubernetesconfiguration` 6.1.0 sends (extensions, Flux configurations). */
@@ -99,8 +153,11 @@ export class ArmInventoryReader implements AzureInventoryReader {
   /** Set once the service refused `$expand=components` at subscription scope (then never asked again). */
   private componentsRefused = false;
 
+  private readonly timeoutMs: number;
+
   constructor(private readonly connection: InventoryReaderOptions) {
-    this.options = sdkClientOptions(connection);
+    this.timeoutMs = connection.requestTimeoutMs ?? DEFAULT_ARM_REQUEST_TIMEOUT_MS;
+    this.options = sdkClientOptions({ ...connection, requestTimeoutMs: this.timeoutMs });
     this.subscriptions = new SubscriptionClient(connection.credential, this.options);
     this.rest = getClient(this.options.endpoint, connection.credential, { ...this.options, apiVersion: CONNECTED_CLUSTERS_API_VERSION });
     this.restUnversioned = getClient(this.options.endpoint, connection.credential, this.options);
@@ -114,7 +171,7 @@ export class ArmInventoryReader implements AzureInventoryReader {
         if (s.subscriptionId) out.push({ subscriptionId: s.subscriptionId, displayName: s.displayName ?? s.subscriptionId, state: s.state ?? 'Unknown' });
       }
     } catch (e) {
-      throw dependencyFailure('subscriptions.list', 'subscriptions', e);
+      throw dependencyFailure('subscriptions.list', 'subscriptions', e, this.timeoutMs);
     }
     return out;
   }
@@ -138,7 +195,7 @@ export class ArmInventoryReader implements AzureInventoryReader {
         response = await this.rest.pathUnchecked(next).get();
       }
     } catch (e) {
-      throw dependencyFailure('connectedClusters.list', subscriptionId, e);
+      throw dependencyFailure('connectedClusters.list', subscriptionId, e, this.timeoutMs);
     }
     return out;
   }
@@ -178,7 +235,7 @@ export class ArmInventoryReader implements AzureInventoryReader {
           if (fact) out.push(fact);
         }
       } catch (e) {
-        throw dependencyFailure(operation, clusterId, e);
+        throw dependencyFailure(operation, clusterId, e, this.timeoutMs);
       }
       return out;
     });
@@ -218,7 +275,7 @@ export class ArmInventoryReader implements AzureInventoryReader {
         });
       }
     } catch (e) {
-      throw dependencyFailure('policyAssignments.list', subscriptionId, e);
+      throw dependencyFailure('policyAssignments.list', subscriptionId, e, this.timeoutMs);
     }
     return out;
   }
@@ -262,7 +319,7 @@ export class ArmInventoryReader implements AzureInventoryReader {
         if (fact) out.push({ ...fact, timestamp: isoTime(fact.timestamp) as string | undefined });
       }
     } catch (e) {
-      throw dependencyFailure('policyStates.queryResults', subscriptionId, e);
+      throw dependencyFailure('policyStates.queryResults', subscriptionId, e, this.timeoutMs);
     }
     return out;
   }

@@ -5,11 +5,12 @@
  *   A subscription filter is one partition; `get` is a point read. The evaluation (controls with
  *   evidence) is stored as JSON chunked over `evaluation_0..n` properties, and cut further (fewer
  *   offenders, shorter evidence, with the totals kept) when even that would not fit one entity — the
- *   write never fails on size.
+ *   write never fails on size. Tags are chunked the same way (`tags_0..n`) within the same budget.
  * - `clusterindex`: small pointer rows in partitions `env|<env>`, `loc|<location>`,
  *   `status|<compliant|noncompliant>`, `fail|<controlId>` and `stale|true`, row = `<subscription>|<rg>|<name>`,
  *   each carrying the filterable fields. A filtered listing reads the most selective index partition
- *   (remaining filters applied as property filters) and point-reads the states of that page.
+ *   (a subscription is a row-key range of it; the remaining filters are checked on the rows read,
+ *   at most MAX_ROWS_EXAMINED_PER_PAGE per request) and point-reads the states of that page.
  *   Index rows are diffed against the previous state, so an unchanged cluster costs no index write.
  */
 import type { TableClient, TableEntity, TransactionAction } from '@azure/data-tables';
@@ -20,7 +21,7 @@ import type { ClusterQuery, ClusterState, EvaluationClusterStateRepository, Page
 import { toClusterSummary, type ClusterSummaryListing, type ClusterSummaryView } from '../../application/compliance-query-service.js';
 import { InvalidRequestError } from '../../domain/errors.js';
 import { escapeKey, joinKey } from './table-keys.js';
-import { MAX_CHUNKED_CHARS, readChunks, writeChunks } from './chunked-property.js';
+import { CHUNK_CHARS, MAX_CHUNKED_CHARS, MAX_CHUNKS, readChunks, writeChunks } from './chunked-property.js';
 import {
   bool,
   decodeContinuation,
@@ -34,6 +35,7 @@ import {
   insertBatched,
   readAll,
   readPage,
+  type ReadPageOptions,
   reqStr,
   str,
   submitBatched,
@@ -56,6 +58,8 @@ interface IndexFields {
 }
 
 const INDEX_SELECT = ['PartitionKey', 'RowKey', 'subscriptionId', 'environment', 'location', 'status', 'stale', 'failing'];
+/** The columns of an index row (it has no `failing`: its partition is the failing control). */
+const INDEX_ROW_SELECT = ['PartitionKey', 'RowKey', 'subscriptionId', 'environment', 'location', 'status', 'stale'];
 /**
  * What a list item needs (`listSummaries`), without the chunked evaluation: reading and parsing every
  * listed cluster's controls and evidence (~30 KB each) only to drop them made `clusters?top=100` read
@@ -119,10 +123,13 @@ function indexRowsOf(f: IndexFields): Map<string, Record<string, unknown>> {
 
 const sameProps = (a: Record<string, unknown>, b: Record<string, unknown>): boolean => JSON.stringify(a) === JSON.stringify(b);
 
-/** Cuts offenders and evidence harder and harder until the evaluation JSON fits one entity. */
-export function fitEvaluation(evaluation: ClusterEvaluation): string {
+/**
+ * Cuts offenders and evidence harder and harder until the evaluation JSON fits `maxChars` (default:
+ * the whole entity's chunk budget); always valid JSON, never longer than `maxChars`.
+ */
+export function fitEvaluation(evaluation: ClusterEvaluation, maxChars: number = MAX_CHUNKED_CHARS): string {
   const full = JSON.stringify(evaluation);
-  if (full.length <= MAX_CHUNKED_CHARS) return full;
+  if (full.length <= maxChars) return full;
   for (const [items, evidence] of [[5, 256], [0, 64], [0, 0]] as const) {
     const controls = evaluation.controls.map((c): ControlResult => ({
       ...c,
@@ -131,10 +138,60 @@ export function fitEvaluation(evaluation: ClusterEvaluation): string {
       ...(c.reason !== undefined ? { reason: c.reason.slice(0, 256) } : {}),
     }));
     const text = JSON.stringify({ ...evaluation, controls });
-    if (text.length <= MAX_CHUNKED_CHARS) return text;
+    if (text.length <= maxChars) return text;
   }
-  // Only reachable with thousands of controls: keep identity, score and failing controls.
-  return JSON.stringify({ ...evaluation, controls: [] }).slice(0, MAX_CHUNKED_CHARS);
+  // Only reachable with thousands of controls: keep identity and score, and as many failing control
+  // ids as fit (the list columns keep all of them). Cutting the JSON text instead made the stored
+  // evaluation unparseable, and the cluster unreadable.
+  let failed = evaluation.failedControls.length;
+  for (;;) {
+    const text = JSON.stringify({ ...evaluation, controls: [], failedControls: evaluation.failedControls.slice(0, failed) });
+    if (text.length <= maxChars) return text;
+    if (failed === 0) throw new RangeError(`cluster evaluation ${evaluation.clusterId} does not fit ${maxChars} characters even without controls`);
+    failed = Math.floor(failed / 2);
+  }
+}
+
+/**
+ * Tags as stored: JSON chunked over `tags_0..n` (ARM allows 50 tags of up to 512 + 256 characters,
+ * 38,700 characters as plain JSON, and up to ~231,000 if every character needs a `\uXXXX` escape).
+ * Beyond `MAX_TAGS_CHARS` (unreachable within ARM's limits) whole tags are dropped, longest first,
+ * and `tagsDropped` counts them: the entity write must never fail, and a cut inside the JSON text
+ * (the earlier 32,000-character slice) made every later read of the cluster throw.
+ */
+export const MAX_TAG_CHUNKS = 8;
+const MAX_TAGS_CHARS = MAX_TAG_CHUNKS * (CHUNK_CHARS - 1);
+
+export function fitTags(tags: Readonly<Record<string, string>>): { readonly json: string; readonly dropped: number } {
+  let entries = Object.entries(tags);
+  let json = JSON.stringify(Object.fromEntries(entries));
+  if (json.length <= MAX_TAGS_CHARS) return { json, dropped: 0 };
+  const size = ([k, v]: [string, string]): number => JSON.stringify(k).length + JSON.stringify(v).length;
+  const byLengthDesc = [...entries].sort((a, b) => size(b) - size(a));
+  let dropped = 0;
+  while (json.length > MAX_TAGS_CHARS) {
+    const longest = byLengthDesc[dropped] as [string, string];
+    dropped += 1;
+    entries = entries.filter((e) => e !== longest);
+    json = JSON.stringify(Object.fromEntries(entries));
+  }
+  return { json, dropped };
+}
+
+/** Chunks one chunk holds at least (a chunk gives up one character rather than split a surrogate pair). */
+const chunksFor = (text: string): number => Math.max(1, Math.ceil(text.length / (CHUNK_CHARS - 1)));
+
+/** Stored tags; `{}` for a value that does not parse (rows written before tags were chunked may hold a cut JSON text). */
+function tagsFromEntity(e: Record<string, unknown>): Record<string, string> {
+  const text = readChunks(e, 'tags') ?? str(e, 'tags');
+  if (text === undefined) return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+    return Object.fromEntries(Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  } catch {
+    return {};
+  }
 }
 
 /** ~0.6 KB for the 16 catalog controls; the cap keeps the entity within 1 MiB next to a full evaluation. */
@@ -148,6 +205,9 @@ function controlStatusesOf(evaluation: ClusterEvaluation): string | undefined {
 
 function toEntity(state: ClusterState): { partitionKey: string; rowKey: string } & Record<string, unknown> {
   const f = indexFieldsOf(state);
+  const tags = fitTags(state.tags);
+  // Tags and evaluation share the entity's chunk budget (MAX_CHUNKS × 64 KB keeps it under 1 MiB).
+  const evaluationChars = (MAX_CHUNKS - chunksFor(tags.json)) * (CHUNK_CHARS - 1);
   return {
     partitionKey: clusterPartition(state.subscriptionId),
     rowKey: clusterRow(state.resourceGroup, state.name),
@@ -158,7 +218,7 @@ function toEntity(state: ClusterState): { partitionKey: string; rowKey: string }
       resourceGroup: state.resourceGroup,
       location: state.location,
       kind: state.kind,
-      tags: JSON.stringify(state.tags).slice(0, 32_000),
+      tagsDropped: tags.dropped > 0 ? tags.dropped : undefined,
       environment: state.environment,
       distribution: state.distribution,
       kubernetesVersion: state.kubernetesVersion,
@@ -173,7 +233,8 @@ function toEntity(state: ClusterState): { partitionKey: string; rowKey: string }
       failedControls: JSON.stringify(state.evaluation.failedControls),
       controlStatuses: controlStatusesOf(state.evaluation),
     }),
-    ...writeChunks('evaluation', fitEvaluation(state.evaluation)),
+    ...writeChunks('tags', tags.json),
+    ...writeChunks('evaluation', fitEvaluation(state.evaluation, evaluationChars)),
   };
 }
 
@@ -187,7 +248,7 @@ function fromEntity(e: Record<string, unknown>): ClusterState {
     resourceGroup: reqStr(e, 'resourceGroup'),
     location: reqStr(e, 'location'),
     kind: str(e, 'kind'),
-    tags: JSON.parse(str(e, 'tags') ?? '{}') as Record<string, string>,
+    tags: tagsFromEntity(e),
     environment: str(e, 'environment'),
     distribution: str(e, 'distribution'),
     kubernetesVersion: str(e, 'kubernetesVersion'),
@@ -242,6 +303,8 @@ export interface TableClusterStateRepositoryOptions {
   readonly listCacheMs?: number;
   /** Milliseconds (monotonic); tests pass a fake clock. */
   readonly now?: () => number;
+  /** Rows a filtered listing examines per request (default MAX_ROWS_EXAMINED_PER_PAGE); tests lower it. */
+  readonly maxRowsExamined?: number;
 }
 
 /**
@@ -273,6 +336,7 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
   private readonly index: TableClient;
   private readonly listCacheMs: number;
   private readonly now: () => number;
+  private readonly maxRowsExamined: number | undefined;
   private readonly listPages = new Map<string, CachedPage>();
 
   constructor(store: TableStore, options: TableClusterStateRepositoryOptions = {}) {
@@ -280,6 +344,7 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     this.index = store.client('clusterIndex');
     this.listCacheMs = options.listCacheMs ?? DEFAULT_LIST_CACHE_MS;
     this.now = options.now ?? (() => performance.now());
+    this.maxRowsExamined = options.maxRowsExamined;
   }
 
   async upsertMany(states: readonly ClusterState[], stored?: readonly ClusterState[]): Promise<void> {
@@ -425,14 +490,13 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
   ): Promise<{ rows: Record<string, unknown>[]; continuationToken: string | undefined }> {
     if (!Number.isInteger(query.top) || query.top < 1) throw new InvalidRequestError('top must be a positive integer.', 'top');
     const token = decodeContinuation(query.continuationToken);
-    const props: string[] = [];
-    const add = (clause: string): void => {
-      props.push(clause);
-    };
-    if (query.status !== undefined) add(odata`status eq ${query.status}`);
-    if (query.environment !== undefined) add(odata`environment eq ${query.environment.toLowerCase()}`);
-    if (query.location !== undefined) add(odata`location eq ${query.location.toLowerCase()}`);
-    if (query.stale !== undefined) add(odata`stale eq ${query.stale}`);
+    // Conditions on non-key columns are checked here on the rows read, not sent as OData property
+    // filters: the service then reads key ranges only, and readPage bounds the rows one request
+    // examines (MAX_ROWS_EXAMINED_PER_PAGE), returning a short page with a continuation when few match.
+    // A server-side filter matching nothing (`?stale=false` over an all-stale fleet) read the whole table.
+    const propertyFiltered = query.status !== undefined || query.environment !== undefined || query.location !== undefined || query.stale !== undefined;
+    const options = (match: (e: Readonly<Record<string, unknown>>) => boolean): ReadPageOptions =>
+      propertyFiltered ? { match, ...(this.maxRowsExamined !== undefined ? { maxRowsExamined: this.maxRowsExamined } : {}) } : {};
 
     const indexPartition =
       query.failingControlId !== undefined
@@ -451,20 +515,21 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
 
     if (indexPartition === undefined) {
       // Main table: one partition for a subscription filter, otherwise a paged read in key order.
-      const where = [
-        ...(query.subscriptionId !== undefined ? [odata`PartitionKey eq ${clusterPartition(query.subscriptionId)}`] : []),
-        ...props,
-      ];
-      const page = await readPage(this.table, where.length > 0 ? where.join(' and ') : undefined, query.top, token, select);
+      const where = query.subscriptionId !== undefined ? odata`PartitionKey eq ${clusterPartition(query.subscriptionId)}` : undefined;
+      // `select` is undefined (whole rows) or LIST_SELECT, which holds every column the match reads.
+      const page = await readPage(this.table, where, query.top, token, select, options((e) => matchesFields(indexFieldsFromEntity(e), query)));
       return { rows: page.entities, continuationToken: encodeContinuation(page.continuationToken) };
     }
 
+    // Index row keys start with the escaped subscription id and `|` (which escaping keeps out of the
+    // id), so a subscription is a row-key range of the index partition, not a scan of it.
+    const subscription = query.subscriptionId !== undefined ? clusterPartition(query.subscriptionId) : undefined;
     const where = [
       odata`PartitionKey eq ${indexPartition}`,
-      ...(query.subscriptionId !== undefined ? [odata`subscriptionId eq ${query.subscriptionId.toLowerCase()}`] : []),
-      ...props,
-    ];
-    const page = await readPage(this.index, where.join(' and '), query.top, token, ['PartitionKey', 'RowKey']);
+      ...(subscription !== undefined ? [odata`RowKey ge ${`${subscription}|`} and RowKey lt ${`${subscription}}`}`] : []),
+    ].join(' and ');
+    const indexQuery: ClusterQuery = { ...query, failingControlId: undefined };
+    const page = await readPage(this.index, where, query.top, token, INDEX_ROW_SELECT, options((e) => matchesFields(indexFieldsFromEntity(e), indexQuery)));
     const pointers = page.entities.map((e) => reqStr(e, 'rowKey'));
     const rows: (Record<string, unknown> | undefined)[] = new Array<Record<string, unknown> | undefined>(pointers.length);
     await forEachLimited([...pointers.keys()], POINT_READ_CONCURRENCY, async (i) => {
@@ -505,9 +570,13 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     return found.length;
   }
 
-  async markStale(subscriptionId: string): Promise<number> {
+  async markStale(subscriptionId: string, options: { readonly lastSeenNoLaterThan?: string | undefined } = {}): Promise<number> {
     const pk = clusterPartition(subscriptionId);
-    const current = (await readAll(this.table, odata`PartitionKey eq ${pk}`, INDEX_SELECT)).filter((e) => !bool(e, 'stale'));
+    // A cluster last seen after the cutoff was stored by a newer run: its results are current.
+    const cutoff = options.lastSeenNoLaterThan === undefined ? undefined : Date.parse(options.lastSeenNoLaterThan);
+    const current = (await readAll(this.table, odata`PartitionKey eq ${pk}`, [...INDEX_SELECT, 'lastSeenAt'])).filter(
+      (e) => !bool(e, 'stale') && (cutoff === undefined || !(Date.parse(str(e, 'lastSeenAt') ?? '') > cutoff)),
+    );
     if (current.length === 0) return 0;
     const indexUpserts: TransactionAction[] = [];
     for (const e of current) {

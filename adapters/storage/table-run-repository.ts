@@ -7,14 +7,28 @@
  * `outcomes|<runId>`, one row per subscription, so concurrent collectors never contend on one entity
  * and a redelivered outcome overwrites its own row. The run record is updated with ETag optimistic
  * concurrency so a slow collector's refresh can never overwrite a newer (final) status.
+ *
+ * Counts (subscriptions, clusters evaluated and incomplete, events not published) are always
+ * recomputed from the outcome rows; run-level notes (subscriptions not discovered, `evaluation.completed`
+ * not published, run-level failures with subscription `*`) live on the run record and survive refreshes.
  */
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import { ConflictError } from '../../domain/errors.js';
-import type { EvaluationRun, EvaluationRunRepository, Page, RunStatus, RunTrigger, SubscriptionFailure } from '../../application/ports.js';
+import type {
+  EvaluationRun,
+  EvaluationRunRepository,
+  Page,
+  RunRefreshOptions,
+  RunStatus,
+  RunTrigger,
+  SubscriptionFailure,
+  SubscriptionNotDiscovered,
+  SubscriptionOutcome,
+} from '../../application/ports.js';
 import { escapeKey, invertedTime } from './table-keys.js';
 import { readChunks, writeChunks } from './chunked-property.js';
-import { decodeContinuation, defined, encodeContinuation, getEntityOrUndefined, isStatus, num, readAll, readPage, reqStr, str, type TableStore } from './table-store.js';
+import { bool, decodeContinuation, defined, encodeContinuation, getEntityOrUndefined, isStatus, num, readAll, readPage, reqStr, str, type TableStore } from './table-store.js';
 
 const RUNS_PARTITION = 'runs';
 const idRow = (runId: string): string => `id|${escapeKey(runId)}`;
@@ -29,6 +43,8 @@ const REFRESH_BACKOFF_MS = 25;
 const TRIGGERS: readonly RunTrigger[] = ['timer', 'on-demand'];
 const STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'partial', 'failed'];
 const TERMINAL: readonly RunStatus[] = ['succeeded', 'partial', 'failed'];
+/** Failures not tied to one subscription (discovery, finalize) use this subscription id. */
+const RUN_LEVEL = '*';
 
 function toProps(run: EvaluationRun): Record<string, unknown> {
   return defined({
@@ -43,7 +59,14 @@ function toProps(run: EvaluationRun): Record<string, unknown> {
     subscriptionsSucceeded: run.subscriptionsSucceeded,
     subscriptionsFailed: run.subscriptionsFailed,
     clustersEvaluated: run.clustersEvaluated,
+    clustersIncomplete: run.clustersIncomplete,
+    eventsNotPublished: run.eventsNotPublished,
+    evaluationCompletedNotPublished: run.evaluationCompletedNotPublished,
     ...writeChunks('failures', JSON.stringify(run.failures)),
+    // Absent on most runs: no property rather than an empty list on every record.
+    ...(run.subscriptionsNotDiscovered !== undefined && run.subscriptionsNotDiscovered.length > 0
+      ? writeChunks('notDiscovered', JSON.stringify(run.subscriptionsNotDiscovered))
+      : {}),
   });
 }
 
@@ -51,6 +74,7 @@ function fromEntity(e: Record<string, unknown>): EvaluationRun {
   const trigger = reqStr(e, 'trigger');
   const status = reqStr(e, 'status');
   const failures = JSON.parse(readChunks(e, 'failures') ?? '[]') as SubscriptionFailure[];
+  const notDiscovered = readChunks(e, 'notDiscovered');
   return {
     id: reqStr(e, 'id'),
     trigger: TRIGGERS.find((t) => t === trigger) ?? 'timer',
@@ -64,7 +88,34 @@ function fromEntity(e: Record<string, unknown>): EvaluationRun {
     subscriptionsFailed: num(e, 'subscriptionsFailed'),
     failures,
     clustersEvaluated: num(e, 'clustersEvaluated'),
+    // Absent on records written before these fields existed (or with nothing to note): left undefined.
+    clustersIncomplete: e['clustersIncomplete'] === undefined ? undefined : num(e, 'clustersIncomplete'),
+    eventsNotPublished: e['eventsNotPublished'] === undefined ? undefined : num(e, 'eventsNotPublished'),
+    evaluationCompletedNotPublished: bool(e, 'evaluationCompletedNotPublished') ? true : undefined,
+    subscriptionsNotDiscovered: notDiscovered === undefined ? undefined : (JSON.parse(notDiscovered) as SubscriptionNotDiscovered[]),
   };
+}
+
+function outcomeEntity(runId: string, subscriptionId: string, outcome: SubscriptionOutcome, at: string): { partitionKey: string; rowKey: string } & Record<string, unknown> {
+  return {
+    partitionKey: outcomePartition(runId),
+    rowKey: escapeKey(subscriptionId.toLowerCase()),
+    ...defined({
+      subscriptionId,
+      ok: outcome.ok,
+      clusters: outcome.ok ? outcome.clusters : 0,
+      clustersIncomplete: outcome.ok ? outcome.clustersIncomplete : undefined,
+      eventsNotPublished: outcome.ok ? outcome.eventsNotPublished : undefined,
+      error: outcome.ok ? undefined : outcome.error.slice(0, MAX_ERROR_CHARS),
+      at,
+    }),
+  };
+}
+
+function outcomeFromEntity(o: Record<string, unknown>): SubscriptionOutcome {
+  return o['ok'] === true
+    ? { ok: true, clusters: num(o, 'clusters'), clustersIncomplete: num(o, 'clustersIncomplete'), eventsNotPublished: num(o, 'eventsNotPublished') }
+    : { ok: false, error: str(o, 'error') ?? 'unknown error' };
 }
 
 export class TableRunRepository implements EvaluationRunRepository {
@@ -110,29 +161,31 @@ export class TableRunRepository implements EvaluationRunRepository {
     return { items: page.entities.map(fromEntity), continuationToken: encodeContinuation(page.continuationToken) };
   }
 
-  async recordSubscriptionOutcome(
-    runId: string,
-    subscriptionId: string,
-    outcome: { ok: true; clusters: number } | { ok: false; error: string },
-    at: string,
-  ): Promise<void> {
-    await this.table.upsertEntity(
-      {
-        partitionKey: outcomePartition(runId),
-        rowKey: escapeKey(subscriptionId.toLowerCase()),
-        ...defined({
-        subscriptionId,
-        ok: outcome.ok,
-        clusters: outcome.ok ? outcome.clusters : 0,
-        error: outcome.ok ? undefined : outcome.error.slice(0, MAX_ERROR_CHARS),
-        at,
-        }),
-      },
-      'Replace',
-    );
+  async recordSubscriptionOutcome(runId: string, subscriptionId: string, outcome: SubscriptionOutcome, at: string): Promise<void> {
+    await this.table.upsertEntity(outcomeEntity(runId, subscriptionId, outcome, at), 'Replace');
   }
 
-  async refresh(runId: string, now: string, options: { readonly final?: boolean } = {}): Promise<EvaluationRun | undefined> {
+  async recordSubscriptionOutcomeIfAbsent(runId: string, subscriptionId: string, outcome: SubscriptionOutcome, at: string): Promise<boolean> {
+    try {
+      await this.table.createEntity(outcomeEntity(runId, subscriptionId, outcome, at));
+      return true;
+    } catch (error) {
+      if (isStatus(error, 409)) return false;
+      throw error;
+    }
+  }
+
+  async getSubscriptionOutcome(runId: string, subscriptionId: string): Promise<SubscriptionOutcome | undefined> {
+    const o = await getEntityOrUndefined(this.table, outcomePartition(runId), escapeKey(subscriptionId.toLowerCase()));
+    return o === undefined ? undefined : outcomeFromEntity(o);
+  }
+
+  async subscriptionsWithOutcome(runId: string): Promise<string[]> {
+    const rows = await readAll(this.table, odata`PartitionKey eq ${outcomePartition(runId)}`, ['subscriptionId']);
+    return rows.map((o) => reqStr(o, 'subscriptionId').toLowerCase()).sort();
+  }
+
+  async refresh(runId: string, now: string, options: RunRefreshOptions = {}): Promise<EvaluationRun | undefined> {
     for (let attempt = 1; ; attempt += 1) {
       const entity = await getEntityOrUndefined(this.table, RUNS_PARTITION, idRow(runId));
       if (entity === undefined) return undefined;
@@ -141,31 +194,49 @@ export class TableRunRepository implements EvaluationRunRepository {
       const outcomes = await readAll(this.table, odata`PartitionKey eq ${outcomePartition(runId)}`);
       let succeeded = 0;
       let clusters = 0;
+      let incomplete = 0;
+      let unpublished = 0;
       const failures: SubscriptionFailure[] = [];
       for (const o of outcomes) {
-        if (o['ok'] === true) {
+        const outcome = outcomeFromEntity(o);
+        if (outcome.ok) {
           succeeded += 1;
-          clusters += num(o, 'clusters');
+          clusters += outcome.clusters;
+          incomplete += outcome.clustersIncomplete ?? 0;
+          unpublished += outcome.eventsNotPublished ?? 0;
         } else {
-          failures.push({ subscriptionId: reqStr(o, 'subscriptionId'), error: str(o, 'error') ?? 'unknown error', at: str(o, 'at') ?? now });
+          failures.push({ subscriptionId: reqStr(o, 'subscriptionId'), error: outcome.error, at: str(o, 'at') ?? now });
         }
       }
       failures.sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId));
-      const complete = succeeded + failures.length >= run.subscriptionsTotal;
+      const subscriptionsFailed = failures.length;
+      // Run-level failures are not outcomes: keep them (and add the one this refresh fails the run with).
+      const runLevel = run.failures.filter((f) => f.subscriptionId === RUN_LEVEL);
+      if (options.fail !== undefined && !TERMINAL.includes(run.status)) runLevel.push({ subscriptionId: RUN_LEVEL, error: options.fail.slice(0, MAX_ERROR_CHARS), at: now });
+      const complete = succeeded + subscriptionsFailed >= run.subscriptionsTotal;
       let status = run.status;
       let completedAt = run.completedAt;
-      if (options.final === true && complete && !TERMINAL.includes(status)) {
-        status = failures.length === 0 ? 'succeeded' : succeeded === 0 ? 'failed' : 'partial';
+      if (options.fail !== undefined && !TERMINAL.includes(status)) {
+        status = 'failed';
+        completedAt = completedAt ?? now;
+      } else if (options.final === true && complete && !TERMINAL.includes(status)) {
+        status = subscriptionsFailed === 0 ? 'succeeded' : succeeded === 0 ? 'failed' : 'partial';
         completedAt = completedAt ?? now;
       }
+      const completedNotPublished = options.evaluationCompletedNotPublished ?? run.evaluationCompletedNotPublished ?? false;
+      const notDiscovered = options.subscriptionsNotDiscovered ?? run.subscriptionsNotDiscovered ?? [];
       const next: EvaluationRun = {
         ...run,
         status,
         completedAt,
         subscriptionsSucceeded: succeeded,
-        subscriptionsFailed: failures.length,
-        failures,
+        subscriptionsFailed,
+        failures: [...failures, ...runLevel],
         clustersEvaluated: clusters,
+        clustersIncomplete: incomplete,
+        eventsNotPublished: unpublished + (completedNotPublished ? 1 : 0),
+        evaluationCompletedNotPublished: completedNotPublished ? true : undefined,
+        subscriptionsNotDiscovered: notDiscovered.length > 0 ? notDiscovered : undefined,
       };
       const props = toProps(next);
       const actions: TransactionAction[] = [

@@ -50,11 +50,13 @@ describe('a clean timer run of the demo fleet', () => {
       expect(c.stale).toBe(false);
       expect(c.lastEvaluatedAt).toBe(run.startedAt);
     }
-    // Nothing was poisoned on the way.
+    expect(run).toMatchObject({ clustersIncomplete: 0, eventsNotPublished: 0, subscriptionsNotDiscovered: [] });
+    // Nothing was poisoned on the way (the poison handlers drain their queues, so they must not have run).
     for (const q of ['evaluation-collect-poison', 'evaluation-finalize-poison']) {
       const exists = await e.queue(q).exists();
       if (exists) expect((await e.queue(q).getProperties()).approximateMessagesCount).toBe(0);
     }
+    expect(e.logs.some((l) => l.functionName === 'evaluationCollectPoison' || l.functionName === 'evaluationFinalizePoison')).toBe(false);
   });
 
   it('stores a fleet summary whose totals equal the cluster count', async () => {

@@ -59,8 +59,10 @@ it('records a subscription that fails every delivery and marks its clusters stal
   expect(second.failures[0]!.error).toMatch(/500|InternalServerError/);
   expect(second.failures[0]!.error).toContain('is failing (emulator fault)');
   expect(second.clustersEvaluated).toBe(fleet.clusters.length - failingIds.size);
-  // The message was not dead-lettered: the run recorded the failure instead.
+  // The message was not dead-lettered: the run recorded the failure itself (the poison handler,
+  // which drains the poison queue, never ran).
   expect(await poisonCount()).toBe(0);
+  expect(e.logs.some((l) => l.functionName === 'evaluationCollectPoison')).toBe(false);
   expect(e.stack.emulator!.faults.injected.subscriptionFailure).toBeGreaterThan(0);
   // Every delivery up to the last one was tried (the failure was not recorded early).
   const attempts = e.logs.filter((l) => l.functionName === 'evaluationCollectSubscription' && l.message.startsWith(`Executed`) && l.message.includes('Failed')).length;

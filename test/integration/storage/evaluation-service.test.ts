@@ -6,7 +6,9 @@ import { TableRunRepository } from '../../../adapters/storage/table-run-reposito
 import { TableHistoryRepository } from '../../../adapters/storage/table-history-repository.js';
 import { TableSummaryRepository } from '../../../adapters/storage/table-summary-repository.js';
 import { TableExceptionRepository } from '../../../adapters/storage/table-exception-repository.js';
-import { EvaluationService } from '../../../application/evaluation-service.js';
+import { EvaluationService, type EvaluationServiceDeps } from '../../../application/evaluation-service.js';
+import type { EventPublisher, SubscriptionRef } from '../../../application/ports.js';
+import type { OutboundEvent } from '../../../domain/webhook-events.js';
 import type { CollectSubscriptionMessage, FinalizeRunMessage } from '../../../application/messages.js';
 import { FakeInventory, ManualClock, MemoryQueue } from './fake-inventory.js';
 import { uniquePrefix } from './fixtures.js';
@@ -214,13 +216,18 @@ describe('EvaluationService against Azurite', () => {
     expect((await world.summaries.listTrends('2026-01-01T00:00:00Z')).map((t) => t.runId)).toEqual([r1, r2]);
   });
 
-  it('keeps a cluster whose extensions cannot be collected, with unknown extension controls', async () => {
+  it('keeps a cluster whose extensions cannot be collected, with unknown extension controls, and counts it on the run', async () => {
     const record = world.inventory.clusters.get(S3)?.[0];
     world.inventory.failingExtensions.add(record?.id.toLowerCase() ?? '');
-    await runToCompletion();
+    const runId = await runToCompletion();
     const state = await world.clusters.get(S3, 'rg', 'x1');
     expect(state?.evaluation.controls.find((c) => c.controlId === 'ARC-PL-01')?.status).toBe('unknown');
     expect((await world.clusters.get(S3, 'rg', 'x2'))?.evaluation.controls.find((c) => c.controlId === 'ARC-PL-01')?.status).toBe('pass');
+    expect(await world.runs.get(runId)).toMatchObject({ status: 'succeeded', clustersEvaluated: 5, clustersIncomplete: 1, eventsNotPublished: 0 });
+    // A redelivered collect replaces the subscription's outcome: the count is not doubled.
+    world.inventory.failingExtensions.clear();
+    world.clock.set('2026-05-02T02:00:00.000Z');
+    expect((await world.runs.get(await runToCompletion()))?.clustersIncomplete).toBe(0);
   });
 
   it('succeeds immediately with no subscriptions, and purges history past retention', async () => {
@@ -233,5 +240,248 @@ describe('EvaluationService against Azurite', () => {
     expect((await world.summaries.getLatest())?.runId).toBe(run.id);
     const state = await world.clusters.get(S1, 'edge-rg', 'store-001');
     expect(await world.history.list(state?.id ?? '', '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z')).toEqual([]);
+  });
+});
+
+/** The world's service with some dependencies replaced (its own run ids). */
+function serviceWith(overrides: Partial<EvaluationServiceDeps>): EvaluationService {
+  let n = 0;
+  return new EvaluationService({
+    inventory: world.inventory,
+    runs: world.runs,
+    clusters: world.clusters,
+    history: world.history,
+    summaries: world.summaries,
+    exceptions: world.exceptions,
+    collectQueue: world.collect,
+    finalizeQueue: world.finalize,
+    clock: world.clock,
+    newRunId: () => {
+      n += 1;
+      return `variant-${n}`;
+    },
+    settings: { subscriptionIds: undefined, armMaxConcurrency: 2, historyRetentionDays: 90 },
+    ...overrides,
+  });
+}
+
+/** A publisher that refuses events of the given types and records the others. */
+function publisherRefusing(...types: string[]): EventPublisher & { published: OutboundEvent[] } {
+  const published: OutboundEvent[] = [];
+  return {
+    published,
+    publish: async (event) => {
+      if (types.includes(event.type)) throw new Error(`webhook store down (${event.type})`);
+      published.push(event);
+    },
+  };
+}
+
+describe('faults end in a visible partial state', () => {
+  it('records a collect message the host poisoned without an outcome: partial run, the reason, stale clusters', async () => {
+    await runToCompletion();
+    const before = await world.clusters.listBySubscription(S2);
+    world.clock.set('2026-05-02T02:00:00.000Z');
+    const run = await world.service.startRun({ trigger: 'timer' });
+    const messages = world.collect.drain();
+    const s2 = messages.find((m) => m.subscriptionId === S2);
+    if (!s2) throw new Error('no S2 message');
+    for (const m of messages.filter((x) => x !== s2)) await world.service.collectSubscription(m, FIRST);
+    expect(world.finalize.messages).toEqual([]);
+    expect((await world.runs.get(run.id))?.status).toBe('running');
+
+    // Every delivery of S2 timed out (no catch ran): the host moved the message to the poison queue.
+    const outcome = await world.service.collectPoisoned(s2, 'poison: timed out');
+    expect(outcome).toMatchObject({ kind: 'failed', staleClusters: 1, runComplete: true });
+    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+
+    const stored = await world.runs.get(run.id);
+    expect(stored).toMatchObject({ status: 'partial', subscriptionsSucceeded: 2, subscriptionsFailed: 1, clustersEvaluated: 4 });
+    expect(stored?.failures).toEqual([{ subscriptionId: S2, error: 'poison: timed out (evaluation-collect-poison)', at: '2026-05-02T02:00:00.000Z' }]);
+    expect(await world.clusters.listBySubscription(S2)).toEqual(before.map((s) => ({ ...s, stale: true })));
+    expect((await world.summaries.getLatest())?.totals).toMatchObject({ clusters: 5, stale: 1 });
+
+    // The poison message delivered again: the completed run is left as it is.
+    expect(await world.service.collectPoisoned(s2, 'poison: timed out')).toMatchObject({ kind: 'skipped' });
+    expect(await world.runs.get(run.id)).toEqual(stored);
+  });
+
+  it('keeps an outcome recorded before the delivery was poisoned', async () => {
+    await runToCompletion();
+    world.clock.set('2026-05-02T02:00:00.000Z');
+    world.inventory.failingSubscriptions.add(S2);
+    const run = await world.service.startRun({ trigger: 'timer' });
+    const messages = world.collect.drain();
+    const [m1, m2, m3] = [S1, S2, S3].map((sub) => messages.find((m) => m.subscriptionId === sub)!);
+    await world.service.collectSubscription(m1!, FIRST);
+    // S1 recorded its success, then (say) the finalize check crashed on every delivery.
+    expect(await world.service.collectPoisoned(m1!, 'poison: crashed')).toEqual({ kind: 'already-recorded', ok: true, runComplete: false });
+    expect(await world.runs.getSubscriptionOutcome(run.id, S1)).toMatchObject({ ok: true, clusters: 2 });
+    expect((await world.clusters.listBySubscription(S1)).map((s) => s.stale)).toEqual([false, false]);
+    // S2 recorded its own failure on the last attempt; its poison copy keeps that error.
+    await world.service.collectSubscription(m2!, LAST);
+    expect(await world.service.collectPoisoned(m2!, 'poison: crashed')).toEqual({ kind: 'already-recorded', ok: false, runComplete: false });
+    await world.service.collectSubscription(m3!, FIRST);
+    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+    const stored = await world.runs.get(run.id);
+    expect(stored).toMatchObject({ status: 'partial', subscriptionsSucceeded: 2, subscriptionsFailed: 1 });
+    expect(stored?.failures[0]?.error).toMatch(/ARM 503/);
+  });
+
+  it('records subscriptions whose collect message could not be enqueued, and completes the run without them', async () => {
+    await runToCompletion();
+    world.clock.set('2026-05-02T02:00:00.000Z');
+    world.collect.failWith = new Error('queue service unavailable');
+    const run = await world.service.startRun({ trigger: 'timer' });
+    expect(world.collect.messages).toEqual([]);
+    // Nothing would ever collect them: recorded as failed, clusters stale, finalized at once.
+    expect(run).toMatchObject({ status: 'failed', subscriptionsTotal: 3, subscriptionsFailed: 3, completedAt: '2026-05-02T02:00:00.000Z' });
+    expect(run.failures.map((f) => f.subscriptionId)).toEqual([S1, S2, S3]);
+    for (const f of run.failures) expect(f.error).toBe('collect message not enqueued: Error: queue service unavailable');
+    expect((await world.clusters.list({ stale: true, top: 10 })).items).toHaveLength(5);
+    expect((await world.summaries.getLatest())?.runId).toBe(run.id);
+  });
+
+  it('finalizes a run whose finalize message was poisoned, or ends it failed when finalize keeps failing', async () => {
+    // Collected, but every finalize delivery timed out.
+    const ok = await world.service.startRun({ trigger: 'timer' });
+    for (const m of world.collect.drain()) await world.service.collectSubscription(m, FIRST);
+    world.finalize.drain();
+    expect((await world.runs.get(ok.id))?.status).toBe('running');
+    const finalized = await world.service.finalizePoisoned(ok.id, 'poison: timed out');
+    expect(finalized).toMatchObject({ kind: 'finalized', run: { status: 'succeeded' } });
+    expect((await world.summaries.getLatest())?.runId).toBe(ok.id);
+
+    // The summary store keeps failing: the run is ended failed, with the reason, never left running.
+    world.clock.set('2026-05-02T02:00:00.000Z');
+    const broken = serviceWith({
+      summaries: { ...world.summaries, put: () => Promise.reject(new Error('summary table unavailable')), getLatest: () => world.summaries.getLatest(), listTrends: (since) => world.summaries.listTrends(since) },
+    });
+    const run = await broken.startRun({ trigger: 'timer' });
+    for (const m of world.collect.drain()) await broken.collectSubscription(m, FIRST);
+    for (const m of world.finalize.drain()) await expect(broken.finalizeRun(m.runId)).rejects.toThrow(/summary table unavailable/);
+    const failed = await broken.finalizePoisoned(run.id, 'poison: 5 deliveries');
+    expect(failed).toMatchObject({ kind: 'failed', run: { status: 'failed', completedAt: '2026-05-02T02:00:00.000Z', subscriptionsSucceeded: 3 } });
+    const stored = await world.runs.get(run.id);
+    expect(stored?.status).toBe('failed');
+    expect(stored?.failures).toHaveLength(1);
+    expect(stored?.failures[0]).toMatchObject({ subscriptionId: '*' });
+    expect(stored?.failures[0]?.error).toMatch(/^finalize failed on every delivery \(poison: 5 deliveries, evaluation-finalize-poison\): Error: summary table unavailable$/);
+    // Idempotent: handled again, the run keeps its status and its one run-level failure.
+    world.clock.advance(60_000);
+    expect(await broken.finalizePoisoned(run.id, 'poison: 5 deliveries')).toMatchObject({ kind: 'failed', run: { status: 'failed' } });
+    expect(await world.runs.get(run.id)).toEqual(stored);
+    expect(await world.service.finalizePoisoned('no-such-run', 'x')).toMatchObject({ kind: 'skipped' });
+  });
+
+  it('counts evaluation.completed lost on the last finalize attempt, and clears it once published', async () => {
+    const refusing = publisherRefusing('evaluation.completed');
+    const service = serviceWith({ events: refusing });
+    const run = await service.startRun({ trigger: 'timer' });
+    for (const m of world.collect.drain()) await service.collectSubscription(m, FIRST);
+    const [final] = world.finalize.drain();
+    await expect(service.finalizeRun(final!.runId)).rejects.toThrow(/webhook store down/);
+    const last = await service.finalizeRun(final!.runId, { lastAttempt: true });
+    expect(last?.run).toMatchObject({ status: 'succeeded', eventsNotPublished: 1, evaluationCompletedNotPublished: true });
+    expect(await world.runs.get(run.id)).toMatchObject({ eventsNotPublished: 1 });
+    const healthy = serviceWith({ events: publisherRefusing() });
+    expect((await healthy.finalizeRun(run.id))?.run).toMatchObject({ status: 'succeeded', eventsNotPublished: 0, evaluationCompletedNotPublished: undefined });
+  });
+
+  it('counts cluster.compliance.changed events lost on the last collect attempt, keeping the results', async () => {
+    await runToCompletion();
+    world.inventory.setRbac(S1, 'store-001', false);
+    world.clock.set('2026-05-02T02:00:00.000Z');
+    const refusing = publisherRefusing('cluster.compliance.changed');
+    const service = serviceWith({ events: refusing });
+    const run = await service.startRun({ trigger: 'timer' });
+    const messages = world.collect.drain();
+    const s1 = messages.find((m) => m.subscriptionId === S1)!;
+    await expect(service.collectSubscription(s1, FIRST)).rejects.toThrow(/webhook store down/);
+    expect(await service.collectSubscription(s1, LAST)).toMatchObject({ kind: 'collected', clusters: 2, eventsNotPublished: 1 });
+    for (const m of messages.filter((x) => x !== s1)) await service.collectSubscription(m, FIRST);
+    for (const m of world.finalize.drain()) await service.finalizeRun(m.runId);
+    expect(await world.runs.get(run.id)).toMatchObject({ status: 'succeeded', eventsNotPublished: 1, clustersIncomplete: 0 });
+    expect((await world.clusters.get(S1, 'edge-rg', 'store-001'))?.evaluation.failedControls).toContain('ARC-AC-01');
+    expect(refusing.published.map((e) => e.type)).toEqual(['evaluation.completed']);
+  });
+
+  it('defers a throttled collect by at least its Retry-After and keeps counting attempts across the copies', async () => {
+    world.inventory.throttledSubscriptions.set(S2, 7.2);
+    const run = await world.service.startRun({ trigger: 'timer' });
+    const s2 = world.collect.drain().find((m) => m.subscriptionId === S2)!;
+    expect(await world.service.collectSubscription(s2, FIRST)).toEqual({ kind: 'deferred', retryAfterSeconds: 8, attempt: 1 });
+    expect(world.collect.messages).toEqual([{ ...s2, previousAttempts: 1 }]);
+    expect(world.collect.delays).toEqual([8]);
+    expect(await world.runs.getSubscriptionOutcome(run.id, S2)).toBeUndefined();
+
+    // The copy failed three more deliveries through the host's own retries (attempts 2-4)...
+    const copy = world.collect.drain()[0]!;
+    expect(await world.service.collectSubscription(copy, { dequeueCount: 3, maxDequeueCount: 5 })).toEqual({ kind: 'deferred', retryAfterSeconds: 8, attempt: 4 });
+    const copy2 = world.collect.drain()[0]!;
+    expect(copy2.previousAttempts).toBe(4);
+    // ...so its first delivery is attempt 5 of 5: the failure is recorded, not deferred again.
+    expect(await world.service.collectSubscription(copy2, FIRST)).toMatchObject({ kind: 'failed', error: expect.stringMatching(/ARM 429/) });
+    expect(world.collect.messages).toEqual([]);
+    expect(await world.runs.getSubscriptionOutcome(run.id, S2)).toMatchObject({ ok: false });
+  });
+
+  it('collects a throttled subscription on its deferred copy once the throttling ends', async () => {
+    world.inventory.throttledSubscriptions.set(S3, 2);
+    const run = await world.service.startRun({ trigger: 'timer' });
+    for (const m of world.collect.drain()) await world.service.collectSubscription(m, FIRST);
+    world.inventory.throttledSubscriptions.clear();
+    const [copy] = world.collect.drain();
+    expect(copy).toMatchObject({ subscriptionId: S3, previousAttempts: 1 });
+    expect(await world.service.collectSubscription(copy!, FIRST)).toMatchObject({ kind: 'collected', clusters: 2, runComplete: true });
+    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+    expect(await world.runs.get(run.id)).toMatchObject({ status: 'succeeded', clustersEvaluated: 5 });
+  });
+
+  it('marks stale and reports the clusters of a subscription no longer discovered, until it is again', async () => {
+    await runToCompletion();
+    const before = await world.clusters.listBySubscription(S3);
+    const s3 = world.inventory.subscriptions.splice(world.inventory.subscriptions.findIndex((s) => s.subscriptionId === S3), 1)[0] as SubscriptionRef;
+    world.clock.set('2026-05-02T02:00:00.000Z');
+    const second = await world.runs.get(await runToCompletion());
+    // Still a complete run of what it was asked to collect; the dropped subscription is listed.
+    expect(second).toMatchObject({ status: 'succeeded', subscriptionsTotal: 2, clustersEvaluated: 3, subscriptionsNotDiscovered: [{ subscriptionId: S3, clusters: 2 }] });
+    expect(await world.clusters.listBySubscription(S3)).toEqual(before.map((s) => ({ ...s, stale: true })));
+    const summary = await world.summaries.getLatest();
+    expect(summary?.runId).toBe(second?.id);
+    expect(summary?.totals).toMatchObject({ clusters: 5, stale: 2 });
+    expect(summary?.perSubscription[S3]?.stale).toBe(2);
+
+    // A subscription no longer configured is the same case.
+    world.clock.set('2026-05-03T02:00:00.000Z');
+    world.inventory.subscriptions.push(s3);
+    const configured = serviceWith({ settings: { subscriptionIds: [S1, S3], armMaxConcurrency: 2, historyRetentionDays: 90 } });
+    const run = await configured.startRun({ trigger: 'timer' });
+    for (const m of world.collect.drain()) await configured.collectSubscription(m, FIRST);
+    for (const m of world.finalize.drain()) await configured.finalizeRun(m.runId);
+    expect(await world.runs.get(run.id)).toMatchObject({ status: 'succeeded', subscriptionsNotDiscovered: [{ subscriptionId: S2, clusters: 1 }] });
+    expect((await world.clusters.list({ stale: true, top: 10 })).items.map((s) => s.subscriptionId)).toEqual([S2]);
+
+    // Discovered again: nothing stale, nothing listed.
+    world.clock.set('2026-05-04T02:00:00.000Z');
+    const fourth = await world.runs.get(await runToCompletion());
+    expect(fourth?.subscriptionsNotDiscovered).toBeUndefined();
+    expect((await world.clusters.list({ stale: true, top: 10 })).items).toEqual([]);
+  });
+
+  it('leaves alone the clusters a newer run has seen when an older run finishes without their subscription', async () => {
+    await runToCompletion();
+    const s3 = world.inventory.subscriptions.splice(world.inventory.subscriptions.findIndex((s) => s.subscriptionId === S3), 1)[0] as SubscriptionRef;
+    world.clock.set('2026-05-02T02:00:00.000Z');
+    const older = await world.service.startRun({ trigger: 'timer' });
+    const olderMessages = world.collect.drain();
+    world.inventory.subscriptions.push(s3);
+    world.clock.set('2026-05-02T03:00:00.000Z');
+    await runToCompletion('on-demand');
+    for (const m of olderMessages) await world.service.collectSubscription(m, FIRST);
+    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+    // The older run reports what it did not discover, without marking the newer results stale.
+    expect(await world.runs.get(older.id)).toMatchObject({ status: 'succeeded', subscriptionsNotDiscovered: [{ subscriptionId: S3, clusters: 2 }] });
+    expect((await world.clusters.listBySubscription(S3)).map((s) => s.stale)).toEqual([false, false]);
   });
 });

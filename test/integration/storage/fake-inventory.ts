@@ -9,6 +9,8 @@ export class FakeInventory implements AzureInventoryReader {
   readonly policyStates = new Map<string, PolicyStateFact[]>();
   readonly failingSubscriptions = new Set<string>();
   readonly failingExtensions = new Set<string>();
+  /** Subscriptions whose cluster listing fails as ARM throttling does after the SDK's retries (error with `retryAfterSeconds`). */
+  readonly throttledSubscriptions = new Map<string, number>();
   policyStateQueries = 0;
 
   /** Agents heartbeat at 01:00 UTC of "today", so ARC-OP-01 passes whatever day a run starts at 02:00. */
@@ -41,6 +43,8 @@ export class FakeInventory implements AzureInventoryReader {
   }
   async listConnectedClusters(subscriptionId: string): Promise<ConnectedClusterRecord[]> {
     if (this.failingSubscriptions.has(subscriptionId)) throw new Error(`ARM 503 for ${subscriptionId}`);
+    const retryAfterSeconds = this.throttledSubscriptions.get(subscriptionId);
+    if (retryAfterSeconds !== undefined) throw Object.assign(new Error(`ARM 429 for ${subscriptionId}`), { retryAfterSeconds });
     const heartbeat = `${this.now().toISOString().slice(0, 10)}T01:00:00.000Z`;
     return (this.clusters.get(subscriptionId) ?? []).map((c) => ({ ...c, properties: { ...c.properties, lastConnectivityTime: heartbeat } }));
   }
@@ -62,13 +66,20 @@ export class FakeInventory implements AzureInventoryReader {
 
 export class MemoryQueue<T> implements MessageQueue<T> {
   readonly messages: T[] = [];
-  async send(message: T): Promise<void> {
+  /** Visibility delay of each message in `messages` (undefined = visible at once). */
+  readonly delays: (number | undefined)[] = [];
+  /** Set to make every send fail with it. */
+  failWith: Error | undefined;
+  async send(message: T, options: { visibilityDelaySeconds?: number } = {}): Promise<void> {
+    if (this.failWith !== undefined) throw this.failWith;
     this.messages.push(structuredClone(message));
+    this.delays.push(options.visibilityDelaySeconds);
   }
   async sendMany(messages: readonly T[]): Promise<void> {
     for (const m of messages) await this.send(m);
   }
   drain(): T[] {
+    this.delays.splice(0, this.delays.length);
     return this.messages.splice(0, this.messages.length);
   }
 }

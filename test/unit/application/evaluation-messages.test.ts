@@ -23,8 +23,17 @@ describe('queue message parsing', () => {
     [{ ...valid, runId: "x' or 1 eq 1" }, 'runId'],
     [{ ...valid, runId: 42 }, 'runId'],
     [{ ...valid, runStartedAt: 'yesterday' }, 'runStartedAt'],
+    [{ ...valid, previousAttempts: -1 }, 'previousAttempts'],
+    [{ ...valid, previousAttempts: 1.5 }, 'previousAttempts'],
+    [{ ...valid, previousAttempts: '2' }, 'previousAttempts'],
   ])('rejects %j as poison', (payload, problem) => {
     expect(() => parseCollectSubscriptionMessage(payload)).toThrow(new RegExp(problem));
+  });
+
+  it('keeps the attempts a deferred collect already spent', () => {
+    const expected = { ...valid, subscriptionId: valid.subscriptionId.toLowerCase() };
+    expect(parseCollectSubscriptionMessage({ ...valid, previousAttempts: 3 })).toEqual({ ...expected, previousAttempts: 3 });
+    expect(parseCollectSubscriptionMessage({ ...valid, previousAttempts: 0 })).toEqual(expected);
   });
 
   it('rejects malformed finalize messages', () => {

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { EvaluationService, type EvaluationServiceDeps } from '../../../application/evaluation-service.js';
-import type { EvaluationRun, EvaluationRunRepository, MessageQueue } from '../../../application/ports.js';
+import type { EvaluationRun, EvaluationRunRepository, MessageQueue, RunRefreshOptions, SubscriptionOutcome } from '../../../application/ports.js';
 import type { CollectSubscriptionMessage } from '../../../application/messages.js';
+import type { FleetSummary } from '../../../domain/model.js';
 
-class MemoryRuns implements Pick<EvaluationRunRepository, 'create' | 'update' | 'get'> {
+/** Outcomes and refresh as the Table repository computes them (the parts startRun relies on). */
+class MemoryRuns implements Pick<EvaluationRunRepository, 'create' | 'update' | 'get' | 'recordSubscriptionOutcome' | 'refresh' | 'subscriptionsWithOutcome'> {
   readonly runs = new Map<string, EvaluationRun>();
+  readonly outcomes = new Map<string, SubscriptionOutcome>();
+  failRecording: Error | undefined;
   async create(run: EvaluationRun): Promise<void> {
     this.runs.set(run.id, run);
   }
@@ -14,13 +18,43 @@ class MemoryRuns implements Pick<EvaluationRunRepository, 'create' | 'update' | 
   async get(id: string): Promise<EvaluationRun | undefined> {
     return this.runs.get(id);
   }
+  async recordSubscriptionOutcome(_runId: string, subscriptionId: string, outcome: SubscriptionOutcome): Promise<void> {
+    if (this.failRecording !== undefined) throw this.failRecording;
+    this.outcomes.set(subscriptionId, outcome);
+  }
+  async subscriptionsWithOutcome(): Promise<string[]> {
+    return [...this.outcomes.keys()].sort();
+  }
+  async refresh(id: string, now: string, options: RunRefreshOptions = {}): Promise<EvaluationRun | undefined> {
+    const run = this.runs.get(id);
+    if (run === undefined) return undefined;
+    const all = [...this.outcomes.entries()];
+    const failures = all.flatMap(([subscriptionId, o]) => (o.ok ? [] : [{ subscriptionId, error: o.error, at: now }]));
+    const succeeded = all.length - failures.length;
+    const terminal = ['succeeded', 'partial', 'failed'].includes(run.status);
+    let next: EvaluationRun = { ...run, subscriptionsSucceeded: succeeded, subscriptionsFailed: failures.length, failures };
+    if (options.fail !== undefined && !terminal) {
+      next = { ...next, status: 'failed', completedAt: run.completedAt ?? now, failures: [...failures, { subscriptionId: '*', error: options.fail, at: now }] };
+    } else if (options.final === true && !terminal && all.length >= run.subscriptionsTotal) {
+      next = { ...next, status: failures.length === 0 ? 'succeeded' : succeeded === 0 ? 'failed' : 'partial', completedAt: run.completedAt ?? now };
+    }
+    this.runs.set(id, next);
+    return next;
+  }
 }
 
-function deps(overrides: { subscriptionIds?: string[]; listSubscriptions?: () => Promise<{ subscriptionId: string; displayName: string; state: string }[]> }) {
+function deps(overrides: {
+  subscriptionIds?: string[];
+  listSubscriptions?: () => Promise<{ subscriptionId: string; displayName: string; state: string }[]>;
+  send?: (m: CollectSubscriptionMessage) => Promise<void>;
+}) {
   const runs = new MemoryRuns();
   const sent: CollectSubscriptionMessage[] = [];
+  const staleMarked: { subscriptionId: string; lastSeenNoLaterThan: string | undefined }[] = [];
+  const summaries: FleetSummary[] = [];
   const queue: MessageQueue<CollectSubscriptionMessage> = {
     send: async (m) => {
+      await overrides.send?.(m);
       sent.push(m);
     },
     sendMany: async (ms) => {
@@ -31,9 +65,21 @@ function deps(overrides: { subscriptionIds?: string[]; listSubscriptions?: () =>
   const d = {
     inventory: { ...(unused as object), listSubscriptions: overrides.listSubscriptions ?? (async () => []) },
     runs,
-    clusters: unused,
-    history: unused,
-    summaries: unused,
+    clusters: {
+      ...(unused as object),
+      markStale: async (subscriptionId: string, options: { lastSeenNoLaterThan?: string } = {}) => {
+        staleMarked.push({ subscriptionId, lastSeenNoLaterThan: options.lastSeenNoLaterThan });
+        return 1;
+      },
+      list: async () => ({ items: [], continuationToken: undefined }),
+    },
+    history: { ...(unused as object), purgeOlderThan: async () => 0 },
+    summaries: {
+      ...(unused as object),
+      put: async (summary: FleetSummary) => {
+        summaries.push(summary);
+      },
+    },
     exceptions: unused,
     collectQueue: queue,
     finalizeQueue: unused,
@@ -41,8 +87,12 @@ function deps(overrides: { subscriptionIds?: string[]; listSubscriptions?: () =>
     newRunId: () => 'run-1',
     settings: { subscriptionIds: overrides.subscriptionIds, armMaxConcurrency: 4, historyRetentionDays: 90 },
   } as unknown as EvaluationServiceDeps;
-  return { service: new EvaluationService(d), runs, sent };
+  return { service: new EvaluationService(d), runs, sent, staleMarked, summaries };
 }
+
+const A = 'aaaaaaaa-0000-0000-0000-000000000000';
+const B = 'bbbbbbbb-0000-0000-0000-000000000000';
+const C = 'cccccccc-0000-0000-0000-000000000000';
 
 describe('EvaluationService.startRun', () => {
   it('uses the configured subscriptions (deduplicated, lower-cased) without listing', async () => {
@@ -72,5 +122,40 @@ describe('EvaluationService.startRun', () => {
     await expect(service.startRun({ trigger: 'timer' })).rejects.toThrow('ARM 401');
     expect(runs.runs.get('run-1')).toMatchObject({ status: 'failed', completedAt: '2026-05-01T02:00:00.000Z' });
     expect(runs.runs.get('run-1')?.failures[0]?.error).toMatch(/ARM 401/);
+  });
+
+  it('records a subscription whose collect message could not be sent as failed, and sends the others', async () => {
+    const { service, runs, sent, staleMarked, summaries } = deps({
+      subscriptionIds: [A, B, C],
+      send: async (m) => {
+        if (m.subscriptionId === B) throw new Error('queue 503');
+      },
+    });
+    const run = await service.startRun({ trigger: 'timer' });
+    expect(sent.map((m) => m.subscriptionId)).toEqual([A, C]);
+    expect(runs.outcomes.get(B)).toEqual({ ok: false, error: 'collect message not enqueued: Error: queue 503' });
+    expect([...runs.outcomes.keys()]).toEqual([B]);
+    expect(staleMarked).toEqual([{ subscriptionId: B, lastSeenNoLaterThan: '2026-05-01T02:00:00.000Z' }]);
+    // A and C are still being collected: the run stays open for them, counting B as failed.
+    expect(run).toMatchObject({ status: 'running', subscriptionsTotal: 3, subscriptionsFailed: 1 });
+    expect(summaries).toEqual([]);
+  });
+
+  it('finalizes at once when no collect message could be sent', async () => {
+    const { service, sent, summaries } = deps({ subscriptionIds: [A, B], send: () => Promise.reject(new Error('queue 503')) });
+    const run = await service.startRun({ trigger: 'timer' });
+    expect(sent).toEqual([]);
+    expect(run).toMatchObject({ status: 'failed', subscriptionsFailed: 2, completedAt: '2026-05-01T02:00:00.000Z' });
+    expect(run.failures.map((f) => f.subscriptionId)).toEqual([A, B]);
+    expect(summaries.map((s) => s.runId)).toEqual(['run-1']);
+  });
+
+  it('fails the run visibly when the unsent subscriptions cannot be recorded either, and rethrows', async () => {
+    const { service, runs } = deps({ subscriptionIds: [A, B], send: (m) => (m.subscriptionId === A ? Promise.reject(new Error('queue 503')) : Promise.resolve()) });
+    runs.failRecording = new Error('table 503');
+    await expect(service.startRun({ trigger: 'timer' })).rejects.toThrow('table 503');
+    const stored = runs.runs.get('run-1');
+    expect(stored).toMatchObject({ status: 'failed', completedAt: '2026-05-01T02:00:00.000Z' });
+    expect(stored?.failures).toEqual([{ subscriptionId: '*', error: '1 collect message(s) not enqueued and not recorded: Error: table 503', at: '2026-05-01T02:00:00.000Z' }]);
   });
 });

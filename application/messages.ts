@@ -7,6 +7,13 @@ export const QUEUES = Object.freeze({
   collectSubscription: 'evaluation-collect',
   /** One or more messages per run: recompute run status and the fleet summary (idempotent). */
   finalizeRun: 'evaluation-finalize',
+  /**
+   * Collect messages the host gave up on without the collector recording an outcome (function
+   * timeout, crash, storage failure while recording): the subscription is recorded as failed.
+   */
+  collectSubscriptionPoison: 'evaluation-collect-poison',
+  /** Finalize messages the host gave up on: finalized once more, or the run is failed visibly. */
+  finalizeRunPoison: 'evaluation-finalize-poison',
 });
 
 export interface CollectSubscriptionMessage {
@@ -15,6 +22,12 @@ export interface CollectSubscriptionMessage {
   readonly subscriptionId: string;
   /** Run start time (ISO); every time rule of the evaluation uses it. */
   readonly runStartedAt: string;
+  /**
+   * Delivery attempts spent on earlier copies of this message: a collect deferred after a throttled
+   * read (429 + `Retry-After`) is sent again as a new message, whose own dequeue count restarts at 1.
+   * Absent = 0.
+   */
+  readonly previousAttempts?: number | undefined;
 }
 
 export interface FinalizeRunMessage {
@@ -25,7 +38,8 @@ export interface FinalizeRunMessage {
 /**
  * host.json `extensions.queues.maxDequeueCount`: the delivery attempt after which the host moves a
  * message to `<queue>-poison`. The collector records a subscription as failed on this attempt
- * instead of throwing (a unit test keeps the two in step).
+ * (counting `previousAttempts` of a deferred collect) instead of throwing (a unit test keeps the two
+ * in step); a delivery that ends without an outcome anyway is handled from `evaluation-collect-poison`.
  */
 export const MAX_DEQUEUE_COUNT = 5;
 
@@ -55,7 +69,11 @@ export function parseCollectSubscriptionMessage(payload: unknown): CollectSubscr
   if (typeof runId !== 'string' || !RUN_ID.test(runId)) throw new TypeError('runId is missing or malformed');
   if (typeof subscriptionId !== 'string' || !GUID.test(subscriptionId)) throw new TypeError('subscriptionId must be a GUID');
   if (typeof runStartedAt !== 'string' || Number.isNaN(Date.parse(runStartedAt))) throw new TypeError('runStartedAt must be an ISO date-time');
-  return { kind: 'collect-subscription', runId, subscriptionId: subscriptionId.toLowerCase(), runStartedAt };
+  const { previousAttempts } = o;
+  if (previousAttempts !== undefined && (typeof previousAttempts !== 'number' || !Number.isInteger(previousAttempts) || previousAttempts < 0 || previousAttempts > 100)) {
+    throw new TypeError('previousAttempts must be a non-negative integer');
+  }
+  return { kind: 'collect-subscription', runId, subscriptionId: subscriptionId.toLowerCase(), runStartedAt, ...(previousAttempts !== undefined && previousAttempts > 0 ? { previousAttempts } : {}) };
 }
 
 /** Validates a finalize message (throws `TypeError` naming the problem: the message is poison). */
@@ -132,4 +150,35 @@ export function parseRolloutStepMessage(payload: unknown): import('../domain/rol
   if (typeof step !== 'string' || !(ROLLOUT_STEPS as readonly string[]).includes(step)) throw new TypeError(`step must be one of ${ROLLOUT_STEPS.join(', ')}`);
   if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 0) throw new TypeError('attempt must be a non-negative integer');
   return { kind: 'rollout-step', rolloutId, wave, step: step as (typeof ROLLOUT_STEPS)[number], attempt };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remediation completion checks (docs/api.md, Remediation)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One message per scheduled look at a running remediation: the start sends the first with a
+ * visibility delay, each check that finds it still running sends the next (domain/remediation-check-schedule.ts).
+ */
+export const REMEDIATION_QUEUES = Object.freeze({
+  checks: 'remediation-checks',
+  /** Checks that failed on every delivery: the remediation is marked as no longer polled. */
+  checksPoison: 'remediation-checks-poison',
+});
+
+export interface RemediationCheckMessage {
+  readonly kind: 'remediation-check';
+  readonly remediationId: string;
+  /** 1-based check this message performs (the back-off grows with it). */
+  readonly attempt: number;
+}
+
+/** Validates a remediation check message (throws `TypeError` naming the problem: the message is poison). */
+export function parseRemediationCheckMessage(payload: unknown): RemediationCheckMessage {
+  const o = asObject(payload);
+  if (o['kind'] !== 'remediation-check') throw new TypeError('kind must be "remediation-check"');
+  const { remediationId, attempt } = o;
+  if (typeof remediationId !== 'string' || !RUN_ID.test(remediationId)) throw new TypeError('remediationId is missing or malformed');
+  if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1 || attempt > 100_000) throw new TypeError('attempt must be a positive integer');
+  return { kind: 'remediation-check', remediationId, attempt };
 }

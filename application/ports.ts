@@ -58,6 +58,14 @@ export interface AzureInventoryReader {
   queryClusterPolicyStates(subscriptionId: string): Promise<PolicyStateFact[]>;
 }
 
+/**
+ * What an adapter error carries when the dependency asked to be retried later (ARM 429/503 with
+ * `Retry-After`, still answered after the SDK's own retries): the queue retry waits at least that long.
+ */
+export interface RetryAfterHint {
+  readonly retryAfterSeconds: number;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Storage (Table Storage adapters)
 // ---------------------------------------------------------------------------------------------
@@ -70,6 +78,25 @@ export interface SubscriptionFailure {
   readonly error: string;
   readonly at: string;
 }
+
+/** A subscription with stored clusters that a run did not discover (its clusters are marked stale). */
+export interface SubscriptionNotDiscovered {
+  readonly subscriptionId: string;
+  /** Its stored clusters, every one now stale. */
+  readonly clusters: number;
+}
+
+/** What one collect recorded for one subscription of a run (the last record per subscription counts). */
+export type SubscriptionOutcome =
+  | {
+      readonly ok: true;
+      readonly clusters: number;
+      /** Clusters evaluated with extensions or Flux configurations not collected (those controls `unknown`). */
+      readonly clustersIncomplete?: number | undefined;
+      /** `cluster.compliance.changed` events still unpublished after the last attempt. */
+      readonly eventsNotPublished?: number | undefined;
+    }
+  | { readonly ok: false; readonly error: string };
 
 export interface EvaluationRun {
   readonly id: string;
@@ -84,6 +111,14 @@ export interface EvaluationRun {
   readonly subscriptionsFailed: number;
   readonly failures: readonly SubscriptionFailure[];
   readonly clustersEvaluated: number;
+  /** Clusters evaluated with a part not collected (extensions, Flux configurations): those controls are `unknown`. Absent = 0. */
+  readonly clustersIncomplete?: number | undefined;
+  /** Outbound events lost after every attempt (`cluster.compliance.changed`, plus `evaluation.completed`). Absent = 0. */
+  readonly eventsNotPublished?: number | undefined;
+  /** Set when `evaluation.completed` could not be published on finalize's last attempt (counted in `eventsNotPublished`). */
+  readonly evaluationCompletedNotPublished?: boolean | undefined;
+  /** Subscriptions with stored clusters this run did not discover (access revoked, no longer configured, disabled). Absent = none. */
+  readonly subscriptionsNotDiscovered?: readonly SubscriptionNotDiscovered[] | undefined;
 }
 
 /** Current state of one cluster: identity, latest evaluation, staleness. */
@@ -139,19 +174,34 @@ export interface RunRepository {
   get(runId: string): Promise<EvaluationRun | undefined>;
   list(top: number, continuationToken?: string): Promise<Page<EvaluationRun>>;
   /** Idempotent: recording the same subscription outcome twice leaves one outcome. */
-  recordSubscriptionOutcome(runId: string, subscriptionId: string, outcome: { ok: true; clusters: number } | { ok: false; error: string }, at: string): Promise<void>;
+  recordSubscriptionOutcome(runId: string, subscriptionId: string, outcome: SubscriptionOutcome, at: string): Promise<void>;
   /**
    * Recomputes counts from the recorded outcomes and persists them. The status stays `running`
    * (or whatever it was) unless `options.final` is set and every subscription has an outcome: then it
    * becomes `succeeded` | `partial` | `failed` and `completedAt` is set (kept on later refreshes).
+   * `options.fail` ends a run that cannot be finalized: status `failed`, `completedAt` set, the reason
+   * kept as a run-level failure (subscription `*`). The other options replace the run's notes.
    */
-  refresh(runId: string, now: string, options?: { readonly final?: boolean }): Promise<EvaluationRun | undefined>;
+  refresh(runId: string, now: string, options?: RunRefreshOptions): Promise<EvaluationRun | undefined>;
+}
+
+export interface RunRefreshOptions {
+  readonly final?: boolean;
+  readonly fail?: string | undefined;
+  readonly subscriptionsNotDiscovered?: readonly SubscriptionNotDiscovered[] | undefined;
+  readonly evaluationCompletedNotPublished?: boolean | undefined;
 }
 
 /** What the evaluation service writes beyond {@link RunRepository} (read-side users need not implement it). */
 export interface EvaluationRunRepository extends RunRepository {
   /** Replaces the run record (status changes before fan-out: `queued` → `running`, or `failed` at start). */
   update(run: EvaluationRun): Promise<void>;
+  /** The outcome recorded for one subscription of the run, if any. */
+  getSubscriptionOutcome(runId: string, subscriptionId: string): Promise<SubscriptionOutcome | undefined>;
+  /** Records the outcome unless one is already recorded; false when one was (it is kept). */
+  recordSubscriptionOutcomeIfAbsent(runId: string, subscriptionId: string, outcome: SubscriptionOutcome, at: string): Promise<boolean>;
+  /** The (lower-cased) subscriptions of the run with a recorded outcome. */
+  subscriptionsWithOutcome(runId: string): Promise<string[]>;
 }
 
 export interface ClusterStateRepository {
@@ -164,8 +214,12 @@ export interface ClusterStateRepository {
   get(subscriptionId: string, resourceGroup: string, name: string): Promise<ClusterState | undefined>;
   list(query: ClusterQuery): Promise<Page<ClusterState>>;
   listBySubscription(subscriptionId: string): Promise<ClusterState[]>;
-  /** Marks every cluster of the subscription stale (last results kept). */
-  markStale(subscriptionId: string): Promise<number>;
+  /**
+   * Marks every cluster of the subscription stale (last results kept); with `lastSeenNoLaterThan`, only
+   * those last seen at or before that time (a newer run's fresh results stay current). Returns how many
+   * clusters changed.
+   */
+  markStale(subscriptionId: string, options?: { readonly lastSeenNoLaterThan?: string | undefined }): Promise<number>;
 }
 
 /** What the evaluation service writes beyond {@link ClusterStateRepository}. */
@@ -186,10 +240,23 @@ export interface HistoryRepository {
   purgeOlderThan(cutoff: string): Promise<number>;
 }
 
+/** One page of exceptions, latest `expiresAt` first; `status` is judged at `at` (ISO time). */
+export interface ExceptionPageQuery {
+  readonly status?: 'active' | 'expired' | undefined;
+  readonly at: string;
+  readonly top: number;
+  readonly continuationToken?: string | undefined;
+}
+
 export interface ExceptionRepository {
   create(exception: ControlException): Promise<void>;
   get(id: string): Promise<ControlException | undefined>;
+  /** Every exception ever recorded, expired ones included (kept forever): prefer `listActive`/`listPage`. */
   list(): Promise<ControlException[]>;
+  /** The exceptions with `expiresAt` after `at`; reads only those. */
+  listActive(at: string): Promise<ControlException[]>;
+  /** Reads only the page asked for (and, with `status`, only that status's range). */
+  listPage(query: ExceptionPageQuery): Promise<Page<ControlException>>;
   delete(id: string): Promise<boolean>;
 }
 
@@ -302,11 +369,21 @@ export interface RemediationRecord {
   readonly createdAt: string;
   readonly clusterIds: readonly string[];
   readonly tasks: readonly RemediationTaskRecord[];
+  /** Set when the background completion checks stopped before seeing every task terminal. */
+  readonly pollingStopped?: RemediationPollingStop | undefined;
+}
+
+/** Why and when the `remediation-checks` queue stopped looking at a remediation that was not finished. */
+export interface RemediationPollingStop {
+  readonly at: string;
+  readonly reason: string;
 }
 
 export interface RemediationRepository {
   create(record: RemediationRecord): Promise<void>;
   get(id: string): Promise<RemediationRecord | undefined>;
+  /** Records that polling stopped (the first record stands: a later call changes nothing). */
+  recordPollingStopped(id: string, stop: RemediationPollingStop): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -464,4 +541,6 @@ export interface RolloutRepository {
   /** Newest first. */
   list(top: number, continuationToken?: string): Promise<Page<import('../domain/rollout-model.js').Rollout>>;
   events(rolloutId: string): Promise<import('../domain/rollout-model.js').RolloutEvent[]>;
+  /** The active rollouts (for the outbox sweeper); without it, the sweeper pages through `list`. */
+  listActive?(): Promise<StoredRollout[]>;
 }

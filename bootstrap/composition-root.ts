@@ -27,6 +27,9 @@ import { ROLLOUT_QUEUES } from '../application/messages.js';
 import type { PolicyAssignmentGateway } from '../application/ports.js';
 import type { RolloutStepMessage } from '../domain/rollout-model.js';
 import { EvaluationService, type EvaluationLogger } from '../application/evaluation-service.js';
+import { RemediationService } from '../application/remediation-service.js';
+import { REMEDIATION_QUEUES, type RemediationCheckMessage } from '../application/messages.js';
+import { REMEDIATION_CHECK_MAX_DELAY_SECONDS } from '../domain/remediation-check-schedule.js';
 import { QUEUES, type CollectSubscriptionMessage, type FinalizeRunMessage } from '../application/messages.js';
 import type {
   AuditLog,
@@ -78,6 +81,8 @@ export interface Container {
   readonly rollouts: RolloutService;
   /** Webhooks and ServiceNow (issue 6): subscriptions, deliveries, inbound change events; `publisher` is what services publish through. */
   readonly webhooks: WebhookServices;
+  /** Remediations (start, read, and the `remediation-checks` completion checks); the API uses this one. */
+  readonly remediations: RemediationService;
 }
 
 export interface ContainerOverrides {
@@ -111,6 +116,8 @@ function storageEndpoints(config: AppConfig, fallback: TokenCredential): { table
   // Identity-based, as the Functions host reads `AzureWebJobsStorage__*`.
   const credential = storage.clientId !== undefined ? new DefaultAzureCredential({ managedIdentityClientId: storage.clientId }) : fallback;
   const account = storage.accountName;
+  // infra sets the service URIs from the account itself; the accountName fallback is the host's own
+  // default and is right in the public cloud only.
   const tableServiceUri = storage.tableServiceUri ?? `https://${account ?? ''}.table.core.windows.net`;
   const queueServiceUri = storage.queueServiceUri ?? `https://${account ?? ''}.queue.core.windows.net`;
   return { tables: { tableServiceUri, credential }, queues: { queueServiceUri, credential } };
@@ -188,7 +195,20 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     approvals: rollouts,
     ...(overrides.log !== undefined ? { log: overrides.log } : {}),
   });
-  return { config, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), queues, evaluation, remediationStarter, rollouts, webhooks };
+  const remediations = new RemediationService({
+    starter: remediationStarter,
+    remediations: repositories.remediations,
+    clusters: repositories.clusters,
+    newId: randomUUID,
+    events,
+    clock,
+    log: overrides.log ?? consoleLog,
+    checks: {
+      queue: new StorageMessageQueue<RemediationCheckMessage>(endpoints.queues, REMEDIATION_QUEUES.checks),
+      policy: { firstDelaySeconds: config.remediationCheckDelaySeconds, maxDelaySeconds: REMEDIATION_CHECK_MAX_DELAY_SECONDS, maxAgeSeconds: config.remediationCheckMaxHours * 3600 },
+    },
+  });
+  return { config, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), queues, evaluation, remediationStarter, rollouts, webhooks, remediations };
 }
 
 let container: Promise<Container> | undefined;
@@ -220,14 +240,15 @@ function apiHealthChecks(c: Container): HealthCheck[] {
         const now = c.clock.now().getTime();
         if (armChecked === undefined || now - armChecked.at > 60_000) armChecked = { at: now, ok: c.inventory.listSubscriptions().then(() => undefined) };
         await armChecked.ok;
-        return { detail: c.config.armEndpoint };
+        // Anonymous callers see this: say that ARM answered, never which endpoint (a private cloud's URL).
+        return { detail: 'reachable' };
       },
     },
   ];
 }
 
 export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeInput> = {}): ApiRuntime {
-  return createApiRuntime({
+  const runtime = createApiRuntime({
     auth: c.config.auth,
     maxRequestBodyBytes: c.config.maxRequestBodyBytes,
     ...c.repositories,
@@ -242,6 +263,10 @@ export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeI
     healthChecks: apiHealthChecks(c),
     ...overrides,
   });
+  // The container's remediation service also schedules the completion checks (`remediation-checks`),
+  // which the factory's does not; it stands in unless a test overrides the remediation ports.
+  if (overrides.remediations !== undefined || overrides.remediationStarter !== undefined || overrides.clusters !== undefined) return runtime;
+  return { ...runtime, services: { ...runtime.services, remediations: c.remediations } };
 }
 
 let apiRuntime: Promise<ApiRuntime> | undefined;

@@ -60,13 +60,16 @@ param maximumInstanceCount int = 40
 @description('\'true\' once the Key Vault secret webhook-secret-key exists: sets WEBHOOK_SECRET_KEY (webhooks can be created).')
 param enableWebhooks string = ''
 
-@description('ServiceNow authentication of servicenow-* webhooks: basic or oauth (secrets servicenow-password / servicenow-client-secret in Key Vault); empty leaves ServiceNow off. The instance URL is each webhook\'s url.')
+@description('ServiceNow authentication of servicenow-* webhooks: basic or oauth (secrets servicenow-password / servicenow-client-secret in Key Vault); empty leaves ServiceNow off. Needs serviceNowInstanceUrl.')
 @allowed([
   ''
   'basic'
   'oauth'
 ])
 param serviceNowAuth string = ''
+
+@description('Origin of the ServiceNow instance (https://<instance>.service-now.com), required with serviceNowAuth: the only origin credentials are sent to; servicenow-* webhooks must use it as their url.')
+param serviceNowInstanceUrl string = ''
 
 @description('ServiceNow user (basic auth, or the OAuth password grant).')
 param serviceNowUsername string = ''
@@ -83,8 +86,43 @@ param enableServiceNowChangeEvents string = ''
 @description('Turn on App Service Authentication in front of the app (optional; the app validates tokens itself).')
 param enableAppServiceAuth bool = false
 
-@description('Cloud role name of the app in Application Insights (cloud_RoleName).')
-param cloudRoleName string = 'arc-compliance'
+@description('Cloud role name of the app in Application Insights (cloud_RoleName). Empty: arc-compliance.')
+param cloudRoleName string = ''
+
+// Optional app settings. Each parameter is the value of the app setting of the same name (config/settings.ts
+// SETTINGS) and is fed by the azd environment variable of that name (main.parameters.json): for example
+// `azd env set WEBHOOK_ALLOWLIST 10.20.0.0/16` then `azd provision`. Empty leaves the setting out, so the
+// app's documented default applies. The app validates them at start and names every invalid one.
+// The site's app settings are written as a whole on every provision: set them here, never by hand.
+@description('HISTORY_RETENTION_DAYS: days of per-cluster history kept (app default 90).')
+param historyRetentionDays string = ''
+
+@description('AUTH_JWKS_URI: JWKS URI of the token issuer (default: discovered from AUTH_ISSUER).')
+param authJwksUri string = ''
+
+@description('ROLLOUT_GATE_RECHECK_SECONDS: re-check period of a blocked rollout gate (app default 900).')
+param rolloutGateRecheckSeconds string = ''
+
+@description('ROLLOUT_VERIFY_TIMEOUT_SECONDS: how long a rollout waits for deny results after apply (app default 3600).')
+param rolloutVerifyTimeoutSeconds string = ''
+
+@description('REMEDIATION_CHECK_DELAY_SECONDS: delay of the first background check of a started remediation (app default 60).')
+param remediationCheckDelaySeconds string = ''
+
+@description('REMEDIATION_CHECK_MAX_HOURS: hours after which background checks of an unfinished remediation give up (app default 48).')
+param remediationCheckMaxHours string = ''
+
+@description('WEBHOOK_ALLOWLIST: comma-separated hosts, host:port or CIDRs webhooks may reach despite private addresses (app default: none).')
+param webhookAllowlist string = ''
+
+@description('MAX_REQUEST_BODY_BYTES: largest accepted request body (app default 65536).')
+param maxRequestBodyBytes string = ''
+
+@description('WEBHOOK_DELIVERY_RETENTION_DAYS: days webhook delivery records are kept (app default 30).')
+param webhookDeliveryRetentionDays string = ''
+
+@description('SERVICENOW_CATEGORY: incident category of compliance incidents (app default software).')
+param serviceNowCategory string = ''
 
 var abbreviations = {
   resourceGroup: 'rg-'
@@ -101,23 +139,30 @@ var tags = { 'azd-env-name': environmentName, application: 'arc-compliance' }
 var functionAppName = '${abbreviations.functionApp}api-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
 
-// Queue names come from application/messages.ts (QUEUES, ROLLOUT_QUEUES, WEBHOOK_QUEUES); test/infra
-// checks they are all here. The host creates `<queue>-poison` queues itself when it first needs one.
+// Queue names come from application/messages.ts (QUEUES, ROLLOUT_QUEUES, WEBHOOK_QUEUES, REMEDIATION_QUEUES); test/infra
+// checks they are all here. The `-poison` queues the app consumes are listed too (a queue trigger needs
+// its queue); the host creates any other `<queue>-poison` queue itself when it first needs one.
 var queueNames = [
   'evaluation-collect'
   'evaluation-finalize'
+  'evaluation-collect-poison'
+  'evaluation-finalize-poison'
   'rollout-steps'
   'rollout-steps-poison'
   'webhook-deliveries'
   'webhook-deliveries-deadletter'
+  'remediation-checks'
+  'remediation-checks-poison'
 ]
 
-// The API's app roles: the same file the API authorizes against and the registration script creates.
+// The API's app roles as the registration script creates them (output CALLER_APP_ROLES). The API itself
+// checks the names in adapters/http/app-roles.ts; test/infra/app-registration.test.ts keeps both in step.
 var appRoles = loadJsonContent('app-roles.json')
 
 // azd passes an unset environment variable as '', so defaults are applied here, not in the params.
 var effectiveAuthIssuer = empty(authIssuer) ? '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0' : authIssuer
 var effectiveEvaluationSchedule = empty(evaluationSchedule) ? '0 0 2 * * *' : evaluationSchedule
+var effectiveCloudRoleName = empty(cloudRoleName) ? 'arc-compliance' : cloudRoleName
 
 var useManagementGroup = !empty(managementGroupId)
 var requestedSubscriptionIds = filter(map(split(targetSubscriptionIds, ','), s => toLower(trim(s))), s => !empty(s))
@@ -196,6 +241,11 @@ var appSettings = {
   AzureWebJobsStorage__accountName: storage.outputs.name
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identity.outputs.clientId
+  // The account's real endpoints: with only __accountName, the host and the app would assume
+  // <account>.<service>.core.windows.net, which is wrong outside the public cloud.
+  AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
+  AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
+  AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
   // DefaultAzureCredential / ManagedIdentityCredential pick the user-assigned identity by this id.
   AZURE_CLIENT_ID: identity.outputs.clientId
   AZURE_RESOURCE_MANAGER_ENDPOINT: environment().resourceManager
@@ -207,8 +257,23 @@ var appSettings = {
   // Telemetry with Entra ID auth (local auth is disabled on the component).
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
-  WEBSITE_CLOUD_ROLENAME: cloudRoleName
+  WEBSITE_CLOUD_ROLENAME: effectiveCloudRoleName
 }
+
+// The optional settings given (see the parameters above); an empty one is left out.
+var optionalSettingValues = {
+  HISTORY_RETENTION_DAYS: historyRetentionDays
+  AUTH_JWKS_URI: authJwksUri
+  ROLLOUT_GATE_RECHECK_SECONDS: rolloutGateRecheckSeconds
+  ROLLOUT_VERIFY_TIMEOUT_SECONDS: rolloutVerifyTimeoutSeconds
+  REMEDIATION_CHECK_DELAY_SECONDS: remediationCheckDelaySeconds
+  REMEDIATION_CHECK_MAX_HOURS: remediationCheckMaxHours
+  WEBHOOK_ALLOWLIST: webhookAllowlist
+  MAX_REQUEST_BODY_BYTES: maxRequestBodyBytes
+  WEBHOOK_DELIVERY_RETENTION_DAYS: webhookDeliveryRetentionDays
+  SERVICENOW_CATEGORY: serviceNowCategory
+}
+var optionalSettings = toObject(filter(items(optionalSettingValues), setting => !empty(trim(setting.value))), setting => setting.key, setting => trim(setting.value))
 
 // Webhooks and ServiceNow (issue 6): names as config/settings.ts reads them, secrets from Key Vault.
 var webhookSettings = enableWebhooks == 'true'
@@ -223,6 +288,7 @@ var serviceNowChangeSettings = enableServiceNowChangeEvents == 'true'
   : {}
 var serviceNowBasicSettings = {
   SERVICENOW_AUTH: 'basic'
+  SERVICENOW_INSTANCE_URL: serviceNowInstanceUrl
   SERVICENOW_USERNAME: serviceNowUsername
   SERVICENOW_PASSWORD: secretReference.serviceNowPassword
   SERVICENOW_ASSIGNMENT_GROUP: serviceNowAssignmentGroup
@@ -230,6 +296,7 @@ var serviceNowBasicSettings = {
 var serviceNowOAuthSettings = union(
   {
     SERVICENOW_AUTH: 'oauth'
+    SERVICENOW_INSTANCE_URL: serviceNowInstanceUrl
     SERVICENOW_CLIENT_ID: serviceNowClientId
     SERVICENOW_CLIENT_SECRET: secretReference.serviceNowClientSecret
     SERVICENOW_ASSIGNMENT_GROUP: serviceNowAssignmentGroup
@@ -255,7 +322,7 @@ module functionApp 'modules/function-app.bicep' = {
     identityId: identity.outputs.id
     blobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: deploymentContainerName
-    appSettings: union(appSettings, webhookSettings, serviceNowChangeSettings, serviceNowSettings)
+    appSettings: union(appSettings, optionalSettings, webhookSettings, serviceNowChangeSettings, serviceNowSettings)
     maximumInstanceCount: maximumInstanceCount
     enableAppServiceAuth: enableAppServiceAuth
     authIssuer: effectiveAuthIssuer

@@ -331,7 +331,21 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
   },
   Evaluation: {
     type: 'object',
-    required: ['id', 'status', 'trigger', 'requestedBy', 'createdAt', 'startedAt', 'completedAt', 'subscriptions', 'clustersEvaluated', 'failures'],
+    required: [
+      'id',
+      'status',
+      'trigger',
+      'requestedBy',
+      'createdAt',
+      'startedAt',
+      'completedAt',
+      'subscriptions',
+      'clustersEvaluated',
+      'failures',
+      'clustersIncomplete',
+      'eventsNotPublished',
+      'subscriptionsNotDiscovered',
+    ],
     additionalProperties: false,
     properties: {
       id: { type: 'string' },
@@ -350,11 +364,34 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       clustersEvaluated: { type: 'integer', minimum: 0 },
       failures: {
         type: 'array',
+        description:
+          'Failed subscriptions, with the error (after every retry; `poison: …` when the host gave up on the collect without an outcome, e.g. a function timeout). A failure of the run itself (discovery, finalize) has subscriptionId `*`.',
         items: {
           type: 'object',
           required: ['subscriptionId', 'error', 'at'],
           additionalProperties: false,
           properties: { subscriptionId: { type: 'string' }, error: { type: 'string' }, at: dateTime },
+        },
+      },
+      clustersIncomplete: {
+        type: 'integer',
+        minimum: 0,
+        description: 'Clusters evaluated whose extensions or Flux configurations could not be read: those controls are `unknown`.',
+      },
+      eventsNotPublished: {
+        type: 'integer',
+        minimum: 0,
+        description: 'Outbound events (`cluster.compliance.changed`, `evaluation.completed`) that could not be published after every attempt.',
+      },
+      subscriptionsNotDiscovered: {
+        type: 'array',
+        description:
+          'Subscriptions with stored clusters that this run did not discover (access revoked, removed from `AZURE_SUBSCRIPTION_IDS`, disabled). Their clusters keep their last results and are marked stale.',
+        items: {
+          type: 'object',
+          required: ['subscriptionId', 'clusters'],
+          additionalProperties: false,
+          properties: { subscriptionId: { type: 'string' }, clusters: { type: 'integer', minimum: 0 } },
         },
       },
     },
@@ -454,6 +491,14 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
           },
         },
       },
+      pollingStopped: {
+        type: 'object',
+        description:
+          'Present when the background completion checks stopped before every task was terminal (still running `REMEDIATION_CHECK_MAX_HOURS` after the start, or a check that kept failing). `remediation.completed` is then published only when a read of the remediation observes completion.',
+        required: ['at', 'reason'],
+        additionalProperties: false,
+        properties: { at: dateTime, reason: { type: 'string' } },
+      },
     },
   },
   AuditRecord: {
@@ -482,8 +527,35 @@ function errorResponse(description: string, extraHeaders: Record<string, OpenAPI
 
 const wwwAuthenticate: OpenAPIV3_1.HeaderObject = {
   description: '`Bearer error="invalid_token", error_description="…"` (RFC 6750).',
+  required: true,
   schema: { type: 'string' },
 };
+
+/**
+ * Responses every operation can give whatever its own list says: `default` (the error shape, incl.
+ * 404/405 for unserved paths and methods), so generated clients type every undeclared status as an
+ * `Error`; and 413 on every write, since the body limit applies to operations that take no body too
+ * (a body sent to them is refused).
+ */
+function withCommonResponses<T extends Record<string, Record<string, unknown> | undefined>>(items: T): T {
+  const out: Record<string, Record<string, unknown> | undefined> = {};
+  for (const [path, item] of Object.entries(items)) {
+    if (item === undefined) continue;
+    const next: Record<string, unknown> = {};
+    for (const [method, op] of Object.entries(item)) {
+      const responses = (op as { responses?: Record<string, unknown> } | undefined)?.responses;
+      if (responses === undefined) {
+        next[method] = op;
+        continue;
+      }
+      const common: Record<string, unknown> = { default: respRef('ErrorResponse') };
+      if (method !== 'get') common['413'] = respRef('PayloadTooLarge');
+      next[method] = { ...(op as object), responses: { ...responses, ...Object.fromEntries(Object.entries(common).filter(([status]) => !(status in responses))) } };
+    }
+    out[path] = next;
+  }
+  return out as T;
+}
 
 const pathParam = (name: string, description: string, schema: OpenAPIV3.SchemaObject): OpenAPIV3_1.ParameterObject => ({
   name,
@@ -549,7 +621,11 @@ const paths: Record<string, Partial<Record<'get' | 'post' | 'delete', Operation>
       security: [],
       parameters: [pathParam('asset', 'File name of the asset.', { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$' })],
       responses: {
-        '200': { description: 'The asset.', headers: { 'x-request-id': requestIdHeader }, content: { 'application/octet-stream': { schema: { type: 'string' } } } },
+        '200': {
+          description: 'The asset.',
+          headers: { 'x-request-id': requestIdHeader },
+          content: { 'text/css': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } }, 'image/png': { schema: { type: 'string', contentMediaType: 'image/png' } } },
+        },
         '404': respRef('NotFound'),
       },
     },
@@ -724,11 +800,11 @@ const paths: Record<string, Partial<Record<'get' | 'post' | 'delete', Operation>
       operationId: 'startRemediation',
       summary: 'Start Azure Policy remediation for a control',
       description:
-        'Starts Azure Policy remediation tasks for a control that has a DeployIfNotExists policy: one per subscription and per 100 of its clusters (ARM takes at most 100 resource ids per task). Controls without automatic remediation answer 422 `NotRemediable` with the manual guidance in `error.details`; more than 1000 failing clusters in subscription mode answer 422 `LimitExceeded`.',
+        'Starts Azure Policy remediation tasks for a control that has a DeployIfNotExists policy: one per subscription and per 100 of its clusters (ARM takes at most 100 resource ids per task). Controls without automatic remediation answer 422 `NotRemediable` with the manual guidance in `error.details`; more than 1000 failing clusters in subscription mode answer 422 `LimitExceeded`. Background checks (from `REMEDIATION_CHECK_DELAY_SECONDS`, doubling up to 15 minutes, for `REMEDIATION_CHECK_MAX_HOURS`) publish the `remediation.completed` webhook event once every task is terminal, whether or not anyone reads the remediation.',
       tags: ['Remediations'],
       requestBody: { required: true, content: { 'application/json': { schema: ref('NewRemediation') } } },
       responses: {
-        '202': json(ref('Remediation'), 'Accepted; poll `Location`.', { Location: { description: 'URL of the remediation.', schema: { type: 'string' } } }),
+        '202': json(ref('Remediation'), 'Accepted; `Location` shows the progress.', { Location: { description: 'URL of the remediation.', schema: { type: 'string' } } }),
         '404': respRef('NotFound'),
         '413': respRef('PayloadTooLarge'),
         '415': respRef('UnsupportedMediaType'),
@@ -766,6 +842,7 @@ export const document: ApiDocument = {
     description:
       'Every `/api/v1` operation requires an Entra ID v2 bearer token whose `roles` claim holds the app role named in the operation. ' +
       'Errors use one shape, `{ "error": { "code", "message", "target"?, "details"? } }`, and every response carries `x-request-id`. ' +
+      'Any path under `/api` that no operation serves answers 404 `NotFound`, and a method a path does not serve answers 405 `MethodNotAllowed` with `Allow`, in that shape (the `default` response of every operation). ' +
       'Collections are `{ "value": [...], "nextLink"? }`; follow `nextLink` (an opaque continuation token) until it is absent.',
     license: { name: 'MIT', identifier: 'MIT' },
   },
@@ -785,7 +862,7 @@ export const document: ApiDocument = {
   security: [{ bearerAuth: [] }],
   // openapi-types 12 intersects 3.1 path items with 3.0 operation objects (so 3.1 schemas such as
   // `type: ['string', 'null']` do not type-check); each operation above is typed as a 3.1 operation.
-  paths: { ...paths, ...rolloutPaths, ...webhookPaths } as unknown as ApiDocument['paths'],
+  paths: withCommonResponses({ ...paths, ...rolloutPaths, ...webhookPaths }) as unknown as ApiDocument['paths'],
   components: {
     securitySchemes: {
       bearerAuth: {
@@ -799,8 +876,8 @@ export const document: ApiDocument = {
       },
     },
     headers: {
-      RequestId: { description: 'Request id: echoed from a safe incoming `x-request-id`, otherwise generated.', schema: { type: 'string' } },
-      ETag: { description: 'Entity tag of the representation; send it back in `If-None-Match`.', schema: { type: 'string' } },
+      RequestId: { description: 'Request id: echoed from a safe incoming `x-request-id`, otherwise generated.', required: true, schema: { type: 'string' } },
+      ETag: { description: 'Strong entity tag of the representation; send it back in `If-None-Match`.', required: true, schema: { type: 'string' } },
     },
     parameters: {
       top: { name: 'top', in: 'query', description: 'Page size.', schema: { type: 'integer', minimum: 1, maximum: MAX_TOP, default: DEFAULT_TOP } },
@@ -820,9 +897,17 @@ export const document: ApiDocument = {
       UnsupportedMediaType: errorResponse('A request body must be `application/json` (`UnsupportedMediaType`).'),
       PayloadTooLarge: errorResponse('The body exceeds MAX_REQUEST_BODY_BYTES (`PayloadTooLarge`).'),
       Unprocessable: errorResponse('Well-formed but cannot be acted upon (`NotRemediable`, `LimitExceeded`).'),
-      DependencyFailed: errorResponse('An Azure or storage dependency failed (`DependencyFailed`).'),
+      DependencyFailed: errorResponse('An Azure or storage dependency answered with a server error after retries (`DependencyFailed`).'),
       Conflict: conflictResponse,
       InternalError: errorResponse('Unexpected error (`InternalError`); quote `x-request-id` when reporting it.'),
+      ServiceUnavailable: errorResponse(
+        'Temporarily unavailable; try again later: an Azure or storage dependency throttled or could not be reached (`DependencyFailed`, with `Retry-After` when the dependency gave one), or the token issuer\'s signing keys could not be retrieved (`AuthenticationUnavailable`).',
+        { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string', pattern: '^\\d+$' } } },
+      ),
+      ErrorResponse: errorResponse(
+        'Any other error, in the same shape. In particular, a path no operation serves answers 404 `NotFound`, and a method the path does not serve answers 405 `MethodNotAllowed` with `Allow`.',
+        { Allow: { description: 'With 405 `MethodNotAllowed`: the methods the path serves, e.g. `GET, POST`.', schema: { type: 'string' } } },
+      ),
     },
     schemas: { ...schemas, ...rolloutSchemas, ...webhookSchemas },
   },

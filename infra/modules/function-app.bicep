@@ -9,7 +9,7 @@ param identityId string
 @description('Blob endpoint of the storage account, ending with /.')
 param blobEndpoint string
 param deploymentContainerName string
-@description('App settings (names and values), set as a whole.')
+@description('App settings (names and values), set as a whole: a provision replaces every setting, so anything added by hand is removed. main.bicep parameters are the way to change them (docs/operations.md).')
 param appSettings object
 @minValue(1)
 @maxValue(1000)

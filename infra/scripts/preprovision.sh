@@ -14,3 +14,10 @@ if [ -n "${AZURE_MANAGEMENT_GROUP_ID:-}" ] && [ -n "${AZURE_TARGET_SUBSCRIPTION_
   echo "Set either AZURE_MANAGEMENT_GROUP_ID or AZURE_TARGET_SUBSCRIPTION_IDS, not both." >&2
   exit 1
 fi
+
+# The app refuses to start with SERVICENOW_AUTH but no instance: say so before anything is deployed.
+if [ -n "${SERVICENOW_AUTH:-}" ] && [ -z "${SERVICENOW_INSTANCE_URL:-}" ]; then
+  echo "SERVICENOW_AUTH is set but SERVICENOW_INSTANCE_URL is not." >&2
+  echo "  azd env set SERVICENOW_INSTANCE_URL https://<instance>.service-now.com" >&2
+  exit 1
+fi

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_OUT } from '../../infra/scripts/stage-package.js';
 import { ROOT, readText } from './infra-files.js';
 
 type Yaml = string | boolean | number | null | { [key: string]: Yaml };
@@ -62,12 +63,28 @@ describe('azure.yaml', () => {
     expect(api.host).toBe('function');
     expect(api.language).toBe('ts');
     expect(api.project).toBe('.');
-    // host.json and package.json (main: compiled dist/functions/...) must be at the package root.
-    expect(api.dist).toBeUndefined();
-    expect(api.remoteBuild).toBe(true);
     const pkg = JSON.parse(readText('package.json')) as { main?: string; scripts?: Record<string, string> };
     expect(pkg.main).toMatch(/^dist\/functions\//);
     expect(pkg.scripts?.build).toBeDefined();
+  });
+
+  it('deploys the package the prepackage hook stages, as is (no remote build)', () => {
+    const api = obj(obj(doc.services).api);
+    // The staged folder is the zip root: host.json and package.json sit at its top.
+    expect(api.dist).toBe(DEFAULT_OUT);
+    expect(api.remoteBuild).toBe(false);
+    const hook = obj(obj(api.hooks).prepackage);
+    expect(hook.shell).toBe('sh');
+    expect(hook.continueOnError).toBe(false);
+    const run = String(hook.run);
+    expect(existsSync(join(ROOT, run)), run).toBe(true);
+    expect(() => accessSync(join(ROOT, run), constants.X_OK), `${run} is executable`).not.toThrow();
+    // hook -> npm script -> stage-package.ts, into the folder azd zips
+    expect(readText(run.replace(/^\.\//, ''))).toMatch(/^npm run -s package:azure$/m);
+    const pkg = JSON.parse(readText('package.json')) as { scripts?: Record<string, string> };
+    expect(pkg.scripts?.['package:azure']).toBe(`tsx infra/scripts/stage-package.ts ${DEFAULT_OUT}`);
+    // An earlier staged folder is never copied into the next package.
+    expect(readText('.funcignore')).toMatch(new RegExp(`^/${DEFAULT_OUT.replace('/', '\\/')}/$`, 'm'));
   });
 
   it('points at infra/main.bicep and hook scripts that exist and are executable', () => {

@@ -78,6 +78,110 @@ describe('role assignments', () => {
   });
 });
 
+/** A role assignment of a Bicep file: the role it grants (resolved to a name) and to whom. */
+interface Assignment {
+  readonly name: string;
+  /** Built-in role name, `param:<name>` (a role id passed in) or `resource:<name>` (a role defined in the file). */
+  readonly role: string;
+  readonly principalId: string | undefined;
+  readonly scope: string | undefined;
+  readonly body: string;
+}
+
+/**
+ * The role assignments of one Bicep file, each with its role resolved through the file's own
+ * `var x = '<guid>'` declarations: what the template grants, not which ids merely appear in it.
+ */
+function roleAssignments(path: string): Assignment[] {
+  const code = stripBicepComments(readText(path));
+  const vars = new Map([...code.matchAll(/^var\s+(\w+)\s*=\s*'([0-9a-fA-F-]{36})'/gm)].map((m) => [m[1]!, m[2]!.toLowerCase()]));
+  const params = new Set([...code.matchAll(/^param\s+(\w+)/gm)].map((m) => m[1]!));
+  const resources = new Set(bicepResources(code).map((r) => r.name));
+  return bicepResources(code)
+    .filter((r) => r.type === 'Microsoft.Authorization/roleAssignments')
+    .map((r) => {
+      const byId = /roleDefinitionId:\s*(?:subscriptionResourceId|tenantResourceId)\(\s*'Microsoft\.Authorization\/roleDefinitions'\s*,\s*(\w+)\s*\)/.exec(r.body);
+      const byResource = /roleDefinitionId:\s*(\w+)\.id\b/.exec(r.body);
+      let role = 'unresolved';
+      if (byId) {
+        const ref = byId[1]!;
+        const guid = vars.get(ref);
+        if (guid !== undefined) role = BUILT_IN_ROLES[guid] ?? `unknown:${guid}`;
+        else if (params.has(ref)) role = `param:${ref}`;
+      } else if (byResource && resources.has(byResource[1]!)) {
+        role = `resource:${byResource[1]!}`;
+      }
+      return {
+        name: r.name,
+        role,
+        principalId: /principalId:\s*([\w.]+)/.exec(r.body)?.[1],
+        scope: /^\s*scope:\s*([\w.()]+)/m.exec(r.body)?.[1],
+        body: r.body,
+      };
+    });
+}
+
+const rolesOf = (assignments: readonly Assignment[]): string[] => assignments.map((a) => a.role).sort();
+
+describe('role assignments, file by file (what each template grants)', () => {
+  it('exist only in the files that are meant to grant roles', () => {
+    const granting = bicep.filter((f) => bicepResources(stripBicepComments(f.text)).some((r) => r.type === 'Microsoft.Authorization/roleAssignments')).map((f) => f.path).sort();
+    expect(granting).toEqual([
+      'infra/management-group-access.bicep',
+      'infra/modules/fleet-access-subscription.bicep',
+      'infra/modules/key-vault.bicep',
+      'infra/modules/monitoring.bicep',
+      'infra/modules/storage.bicep',
+    ]);
+  });
+
+  it('storage: the app identity gets exactly the three data roles, on the account', () => {
+    const assignments = roleAssignments('infra/modules/storage.bicep');
+    expect(rolesOf(assignments)).toEqual(['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor']);
+    for (const a of assignments) {
+      expect(a.principalId, a.name).toBe('principalId');
+      expect(a.scope, a.name).toBe('storageAccount');
+    }
+  });
+
+  it('Key Vault: the app identity reads secrets (Key Vault Secrets User) and nothing more', () => {
+    const assignments = roleAssignments('infra/modules/key-vault.bicep');
+    const app = assignments.filter((a) => a.principalId === 'principalId');
+    expect(rolesOf(app)).toEqual(['Key Vault Secrets User']);
+    // Secrets Officer only for the optional deploying user, and only when one is given.
+    const others = assignments.filter((a) => a.principalId !== 'principalId');
+    expect(rolesOf(others)).toEqual(['Key Vault Secrets Officer']);
+    expect(others[0]!.principalId).toBe('secretsOfficerPrincipalId');
+    expect(others[0]!.body).toMatch(/=\s*if\s*\(\s*!empty\(secretsOfficerPrincipalId\)\s*\)/);
+    for (const a of assignments) expect(a.scope, a.name).toBe('vault');
+  });
+
+  it('monitoring: the app identity publishes telemetry (Monitoring Metrics Publisher) on the component', () => {
+    const assignments = roleAssignments('infra/modules/monitoring.bicep');
+    expect(rolesOf(assignments)).toEqual(['Monitoring Metrics Publisher']);
+    expect(assignments[0]!.principalId).toBe('principalId');
+    expect(assignments[0]!.scope).toBe('applicationInsights');
+  });
+
+  it('each target subscription: exactly Reader and the custom role, to the app identity', () => {
+    const assignments = roleAssignments('infra/modules/fleet-access-subscription.bicep');
+    expect(rolesOf(assignments)).toEqual(['Reader', 'param:customRoleDefinitionGuid']);
+    for (const a of assignments) {
+      expect(a.principalId, a.name).toBe('principalId');
+      expect(a.body, a.name).toMatch(/principalType:\s*'ServicePrincipal'/);
+    }
+  });
+
+  it('management group: exactly Reader and the custom role defined there, to the app identity', () => {
+    const assignments = roleAssignments('infra/management-group-access.bicep');
+    expect(rolesOf(assignments)).toEqual(['Reader', 'resource:definition']);
+    for (const a of assignments) {
+      expect(a.principalId, a.name).toBe('principalId');
+      expect(a.body, a.name).toMatch(/principalType:\s*'ServicePrincipal'/);
+    }
+  });
+});
+
 describe('no keys or key-bearing connection strings', () => {
   it('has no listKeys, SAS listing, account keys or connection strings with keys', () => {
     for (const file of allInfraText) {
@@ -128,8 +232,13 @@ describe('custom role at the target scope', () => {
     'Microsoft.PolicyInsights/policyStates/triggerEvaluation/action',
   ];
 
-  it('holds the actions rollouts, remediations and policy queries need', () => {
-    for (const action of required) expect(role.actions).toContain(action);
+  it('holds exactly the actions rollouts, remediations and policy queries need', () => {
+    // Pinned: every action is used by adapters/arm (no Policy States summarize: nothing calls it).
+    expect([...role.actions].sort()).toEqual([
+      ...required,
+      'Microsoft.Authorization/policyAssignments/delete',
+      'Microsoft.PolicyInsights/remediations/read',
+    ].sort());
   });
 
   it('has no wildcard, no duplicate, only policy actions, each justified', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../config/settings.js';
-import { QUEUES, ROLLOUT_QUEUES, WEBHOOK_QUEUES } from '../../application/messages.js';
+import { QUEUES, REMEDIATION_QUEUES, ROLLOUT_QUEUES, WEBHOOK_QUEUES } from '../../application/messages.js';
 import { infraFiles, readJson, readText, stripBicepComments } from './infra-files.js';
 
 const bicep = infraFiles('.bicep').map((f) => ({ ...f, code: stripBicepComments(f.text) }));
@@ -66,13 +66,13 @@ describe('app settings set by main.bicep', () => {
       expect(all.get(name), name).toBeDefined();
       for (const value of all.get(name) ?? []) expect(value, name).toMatch(/^secretReference\.\w+$/);
     }
-    for (const name of ['SERVICENOW_AUTH', 'SERVICENOW_USERNAME', 'SERVICENOW_CLIENT_ID', 'SERVICENOW_ASSIGNMENT_GROUP']) expect(all.has(name), name).toBe(true);
+    for (const name of ['SERVICENOW_AUTH', 'SERVICENOW_INSTANCE_URL', 'SERVICENOW_USERNAME', 'SERVICENOW_CLIENT_ID', 'SERVICENOW_ASSIGNMENT_GROUP']) expect(all.has(name), name).toBe(true);
     // SERVICENOW_AUTH only takes the values config/settings.ts accepts.
     for (const value of all.get('SERVICENOW_AUTH') ?? []) expect(["'basic'", "'oauth'"]).toContain(value);
     // The app refuses to start on an unresolved reference of these (the literal @Microsoft.KeyVault text):
     // they must not be in the unconditional settings, only switched on once the secret exists.
     for (const name of ['WEBHOOK_SECRET_KEY', 'SERVICENOW_CHANGE_WEBHOOK_SECRET']) expect(settings.has(name), name).toBe(false);
-    expect(main).toMatch(/appSettings:\s*union\(appSettings, webhookSettings, serviceNowChangeSettings, serviceNowSettings\)/);
+    expect(main).toMatch(/appSettings:\s*union\(appSettings, optionalSettings, webhookSettings, serviceNowChangeSettings, serviceNowSettings\)/);
   });
 
   it('uses identity-based storage with the user-assigned identity', () => {
@@ -83,10 +83,23 @@ describe('app settings set by main.bicep', () => {
     expect(settings.has('AzureWebJobsStorage'), 'no AzureWebJobsStorage connection string in Azure').toBe(false);
   });
 
+  it('gives the host and the app the storage account\'s own endpoints, so sovereign clouds work', () => {
+    expect(settings.get('AzureWebJobsStorage__blobServiceUri')).toBe('storage.outputs.blobEndpoint');
+    expect(settings.get('AzureWebJobsStorage__queueServiceUri')).toBe('storage.outputs.queueEndpoint');
+    expect(settings.get('AzureWebJobsStorage__tableServiceUri')).toBe('storage.outputs.tableEndpoint');
+    const storage = stripBicepComments(readText('infra/modules/storage.bicep'));
+    for (const service of ['blob', 'queue', 'table']) {
+      expect(storage).toMatch(new RegExp(`output ${service}Endpoint string = storageAccount\\.properties\\.primaryEndpoints\\.${service}\\b`));
+    }
+    // The ARM endpoint comes from the cloud the template is deployed to, too.
+    expect(settings.get('AZURE_RESOURCE_MANAGER_ENDPOINT')).toBe('environment().resourceManager');
+  });
+
   it('sends telemetry to Application Insights with Entra ID auth and a cloud role name', () => {
     expect(settings.get('APPLICATIONINSIGHTS_CONNECTION_STRING')).toBe('monitoring.outputs.connectionString');
     expect(settings.get('APPLICATIONINSIGHTS_AUTHENTICATION_STRING')).toContain('Authorization=AAD');
-    expect(settings.get('WEBSITE_CLOUD_ROLENAME')).toBe('cloudRoleName');
+    expect(settings.get('WEBSITE_CLOUD_ROLENAME')).toBe('effectiveCloudRoleName');
+    expect(main).toMatch(/var effectiveCloudRoleName = empty\(cloudRoleName\) \? 'arc-compliance' : cloudRoleName/);
     expect(stripBicepComments(readText('infra/modules/monitoring.bicep'))).toMatch(/DisableLocalAuth:\s*true/);
   });
 
@@ -139,7 +152,7 @@ describe('function app', () => {
     const start = main.indexOf('var queueNames = [');
     const block = main.slice(start, main.indexOf(']', start));
     const declared = [...block.matchAll(/'([a-z0-9-]+)'/g)].map((m) => m[1]);
-    expect(new Set(declared)).toEqual(new Set([...Object.values(QUEUES), ...Object.values(ROLLOUT_QUEUES), ...Object.values(WEBHOOK_QUEUES)]));
+    expect(new Set(declared)).toEqual(new Set([...Object.values(QUEUES), ...Object.values(ROLLOUT_QUEUES), ...Object.values(WEBHOOK_QUEUES), ...Object.values(REMEDIATION_QUEUES)]));
     expect(main).toMatch(/queueNames:\s*queueNames/);
   });
 
@@ -150,7 +163,7 @@ describe('function app', () => {
     );
     for (const [name, { value }] of Object.entries(params)) {
       expect(declared.has(name), `parameter ${name} is declared in main.bicep`).toBe(true);
-      expect(value).toMatch(/^\$\{[A-Z][A-Z0-9_]*\}$/);
+      expect(value).toMatch(/^\$\{[A-Z][A-Z0-9_]*(?:=[^}]*)?\}$/);
     }
     const requiredParams = [...declared].filter(([, d]) => !d.hasDefault).map(([n]) => n);
     expect(requiredParams.filter((n) => !(n in params)), 'required params without a value').toEqual([]);

@@ -1,37 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ignoreMatcher } from '../../infra/scripts/stage-package.js';
 import { readJson, readText } from './infra-files.js';
-
-/** gitignore rules as .funcignore uses them: `#` comments, `!` negation, `/` anchoring, trailing `/` for directories, `*` globs. */
-export function ignoreMatcher(text: string): (path: string) => boolean {
-  const rules = text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => {
-      const negate = l.startsWith('!');
-      let pattern = negate ? l.slice(1) : l;
-      const dirOnly = pattern.endsWith('/');
-      if (dirOnly) pattern = pattern.slice(0, -1);
-      const anchored = pattern.startsWith('/') || pattern.includes('/');
-      pattern = pattern.replace(/^\//, '');
-      const body = pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*');
-      return { negate, dirOnly, re: new RegExp(anchored ? `^${body}$` : `(?:^|/)${body}$`) };
-    });
-  // A path is ignored when it or one of its parent directories is; like git, a file inside an
-  // excluded directory cannot be re-included, but `dir/*` + `!dir/file` works.
-  const matches = (p: string, isDir: boolean): boolean | undefined => {
-    let result: boolean | undefined;
-    for (const r of rules) if ((!r.dirOnly || isDir) && r.re.test(p)) result = !r.negate;
-    return result;
-  };
-  return (path: string) => {
-    const parts = path.split('/');
-    for (let i = 1; i < parts.length; i += 1) {
-      if (matches(parts.slice(0, i).join('/'), true) === true) return true;
-    }
-    return matches(path, false) === true;
-  };
-}
 
 const ignored = ignoreMatcher(readText('.funcignore'));
 
@@ -46,10 +15,20 @@ describe('ignoreMatcher', () => {
     expect(m('README.md')).toBe(true);
     expect(m('src/a.ts')).toBe(false);
   });
+
+  it('supports the allowlist form: everything at the top level out, some entries back in', () => {
+    const m = ignoreMatcher('/*\n!/keep.json\n!/lib/\n*.map\n');
+    expect(m('keep.json')).toBe(false);
+    expect(m('other.json')).toBe(true);
+    expect(m('lib/a/b.js')).toBe(false);
+    expect(m('lib/a/b.js.map')).toBe(true);
+    expect(m('src/lib/b.js')).toBe(true);
+  });
 });
 
 describe('.funcignore', () => {
-  it('keeps tests, fixtures, the local runtime, benchmarks, docs, infra and node_modules out of the package', () => {
+  it('keeps tests, fixtures, the local runtime, benchmarks, docs, infra and TypeScript sources out of the package', () => {
+    const build = readJson('tsconfig.build.json') as { include: string[] };
     for (const path of [
       'test/unit/x.test.ts',
       'test/infra/funcignore.test.ts',
@@ -61,34 +40,42 @@ describe('.funcignore', () => {
       'docs/operations.md',
       'README.md',
       'infra/main.bicep',
+      'infra/app-roles.json',
       'infra/scripts/grant-caller.sh',
-      'node_modules/jose/package.json',
-      'dist/functions/index.js',
+      ...build.include.map((dir) => `${dir}/some-file.ts`),
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'package-lock.json',
       'local.settings.json',
+      'local.settings.example.json',
       'vitest.config.ts',
       'azure.yaml',
       '.git/HEAD',
       '.azure/dev/.env',
+      '.env',
+      '.data/azurite/x',
       '__azurite_db_table__.json',
+      'dist/functions/api-clusters.js.map',
+      'dist/azure-package/host.json',
+      'node_modules/.bin/tsc',
     ]) {
       expect(ignored(path), path).toBe(true);
     }
   });
 
-  it('ships what the remote build compiles and the host loads', () => {
-    const build = readJson('tsconfig.build.json') as { include: string[] };
-    const productionRoots = build.include.filter((dir) => dir !== 'local');
-    expect(productionRoots).toContain('functions');
+  it('keeps what the host loads: host.json and package.json at the root, compiled JavaScript, dependencies', () => {
     for (const path of [
-      'package.json',
-      'package-lock.json',
       'host.json',
-      'tsconfig.json',
-      'tsconfig.build.json',
-      'infra/app-roles.json',
-      ...productionRoots.map((dir) => `${dir}/some-file.ts`),
+      'package.json',
+      'dist/functions/api-clusters.js',
+      'dist/domain/controls.js',
+      'node_modules/jose/package.json',
+      'node_modules/@azure/functions/dist/azure-functions.js',
+      'node_modules/swagger-ui-dist/swagger-ui-bundle.js',
     ]) {
       expect(ignored(path), path).toBe(false);
     }
+    const pkg = readJson('package.json') as { main: string };
+    expect(ignored(pkg.main.replace('*', 'x')), "package.json's main").toBe(false);
   });
 });

@@ -3,7 +3,7 @@
  * mirrors the contracts in `application/ports.ts` (paging with opaque tokens, idempotent writes).
  */
 import type { ControlException, FleetSummary } from '../../domain/model.js';
-import { ConflictError, PreconditionFailedError } from '../../domain/errors.js';
+import { ConflictError, NotFoundError, PreconditionFailedError } from '../../domain/errors.js';
 import type { PolicyAssignmentModel, Rollout, RolloutEvent } from '../../domain/rollout-model.js';
 import type { WebhookDelivery, WebhookSubscription } from '../../domain/webhook-subscription.js';
 import { parseAllowlist } from '../../domain/webhook-ssrf.js';
@@ -17,6 +17,7 @@ import type {
   ClusterState,
   ClusterStateRepository,
   EvaluationRun,
+  ExceptionPageQuery,
   ExceptionRepository,
   HistoryRepository,
   InboundMessageIdStore,
@@ -26,6 +27,7 @@ import type {
   OutboundHttpResult,
   Page,
   PolicyAssignmentGateway,
+  RemediationPollingStop,
   RemediationRecord,
   RemediationRepository,
   RemediationStarter,
@@ -151,6 +153,17 @@ export class InMemoryExceptionRepository implements ExceptionRepository {
   async list(): Promise<ControlException[]> {
     return [...this.items.values()];
   }
+  async listActive(at: string): Promise<ControlException[]> {
+    return [...this.items.values()].filter((e) => Date.parse(e.expiresAt) > Date.parse(at));
+  }
+  /** As the Table repository: latest `expiresAt` first (then id), status judged at `at`. */
+  async listPage(query: ExceptionPageQuery): Promise<Page<ControlException>> {
+    const at = Date.parse(query.at);
+    const items = [...this.items.values()]
+      .filter((e) => query.status === undefined || (Date.parse(e.expiresAt) > at) === (query.status === 'active'))
+      .sort((a, b) => (a.expiresAt === b.expiresAt ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : Date.parse(b.expiresAt) - Date.parse(a.expiresAt)));
+    return page(items, query.top, query.continuationToken);
+  }
   async delete(id: string): Promise<boolean> {
     return this.items.delete(id);
   }
@@ -173,6 +186,11 @@ export class InMemoryRemediationRepository implements RemediationRepository {
   }
   async get(id: string): Promise<RemediationRecord | undefined> {
     return this.items.get(id);
+  }
+  async recordPollingStopped(id: string, stop: RemediationPollingStop): Promise<void> {
+    const r = this.items.get(id);
+    if (r === undefined) throw new NotFoundError(`Remediation ${id} does not exist.`, 'remediationId');
+    if (r.pollingStopped === undefined) this.items.set(id, { ...r, pollingStopped: { ...stop } });
   }
 }
 

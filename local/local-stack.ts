@@ -32,7 +32,7 @@ export interface LocalStackOptions {
   readonly hostname?: string | undefined;
   /** The fleet the emulator serves; default the seeded demo fleet. */
   readonly fleet?: FleetModel | undefined;
-  /** Extra emulator options (faults, page sizes, delays). */
+  /** Extra emulator options (faults, page sizes, delays, `complianceLag` for Azure Policy's eventual consistency). */
   readonly emulator?: Partial<Omit<ArmEmulatorOptions, 'fleet' | 'derivePolicyStates'>> | undefined;
   /** Persist Azurite data in this folder instead of memory. */
   readonly dataDir?: string | undefined;

@@ -4,6 +4,7 @@
  */
 export { startArmEmulator, type ArmEmulator, type ArmEmulatorOptions } from './server/start-arm-emulator.js';
 export type { DerivePolicyStates } from './server/arm-http.js';
+export type { ComplianceLag } from './server/compliance-lag.js';
 export { FaultInjector, type FaultOptions, type ThrottleRule, type ServerErrorRule, type LatencyRule, type FailPageOnceRule } from './server/fault-injector.js';
 export { RequestCounter, type RequestRecord } from './server/request-counter.js';
 export { parseODataFilter, ODataFilterError } from './server/odata-filter.js';

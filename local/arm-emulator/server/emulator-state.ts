@@ -1,5 +1,6 @@
 import type { ArmResource, FleetCluster, FleetModel } from '../fleet-model.js';
 import type { DerivePolicyStates } from './arm-http.js';
+import { PolicyInputHistory, resourceGroupOfId, type ComplianceLag } from './compliance-lag.js';
 
 export interface PageSizes {
   /** connectedClusters, extensions, fluxConfigurations, policyAssignments, subscriptions… (default 100). */
@@ -33,6 +34,8 @@ export class EmulatorState {
    * true, a subscription-scope query that asks for it gets a 400, as the real service might.
    */
   refuseSubscriptionScopeExpand = false;
+  /** Set while a compliance lag is on (see compliance-lag.ts); undefined = states follow the live assignments. */
+  private history: PolicyInputHistory | undefined;
 
   constructor(
     public fleet: FleetModel,
@@ -41,7 +44,29 @@ export class EmulatorState {
     readonly pageSizes: PageSizes,
     readonly evaluationDelayMs: number,
     readonly remediationDelayMs: number,
-  ) {}
+    complianceLag: ComplianceLag = 'live',
+  ) {
+    this.complianceLag = complianceLag;
+  }
+
+  /** How policy states follow assignment writes; see {@link ComplianceLag}. */
+  get complianceLag(): ComplianceLag {
+    return this.history?.lag ?? 'live';
+  }
+
+  /**
+   * Switches the lag at runtime. Switching it on (or changing it) starts from the inputs as they are
+   * now, as if an evaluation had just completed; `live` drops the recorded history.
+   */
+  set complianceLag(lag: ComplianceLag) {
+    if (typeof lag === 'object' && !(Number.isFinite(lag.cycleMs) && lag.cycleMs >= 0)) throw new RangeError(`complianceLag.cycleMs must be a non-negative number (got ${lag.cycleMs}).`);
+    this.history = lag === 'live' ? undefined : new PolicyInputHistory(lag, this.fleet, Date.now());
+  }
+
+  /** Records the current assignments and exemptions when a lag is on (called around every ARM request). */
+  observePolicyInputs(): void {
+    this.history?.observe(this.fleet, Date.now());
+  }
 
   hasSubscription(subscriptionId: string): boolean {
     return this.fleet.subscriptions.some((s) => s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase());
@@ -78,9 +103,23 @@ export class EmulatorState {
     return list.find((r) => r.id.toLowerCase() === lower);
   }
 
-  /** Latest states of one subscription, derived now from the fleet and the current assignments. */
+  /**
+   * Latest states of one subscription, derived now from the fleet and the current assignments — or,
+   * with a compliance lag, from the assignments and exemptions its last completed evaluation saw.
+   */
   policyStates(subscriptionId: string): Record<string, unknown>[] {
-    return this.derivePolicyStates(this.fleet, subscriptionId, this.now());
+    const now = this.now();
+    if (this.history === undefined) return this.derivePolicyStates(this.fleet, subscriptionId, now);
+    this.history.observe(this.fleet, Date.now());
+    const view = this.history.view(subscriptionId, this.evaluations.values(), Date.now());
+    const base = this.derivePolicyStates({ ...this.fleet, ...view.base }, subscriptionId, now);
+    if (view.resourceGroups.size === 0) return base;
+    // Clusters of a resource group scanned after the subscription's last evaluation show that scan's result.
+    const out = base.filter((r) => !view.resourceGroups.has(resourceGroupOfId(r['resourceId']) ?? ''));
+    for (const [rg, inputs] of view.resourceGroups) {
+      out.push(...this.derivePolicyStates({ ...this.fleet, ...inputs }, subscriptionId, now).filter((r) => resourceGroupOfId(r['resourceId']) === rg));
+    }
+    return out;
   }
 
   saveSnapshot(records: Record<string, unknown>[]): string {

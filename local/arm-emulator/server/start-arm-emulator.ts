@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { FleetModel } from '../fleet-model.js';
 import { armError, InvalidSkipTokenError, pageIndexOf, subscriptionOf, type ArmResult, type ArmRoute, type DerivePolicyStates } from './arm-http.js';
 import { EmulatorState, type PageSizes } from './emulator-state.js';
+import type { ComplianceLag } from './compliance-lag.js';
 import { FaultInjector, type FaultOptions } from './fault-injector.js';
 import { RequestCounter } from './request-counter.js';
 import { authorizationRoutes } from './routes/authorization-routes.js';
@@ -33,6 +34,12 @@ export interface ArmEmulatorOptions {
   readonly faults?: FaultOptions | undefined;
   /** How long a triggered policy evaluation runs (default 2000 ms). */
   readonly evaluationDelayMs?: number | undefined;
+  /**
+   * Eventual consistency of policy states (default `live`: derived from the current assignments).
+   * `until-scan`: assignment and exemption writes show only once a triggered evaluation completes;
+   * `{ cycleMs }`: also once `cycleMs` has passed. Switchable at runtime through `state.complianceLag`.
+   */
+  readonly complianceLag?: ComplianceLag | undefined;
   /** How long a remediation stays `Accepted` (default 2000 ms). */
   readonly remediationDelayMs?: number | undefined;
   /** Managed-identity token lifetime (default 3600 s). */
@@ -56,7 +63,7 @@ export interface ArmEmulator {
   readonly identityHeader: string;
   readonly requests: RequestCounter;
   readonly faults: FaultInjector;
-  /** The live world; tests may mutate it (policy-state queries always derive from its current content). */
+  /** The live world; tests may mutate it (policy-state queries derive from its current content, or with `complianceLag` from the assignments of the last completed evaluation). */
   readonly fleet: FleetModel;
   readonly state: EmulatorState;
   /** Environment for a child process that should use this emulator through `DefaultAzureCredential`. */
@@ -116,6 +123,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
     { resources: options.pageSizes?.resources ?? 100, policyStates: options.pageSizes?.policyStates ?? 1000 },
     options.evaluationDelayMs ?? 2000,
     options.remediationDelayMs ?? 2000,
+    options.complianceLag ?? 'live',
   );
   const requests = new RequestCounter();
   const faults = new FaultInjector(options.faults);
@@ -210,7 +218,11 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
     let result: ArmResult;
     try {
       const match = route.pattern.exec(path)!;
+      // With a compliance lag, each version of the assignments is timestamped when first seen: a test's
+      // direct edit of the fleet before this request, a route's write right after it.
+      state.observePolicyInputs();
       result = await route.handle({ method, url, baseUrl, params: match.slice(1).map((p) => p ?? ''), body: parsed, apiVersion });
+      state.observePolicyInputs();
     } catch (e) {
       result =
         e instanceof InvalidSkipTokenError

@@ -5,7 +5,8 @@
  * remediations (create / get / list / listDeployments / cancel).
  *
  * Policy states are never stored: each first page derives them from the fleet and the current
- * assignments; the following pages read a snapshot named in the `$skiptoken`.
+ * assignments (or, with a compliance lag, those of the last completed evaluation: `state.policyStates`);
+ * the following pages read a snapshot named in the `$skiptoken`.
  */
 import { randomUUID } from 'node:crypto';
 import type { ArmResource, PolicySetMember } from '../../fleet-model.js';

@@ -11,6 +11,7 @@
  */
 import { ConflictError, DependencyError, NotFoundError, PreconditionFailedError } from '../domain/errors.js';
 import { applyAction, isUnderScope, sameEnforcement } from '../domain/rollout-assignment.js';
+import { storedOffendersByPolicy } from '../domain/rollout-evidence.js';
 import type { OutgoingStep, PolicyAssignmentModel, Rollout, RolloutClusterFacts, RolloutEvent, RolloutPlan, RolloutRequest, RolloutStepMessage, StepCursor } from '../domain/rollout-model.js';
 import { normaliseRolloutRequest, planRollout } from '../domain/rollout-planner.js';
 import {
@@ -470,6 +471,9 @@ export class RolloutService implements RolloutApprovals {
     else if (subscriptionOf(scope) !== undefined) subscriptions = [subscriptionOf(scope) as string];
     else subscriptions = await this.allSubscriptions();
 
+    // In-cluster offenders come from the stored evaluation (its labels name assignments by name):
+    // the live state query cannot expand components at subscription scope, and this costs no ARM call.
+    const assignmentNames = assignmentIds.map((id) => id.replace(/\/+$/, '').split('/').pop() ?? id);
     const out: RolloutClusterFacts[] = [];
     for (const sub of subscriptions) {
       const [states, records, live] = await Promise.all([
@@ -486,6 +490,7 @@ export class RolloutService implements RolloutApprovals {
           ...facts,
           ...(live !== undefined ? { connectivityStatus: connectivity.has(lower) ? connectivity.get(lower) : 'NotFound' } : {}),
           states: states.filter((s) => s.resourceId === lower),
+          storedOffenders: storedOffendersByPolicy(record.evaluation.controls, assignmentNames),
         });
       }
     }

@@ -114,13 +114,38 @@ export interface RolloutClusterFacts {
   readonly stale: boolean;
   /** Latest states of the rollout's assignment (and its deny children) for this cluster. */
   readonly states: readonly RolloutPolicyState[];
+  /**
+   * In-cluster resources the latest stored evaluation names as offenders, per policy key (see
+   * `storedOffendersByPolicy` in `rollout-evidence.ts`). Absent or missing a key = not known.
+   */
+  readonly storedOffenders?: Readonly<Record<string, readonly string[]>> | undefined;
+}
+
+/** One resource deny would refuse: its cluster, and the in-cluster resource when the evidence names it. */
+export interface OffendingResource {
+  /** ARM id of the cluster. */
+  readonly clusterId: string;
+  /** In-cluster resource as the evaluation recorded it (e.g. `Pod default/web-0`); absent when only the cluster is known. */
+  readonly resource?: string | undefined;
+}
+
+/** A bounded list of offending resources: at most a fixed number of items, `total` = all of them. */
+export interface OffendingResources {
+  readonly items: readonly OffendingResource[];
+  readonly total: number;
 }
 
 export interface WouldDeny {
   /** Policy reference id inside an initiative, else the definition GUID. */
   readonly policy: string;
-  /** Offending resources (components) that deny would refuse; 0 when only the state is known. */
+  /**
+   * Offending resources deny would refuse: the live components, else the in-cluster resources the
+   * latest stored evaluation names (a lower bound when its offender list was cut); 0 when only the
+   * non-compliant state is known.
+   */
   readonly resources: number;
+  /** Which resources: one item per named in-cluster resource, or one per cluster when none is named. */
+  readonly offenders: OffendingResources;
 }
 
 export interface PlannedCluster {

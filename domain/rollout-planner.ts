@@ -12,12 +12,14 @@
  * Documented limits: at most 10 overrides per assignment and 50 values per selector.
  */
 import { InvalidRequestError, UnprocessableError, type ErrorDetail } from './errors.js';
+import { MAX_OFFENDER_ITEMS } from './offender-list.js';
 import { assignmentAppliesTo, assignmentIdAt, isUnderScope, parseAssignmentId, resourceGroupIdOf } from './rollout-assignment.js';
 import {
   DEFAULT_GATES,
   normaliseLocation,
   type AssignmentOverride,
   type DesiredAssignments,
+  type OffendingResource,
   type PlannedCluster,
   type PolicyAssignmentModel,
   type RolloutClusterFacts,
@@ -177,21 +179,43 @@ export function nonCompliantPolicies(states: readonly RolloutPolicyState[], assi
   return [...keys].sort();
 }
 
-function wouldDenyOf(states: readonly RolloutPolicyState[], assignmentId: string): WouldDeny[] {
+/**
+ * What deny would refuse on one cluster, per non-compliant policy of the assignment: the live
+ * components' count, and the in-cluster resources the stored evaluation names (the live query cannot
+ * name them). Without names the cluster itself is the one item, so a plan always says where.
+ */
+export function wouldDenyOf(cluster: Pick<RolloutClusterFacts, 'id' | 'states' | 'storedOffenders'>, assignmentId: string): WouldDeny[] {
   const id = assignmentId.toLowerCase();
   const byPolicy = new Map<string, number>();
-  for (const s of states) {
+  for (const s of cluster.states) {
     if (s.policyAssignmentId.toLowerCase() !== id || s.complianceState.toLowerCase() !== 'noncompliant') continue;
     const k = policyKey(s);
     byPolicy.set(k, (byPolicy.get(k) ?? 0) + (s.components ?? 0));
   }
-  return [...byPolicy.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([policy, resources]) => ({ policy, resources }));
+  return [...byPolicy.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([policy, components]) => {
+      const names = cluster.storedOffenders?.[policy] ?? [];
+      const items: OffendingResource[] = names.length > 0 ? names.map((resource) => ({ clusterId: cluster.id, resource })) : [{ clusterId: cluster.id }];
+      return { policy, resources: Math.max(components, names.length), offenders: { items: items.slice(0, MAX_OFFENDER_ITEMS), total: items.length } };
+    });
 }
 
-function sumWouldDeny(lists: readonly (readonly WouldDeny[])[]): WouldDeny[] {
-  const total = new Map<string, number>();
-  for (const list of lists) for (const w of list) total.set(w.policy, (total.get(w.policy) ?? 0) + w.resources);
-  return [...total.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([policy, resources]) => ({ policy, resources }));
+/** Per policy over a wave's clusters (in wave order): resources summed, offender items capped, totals summed. */
+export function sumWouldDeny(lists: readonly (readonly WouldDeny[])[]): WouldDeny[] {
+  const total = new Map<string, { resources: number; items: OffendingResource[]; total: number }>();
+  for (const list of lists) {
+    for (const w of list) {
+      const acc = total.get(w.policy) ?? { resources: 0, items: [], total: 0 };
+      acc.resources += w.resources;
+      acc.total += w.offenders.total;
+      for (const item of w.offenders.items) if (acc.items.length < MAX_OFFENDER_ITEMS) acc.items.push(item);
+      total.set(w.policy, acc);
+    }
+  }
+  return [...total.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([policy, acc]) => ({ policy, resources: acc.resources, offenders: { items: acc.items, total: acc.total } }));
 }
 
 export interface PlanInput {
@@ -273,7 +297,7 @@ export function planRollout(input: PlanInput): RolloutPlan {
         connectivityStatus: c.connectivityStatus,
         evaluatedAt: c.evaluatedAt,
         nonCompliant: nonCompliantPolicies(c.states, assignment.id).length,
-        wouldDeny: wouldDenyOf(c.states, assignment.id),
+        wouldDeny: wouldDenyOf(c, assignment.id),
         enforcingAssignmentId: (child ?? assignment).id,
       });
     }

@@ -6,6 +6,7 @@
  */
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { APP_ROLES } from '../adapters/http/app-roles.js';
+import { MAX_OFFENDER_ITEMS } from '../domain/offender-list.js';
 import { ROLLOUT_LIMITS } from '../domain/rollout-planner.js';
 import { ID_PATTERN, dateTime, json, paramRef, ref, respRef, secured, type Operation, type Schema } from './building-blocks.js';
 
@@ -23,7 +24,36 @@ const wouldDeny: Schema = {
   type: 'object',
   additionalProperties: false,
   required: ['policy', 'resources'],
-  properties: { policy: { type: 'string', description: 'Policy reference id in the initiative, else the definition GUID.' }, resources: { type: 'integer', minimum: 0 } },
+  properties: {
+    policy: { type: 'string', description: 'Policy reference id in the initiative, else the definition GUID.' },
+    resources: {
+      type: 'integer',
+      minimum: 0,
+      description: 'Offending resources deny would refuse: live components, else the in-cluster resources the latest stored evaluation names (a lower bound when its offender list was cut); 0 when only the non-compliant state is known.',
+    },
+    offenders: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['items', 'total'],
+      description: `Which resources: one item per in-cluster resource the latest stored evaluation names, or one per cluster when none is named. At most ${MAX_OFFENDER_ITEMS} items; \`total\` counts all.`,
+      properties: {
+        items: {
+          type: 'array',
+          maxItems: MAX_OFFENDER_ITEMS,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['clusterId'],
+            properties: {
+              clusterId: { type: 'string', description: 'ARM id of the cluster.' },
+              resource: { type: 'string', description: 'In-cluster resource as the evaluation recorded it (`<type> <id>`); absent when only the cluster is known.' },
+            },
+          },
+        },
+        total: { type: 'integer', minimum: 0 },
+      },
+    },
+  },
 };
 /** A policy assignment in the SDK's flattened 2025-03-01 shape (loosely typed: ARM owns it). */
 const assignment: Schema = {

@@ -12,6 +12,8 @@ import { DependencyError } from '../../domain/errors.js';
 import type { AssignmentOverride, AssignmentResourceSelector, AssignmentSelector, PolicyAssignmentModel } from '../../domain/rollout-model.js';
 import { sdkClientOptions, type ArmConnection, type SdkClientOptions } from './arm-client-options.js';
 
+// No `components`: the SDK drops `$expand` at subscription scope, so the rollout plan names offending
+// in-cluster resources from the latest stored evaluation instead (domain/rollout-evidence.ts).
 const SELECT = ['resourceId', 'policyAssignmentId', 'policyDefinitionName', 'policyDefinitionReferenceId', 'complianceState', 'policyDefinitionAction', 'timestamp'].join(',');
 
 function split(assignmentId: string): { scope: string; name: string } {

@@ -6,6 +6,9 @@
 import type { ClusterQuery, ClusterState, ClusterStateRepository, MessageQueue, Page, PolicyAssignmentGateway, RolloutStateRecord } from '../../../application/ports.js';
 import { assignmentAppliesTo } from '../../../domain/rollout-assignment.js';
 import type { PolicyAssignmentModel, RolloutStepMessage } from '../../../domain/rollout-model.js';
+import { POLICY_IDS } from '../../../domain/control-catalog.js';
+import { evaluateCluster } from '../../../domain/evaluate-cluster.js';
+import type { ClusterEvaluation, ClusterSnapshot } from '../../../domain/model.js';
 
 export const SUB = '11111111-2222-3333-4444-555555555555';
 export const SCOPE = `/subscriptions/${SUB}`;
@@ -23,6 +26,11 @@ export interface FakeCluster {
   violations: string[];
   /** Violations that appear once deny is enforced (a regression). */
   regressAfterApply: string[];
+  /**
+   * When set, the stored evaluation is the real evaluator's over the current violations, with these
+   * in-cluster offenders (policy reference id → component ids, e.g. `default/web-0`) as components.
+   */
+  storedWorkloads?: Record<string, string[]>;
 }
 
 export function fakeCluster(name: string, location: string, rg: string): FakeCluster {
@@ -108,10 +116,38 @@ export class FakeClusterRepository implements ClusterStateRepository {
       distribution: undefined,
       kubernetesVersion: undefined,
       connectivityStatus: c.connectivity,
-      evaluation: { clusterId: c.id, evaluatedAt: this.evaluatedAt, runId: 'run-1', controls: [], score: 100, failedControls: [] },
+      evaluation: c.storedWorkloads === undefined ? { clusterId: c.id, evaluatedAt: this.evaluatedAt, runId: 'run-1', controls: [], score: 100, failedControls: [] } : this.evaluated(c, c.storedWorkloads),
       stale: false,
       lastSeenAt: this.evaluatedAt,
     };
+  }
+  /** The evaluation arc-compliance stored for the cluster: policy states of the baseline initiative with components. */
+  private evaluated(c: FakeCluster, workloads: Record<string, string[]>): ClusterEvaluation {
+    const snapshot: ClusterSnapshot = {
+      id: c.id,
+      name: c.name,
+      subscriptionId: SUB,
+      resourceGroup: c.rg,
+      location: c.location,
+      kind: undefined,
+      tags: { environment: 'dev' },
+      properties: {},
+      extensions: [],
+      fluxConfigurations: [],
+      policyStates: POLICIES.map((ref) => ({
+        resourceId: c.id.toLowerCase(),
+        policyAssignmentId: ASSIGNMENT_ID.toLowerCase(),
+        policyDefinitionId: `/providers/microsoft.authorization/policydefinitions/def-${ref.toLowerCase()}`,
+        policyDefinitionName: `def-${ref.toLowerCase()}`,
+        policySetDefinitionName: POLICY_IDS.podSecurityBaselineInitiative,
+        policyDefinitionReferenceId: ref,
+        complianceState: c.violations.includes(ref) ? 'NonCompliant' : 'Compliant',
+        policyDefinitionAction: 'audit',
+        timestamp: undefined,
+        components: (workloads[ref] ?? []).map((id) => ({ id, name: id.split('/').pop(), type: 'Pod', complianceState: 'NonCompliant' })),
+      })),
+    };
+    return { ...evaluateCluster(snapshot, { runId: 'run-1', runStartedAt: new Date(this.evaluatedAt), resourceGroupPeers: [snapshot], exceptions: [] }), evaluatedAt: this.evaluatedAt };
   }
   async upsertMany(): Promise<void> {}
   async get(): Promise<ClusterState | undefined> {

@@ -9,7 +9,7 @@ import type { RolloutView } from '../../../application/rollout-service.js';
 import type { RolloutPlan } from '../../../domain/rollout-model.js';
 import { documented } from '../../support/api-expect.js';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
-import { SUB_A, seedFleet } from '../../support/api-fixtures.js';
+import { SUB_A, clusterId, seedFleet } from '../../support/api-fixtures.js';
 
 const ASSIGNMENT = `/subscriptions/${SUB_A}/providers/Microsoft.Authorization/policyAssignments/pss-baseline`;
 const REQUEST = { policyAssignmentId: ASSIGNMENT, waves: [{ name: 'canary', locations: ['westeurope'] }], gates: { bakeMinutes: 0 } };
@@ -37,10 +37,14 @@ beforeAll(async () => {
 afterAll(async () => h?.stop());
 
 it('plans, creates, refuses a concurrent rollout and self-approval, approves, pauses, and audits every call', async () => {
+  const store1 = clusterId(SUB_A, 'rg-edge', 'store-001');
+  h.ports.policyAssignments.states.push({ resourceId: store1.toLowerCase(), policyAssignmentId: ASSIGNMENT.toLowerCase(), policyDefinitionName: 'def-noprivileged', policyDefinitionReferenceId: 'noPrivileged', complianceState: 'NonCompliant', policyDefinitionAction: 'audit' });
   const plan = await h.request('POST', '/api/v1/rollouts?dryRun=true', { token: creator, body: REQUEST });
   expect(plan.status).toBe(200);
   const planBody = (await documented('createRollout', plan)) as RolloutPlan;
   expect(planBody.waves[0]!.clusters.map((c) => c.name).sort()).toEqual(['store-001', 'store-002']);
+  // The documented plan names where deny would refuse (here only the cluster: its evaluation names no resource).
+  expect(planBody.waves[0]!.wouldDeny).toEqual([{ policy: 'noprivileged', resources: 0, offenders: { items: [{ clusterId: store1 }], total: 1 } }]);
   expect(h.ports.rolloutRepository.records.size).toBe(0);
 
   const created = await h.request('POST', '/api/v1/rollouts', { token: creator, body: REQUEST });

@@ -80,9 +80,40 @@ describe('RolloutService', () => {
       ['europe', 1, 0],
       ['uk-stores', 1, 0],
     ]);
-    expect(result.plan.waves[0]?.wouldDeny).toEqual([{ policy: 'noprivileged', resources: 1 }]);
+    expect(result.plan.waves[0]?.wouldDeny).toEqual([{ policy: 'noprivileged', resources: 1, offenders: { items: [{ clusterId: clusters[0]!.id }], total: 1 } }]);
     expect((await repository.list(10)).items).toEqual([]);
     expect(queue.sent).toEqual([]);
+  });
+
+  it('dryRun lists the offending resources of a wave from the latest stored evaluation, with no extra ARM call', async () => {
+    const { service, gateway, clusters } = await setup();
+    // As the live ARM query answers at subscription scope: non-compliant states, no components.
+    const live = gateway.queryAssignmentStates.bind(gateway);
+    let queries = 0;
+    gateway.queryAssignmentStates = async (sub, ids) => {
+      queries += 1;
+      return (await live(sub, ids)).map(({ components: _c, ...s }) => s);
+    };
+    const [weu1, weu2, neu1] = clusters;
+    weu1!.violations = ['noPrivileged'];
+    weu1!.storedWorkloads = { noPrivileged: ['default/web-0', 'default/web-1'] };
+    weu2!.violations = ['noPrivileged'];
+    neu1!.violations = ['noHostNetwork'];
+    neu1!.storedWorkloads = { noHostNetwork: ['kube-system/agent'] };
+    const result = await service.create(REQUEST, 'alice', { dryRun: true });
+    expect(queries).toBe(1);
+    expect(result.plan.waves[0]?.wouldDeny).toEqual([
+      {
+        policy: 'noprivileged',
+        resources: 2,
+        offenders: {
+          items: [{ clusterId: weu1!.id, resource: 'Pod default/web-0' }, { clusterId: weu1!.id, resource: 'Pod default/web-1' }, { clusterId: weu2!.id }],
+          total: 3,
+        },
+      },
+    ]);
+    expect(result.plan.waves[1]?.wouldDeny).toEqual([{ policy: 'nohostnetwork', resources: 1, offenders: { items: [{ clusterId: neu1!.id, resource: 'Pod kube-system/agent' }], total: 1 } }]);
+    expect(result.plan.waves[2]?.wouldDeny).toEqual([]);
   });
 
   it('runs three waves from audit to deny with approvals by a second identity', async () => {

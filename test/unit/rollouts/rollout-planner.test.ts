@@ -67,12 +67,13 @@ describe('rollout planner: mechanisms', () => {
     expect(p.waves[0]?.clusters.map((c) => c.name)).toEqual(['weu-1', 'weu-2']);
     expect(p.waves[0]?.nonCompliant).toBe(1);
     expect(p.waves[0]?.clusters[0]?.nonCompliant).toBe(2);
+    const weu1 = clusters[0]!.id;
     expect(p.waves[0]?.wouldDeny).toEqual([
-      { policy: 'nohostnetwork', resources: 1 },
-      { policy: 'noprivileged', resources: 3 },
+      { policy: 'nohostnetwork', resources: 1, offenders: { items: [{ clusterId: weu1 }], total: 1 } },
+      { policy: 'noprivileged', resources: 3, offenders: { items: [{ clusterId: weu1 }], total: 1 } },
     ]);
     expect(p.waves[1]?.clusters.map((c) => c.name)).toEqual(['uks-1']);
-    expect(p.waves[1]?.wouldDeny).toEqual([{ policy: 'noprivileged', resources: 4 }]);
+    expect(p.waves[1]?.wouldDeny).toEqual([{ policy: 'noprivileged', resources: 4, offenders: { items: [{ clusterId: clusters[2]!.id }], total: 1 } }]);
     expect(p.warnings).toContain("1 cluster(s) under the assignment are in no wave and stay in the assignment's current effect");
   });
 

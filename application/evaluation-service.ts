@@ -106,6 +106,15 @@ export type PoisonedCollectOutcome =
   | { readonly kind: 'already-recorded'; readonly ok: boolean; readonly runComplete: boolean }
   | { readonly kind: 'skipped'; readonly reason: string };
 
+/** What the overdue-run sweep did to one run it found still `queued` or `running`. */
+export interface OverdueRunOutcome {
+  readonly runId: string;
+  /** The run's status after the sweep (`partial` or `failed`, or still unfinished if finalize failed). */
+  readonly status: EvaluationRun['status'] | undefined;
+  /** Subscriptions recorded as failed by the sweep (those without an outcome). */
+  readonly subscriptionsRecorded: number;
+}
+
 /** What handling a finalize message from `evaluation-finalize-poison` did. */
 export type PoisonedFinalizeOutcome =
   | { readonly kind: 'finalized'; readonly run: EvaluationRun }
@@ -159,6 +168,18 @@ export function toClusterState(snapshot: ClusterSnapshot, evaluation: ClusterEva
 }
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/**
+ * How long a run may stay `queued` or `running` before {@link EvaluationService.sweepOverdueRuns}
+ * ends it. The longest legitimate run, from the queue retry settings (host.json): every collect
+ * message delivered `maxDequeueCount` (5) times, each up to `functionTimeout` (10 min) plus the 10 s
+ * visibility timeout, then handled once more from `evaluation-collect-poison` (up to 5 × 10 min more),
+ * then finalize and its poison queue (2 × 5 × 10 min): 4 × 50 min ≈ 3 h 20 min. A throttled collect
+ * deferred by `Retry-After` spends one of those attempts per deferral, delayed by ARM's Retry-After
+ * (minutes). 6 h is nearly twice that worst case; a run older than this will not get another outcome.
+ */
+export const OVERDUE_RUN_HOURS = 6;
+const OVERDUE_RUN_MS = OVERDUE_RUN_HOURS * HOUR_MS;
 /**
  * Cluster states read per page while finalizing: a state carries its whole evaluation (tens of KB of
  * evidence), so pages of 1,000 held ~100 MB of entities at once; 250 keeps finalize's peak small for
@@ -218,6 +239,9 @@ export class EvaluationService {
   /** Opens a run, discovers subscriptions and enqueues one collect message per subscription. */
   async startRun(request: { trigger: RunTrigger; requestedBy?: string | undefined }): Promise<EvaluationRun> {
     const { runs, clock } = this.deps;
+    // Every start (the nightly timer included) first ends runs a crash left unfinished. Not worth
+    // failing a new run over: a sweep that fails is retried by the next start.
+    await this.sweepOverdueRuns().catch((error: unknown) => this.log.warn(`overdue-run sweep failed, left for the next run: ${errorText(error)}`));
     const createdAt = clock.now().toISOString();
     const queued = queuedRun(this.deps.newRunId(), request.trigger, request.requestedBy, createdAt);
     await runs.create(queued);
@@ -256,6 +280,69 @@ export class EvaluationService {
       }
     });
     return unsent.length === 0 ? running : this.recordUnsent(running, unsent);
+  }
+
+  /**
+   * Ends runs still `queued` or `running` {@link OVERDUE_RUN_HOURS} h after they were created. A start
+   * killed part-way through sending collect messages (or before it could record the run as failed)
+   * leaves subscriptions that nothing will ever report, and no poison queue sees a message never sent.
+   * Each such run is ended visibly: a run never started is failed; in a started run, every subscription
+   * without an outcome is recorded as failed (`run overdue: no outcome after 6 h`) and its clusters are
+   * marked stale unless a newer run has seen them since this one started, then the run is finalized as
+   * usual (`partial`, or `failed` when nothing succeeded). Idempotent: a swept run is no longer
+   * unfinished, and a sweep interrupted half-way records only what is still missing next time.
+   *
+   * The run's subscription list is not stored, so the missing ones are the subscriptions discovered
+   * now without an outcome. When discovery fails, or finds more such subscriptions than the run lacks
+   * (the estate changed since the run started), they cannot be told apart: the run is failed with the
+   * reason instead.
+   */
+  async sweepOverdueRuns(): Promise<OverdueRunOutcome[]> {
+    const cutoff = new Date(this.deps.clock.now().getTime() - OVERDUE_RUN_MS).toISOString();
+    const overdue = await this.deps.runs.listUnfinishedCreatedBefore(cutoff);
+    const outcomes: OverdueRunOutcome[] = [];
+    for (const run of overdue) outcomes.push(await this.endOverdueRun(run));
+    return outcomes;
+  }
+
+  private async endOverdueRun(run: EvaluationRun): Promise<OverdueRunOutcome> {
+    const { runs, clusters, clock } = this.deps;
+    const reason = `run overdue: no outcome after ${OVERDUE_RUN_HOURS} h`;
+    const at = clock.now().toISOString();
+    if (run.startedAt === undefined) {
+      const failed = await runs.refresh(run.id, at, { fail: `run overdue: not started after ${OVERDUE_RUN_HOURS} h` });
+      this.log.warn(`run ${run.id}: overdue, never started; ended ${failed?.status ?? 'unknown'}`);
+      return { runId: run.id, status: failed?.status, subscriptionsRecorded: 0 };
+    }
+    const withOutcome = new Set(await runs.subscriptionsWithOutcome(run.id));
+    const missing = run.subscriptionsTotal - withOutcome.size;
+    let pending: string[] = [];
+    let unidentified: string | undefined;
+    if (missing > 0) {
+      try {
+        pending = (await this.discoverSubscriptions()).filter((s) => !withOutcome.has(s));
+        if (pending.length > missing) unidentified = `${pending.length} discovered subscription(s) without an outcome for ${missing} missing`;
+      } catch (error) {
+        unidentified = `subscriptions not discovered: ${errorText(error)}`;
+      }
+    }
+    if (unidentified !== undefined) pending = [];
+    let recorded = 0;
+    for (const subscriptionId of pending) {
+      // The cutoff keeps a newer run's fresher results current.
+      await clusters.markStale(subscriptionId, { lastSeenNoLaterThan: run.startedAt });
+      if (await runs.recordSubscriptionOutcomeIfAbsent(run.id, subscriptionId, { ok: false, error: reason }, at)) recorded += 1;
+    }
+    const counted = await runs.refresh(run.id, at);
+    if (counted !== undefined && counted.subscriptionsSucceeded + counted.subscriptionsFailed < counted.subscriptionsTotal) {
+      const left = counted.subscriptionsTotal - counted.subscriptionsSucceeded - counted.subscriptionsFailed;
+      const failed = await runs.refresh(run.id, at, { fail: `${reason} for ${left} subscription(s) not identified (${unidentified ?? 'no longer discovered'})` });
+      this.log.warn(`run ${run.id}: overdue; ${recorded} subscription(s) recorded as failed, ${left} not identified; ended ${failed?.status ?? 'unknown'}`);
+      return { runId: run.id, status: failed?.status, subscriptionsRecorded: recorded };
+    }
+    this.log.warn(`run ${run.id}: overdue; ${recorded} subscription(s) without an outcome recorded as failed; finalizing`);
+    const result = await this.finalizeRun(run.id, { lastAttempt: true });
+    return { runId: run.id, status: result?.run.status ?? counted?.status, subscriptionsRecorded: recorded };
   }
 
   /**
@@ -636,6 +723,8 @@ export class EvaluationService {
       completedAt: run.completedAt ?? generatedAt,
       clustersEvaluated: run.clustersEvaluated,
       subscriptionsFailed: run.subscriptionsFailed,
+      clustersIncomplete: run.clustersIncomplete ?? 0,
+      subscriptionsNotDiscovered: run.subscriptionsNotDiscovered?.length ?? 0,
       averageScore: summary.totals.averageScore,
       noncompliant: summary.totals.noncompliant,
     };

@@ -202,6 +202,11 @@ export interface EvaluationRunRepository extends RunRepository {
   recordSubscriptionOutcomeIfAbsent(runId: string, subscriptionId: string, outcome: SubscriptionOutcome, at: string): Promise<boolean>;
   /** The (lower-cased) subscriptions of the run with a recorded outcome. */
   subscriptionsWithOutcome(runId: string): Promise<string[]>;
+  /**
+   * Runs still `queued` or `running` created at or before `createdNoLaterThan` (the overdue-run sweep),
+   * oldest first. Reads only runs older than the cutoff.
+   */
+  listUnfinishedCreatedBefore(createdNoLaterThan: string): Promise<EvaluationRun[]>;
 }
 
 export interface ClusterStateRepository {

@@ -36,6 +36,11 @@ export interface ServiceNowWatermarks {
   get(kind: WatermarkKind, correlationId: string): Promise<string | undefined>;
   /** Records `evaluatedAt` unless a later time is recorded already: it never moves back. */
   advance(kind: WatermarkKind, correlationId: string, evaluatedAt: string): Promise<void>;
+  /**
+   * Retention: forgets every watermark whose time is before `cutoff` (ISO), keeping one advanced
+   * meanwhile; returns how many. Optional: a store without it keeps every watermark.
+   */
+  forgetOlderThan?(cutoff: string): Promise<number>;
 }
 
 export interface ServiceNowDeliveryOptions {
@@ -64,6 +69,20 @@ export class ServiceNowDelivery {
   /** Whether a webhook URL addresses the configured instance (checked at creation). */
   accepts(url: string): boolean {
     return isServiceNowInstanceUrl(url, this.options.instanceUrl);
+  }
+
+  /**
+   * Forgets watermarks older than `cutoff`. Why that cannot reopen an incident (or raise an alert)
+   * wrongly: a watermark only stops an action from an evaluation *older* than it. A watermark before
+   * the cutoff means nothing newer was applied for that id since; an event that it would still stop is
+   * older still, and the caller picks a cutoff that such an event can no longer reach us by: automatic
+   * retries end within the queue's 7-day message TTL, and a manual redelivery needs the delivery
+   * record, deleted after the delivery retention (by the same event time). Events newer than the
+   * forgotten watermark were applied with it anyway, and the incident itself is found by correlation
+   * id in ServiceNow, not through the watermark, so forgetting never opens a duplicate.
+   */
+  async forgetWatermarksBefore(cutoff: string): Promise<number> {
+    return (await this.options.watermarks.forgetOlderThan?.(cutoff)) ?? 0;
   }
 
   /** True when a newer evaluation than `evaluatedAt` was already applied for this id. */

@@ -278,7 +278,26 @@ export class WebhookService implements EventPublisher {
       const warn = (what: string) => (error: unknown): void => this.deps.log.warn(`${what} retention failed: ${error instanceof Error ? error.message : String(error)}`);
       await this.pruneDeliveries().catch(warn('webhook delivery'));
       await this.pruneInboundIds().catch(warn('webhook inbound id'));
+      // A table scan (its keys are not time-ordered): only after the nightly run, not on-demand ones.
+      if ((event.data as { trigger?: unknown } | undefined)?.trigger !== 'on-demand') await this.pruneServiceNowWatermarks().catch(warn('ServiceNow watermark'));
     }
+  }
+
+  /**
+   * Forgets ServiceNow watermarks older than the delivery retention plus
+   * {@link WEBHOOK_INBOUND_RETENTION_DAYS} (the 7-day queue message TTL plus a day): by then no event
+   * that old can be retried automatically (queue TTL) or redelivered by hand (its delivery record is
+   * gone), so no watermark that old is needed to keep actions in order (see
+   * `ServiceNowDelivery.forgetWatermarksBefore`). Without delivery retention, records and watermarks are
+   * kept forever. Returns how many were forgotten.
+   */
+  async pruneServiceNowWatermarks(): Promise<number> {
+    const days = this.deps.deliveryRetentionDays;
+    if (days === undefined || this.deps.serviceNow === undefined) return 0;
+    const cutoff = new Date(this.deps.clock.now().getTime() - (days + WEBHOOK_INBOUND_RETENTION_DAYS) * 86_400_000).toISOString();
+    const deleted = await this.deps.serviceNow.forgetWatermarksBefore(cutoff);
+    if (deleted > 0) this.deps.log.info(`ServiceNow watermark retention: ${deleted} watermark(s) before ${cutoff} forgotten`);
+    return deleted;
   }
 
   /**

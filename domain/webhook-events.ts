@@ -162,6 +162,13 @@ export interface EvaluationCompletedData {
   readonly completedAt: string;
   readonly clustersEvaluated: number;
   readonly subscriptionsFailed: number;
+  /**
+   * Clusters evaluated with a part not collected (extensions or Flux): their controls reading it are
+   * `unknown`. Optional: events published before this field existed lack it.
+   */
+  readonly clustersIncomplete?: number;
+  /** Subscriptions with stored clusters that the run did not discover (their clusters marked stale). Optional as above. */
+  readonly subscriptionsNotDiscovered?: number;
   readonly averageScore?: number;
   readonly noncompliant?: number;
 }

@@ -161,6 +161,18 @@ export class TableRunRepository implements EvaluationRunRepository {
     return { items: page.entities.map(fromEntity), continuationToken: encodeContinuation(page.continuationToken) };
   }
 
+  async listUnfinishedCreatedBefore(createdNoLaterThan: string): Promise<EvaluationRun[]> {
+    // Time rows sort newest first, so runs created at or before the cutoff are the range from the
+    // cutoff's inverted time to the end of the `t|` rows: the few hundred runs of a year, read once
+    // per sweep (per run started), with the status filter applied by the service.
+    const from = `t|${invertedTime(createdNoLaterThan)}`;
+    const rows = await readAll(
+      this.table,
+      odata`PartitionKey eq ${RUNS_PARTITION} and RowKey ge ${from} and RowKey lt ${'t}'} and (status eq ${'queued'} or status eq ${'running'})`,
+    );
+    return rows.map(fromEntity).reverse();
+  }
+
   async recordSubscriptionOutcome(runId: string, subscriptionId: string, outcome: SubscriptionOutcome, at: string): Promise<void> {
     await this.table.upsertEntity(outcomeEntity(runId, subscriptionId, outcome, at), 'Replace');
   }

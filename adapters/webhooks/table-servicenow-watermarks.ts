@@ -2,18 +2,28 @@
  * `servicenowwatermarks`: per ServiceNow correlation id, the evaluation time of the newest compliance
  * change applied (partition = `incident` | `event`, row = the escaped correlation id). Advanced with
  * ETag-conditional writes, so two deliveries racing on one id leave the later time. One small row per
- * (cluster, control) that ever changed; rows are not pruned (their number is bounded by the fleet).
+ * (cluster, control) that changed within the retention window.
+ *
+ * Retention ({@link TableServiceNowWatermarks.forgetOlderThan}): the keys are correlation ids, not
+ * times, so there is no range to delete; a row whose `evaluatedAt` is before the cutoff is found by a
+ * filtered scan of the table (keys and `evaluatedAt` only) and deleted ETag-conditionally, so a row
+ * advanced meanwhile is kept. The scan runs once per nightly evaluation (`WebhookService.publish`),
+ * over at most one row per (cluster, control, kind): ~320,000 small rows for 10,000 clusters that all
+ * drifted on every control, far fewer in practice; acceptable once a night for a table of this size.
  */
 import type { TableClient } from '@azure/data-tables';
 import { ConflictError } from '../../domain/errors.js';
 import type { ServiceNowWatermarks, WatermarkKind } from '../../application/servicenow-delivery.js';
 import { escapeKey } from '../storage/table-keys.js';
-import { getEntityOrUndefined, isStatus, str, tableClientFactory, type TableStorageConnection } from '../storage/table-store.js';
+import { odata } from '@azure/data-tables';
+import { getEntityOrUndefined, isStatus, readAll, reqStr, str, tableClientFactory, type TableStorageConnection } from '../storage/table-store.js';
 
 export const SERVICENOW_WATERMARK_TABLE = 'servicenowwatermarks';
 
 /** Concurrent writers on one id are rare (two deliveries of one cluster at once); a few re-reads settle them. */
 const MAX_RACES = 5;
+/** Deletes in flight at once while pruning. */
+const DELETE_CONCURRENCY = 8;
 
 export class TableServiceNowWatermarks implements ServiceNowWatermarks {
   private constructor(private readonly table: TableClient) {}
@@ -49,5 +59,27 @@ export class TableServiceNowWatermarks implements ServiceNowWatermarks {
       }
     }
     throw new ConflictError(`The ServiceNow watermark of ${correlationId} kept changing concurrently.`, correlationId);
+  }
+
+  async forgetOlderThan(cutoff: string): Promise<number> {
+    // ISO times of one format compare as strings, so the filter runs in the service.
+    const rows = await readAll(this.table, odata`evaluatedAt lt ${cutoff}`, ['PartitionKey', 'RowKey', 'evaluatedAt']);
+    let deleted = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < rows.length) {
+        const row = rows[next] as Record<string, unknown>;
+        next += 1;
+        try {
+          // Conditional: a delivery that advanced this id since the scan keeps its newer watermark.
+          await this.table.deleteEntity(reqStr(row, 'partitionKey'), reqStr(row, 'rowKey'), { etag: String(row['etag']) });
+          deleted += 1;
+        } catch (error) {
+          if (!isStatus(error, 404) && !isStatus(error, 412)) throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, rows.length) }, worker));
+    return deleted;
   }
 }

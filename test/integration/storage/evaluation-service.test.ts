@@ -6,7 +6,7 @@ import { TableRunRepository } from '../../../adapters/storage/table-run-reposito
 import { TableHistoryRepository } from '../../../adapters/storage/table-history-repository.js';
 import { TableSummaryRepository } from '../../../adapters/storage/table-summary-repository.js';
 import { TableExceptionRepository } from '../../../adapters/storage/table-exception-repository.js';
-import { EvaluationService, type EvaluationServiceDeps } from '../../../application/evaluation-service.js';
+import { EvaluationService, queuedRun, type EvaluationServiceDeps } from '../../../application/evaluation-service.js';
 import type { EventPublisher, SubscriptionRef } from '../../../application/ports.js';
 import type { OutboundEvent } from '../../../domain/webhook-events.js';
 import type { CollectSubscriptionMessage, FinalizeRunMessage } from '../../../application/messages.js';
@@ -483,5 +483,88 @@ describe('faults end in a visible partial state', () => {
     // The older run reports what it did not discover, without marking the newer results stale.
     expect(await world.runs.get(older.id)).toMatchObject({ status: 'succeeded', subscriptionsNotDiscovered: [{ subscriptionId: S3, clusters: 2 }] });
     expect((await world.clusters.listBySubscription(S3)).map((s) => s.stale)).toEqual([false, false]);
+  });
+});
+
+describe('runs a crashed start left unfinished are swept', () => {
+  /** A start killed after sending only S1's collect message: S2 and S3 never get one. */
+  async function crashedStart(at: string): Promise<string> {
+    world.clock.set(at);
+    const run = await world.service.startRun({ trigger: 'timer' });
+    const [s1] = world.collect.drain();
+    if (!s1) throw new Error('no message');
+    await world.service.collectSubscription(s1, FIRST);
+    expect(world.finalize.drain()).toEqual([]);
+    return run.id;
+  }
+
+  it('ends an overdue run at the next start: missing subscriptions failed with the reason, clusters stale, partial', async () => {
+    await runToCompletion();
+    const runId = await crashedStart('2026-05-02T02:00:00.000Z');
+    world.clock.set('2026-05-02T07:59:59.999Z');
+    expect(await world.service.sweepOverdueRuns()).toEqual([]);
+    expect((await world.runs.get(runId))?.status).toBe('running');
+
+    world.clock.set('2026-05-02T08:00:00.000Z');
+    const next = await world.service.startRun({ trigger: 'on-demand' });
+    const swept = await world.runs.get(runId);
+    expect(swept).toMatchObject({ status: 'partial', subscriptionsSucceeded: 1, subscriptionsFailed: 2, completedAt: '2026-05-02T08:00:00.000Z' });
+    expect(swept?.failures.map((f) => [f.subscriptionId, f.error])).toEqual([
+      [S2, 'run overdue: no outcome after 6 h'],
+      [S3, 'run overdue: no outcome after 6 h'],
+    ]);
+    expect((await world.clusters.list({ stale: true, top: 10 })).items.map((s) => s.subscriptionId).sort()).toEqual([S2, S3, S3]);
+    expect((await world.runs.get(next.id))?.status).toBe('running');
+    // Idempotent: nothing left to sweep, the run unchanged.
+    world.clock.advance(3_600_000);
+    expect(await world.service.sweepOverdueRuns()).toEqual([]);
+    expect(await world.runs.get(runId)).toEqual(swept);
+  });
+
+  it('leaves current the clusters a newer run has seen since the overdue run started', async () => {
+    await runToCompletion();
+    const runId = await crashedStart('2026-05-02T02:00:00.000Z');
+    world.clock.set('2026-05-02T03:00:00.000Z');
+    const newer = await runToCompletion('on-demand');
+    world.clock.set('2026-05-02T09:00:00.000Z');
+    expect(await world.service.sweepOverdueRuns()).toEqual([{ runId, status: 'partial', subscriptionsRecorded: 2 }]);
+    expect((await world.clusters.list({ stale: true, top: 10 })).items).toEqual([]);
+    expect((await world.clusters.get(S2, 'lab', 'lab-a/b#c?d'))?.evaluation.runId).toBe(newer);
+  });
+
+  it('fails a run never started, and one whose missing subscriptions cannot be told apart', async () => {
+    const runId = await crashedStart('2026-05-02T02:00:00.000Z');
+    // Killed after opening the run, before discovery ended: still `queued`.
+    await world.runs.create(queuedRun('never-started', 'timer', undefined, '2026-05-01T20:00:00.000Z'));
+    // A subscription added since the run started: three discovered without an outcome for two missing.
+    world.inventory.addCluster('44444444-4444-4444-4444-444444444444', 'rg', 'new');
+    world.clock.set('2026-05-02T08:00:00.000Z');
+    const outcomes = await world.service.sweepOverdueRuns();
+    expect(outcomes).toEqual([
+      { runId: 'never-started', status: 'failed', subscriptionsRecorded: 0 },
+      { runId, status: 'failed', subscriptionsRecorded: 0 },
+    ]);
+    expect((await world.runs.get('never-started'))?.failures).toEqual([{ subscriptionId: '*', error: 'run overdue: not started after 6 h', at: '2026-05-02T08:00:00.000Z' }]);
+    expect((await world.runs.get(runId))?.failures.map((f) => f.error)).toEqual([
+      'run overdue: no outcome after 6 h for 2 subscription(s) not identified (3 discovered subscription(s) without an outcome for 2 missing)',
+    ]);
+  });
+});
+
+describe('evaluation.completed', () => {
+  it('carries the run\'s clustersIncomplete and subscriptionsNotDiscovered counts', async () => {
+    await runToCompletion();
+    const events: OutboundEvent[] = [];
+    const service = serviceWith({ events: { publish: async (e) => void events.push(e) } });
+    world.inventory.subscriptions.splice(world.inventory.subscriptions.findIndex((s) => s.subscriptionId === S3), 1);
+    world.inventory.failingExtensions.add(world.inventory.clusters.get(S1)?.[0]?.id.toLowerCase() ?? '');
+    world.clock.set('2026-05-02T02:00:00.000Z');
+    const run = await service.startRun({ trigger: 'timer' });
+    for (const m of world.collect.drain()) await service.collectSubscription(m, FIRST);
+    for (const m of world.finalize.drain()) await service.finalizeRun(m.runId);
+    const completed = events.filter((e) => e.type === 'evaluation.completed');
+    expect(completed.map((e) => e.data)).toEqual([
+      expect.objectContaining({ runId: run.id, status: 'succeeded', clustersEvaluated: 3, clustersIncomplete: 1, subscriptionsNotDiscovered: 1, subscriptionsFailed: 0 }),
+    ]);
   });
 });

@@ -5,7 +5,7 @@ import type { CollectSubscriptionMessage } from '../../../application/messages.j
 import type { FleetSummary } from '../../../domain/model.js';
 
 /** Outcomes and refresh as the Table repository computes them (the parts startRun relies on). */
-class MemoryRuns implements Pick<EvaluationRunRepository, 'create' | 'update' | 'get' | 'recordSubscriptionOutcome' | 'refresh' | 'subscriptionsWithOutcome'> {
+class MemoryRuns implements Pick<EvaluationRunRepository, 'create' | 'update' | 'get' | 'recordSubscriptionOutcome' | 'refresh' | 'subscriptionsWithOutcome' | 'listUnfinishedCreatedBefore'> {
   readonly runs = new Map<string, EvaluationRun>();
   readonly outcomes = new Map<string, SubscriptionOutcome>();
   failRecording: Error | undefined;
@@ -21,6 +21,9 @@ class MemoryRuns implements Pick<EvaluationRunRepository, 'create' | 'update' | 
   async recordSubscriptionOutcome(_runId: string, subscriptionId: string, outcome: SubscriptionOutcome): Promise<void> {
     if (this.failRecording !== undefined) throw this.failRecording;
     this.outcomes.set(subscriptionId, outcome);
+  }
+  async listUnfinishedCreatedBefore(): Promise<EvaluationRun[]> {
+    return [];
   }
   async subscriptionsWithOutcome(): Promise<string[]> {
     return [...this.outcomes.keys()].sort();

@@ -9,10 +9,16 @@ const REDACTED = '[REDACTED]';
 const RULES: readonly [RegExp, string][] = [
   // Storage / Service Bus / Event Hubs connection strings and similar `Key=value;` settings.
   [/\b(AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|ClientSecret|client_secret)=([^;&\s"'<>]+)/gi, `$1=${REDACTED}`],
-  // The signature of a SAS token in a URL query string (`?sv=…&sig=…`).
+  // The same settings URL-encoded (a connection string passed in a query string or form body): `%3D`
+  // after the name, the value running to the next encoded `;` or `&`.
+  // (`\b` alone misses `%3BAccountKey`: the `B` of `%3B` is a word character.)
+  [/(?:\b|(?<=%3B|%26|%3F|%20))(AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|ClientSecret|client_secret)%3D(?:(?!%3B|%26)[^;&\s"'<>])+/gi, `$1%3D${REDACTED}`],
+  // The signature of a SAS token in a URL query string (`?sv=…&sig=…`), plain or URL-encoded.
   [/([?&;]sig=)[^&\s"'<>]+/gi, `$1${REDACTED}`],
-  // `Authorization: Bearer …` and bare JWS compact tokens (three base64url parts, the header starting `eyJ`).
-  [/\b(Bearer)\s+[A-Za-z0-9\-._~+/]+=*/gi, `$1 ${REDACTED}`],
+  [/((?:%3F|%26|%3B)sig%3D)(?:(?!%26|%3B)[^&;\s"'<>])+/gi, `$1${REDACTED}`],
+  // `Authorization: Bearer …` (also `Bearer%20…` / `Bearer+…` in URL-encoded text) and bare JWS compact
+  // tokens (three base64url parts, the header starting `eyJ`).
+  [/\b(Bearer)(?:\s+|%20|\+)(?:%2B|%2F|%3D|[A-Za-z0-9\-._~+/])+=*/gi, `$1 ${REDACTED}`],
   [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED],
   // Standard Webhooks signing secrets.
   [/\bwhsec_[A-Za-z0-9+/=_-]+/g, `whsec_${REDACTED}`],

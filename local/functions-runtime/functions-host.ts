@@ -35,7 +35,7 @@ export interface FunctionsHostOptions {
   readonly hostname?: string;
   /**
    * The master key the admin API (`/admin/*`) requires in `x-functions-key`; default the
-   * `LOCAL_FUNCTIONS_MASTER_KEY` setting, else a random key generated at start.
+   * `LOCAL_FUNCTIONS_MASTER_KEY` setting, else a random key generated at start. An empty key fails the start.
    */
   readonly masterKey?: string;
   /**
@@ -190,6 +190,8 @@ async function startIndexedHost(
 
   const hostname = options.hostname ?? '127.0.0.1';
   const masterKey = options.masterKey ?? (process.env['LOCAL_FUNCTIONS_MASTER_KEY'] || randomBytes(32).toString('base64url'));
+  // An empty key would be matched by a request sending none (no header, no `?code=`): the admin API open to all.
+  if (masterKey === '') throw new Error('The master key must not be empty (leave masterKey unset for a random one).');
   const maxRequestBodyBytes = requestBodyLimit(options.maxRequestBodyBytes);
 
   // Startup is over: no more registrations, setup locked (as after the worker's init), then appStart.

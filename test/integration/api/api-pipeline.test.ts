@@ -282,6 +282,10 @@ describe('logs', () => {
       `Authorization: Bearer ${jwt}`,
       `token ${jwt}`,
       'secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      // URL-encoded forms: a connection string or SAS URL passed as a query parameter, a header in a form body.
+      'https://h/x?conn=AccountName%3Dacct%3BAccountKey%3DZW5jb2RlZC1rZXk%3D%3BEndpointSuffix%3Dcore',
+      'https://h/x?u=https%3A%2F%2Facct.blob%2Fc%3Fsv%3D2022%26sig%3DZW5jb2RlZC1zaWc%253D%26se%3D2031',
+      'auth=Bearer%20ZW5jb2RlZC1iZWFyZXI',
     ];
     const original = h.ports.summaries.getLatest.bind(h.ports.summaries);
     const error = new Error(`boom: ${secrets.join(' | ')}`, { cause: new Error(`inner ${secrets[0] ?? ''}`) });
@@ -292,7 +296,7 @@ describe('logs', () => {
       await documented('getSummary', res);
       const logged = JSON.stringify(h.errors.find((e) => e.properties['requestId'] === res.headers.get('x-request-id')));
       expect(logged).toContain('boom');
-      for (const leaked of ['c2VjcmV0LWtleQ', 'c2FzLWtleQ', 'c2FzLXNpZw', 'dXJsLXNpZw', jwt.split('.')[1] ?? jwt, 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw']) {
+      for (const leaked of ['c2VjcmV0LWtleQ', 'c2FzLWtleQ', 'c2FzLXNpZw', 'dXJsLXNpZw', jwt.split('.')[1] ?? jwt, 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'ZW5jb2RlZC1rZXk', 'ZW5jb2RlZC1zaWc', 'ZW5jb2RlZC1iZWFyZXI']) {
         expect(logged).not.toContain(leaked);
       }
       expect(logged).toContain('AccountKey=[REDACTED]');
@@ -301,6 +305,8 @@ describe('logs', () => {
       // What is not secret stays, so the log is still useful.
       expect(logged).toContain('AccountName=acct');
       expect(logged).toContain('se=2030-01-01');
+      expect(logged).toContain('AccountName%3Dacct%3BAccountKey%3D[REDACTED]%3BEndpointSuffix');
+      expect(logged).toContain('%26se%3D2031');
     } finally {
       h.ports.summaries.getLatest = original;
     }

@@ -106,3 +106,24 @@ describe('local Functions runtime: binding, admin key and request size limit', (
     expect((await fetch(`${host.url}/api/health`)).status).toBe(200);
   });
 });
+
+describe('local Functions runtime: an empty master key', () => {
+  it('refuses to start, since a request with no key at all would match it', async () => {
+    let started: RunningFunctionsHost | undefined;
+    let refusal: unknown;
+    try {
+      started = await startFunctionsHost({ entry: ENTRY, port: 0, hostJson: { version: '2.0' }, masterKey: '', logger: () => undefined }).catch((error: unknown) => {
+        refusal = error;
+        return undefined;
+      });
+      if (started !== undefined) {
+        // Had it started, the admin API would take a call without any key.
+        const res = await fetch(`${started.url}/admin/functions/nope`, { method: 'POST', body: '{}' });
+        expect(res.status, 'admin API reachable without a key').toBe(401);
+      }
+      expect(String(refusal)).toMatch(/master key must not be empty/);
+    } finally {
+      await started?.stop();
+    }
+  });
+});

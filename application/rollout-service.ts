@@ -269,20 +269,17 @@ export class RolloutService implements RolloutApprovals {
         const resend = outboxResend(stored.rollout, this.deps.clock.now(), REDELIVERY_RESEND_DELAY_SECONDS);
         if (resend !== undefined) {
           try {
-            await this.resendOutbox(stored, resend);
+            // Lost the record to another re-send or a transition: decide again on the new one.
+            if (!(await this.resendOutbox(stored, resend))) continue;
           } catch (error) {
             if ((options.dequeueCount ?? 1) < MAX_DEQUEUE_COUNT) throw error;
             // The last delivery: the next step cannot be queued; fail visibly instead of stranding the rollout.
             const cause = `the ${resend.message.step} step of wave ${resend.message.wave + 1} could not be queued after ${message.step} (delivery ${options.dequeueCount ?? 1}): ${error instanceof Error ? error.message : String(error)}`;
-            const t = failRollout(stored.rollout, cause, this.deps.clock.now());
-            try {
-              await this.deps.repository.save(t.rollout, t.events, stored.etag);
-            } catch (saveError) {
-              if (saveError instanceof PreconditionFailedError) continue;
-              throw saveError;
-            }
-            await this.publish(t.rollout, t.events);
-            return 'failed';
+            // On the record as it is now: the failed re-send already changed it (marked unsent again).
+            const outcome = await this.mutateStep(message.rolloutId, (r, now) =>
+              classifyStep(r, message).kind === 'redelivered' && outboxResend(r, now, REDELIVERY_RESEND_DELAY_SECONDS) !== undefined ? failRollout(r, cause, now) : undefined,
+            );
+            return outcome === 'failed' ? 'failed' : 'redelivered';
           }
         }
         // The step's events may not have been published (the publish failed and the host retried):
@@ -325,15 +322,18 @@ export class RolloutService implements RolloutApprovals {
   async poison(message: RolloutStepMessage, cause: string): Promise<AdvanceOutcome> {
     const stored = await this.deps.repository.get(message.rolloutId);
     if (stored !== undefined && classifyStep(stored.rollout, message).kind === 'redelivered') {
-      const resend = outboxResend(stored.rollout, this.deps.clock.now(), 0);
+      // The same grace as a redelivery: the outbox was usually sent and its step may be running right
+      // now (e.g. only publishing failed); an immediate copy would run that step twice at once.
+      const resend = outboxResend(stored.rollout, this.deps.clock.now(), REDELIVERY_RESEND_DELAY_SECONDS);
       if (resend === undefined) return 'redelivered';
       try {
+        // False: another re-send or a transition changed the record first; nothing more to repair here.
         await this.resendOutbox(stored, resend);
         return 'redelivered';
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         return this.mutateStep(message.rolloutId, (r, now) => {
-          if (classifyStep(r, message).kind !== 'redelivered' || outboxResend(r, now, 0) === undefined) return undefined;
+          if (classifyStep(r, message).kind !== 'redelivered' || outboxResend(r, now, REDELIVERY_RESEND_DELAY_SECONDS) === undefined) return undefined;
           return failRollout(r, `the ${resend.message.step} step of wave ${resend.message.wave + 1} could not be queued after poisoned step ${message.step} (${cause}): ${reason}`, now);
         });
       }
@@ -357,7 +357,7 @@ export class RolloutService implements RolloutApprovals {
       const resend = outboxResend(stored.rollout, this.deps.clock.now(), SWEEP_GRACE_SECONDS);
       if (resend === undefined) continue;
       try {
-        await this.resendOutbox(stored, resend);
+        if (!(await this.resendOutbox(stored, resend))) continue;
         resent.push(stored.rollout.id);
         this.log.warn(`rollout ${stored.rollout.id}: re-sent its lost ${resend.message.step} step of wave ${resend.message.wave + 1}`);
       } catch (error) {
@@ -529,8 +529,10 @@ export class RolloutService implements RolloutApprovals {
       const stored = await this.load(rolloutId);
       const t = decide(stored.rollout, this.deps.clock.now());
       if (t.events.length === 0 && t.rollout === stored.rollout) {
-        // Nothing changed (an idempotent repeat); re-send what is pending in case a send was lost.
-        if (t.send !== undefined) await this.send(t);
+        // Nothing changed (an idempotent repeat, e.g. rollback while rolling back): re-send what is
+        // pending only if it looks lost — a blind copy would run the step twice at once.
+        const resend = t.send !== undefined ? outboxResend(stored.rollout, this.deps.clock.now(), REDELIVERY_RESEND_DELAY_SECONDS) : undefined;
+        if (resend !== undefined) await this.resendOutbox(stored, resend).catch(() => undefined);
         return stored.rollout;
       }
       let etag: string;
@@ -599,12 +601,29 @@ export class RolloutService implements RolloutApprovals {
     }
   }
 
-  /** Re-sends a stored outbox, then records it as sent (a lost race means the rollout moved on: the copy is stale, harmless). */
-  private async resendOutbox(stored: StoredRollout, resend: OutgoingStep): Promise<void> {
-    await this.deps.queue.send(resend.message, { visibilityDelaySeconds: resend.visibilityDelaySeconds });
-    // Only bookkeeping: if it is not stored, a later redelivery or sweep may send one more copy, which
-    // classification drops once the rollout has moved on.
-    await this.deps.repository.save(markOutbox(stored.rollout, this.deps.clock.now(), { sent: true, delaySeconds: resend.visibilityDelaySeconds }), [], stored.etag).catch(() => undefined);
+  /**
+   * Re-sends a stored outbox. The re-send is recorded FIRST, with the ETag of the record that decided
+   * it: the sweeper and a redelivery (or two redeliveries) deciding on the same record would otherwise
+   * both send, and both copies of the step would run at once. False when that record changed (another
+   * re-send or a transition won): nothing is sent. A failed send is marked unsent again (best effort;
+   * else the sweeper finds the outbox overdue) and rethrown.
+   */
+  private async resendOutbox(stored: StoredRollout, resend: OutgoingStep): Promise<boolean> {
+    const marked = markOutbox(stored.rollout, this.deps.clock.now(), { sent: true, delaySeconds: resend.visibilityDelaySeconds });
+    let etag: string;
+    try {
+      etag = await this.deps.repository.save(marked, [], stored.etag);
+    } catch (error) {
+      if (error instanceof PreconditionFailedError) return false;
+      throw error;
+    }
+    try {
+      await this.deps.queue.send(resend.message, { visibilityDelaySeconds: resend.visibilityDelaySeconds });
+    } catch (error) {
+      await this.deps.repository.save(markOutbox(marked, this.deps.clock.now(), { sent: false }), [], etag).catch(() => undefined);
+      throw error;
+    }
+    return true;
   }
 }
 

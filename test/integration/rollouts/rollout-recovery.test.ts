@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../../local/azurite.js';
 import { TableRolloutRepository, newRolloutId } from '../../../adapters/storage/table-rollout-repository.js';
 import type { RolloutRepository } from '../../../application/ports.js';
-import { RolloutService, SWEEP_GRACE_SECONDS } from '../../../application/rollout-service.js';
+import { REDELIVERY_RESEND_DELAY_SECONDS, RolloutService, SWEEP_GRACE_SECONDS } from '../../../application/rollout-service.js';
 import { ConflictError } from '../../../domain/errors.js';
 import type { PolicyAssignmentModel, RolloutRequest } from '../../../domain/rollout-model.js';
 import { ASSIGNMENT_ID, FakeClusterRepository, FakeGateway, RecordingQueue, SCOPE, fakeCluster, rgId, type FakeCluster } from './fakes.js';
@@ -139,6 +139,60 @@ describe('lost step messages', () => {
     expect((await b.service.get(idB)).cause).toMatch(/the apply step of wave 1 could not be queued after poisoned step gate \(delivered 5 time\(s\)\): queue unavailable/);
   });
 
+  it('poison of a handled step whose next step was sent (only publishing failed): no immediate copy of that step', async () => {
+    const { service, queue, create, tick } = await setup();
+    const id = await create();
+    const gate = queue.take()!.message;
+    expect(await service.advance(gate)).toBe('handled');
+    expect(queue.sent.map((s) => s.message.step)).toEqual(['apply']);
+    // The gate's deliveries failed after the transition (say its publish), and it reached the poison
+    // queue while the apply it sent is still on its way or running.
+    tick(30);
+    expect(await service.poison(gate, 'delivered 5 time(s)')).toBe('redelivered');
+    expect(queue.sent.map((s) => [s.message.step, s.delay])).toEqual([['apply', 0]]);
+    expect((await service.get(id)).state).toBe('running');
+  });
+
+  it('the sweeper and a redelivery deciding on the same unsent record send one copy, not two', async () => {
+    // Both read the record before either re-sends (a barrier of two reads), as when the timer fires
+    // during the host's redelivery.
+    let armed = false;
+    let reads = 0;
+    let open!: () => void;
+    const bothRead = new Promise<void>((r) => (open = r));
+    const barrier = async (): Promise<void> => {
+      if (!armed) return;
+      reads += 1;
+      if (reads === 2) open();
+      await bothRead;
+    };
+    const { service, queue, table, create } = await setup({
+      wrap: (t) =>
+        Object.assign(Object.create(t) as TableRolloutRepository, {
+          get: async (id: string) => {
+            const r = await t.get(id);
+            await barrier();
+            return r;
+          },
+          listActive: async () => {
+            const r = await t.listActive();
+            await barrier();
+            return r;
+          },
+        }),
+    });
+    const id = await create();
+    const gate = queue.take()!.message;
+    queue.failSends = 1;
+    await expect(service.advance(gate, { dequeueCount: 1 })).rejects.toThrow(/queue unavailable/);
+    armed = true;
+    const [swept, redelivered] = await Promise.all([service.sweep(), service.advance(gate, { dequeueCount: 2 })]);
+    armed = false;
+    expect(queue.sent.map((s) => s.message)).toEqual([{ kind: 'rollout-step', rolloutId: id, wave: 0, step: 'apply', attempt: 0 }]);
+    expect([swept, redelivered]).toEqual([expect.any(Array), 'redelivered']);
+    expect((await table.get(id))?.rollout.outboxSent).toBeUndefined();
+  });
+
   it('the sweeper re-sends an outbox lost without a trace, only once it is overdue', async () => {
     const { service, queue, drain, create, tick } = await setup();
     const id = await create();
@@ -170,6 +224,27 @@ describe('duplicates while a gate is blocked', () => {
     expect(await service.advance(recheck.message)).toBe('redelivered');
     expect(queue.sent.map((s) => s.message.attempt)).toEqual([2]);
     expect((await service.get(id)).state).toBe('blocked');
+  });
+});
+
+describe('repeated commands', () => {
+  it('a rollback requested again while rolling back queues no second copy, unless the first looks lost', async () => {
+    const { service, queue, drain, create, tick } = await setup();
+    const id = await create();
+    queue.take(); // the gate, made stale by the rollback
+    await service.command(id, 'rollback', 'carol');
+    await service.command(id, 'rollback', 'carol');
+    expect(queue.sent.map((s) => [s.message.step, s.delay])).toEqual([['rollback', 0]]);
+    // Still not run well after it was due: the repeat re-sends it (delayed, recorded once).
+    tick(REDELIVERY_RESEND_DELAY_SECONDS + 1);
+    await service.command(id, 'rollback', 'carol');
+    await service.command(id, 'rollback', 'carol');
+    expect(queue.sent.map((s) => [s.message.step, s.delay])).toEqual([
+      ['rollback', 0],
+      ['rollback', REDELIVERY_RESEND_DELAY_SECONDS],
+    ]);
+    await drain();
+    expect((await service.get(id)).state).toBe('rolled_back');
   });
 });
 

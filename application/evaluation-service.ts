@@ -355,8 +355,11 @@ export class EvaluationService {
     this.log.warn(`run ${run.id}: ${unsent.length} of ${run.subscriptionsTotal} collect message(s) not enqueued; recording those subscriptions as failed: ${unsent[0]?.error ?? ''}`);
     try {
       await mapLimited(unsent, SEND_CONCURRENCY, async ({ subscriptionId, error }) => {
+        // A send can fail after the queue stored the message (a timed-out request): a collector may
+        // have recorded it already, and its outcome (and fresh results) must not be overwritten.
+        if ((await runs.getSubscriptionOutcome(run.id, subscriptionId)) !== undefined) return;
         await clusters.markStale(subscriptionId, { lastSeenNoLaterThan: run.startedAt });
-        await runs.recordSubscriptionOutcome(run.id, subscriptionId, { ok: false, error: `collect message not enqueued: ${error}` }, clock.now().toISOString());
+        await runs.recordSubscriptionOutcomeIfAbsent(run.id, subscriptionId, { ok: false, error: `collect message not enqueued: ${error}` }, clock.now().toISOString());
       });
       const counted = await runs.refresh(run.id, clock.now().toISOString());
       // The queue just failed: when these were the last outcomes, finalize here instead of through it.
@@ -408,6 +411,15 @@ export class EvaluationService {
         if (retryAfter !== undefined) return this.deferCollect(message, attemptNo, attempt.maxDequeueCount, retryAfter, error);
         this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} failed on attempt ${attemptNo}/${attempt.maxDequeueCount}, will retry: ${text}`);
         throw error;
+      }
+      // An earlier delivery of this message stored and recorded the subscription, then failed after
+      // (finalize not enqueued): keep that success instead of overwriting it and marking the results
+      // this run just stored stale.
+      const recorded = await runs.getSubscriptionOutcome(message.runId, message.subscriptionId);
+      if (recorded?.ok === true) {
+        this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} failed on the last attempt after an earlier one recorded it; kept: ${text}`);
+        const runComplete = await this.finalizeIfComplete(message.runId);
+        return { kind: 'collected', clusters: recorded.clusters, clustersIncomplete: recorded.clustersIncomplete ?? 0, eventsNotPublished: recorded.eventsNotPublished ?? 0, runComplete };
       }
       this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} failed on the last attempt; recording the failure: ${text}`);
       const staleClusters = await clusters.markStale(message.subscriptionId, { lastSeenNoLaterThan: message.runStartedAt });

@@ -587,10 +587,34 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     }
     invalidateListPages();
     await submitBatched(this.index, indexUpserts);
-    // Merge only the flag: results, evaluation and lastSeenAt stay as last collected.
-    await submitBatched(this.table, current.map((e): TransactionAction => ['upsert', { partitionKey: pk, rowKey: reqStr(e, 'rowKey'), stale: true }, 'Merge']));
+    // Merge only the flag (results, evaluation and lastSeenAt stay as last collected), and only into
+    // the state read above (ETag): one rewritten since (a newer run's results) stays fresh, one deleted
+    // since (ARM no longer lists it) stays gone. An unconditional upsert marked the newer results stale,
+    // or recreated the deleted cluster as a row without evaluation that made every read of it throw.
+    const changed: Record<string, unknown>[] = [];
+    let marked = 0;
+    await forEachLimited(current, POINT_READ_CONCURRENCY, async (e) => {
+      try {
+        await this.table.updateEntity({ partitionKey: pk, rowKey: reqStr(e, 'rowKey'), stale: true }, 'Merge', { etag: reqStr(e, 'etag') });
+        marked += 1;
+      } catch (error) {
+        if (!isStatus(error, 412) && !isStatus(error, 404)) throw error;
+        changed.push(e);
+      }
+    });
+    // The index rows written above for a state rewritten or deleted meanwhile: put back what the
+    // table holds now (nothing for a deleted one).
+    for (const e of changed) {
+      const rowKey = reqStr(e, 'rowKey');
+      const pointer = `${pk}|${rowKey}`;
+      const latest = await getEntityOrUndefined(this.table, pk, rowKey);
+      const rows = latest === undefined ? new Map<string, Record<string, unknown>>() : indexRowsOf(indexFieldsFromEntity(latest));
+      await submitBatched(this.index, [...rows].map(([partitionKey, props]): TransactionAction => ['upsert', { partitionKey, rowKey: pointer, ...props }, 'Replace']));
+      const written = indexRowsOf({ ...indexFieldsFromEntity(e), stale: true });
+      await deleteBatched(this.index, [...written.keys()].filter((k) => !rows.has(k)).map((partitionKey) => ({ partitionKey, rowKey: pointer })));
+    }
     invalidateListPages();
-    return current.length;
+    return marked;
   }
 }
 

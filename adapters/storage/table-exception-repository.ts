@@ -116,16 +116,26 @@ export class TableExceptionRepository implements ExceptionRepository {
     }
     // One of the two is gone already (a concurrent delete, a record awaiting its backfill): the
     // expiry row first, so an active exception never outlives its record in listings.
-    await this.table.deleteEntity(PARTITION, expiryRow(record)).catch((e: unknown) => {
-      if (!isStatus(e, 404)) throw e;
-    });
+    const deleteExpiryRow = (): Promise<void> =>
+      this.table.deleteEntity(PARTITION, expiryRow(record)).then(
+        () => undefined,
+        (e: unknown) => {
+          if (!isStatus(e, 404)) throw e;
+        },
+      );
+    await deleteExpiryRow();
+    let deleted: boolean;
     try {
       await this.table.deleteEntity(PARTITION, escapeKey(id));
-      return true;
+      deleted = true;
     } catch (error) {
-      if (isStatus(error, 404)) return false;
-      throw error;
+      if (!isStatus(error, 404)) throw error;
+      deleted = false;
     }
+    // A backfill may have written the expiry row between the two deletes (the record was still
+    // there, unchanged): without this, the deleted exception stayed listed and applied as active.
+    await deleteExpiryRow();
+    return deleted;
   }
 
   /**

@@ -27,7 +27,7 @@ import type {
   SubscriptionOutcome,
 } from '../../application/ports.js';
 import { escapeKey, invertedTime } from './table-keys.js';
-import { readChunks, writeChunks } from './chunked-property.js';
+import { CHUNK_CHARS, readChunks, writeChunks } from './chunked-property.js';
 import { bool, decodeContinuation, defined, encodeContinuation, getEntityOrUndefined, isStatus, num, readAll, readPage, reqStr, str, type TableStore } from './table-store.js';
 
 const RUNS_PARTITION = 'runs';
@@ -46,6 +46,42 @@ const TERMINAL: readonly RunStatus[] = ['succeeded', 'partial', 'failed'];
 /** Failures not tied to one subscription (discovery, finalize) use this subscription id. */
 const RUN_LEVEL = '*';
 
+/**
+ * Chunks of the run entity the failures list may take, and the `notDiscovered` list: together with the
+ * other properties within the 1 MiB entity limit (a chunk is up to 64 KB).
+ */
+const FAILURE_CHUNKS = 8;
+const NOT_DISCOVERED_CHUNKS = 4;
+/** Error text kept per failure when the full list does not fit. */
+const SHORT_ERROR_CHARS = 200;
+
+/**
+ * The list as JSON within `chunks` chunks: whole when it fits, otherwise shortened and cut to the first
+ * items that fit (the counts on the run stay exact; every outcome row keeps its error). Without this,
+ * a few hundred failed subscriptions made every refresh throw, and the run could never end.
+ */
+function fitList<T>(items: readonly T[], chunks: number, shorten: (item: T) => T = (item) => item): string {
+  const maxChars = chunks * (CHUNK_CHARS - 1);
+  let json = JSON.stringify(items);
+  if (json.length <= maxChars) return json;
+  const short = items.map(shorten);
+  let n = short.length;
+  json = JSON.stringify(short);
+  while (json.length > maxChars && n > 0) {
+    n = Math.min(n - 1, Math.floor((n * maxChars) / json.length));
+    json = JSON.stringify(short.slice(0, n));
+  }
+  return json;
+}
+
+function fitFailures(failures: readonly SubscriptionFailure[]): string {
+  const maxChars = FAILURE_CHUNKS * (CHUNK_CHARS - 1);
+  if (JSON.stringify(failures).length <= maxChars) return JSON.stringify(failures);
+  // Cut: run-level failures (the run's own cause) first, so they are never the ones dropped.
+  const ordered = [...failures.filter((f) => f.subscriptionId === RUN_LEVEL), ...failures.filter((f) => f.subscriptionId !== RUN_LEVEL)];
+  return fitList(ordered, FAILURE_CHUNKS, (f) => ({ ...f, error: f.error.slice(0, SHORT_ERROR_CHARS) }));
+}
+
 function toProps(run: EvaluationRun): Record<string, unknown> {
   return defined({
     id: run.id,
@@ -62,10 +98,10 @@ function toProps(run: EvaluationRun): Record<string, unknown> {
     clustersIncomplete: run.clustersIncomplete,
     eventsNotPublished: run.eventsNotPublished,
     evaluationCompletedNotPublished: run.evaluationCompletedNotPublished,
-    ...writeChunks('failures', JSON.stringify(run.failures)),
+    ...writeChunks('failures', fitFailures(run.failures)),
     // Absent on most runs: no property rather than an empty list on every record.
     ...(run.subscriptionsNotDiscovered !== undefined && run.subscriptionsNotDiscovered.length > 0
-      ? writeChunks('notDiscovered', JSON.stringify(run.subscriptionsNotDiscovered))
+      ? writeChunks('notDiscovered', fitList(run.subscriptionsNotDiscovered, NOT_DISCOVERED_CHUNKS))
       : {}),
   });
 }

@@ -172,6 +172,29 @@ describe('EvaluationService against Azurite', () => {
     expect((await world.clusters.list({ stale: true, top: 10 })).items).toEqual([]);
   });
 
+  it('keeps a recorded success when the last redelivery of the same message fails at ARM', async () => {
+    await runToCompletion();
+    world.clock.set('2026-05-02T02:00:00.000Z');
+    const run = await world.service.startRun({ trigger: 'timer' });
+    const messages = world.collect.drain();
+    const s2 = messages.find((m) => m.subscriptionId === S2);
+    if (!s2) throw new Error('no S2 message');
+    for (const m of messages.filter((x) => x !== s2)) await world.service.collectSubscription(m, FIRST);
+    // S2 is stored and recorded, then the delivery fails enqueueing finalize: the host redelivers it.
+    world.finalize.failWith = new Error('queue unavailable');
+    await expect(world.service.collectSubscription(s2, { dequeueCount: 4, maxDequeueCount: 5 })).rejects.toThrow(/queue unavailable/);
+    world.finalize.failWith = undefined;
+    const fresh = await world.clusters.listBySubscription(S2);
+    expect(fresh.map((s) => [s.stale, s.lastSeenAt])).toEqual([[false, run.startedAt]]);
+
+    world.inventory.failingSubscriptions.add(S2);
+    const outcome = await world.service.collectSubscription(s2, LAST);
+    expect(outcome).toMatchObject({ kind: 'collected', clusters: 1, runComplete: true });
+    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+    expect(await world.runs.get(run.id)).toMatchObject({ status: 'succeeded', subscriptionsSucceeded: 3, subscriptionsFailed: 0, clustersEvaluated: 5 });
+    expect(await world.clusters.listBySubscription(S2)).toEqual(fresh);
+  });
+
   it('removes clusters that ARM no longer lists', async () => {
     await runToCompletion();
     world.inventory.clusters.set(S3, (world.inventory.clusters.get(S3) ?? []).filter((c) => c.name !== 'x2'));
@@ -340,6 +363,25 @@ describe('faults end in a visible partial state', () => {
     for (const f of run.failures) expect(f.error).toBe('collect message not enqueued: Error: queue service unavailable');
     expect((await world.clusters.list({ stale: true, top: 10 })).items).toHaveLength(5);
     expect((await world.summaries.getLatest())?.runId).toBe(run.id);
+  });
+
+  it('keeps the outcome of a collect message whose send failed after the queue had taken it', async () => {
+    await runToCompletion();
+    world.clock.set('2026-05-02T02:00:00.000Z');
+    const send = world.collect.send.bind(world.collect);
+    // An ambiguous failure (the client timed out after the service stored the message): S1 is
+    // collected and recorded before the start sees the error.
+    world.collect.send = async (message, options) => {
+      if (message.subscriptionId !== S1) return send(message, options);
+      await world.service.collectSubscription(message, FIRST);
+      throw new Error('queue request timed out');
+    };
+    const run = await world.service.startRun({ trigger: 'timer' });
+    expect(await world.runs.getSubscriptionOutcome(run.id, S1)).toEqual({ ok: true, clusters: 2, clustersIncomplete: 0, eventsNotPublished: 0 });
+    expect((await world.clusters.listBySubscription(S1)).map((s) => s.stale)).toEqual([false, false]);
+    for (const m of world.collect.drain()) await world.service.collectSubscription(m, FIRST);
+    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+    expect(await world.runs.get(run.id)).toMatchObject({ status: 'succeeded', subscriptionsSucceeded: 3, subscriptionsFailed: 0 });
   });
 
   it('finalizes a run whose finalize message was poisoned, or ends it failed when finalize keeps failing', async () => {

@@ -104,6 +104,34 @@ describe('TableExceptionRepository', () => {
     expect(await repo.listActive(AT)).toEqual([]);
   });
 
+  it('leaves no expiry row behind when a backfill runs while a record awaiting one is deleted', async () => {
+    const store = await open();
+    const table = store.client('exceptions');
+    const legacy = exception('legacy-active', '2026-08-01T00:00:00.000Z');
+    await table.createEntity({ partitionKey: 'exception', rowKey: escapeKey(legacy.id), ...legacy });
+    // Another instance's first listing backfills right after this delete removed the (missing) expiry row.
+    const deleteEntity = table.deleteEntity.bind(table);
+    let interleaved = false;
+    table.deleteEntity = (async (...args: Parameters<typeof deleteEntity>) => {
+      try {
+        return await deleteEntity(...args); // 404 here: the record has no expiry row yet
+      } finally {
+        if (!interleaved && args[1].startsWith('exp|')) {
+          interleaved = true;
+          await new TableExceptionRepository(store).listActive(AT);
+        }
+      }
+    }) as typeof table.deleteEntity;
+    try {
+      expect(await new TableExceptionRepository(store).delete(legacy.id)).toBe(true);
+    } finally {
+      table.deleteEntity = deleteEntity;
+    }
+    expect(interleaved).toBe(true);
+    expect(await new TableExceptionRepository(store).listActive(AT)).toEqual([]);
+    expect((await new TableExceptionRepository(store).listPage({ at: AT, top: 10 })).items).toEqual([]);
+  });
+
   it('backfills expiry rows for records stored before they existed, once', async () => {
     const store = await open();
     const table = store.client('exceptions');

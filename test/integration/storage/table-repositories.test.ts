@@ -235,6 +235,28 @@ describe('TableRunRepository', () => {
     expect((await repo.list(10)).items).toEqual([r]);
     expect(await repo.get('a/b#c')).toEqual(r);
   });
+
+  it('completes a run with more failed and undiscovered subscriptions than one entity holds in full', async () => {
+    const repo = new TableRunRepository(await open());
+    const total = 400;
+    await repo.create(run('big', '2026-05-01T02:00:00.000Z', total));
+    const subs = Array.from({ length: total }, (_, i) => `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`);
+    const error = `ARM connectedClusters.list failed (503): ${'x'.repeat(1200)}`;
+    for (let i = 0; i < subs.length; i += 50) {
+      await Promise.all(subs.slice(i, i + 50).map((s) => repo.recordSubscriptionOutcome('big', s, { ok: false, error }, '2026-05-01T02:10:00.000Z')));
+    }
+    const notDiscovered = Array.from({ length: 3000 }, (_, i) => ({ subscriptionId: `10000000-0000-0000-0000-${String(i).padStart(12, '0')}`, clusters: 50 }));
+    const r = await repo.refresh('big', '2026-05-01T03:00:00.000Z', { final: true, subscriptionsNotDiscovered: notDiscovered });
+    expect(r).toMatchObject({ status: 'failed', subscriptionsFailed: total, subscriptionsSucceeded: 0, completedAt: '2026-05-01T03:00:00.000Z' });
+    const stored = await repo.get('big');
+    expect(stored).toMatchObject({ status: 'failed', subscriptionsFailed: total });
+    // Listed as far as they fit (the count stays exact): every one listed is a real failure.
+    expect(stored?.failures.length).toBeGreaterThan(100);
+    expect(stored?.failures.every((f) => subs.includes(f.subscriptionId) && error.startsWith(f.error))).toBe(true);
+    expect(stored?.subscriptionsNotDiscovered?.length).toBeGreaterThan(1000);
+    // Later refreshes still work.
+    expect(await repo.refresh('big', '2026-05-01T04:00:00.000Z')).toMatchObject({ status: 'failed' });
+  });
 });
 
 describe('TableHistoryRepository', () => {

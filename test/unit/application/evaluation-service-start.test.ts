@@ -5,7 +5,13 @@ import type { CollectSubscriptionMessage } from '../../../application/messages.j
 import type { FleetSummary } from '../../../domain/model.js';
 
 /** Outcomes and refresh as the Table repository computes them (the parts startRun relies on). */
-class MemoryRuns implements Pick<EvaluationRunRepository, 'create' | 'update' | 'get' | 'recordSubscriptionOutcome' | 'refresh' | 'subscriptionsWithOutcome' | 'listUnfinishedCreatedBefore'> {
+class MemoryRuns
+  implements
+    Pick<
+      EvaluationRunRepository,
+      'create' | 'update' | 'get' | 'recordSubscriptionOutcome' | 'recordSubscriptionOutcomeIfAbsent' | 'getSubscriptionOutcome' | 'refresh' | 'subscriptionsWithOutcome' | 'listUnfinishedCreatedBefore'
+    >
+{
   readonly runs = new Map<string, EvaluationRun>();
   readonly outcomes = new Map<string, SubscriptionOutcome>();
   failRecording: Error | undefined;
@@ -21,6 +27,15 @@ class MemoryRuns implements Pick<EvaluationRunRepository, 'create' | 'update' | 
   async recordSubscriptionOutcome(_runId: string, subscriptionId: string, outcome: SubscriptionOutcome): Promise<void> {
     if (this.failRecording !== undefined) throw this.failRecording;
     this.outcomes.set(subscriptionId, outcome);
+  }
+  async recordSubscriptionOutcomeIfAbsent(runId: string, subscriptionId: string, outcome: SubscriptionOutcome): Promise<boolean> {
+    if (this.failRecording !== undefined) throw this.failRecording;
+    if (this.outcomes.has(subscriptionId)) return false;
+    await this.recordSubscriptionOutcome(runId, subscriptionId, outcome);
+    return true;
+  }
+  async getSubscriptionOutcome(_runId: string, subscriptionId: string): Promise<SubscriptionOutcome | undefined> {
+    return this.outcomes.get(subscriptionId);
   }
   async listUnfinishedCreatedBefore(): Promise<EvaluationRun[]> {
     return [];

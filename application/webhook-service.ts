@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { AppError, ConflictError, InvalidRequestError, NotFoundError } from '../domain/errors.js';
+import { redactSecrets } from '../domain/secret-redaction.js';
 import { toEnvelope, subscriptionWants, type OutboundEvent } from '../domain/webhook-events.js';
 import { decideAfterAttempt, OutboundCallFailed, parseRetryAfter, type AttemptOutcome, MAX_DELIVERY_ATTEMPTS } from '../domain/webhook-retry.js';
 import { formatSecret, SECRET_BYTES, webhookHeaders } from '../domain/webhook-signature.js';
@@ -117,6 +118,53 @@ export interface CreatedWebhook {
 }
 
 const TERMINAL = new Set(['delivered', 'failed', 'dead-lettered', 'canceled']);
+
+/**
+ * Error text recorded on a delivery (attempt errors, dead-letter causes) is shown by the deliveries API
+ * and the dead-letter queue: secrets redacted first (a cut could orphan a secret from its name), then
+ * bounded and flattened like a response excerpt.
+ */
+function recordedText(text: string | undefined): string | undefined {
+  return responseExcerpt(text === undefined ? undefined : redactSecrets(text));
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The outcome with its free text (network error, refusal reason) made fit to record. */
+function recordedOutcome(outcome: AttemptOutcome): AttemptOutcome {
+  switch (outcome.kind) {
+    case 'response':
+      return outcome;
+    case 'network':
+      return { kind: 'network', error: recordedText(outcome.error) ?? 'network error' };
+    case 'refused':
+      return { kind: 'refused', reason: recordedText(outcome.reason) ?? 'refused' };
+  }
+}
+
+/**
+ * The attempt was made (the receiver was called, or the guard refused the URL) but a later step failed:
+ * queuing the retry, disabling the webhook, sending the dead letter or writing the record. Carries what
+ * is known, so that the last dequeue records it instead of dead-lettering the delivery as never
+ * attempted (which could show a delivery the receiver got as dead-lettered). Its message is the
+ * failure's, so retries and logs read as before.
+ */
+class AttemptNotRecorded extends Error {
+  constructor(
+    /** The attempt as it was to be recorded. */
+    readonly attempt: DeliveryAttempt,
+    /** The record to write, when every step before the write was done; undefined when one failed. */
+    readonly settled: WebhookDelivery | undefined,
+    /** What the attempt met, for a cause: `HTTP 503`, the network error, … */
+    readonly met: string,
+    cause: unknown,
+  ) {
+    super(messageOf(cause), { cause });
+    this.name = 'AttemptNotRecorded';
+  }
+}
 
 /** Delivery ids sort newest first (Table Storage returns ascending row keys). */
 function timeOrderedId(at: string, suffix: string): string {
@@ -334,8 +382,9 @@ export class WebhookService implements EventPublisher {
    * Performs the attempt a queue message asks for; a duplicate or stale message does nothing. A failure
    * (storage, the secret key, …) is rethrown for the queue to retry, except on the message's last
    * delivery (`dequeueCount >= MAX_DEQUEUE_COUNT`): the host would move it to the poison queue, which
-   * nothing reads, and the delivery would stay `pending` without a word. It is dead-lettered with the
-   * cause instead, as after its last attempt.
+   * nothing reads, and the delivery would stay `pending` without a word. What is known is recorded
+   * instead: an attempt made whose record alone failed is recorded as it ended (a 2xx stays
+   * `delivered`); otherwise the delivery is dead-lettered with the (redacted) cause.
    */
   async processDelivery(message: WebhookDeliveryMessage, options: { readonly dequeueCount?: number | undefined } = {}): Promise<DeliveryView | undefined> {
     const dequeueCount = options.dequeueCount ?? 1;
@@ -343,18 +392,64 @@ export class WebhookService implements EventPublisher {
       return await this.processOnce(message);
     } catch (error) {
       if (dequeueCount < MAX_DEQUEUE_COUNT) throw error;
-      // Shown on the delivery and the dead-letter queue: bounded and flattened like a response excerpt.
-      const text = responseExcerpt(error instanceof Error ? error.message : String(error)) ?? 'unknown error';
-      const cause = `attempt ${message.attempt} could not be completed (its queue message failed ${dequeueCount} times): ${text}`;
-      return this.deadLetterUnprocessed(message, cause);
+      return this.settleAfterLastDequeue(message, error, dequeueCount);
     }
   }
 
-  /** The last-delivery path of {@link processDelivery}; if storage still fails, this throws (poison). */
-  private async deadLetterUnprocessed(message: WebhookDeliveryMessage, cause: string): Promise<DeliveryView | undefined> {
+  /**
+   * The last-delivery path of {@link processDelivery}. Re-reads the record and the attempt's claim, so
+   * an attempt that was made is never overwritten as if it had not been. If storage still fails, this
+   * throws (poison).
+   */
+  private async settleAfterLastDequeue(message: WebhookDeliveryMessage, error: unknown, dequeueCount: number): Promise<DeliveryView | undefined> {
     const delivery = await this.deps.deliveries.get(message.webhookId, message.deliveryId);
     if (delivery === undefined) return undefined;
+    // The record already shows the attempt (another message recorded it) or the delivery is finished.
     if (TERMINAL.has(delivery.status) || delivery.attempts.length >= message.attempt) return toDeliveryView(delivery);
+    const text = recordedText(messageOf(error)) ?? 'unknown error';
+    const failed = `its queue message failed ${dequeueCount} times`;
+    if (error instanceof AttemptNotRecorded) {
+      if (error.settled !== undefined) {
+        // Every step of the attempt happened (the receiver answered, a retry is queued, …); only the
+        // write failed. Record it as it ended, onto the record as it is now.
+        const { status, nextAttemptAt, reason } = error.settled;
+        const updated: WebhookDelivery = { ...delivery, status, nextAttemptAt, reason, attempts: [...delivery.attempts, error.attempt] };
+        await this.deps.deliveries.update(updated);
+        this.deps.log.warn(`webhook ${delivery.webhookId} delivery ${delivery.id}: attempt ${message.attempt} (${error.met}) recorded as ${status} on the last try (${failed}: ${text})`);
+        return toDeliveryView(updated);
+      }
+      const cause = `attempt ${message.attempt} was made (${error.met}) but its outcome could not be recorded (${failed}): ${text}`;
+      const { nextAttemptAt: _notQueued, ...made } = error.attempt;
+      return this.deadLetter(delivery, message.attempt, cause, made);
+    }
+    // Not made by this invocation. A claim held now means another message is making (or made, and
+    // could not release) this attempt; claiming it ourselves keeps any message from making it while
+    // the delivery is dead-lettered.
+    const claims = this.deps.attemptClaims;
+    const claimId = `${message.webhookId}:${message.deliveryId}:${message.attempt}`;
+    let claimed = false;
+    let heldElsewhere = false;
+    if (claims !== undefined) {
+      try {
+        claimed = await claims.claim(ATTEMPT_CLAIMS, claimId, this.deps.clock.now().toISOString());
+        heldElsewhere = !claimed;
+      } catch {
+        // The claim store is down too: nothing says the attempt was made.
+      }
+    }
+    const cause = heldElsewhere
+      ? `attempt ${message.attempt} may have been made by another message, but its outcome could not be recorded (${failed}): ${text}`
+      : `attempt ${message.attempt} could not be completed (${failed}): ${text}`;
+    try {
+      return await this.deadLetter(delivery, message.attempt, cause, undefined);
+    } finally {
+      // Dead-lettered, the record turns later messages away by itself; not, a republish may try again.
+      if (claimed) await claims?.release(ATTEMPT_CLAIMS, claimId).catch(() => undefined);
+    }
+  }
+
+  /** Dead-letters `delivery` at `attempt` with `cause`, recording `made` (the attempt made) if any. */
+  private async deadLetter(delivery: WebhookDelivery, attempt: number, cause: string, made: DeliveryAttempt | undefined): Promise<DeliveryView> {
     const at = this.deps.clock.now().toISOString();
     await this.deps.deadLetters.send({
       kind: 'webhook-dead-letter',
@@ -362,7 +457,7 @@ export class WebhookService implements EventPublisher {
       deliveryId: delivery.id,
       eventId: delivery.eventId,
       eventType: delivery.eventType,
-      attempts: message.attempt,
+      attempts: attempt,
       reason: cause,
       at,
     });
@@ -372,7 +467,7 @@ export class WebhookService implements EventPublisher {
       status: 'dead-lettered',
       nextAttemptAt: undefined,
       reason: cause,
-      attempts: [...delivery.attempts, { attempt: message.attempt, at, outcome: 'failed', error: cause }],
+      attempts: [...delivery.attempts, made ?? { attempt: attempt, at, outcome: 'failed', error: cause }],
     };
     await this.deps.deliveries.update(updated);
     return toDeliveryView(updated);
@@ -409,60 +504,57 @@ export class WebhookService implements EventPublisher {
     const { outcome, excerpt } = await this.attempt(subscription, event, now);
     const decision = decideAfterAttempt(message.attempt, outcome, this.deps.random());
     const at = now.toISOString();
-    const base: Omit<DeliveryAttempt, 'outcome'> = {
+    const nextAttemptAt = decision.action === 'retry' ? new Date(now.getTime() + decision.delaySeconds * 1000).toISOString() : undefined;
+    const made: DeliveryAttempt = {
       attempt: message.attempt,
       at,
       ...(outcome.kind === 'response' ? { statusCode: outcome.status } : {}),
       ...(outcome.kind === 'network' ? { error: outcome.error } : {}),
       ...(outcome.kind === 'refused' ? { error: outcome.reason } : {}),
       ...(excerpt !== undefined ? { responseExcerpt: excerpt } : {}),
+      outcome: decision.action === 'delivered' ? 'delivered' : outcome.kind === 'refused' ? 'refused' : 'failed',
+      ...(nextAttemptAt !== undefined ? { nextAttemptAt } : {}),
     };
-    let updated: WebhookDelivery;
-    switch (decision.action) {
-      case 'delivered':
-        updated = { ...delivery, status: 'delivered', nextAttemptAt: undefined, attempts: [...delivery.attempts, { ...base, outcome: 'delivered' }] };
-        break;
-      case 'retry': {
-        const nextAttemptAt = new Date(now.getTime() + decision.delaySeconds * 1000).toISOString();
-        // Queue first: if recording fails the host retries this message, which performs the attempt again.
-        await this.deps.queue.send({ ...message, attempt: message.attempt + 1 }, { visibilityDelaySeconds: decision.delaySeconds });
-        updated = {
-          ...delivery,
-          status: 'retrying',
-          nextAttemptAt,
-          attempts: [...delivery.attempts, { ...base, outcome: outcome.kind === 'refused' ? 'refused' : 'failed', nextAttemptAt }],
-        };
-        break;
+    // From here on the attempt was made: a failure says so (AttemptNotRecorded), so that the last
+    // dequeue records what happened rather than dead-lettering an attempt the receiver may have got.
+    let updated: WebhookDelivery | undefined;
+    try {
+      switch (decision.action) {
+        case 'delivered':
+          updated = { ...delivery, status: 'delivered', nextAttemptAt: undefined, attempts: [...delivery.attempts, made] };
+          break;
+        case 'retry':
+          // Queue first: if recording fails the host retries this message, which performs the attempt again.
+          await this.deps.queue.send({ ...message, attempt: message.attempt + 1 }, { visibilityDelaySeconds: decision.delaySeconds });
+          updated = { ...delivery, status: 'retrying', nextAttemptAt, attempts: [...delivery.attempts, made] };
+          break;
+        case 'disable': {
+          await this.deps.subscriptions.update({ ...subscription, enabled: false, disabledReason: decision.reason, disabledAt: at });
+          this.deps.log.warn(`webhook ${subscription.id} disabled: ${decision.reason}`);
+          updated = { ...delivery, status: 'failed', nextAttemptAt: undefined, reason: decision.reason, attempts: [...delivery.attempts, made] };
+          break;
+        }
+        case 'dead-letter': {
+          await this.deps.deadLetters.send({
+            kind: 'webhook-dead-letter',
+            webhookId: delivery.webhookId,
+            deliveryId: delivery.id,
+            eventId: delivery.eventId,
+            eventType: delivery.eventType,
+            attempts: message.attempt,
+            reason: decision.reason,
+            at,
+          });
+          this.deps.log.warn(`webhook ${subscription.id} delivery ${delivery.id} dead-lettered: ${decision.reason}`);
+          updated = { ...delivery, status: 'dead-lettered', nextAttemptAt: undefined, reason: decision.reason, attempts: [...delivery.attempts, made] };
+          break;
+        }
       }
-      case 'disable': {
-        await this.deps.subscriptions.update({ ...subscription, enabled: false, disabledReason: decision.reason, disabledAt: at });
-        this.deps.log.warn(`webhook ${subscription.id} disabled: ${decision.reason}`);
-        updated = { ...delivery, status: 'failed', nextAttemptAt: undefined, reason: decision.reason, attempts: [...delivery.attempts, { ...base, outcome: 'failed' }] };
-        break;
-      }
-      case 'dead-letter': {
-        await this.deps.deadLetters.send({
-          kind: 'webhook-dead-letter',
-          webhookId: delivery.webhookId,
-          deliveryId: delivery.id,
-          eventId: delivery.eventId,
-          eventType: delivery.eventType,
-          attempts: message.attempt,
-          reason: decision.reason,
-          at,
-        });
-        this.deps.log.warn(`webhook ${subscription.id} delivery ${delivery.id} dead-lettered: ${decision.reason}`);
-        updated = {
-          ...delivery,
-          status: 'dead-lettered',
-          nextAttemptAt: undefined,
-          reason: decision.reason,
-          attempts: [...delivery.attempts, { ...base, outcome: outcome.kind === 'refused' ? 'refused' : 'failed' }],
-        };
-        break;
-      }
+      await this.deps.deliveries.update(updated);
+    } catch (error) {
+      const met = outcome.kind === 'response' ? `the receiver answered HTTP ${outcome.status}` : outcome.kind === 'network' ? outcome.error : `refused: ${outcome.reason}`;
+      throw new AttemptNotRecorded(made, updated, met, error);
     }
-    await this.deps.deliveries.update(updated);
     return toDeliveryView(updated);
   }
 
@@ -471,9 +563,9 @@ export class WebhookService implements EventPublisher {
       if (this.deps.serviceNow === undefined) return { outcome: { kind: 'network', error: 'ServiceNow is not configured' }, excerpt: undefined };
       try {
         const result = await this.deps.serviceNow.deliver(subscription.format, subscription.url, event);
-        return { outcome: { kind: 'response', status: 200 }, excerpt: responseExcerpt(result.summary) };
+        return { outcome: { kind: 'response', status: 200 }, excerpt: recordedText(result.summary) };
       } catch (error) {
-        if (error instanceof OutboundCallFailed) return { outcome: error.outcome, excerpt: responseExcerpt(error.responseBody) };
+        if (error instanceof OutboundCallFailed) return { outcome: recordedOutcome(error.outcome), excerpt: recordedText(error.responseBody) };
         throw error;
       }
     }
@@ -483,11 +575,11 @@ export class WebhookService implements EventPublisher {
     const result = await this.deps.http.request({ method: 'POST', url: subscription.url, headers: { ...headers, 'content-type': 'application/json' }, body });
     switch (result.kind) {
       case 'response':
-        return { outcome: { kind: 'response', status: result.status, retryAfterSeconds: parseRetryAfter(result.retryAfter, now) }, excerpt: responseExcerpt(result.body) };
+        return { outcome: { kind: 'response', status: result.status, retryAfterSeconds: parseRetryAfter(result.retryAfter, now) }, excerpt: recordedText(result.body) };
       case 'network':
-        return { outcome: { kind: 'network', error: result.error }, excerpt: undefined };
+        return { outcome: recordedOutcome({ kind: 'network', error: result.error }), excerpt: undefined };
       case 'refused':
-        return { outcome: { kind: 'refused', reason: result.reason }, excerpt: undefined };
+        return { outcome: recordedOutcome({ kind: 'refused', reason: result.reason }), excerpt: undefined };
     }
   }
 }

@@ -1,12 +1,14 @@
 /**
  * One webhook delivery attempt per queue message; retries are re-queued with a visibility delay. On the
- * message's last delivery (host.json `maxDequeueCount`) a failure dead-letters the delivery with its
- * cause instead of leaving it `pending` while the message sits in `webhook-deliveries-poison`.
+ * message's last delivery (host.json `maxDequeueCount`) a failure records what is known (an attempt made
+ * whose record failed) or dead-letters the delivery with its redacted cause, instead of leaving it
+ * `pending` while the message sits in `webhook-deliveries-poison`.
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { getWebhookServices } from '../bootstrap/composition-root.js';
 import { MAX_DEQUEUE_COUNT, parseWebhookDeliveryMessage, WEBHOOK_QUEUES } from '../application/messages.js';
 import { dequeueCountOf } from '../adapters/functions/queue-delivery.js';
+import { redactSecrets } from '../adapters/http/log-redaction.js';
 import './app-start.js';
 
 app.storageQueue('webhookDeliver', {
@@ -24,7 +26,7 @@ app.storageQueue('webhookDeliver', {
       // Even the dead-letter path failed (storage still down): the message goes to the poison queue.
       // Say so, with the ids an operator needs to redeliver it.
       if (dequeueCount >= MAX_DEQUEUE_COUNT) {
-        context.error(`webhook ${message.webhookId}: delivery ${message.deliveryId} attempt ${message.attempt} lost to ${WEBHOOK_QUEUES.deliveries}-poison: ${error instanceof Error ? error.message : String(error)}`);
+        context.error(`webhook ${message.webhookId}: delivery ${message.deliveryId} attempt ${message.attempt} lost to ${WEBHOOK_QUEUES.deliveries}-poison: ${redactSecrets(error instanceof Error ? error.message : String(error))}`);
       }
       throw error;
     }

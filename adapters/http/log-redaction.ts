@@ -1,35 +1,14 @@
 /**
- * Removes secrets from text the HTTP pipeline logs. Error messages from SDKs and our own code can carry
- * a connection string, a SAS URL, a caller's bearer token or a webhook signing secret; logs go to
- * Application Insights, which many more people read than hold those secrets.
+ * Removes secrets from what the HTTP pipeline logs (the text rules are in `domain/secret-redaction.ts`).
+ * Error messages from SDKs and our own code can carry a connection string, a SAS URL, a caller's bearer
+ * token or a webhook signing secret; logs go to Application Insights, which many more people read than
+ * hold those secrets.
  */
 
-const REDACTED = '[REDACTED]';
+import { redactSecrets } from '../../domain/secret-redaction.js';
 
-const RULES: readonly [RegExp, string][] = [
-  // Storage / Service Bus / Event Hubs connection strings and similar `Key=value;` settings.
-  [/\b(AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|ClientSecret|client_secret)=([^;&\s"'<>]+)/gi, `$1=${REDACTED}`],
-  // The same settings URL-encoded (a connection string passed in a query string or form body): `%3D`
-  // after the name, the value running to the next encoded `;` or `&`.
-  // (`\b` alone misses `%3BAccountKey`: the `B` of `%3B` is a word character.)
-  [/(?:\b|(?<=%3B|%26|%3F|%20))(AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd|ClientSecret|client_secret)%3D(?:(?!%3B|%26)[^;&\s"'<>])+/gi, `$1%3D${REDACTED}`],
-  // The signature of a SAS token in a URL query string (`?sv=…&sig=…`), plain or URL-encoded.
-  [/([?&;]sig=)[^&\s"'<>]+/gi, `$1${REDACTED}`],
-  [/((?:%3F|%26|%3B)sig%3D)(?:(?!%26|%3B)[^&;\s"'<>])+/gi, `$1${REDACTED}`],
-  // `Authorization: Bearer …` (also `Bearer%20…` / `Bearer+…` in URL-encoded text) and bare JWS compact
-  // tokens (three base64url parts, the header starting `eyJ`).
-  [/\b(Bearer)(?:\s+|%20|\+)(?:%2B|%2F|%3D|[A-Za-z0-9\-._~+/])+=*/gi, `$1 ${REDACTED}`],
-  [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED],
-  // Standard Webhooks signing secrets.
-  [/\bwhsec_[A-Za-z0-9+/=_-]+/g, `whsec_${REDACTED}`],
-];
-
-/** The text with every recognised secret replaced by `[REDACTED]`. */
-export function redactSecrets(text: string): string {
-  let out = text;
-  for (const [pattern, replacement] of RULES) out = out.replace(pattern, replacement);
-  return out;
-}
+// The rules live in `domain/` so application services can redact what they record, too.
+export { redactSecrets };
 
 /** A copy of log properties with every string (at any depth) redacted. */
 export function redactProperties(properties: Readonly<Record<string, unknown>>): Record<string, unknown> {

@@ -26,7 +26,7 @@ class FlakyProtector implements SecretProtector {
   }
 }
 
-function harness() {
+function harness(answer: { status?: number; networkError?: string } = {}) {
   const clock = new FakeClock(Date.parse('2026-05-01T10:00:00Z'));
   const queue = new CapturingQueue<WebhookDeliveryMessage>();
   const deadLetters = new CapturingQueue<WebhookDeadLetterMessage>();
@@ -37,10 +37,12 @@ function harness() {
     vet: async () => undefined,
     request: async (r) => {
       calls.push(r.url);
-      return { kind: 'response', status: 204, retryAfter: undefined, contentType: undefined, body: '' };
+      if (answer.networkError !== undefined) return { kind: 'network', error: answer.networkError };
+      return { kind: 'response', status: answer.status ?? 204, retryAfter: undefined, contentType: undefined, body: '' };
     },
   };
   let n = 0;
+  const claims = new MemoryInboundIds();
   const service = new WebhookService({
     subscriptions: new MemorySubscriptions(),
     deliveries,
@@ -54,9 +56,22 @@ function harness() {
     randomBytes: (size) => randomBytes(size),
     random: () => 0.5,
     log: { info: () => undefined, warn: () => undefined },
-    attemptClaims: new MemoryInboundIds(),
+    attemptClaims: claims,
   });
-  return { service, queue, deadLetters, deliveries, secrets, calls };
+  return { service, queue, deadLetters, deliveries, secrets, calls, claims };
+}
+
+/** Makes the next `times` record writes (`deliveries.update`) fail; later ones go through. */
+function failRecordWrites(deliveries: MemoryDeliveries, times: number): void {
+  const update = deliveries.update.bind(deliveries);
+  let left = times;
+  deliveries.update = async (d) => {
+    if (left > 0) {
+      left -= 1;
+      throw new Error('the delivery table is throttling (503)');
+    }
+    return update(d);
+  };
 }
 
 const event = { id: 'evt-ld', type: 'evaluation.completed', timestamp: '2026-05-01T09:59:00.000Z', data: { runId: 'run-ld' } } as const;
@@ -118,5 +133,107 @@ describe('the last delivery of a failing queue message', () => {
     };
     await expect(h.service.processDelivery(message, { dequeueCount: MAX_DEQUEUE_COUNT })).rejects.toThrow('storage is down');
     expect(h.deadLetters.sent).toEqual([]);
+  });
+
+  it('keeps a delivery the receiver answered 2xx to as delivered when only its record write failed', async () => {
+    const h = harness({ status: 204 });
+    const { webhook } = await h.service.create({ url: 'https://hooks.example.com/ok', events: ['*'] }, 'u');
+    await h.service.publish(event);
+    const message = h.queue.take()!.message;
+    failRecordWrites(h.deliveries, 1);
+
+    const view = await h.service.processDelivery(message, { dequeueCount: MAX_DEQUEUE_COUNT });
+    expect(view).toMatchObject({ status: 'delivered' });
+    const [stored] = (await h.service.listDeliveries(webhook.id, 10)).items;
+    expect(stored).toMatchObject({ status: 'delivered', attempts: [{ attempt: 1, statusCode: 204, outcome: 'delivered' }] });
+    expect(stored!.reason).toBeUndefined();
+    expect(h.deadLetters.sent).toEqual([]);
+    expect(h.calls).toEqual(['https://hooks.example.com/ok']);
+    // A later copy of the message finds the attempt recorded and calls no one.
+    await h.service.processDelivery(message, { dequeueCount: 1 });
+    expect(h.calls).toHaveLength(1);
+  });
+
+  it('records a failed attempt whose retry is already queued as retrying, not dead-lettered', async () => {
+    const h = harness({ status: 503 });
+    const { webhook } = await h.service.create({ url: 'https://hooks.example.com/busy', events: ['*'] }, 'u');
+    await h.service.publish(event);
+    const message = h.queue.take()!.message;
+    failRecordWrites(h.deliveries, 1);
+
+    expect(await h.service.processDelivery(message, { dequeueCount: MAX_DEQUEUE_COUNT })).toMatchObject({ status: 'retrying' });
+    const [stored] = (await h.service.listDeliveries(webhook.id, 10)).items;
+    expect(stored).toMatchObject({ status: 'retrying', attempts: [{ attempt: 1, statusCode: 503, outcome: 'failed', nextAttemptAt: stored!.nextAttemptAt }] });
+    expect(stored!.nextAttemptAt).toBeDefined();
+    expect(h.queue.sent.map((m) => m.message)).toEqual([{ ...message, attempt: 2 }]);
+    expect(h.deadLetters.sent).toEqual([]);
+  });
+
+  it('dead-letters an attempt made but not followed through with a cause that says its outcome was not recorded', async () => {
+    const h = harness({ status: 500 });
+    const { webhook } = await h.service.create({ url: 'https://hooks.example.com/down', events: ['*'] }, 'u');
+    await h.service.publish(event);
+    const message = h.queue.take()!.message;
+    h.queue.send = async () => {
+      throw new Error('the queue is unavailable');
+    };
+
+    const view = await h.service.processDelivery(message, { dequeueCount: MAX_DEQUEUE_COUNT });
+    expect(view).toMatchObject({ status: 'dead-lettered' });
+    const [stored] = (await h.service.listDeliveries(webhook.id, 10)).items;
+    expect(stored!.reason).toMatch(/^attempt 1 was made \(the receiver answered HTTP 500\) but its outcome could not be recorded .*the queue is unavailable$/);
+    expect(stored!.attempts).toEqual([{ attempt: 1, at: '2026-05-01T10:00:00.000Z', statusCode: 500, outcome: 'failed' }]);
+    expect(h.deadLetters.sent.map((m) => m.message.reason)).toEqual([stored!.reason]);
+  });
+
+  it('says the attempt may have been made when another message holds its claim', async () => {
+    const h = harness();
+    const { webhook } = await h.service.create({ url: 'https://hooks.example.com/held', events: ['*'] }, 'u');
+    await h.service.publish(event);
+    const message = h.queue.take()!.message;
+    await h.claims.claim('webhook-attempt', `${message.webhookId}:${message.deliveryId}:1`);
+    // The first read fails (before the claim is tried); the re-read on the last dequeue works.
+    const get = h.deliveries.get.bind(h.deliveries);
+    let reads = 0;
+    h.deliveries.get = async (w, d) => {
+      reads += 1;
+      if (reads === 1) throw new Error('read timed out');
+      return get(w, d);
+    };
+
+    await h.service.processDelivery(message, { dequeueCount: MAX_DEQUEUE_COUNT });
+    const [stored] = (await h.service.listDeliveries(webhook.id, 10)).items;
+    expect(stored).toMatchObject({ status: 'dead-lettered', reason: expect.stringMatching(/^attempt 1 may have been made by another message, but its outcome could not be recorded/) });
+    expect(h.calls).toEqual([]);
+  });
+
+  it('records the cause with secrets redacted, on the delivery and the dead-letter queue', async () => {
+    const h = harness();
+    const { webhook } = await h.service.create({ url: 'https://hooks.example.com/s', events: ['*'] }, 'u');
+    await h.service.publish(event);
+    const message = h.queue.take()!.message;
+    const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    h.secrets.reveal = async () => {
+      throw new Error(`key vault: DefaultEndpointsProtocol=https;AccountName=st;AccountKey=c2VjcmV0a2V5;EndpointSuffix=x Authorization: Bearer ${token} secret whsec_dGhlc2VjcmV0`);
+    };
+
+    await h.service.processDelivery(message, { dequeueCount: MAX_DEQUEUE_COUNT });
+    const [stored] = (await h.service.listDeliveries(webhook.id, 10)).items;
+    const recorded = [stored!.reason!, stored!.attempts[0]!.error!, h.deadLetters.sent[0]!.message.reason];
+    for (const text of recorded) {
+      expect(text).toContain('AccountKey=[REDACTED]');
+      expect(text).toContain('Bearer [REDACTED]');
+      expect(text).toContain('whsec_[REDACTED]');
+      for (const secret of ['c2VjcmV0a2V5', token, 'c2lnbmF0dXJl', 'dGhlc2VjcmV0']) expect(text).not.toContain(secret);
+    }
+  });
+
+  it('records network errors of attempts with secrets redacted', async () => {
+    const h = harness({ networkError: 'connect failed to https://x.blob.core.windows.net/c?sv=2024&sig=c2FzLXNpZw%3D%3D' });
+    const { webhook } = await h.service.create({ url: 'https://hooks.example.com/n', events: ['*'] }, 'u');
+    await h.service.publish(event);
+    await h.service.processDelivery(h.queue.take()!.message);
+    const [stored] = (await h.service.listDeliveries(webhook.id, 10)).items;
+    expect(stored!.attempts[0]).toMatchObject({ outcome: 'failed', error: 'connect failed to https://x.blob.core.windows.net/c?sv=2024&sig=[REDACTED]' });
   });
 });

@@ -27,7 +27,7 @@ import { ROLLOUT_QUEUES } from '../application/messages.js';
 import type { PolicyAssignmentGateway } from '../application/ports.js';
 import type { RolloutStepMessage } from '../domain/rollout-model.js';
 import { EvaluationService, type EvaluationLogger } from '../application/evaluation-service.js';
-import { RemediationService } from '../application/remediation-service.js';
+import { RemediationService, type RemediationDependencies } from '../application/remediation-service.js';
 import { REMEDIATION_QUEUES, type RemediationCheckMessage } from '../application/messages.js';
 import { REMEDIATION_CHECK_MAX_DELAY_SECONDS } from '../domain/remediation-check-schedule.js';
 import { QUEUES, type CollectSubscriptionMessage, type FinalizeRunMessage } from '../application/messages.js';
@@ -81,8 +81,11 @@ export interface Container {
   readonly rollouts: RolloutService;
   /** Webhooks and ServiceNow (issue 6): subscriptions, deliveries, inbound change events; `publisher` is what services publish through. */
   readonly webhooks: WebhookServices;
-  /** Remediations (start, read, and the `remediation-checks` completion checks); the API uses this one. */
+  /** Remediations: the `remediation-checks` functions use this one; the API builds its own from the same ports and checks. */
   readonly remediations: RemediationService;
+  /** The `remediation-checks` queue and back-off every remediation service of this container schedules with. */
+  readonly remediationChecks: NonNullable<RemediationDependencies['checks']>;
+  readonly remediationLog: RemediationDependencies['log'];
 }
 
 export interface ContainerOverrides {
@@ -195,6 +198,11 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     approvals: rollouts,
     ...(overrides.log !== undefined ? { log: overrides.log } : {}),
   });
+  const remediationChecks = {
+    queue: new StorageMessageQueue<RemediationCheckMessage>(endpoints.queues, REMEDIATION_QUEUES.checks),
+    policy: { firstDelaySeconds: config.remediationCheckDelaySeconds, maxDelaySeconds: REMEDIATION_CHECK_MAX_DELAY_SECONDS, maxAgeSeconds: config.remediationCheckMaxHours * 3600 },
+  };
+  const remediationLog = overrides.log ?? consoleLog;
   const remediations = new RemediationService({
     starter: remediationStarter,
     remediations: repositories.remediations,
@@ -202,13 +210,10 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     newId: randomUUID,
     events,
     clock,
-    log: overrides.log ?? consoleLog,
-    checks: {
-      queue: new StorageMessageQueue<RemediationCheckMessage>(endpoints.queues, REMEDIATION_QUEUES.checks),
-      policy: { firstDelaySeconds: config.remediationCheckDelaySeconds, maxDelaySeconds: REMEDIATION_CHECK_MAX_DELAY_SECONDS, maxAgeSeconds: config.remediationCheckMaxHours * 3600 },
-    },
+    log: remediationLog,
+    checks: remediationChecks,
   });
-  return { config, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), queues, evaluation, remediationStarter, rollouts, webhooks, remediations };
+  return { config, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), queues, evaluation, remediationStarter, rollouts, webhooks, remediations, remediationChecks, remediationLog };
 }
 
 let container: Promise<Container> | undefined;
@@ -248,7 +253,7 @@ function apiHealthChecks(c: Container): HealthCheck[] {
 }
 
 export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeInput> = {}): ApiRuntime {
-  const runtime = createApiRuntime({
+  return createApiRuntime({
     auth: c.config.auth,
     maxRequestBodyBytes: c.config.maxRequestBodyBytes,
     ...c.repositories,
@@ -261,12 +266,10 @@ export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeI
     events: c.webhooks.publisher,
     clock: c.clock,
     healthChecks: apiHealthChecks(c),
+    remediationChecks: c.remediationChecks,
+    remediationLog: c.remediationLog,
     ...overrides,
   });
-  // The container's remediation service also schedules the completion checks (`remediation-checks`),
-  // which the factory's does not; it stands in unless a test overrides the remediation ports.
-  if (overrides.remediations !== undefined || overrides.remediationStarter !== undefined || overrides.clusters !== undefined) return runtime;
-  return { ...runtime, services: { ...runtime.services, remediations: c.remediations } };
 }
 
 let apiRuntime: Promise<ApiRuntime> | undefined;

@@ -18,7 +18,7 @@ import type {
   RunRepository,
   SummaryRepository,
 } from '../../application/ports.js';
-import { RemediationService } from '../../application/remediation-service.js';
+import { RemediationService, type RemediationDependencies } from '../../application/remediation-service.js';
 import type { RolloutService } from '../../application/rollout-service.js';
 import type { WebhookService } from '../../application/webhook-service.js';
 import type { ApiLogger, ApiRuntime, EvaluationStarter, HealthCheck } from './api-runtime.js';
@@ -50,6 +50,10 @@ export interface ApiRuntimeInput {
   readonly logger?: ApiLogger;
   /** Outbound events (webhooks): `remediation.completed`. */
   readonly events?: EventPublisher;
+  /** The `remediation-checks` queue and back-off: a started remediation schedules its completion checks. */
+  readonly remediationChecks?: RemediationDependencies['checks'];
+  /** Where the remediation service logs (checks not scheduled, events not published). */
+  readonly remediationLog?: RemediationDependencies['log'];
 }
 
 export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
@@ -70,7 +74,16 @@ export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
     services: {
       compliance: new ComplianceQueryService({ clusters: input.clusters, history: input.history, summaries: input.summaries, runs: input.runs }),
       exceptions: new ExceptionService(input.exceptions, newId),
-      remediations: new RemediationService({ starter: input.remediationStarter, remediations: input.remediations, clusters: input.clusters, newId, events: input.events, clock: input.clock }),
+      remediations: new RemediationService({
+        starter: input.remediationStarter,
+        remediations: input.remediations,
+        clusters: input.clusters,
+        newId,
+        events: input.events,
+        clock: input.clock,
+        ...(input.remediationChecks !== undefined ? { checks: input.remediationChecks } : {}),
+        ...(input.remediationLog !== undefined ? { log: input.remediationLog } : {}),
+      }),
       audit: new AuditService(input.auditLog),
       evaluations: input.evaluations,
       healthChecks: input.healthChecks ?? [],

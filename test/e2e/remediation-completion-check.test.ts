@@ -6,26 +6,21 @@
  * `webhook-deliveries` delivers it to a receiver on loopback. No `GET` of the remediation is made before
  * the event arrives; a redelivered check afterwards makes no second delivery.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DefaultAzureCredential } from '@azure/identity';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ArmPolicyAdmin } from '../../adapters/arm/policy-admin.js';
 import { REMEDIATION_QUEUES, WEBHOOK_QUEUES, type RemediationCheckMessage } from '../../application/messages.js';
 import { POLICY_IDS } from '../../domain/control-catalog.js';
-import { DEMO_SUBSCRIPTIONS, generateFleet } from '../../local/arm-emulator/fleet/index.js';
-import type { FleetModel } from '../../local/arm-emulator/fleet-model.js';
+import { DEMO_SUBSCRIPTIONS } from '../../local/arm-emulator/fleet/index.js';
+import { demoFleetWithExtensionFindings } from '../support/remediation-fleet.js';
+import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { startE2eStack, waitFor, type ApiResponse, type E2eStack } from '../support/e2e-stack.js';
 import { referenceVerify } from '../unit/webhooks/standard-webhooks-reference.js';
 
 const retail = DEMO_SUBSCRIPTIONS.retail;
 const DINE = `/providers/Microsoft.Authorization/policyDefinitions/${POLICY_IDS.arcPolicyExtensionDeployIfNotExists}`;
 
-interface Received {
-  readonly headers: Record<string, string | undefined>;
-  readonly body: string;
-  readonly receivedAtSeconds: number;
-}
+type Received = ReceivedWebhook;
 interface RemediationBody {
   id: string;
   status: string;
@@ -35,22 +30,9 @@ interface RemediationBody {
 }
 
 /** The demo fleet, non-compliant with the "install the Azure Policy extension" definition where the extension is missing. */
-function demoFleetWithExtensionFindings(now: Date): FleetModel {
-  const fleet = generateFleet({ mode: 'demo' }, now);
-  const healthy = (ext: Record<string, unknown>): boolean => {
-    const p = (ext['properties'] ?? {}) as Record<string, unknown>;
-    return String(p['extensionType']).toLowerCase() === 'microsoft.policyinsights' && p['provisioningState'] === 'Succeeded';
-  };
-  for (const c of fleet.clusters) {
-    if (!c.extensions.some(healthy)) {
-      c.violations.push({ policyDefinitionName: POLICY_IDS.arcPolicyExtensionDeployIfNotExists, components: [{ id: 'kube-system/azurepolicy', name: 'azurepolicy', type: 'extension' }] });
-    }
-  }
-  return fleet;
-}
 
 const received: Received[] = [];
-let receiver: Server;
+let receiver: WebhookReceiver | undefined;
 let e: E2eStack;
 let token: string;
 let secret: string;
@@ -77,17 +59,8 @@ const checkLogs = (remediationId: string): string[] =>
   e.logs.filter((l) => l.functionName === 'remediationCheck' && l.message.includes(`remediation ${remediationId}:`)).map((l) => l.message);
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
-      received.push({ headers, body: Buffer.concat(chunks).toString('utf8'), receivedAtSeconds: Math.floor(Date.now() / 1000) });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const { port } = receiver.address() as AddressInfo;
+  receiver = await startWebhookReceiver(received);
+  const { port } = receiver;
   e = await startE2eStack({
     fleet: demoFleetWithExtensionFindings(new Date()),
     // Well beyond the first check (1 s), so at least one check finds the task still running and
@@ -118,7 +91,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await e?.stop();
-  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  await receiver?.close();
 });
 
 it('delivers remediation.completed for a started remediation that nobody reads, once, even when a check is redelivered', async () => {

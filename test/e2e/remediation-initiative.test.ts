@@ -6,14 +6,13 @@
  * `remediation.completed`, which the `webhook-deliveries` function delivers, signed, to a registered
  * receiver on loopback.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PolicyClient } from '@azure/arm-policy';
 import { DefaultAzureCredential } from '@azure/identity';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { POLICY_IDS } from '../../domain/control-catalog.js';
-import { DEMO_SUBSCRIPTIONS, generateFleet } from '../../local/arm-emulator/fleet/index.js';
-import type { FleetModel } from '../../local/arm-emulator/fleet-model.js';
+import { DEMO_SUBSCRIPTIONS } from '../../local/arm-emulator/fleet/index.js';
+import { demoFleetWithExtensionFindings } from '../support/remediation-fleet.js';
+import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { startE2eStack, waitFor, type ApiResponse, type E2eStack } from '../support/e2e-stack.js';
 import { referenceVerify } from '../unit/webhooks/standard-webhooks-reference.js';
 
@@ -21,11 +20,7 @@ const retail = DEMO_SUBSCRIPTIONS.retail;
 const DINE = `/providers/Microsoft.Authorization/policyDefinitions/${POLICY_IDS.arcPolicyExtensionDeployIfNotExists}`;
 const SET_ASSIGNMENT = `/subscriptions/${retail}/providers/Microsoft.Authorization/policyAssignments/arc-extensions`;
 
-interface Received {
-  readonly headers: Record<string, string | undefined>;
-  readonly body: string;
-  readonly receivedAtSeconds: number;
-}
+type Received = ReceivedWebhook;
 interface Envelope {
   readonly type: string;
   readonly data: Record<string, unknown>;
@@ -37,26 +32,9 @@ interface RemediationBody {
   tasks: { subscriptionId: string; armId: string | null; provisioningState: string; deployments?: { total: number; succeeded: number; failed: number } }[];
 }
 
-/**
- * The demo fleet plus what Policy Insights reports for the "install the Azure Policy extension"
- * DeployIfNotExists definition once assigned: non-compliant where the extension is missing or failed.
- */
-function demoFleetWithExtensionFindings(now: Date): FleetModel {
-  const fleet = generateFleet({ mode: 'demo' }, now);
-  const healthy = (ext: Record<string, unknown>): boolean => {
-    const p = (ext['properties'] ?? {}) as Record<string, unknown>;
-    return String(p['extensionType']).toLowerCase() === 'microsoft.policyinsights' && p['provisioningState'] === 'Succeeded';
-  };
-  for (const c of fleet.clusters) {
-    if (!c.extensions.some(healthy)) {
-      c.violations.push({ policyDefinitionName: POLICY_IDS.arcPolicyExtensionDeployIfNotExists, components: [{ id: 'kube-system/azurepolicy', name: 'azurepolicy', type: 'extension' }] });
-    }
-  }
-  return fleet;
-}
 
 const received: Received[] = [];
-let receiver: Server;
+let receiver: WebhookReceiver | undefined;
 let e: E2eStack;
 let token: string;
 let secret: string;
@@ -76,17 +54,8 @@ const completedEvents = (): { received: Received; envelope: Envelope }[] =>
   received.map((r) => ({ received: r, envelope: JSON.parse(r.body) as Envelope })).filter((x) => x.envelope.type === 'remediation.completed');
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
-      received.push({ headers, body: Buffer.concat(chunks).toString('utf8'), receivedAtSeconds: Math.floor(Date.now() / 1000) });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const { port } = receiver.address() as AddressInfo;
+  receiver = await startWebhookReceiver(received);
+  const { port } = receiver;
   e = await startE2eStack({
     fleet: demoFleetWithExtensionFindings(new Date()),
     // Long enough that the 202 shows the task still Accepted, short enough for a quick test.
@@ -124,7 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await e?.stop();
-  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  await receiver?.close();
 });
 
 it('starts under the initiative assignment, completes, and delivers a signed remediation.completed once', async () => {

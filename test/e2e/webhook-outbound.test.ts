@@ -8,21 +8,16 @@
  *   with drift, the incident of (store-ams-001, ARC-AC-01) is created once, updated (not duplicated)
  *   while the control keeps failing, and resolved when it passes again.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { EvaluationView } from '../../application/compliance-query-service.js';
 import { incidentCorrelationId } from '../../domain/servicenow-mapping.js';
 import type { FleetCluster } from '../../local/arm-emulator/fleet-model.js';
 import type { StandInIncident } from '../../local/servicenow-stand-in.js';
+import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { startE2eStack, waitFor, type ApiResponse, type E2eStack } from '../support/e2e-stack.js';
 import { referenceVerify } from '../unit/webhooks/standard-webhooks-reference.js';
 
-interface Received {
-  readonly headers: Record<string, string | undefined>;
-  readonly body: string;
-  readonly receivedAtSeconds: number;
-}
+type Received = ReceivedWebhook;
 interface Envelope {
   readonly type: string;
   readonly timestamp: string;
@@ -30,7 +25,7 @@ interface Envelope {
 }
 
 const received: Received[] = [];
-let receiver: Server;
+let receiver: WebhookReceiver | undefined;
 let receiverUrl: string;
 let e: E2eStack;
 let standard: { id: string; secret: string };
@@ -57,17 +52,8 @@ const envelopes = (): Envelope[] => received.map((r) => JSON.parse(r.body) as En
 const incidentsFor = (correlationId: string): StandInIncident[] => [...e.stack.serviceNow!.incidents.values()].filter((i) => i.correlation_id === correlationId);
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
-      received.push({ headers, body: Buffer.concat(chunks).toString('utf8'), receivedAtSeconds: Math.floor(Date.now() / 1000) });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const { port } = receiver.address() as AddressInfo;
+  receiver = await startWebhookReceiver(received);
+  const { port } = receiver;
   receiverUrl = `http://127.0.0.1:${port}/hooks/arc`;
   e = await startE2eStack({ settings: { WEBHOOK_ALLOWLIST: `127.0.0.1:${port}` } });
   expect(e.stack.serviceNow, 'the local stack runs the ServiceNow stand-in').toBeDefined();
@@ -97,7 +83,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await e?.stop();
-  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  await receiver?.close();
 });
 
 const AC01 = (): string => incidentCorrelationId(cluster.resource.id, 'ARC-AC-01');

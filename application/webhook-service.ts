@@ -451,16 +451,7 @@ export class WebhookService implements EventPublisher {
   /** Dead-letters `delivery` at `attempt` with `cause`, recording `made` (the attempt made) if any. */
   private async deadLetter(delivery: WebhookDelivery, attempt: number, cause: string, made: DeliveryAttempt | undefined): Promise<DeliveryView> {
     const at = this.deps.clock.now().toISOString();
-    await this.deps.deadLetters.send({
-      kind: 'webhook-dead-letter',
-      webhookId: delivery.webhookId,
-      deliveryId: delivery.id,
-      eventId: delivery.eventId,
-      eventType: delivery.eventType,
-      attempts: attempt,
-      reason: cause,
-      at,
-    });
+    await this.deps.deadLetters.send(deadLetterMessage(delivery, attempt, cause, at));
     this.deps.log.warn(`webhook ${delivery.webhookId} delivery ${delivery.id} dead-lettered: ${cause}`);
     const updated: WebhookDelivery = {
       ...delivery,
@@ -535,16 +526,7 @@ export class WebhookService implements EventPublisher {
           break;
         }
         case 'dead-letter': {
-          await this.deps.deadLetters.send({
-            kind: 'webhook-dead-letter',
-            webhookId: delivery.webhookId,
-            deliveryId: delivery.id,
-            eventId: delivery.eventId,
-            eventType: delivery.eventType,
-            attempts: message.attempt,
-            reason: decision.reason,
-            at,
-          });
+          await this.deps.deadLetters.send(deadLetterMessage(delivery, message.attempt, decision.reason, at));
           this.deps.log.warn(`webhook ${subscription.id} delivery ${delivery.id} dead-lettered: ${decision.reason}`);
           updated = { ...delivery, status: 'dead-lettered', nextAttemptAt: undefined, reason: decision.reason, attempts: [...delivery.attempts, made] };
           break;
@@ -585,3 +567,8 @@ export class WebhookService implements EventPublisher {
 }
 
 export { MAX_DELIVERY_ATTEMPTS };
+
+/** What the dead-letter queue receives for a delivery given up at `attempts`. */
+function deadLetterMessage(delivery: WebhookDelivery, attempts: number, reason: string, at: string): WebhookDeadLetterMessage {
+  return { kind: 'webhook-dead-letter', webhookId: delivery.webhookId, deliveryId: delivery.id, eventId: delivery.eventId, eventType: delivery.eventType, attempts, reason, at };
+}

@@ -91,6 +91,19 @@ function queryRecords(state: EmulatorState, ctx: ArmRequestContext, scope: strin
 const metadataUrl = (ctx: ArmRequestContext, scope: string, resource: string, virtual: string): string =>
   `${ctx.baseUrl}${scope}/providers/Microsoft.PolicyInsights/${resource}/$metadata#${virtual}`;
 
+/** A page of Policy Insights query results: `@odata.count` is the page's size, as the service reports it. */
+function odataPage<T>(context: string, page: { readonly items: readonly T[]; readonly nextLink?: string | undefined }, item: (r: T) => unknown): ArmResult {
+  return {
+    status: 200,
+    body: {
+      '@odata.context': context,
+      '@odata.count': page.items.length,
+      ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
+      value: page.items.map(item),
+    },
+  };
+}
+
 function selectOf(ctx: ArmRequestContext): string[] | undefined {
   const raw = ctx.url.searchParams.get('$select');
   return raw === null ? undefined : raw.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
@@ -110,17 +123,8 @@ function eventResults(state: EmulatorState, ctx: ArmRequestContext): ArmResult {
     snapshotId = state.saveSnapshot(records);
   }
   const select = selectOf(ctx);
-  const page = slicePage(records, ctx, state.pageSizes.policyStates, snapshotId);
   const none: Expand = { components: false, componentFilter: undefined };
-  return {
-    status: 200,
-    body: {
-      '@odata.context': context,
-      '@odata.count': page.items.length,
-      ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
-      value: page.items.map((r) => project(r, select, none)),
-    },
-  };
+  return odataPage(context, slicePage(records, ctx, state.pageSizes.policyStates, snapshotId), (r) => project(r, select, none));
 }
 
 /**
@@ -159,19 +163,10 @@ function queryResults(state: EmulatorState, ctx: ArmRequestContext): ArmResult {
     if (e instanceof ODataFilterError) return armError(400, 'InvalidQueryParameterValue', e.message);
     throw e;
   }
-  const selectRaw = ctx.url.searchParams.get('$select');
-  const select = selectRaw === null ? undefined : selectRaw.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+  const select = selectOf(ctx);
   const page = slicePage(records, ctx, state.pageSizes.policyStates, snapshotId);
   const context = `${ctx.baseUrl}${scope}/providers/Microsoft.PolicyInsights/policyStates/$metadata#latest`;
-  return {
-    status: 200,
-    body: {
-      '@odata.context': context,
-      '@odata.count': page.items.length,
-      ...(page.nextLink ? { '@odata.nextLink': page.nextLink } : {}),
-      value: page.items.map((r) => project(r, select, expand)),
-    },
-  };
+  return odataPage(context, page, (r) => project(r, select, expand));
 }
 
 interface Tally {

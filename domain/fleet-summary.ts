@@ -140,12 +140,13 @@ export function frameworkReport(summary: FleetSummary, framework: Framework): Fr
 
 export type CsvCell = string | number | boolean | null | undefined;
 
-const FORMULA_START = /^[=+\-@\t\r]/;
+const FORMULA_START = /^[=+\-@\t\r\n]/;
 
 /**
  * One CSV field: RFC 4180 quoting (a field with a comma, double quote, CR or LF is enclosed in double
  * quotes, inner quotes doubled), and spreadsheet formula-injection protection: a text cell starting
- * with `=`, `+`, `-`, `@`, tab or CR is prefixed with a single quote so it is shown, not executed.
+ * with `=`, `+`, `-`, `@`, tab, CR or LF is prefixed with a single quote so it is shown, not executed
+ * (spreadsheets trim leading line breaks and would evaluate what follows).
  * Numbers and booleans are written as-is (a negative number is data, not a formula); null/undefined
  * is empty.
  */

@@ -11,13 +11,14 @@ export const DOCS_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
   "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'index.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
-  'favicon-32x32.png': 'image/png',
-  'favicon-16x16.png': 'image/png',
-};
+/** The allow-list. A `Map`, not an object literal: a name like `constructor` must not find `Object.prototype` members. */
+const CONTENT_TYPES: ReadonlyMap<string, string> = new Map([
+  ['swagger-ui.css', 'text/css; charset=utf-8'],
+  ['index.css', 'text/css; charset=utf-8'],
+  ['swagger-ui-bundle.js', 'text/javascript; charset=utf-8'],
+  ['favicon-32x32.png', 'image/png'],
+  ['favicon-16x16.png', 'image/png'],
+]);
 
 const INITIALIZER = `window.addEventListener('load', function () {
   window.ui = SwaggerUIBundle({
@@ -61,7 +62,7 @@ const cache = new Map<string, Promise<DocsAsset>>();
 /** An asset by file name, or undefined for anything not on the allow-list (no path traversal possible). */
 export function getDocsAsset(name: string): Promise<DocsAsset> | undefined {
   if (name === 'initializer.js') return Promise.resolve({ contentType: 'text/javascript; charset=utf-8', body: INITIALIZER });
-  const contentType = CONTENT_TYPES[name];
+  const contentType = CONTENT_TYPES.get(name);
   if (contentType === undefined) return undefined;
   let cached = cache.get(name);
   if (cached === undefined) {

@@ -53,6 +53,7 @@ it('loads Swagger UI with no console errors and lists every operation', async ()
 
 it('serves only allow-listed assets', async () => {
   expect((await h.request('GET', '/api/docs/package.json')).status).toBe(404);
+  for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) expect((await h.request('GET', `/api/docs/${name}`)).status, name).toBe(404);
   expect((await h.request('GET', '/api/docs/..%2Fpackage.json')).status).toBe(400);
   const css = await h.request('GET', '/api/docs/swagger-ui.css');
   expect(css.status).toBe(200);

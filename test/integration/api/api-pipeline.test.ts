@@ -94,6 +94,23 @@ describe('requests no operation serves', () => {
   });
 });
 
+describe('docs assets', () => {
+  it('404 for names of Object.prototype members (the allow-list is not a prototype walk), nothing logged', async () => {
+    const errors = h.errors.length;
+    for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString']) {
+      const res = await h.request('GET', `/api/docs/${name}`);
+      expect(res.status, name).toBe(404);
+      expect(((await documented('getDocsAsset', res)) as ErrorBody).error).toMatchObject({ code: 'NotFound', target: 'asset' });
+    }
+    // The path pattern refuses these before any lookup.
+    for (const name of ['__proto__', '__defineGetter__']) expect((await h.request('GET', `/api/docs/${name}`)).status, name).toBe(400);
+    expect(h.errors.slice(errors)).toEqual([]);
+    const css = await h.request('GET', '/api/docs/swagger-ui.css');
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+  });
+});
+
 describe('operations that take no request body', () => {
   const bodiless = listDocumentedOperations().filter((o) => o.method !== 'GET' && !o.hasBody);
   const samples = sampleRequests({ clusterPath: `${SUB_A}/rg-edge/store-001`, clusterId: clusterId(SUB_A, 'rg-edge', 'store-001'), runId: 'run-2' });

@@ -6,6 +6,7 @@ import {
   csvField,
   frameworkReport,
   frameworkReportToCsv,
+  FRAMEWORK_REPORT_CSV_HEADER,
   sectionStanding,
   summarizeFleet,
   toCsv,
@@ -134,6 +135,10 @@ describe('CSV escaping', () => {
     expect(csvField('\rx')).toBe('"\'\rx"');
     expect(csvField('a=b')).toBe('a=b');
   });
+  it('neutralises a leading LF too (spreadsheets drop it and read the next line as the cell)', () => {
+    expect(csvField('\n=1+1')).toBe('"\'\n=1+1"');
+    expect(csvField('\nplain')).toBe('"\'\nplain"');
+  });
   it('writes numbers and booleans as data, null/undefined/non-finite as empty', () => {
     expect(csvField(-5)).toBe('-5');
     expect(csvField(66.7)).toBe('66.7');
@@ -150,7 +155,57 @@ describe('CSV escaping', () => {
     const parseField = (f: string) => (f.startsWith('"') ? f.slice(1, -1).replace(/""/g, '"') : f);
     fc.assert(fc.property(fc.string(), (s) => {
       const back = parseField(csvField(s));
-      return /^[=+\-@\t\r]/.test(s) ? back === `'${s}` : back === s;
+      return /^[=+\-@\t\r\n]/.test(s) ? back === `'${s}` : back === s;
     }));
+  });
+});
+
+/** An independent RFC 4180 reader: records of fields, quotes undone. */
+function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let field = '';
+  let record: string[] = [];
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), (i += 1);
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"' && field === '') quoted = true;
+    else if (c === ',') record.push(field), (field = '');
+    else if (c === '\r' && text[i + 1] === '\n') record.push(field), records.push(record), (field = ''), (record = []), (i += 1);
+    else field += c;
+  }
+  return records;
+}
+
+const FORMULA_LOOKING = fc.tuple(fc.constantFrom('=', '+', '-', '@', '\t', '\r', '\n'), fc.string()).map(([lead, rest]) => `${lead}${rest}`);
+
+describe('CSV exports hold no formula', () => {
+  // A cell a spreadsheet would evaluate starts with one of these once it is read back.
+  const executable = (cell: string) => /^[=+\-@\t\r\n]/.test(cell);
+
+  it('property: framework report rows with formula-looking text in every text field export as text', () => {
+    fc.assert(
+      fc.property(FORMULA_LOOKING, FORMULA_LOOKING, fc.array(FORMULA_LOOKING, { minLength: 1, maxLength: 3 }), (section, title, controls) => {
+        const csv = frameworkReportToCsv([{ framework: 'cis', section, title, controls, clustersPassing: 1, clustersFailing: -1, clustersNotAssessed: 0 }]);
+        const [header, row, ...rest] = parseCsv(csv);
+        expect(header).toEqual([...FRAMEWORK_REPORT_CSV_HEADER]);
+        expect(rest).toEqual([]);
+        expect(row).toEqual(['cis', `'${section}`, `'${title}`, `'${controls.join(';')}`, '1', '-1', '0']);
+        for (const cell of row ?? []) if (cell !== '-1') expect(executable(cell)).toBe(false);
+      }),
+    );
+  });
+
+  it('property: toCsv never emits an executable text cell and keeps the record structure', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.oneof(FORMULA_LOOKING, fc.string()), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }), (records) => {
+        const back = parseCsv(toCsv(records));
+        expect(back.map((r) => r.length)).toEqual(records.map((r) => r.length));
+        for (const cell of back.flat()) expect(executable(cell)).toBe(false);
+      }),
+    );
   });
 });

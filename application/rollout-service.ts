@@ -39,7 +39,7 @@ import {
   type StepSettings,
   type Transition,
 } from '../domain/rollout-state-machine.js';
-import { MAX_DEQUEUE_COUNT } from './messages.js';
+import { QueueDelivery } from './queue-delivery.js';
 import { publishAll, rolloutOutboundEvents } from './event-publishing.js';
 import type {
   AzureInventoryReader,
@@ -119,11 +119,6 @@ export function toRolloutView(r: Rollout, events?: readonly RolloutEvent[]): Rol
 export type CreateRolloutResult = { readonly dryRun: true; readonly plan: RolloutPlan } | { readonly dryRun: false; readonly plan: RolloutPlan; readonly rollout: Rollout };
 
 export type RolloutAction = 'pause' | 'resume' | 'abort' | 'rollback';
-
-export interface AdvanceOptions {
-  /** Delivery count of the queue message (1 on first delivery). */
-  readonly dequeueCount?: number | undefined;
-}
 
 export type AdvanceOutcome = 'handled' | 'stale' | 'redelivered' | 'not-found' | 'failed';
 
@@ -249,10 +244,10 @@ export class RolloutService implements RolloutApprovals {
 
   /**
    * Handles one step message. Failures are rethrown for the queue to retry, except on the last
-   * delivery (`dequeueCount >= MAX_DEQUEUE_COUNT`), where the rollout fails with the cause instead of
-   * the message silently going to the poison queue.
+   * delivery, where the rollout fails with the cause instead of the message silently going to the
+   * poison queue.
    */
-  async advance(message: RolloutStepMessage, options: AdvanceOptions = {}): Promise<AdvanceOutcome> {
+  async advance(message: RolloutStepMessage, delivery: QueueDelivery = QueueDelivery.first()): Promise<AdvanceOutcome> {
     for (let race = 0; race < MAX_RACES; race += 1) {
       const stored = await this.deps.repository.get(message.rolloutId);
       if (stored === undefined) {
@@ -272,9 +267,9 @@ export class RolloutService implements RolloutApprovals {
             // Lost the record to another re-send or a transition: decide again on the new one.
             if (!(await this.resendOutbox(stored, resend))) continue;
           } catch (error) {
-            if ((options.dequeueCount ?? 1) < MAX_DEQUEUE_COUNT) throw error;
+            delivery.rethrowUnlessLast(error);
             // The last delivery: the next step cannot be queued; fail visibly instead of stranding the rollout.
-            const cause = `the ${resend.message.step} step of wave ${resend.message.wave + 1} could not be queued after ${message.step} (delivery ${options.dequeueCount ?? 1}): ${error instanceof Error ? error.message : String(error)}`;
+            const cause = `the ${resend.message.step} step of wave ${resend.message.wave + 1} could not be queued after ${message.step} (delivery ${delivery.attempt}): ${error instanceof Error ? error.message : String(error)}`;
             // On the record as it is now: the failed re-send already changed it (marked unsent again).
             const outcome = await this.mutateStep(message.rolloutId, (r, now) =>
               classifyStep(r, message).kind === 'redelivered' && outboxResend(r, now, REDELIVERY_RESEND_DELAY_SECONDS) !== undefined ? failRollout(r, cause, now) : undefined,
@@ -291,8 +286,8 @@ export class RolloutService implements RolloutApprovals {
       try {
         t = await this.runStep(stored.rollout, message);
       } catch (error) {
-        if ((options.dequeueCount ?? 1) < MAX_DEQUEUE_COUNT) throw error;
-        const cause = `step ${message.step} of wave ${message.wave + 1} failed on delivery ${options.dequeueCount ?? 1}: ${error instanceof Error ? error.message : String(error)}`;
+        delivery.rethrowUnlessLast(error);
+        const cause = `step ${message.step} of wave ${message.wave + 1} failed on delivery ${delivery.attempt}: ${error instanceof Error ? error.message : String(error)}`;
         t = failRollout(stored.rollout, cause, this.deps.clock.now(), message);
       }
       let etag: string;

@@ -25,7 +25,8 @@ import {
   type WebhookSubscription,
   type WebhookView,
 } from '../domain/webhook-subscription.js';
-import { MAX_DEQUEUE_COUNT, type WebhookDeadLetterMessage, type WebhookDeliveryMessage } from './messages.js';
+import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from './messages.js';
+import { QueueDelivery } from './queue-delivery.js';
 import type {
   Clock,
   EventPublisher,
@@ -381,18 +382,17 @@ export class WebhookService implements EventPublisher {
   /**
    * Performs the attempt a queue message asks for; a duplicate or stale message does nothing. A failure
    * (storage, the secret key, …) is rethrown for the queue to retry, except on the message's last
-   * delivery (`dequeueCount >= MAX_DEQUEUE_COUNT`): the host would move it to the poison queue, which
+   * delivery: the host would move it to the poison queue, which
    * nothing reads, and the delivery would stay `pending` without a word. What is known is recorded
    * instead: an attempt made whose record alone failed is recorded as it ended (a 2xx stays
    * `delivered`); otherwise the delivery is dead-lettered with the (redacted) cause.
    */
-  async processDelivery(message: WebhookDeliveryMessage, options: { readonly dequeueCount?: number | undefined } = {}): Promise<DeliveryView | undefined> {
-    const dequeueCount = options.dequeueCount ?? 1;
+  async processDelivery(message: WebhookDeliveryMessage, delivery: QueueDelivery = QueueDelivery.first()): Promise<DeliveryView | undefined> {
     try {
       return await this.processOnce(message);
     } catch (error) {
-      if (dequeueCount < MAX_DEQUEUE_COUNT) throw error;
-      return this.settleAfterLastDequeue(message, error, dequeueCount);
+      delivery.rethrowUnlessLast(error);
+      return this.settleAfterLastDequeue(message, error, delivery.attempt);
     }
   }
 

@@ -124,7 +124,7 @@ async function seedEvaluatedFleet(
   const { derivePolicyStates, generateFleet } = await import('../local/arm-emulator/fleet/index.js');
   const { toConnectedClusterRecord, toExtensionFact, toFluxFact, toPolicyStateFact } = await import('../adapters/arm/arm-wire-mapping.js');
   const { evaluateCluster } = await import('../domain/evaluate-cluster.js');
-  const { toClusterState } = await import('../application/evaluation-service.js');
+  const { toClusterState } = await import('../application/evaluation-run.js');
   const { summarizeFleet } = await import('../domain/fleet-summary.js');
   type ClusterSnapshot = import('../domain/model.js').ClusterSnapshot;
   type ClusterState = import('../application/ports.js').ClusterState;

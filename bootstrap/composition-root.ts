@@ -26,7 +26,10 @@ import { RolloutService } from '../application/rollout-service.js';
 import { ROLLOUT_QUEUES } from '../application/messages.js';
 import type { PolicyAssignmentGateway } from '../application/ports.js';
 import type { RolloutStepMessage } from '../domain/rollout-model.js';
-import { EvaluationService, type EvaluationLogger } from '../application/evaluation-service.js';
+import type { EvaluationLogger } from '../application/evaluation-run.js';
+import { EvaluationRunStarter } from '../application/evaluation-run-starter.js';
+import { SubscriptionCollector } from '../application/evaluation-subscription-collector.js';
+import { EvaluationRunFinalizer } from '../application/evaluation-run-finalizer.js';
 import { RemediationService, type RemediationDependencies } from '../application/remediation-service.js';
 import { REMEDIATION_QUEUES, type RemediationCheckMessage } from '../application/messages.js';
 import { REMEDIATION_CHECK_MAX_DELAY_SECONDS } from '../domain/remediation-check-schedule.js';
@@ -64,6 +67,16 @@ export interface Queues {
   readonly finalizeRun: MessageQueue<FinalizeRunMessage>;
 }
 
+/** The evaluation, one service per queue message that drives it. */
+export interface EvaluationServices {
+  /** `evaluation-timer` and `POST /api/v1/evaluations`: opens runs, sweeps overdue ones. */
+  readonly starter: EvaluationRunStarter;
+  /** `evaluation-collect` and `evaluation-collect-poison`. */
+  readonly collector: SubscriptionCollector;
+  /** `evaluation-finalize` and `evaluation-finalize-poison`. */
+  readonly finalizer: EvaluationRunFinalizer;
+}
+
 export interface Container {
   readonly config: AppConfig;
   /** Credential for Azure Resource Manager (user-assigned identity when `AZURE_CLIENT_ID` is set). */
@@ -74,7 +87,7 @@ export interface Container {
   /** A live Table Storage round trip for `GET /api/health`. */
   readonly storageProbe: () => Promise<{ readonly version: string | undefined }>;
   readonly queues: Queues;
-  readonly evaluation: EvaluationService;
+  readonly evaluation: EvaluationServices;
   /** Azure Policy remediation tasks (DeployIfNotExists assignments) for `POST /api/v1/remediations`. */
   readonly remediationStarter: RemediationStarter;
   /** Staged enforcement (issue 5): rollouts of policy assignments from audit to deny in waves. */
@@ -163,17 +176,38 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
       caCertPem: overrides.armCaCertPem,
       onWarning: (message) => (overrides.log ?? consoleLog).warn(message),
     });
-  const evaluation = new EvaluationService({
-    inventory,
+  const evaluationLog = overrides.log ?? consoleLog;
+  const finalizer = new EvaluationRunFinalizer({
     ...repositories,
-    collectQueue: queues.collectSubscription,
-    finalizeQueue: queues.finalizeRun,
     clock,
-    newRunId: overrides.newRunId ?? randomUUID,
-    settings: { subscriptionIds: config.subscriptionIds, armMaxConcurrency: config.armMaxConcurrency, historyRetentionDays: config.historyRetentionDays },
-    log: overrides.log ?? consoleLog,
+    settings: { historyRetentionDays: config.historyRetentionDays },
+    log: evaluationLog,
     events,
   });
+  const evaluation: EvaluationServices = {
+    starter: new EvaluationRunStarter({
+      inventory,
+      runs: repositories.runs,
+      clusters: repositories.clusters,
+      collectQueue: queues.collectSubscription,
+      finalizer,
+      clock,
+      newRunId: overrides.newRunId ?? randomUUID,
+      settings: { subscriptionIds: config.subscriptionIds },
+      log: evaluationLog,
+    }),
+    collector: new SubscriptionCollector({
+      inventory,
+      ...repositories,
+      collectQueue: queues.collectSubscription,
+      finalizeQueue: queues.finalizeRun,
+      clock,
+      settings: { armMaxConcurrency: config.armMaxConcurrency },
+      log: evaluationLog,
+      events,
+    }),
+    finalizer,
+  };
   const remediationStarter =
     overrides.remediationStarter ??
     new ArmRemediationStarter(new ArmPolicyAdmin({ endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem }));
@@ -260,7 +294,7 @@ export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeI
     auditLog: c.repositories.audit,
     remediations: c.repositories.remediations,
     remediationStarter: c.remediationStarter,
-    evaluations: c.evaluation,
+    evaluations: c.evaluation.starter,
     rollouts: c.rollouts,
     webhooks: c.webhooks.webhooks,
     events: c.webhooks.publisher,

@@ -20,9 +20,9 @@ app.storageQueue('evaluationCollectPoison', {
       context.error(`malformed collect message dropped from ${QUEUES.collectSubscriptionPoison}: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
-    const { evaluation } = await getContainer();
+    const { collector } = (await getContainer()).evaluation;
     const reason = `poison: no outcome recorded after ${MAX_DEQUEUE_COUNT} deliveries (function timeout, host crash or a storage failure while recording)`;
-    const outcome = await evaluation.collectPoisoned(message, reason);
+    const outcome = await collector.collectPoisoned(message, reason);
     const subject = `run ${message.runId}: subscription ${message.subscriptionId}`;
     if (outcome.kind === 'failed') context.warn(`${subject} poisoned: recorded as failed; ${outcome.staleClusters} cluster(s) marked stale`);
     else if (outcome.kind === 'already-recorded') context.warn(`${subject} poisoned after its outcome was recorded; kept`);

@@ -1,8 +1,8 @@
 /** Collects and evaluates one subscription of a run (one message per run and subscription). */
 import { app, type InvocationContext } from '@azure/functions';
 import { getContainer } from '../bootstrap/composition-root.js';
-import { MAX_DEQUEUE_COUNT, parseCollectSubscriptionMessage, QUEUES } from '../application/messages.js';
-import { dequeueCountOf } from '../adapters/functions/queue-delivery.js';
+import { parseCollectSubscriptionMessage, QUEUES } from '../application/messages.js';
+import { deliveryOf } from '../adapters/functions/queue-delivery.js';
 import './app-start.js';
 
 app.storageQueue('evaluationCollectSubscription', {
@@ -10,8 +10,8 @@ app.storageQueue('evaluationCollectSubscription', {
   connection: 'AzureWebJobsStorage',
   handler: async (payload: unknown, context: InvocationContext): Promise<void> => {
     const message = parseCollectSubscriptionMessage(payload);
-    const { evaluation } = await getContainer();
-    const outcome = await evaluation.collectSubscription(message, { dequeueCount: dequeueCountOf(context), maxDequeueCount: MAX_DEQUEUE_COUNT });
+    const { collector } = (await getContainer()).evaluation;
+    const outcome = await collector.collectSubscription(message, deliveryOf(context));
     const subject = `run ${message.runId}: subscription ${message.subscriptionId}`;
     if (outcome.kind === 'collected') {
       const losses = [

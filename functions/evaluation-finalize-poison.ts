@@ -18,8 +18,8 @@ app.storageQueue('evaluationFinalizePoison', {
       context.error(`malformed finalize message dropped from ${QUEUES.finalizeRunPoison}: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
-    const { evaluation } = await getContainer();
-    const outcome = await evaluation.finalizePoisoned(message.runId, `poison: finalize did not complete in ${MAX_DEQUEUE_COUNT} deliveries`);
+    const { finalizer } = (await getContainer()).evaluation;
+    const outcome = await finalizer.finalizePoisoned(message.runId, `poison: finalize did not complete in ${MAX_DEQUEUE_COUNT} deliveries`);
     if (outcome.kind === 'finalized') context.warn(`run ${message.runId} finalized from the poison queue: ${outcome.run.status}`);
     else if (outcome.kind === 'failed') context.warn(`run ${message.runId}: ${outcome.run?.status ?? 'not updated'} after a poisoned finalize: ${outcome.error}`);
     else context.warn(`run ${message.runId}: poisoned finalize skipped: ${outcome.reason}`);

@@ -1,8 +1,8 @@
 /** Completes a run: status, fleet summary, history retention (idempotent; may run more than once). */
 import { app, type InvocationContext } from '@azure/functions';
 import { getContainer } from '../bootstrap/composition-root.js';
-import { MAX_DEQUEUE_COUNT, parseFinalizeRunMessage, QUEUES } from '../application/messages.js';
-import { dequeueCountOf } from '../adapters/functions/queue-delivery.js';
+import { parseFinalizeRunMessage, QUEUES } from '../application/messages.js';
+import { deliveryOf } from '../adapters/functions/queue-delivery.js';
 import './app-start.js';
 
 app.storageQueue('evaluationFinalizeRun', {
@@ -10,8 +10,8 @@ app.storageQueue('evaluationFinalizeRun', {
   connection: 'AzureWebJobsStorage',
   handler: async (payload: unknown, context: InvocationContext): Promise<void> => {
     const message = parseFinalizeRunMessage(payload);
-    const { evaluation } = await getContainer();
-    const result = await evaluation.finalizeRun(message.runId, { lastAttempt: dequeueCountOf(context) >= MAX_DEQUEUE_COUNT });
+    const { finalizer } = (await getContainer()).evaluation;
+    const result = await finalizer.finalizeRun(message.runId, deliveryOf(context));
     if (result === undefined) context.warn(`run ${message.runId}: nothing to finalize`);
     else context.log(`run ${message.runId} ${result.run.status}: summary of ${result.summary.totals.clusters} cluster(s)`);
   },

@@ -7,8 +7,8 @@ app.timer('evaluationTimer', {
   schedule: '%EVALUATION_SCHEDULE%',
   runOnStartup: false,
   handler: async (timer: Timer, context: InvocationContext): Promise<void> => {
-    const { evaluation } = await getContainer();
-    const run = await evaluation.startRun({ trigger: 'timer' });
+    const { starter } = (await getContainer()).evaluation;
+    const run = await starter.startRun({ trigger: 'timer' });
     context.log(`evaluation run ${run.id} ${run.status}: ${run.subscriptionsTotal} subscription(s)${timer.isPastDue ? ' (past due)' : ''}`);
   },
 });

@@ -5,7 +5,7 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getContainer } from '../bootstrap/composition-root.js';
 import { parseRolloutStepMessage, ROLLOUT_QUEUES } from '../application/messages.js';
-import { dequeueCountOf } from '../adapters/functions/queue-delivery.js';
+import { deliveryOf } from '../adapters/functions/queue-delivery.js';
 import './app-start.js';
 
 app.storageQueue('rolloutStep', {
@@ -14,7 +14,7 @@ app.storageQueue('rolloutStep', {
   handler: async (payload: unknown, context: InvocationContext): Promise<void> => {
     const message = parseRolloutStepMessage(payload);
     const { rollouts } = await getContainer();
-    const outcome = await rollouts.advance(message, { dequeueCount: dequeueCountOf(context) });
+    const outcome = await rollouts.advance(message, deliveryOf(context));
     context.log(`rollout ${message.rolloutId}: ${message.step} of wave ${message.wave + 1} (attempt ${message.attempt}): ${outcome}`);
   },
 });
@@ -32,7 +32,7 @@ app.storageQueue('rolloutStepPoison', {
       return;
     }
     const { rollouts } = await getContainer();
-    const outcome = await rollouts.poison(message, `delivered ${dequeueCountOf(context)} time(s) without completing`);
+    const outcome = await rollouts.poison(message, `delivered ${deliveryOf(context).attempt} time(s) without completing`);
     context.warn(`rollout ${message.rolloutId}: poisoned ${message.step} of wave ${message.wave + 1}: ${outcome}`);
   },
 });

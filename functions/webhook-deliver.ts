@@ -6,8 +6,8 @@
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { getWebhookServices } from '../bootstrap/composition-root.js';
-import { MAX_DEQUEUE_COUNT, parseWebhookDeliveryMessage, WEBHOOK_QUEUES } from '../application/messages.js';
-import { dequeueCountOf } from '../adapters/functions/queue-delivery.js';
+import { parseWebhookDeliveryMessage, WEBHOOK_QUEUES } from '../application/messages.js';
+import { deliveryOf } from '../adapters/functions/queue-delivery.js';
 import { redactSecrets } from '../adapters/http/log-redaction.js';
 import './app-start.js';
 
@@ -16,16 +16,16 @@ app.storageQueue('webhookDeliver', {
   connection: 'AzureWebJobsStorage',
   handler: async (payload: unknown, context: InvocationContext): Promise<void> => {
     const message = parseWebhookDeliveryMessage(payload);
-    const dequeueCount = dequeueCountOf(context);
+    const delivery = deliveryOf(context);
     try {
       const { webhooks } = await getWebhookServices();
-      const delivery = await webhooks.processDelivery(message, { dequeueCount });
-      if (delivery === undefined) context.warn(`webhook ${message.webhookId}: delivery ${message.deliveryId} not found`);
-      else context.log(`webhook ${message.webhookId}: delivery ${delivery.id} attempt ${message.attempt} → ${delivery.status}`);
+      const view = await webhooks.processDelivery(message, delivery);
+      if (view === undefined) context.warn(`webhook ${message.webhookId}: delivery ${message.deliveryId} not found`);
+      else context.log(`webhook ${message.webhookId}: delivery ${view.id} attempt ${message.attempt} → ${view.status}`);
     } catch (error) {
       // Even the dead-letter path failed (storage still down): the message goes to the poison queue.
       // Say so, with the ids an operator needs to redeliver it.
-      if (dequeueCount >= MAX_DEQUEUE_COUNT) {
+      if (delivery.isLast) {
         context.error(`webhook ${message.webhookId}: delivery ${message.deliveryId} attempt ${message.attempt} lost to ${WEBHOOK_QUEUES.deliveries}-poison: ${redactSecrets(error instanceof Error ? error.message : String(error))}`);
       }
       throw error;

@@ -11,7 +11,7 @@ import type { RolloutService } from '../../application/rollout-service.js';
 import type { WebhookService } from '../../application/webhook-service.js';
 import type { Authenticator } from './auth.js';
 
-/** `application/evaluation-service.ts` satisfies this. */
+/** `EvaluationRunStarter` (`application/evaluation-run-starter.ts`) satisfies this. */
 export interface EvaluationStarter {
   startRun(request: { readonly trigger: 'on-demand'; readonly requestedBy: string | undefined }): Promise<EvaluationRun>;
 }

@@ -16,7 +16,7 @@ import { clusterPath, COLLECT_QUEUE, FINALIZE_QUEUE, startE2eStack, waitFor, typ
 import type { ClusterSummaryView, ClusterView, EvaluationView } from '../../application/compliance-query-service.js';
 import type { FleetSummary } from '../../domain/model.js';
 import type { EvaluationRun } from '../../application/ports.js';
-import { queuedRun } from '../../application/evaluation-service.js';
+import { queuedRun } from '../../application/evaluation-run.js';
 import { MAX_DEQUEUE_COUNT, type CollectSubscriptionMessage } from '../../application/messages.js';
 import { encodeQueueMessage } from '../../adapters/storage/storage-queue.js';
 import { TableStore } from '../../adapters/storage/table-store.js';

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ApiRuntime, HealthCheck } from '../../adapters/http/api-runtime.js';
-import { queuedRun } from '../../application/evaluation-service.js';
+import { queuedRun } from '../../application/evaluation-run.js';
 import { createApiRuntime } from '../../adapters/http/api-runtime-factory.js';
 import { createNodeRequestListener } from '../../adapters/http/node-http.js';
 import type { Operation } from '../../adapters/http/operation.js';

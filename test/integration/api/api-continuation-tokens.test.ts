@@ -14,7 +14,7 @@ import { createApiRuntimeFor, createContainer, type Container } from '../../../b
 import { createNodeRequestListener } from '../../../adapters/http/node-http.js';
 import { ALL_APP_ROLES } from '../../../adapters/http/app-roles.js';
 import { TableWebhookSubscriptionRepository, WebhookTables } from '../../../adapters/storage/table-webhook-store.js';
-import { queuedRun } from '../../../application/evaluation-service.js';
+import { queuedRun } from '../../../application/evaluation-run.js';
 import { documented } from '../../support/api-expect.js';
 import { loadApiOperations } from '../../support/api-harness.js';
 import { ALTERED_OFFSET_TOKENS, ALTERED_TABLE_TOKENS } from '../../support/altered-continuation-tokens.js';

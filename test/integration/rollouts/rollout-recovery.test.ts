@@ -13,6 +13,7 @@ import { REDELIVERY_RESEND_DELAY_SECONDS, RolloutService, SWEEP_GRACE_SECONDS } 
 import { ConflictError } from '../../../domain/errors.js';
 import type { PolicyAssignmentModel, RolloutRequest } from '../../../domain/rollout-model.js';
 import { ASSIGNMENT_ID, FakeClusterRepository, FakeGateway, RecordingQueue, SCOPE, fakeCluster, rgId, type FakeCluster } from './fakes.js';
+import { QueueDelivery } from '../../../application/queue-delivery.js';
 
 let azurite: RunningAzurite;
 beforeAll(async () => {
@@ -96,14 +97,14 @@ describe('lost step messages', () => {
     const id = await create();
     const gate = queue.take()!.message;
     queue.failSends = 1;
-    await expect(service.advance(gate, { dequeueCount: 1 })).rejects.toThrow(/queue unavailable/);
+    await expect(service.advance(gate, QueueDelivery.of(1))).rejects.toThrow(/queue unavailable/);
     const stored = (await table.get(id))!.rollout;
     expect(stored.cursor).toEqual({ wave: 0, step: 'apply', attempt: 0 });
     expect(stored.outboxSent).toBe(false);
-    expect(await service.advance(gate, { dequeueCount: 2 })).toBe('redelivered');
+    expect(await service.advance(gate, QueueDelivery.of(2))).toBe('redelivered');
     expect(queue.sent.map((s) => [s.message.step, s.delay])).toEqual([['apply', 0]]);
     // Re-sent once: a further copy of the gate sends nothing more.
-    expect(await service.advance(gate, { dequeueCount: 3 })).toBe('redelivered');
+    expect(await service.advance(gate, QueueDelivery.of(3))).toBe('redelivered');
     expect(queue.sent).toHaveLength(1);
   });
 
@@ -112,9 +113,9 @@ describe('lost step messages', () => {
     const id = await create();
     const gate = queue.take()!.message;
     queue.failSends = 100;
-    for (let delivery = 1; delivery < 5; delivery += 1) await expect(service.advance(gate, { dequeueCount: delivery })).rejects.toThrow(/queue unavailable/);
+    for (let delivery = 1; delivery < 5; delivery += 1) await expect(service.advance(gate, QueueDelivery.of(delivery))).rejects.toThrow(/queue unavailable/);
     expect((await service.get(id)).state).toBe('running');
-    expect(await service.advance(gate, { dequeueCount: 5 })).toBe('failed');
+    expect(await service.advance(gate, QueueDelivery.of(5))).toBe('failed');
     const r = await service.get(id);
     expect(r.state).toBe('failed');
     expect(r.cause).toMatch(/the apply step of wave 1 could not be queued after gate \(delivery 5\): queue unavailable/);
@@ -125,7 +126,7 @@ describe('lost step messages', () => {
     const idA = await a.create();
     const gateA = a.queue.take()!.message;
     a.queue.failSends = 1;
-    await expect(a.service.advance(gateA, { dequeueCount: 1 })).rejects.toThrow();
+    await expect(a.service.advance(gateA, QueueDelivery.of(1))).rejects.toThrow();
     expect(await a.service.poison(gateA, 'delivered 5 time(s)')).toBe('redelivered');
     expect(a.queue.sent.map((s) => s.message.step)).toEqual(['apply']);
     expect((await a.service.get(idA)).state).toBe('running');
@@ -134,7 +135,7 @@ describe('lost step messages', () => {
     const idB = await b.create();
     const gateB = b.queue.take()!.message;
     b.queue.failSends = 100;
-    await expect(b.service.advance(gateB, { dequeueCount: 1 })).rejects.toThrow();
+    await expect(b.service.advance(gateB, QueueDelivery.of(1))).rejects.toThrow();
     expect(await b.service.poison(gateB, 'delivered 5 time(s)')).toBe('failed');
     expect((await b.service.get(idB)).cause).toMatch(/the apply step of wave 1 could not be queued after poisoned step gate \(delivered 5 time\(s\)\): queue unavailable/);
   });
@@ -184,9 +185,9 @@ describe('lost step messages', () => {
     const id = await create();
     const gate = queue.take()!.message;
     queue.failSends = 1;
-    await expect(service.advance(gate, { dequeueCount: 1 })).rejects.toThrow(/queue unavailable/);
+    await expect(service.advance(gate, QueueDelivery.of(1))).rejects.toThrow(/queue unavailable/);
     armed = true;
-    const [swept, redelivered] = await Promise.all([service.sweep(), service.advance(gate, { dequeueCount: 2 })]);
+    const [swept, redelivered] = await Promise.all([service.sweep(), service.advance(gate, QueueDelivery.of(2))]);
     armed = false;
     expect(queue.sent.map((s) => s.message)).toEqual([{ kind: 'rollout-step', rolloutId: id, wave: 0, step: 'apply', attempt: 0 }]);
     expect([swept, redelivered]).toEqual([expect.any(Array), 'redelivered']);

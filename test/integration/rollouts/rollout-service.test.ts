@@ -7,6 +7,7 @@ import { RolloutService, type AdvanceOutcome } from '../../../application/rollou
 import { ConflictError, DependencyError, ForbiddenOperationError, PreconditionFailedError } from '../../../domain/errors.js';
 import type { PolicyAssignmentModel, RolloutRequest } from '../../../domain/rollout-model.js';
 import { ASSIGNMENT_ID, FakeClusterRepository, FakeGateway, RecordingQueue, SCOPE, fakeCluster, rgId, type FakeCluster } from './fakes.js';
+import { QueueDelivery } from '../../../application/queue-delivery.js';
 
 let azurite: RunningAzurite;
 beforeAll(async () => {
@@ -247,9 +248,9 @@ describe('RolloutService', () => {
     await service.advance(queue.take()!.message);
     const apply = queue.take()!.message;
     gateway.failPuts = new DependencyError('ARM policyAssignments.create failed (500): boom');
-    await expect(service.advance(apply, { dequeueCount: 1 })).rejects.toBeInstanceOf(DependencyError);
+    await expect(service.advance(apply, QueueDelivery.of(1))).rejects.toBeInstanceOf(DependencyError);
     expect((await service.get(created.rollout.id)).state).toBe('running');
-    expect(await service.advance(apply, { dequeueCount: 5 })).toBe('failed');
+    expect(await service.advance(apply, QueueDelivery.of(5))).toBe('failed');
     const r = await service.get(created.rollout.id);
     expect(r.state).toBe('failed');
     expect(r.cause).toMatch(/step apply of wave 1 failed on delivery 5: ARM policyAssignments.create failed \(500\): boom/);

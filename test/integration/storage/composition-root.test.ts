@@ -4,6 +4,7 @@ import { startAzurite, type RunningAzurite } from '../../../local/azurite.js';
 import { loadConfig } from '../../../config/settings.js';
 import { createContainer } from '../../../bootstrap/composition-root.js';
 import { parseCollectSubscriptionMessage, parseFinalizeRunMessage, QUEUES } from '../../../application/messages.js';
+import { QueueDelivery } from '../../../application/queue-delivery.js';
 import { FakeInventory, ManualClock } from './fake-inventory.js';
 import { uniquePrefix } from './fixtures.js';
 
@@ -39,13 +40,13 @@ describe('composition root with Azurite queues', () => {
     const silent = { info: () => undefined, warn: () => undefined };
     const c = await createContainer(config, { inventory, clock, tablePrefix: uniquePrefix(), credential: { getToken: async () => null }, log: silent });
 
-    const run = await c.evaluation.startRun({ trigger: 'timer' });
+    const run = await c.evaluation.starter.startRun({ trigger: 'timer' });
     const collect = (await receiveAll(QUEUES.collectSubscription)).map(parseCollectSubscriptionMessage);
     expect(collect).toEqual([{ kind: 'collect-subscription', runId: run.id, subscriptionId: S1, runStartedAt: '2026-05-01T02:00:00.000Z' }]);
-    for (const m of collect) await c.evaluation.collectSubscription(m, { dequeueCount: 1, maxDequeueCount: 5 });
+    for (const m of collect) await c.evaluation.collector.collectSubscription(m, QueueDelivery.first());
     const finals = (await receiveAll(QUEUES.finalizeRun)).map(parseFinalizeRunMessage);
     expect(finals).toEqual([{ kind: 'finalize-run', runId: run.id }]);
-    await c.evaluation.finalizeRun(run.id);
+    await c.evaluation.finalizer.finalizeRun(run.id);
     expect((await c.repositories.runs.get(run.id))?.status).toBe('succeeded');
     expect((await c.repositories.summaries.getLatest())?.totals.clusters).toBe(1);
     expect(run.id).toMatch(/^[0-9a-f-]{36}$/);

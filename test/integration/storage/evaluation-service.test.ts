@@ -6,7 +6,9 @@ import { TableRunRepository } from '../../../adapters/storage/table-run-reposito
 import { TableHistoryRepository } from '../../../adapters/storage/table-history-repository.js';
 import { TableSummaryRepository } from '../../../adapters/storage/table-summary-repository.js';
 import { TableExceptionRepository } from '../../../adapters/storage/table-exception-repository.js';
-import { EvaluationService, queuedRun, type EvaluationServiceDeps } from '../../../application/evaluation-service.js';
+import { queuedRun } from '../../../application/evaluation-run.js';
+import { QueueDelivery } from '../../../application/queue-delivery.js';
+import { evaluationServices, type EvaluationTestDeps, type EvaluationTestServices } from '../../support/evaluation-services.js';
 import type { EventPublisher, SubscriptionRef } from '../../../application/ports.js';
 import type { OutboundEvent } from '../../../domain/webhook-events.js';
 import type { CollectSubscriptionMessage, FinalizeRunMessage } from '../../../application/messages.js';
@@ -16,8 +18,8 @@ import { uniquePrefix } from './fixtures.js';
 const S1 = '11111111-1111-1111-1111-111111111111';
 const S2 = '22222222-2222-2222-2222-222222222222';
 const S3 = '33333333-3333-3333-3333-333333333333';
-const LAST = { dequeueCount: 5, maxDequeueCount: 5 };
-const FIRST = { dequeueCount: 1, maxDequeueCount: 5 };
+const LAST = QueueDelivery.of(5, 5);
+const FIRST = QueueDelivery.of(1, 5);
 
 let azurite: RunningAzurite;
 beforeAll(async () => {
@@ -37,7 +39,7 @@ interface World {
   history: TableHistoryRepository;
   summaries: TableSummaryRepository;
   exceptions: TableExceptionRepository;
-  service: EvaluationService;
+  service: EvaluationTestServices;
 }
 let world: World;
 
@@ -60,7 +62,7 @@ beforeEach(async () => {
     summaries: new TableSummaryRepository(store),
     exceptions: new TableExceptionRepository(store),
   };
-  const service = new EvaluationService({
+  const service = evaluationServices({
     inventory,
     ...repos,
     collectQueue: collect,
@@ -77,29 +79,29 @@ beforeEach(async () => {
 
 /** Delivers every queued message once (first attempt), like a healthy host. */
 async function runToCompletion(trigger: 'timer' | 'on-demand' = 'timer'): Promise<string> {
-  const run = await world.service.startRun({ trigger });
+  const run = await world.service.starter.startRun({ trigger });
   world.clock.advance(60_000);
-  for (const message of world.collect.drain()) await world.service.collectSubscription(message, FIRST);
+  for (const message of world.collect.drain()) await world.service.collector.collectSubscription(message, FIRST);
   world.clock.advance(60_000);
-  for (const message of world.finalize.drain()) await world.service.finalizeRun(message.runId);
+  for (const message of world.finalize.drain()) await world.service.finalizer.finalizeRun(message.runId);
   return run.id;
 }
 
-describe('EvaluationService against Azurite', () => {
+describe('Evaluation services against Azurite', () => {
   it('runs a whole evaluation over three subscriptions', async () => {
-    const run = await world.service.startRun({ trigger: 'on-demand', requestedBy: 'alice' });
+    const run = await world.service.starter.startRun({ trigger: 'on-demand', requestedBy: 'alice' });
     expect(run).toMatchObject({ status: 'running', subscriptionsTotal: 3, trigger: 'on-demand', requestedBy: 'alice' });
     const messages = world.collect.drain();
     expect(messages.map((m) => m.subscriptionId)).toEqual([S1, S2, S3]);
     expect(messages.every((m) => m.runStartedAt === run.startedAt && m.runId === run.id)).toBe(true);
 
     const outcomes = [];
-    for (const m of messages) outcomes.push(await world.service.collectSubscription(m, FIRST));
+    for (const m of messages) outcomes.push(await world.service.collector.collectSubscription(m, FIRST));
     expect(outcomes.map((o) => o.kind)).toEqual(['collected', 'collected', 'collected']);
     expect(world.inventory.policyStateQueries).toBe(3);
     const finals = world.finalize.drain();
     expect(finals).toEqual([{ kind: 'finalize-run', runId: run.id }]);
-    await world.service.finalizeRun(run.id);
+    await world.service.finalizer.finalizeRun(run.id);
 
     const stored = await world.runs.get(run.id);
     expect(stored).toMatchObject({ status: 'succeeded', subscriptionsSucceeded: 3, subscriptionsFailed: 0, clustersEvaluated: 5 });
@@ -122,13 +124,13 @@ describe('EvaluationService against Azurite', () => {
     const runId = await runToCompletion();
     world.inventory.setRbac(S1, 'store-001', false);
     world.clock.set('2026-05-02T02:00:00.000Z');
-    await world.service.startRun({ trigger: 'timer' });
+    await world.service.starter.startRun({ trigger: 'timer' });
     const [m1] = world.collect.drain();
     if (!m1) throw new Error('no message');
-    await world.service.collectSubscription(m1, FIRST);
+    await world.service.collector.collectSubscription(m1, FIRST);
     const first = { states: await world.clusters.listBySubscription(S1), history: await world.history.list((await world.clusters.get(S1, 'edge-rg', 'store-001'))?.id ?? '', '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z') };
     world.clock.advance(120_000);
-    await world.service.collectSubscription(m1, { dequeueCount: 2, maxDequeueCount: 5 });
+    await world.service.collector.collectSubscription(m1, QueueDelivery.of(2, 5));
     const again = { states: await world.clusters.listBySubscription(S1), history: await world.history.list(first.states[0]?.id ?? '', '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z') };
     expect(again).toEqual(first);
     // The drift survives the redelivery: still measured against the previous run, not against itself.
@@ -141,16 +143,16 @@ describe('EvaluationService against Azurite', () => {
     const before = await world.clusters.listBySubscription(S2);
     world.inventory.failingSubscriptions.add(S2);
     world.clock.set('2026-05-02T02:00:00.000Z');
-    const run = await world.service.startRun({ trigger: 'timer' });
+    const run = await world.service.starter.startRun({ trigger: 'timer' });
     const messages = world.collect.drain();
     const s2 = messages.find((m) => m.subscriptionId === S2);
     if (!s2) throw new Error('no S2 message');
-    await expect(world.service.collectSubscription(s2, FIRST)).rejects.toThrow(/ARM 503/);
-    for (const m of messages.filter((x) => x !== s2)) await world.service.collectSubscription(m, FIRST);
+    await expect(world.service.collector.collectSubscription(s2, FIRST)).rejects.toThrow(/ARM 503/);
+    for (const m of messages.filter((x) => x !== s2)) await world.service.collector.collectSubscription(m, FIRST);
     expect(world.finalize.messages).toEqual([]);
-    const outcome = await world.service.collectSubscription(s2, LAST);
+    const outcome = await world.service.collector.collectSubscription(s2, LAST);
     expect(outcome).toMatchObject({ kind: 'failed', staleClusters: 1, runComplete: true });
-    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+    for (const m of world.finalize.drain()) await world.service.finalizer.finalizeRun(m.runId);
 
     const stored = await world.runs.get(run.id);
     expect(stored).toMatchObject({ status: 'partial', subscriptionsSucceeded: 2, subscriptionsFailed: 1, clustersEvaluated: 4 });
@@ -175,22 +177,22 @@ describe('EvaluationService against Azurite', () => {
   it('keeps a recorded success when the last redelivery of the same message fails at ARM', async () => {
     await runToCompletion();
     world.clock.set('2026-05-02T02:00:00.000Z');
-    const run = await world.service.startRun({ trigger: 'timer' });
+    const run = await world.service.starter.startRun({ trigger: 'timer' });
     const messages = world.collect.drain();
     const s2 = messages.find((m) => m.subscriptionId === S2);
     if (!s2) throw new Error('no S2 message');
-    for (const m of messages.filter((x) => x !== s2)) await world.service.collectSubscription(m, FIRST);
+    for (const m of messages.filter((x) => x !== s2)) await world.service.collector.collectSubscription(m, FIRST);
     // S2 is stored and recorded, then the delivery fails enqueueing finalize: the host redelivers it.
     world.finalize.failWith = new Error('queue unavailable');
-    await expect(world.service.collectSubscription(s2, { dequeueCount: 4, maxDequeueCount: 5 })).rejects.toThrow(/queue unavailable/);
+    await expect(world.service.collector.collectSubscription(s2, QueueDelivery.of(4, 5))).rejects.toThrow(/queue unavailable/);
     world.finalize.failWith = undefined;
     const fresh = await world.clusters.listBySubscription(S2);
     expect(fresh.map((s) => [s.stale, s.lastSeenAt])).toEqual([[false, run.startedAt]]);
 
     world.inventory.failingSubscriptions.add(S2);
-    const outcome = await world.service.collectSubscription(s2, LAST);
+    const outcome = await world.service.collector.collectSubscription(s2, LAST);
     expect(outcome).toMatchObject({ kind: 'collected', clusters: 1, runComplete: true });
-    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+    for (const m of world.finalize.drain()) await world.service.finalizer.finalizeRun(m.runId);
     expect(await world.runs.get(run.id)).toMatchObject({ status: 'succeeded', subscriptionsSucceeded: 3, subscriptionsFailed: 0, clustersEvaluated: 5 });
     expect(await world.clusters.listBySubscription(S2)).toEqual(fresh);
   });
@@ -207,9 +209,9 @@ describe('EvaluationService against Azurite', () => {
 
   it('fails the run when every subscription fails', async () => {
     for (const s of [S1, S2, S3]) world.inventory.failingSubscriptions.add(s);
-    const run = await world.service.startRun({ trigger: 'timer' });
-    for (const m of world.collect.drain()) await world.service.collectSubscription(m, LAST);
-    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+    const run = await world.service.starter.startRun({ trigger: 'timer' });
+    for (const m of world.collect.drain()) await world.service.collector.collectSubscription(m, LAST);
+    for (const m of world.finalize.drain()) await world.service.finalizer.finalizeRun(m.runId);
     expect((await world.runs.get(run.id))?.status).toBe('failed');
   });
 
@@ -218,12 +220,12 @@ describe('EvaluationService against Azurite', () => {
     const run1 = await world.runs.get(runId);
     const summary1 = await world.summaries.getLatest();
     world.clock.advance(3_600_000);
-    const again = await world.service.finalizeRun(runId);
+    const again = await world.service.finalizer.finalizeRun(runId);
     expect(again?.run).toEqual(run1);
     expect(await world.runs.get(runId)).toEqual(run1);
     expect(await world.summaries.getLatest()).toEqual(summary1);
     expect(await world.summaries.listTrends('2026-01-01T00:00:00Z')).toHaveLength(1);
-    expect(await world.service.finalizeRun('no-such-run')).toBeUndefined();
+    expect(await world.service.finalizer.finalizeRun('no-such-run')).toBeUndefined();
   });
 
   it('computes drift between two runs and keeps one history row per run', async () => {
@@ -257,7 +259,7 @@ describe('EvaluationService against Azurite', () => {
     await runToCompletion();
     world.inventory.subscriptions.splice(0);
     world.clock.set('2026-09-01T02:00:00.000Z');
-    const run = await world.service.startRun({ trigger: 'timer' });
+    const run = await world.service.starter.startRun({ trigger: 'timer' });
     expect(run).toMatchObject({ status: 'succeeded', subscriptionsTotal: 0 });
     expect(world.collect.messages).toEqual([]);
     expect((await world.summaries.getLatest())?.runId).toBe(run.id);
@@ -267,9 +269,9 @@ describe('EvaluationService against Azurite', () => {
 });
 
 /** The world's service with some dependencies replaced (its own run ids). */
-function serviceWith(overrides: Partial<EvaluationServiceDeps>): EvaluationService {
+function serviceWith(overrides: Partial<EvaluationTestDeps>): EvaluationTestServices {
   let n = 0;
-  return new EvaluationService({
+  return evaluationServices({
     inventory: world.inventory,
     runs: world.runs,
     clusters: world.clusters,
@@ -305,18 +307,18 @@ describe('faults end in a visible partial state', () => {
     await runToCompletion();
     const before = await world.clusters.listBySubscription(S2);
     world.clock.set('2026-05-02T02:00:00.000Z');
-    const run = await world.service.startRun({ trigger: 'timer' });
+    const run = await world.service.starter.startRun({ trigger: 'timer' });
     const messages = world.collect.drain();
     const s2 = messages.find((m) => m.subscriptionId === S2);
     if (!s2) throw new Error('no S2 message');
-    for (const m of messages.filter((x) => x !== s2)) await world.service.collectSubscription(m, FIRST);
+    for (const m of messages.filter((x) => x !== s2)) await world.service.collector.collectSubscription(m, FIRST);
     expect(world.finalize.messages).toEqual([]);
     expect((await world.runs.get(run.id))?.status).toBe('running');
 
     // Every delivery of S2 timed out (no catch ran): the host moved the message to the poison queue.
-    const outcome = await world.service.collectPoisoned(s2, 'poison: timed out');
+    const outcome = await world.service.collector.collectPoisoned(s2, 'poison: timed out');
     expect(outcome).toMatchObject({ kind: 'failed', staleClusters: 1, runComplete: true });
-    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+    for (const m of world.finalize.drain()) await world.service.finalizer.finalizeRun(m.runId);
 
     const stored = await world.runs.get(run.id);
     expect(stored).toMatchObject({ status: 'partial', subscriptionsSucceeded: 2, subscriptionsFailed: 1, clustersEvaluated: 4 });
@@ -325,7 +327,7 @@ describe('faults end in a visible partial state', () => {
     expect((await world.summaries.getLatest())?.totals).toMatchObject({ clusters: 5, stale: 1 });
 
     // The poison message delivered again: the completed run is left as it is.
-    expect(await world.service.collectPoisoned(s2, 'poison: timed out')).toMatchObject({ kind: 'skipped' });
+    expect(await world.service.collector.collectPoisoned(s2, 'poison: timed out')).toMatchObject({ kind: 'skipped' });
     expect(await world.runs.get(run.id)).toEqual(stored);
   });
 
@@ -333,19 +335,19 @@ describe('faults end in a visible partial state', () => {
     await runToCompletion();
     world.clock.set('2026-05-02T02:00:00.000Z');
     world.inventory.failingSubscriptions.add(S2);
-    const run = await world.service.startRun({ trigger: 'timer' });
+    const run = await world.service.starter.startRun({ trigger: 'timer' });
     const messages = world.collect.drain();
     const [m1, m2, m3] = [S1, S2, S3].map((sub) => messages.find((m) => m.subscriptionId === sub)!);
-    await world.service.collectSubscription(m1!, FIRST);
+    await world.service.collector.collectSubscription(m1!, FIRST);
     // S1 recorded its success, then (say) the finalize check crashed on every delivery.
-    expect(await world.service.collectPoisoned(m1!, 'poison: crashed')).toEqual({ kind: 'already-recorded', ok: true, runComplete: false });
+    expect(await world.service.collector.collectPoisoned(m1!, 'poison: crashed')).toEqual({ kind: 'already-recorded', ok: true, runComplete: false });
     expect(await world.runs.getSubscriptionOutcome(run.id, S1)).toMatchObject({ ok: true, clusters: 2 });
     expect((await world.clusters.listBySubscription(S1)).map((s) => s.stale)).toEqual([false, false]);
     // S2 recorded its own failure on the last attempt; its poison copy keeps that error.
-    await world.service.collectSubscription(m2!, LAST);
-    expect(await world.service.collectPoisoned(m2!, 'poison: crashed')).toEqual({ kind: 'already-recorded', ok: false, runComplete: false });
-    await world.service.collectSubscription(m3!, FIRST);
-    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+    await world.service.collector.collectSubscription(m2!, LAST);
+    expect(await world.service.collector.collectPoisoned(m2!, 'poison: crashed')).toEqual({ kind: 'already-recorded', ok: false, runComplete: false });
+    await world.service.collector.collectSubscription(m3!, FIRST);
+    for (const m of world.finalize.drain()) await world.service.finalizer.finalizeRun(m.runId);
     const stored = await world.runs.get(run.id);
     expect(stored).toMatchObject({ status: 'partial', subscriptionsSucceeded: 2, subscriptionsFailed: 1 });
     expect(stored?.failures[0]?.error).toMatch(/ARM 503/);
@@ -355,7 +357,7 @@ describe('faults end in a visible partial state', () => {
     await runToCompletion();
     world.clock.set('2026-05-02T02:00:00.000Z');
     world.collect.failWith = new Error('queue service unavailable');
-    const run = await world.service.startRun({ trigger: 'timer' });
+    const run = await world.service.starter.startRun({ trigger: 'timer' });
     expect(world.collect.messages).toEqual([]);
     // Nothing would ever collect them: recorded as failed, clusters stale, finalized at once.
     expect(run).toMatchObject({ status: 'failed', subscriptionsTotal: 3, subscriptionsFailed: 3, completedAt: '2026-05-02T02:00:00.000Z' });
@@ -373,24 +375,24 @@ describe('faults end in a visible partial state', () => {
     // collected and recorded before the start sees the error.
     world.collect.send = async (message, options) => {
       if (message.subscriptionId !== S1) return send(message, options);
-      await world.service.collectSubscription(message, FIRST);
+      await world.service.collector.collectSubscription(message, FIRST);
       throw new Error('queue request timed out');
     };
-    const run = await world.service.startRun({ trigger: 'timer' });
+    const run = await world.service.starter.startRun({ trigger: 'timer' });
     expect(await world.runs.getSubscriptionOutcome(run.id, S1)).toEqual({ ok: true, clusters: 2, clustersIncomplete: 0, eventsNotPublished: 0 });
     expect((await world.clusters.listBySubscription(S1)).map((s) => s.stale)).toEqual([false, false]);
-    for (const m of world.collect.drain()) await world.service.collectSubscription(m, FIRST);
-    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+    for (const m of world.collect.drain()) await world.service.collector.collectSubscription(m, FIRST);
+    for (const m of world.finalize.drain()) await world.service.finalizer.finalizeRun(m.runId);
     expect(await world.runs.get(run.id)).toMatchObject({ status: 'succeeded', subscriptionsSucceeded: 3, subscriptionsFailed: 0 });
   });
 
   it('finalizes a run whose finalize message was poisoned, or ends it failed when finalize keeps failing', async () => {
     // Collected, but every finalize delivery timed out.
-    const ok = await world.service.startRun({ trigger: 'timer' });
-    for (const m of world.collect.drain()) await world.service.collectSubscription(m, FIRST);
+    const ok = await world.service.starter.startRun({ trigger: 'timer' });
+    for (const m of world.collect.drain()) await world.service.collector.collectSubscription(m, FIRST);
     world.finalize.drain();
     expect((await world.runs.get(ok.id))?.status).toBe('running');
-    const finalized = await world.service.finalizePoisoned(ok.id, 'poison: timed out');
+    const finalized = await world.service.finalizer.finalizePoisoned(ok.id, 'poison: timed out');
     expect(finalized).toMatchObject({ kind: 'finalized', run: { status: 'succeeded' } });
     expect((await world.summaries.getLatest())?.runId).toBe(ok.id);
 
@@ -399,10 +401,10 @@ describe('faults end in a visible partial state', () => {
     const broken = serviceWith({
       summaries: { ...world.summaries, put: () => Promise.reject(new Error('summary table unavailable')), getLatest: () => world.summaries.getLatest(), listTrends: (since) => world.summaries.listTrends(since) },
     });
-    const run = await broken.startRun({ trigger: 'timer' });
-    for (const m of world.collect.drain()) await broken.collectSubscription(m, FIRST);
-    for (const m of world.finalize.drain()) await expect(broken.finalizeRun(m.runId)).rejects.toThrow(/summary table unavailable/);
-    const failed = await broken.finalizePoisoned(run.id, 'poison: 5 deliveries');
+    const run = await broken.starter.startRun({ trigger: 'timer' });
+    for (const m of world.collect.drain()) await broken.collector.collectSubscription(m, FIRST);
+    for (const m of world.finalize.drain()) await expect(broken.finalizer.finalizeRun(m.runId)).rejects.toThrow(/summary table unavailable/);
+    const failed = await broken.finalizer.finalizePoisoned(run.id, 'poison: 5 deliveries');
     expect(failed).toMatchObject({ kind: 'failed', run: { status: 'failed', completedAt: '2026-05-02T02:00:00.000Z', subscriptionsSucceeded: 3 } });
     const stored = await world.runs.get(run.id);
     expect(stored?.status).toBe('failed');
@@ -411,23 +413,23 @@ describe('faults end in a visible partial state', () => {
     expect(stored?.failures[0]?.error).toMatch(/^finalize failed on every delivery \(poison: 5 deliveries, evaluation-finalize-poison\): Error: summary table unavailable$/);
     // Idempotent: handled again, the run keeps its status and its one run-level failure.
     world.clock.advance(60_000);
-    expect(await broken.finalizePoisoned(run.id, 'poison: 5 deliveries')).toMatchObject({ kind: 'failed', run: { status: 'failed' } });
+    expect(await broken.finalizer.finalizePoisoned(run.id, 'poison: 5 deliveries')).toMatchObject({ kind: 'failed', run: { status: 'failed' } });
     expect(await world.runs.get(run.id)).toEqual(stored);
-    expect(await world.service.finalizePoisoned('no-such-run', 'x')).toMatchObject({ kind: 'skipped' });
+    expect(await world.service.finalizer.finalizePoisoned('no-such-run', 'x')).toMatchObject({ kind: 'skipped' });
   });
 
   it('counts evaluation.completed lost on the last finalize attempt, and clears it once published', async () => {
     const refusing = publisherRefusing('evaluation.completed');
     const service = serviceWith({ events: refusing });
-    const run = await service.startRun({ trigger: 'timer' });
-    for (const m of world.collect.drain()) await service.collectSubscription(m, FIRST);
+    const run = await service.starter.startRun({ trigger: 'timer' });
+    for (const m of world.collect.drain()) await service.collector.collectSubscription(m, FIRST);
     const [final] = world.finalize.drain();
-    await expect(service.finalizeRun(final!.runId)).rejects.toThrow(/webhook store down/);
-    const last = await service.finalizeRun(final!.runId, { lastAttempt: true });
+    await expect(service.finalizer.finalizeRun(final!.runId)).rejects.toThrow(/webhook store down/);
+    const last = await service.finalizer.finalizeRun(final!.runId, QueueDelivery.final());
     expect(last?.run).toMatchObject({ status: 'succeeded', eventsNotPublished: 1, evaluationCompletedNotPublished: true });
     expect(await world.runs.get(run.id)).toMatchObject({ eventsNotPublished: 1 });
     const healthy = serviceWith({ events: publisherRefusing() });
-    expect((await healthy.finalizeRun(run.id))?.run).toMatchObject({ status: 'succeeded', eventsNotPublished: 0, evaluationCompletedNotPublished: undefined });
+    expect((await healthy.finalizer.finalizeRun(run.id))?.run).toMatchObject({ status: 'succeeded', eventsNotPublished: 0, evaluationCompletedNotPublished: undefined });
   });
 
   it('counts cluster.compliance.changed events lost on the last collect attempt, keeping the results', async () => {
@@ -436,13 +438,13 @@ describe('faults end in a visible partial state', () => {
     world.clock.set('2026-05-02T02:00:00.000Z');
     const refusing = publisherRefusing('cluster.compliance.changed');
     const service = serviceWith({ events: refusing });
-    const run = await service.startRun({ trigger: 'timer' });
+    const run = await service.starter.startRun({ trigger: 'timer' });
     const messages = world.collect.drain();
     const s1 = messages.find((m) => m.subscriptionId === S1)!;
-    await expect(service.collectSubscription(s1, FIRST)).rejects.toThrow(/webhook store down/);
-    expect(await service.collectSubscription(s1, LAST)).toMatchObject({ kind: 'collected', clusters: 2, eventsNotPublished: 1 });
-    for (const m of messages.filter((x) => x !== s1)) await service.collectSubscription(m, FIRST);
-    for (const m of world.finalize.drain()) await service.finalizeRun(m.runId);
+    await expect(service.collector.collectSubscription(s1, FIRST)).rejects.toThrow(/webhook store down/);
+    expect(await service.collector.collectSubscription(s1, LAST)).toMatchObject({ kind: 'collected', clusters: 2, eventsNotPublished: 1 });
+    for (const m of messages.filter((x) => x !== s1)) await service.collector.collectSubscription(m, FIRST);
+    for (const m of world.finalize.drain()) await service.finalizer.finalizeRun(m.runId);
     expect(await world.runs.get(run.id)).toMatchObject({ status: 'succeeded', eventsNotPublished: 1, clustersIncomplete: 0 });
     expect((await world.clusters.get(S1, 'edge-rg', 'store-001'))?.evaluation.failedControls).toContain('ARC-AC-01');
     expect(refusing.published.map((e) => e.type)).toEqual(['evaluation.completed']);
@@ -450,33 +452,33 @@ describe('faults end in a visible partial state', () => {
 
   it('defers a throttled collect by at least its Retry-After and keeps counting attempts across the copies', async () => {
     world.inventory.throttledSubscriptions.set(S2, 7.2);
-    const run = await world.service.startRun({ trigger: 'timer' });
+    const run = await world.service.starter.startRun({ trigger: 'timer' });
     const s2 = world.collect.drain().find((m) => m.subscriptionId === S2)!;
-    expect(await world.service.collectSubscription(s2, FIRST)).toEqual({ kind: 'deferred', retryAfterSeconds: 8, attempt: 1 });
+    expect(await world.service.collector.collectSubscription(s2, FIRST)).toEqual({ kind: 'deferred', retryAfterSeconds: 8, attempt: 1 });
     expect(world.collect.messages).toEqual([{ ...s2, previousAttempts: 1 }]);
     expect(world.collect.delays).toEqual([8]);
     expect(await world.runs.getSubscriptionOutcome(run.id, S2)).toBeUndefined();
 
     // The copy failed three more deliveries through the host's own retries (attempts 2-4)...
     const copy = world.collect.drain()[0]!;
-    expect(await world.service.collectSubscription(copy, { dequeueCount: 3, maxDequeueCount: 5 })).toEqual({ kind: 'deferred', retryAfterSeconds: 8, attempt: 4 });
+    expect(await world.service.collector.collectSubscription(copy, QueueDelivery.of(3, 5))).toEqual({ kind: 'deferred', retryAfterSeconds: 8, attempt: 4 });
     const copy2 = world.collect.drain()[0]!;
     expect(copy2.previousAttempts).toBe(4);
     // ...so its first delivery is attempt 5 of 5: the failure is recorded, not deferred again.
-    expect(await world.service.collectSubscription(copy2, FIRST)).toMatchObject({ kind: 'failed', error: expect.stringMatching(/ARM 429/) });
+    expect(await world.service.collector.collectSubscription(copy2, FIRST)).toMatchObject({ kind: 'failed', error: expect.stringMatching(/ARM 429/) });
     expect(world.collect.messages).toEqual([]);
     expect(await world.runs.getSubscriptionOutcome(run.id, S2)).toMatchObject({ ok: false });
   });
 
   it('collects a throttled subscription on its deferred copy once the throttling ends', async () => {
     world.inventory.throttledSubscriptions.set(S3, 2);
-    const run = await world.service.startRun({ trigger: 'timer' });
-    for (const m of world.collect.drain()) await world.service.collectSubscription(m, FIRST);
+    const run = await world.service.starter.startRun({ trigger: 'timer' });
+    for (const m of world.collect.drain()) await world.service.collector.collectSubscription(m, FIRST);
     world.inventory.throttledSubscriptions.clear();
     const [copy] = world.collect.drain();
     expect(copy).toMatchObject({ subscriptionId: S3, previousAttempts: 1 });
-    expect(await world.service.collectSubscription(copy!, FIRST)).toMatchObject({ kind: 'collected', clusters: 2, runComplete: true });
-    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+    expect(await world.service.collector.collectSubscription(copy!, FIRST)).toMatchObject({ kind: 'collected', clusters: 2, runComplete: true });
+    for (const m of world.finalize.drain()) await world.service.finalizer.finalizeRun(m.runId);
     expect(await world.runs.get(run.id)).toMatchObject({ status: 'succeeded', clustersEvaluated: 5 });
   });
 
@@ -498,9 +500,9 @@ describe('faults end in a visible partial state', () => {
     world.clock.set('2026-05-03T02:00:00.000Z');
     world.inventory.subscriptions.push(s3);
     const configured = serviceWith({ settings: { subscriptionIds: [S1, S3], armMaxConcurrency: 2, historyRetentionDays: 90 } });
-    const run = await configured.startRun({ trigger: 'timer' });
-    for (const m of world.collect.drain()) await configured.collectSubscription(m, FIRST);
-    for (const m of world.finalize.drain()) await configured.finalizeRun(m.runId);
+    const run = await configured.starter.startRun({ trigger: 'timer' });
+    for (const m of world.collect.drain()) await configured.collector.collectSubscription(m, FIRST);
+    for (const m of world.finalize.drain()) await configured.finalizer.finalizeRun(m.runId);
     expect(await world.runs.get(run.id)).toMatchObject({ status: 'succeeded', subscriptionsNotDiscovered: [{ subscriptionId: S2, clusters: 1 }] });
     expect((await world.clusters.list({ stale: true, top: 10 })).items.map((s) => s.subscriptionId)).toEqual([S2]);
 
@@ -515,13 +517,13 @@ describe('faults end in a visible partial state', () => {
     await runToCompletion();
     const s3 = world.inventory.subscriptions.splice(world.inventory.subscriptions.findIndex((s) => s.subscriptionId === S3), 1)[0] as SubscriptionRef;
     world.clock.set('2026-05-02T02:00:00.000Z');
-    const older = await world.service.startRun({ trigger: 'timer' });
+    const older = await world.service.starter.startRun({ trigger: 'timer' });
     const olderMessages = world.collect.drain();
     world.inventory.subscriptions.push(s3);
     world.clock.set('2026-05-02T03:00:00.000Z');
     await runToCompletion('on-demand');
-    for (const m of olderMessages) await world.service.collectSubscription(m, FIRST);
-    for (const m of world.finalize.drain()) await world.service.finalizeRun(m.runId);
+    for (const m of olderMessages) await world.service.collector.collectSubscription(m, FIRST);
+    for (const m of world.finalize.drain()) await world.service.finalizer.finalizeRun(m.runId);
     // The older run reports what it did not discover, without marking the newer results stale.
     expect(await world.runs.get(older.id)).toMatchObject({ status: 'succeeded', subscriptionsNotDiscovered: [{ subscriptionId: S3, clusters: 2 }] });
     expect((await world.clusters.listBySubscription(S3)).map((s) => s.stale)).toEqual([false, false]);
@@ -532,10 +534,10 @@ describe('runs a crashed start left unfinished are swept', () => {
   /** A start killed after sending only S1's collect message: S2 and S3 never get one. */
   async function crashedStart(at: string): Promise<string> {
     world.clock.set(at);
-    const run = await world.service.startRun({ trigger: 'timer' });
+    const run = await world.service.starter.startRun({ trigger: 'timer' });
     const [s1] = world.collect.drain();
     if (!s1) throw new Error('no message');
-    await world.service.collectSubscription(s1, FIRST);
+    await world.service.collector.collectSubscription(s1, FIRST);
     expect(world.finalize.drain()).toEqual([]);
     return run.id;
   }
@@ -544,11 +546,11 @@ describe('runs a crashed start left unfinished are swept', () => {
     await runToCompletion();
     const runId = await crashedStart('2026-05-02T02:00:00.000Z');
     world.clock.set('2026-05-02T07:59:59.999Z');
-    expect(await world.service.sweepOverdueRuns()).toEqual([]);
+    expect(await world.service.starter.sweepOverdueRuns()).toEqual([]);
     expect((await world.runs.get(runId))?.status).toBe('running');
 
     world.clock.set('2026-05-02T08:00:00.000Z');
-    const next = await world.service.startRun({ trigger: 'on-demand' });
+    const next = await world.service.starter.startRun({ trigger: 'on-demand' });
     const swept = await world.runs.get(runId);
     expect(swept).toMatchObject({ status: 'partial', subscriptionsSucceeded: 1, subscriptionsFailed: 2, completedAt: '2026-05-02T08:00:00.000Z' });
     expect(swept?.failures.map((f) => [f.subscriptionId, f.error])).toEqual([
@@ -559,7 +561,7 @@ describe('runs a crashed start left unfinished are swept', () => {
     expect((await world.runs.get(next.id))?.status).toBe('running');
     // Idempotent: nothing left to sweep, the run unchanged.
     world.clock.advance(3_600_000);
-    expect(await world.service.sweepOverdueRuns()).toEqual([]);
+    expect(await world.service.starter.sweepOverdueRuns()).toEqual([]);
     expect(await world.runs.get(runId)).toEqual(swept);
   });
 
@@ -569,7 +571,7 @@ describe('runs a crashed start left unfinished are swept', () => {
     world.clock.set('2026-05-02T03:00:00.000Z');
     const newer = await runToCompletion('on-demand');
     world.clock.set('2026-05-02T09:00:00.000Z');
-    expect(await world.service.sweepOverdueRuns()).toEqual([{ runId, status: 'partial', subscriptionsRecorded: 2 }]);
+    expect(await world.service.starter.sweepOverdueRuns()).toEqual([{ runId, status: 'partial', subscriptionsRecorded: 2 }]);
     expect((await world.clusters.list({ stale: true, top: 10 })).items).toEqual([]);
     expect((await world.clusters.get(S2, 'lab', 'lab-a/b#c?d'))?.evaluation.runId).toBe(newer);
   });
@@ -581,7 +583,7 @@ describe('runs a crashed start left unfinished are swept', () => {
     // A subscription added since the run started: three discovered without an outcome for two missing.
     world.inventory.addCluster('44444444-4444-4444-4444-444444444444', 'rg', 'new');
     world.clock.set('2026-05-02T08:00:00.000Z');
-    const outcomes = await world.service.sweepOverdueRuns();
+    const outcomes = await world.service.starter.sweepOverdueRuns();
     expect(outcomes).toEqual([
       { runId: 'never-started', status: 'failed', subscriptionsRecorded: 0 },
       { runId, status: 'failed', subscriptionsRecorded: 0 },
@@ -601,9 +603,9 @@ describe('evaluation.completed', () => {
     world.inventory.subscriptions.splice(world.inventory.subscriptions.findIndex((s) => s.subscriptionId === S3), 1);
     world.inventory.failingExtensions.add(world.inventory.clusters.get(S1)?.[0]?.id.toLowerCase() ?? '');
     world.clock.set('2026-05-02T02:00:00.000Z');
-    const run = await service.startRun({ trigger: 'timer' });
-    for (const m of world.collect.drain()) await service.collectSubscription(m, FIRST);
-    for (const m of world.finalize.drain()) await service.finalizeRun(m.runId);
+    const run = await service.starter.startRun({ trigger: 'timer' });
+    for (const m of world.collect.drain()) await service.collector.collectSubscription(m, FIRST);
+    for (const m of world.finalize.drain()) await service.finalizer.finalizeRun(m.runId);
     const completed = events.filter((e) => e.type === 'evaluation.completed');
     expect(completed.map((e) => e.data)).toEqual([
       expect.objectContaining({ runId: run.id, status: 'succeeded', clustersEvaluated: 3, clustersIncomplete: 1, subscriptionsNotDiscovered: 1, subscriptionsFailed: 0 }),

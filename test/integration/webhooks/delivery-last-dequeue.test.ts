@@ -12,6 +12,7 @@ import { WebhookService } from '../../../application/webhook-service.js';
 import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protector.js';
 import { CapturingQueue, FakeClock, MemoryInboundIds } from './support.js';
 import { MemoryDeliveries, MemorySubscriptions } from './memory-repositories.js';
+import { QueueDelivery } from '../../../application/queue-delivery.js';
 
 /** A protector whose key can be made unavailable (a Key Vault reference that stopped resolving). */
 class FlakyProtector implements SecretProtector {
@@ -85,13 +86,13 @@ describe('the last delivery of a failing queue message', () => {
     h.secrets.broken = true;
 
     for (let dequeueCount = 1; dequeueCount < MAX_DEQUEUE_COUNT; dequeueCount += 1) {
-      await expect(h.service.processDelivery(message, { dequeueCount })).rejects.toThrow('the secret key is unavailable');
+      await expect(h.service.processDelivery(message, QueueDelivery.of(dequeueCount))).rejects.toThrow('the secret key is unavailable');
       const [pending] = (await h.service.listDeliveries(webhook.id, 10)).items;
       expect(pending).toMatchObject({ status: 'pending', attempts: [] });
     }
     expect(h.deadLetters.sent).toEqual([]);
 
-    const view = await h.service.processDelivery(message, { dequeueCount: MAX_DEQUEUE_COUNT });
+    const view = await h.service.processDelivery(message, QueueDelivery.of(MAX_DEQUEUE_COUNT));
     expect(view).toMatchObject({ status: 'dead-lettered', reason: expect.stringContaining('the secret key is unavailable') });
     const [stored] = (await h.service.listDeliveries(webhook.id, 10)).items;
     expect(stored).toMatchObject({ status: 'dead-lettered', reason: expect.stringContaining(`failed ${MAX_DEQUEUE_COUNT} times`) });
@@ -103,7 +104,7 @@ describe('the last delivery of a failing queue message', () => {
 
     // A later copy of the message finds it finished; a redelivery still works once the key is back.
     h.secrets.broken = false;
-    expect(await h.service.processDelivery(message, { dequeueCount: 1 })).toMatchObject({ status: 'dead-lettered' });
+    expect(await h.service.processDelivery(message, QueueDelivery.of(1))).toMatchObject({ status: 'dead-lettered' });
     expect(h.calls).toEqual([]);
     await h.service.redeliver(webhook.id, stored!.id);
     await h.service.processDelivery(h.queue.take()!.message);
@@ -116,9 +117,9 @@ describe('the last delivery of a failing queue message', () => {
     await h.service.publish(event);
     const message = h.queue.take()!.message;
     h.secrets.broken = true;
-    await expect(h.service.processDelivery(message, { dequeueCount: 1 })).rejects.toThrow();
+    await expect(h.service.processDelivery(message, QueueDelivery.of(1))).rejects.toThrow();
     h.secrets.broken = false;
-    expect(await h.service.processDelivery(message, { dequeueCount: 2 })).toMatchObject({ status: 'delivered' });
+    expect(await h.service.processDelivery(message, QueueDelivery.of(2))).toMatchObject({ status: 'delivered' });
     expect(h.deadLetters.sent).toEqual([]);
     expect((await h.service.listDeliveries(webhook.id, 10)).items[0]!.attempts).toHaveLength(1);
   });
@@ -131,7 +132,7 @@ describe('the last delivery of a failing queue message', () => {
     h.deliveries.get = async () => {
       throw new Error('storage is down');
     };
-    await expect(h.service.processDelivery(message, { dequeueCount: MAX_DEQUEUE_COUNT })).rejects.toThrow('storage is down');
+    await expect(h.service.processDelivery(message, QueueDelivery.of(MAX_DEQUEUE_COUNT))).rejects.toThrow('storage is down');
     expect(h.deadLetters.sent).toEqual([]);
   });
 
@@ -142,7 +143,7 @@ describe('the last delivery of a failing queue message', () => {
     const message = h.queue.take()!.message;
     failRecordWrites(h.deliveries, 1);
 
-    const view = await h.service.processDelivery(message, { dequeueCount: MAX_DEQUEUE_COUNT });
+    const view = await h.service.processDelivery(message, QueueDelivery.of(MAX_DEQUEUE_COUNT));
     expect(view).toMatchObject({ status: 'delivered' });
     const [stored] = (await h.service.listDeliveries(webhook.id, 10)).items;
     expect(stored).toMatchObject({ status: 'delivered', attempts: [{ attempt: 1, statusCode: 204, outcome: 'delivered' }] });
@@ -150,7 +151,7 @@ describe('the last delivery of a failing queue message', () => {
     expect(h.deadLetters.sent).toEqual([]);
     expect(h.calls).toEqual(['https://hooks.example.com/ok']);
     // A later copy of the message finds the attempt recorded and calls no one.
-    await h.service.processDelivery(message, { dequeueCount: 1 });
+    await h.service.processDelivery(message, QueueDelivery.of(1));
     expect(h.calls).toHaveLength(1);
   });
 
@@ -161,7 +162,7 @@ describe('the last delivery of a failing queue message', () => {
     const message = h.queue.take()!.message;
     failRecordWrites(h.deliveries, 1);
 
-    expect(await h.service.processDelivery(message, { dequeueCount: MAX_DEQUEUE_COUNT })).toMatchObject({ status: 'retrying' });
+    expect(await h.service.processDelivery(message, QueueDelivery.of(MAX_DEQUEUE_COUNT))).toMatchObject({ status: 'retrying' });
     const [stored] = (await h.service.listDeliveries(webhook.id, 10)).items;
     expect(stored).toMatchObject({ status: 'retrying', attempts: [{ attempt: 1, statusCode: 503, outcome: 'failed', nextAttemptAt: stored!.nextAttemptAt }] });
     expect(stored!.nextAttemptAt).toBeDefined();
@@ -178,7 +179,7 @@ describe('the last delivery of a failing queue message', () => {
       throw new Error('the queue is unavailable');
     };
 
-    const view = await h.service.processDelivery(message, { dequeueCount: MAX_DEQUEUE_COUNT });
+    const view = await h.service.processDelivery(message, QueueDelivery.of(MAX_DEQUEUE_COUNT));
     expect(view).toMatchObject({ status: 'dead-lettered' });
     const [stored] = (await h.service.listDeliveries(webhook.id, 10)).items;
     expect(stored!.reason).toMatch(/^attempt 1 was made \(the receiver answered HTTP 500\) but its outcome could not be recorded .*the queue is unavailable$/);
@@ -201,7 +202,7 @@ describe('the last delivery of a failing queue message', () => {
       return get(w, d);
     };
 
-    await h.service.processDelivery(message, { dequeueCount: MAX_DEQUEUE_COUNT });
+    await h.service.processDelivery(message, QueueDelivery.of(MAX_DEQUEUE_COUNT));
     const [stored] = (await h.service.listDeliveries(webhook.id, 10)).items;
     expect(stored).toMatchObject({ status: 'dead-lettered', reason: expect.stringMatching(/^attempt 1 may have been made by another message, but its outcome could not be recorded/) });
     expect(h.calls).toEqual([]);
@@ -217,7 +218,7 @@ describe('the last delivery of a failing queue message', () => {
       throw new Error(`key vault: DefaultEndpointsProtocol=https;AccountName=st;AccountKey=c2VjcmV0a2V5;EndpointSuffix=x Authorization: Bearer ${token} secret whsec_dGhlc2VjcmV0`);
     };
 
-    await h.service.processDelivery(message, { dequeueCount: MAX_DEQUEUE_COUNT });
+    await h.service.processDelivery(message, QueueDelivery.of(MAX_DEQUEUE_COUNT));
     const [stored] = (await h.service.listDeliveries(webhook.id, 10)).items;
     const recorded = [stored!.reason!, stored!.attempts[0]!.error!, h.deadLetters.sent[0]!.message.reason];
     for (const text of recorded) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EvaluationService, type EvaluationServiceDeps } from '../../../application/evaluation-service.js';
+import { EvaluationRunStarter, type EvaluationRunStarterDeps } from '../../../application/evaluation-run-starter.js';
+import { EvaluationRunFinalizer, type EvaluationRunFinalizerDeps } from '../../../application/evaluation-run-finalizer.js';
 import type { EvaluationRun, EvaluationRunRepository, MessageQueue, RunRefreshOptions, SubscriptionOutcome } from '../../../application/ports.js';
 import type { CollectSubscriptionMessage } from '../../../application/messages.js';
 import type { FleetSummary } from '../../../domain/model.js';
@@ -104,15 +105,16 @@ function deps(overrides: {
     clock: { now: () => new Date('2026-05-01T02:00:00.000Z') },
     newRunId: () => 'run-1',
     settings: { subscriptionIds: overrides.subscriptionIds, armMaxConcurrency: 4, historyRetentionDays: 90 },
-  } as unknown as EvaluationServiceDeps;
-  return { service: new EvaluationService(d), runs, sent, staleMarked, summaries };
+  } as unknown as Omit<EvaluationRunStarterDeps, 'finalizer'> & EvaluationRunFinalizerDeps;
+  const finalizer = new EvaluationRunFinalizer(d);
+  return { service: new EvaluationRunStarter({ ...d, finalizer }), runs, sent, staleMarked, summaries };
 }
 
 const A = 'aaaaaaaa-0000-0000-0000-000000000000';
 const B = 'bbbbbbbb-0000-0000-0000-000000000000';
 const C = 'cccccccc-0000-0000-0000-000000000000';
 
-describe('EvaluationService.startRun', () => {
+describe('EvaluationRunStarter.startRun', () => {
   it('uses the configured subscriptions (deduplicated, lower-cased) without listing', async () => {
     const { service, sent } = deps({
       subscriptionIds: ['BBBBBBBB-0000-0000-0000-000000000000', 'aaaaaaaa-0000-0000-0000-000000000000', 'bbbbbbbb-0000-0000-0000-000000000000'],

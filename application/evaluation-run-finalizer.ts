@@ -1,0 +1,220 @@
+/**
+ * Finalizes evaluation runs (`evaluation-finalize`, sent when a run's last subscription has an
+ * outcome): marks the clusters of subscriptions the run did not discover, builds the fleet summary
+ * over every current cluster state, sets the final status, applies history retention and publishes
+ * `evaluation.completed`. Safe to repeat. Also handles the finalize messages the host gave up on
+ * (`evaluation-finalize-poison`), so a run never stays `running`.
+ */
+import { summarizeFleet, type SummaryInput } from '../domain/fleet-summary.js';
+import type { ControlResult, FleetSummary } from '../domain/model.js';
+import type { EvaluationCompletedData } from '../domain/webhook-events.js';
+import { outboundEventId, publishAll } from './event-publishing.js';
+import { QUEUES } from './messages.js';
+import type {
+  Clock,
+  EvaluationClusterStateRepository,
+  EvaluationRun,
+  EvaluationRunRepository,
+  EventPublisher,
+  HistoryRepository,
+  Page,
+  SubscriptionNotDiscovered,
+  SummaryRepository,
+} from './ports.js';
+import { QueueDelivery } from './queue-delivery.js';
+import { errorText, everySubscriptionHasOutcome, silentEvaluationLog, type EvaluationLogger, type EvaluationSettings } from './evaluation-run.js';
+
+export interface EvaluationRunFinalizerDeps {
+  readonly runs: EvaluationRunRepository;
+  readonly clusters: EvaluationClusterStateRepository & Partial<SummaryInputListing>;
+  readonly history: HistoryRepository;
+  readonly summaries: SummaryRepository;
+  readonly clock: Clock;
+  readonly settings: Pick<EvaluationSettings, 'historyRetentionDays'>;
+  readonly log?: EvaluationLogger | undefined;
+  /** Outbound events (webhooks): `evaluation.completed`. */
+  readonly events?: EventPublisher | undefined;
+}
+
+/**
+ * A cluster store that can list what the fleet summary reads without each cluster's evidence
+ * (`TableClusterStateRepository`); finalize falls back to `list` for one that cannot.
+ */
+export interface SummaryInputListing {
+  /** Every cluster, `top` at a time, in the order of an unfiltered `list`; controls without evidence. */
+  listSummaryInputs(top: number, continuationToken: string | undefined): Promise<Page<SummaryInput>>;
+}
+
+/** What handling a finalize message from `evaluation-finalize-poison` did. */
+export type PoisonedFinalizeOutcome =
+  | { readonly kind: 'finalized'; readonly run: EvaluationRun }
+  | { readonly kind: 'failed'; readonly error: string; readonly run: EvaluationRun | undefined }
+  | { readonly kind: 'skipped'; readonly reason: string };
+
+const DAY_MS = 86_400_000;
+/**
+ * Cluster states read per page while finalizing: a state carries its whole evaluation (tens of KB of
+ * evidence), so pages of 1,000 held ~100 MB of entities at once; 250 keeps finalize's peak small for
+ * a few more (cheap) page reads.
+ */
+const SUMMARY_PAGE_SIZE = 250;
+/** Pages of summary inputs (~0.6 KB each): the emulator scans the whole table per page read. */
+const SUMMARY_INPUT_PAGE_SIZE = 1000;
+
+export class EvaluationRunFinalizer {
+  private readonly log: EvaluationLogger;
+
+  constructor(private readonly deps: EvaluationRunFinalizerDeps) {
+    this.log = deps.log ?? silentEvaluationLog;
+  }
+
+  /** Every current cluster state (stale ones included) as the fleet summary reads it. */
+  private async summaryInputs(): Promise<SummaryInput[]> {
+    const { clusters } = this.deps;
+    const inputs: SummaryInput[] = [];
+    let token: string | undefined;
+    if (clusters.listSummaryInputs !== undefined) {
+      do {
+        const page = await clusters.listSummaryInputs(SUMMARY_INPUT_PAGE_SIZE, token);
+        inputs.push(...page.items);
+        token = page.continuationToken;
+      } while (token !== undefined);
+      return inputs;
+    }
+    do {
+      const page = await clusters.list({ top: SUMMARY_PAGE_SIZE, continuationToken: token });
+      // Only what the summary reads (statuses and score): holding every cluster's evidence and
+      // offenders until the summary is built made finalize the memory peak of a 10,000-cluster run.
+      for (const s of page.items) {
+        const controls = s.evaluation.controls.map((c): ControlResult => ({ controlId: c.controlId, status: c.status, severity: c.severity, evidence: '' }));
+        inputs.push({ subscriptionId: s.subscriptionId, stale: s.stale, evaluation: { score: s.evaluation.score, controls } });
+      }
+      token = page.continuationToken;
+    } while (token !== undefined);
+    return inputs;
+  }
+
+  /**
+   * Clusters of subscriptions this run did not discover (access revoked, no longer in
+   * `AZURE_SUBSCRIPTION_IDS`, disabled) would otherwise count as current forever: they are marked
+   * stale (unless a newer run has seen them since this one started) and listed on the run.
+   */
+  private async markUndiscovered(run: EvaluationRun, inputs: readonly SummaryInput[], at: string): Promise<{ list: SubscriptionNotDiscovered[]; marked: number }> {
+    const inRun = new Set((await this.deps.runs.subscriptionsWithOutcome(run.id)).map((s) => s.toLowerCase()));
+    const stored = new Map<string, { clusters: number; current: number }>();
+    for (const input of inputs) {
+      const sub = input.subscriptionId.toLowerCase();
+      if (inRun.has(sub)) continue;
+      const entry = stored.get(sub) ?? { clusters: 0, current: 0 };
+      entry.clusters += 1;
+      if (!input.stale) entry.current += 1;
+      stored.set(sub, entry);
+    }
+    let marked = 0;
+    for (const [sub, entry] of stored) {
+      if (entry.current > 0) marked += await this.deps.clusters.markStale(sub, { lastSeenNoLaterThan: run.startedAt ?? at });
+    }
+    const list = [...stored].sort(([a], [b]) => a.localeCompare(b)).map(([subscriptionId, entry]) => ({ subscriptionId, clusters: entry.clusters }));
+    if (list.length > 0) {
+      this.log.warn(`run ${run.id}: ${list.length} subscription(s) with stored clusters not discovered (${list.map((s) => s.subscriptionId).join(', ')}); ${marked} cluster(s) newly marked stale`);
+    }
+    return { list, marked };
+  }
+
+  /**
+   * Completes a run once every subscription has an outcome: subscriptions no longer discovered marked,
+   * fleet summary over every current cluster state (stale ones included), final status, history
+   * retention, `evaluation.completed`. Safe to repeat. On the last delivery (or a call nothing retries,
+   * {@link QueueDelivery.final}) a failure to publish `evaluation.completed` or to apply history
+   * retention is recorded/logged instead of thrown.
+   */
+  async finalizeRun(runId: string, delivery: QueueDelivery = QueueDelivery.first()): Promise<{ run: EvaluationRun; summary: FleetSummary } | undefined> {
+    const { runs, summaries, history, clock, settings } = this.deps;
+    const counted = await runs.refresh(runId, clock.now().toISOString());
+    if (counted === undefined) {
+      this.log.warn(`finalize: run ${runId} does not exist`);
+      return undefined;
+    }
+    if (!everySubscriptionHasOutcome(counted)) {
+      this.log.warn(`finalize: run ${runId} still has subscriptions without an outcome; nothing to do yet`);
+      return undefined;
+    }
+    // A repeated finalize reuses the first completion time, so it stores the same summary.
+    const generatedAt = counted.completedAt ?? clock.now().toISOString();
+    let inputs = await this.summaryInputs();
+    const undiscovered = await this.markUndiscovered(counted, inputs, generatedAt);
+    // Rare (a subscription just dropped out): read again rather than guess which rows changed.
+    if (undiscovered.marked > 0) inputs = await this.summaryInputs();
+    const summary = summarizeFleet(runId, generatedAt, inputs);
+    await summaries.put(summary);
+    let run = (await runs.refresh(runId, generatedAt, { final: true, subscriptionsNotDiscovered: undiscovered.list })) ?? counted;
+    const cutoff = new Date(Date.parse(generatedAt) - settings.historyRetentionDays * DAY_MS).toISOString();
+    let purged: number | string;
+    try {
+      purged = await history.purgeOlderThan(cutoff);
+    } catch (error) {
+      // Retention catches up on the next run; not worth losing the run's completion event over.
+      delivery.rethrowUnlessLast(error);
+      this.log.warn(`run ${runId}: history retention failed on the last attempt, left for the next run: ${errorText(error)}`);
+      purged = 'no';
+    }
+    this.log.info(`run ${runId} ${run.status}: ${inputs.length} cluster(s) in the summary, history retention removed ${purged} unit(s)`);
+    // After the run and summary are stored. A failure fails this finalize message, which the queue
+    // retries (finalize is idempotent and the event id is the run's).
+    const data: EvaluationCompletedData = {
+      runId,
+      status: run.status,
+      trigger: run.trigger,
+      completedAt: run.completedAt ?? generatedAt,
+      clustersEvaluated: run.clustersEvaluated,
+      subscriptionsFailed: run.subscriptionsFailed,
+      clustersIncomplete: run.clustersIncomplete ?? 0,
+      subscriptionsNotDiscovered: run.subscriptionsNotDiscovered?.length ?? 0,
+      averageScore: summary.totals.averageScore,
+      noncompliant: summary.totals.noncompliant,
+    };
+    try {
+      await publishAll(this.deps.events, [{ id: outboundEventId('evaluation.completed', runId), type: 'evaluation.completed', timestamp: data.completedAt, data }]);
+    } catch (error) {
+      if (!delivery.isLast) {
+        this.log.warn(`run ${runId}: evaluation.completed not published, finalize will be retried: ${errorText(error)}`);
+        throw error;
+      }
+      this.log.warn(`run ${runId}: evaluation.completed not published on the last attempt; counted on the run: ${errorText(error)}`);
+      run = (await runs.refresh(runId, generatedAt, { evaluationCompletedNotPublished: true })) ?? run;
+      return { run, summary };
+    }
+    // A repeated finalize that got it out clears an earlier loss.
+    if (run.evaluationCompletedNotPublished === true) run = (await runs.refresh(runId, generatedAt, { evaluationCompletedNotPublished: false })) ?? run;
+    return { run, summary };
+  }
+
+  /**
+   * A finalize message the host moved to `evaluation-finalize-poison`. Finalizes once more as a last
+   * attempt (a timeout or a passing storage fault may not recur); if that fails too, the run is ended
+   * `failed` with the reason, so it never stays `running`. A run already complete keeps its status.
+   * Idempotent.
+   */
+  async finalizePoisoned(runId: string, reason: string): Promise<PoisonedFinalizeOutcome> {
+    const { runs, clock } = this.deps;
+    const before = await runs.get(runId);
+    if (before === undefined) return { kind: 'skipped', reason: `run ${runId} does not exist` };
+    try {
+      const result = await this.finalizeRun(runId, QueueDelivery.final());
+      if (result !== undefined) return { kind: 'finalized', run: result.run };
+      // Not every subscription has an outcome: each one still pending completes the run itself
+      // (directly or through evaluation-collect-poison).
+      return { kind: 'skipped', reason: `run ${runId} still has subscriptions without an outcome` };
+    } catch (error) {
+      const text = `finalize failed on every delivery (${reason}, ${QUEUES.finalizeRunPoison}): ${errorText(error)}`;
+      const latest = await runs.get(runId);
+      if (latest?.completedAt !== undefined) {
+        this.log.warn(`run ${runId}: already ${latest.status}; ${text}`);
+        return { kind: 'failed', error: text, run: latest };
+      }
+      this.log.warn(`run ${runId}: ending the run as failed: ${text}`);
+      const failed = await runs.refresh(runId, clock.now().toISOString(), { fail: text });
+      return { kind: 'failed', error: text, run: failed };
+    }
+  }
+}

@@ -2,8 +2,8 @@
  * SSRF policy for outbound webhook and ServiceNow calls.
  *
  * A target is refused when any address its host resolves to is not publicly routable (private,
- * loopback, link-local, CGNAT, unique-local, multicast, reserved, IPv4 embedded in IPv6 in such a
- * range…) unless the host is allowlisted (`WEBHOOK_ALLOWLIST`: hosts, `host:port` or CIDRs). Cloud
+ * loopback, link-local, CGNAT, unique-local, multicast, reserved, an IPv4 address in such a range
+ * carried in any standard IPv6 form — see {@link embeddedIpv4s}) unless the host is allowlisted (`WEBHOOK_ALLOWLIST`: hosts, `host:port` or CIDRs). Cloud
  * metadata endpoints are refused even when allowlisted. Plain `http` is accepted only for allowlisted
  * hosts. The adapter resolves at every delivery and connects to the vetted address.
  */
@@ -141,37 +141,115 @@ const V4_RANGES: readonly [Cidr, AddressClass][] = [
   [v4('240.0.0.0/4'), 'reserved'],
 ];
 
+/**
+ * IPv6 prefixes refused by their own class (IANA IPv6 Special-Purpose Address Registry, RFC 6890 and
+ * later). Anything outside 2000::/3 that is not listed is refused as `reserved`: only that block holds
+ * global unicast space. Forms that carry an IPv4 address are judged by that address first.
+ */
 const V6_RANGES: readonly [Cidr, AddressClass][] = [
   [v4('::/128'), 'unspecified'],
   [v4('::1/128'), 'loopback'],
-  [v4('100::/64'), 'reserved'],
-  [v4('2001::/32'), 'reserved'], // Teredo: tunnels to an obfuscated IPv4
-  [v4('2001:db8::/32'), 'reserved'],
+  [v4('64:ff9b:1::/48'), 'reserved'], // local-use IPv4/IPv6 translation (RFC 8215): a private translator
+  [v4('100::/64'), 'reserved'], // discard-only (RFC 6666)
+  [v4('2001::/23'), 'reserved'], // IETF protocol assignments: Teredo, benchmarking, ORCHID, AMT, …
+  [v4('2001:db8::/32'), 'reserved'], // documentation
+  [v4('3ffe::/16'), 'reserved'], // the former 6bone, returned (early Teredo used 3ffe:831f::/32)
+  [v4('3fff::/20'), 'reserved'], // documentation (RFC 9637)
+  [v4('5f00::/16'), 'reserved'], // SRv6 segment identifiers (RFC 9602)
   [v4('fc00::/7'), 'unique-local'],
   [v4('fe80::/10'), 'link-local'],
-  [v4('fec0::/10'), 'private'],
+  [v4('fec0::/10'), 'private'], // site-local, deprecated
   [v4('ff00::/8'), 'multicast'],
 ];
+const GLOBAL_UNICAST = v4('2000::/3');
 
-/** The IPv4 address an IPv6 address carries (mapped, compatible, NAT64, 6to4), if any. */
-export function embeddedIpv4(ip: IpAddress): IpAddress | undefined {
-  if (ip.version !== 6) return undefined;
-  const low32 = ip.value & 0xffffffffn;
-  if (ip.value >> 32n === 0xffffn) return { version: 4, value: low32 }; // ::ffff:a.b.c.d
-  if (ip.value >> 32n === 0n && ip.value > 1n) return { version: 4, value: low32 }; // ::a.b.c.d (deprecated)
-  if (ip.value >> 32n === 0x0064ff9b0000000000000000n) return { version: 4, value: low32 }; // 64:ff9b::/96 NAT64
-  if (ip.value >> 112n === 0x2002n) return { version: 4, value: (ip.value >> 80n) & 0xffffffffn }; // 6to4
-  return undefined;
+/**
+ * A standard way an IPv6 address carries an IPv4 address:
+ * - `ipv4-mapped` `::ffff:a.b.c.d` (RFC 4291), `ipv4-compatible` `::a.b.c.d` (RFC 4291, deprecated),
+ *   `ipv4-translated` `::ffff:0:a.b.c.d` (RFC 2765 SIIT);
+ * - `nat64` the well-known prefix `64:ff9b::/96` (RFC 6052); `nat64-local` the local-use prefix
+ *   `64:ff9b:1::/48` (RFC 8215), read with each RFC 6052 layout a translator may use inside it
+ *   (prefix lengths 48, 56, 64 and 96, the address split around the reserved "u" octet);
+ * - `6to4` `2002:AABB:CCDD::/48` (RFC 3056);
+ * - `teredo-server` and `teredo-client` in `2001::/32` (RFC 4380; also the pre-standard
+ *   `3ffe:831f::/32`): the server in bits 32–63, the client as the bitwise NOT of the last 32 bits;
+ * - `isatap` the interface identifier `0000:5efe:a.b.c.d` (RFC 5214; the u and g bits may be set)
+ *   under any /64 prefix.
+ */
+export type Ipv4EmbeddingForm = 'ipv4-mapped' | 'ipv4-compatible' | 'ipv4-translated' | 'nat64' | 'nat64-local' | '6to4' | 'teredo-server' | 'teredo-client' | 'isatap';
+
+/** An IPv4 address an IPv6 address carries, and how. */
+export interface EmbeddedIpv4 {
+  readonly form: Ipv4EmbeddingForm;
+  readonly ipv4: IpAddress;
 }
 
-/** The class of an address; IPv4 embedded in IPv6 is classified as the IPv4 it carries. */
+/** Forms where the IPv6 address stands for the IPv4 address itself: reaching one reaches the other. */
+const STANDS_FOR_IPV4: ReadonlySet<Ipv4EmbeddingForm> = new Set(['ipv4-mapped', 'ipv4-compatible', 'ipv4-translated', 'nat64', '6to4']);
+
+const MASK32 = 0xffffffffn;
+
+/** RFC 6052 §2.2: the IPv4 address behind a prefix of `length` bits (bits 64–71, the "u" octet, skipped). */
+function rfc6052Ipv4(value: bigint, length: 32 | 40 | 48 | 56 | 64 | 96): bigint {
+  if (length === 96) return value & MASK32;
+  if (length === 64) return (value >> 24n) & MASK32;
+  const before = BigInt(64 - length); // IPv4 bits before the u octet, the rest follow it
+  const after = 32n - before;
+  const high = (value >> 64n) & ((1n << before) - 1n);
+  const low = (value >> (56n - after)) & ((1n << after) - 1n);
+  return (high << after) | low;
+}
+
+/**
+ * Every IPv4 address `ip` carries in a standard form (see {@link Ipv4EmbeddingForm}); empty for an
+ * IPv4 address or an IPv6 address in none of the forms. Addresses inside a network-specific NAT64
+ * prefix, 6rd or MAP cannot be recognised: those prefixes are the operator's choice.
+ */
+export function embeddedIpv4s(ip: IpAddress): EmbeddedIpv4[] {
+  if (ip.version !== 6) return [];
+  const v = ip.value;
+  const out: EmbeddedIpv4[] = [];
+  const add = (form: Ipv4EmbeddingForm, value: bigint): void => void out.push({ form, ipv4: { version: 4, value: value & MASK32 } });
+  const top96 = v >> 32n;
+  if (top96 === 0xffffn) add('ipv4-mapped', v);
+  else if (top96 === 0xffff0000n) add('ipv4-translated', v);
+  else if (top96 === 0n && v > 1n) add('ipv4-compatible', v);
+  else if (top96 === 0x0064ff9b0000000000000000n) add('nat64', v);
+  if (v >> 80n === 0x0064ff9b0001n) for (const length of [48, 56, 64, 96] as const) add('nat64-local', rfc6052Ipv4(v, length));
+  if (v >> 112n === 0x2002n) add('6to4', v >> 80n);
+  if (v >> 96n === 0x20010000n || v >> 96n === 0x3ffe831fn) {
+    add('teredo-server', v >> 64n);
+    add('teredo-client', ~v);
+  }
+  if (((v >> 32n) & 0xfcffffffn) === 0x5efen) add('isatap', v);
+  return out;
+}
+
+/**
+ * The class of an address. An IPv6 address carrying an IPv4 address in a standard form is refused as
+ * that IPv4 address would be (metadata first); when every carried address is public it is public if
+ * the form stands for the IPv4 address (mapped, compatible, translated, NAT64 well-known, 6to4), and
+ * otherwise judged by its IPv6 prefix (Teredo and local-use NAT64 are never globally reachable). IPv6
+ * outside 2000::/3, the only global unicast block, is `reserved`.
+ */
 export function classifyAddress(ip: IpAddress): AddressClass {
   if (METADATA.some((c) => cidrContains(c, ip))) return 'metadata';
-  const inner = embeddedIpv4(ip);
-  if (inner !== undefined) return classifyAddress(inner);
-  for (const [cidr, cls] of ip.version === 4 ? V4_RANGES : V6_RANGES) if (cidrContains(cidr, ip)) return cls;
-  if (ip.version === 4 && ip.value === 0xffffffffn) return 'reserved';
-  return 'public';
+  if (ip.version === 4) {
+    for (const [cidr, cls] of V4_RANGES) if (cidrContains(cidr, ip)) return cls;
+    return ip.value === 0xffffffffn ? 'reserved' : 'public';
+  }
+  if (ip.value === 0n) return 'unspecified';
+  if (ip.value === 1n) return 'loopback';
+  const carried = embeddedIpv4s(ip);
+  const inner = carried.map((c) => classifyAddress(c.ipv4));
+  if (inner.includes('metadata')) return 'metadata';
+  // Which layout a local-use translator uses is its operator's choice, so only a metadata reading is
+  // certain enough to name; the prefix itself refuses the address anyway.
+  const refused = inner.find((c, i) => c !== 'public' && carried[i]?.form !== 'nat64-local');
+  if (refused !== undefined) return refused;
+  if (carried.some((c) => STANDS_FOR_IPV4.has(c.form))) return 'public';
+  for (const [cidr, cls] of V6_RANGES) if (cidrContains(cidr, ip)) return cls;
+  return cidrContains(GLOBAL_UNICAST, ip) ? 'public' : 'reserved';
 }
 
 export interface Allowlist {
@@ -271,10 +349,16 @@ export function vetAddress(address: IpAddress | string, target: Pick<VettedTarge
   const ip = typeof address === 'string' ? parseIp(address) : address;
   if (ip === undefined) return { ok: false, reason: `"${String(address)}" is not an IP address` };
   const cls = classifyAddress(ip);
-  if (cls === 'metadata') return { ok: false, reason: 'cloud metadata addresses are never allowed' };
+  if (cls === 'metadata') return { ok: false, reason: `cloud metadata addresses are never allowed${carrying(ip, cls)}` };
   if (cls === 'public') return { ok: true, value: ip };
   if (target.allowlisted || allowlist.cidrs.some((c) => cidrContains(c, ip))) return { ok: true, value: ip };
-  return { ok: false, reason: `the host resolves to a ${cls} address` };
+  return { ok: false, reason: `the host resolves to a ${cls} address${carrying(ip, cls)}` };
+}
+
+/** Names the IPv4 address an IPv6 address was refused for, so the reason is not a puzzle. */
+function carrying(ip: IpAddress, cls: AddressClass): string {
+  const found = embeddedIpv4s(ip).find((e) => classifyAddress(e.ipv4) === cls);
+  return found === undefined ? '' : ` (${formatIp(ip)} carries ${formatIp(found.ipv4)}, ${found.form})`;
 }
 
 /** Text form of an address (IPv4 dotted, IPv6 uncompressed lower-case hex groups). */

@@ -82,10 +82,33 @@ export interface NewWebhookInput {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * C0 and C1 controls, DEL, any Unicode whitespace, and the backslash. The WHATWG URL parser drops tabs
+ * and line breaks and reads `\` as `/`, so `http://a\@b/` connects to `a` while an RFC 3986 reader
+ * (a log pipeline, a SIEM, a ServiceNow flow) sees host `b`; refusing them keeps one reading.
+ */
+const UNSAFE_URL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\s\\]/u;
+
+/**
+ * The webhook URL as stored and returned: the WHATWG `URL.href` (lower-case scheme and host, default
+ * port dropped, dot segments resolved, non-ASCII percent-encoded), or the problem with the text.
+ */
+export function normalizeWebhookUrl(text: string): { url: string } | { problem: string } {
+  if (UNSAFE_URL_CHARACTERS.test(text)) return { problem: 'must not contain control characters, whitespace or backslashes' };
+  try {
+    return { url: new URL(text).href };
+  } catch {
+    return { problem: 'must be an absolute URL' };
+  }
+}
+
 /** Semantic checks beyond the request schema; throws `InvalidRequestError` listing every problem. */
 export function normalizeNewWebhook(input: NewWebhookInput): { url: string; events: string[]; format: WebhookFormat; filters: WebhookFilters; description: string | undefined } {
   const details: ErrorDetail[] = [];
   if (input.url.length > MAX_WEBHOOK_URL_LENGTH) details.push({ code: 'InvalidValue', message: `at most ${MAX_WEBHOOK_URL_LENGTH} characters`, target: 'url' });
+  const url = normalizeWebhookUrl(input.url);
+  if ('problem' in url) details.push({ code: 'InvalidValue', message: url.problem, target: 'url' });
+  else if (url.url.length > MAX_WEBHOOK_URL_LENGTH) details.push({ code: 'InvalidValue', message: `at most ${MAX_WEBHOOK_URL_LENGTH} characters once normalised`, target: 'url' });
   const events = [...new Set(input.events)];
   if (events.length === 0) details.push({ code: 'InvalidValue', message: 'at least one event type (or "*")', target: 'events' });
   for (const e of events) if (e !== '*' && !isWebhookEventType(e)) details.push({ code: 'InvalidValue', message: `unknown event type ${e}`, target: 'events' });
@@ -98,7 +121,7 @@ export function normalizeNewWebhook(input: NewWebhookInput): { url: string; even
     ...(subs !== undefined && subs.length > 0 ? { subscriptionIds: subs } : {}),
     ...(input.filters?.minimumSeverity !== undefined ? { minimumSeverity: input.filters.minimumSeverity } : {}),
   };
-  return { url: input.url, events: events.includes('*') ? ['*'] : events, format, filters, description: input.description };
+  return { url: 'url' in url ? url.url : input.url, events: events.includes('*') ? ['*'] : events, format, filters, description: input.description };
 }
 
 // ---------------------------------------------------------------------------------------------

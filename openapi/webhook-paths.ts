@@ -48,7 +48,7 @@ export const webhookSchemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       url: {
         type: 'string',
         maxLength: MAX_WEBHOOK_URL_LENGTH,
-        description: 'Receiver URL (`standard`) or, for `servicenow-*`, the configured ServiceNow instance (SERVICENOW_INSTANCE_URL; another origin is refused with 400, detail code `ServiceNowInstanceMismatch`). `https` only unless the host is in WEBHOOK_ALLOWLIST; private, loopback, link-local and metadata addresses are refused.',
+        description: 'Receiver URL (`standard`) or, for `servicenow-*`, the configured ServiceNow instance (SERVICENOW_INSTANCE_URL; another origin is refused with 400, detail code `ServiceNowInstanceMismatch`). `https` only unless the host is in WEBHOOK_ALLOWLIST; private, loopback, link-local, reserved and metadata addresses are refused, also when carried in an IPv6 address (mapped, translated, NAT64, 6to4, Teredo, ISATAP). Control characters, whitespace and backslashes are refused; the URL is stored and returned normalised (`URL.href`).',
         examples: ['https://hooks.example.com/arc-compliance'],
       },
       events: {

@@ -4,6 +4,7 @@
  * Reads go to repositories by key or by indexed query only; the summary, framework reports and trends
  * come from the summaries precomputed at the end of each run, so no read scans the fleet.
  */
+import type { RunScope } from '../domain/evaluation-scope.js';
 import { getControl, listControls, type ControlDefinition } from '../domain/control-catalog.js';
 import { InvalidRequestError, NotFoundError } from '../domain/errors.js';
 import { frameworkReport, frameworkReportToCsv, type FrameworkReportRow } from '../domain/fleet-summary.js';
@@ -74,6 +75,9 @@ export interface EvaluationView {
   readonly id: string;
   readonly status: EvaluationRun['status'];
   readonly trigger: EvaluationRun['trigger'];
+  readonly scope: RunScope;
+  /** The subscriptions of a `partial-estate` run. */
+  readonly scopeSubscriptionIds?: readonly string[];
   readonly requestedBy: string | null;
   readonly createdAt: string;
   readonly startedAt: string | null;
@@ -187,6 +191,8 @@ export function toEvaluationView(r: EvaluationRun): EvaluationView {
     id: r.id,
     status: r.status,
     trigger: r.trigger,
+    scope: r.scope ?? 'full-estate',
+    ...(r.scopeSubscriptionIds !== undefined ? { scopeSubscriptionIds: [...r.scopeSubscriptionIds] } : {}),
     requestedBy: r.requestedBy ?? null,
     createdAt: r.createdAt,
     startedAt: r.startedAt ?? null,

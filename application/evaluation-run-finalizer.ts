@@ -142,7 +142,8 @@ export class EvaluationRunFinalizer {
     // A repeated finalize reuses the first completion time, so it stores the same summary.
     const generatedAt = counted.completedAt ?? clock.now().toISOString();
     let inputs = await this.summaryInputs();
-    const undiscovered = await this.markUndiscovered(counted, inputs, generatedAt);
+    // A partial-estate run looked at some subscriptions on purpose: the others are not "not discovered".
+    const undiscovered = counted.scope === 'partial-estate' ? { list: [], marked: 0 } : await this.markUndiscovered(counted, inputs, generatedAt);
     // Rare (a subscription just dropped out): read again rather than guess which rows changed.
     if (undiscovered.marked > 0) inputs = await this.summaryInputs();
     const summary = summarizeFleet(runId, generatedAt, inputs);

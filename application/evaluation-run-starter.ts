@@ -4,6 +4,7 @@
  * runs a crash left unfinished ({@link EvaluationRunStarter.sweepOverdueRuns}); a collect message that
  * could not be enqueued is recorded as a failed subscription here, since no poison queue ever sees it.
  */
+import { resolveRunScope } from '../domain/evaluation-scope.js';
 import type { CollectSubscriptionMessage } from './messages.js';
 import type { AzureInventoryReader, Clock, EvaluationClusterStateRepository, EvaluationRun, EvaluationRunRepository, MessageQueue, RunTrigger } from './ports.js';
 import { QueueDelivery } from './queue-delivery.js';
@@ -54,19 +55,25 @@ export class EvaluationRunStarter {
     this.log = deps.log ?? silentEvaluationLog;
   }
 
-  /** Opens a run, discovers subscriptions and enqueues one collect message per subscription. */
-  async startRun(request: { trigger: RunTrigger; requestedBy?: string | undefined }): Promise<EvaluationRun> {
+  /**
+   * Opens a run, discovers subscriptions and enqueues one collect message per subscription. With
+   * `subscriptionIds`, a `partial-estate` run of those only, each checked against the subscriptions a
+   * full run would evaluate before anything is written (unknown ones: `InvalidRequestError`).
+   */
+  async startRun(request: { trigger: RunTrigger; requestedBy?: string | undefined; subscriptionIds?: readonly string[] | undefined }): Promise<EvaluationRun> {
     const { runs, clock } = this.deps;
+    const scope = request.subscriptionIds === undefined ? undefined : resolveRunScope(request.subscriptionIds, await this.discoverSubscriptions());
     // Every start (the nightly timer included) first ends runs a crash left unfinished. Not worth
     // failing a new run over: a sweep that fails is retried by the next start.
     await this.sweepOverdueRuns().catch((error: unknown) => this.log.warn(`overdue-run sweep failed, left for the next run: ${errorText(error)}`));
     const createdAt = clock.now().toISOString();
-    const queued = queuedRun(this.deps.newRunId(), request.trigger, request.requestedBy, createdAt);
+    const opened = queuedRun(this.deps.newRunId(), request.trigger, request.requestedBy, createdAt);
+    const queued: EvaluationRun = scope === undefined ? opened : { ...opened, scope: 'partial-estate', scopeSubscriptionIds: scope };
     await runs.create(queued);
 
     let subscriptionIds: string[];
     try {
-      subscriptionIds = await this.discoverSubscriptions();
+      subscriptionIds = scope ?? (await this.discoverSubscriptions());
     } catch (error) {
       const at = clock.now().toISOString();
       await runs.update({ ...queued, status: 'failed', startedAt: at, completedAt: at, failures: [{ subscriptionId: '*', error: `subscription discovery failed: ${errorText(error)}`, at }] });
@@ -138,7 +145,7 @@ export class EvaluationRunStarter {
     let unidentified: string | undefined;
     if (missing > 0) {
       try {
-        pending = (await this.discoverSubscriptions()).filter((s) => !withOutcome.has(s));
+        pending = (run.scopeSubscriptionIds ?? (await this.discoverSubscriptions())).filter((s) => !withOutcome.has(s));
         if (pending.length > missing) unidentified = `${pending.length} discovered subscription(s) without an outcome for ${missing} missing`;
       } catch (error) {
         unidentified = `subscriptions not discovered: ${errorText(error)}`;

@@ -14,6 +14,7 @@ import type {
   FluxFact,
   PolicyStateFact,
 } from '../domain/model.js';
+import type { RunScope } from '../domain/evaluation-scope.js';
 import type { OutboundEvent } from '../domain/webhook-events.js';
 import type { WebhookDelivery, WebhookSubscription } from '../domain/webhook-subscription.js';
 
@@ -119,6 +120,10 @@ export interface EvaluationRun {
   readonly evaluationCompletedNotPublished?: boolean | undefined;
   /** Subscriptions with stored clusters this run did not discover (access revoked, no longer configured, disabled). Absent = none. */
   readonly subscriptionsNotDiscovered?: readonly SubscriptionNotDiscovered[] | undefined;
+  /** `partial-estate` for an on-demand run of some subscriptions only. Absent = `full-estate`. */
+  readonly scope?: RunScope | undefined;
+  /** The subscriptions a `partial-estate` run evaluates (lower-case, sorted). */
+  readonly scopeSubscriptionIds?: readonly string[] | undefined;
 }
 
 /** Current state of one cluster: identity, latest evaluation, staleness. */

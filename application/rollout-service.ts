@@ -203,8 +203,8 @@ export class RolloutService implements RolloutApprovals {
   // Commands
   // -------------------------------------------------------------------------------------------
 
-  async approve(rolloutId: string, wave: string, approver: string): Promise<Rollout> {
-    return this.mutate(rolloutId, (r, now) => approveWave(r, findWave(r, wave), approver, now));
+  async approve(rolloutId: string, wave: string, approver: string, comment?: string): Promise<Rollout> {
+    return this.mutate(rolloutId, (r, now) => approveWave(r, findWave(r, wave), approver, now, comment));
   }
 
   async command(rolloutId: string, action: RolloutAction, actor: string): Promise<Rollout> {

@@ -187,6 +187,8 @@ export interface RolloutPlan {
 export interface WaveApproval {
   readonly by: string;
   readonly at: string;
+  /** The approver's comment, when one was given. */
+  readonly comment?: string | undefined;
 }
 
 export interface RolloutWave {
@@ -298,6 +300,8 @@ export interface RolloutEvent {
   readonly wave?: number | undefined;
   readonly actor?: string | undefined;
   readonly message: string;
+  /** A person's comment on the command (an approval's). */
+  readonly comment?: string | undefined;
 }
 
 /** Lower-cased, spaceless Azure location: `West Europe` → `westeurope`. */

@@ -72,9 +72,17 @@ class Builder {
     private readonly now: Date,
   ) {}
 
-  event(type: RolloutEventType, text: string, extra: { wave?: number | undefined; actor?: string | undefined } = {}): this {
+  event(type: RolloutEventType, text: string, extra: { wave?: number | undefined; actor?: string | undefined; comment?: string | undefined } = {}): this {
     const seq = this.rollout.eventCount + this.events.length + 1;
-    this.events.push({ seq, at: this.now.toISOString(), type, message: text, ...(extra.wave !== undefined ? { wave: extra.wave } : {}), ...(extra.actor !== undefined ? { actor: extra.actor } : {}) });
+    this.events.push({
+      seq,
+      at: this.now.toISOString(),
+      type,
+      message: text,
+      ...(extra.wave !== undefined ? { wave: extra.wave } : {}),
+      ...(extra.actor !== undefined ? { actor: extra.actor } : {}),
+      ...(extra.comment !== undefined ? { comment: extra.comment } : {}),
+    });
     return this;
   }
 
@@ -493,7 +501,11 @@ export function findWave(rollout: Rollout, wave: string): number {
  * Approving the wave that awaits approval sends its gate step now; approving a later wave ahead of
  * time only records it; approving twice changes nothing.
  */
-export function approveWave(rollout: Rollout, waveIndex: number, approver: string, now: Date): Transition {
+/**
+ * Records the approval of a wave by `approver` (never the rollout's creator), with the approver's
+ * `comment` on the wave and in the `approved` event. Approving an approved wave changes nothing.
+ */
+export function approveWave(rollout: Rollout, waveIndex: number, approver: string, now: Date, comment?: string): Transition {
   const wave = waveAt(rollout, waveIndex);
   if (approver.toLowerCase() === rollout.createdBy.toLowerCase()) {
     throw new ForbiddenOperationError('The approver of a wave must not be the creator of the rollout.', `waves/${wave.name}`);
@@ -503,7 +515,10 @@ export function approveWave(rollout: Rollout, waveIndex: number, approver: strin
     throw new ConflictError(`Wave "${wave.name}" is ${wave.state}; only waves not yet applied can be approved.`, `waves/${wave.name}`);
   }
   if (wave.approval !== undefined) return { rollout, events: [], send: undefined };
-  const b = new Builder(rollout, now).wave(waveIndex, { approval: { by: approver, at: now.toISOString() } }).event('approved', `Wave "${wave.name}" approved by ${approver}.`, { wave: waveIndex, actor: approver });
+  const note = comment !== undefined && comment.trim() !== '' ? comment : undefined;
+  const b = new Builder(rollout, now)
+    .wave(waveIndex, { approval: { by: approver, at: now.toISOString(), ...(note !== undefined ? { comment: note } : {}) } })
+    .event('approved', `Wave "${wave.name}" approved by ${approver}.`, { wave: waveIndex, actor: approver, comment: note });
   if (rollout.state === 'awaiting_approval' && waveIndex === rollout.currentWave && rollout.cursor?.step === 'gate') {
     b.wave(waveIndex, { state: 'gating' }).set({ state: 'running' });
     return b.done({ cursor: rollout.cursor, delaySeconds: 0 });

@@ -7,8 +7,8 @@ import { toEvaluationView } from '../application/compliance-query-service.js';
 
 const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
 
-export const startEvaluation = defineOperation('startEvaluation', async ({ services, principal, url }) => {
-  const run = await services.evaluations.startRun({ trigger: 'on-demand', requestedBy: principal?.subject });
+export const startEvaluation = defineOperation<object, object, { subscriptionIds?: string[] }>('startEvaluation', async ({ services, principal, url, body }) => {
+  const run = await services.evaluations.startRun({ trigger: 'on-demand', requestedBy: principal?.subject, subscriptionIds: body.subscriptionIds });
   const location = new URL(`/api/v1/evaluations/${encodeURIComponent(run.id)}`, url).toString();
   return { status: 202, body: toEvaluationView(run), headers: { location }, auditTarget: `evaluations/${run.id}` };
 });

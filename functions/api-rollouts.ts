@@ -46,15 +46,20 @@ export const getRollout = defineOperation<{ rolloutId: string }>('getRollout', a
   return { status: 200, body: rollout };
 });
 
-export const approveRolloutWave = defineOperation<{ rolloutId: string; wave: string }>('approveRolloutWave', async ({ services, params, principal }) => {
-  const rollout = await services.rollouts.approve(params.rolloutId, params.wave, principal?.subject ?? 'unknown');
-  return { status: 200, body: toRolloutView(rollout), auditTarget: `rollouts/${params.rolloutId}/waves/${params.wave}` };
+export const approveRolloutWave = defineOperation<{ rolloutId: string; wave: string }, object, { comment?: string }>('approveRolloutWave', async ({ services, params, principal, body }) => {
+  const rollout = await services.rollouts.approve(params.rolloutId, params.wave, principal?.subject ?? 'unknown', body.comment);
+  const comment = body.comment?.trim();
+  return {
+    status: 200,
+    body: toRolloutView(rollout),
+    auditTarget: `rollouts/${params.rolloutId}/waves/${params.wave}`,
+    ...(comment ? { auditDetail: `comment: ${comment}` } : {}),
+  };
 });
 
 export const controlRollout = defineOperation<{ rolloutId: string; action: RolloutAction }>('controlRollout', async ({ services, params, principal }) => {
   const rollout = await services.rollouts.command(params.rolloutId, params.action, principal?.subject ?? 'unknown');
   return { status: 200, body: toRolloutView(rollout), auditTarget: `rollouts/${params.rolloutId} (${params.action})` };
 });
-
 
 registerOperations([createRollout, listRollouts, getRollout, approveRolloutWave, controlRollout], runtime);

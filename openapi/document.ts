@@ -335,6 +335,7 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       'id',
       'status',
       'trigger',
+      'scope',
       'requestedBy',
       'createdAt',
       'startedAt',
@@ -351,6 +352,12 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       id: { type: 'string' },
       status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'partial', 'failed'] },
       trigger: { type: 'string', enum: ['timer', 'on-demand'] },
+      scope: {
+        type: 'string',
+        enum: ['full-estate', 'partial-estate'],
+        description: '`partial-estate`: an on-demand run of the subscriptions in `scopeSubscriptionIds` only; the other subscriptions\' clusters were left as they were.',
+      },
+      scopeSubscriptionIds: { type: 'array', items: { type: 'string' }, description: 'The subscriptions a `partial-estate` run evaluated (lower-case); absent on full runs.' },
       requestedBy: nullableString,
       createdAt: dateTime,
       startedAt: { type: ['string', 'null'], format: 'date-time' },
@@ -397,6 +404,20 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
     },
   },
   EvaluationList: pagedList('Evaluation') as OpenAPIV3_1.SchemaObject,
+  EvaluationRequest: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      subscriptionIds: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 500,
+        uniqueItems: true,
+        items: { type: 'string', pattern: GUID_PATTERN },
+        description: 'Evaluate only these subscriptions. Each must be one the app evaluates (`AZURE_SUBSCRIPTION_IDS`, or an enabled subscription its identity sees); unknown ids answer 400 naming them.',
+      },
+    },
+  },
   NewException: {
     type: 'object',
     description: 'A time-bound waiver of one control for one cluster or one resource group.',
@@ -729,7 +750,10 @@ const paths: Record<string, Partial<Record<'get' | 'post' | 'delete', Operation>
     post: secured(APP_ROLES.complianceEvaluate, {
       operationId: 'startEvaluation',
       summary: 'Start an on-demand evaluation run',
+      description:
+        'Evaluates every subscription the app evaluates, or only `subscriptionIds` (for example right after a remediation). No body, an empty body and `{}` start a full run. A scoped run is marked `scope: "partial-estate"`: it updates only those subscriptions\' clusters and leaves the others as they are (not stale, not listed as not discovered); the fleet summary it produces still covers every cluster.',
       tags: ['Evaluations'],
+      requestBody: { required: false, content: { 'application/json': { schema: ref('EvaluationRequest') } } },
       responses: {
         '202': json(ref('Evaluation'), 'Accepted; poll `Location`.', { Location: { description: 'URL of the run.', schema: { type: 'string' } } }),
       },

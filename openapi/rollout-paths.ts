@@ -164,6 +164,13 @@ export const rolloutSchemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       },
     },
   },
+  WaveApprovalRequest: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      comment: { type: 'string', maxLength: 1000, description: 'Why the wave is approved (a change number, a note); kept in the rollout\'s event log, on the wave\'s approval and in the audit log.' },
+    },
+  },
   RolloutEvent: {
     type: 'object',
     additionalProperties: false,
@@ -175,6 +182,7 @@ export const rolloutSchemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       wave: { type: 'integer', minimum: 0 },
       actor: { type: 'string' },
       message: { type: 'string' },
+      comment: { type: 'string', description: 'The approver\'s comment (`approved` events).' },
     },
   },
   Rollout: {
@@ -207,7 +215,7 @@ export const rolloutSchemas: Record<string, OpenAPIV3_1.SchemaObject> = {
             clusters: { type: 'array', items: { type: 'string' }, description: 'ARM ids of the wave\'s clusters.' },
             nonCompliant: { type: 'integer', minimum: 0 },
             reasons: { type: 'array', items: { type: 'string' }, description: 'Why the gate holds, or what regressed.' },
-            approval: { type: 'object', required: ['by', 'at'], properties: { by: { type: 'string' }, at: dateTime } },
+            approval: { type: 'object', required: ['by', 'at'], properties: { by: { type: 'string' }, at: dateTime, comment: { type: 'string' } } },
             gatePassedAt: dateTime,
             appliedAt: dateTime,
             verifyStartedAt: dateTime,
@@ -279,6 +287,7 @@ export const rolloutPaths: Record<string, Record<string, Operation>> = {
       summary: 'Approve a wave (the approver must not be the creator)',
       tags: ['Rollouts'],
       parameters: [rolloutIdParam, { name: 'wave', in: 'path', required: true, description: 'Wave name, or zero-based index.', schema: { type: 'string', pattern: WAVE_NAME_PATTERN } }],
+      requestBody: { required: false, content: { 'application/json': { schema: ref('WaveApprovalRequest') } } },
       responses: { '200': json(ref('Rollout'), 'The rollout after the approval.'), ...rolloutErrors },
     }),
   },

@@ -13,7 +13,8 @@ import type { Authenticator } from './auth.js';
 
 /** `EvaluationRunStarter` (`application/evaluation-run-starter.ts`) satisfies this. */
 export interface EvaluationStarter {
-  startRun(request: { readonly trigger: 'on-demand'; readonly requestedBy: string | undefined }): Promise<EvaluationRun>;
+  /** `subscriptionIds`: a partial-estate run of those subscriptions only (unknown ones refused). */
+  startRun(request: { readonly trigger: 'on-demand'; readonly requestedBy: string | undefined; readonly subscriptionIds?: readonly string[] | undefined }): Promise<EvaluationRun>;
 }
 
 /** A dependency probe for `GET /api/health`: resolves (optionally with a version) or rejects. */

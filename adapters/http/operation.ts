@@ -2,7 +2,7 @@
  * `defineOperation(operationId, handler)`: the wrapper every `functions/api-*.ts` handler goes through.
  *
  * In order: request id, authentication and role (from the document's `x-required-role`), body limit,
- * content type and JSON parsing (or, for an operation that takes no body, refusal of any body sent),
+ * content type and JSON parsing (or, for an operation that takes no body, refusal of any body with fields),
  * validation of path/query/body against the document, the handler, ETag/304, security headers, the one
  * error mapping, redacted logging of unexpected errors and outages, and an audit record for every
  * mutating call (succeeded, failed or denied).
@@ -54,6 +54,8 @@ export interface OperationResult {
   readonly headers?: Readonly<Record<string, string>>;
   /** What the audit record names as target (default: the request path). */
   readonly auditTarget?: string;
+  /** A note kept on the audit record of a successful call (e.g. an approver's comment). */
+  readonly auditDetail?: string;
 }
 
 export interface Operation {
@@ -93,19 +95,43 @@ async function readBody(request: ApiRequest, limit: number): Promise<Buffer> {
 }
 
 /**
- * For operations the document gives no request body: a body sent anyway is refused (413 over the limit,
- * else 400), so a client that believes it is passing options learns that nothing reads them.
+ * For operations the document gives no request body: no body, an empty body or an empty JSON object
+ * (`{}`, what HTTP clients, ServiceNow REST steps and Logic Apps send on a POST action by default) are
+ * accepted. An object with fields is refused naming each field (400 `UnknownField`), so a client that
+ * believes it is passing options learns that nothing reads them; anything else is refused as a body
+ * (400 `UnexpectedBody`, 413 over the limit).
  */
 async function refuseBody(request: ApiRequest, limit: number): Promise<void> {
   const raw = await readBody(request, limit);
-  if (raw.byteLength > 0) {
-    throw new InvalidRequestError('This operation takes no request body.', 'body', [{ code: 'UnexpectedBody', message: 'no request body is accepted', target: 'body' }]);
+  if (raw.byteLength === 0) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    parsed = undefined;
   }
+  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+    const fields = Object.keys(parsed);
+    if (fields.length === 0) return;
+    throw new InvalidRequestError(
+      `This operation takes no request body fields; unknown field${fields.length > 1 ? 's' : ''}: ${fields.join(', ')}.`,
+      fields[0],
+      fields.map((field) => ({ code: 'UnknownField', message: 'unknown field', target: field })),
+    );
+  }
+  throw new InvalidRequestError('This operation takes no request body.', 'body', [{ code: 'UnexpectedBody', message: 'no request body is accepted', target: 'body' }]);
 }
 
-async function parseJsonBody(request: ApiRequest, limit: number): Promise<unknown> {
+/**
+ * The JSON body of an operation that takes one. When the document marks the body optional
+ * (`requestBody.required: false`, every field optional), no body or an empty one is the empty object.
+ */
+async function parseJsonBody(request: ApiRequest, limit: number, optional: boolean): Promise<unknown> {
   const raw = await readBody(request, limit);
-  if (raw.byteLength === 0) throw new InvalidRequestError('A JSON request body is required.', 'body');
+  if (raw.byteLength === 0) {
+    if (optional) return {};
+    throw new InvalidRequestError('A JSON request body is required.', 'body');
+  }
   const contentType = request.headers.get('content-type');
   if (contentType === null || !JSON_CONTENT_TYPE.test(contentType.trim())) {
     throw new HttpError('UnsupportedMediaType', 'The request body must be application/json.', 'content-type');
@@ -252,7 +278,7 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
       const params = validators.path(request.params);
       const query = validators.query(url.searchParams);
       let body: unknown;
-      if (spec.hasBody) body = validators.body(await parseJsonBody(request, runtime.maxRequestBodyBytes));
+      if (spec.hasBody) body = validators.body(await parseJsonBody(request, runtime.maxRequestBodyBytes, !spec.bodyRequired));
       else if (mutating) await refuseBody(request, runtime.maxRequestBodyBytes);
       result = await handler({
         requestId,
@@ -271,7 +297,7 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
       logMappedError(runtime, mapped, err, { requestId, operationId });
       response = errorResponse(mapped, requestId);
     }
-    if (mutating) await audit(runtime, { requestId, principal, operationId, target: result?.auditTarget ?? url.pathname, status: response.status, errorCode, at: now });
+    if (mutating) await audit(runtime, { requestId, principal, operationId, target: result?.auditTarget ?? url.pathname, status: response.status, errorCode, detail: result?.auditDetail, at: now });
     return response;
   }
 
@@ -344,6 +370,8 @@ export interface AuditEntry {
   readonly target: string;
   readonly status: number;
   readonly errorCode: string | undefined;
+  /** Kept when there is no error code (a failed call records its code instead). */
+  readonly detail?: string | undefined;
   readonly at: Date;
   /** Default: from the status (401/403 denied, other 4xx/5xx failed). */
   readonly outcome?: 'succeeded' | 'failed' | 'denied';
@@ -363,7 +391,7 @@ export async function audit(runtime: ApiRuntime, entry: AuditEntry): Promise<voi
       operation: entry.operationId,
       target: entry.target,
       outcome,
-      detail: entry.errorCode,
+      detail: entry.errorCode ?? entry.detail,
     });
   } catch (err) {
     // The mutation already happened (or was refused); losing its audit record must be visible to operators.

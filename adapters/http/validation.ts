@@ -70,6 +70,8 @@ export interface DocumentedOperation {
   readonly operation: OpenAPIV3_1.OperationObject;
   readonly parameters: readonly OpenAPIV3_1.ParameterObject[];
   readonly hasBody: boolean;
+  /** False when the document marks the request body optional (no body = `{}`). */
+  readonly bodyRequired: boolean;
   /** True when the 200 response declares an ETag header. */
   readonly etag: boolean;
   /** Statuses whose documented response declares an ETag header (the pipeline sends one on each). */
@@ -119,6 +121,7 @@ export function listDocumentedOperations(doc: ApiDocument = document): Documente
         operation: op,
         parameters: (op.parameters ?? []).map((p) => resolveParameter(doc, p)),
         hasBody: op.requestBody !== undefined,
+        bodyRequired: op.requestBody !== undefined && !('$ref' in op.requestBody) && op.requestBody.required === true,
         etag: etagStatuses.has(200),
         etagStatuses,
       });
@@ -170,7 +173,11 @@ function toDetails(errors: readonly ErrorObject[] | null | undefined, where: 'pa
 
 function fail(where: 'path' | 'query' | 'body', validate: ValidateFunction): never {
   const details = toDetails(validate.errors, where);
-  throw new InvalidRequestError(`The request ${where === 'body' ? 'body' : `${where} parameters`} are invalid.`, details[0]?.target ?? where, details);
+  const what = where === 'body' ? 'request body is' : `${where} parameters are`;
+  const first = details[0];
+  // The first problem in the message too: many clients show only the message.
+  const why = first === undefined ? '' : `: ${first.target === where ? '' : `${first.target}: `}${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}`;
+  throw new InvalidRequestError(`The ${what} invalid${why}.`, first?.target ?? where, details);
 }
 
 const compiled = new Map<string, RequestValidators>();

@@ -103,6 +103,9 @@ function toProps(run: EvaluationRun): Record<string, unknown> {
     ...(run.subscriptionsNotDiscovered !== undefined && run.subscriptionsNotDiscovered.length > 0
       ? writeChunks('notDiscovered', fitList(run.subscriptionsNotDiscovered, NOT_DISCOVERED_CHUNKS))
       : {}),
+    // Absent on full-estate runs. The API takes at most 500 ids: one chunk.
+    scope: run.scope === 'partial-estate' ? run.scope : undefined,
+    ...(run.scope === 'partial-estate' && run.scopeSubscriptionIds !== undefined ? writeChunks('scopeSubscriptions', JSON.stringify(run.scopeSubscriptionIds)) : {}),
   });
 }
 
@@ -111,6 +114,7 @@ function fromEntity(e: Record<string, unknown>): EvaluationRun {
   const status = reqStr(e, 'status');
   const failures = JSON.parse(readChunks(e, 'failures') ?? '[]') as SubscriptionFailure[];
   const notDiscovered = readChunks(e, 'notDiscovered');
+  const scopeSubscriptions = readChunks(e, 'scopeSubscriptions');
   return {
     id: reqStr(e, 'id'),
     trigger: TRIGGERS.find((t) => t === trigger) ?? 'timer',
@@ -129,6 +133,9 @@ function fromEntity(e: Record<string, unknown>): EvaluationRun {
     eventsNotPublished: e['eventsNotPublished'] === undefined ? undefined : num(e, 'eventsNotPublished'),
     evaluationCompletedNotPublished: bool(e, 'evaluationCompletedNotPublished') ? true : undefined,
     subscriptionsNotDiscovered: notDiscovered === undefined ? undefined : (JSON.parse(notDiscovered) as SubscriptionNotDiscovered[]),
+    ...(scopeSubscriptions !== undefined && e['scope'] === 'partial-estate'
+      ? { scope: 'partial-estate' as const, scopeSubscriptionIds: (JSON.parse(scopeSubscriptions) as unknown[]).filter((s): s is string => typeof s === 'string') }
+      : {}),
   };
 }
 

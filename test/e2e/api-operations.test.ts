@@ -225,14 +225,37 @@ describe('evaluations', () => {
     expect((await call('getEvaluation', 'GET', `/api/v1/evaluations/${run.id}`)).body).toMatchObject({ id: run.id, status: 'succeeded', clustersEvaluated: 30 });
     expect((await call('getEvaluation', 'GET', '/api/v1/evaluations/nope')).res.status).toBe(404);
   });
-  it('refuses a body on POST /evaluations (it takes none) and starts nothing', async () => {
+  it('refuses unknown fields and unknown subscriptions on POST /evaluations, naming them, and starts nothing', async () => {
     const before = (await call('listEvaluations', 'GET', '/api/v1/evaluations?top=1000')).body.value?.length;
     const withJson = await call('startEvaluation', 'POST', '/api/v1/evaluations', { body: { x: 1 } });
     expect(withJson.res.status).toBe(400);
-    expect(withJson.body.error).toMatchObject({ code: 'InvalidRequest', target: 'body' });
+    expect(withJson.body.error).toMatchObject({ code: 'InvalidRequest', target: 'x', details: [{ code: 'UnknownField', target: 'x' }] });
+    const unknown = '99999999-9999-9999-9999-999999999999';
+    const unknownSub = await call('startEvaluation', 'POST', '/api/v1/evaluations', { body: { subscriptionIds: [DEMO_SUBSCRIPTIONS.retail, unknown] } });
+    expect(unknownSub.res.status).toBe(400);
+    expect(unknownSub.body.error).toMatchObject({ code: 'InvalidRequest', target: 'subscriptionIds', details: [{ code: 'UnknownSubscription', target: 'subscriptionIds[1]' }] });
     const big = await call('startEvaluation', 'POST', '/api/v1/evaluations', { rawBody: 'x'.repeat(70 * 1024), headers: { 'content-type': 'text/plain' } });
     expect(big.res.status).toBe(413);
     expect((await call('listEvaluations', 'GET', '/api/v1/evaluations?top=1000')).body.value?.length).toBe(before);
+  });
+  it('runs part of the estate on demand: only those clusters updated, the others neither stale nor "not discovered", the summary still whole', async () => {
+    const clusters = async (): Promise<Record<string, unknown>[]> => (await call('listClusters', 'GET', '/api/v1/clusters?top=100')).body.value ?? [];
+    const before = await clusters();
+    const { res, body } = await call('startEvaluation', 'POST', '/api/v1/evaluations', { body: { subscriptionIds: [DEMO_SUBSCRIPTIONS.factories] } });
+    expect(res.status).toBe(202);
+    expect(body).toMatchObject({ scope: 'partial-estate', scopeSubscriptionIds: [DEMO_SUBSCRIPTIONS.factories] });
+    const done = await e.waitForRun(String(body['id']));
+    expect(done).toMatchObject({ status: 'succeeded', scope: 'partial-estate', subscriptions: { total: 1, succeeded: 1, failed: 0 }, subscriptionsNotDiscovered: [] });
+    const after = await clusters();
+    expect(after).toHaveLength(before.length);
+    for (const c of after) {
+      const was = before.find((b) => b['id'] === c['id']);
+      expect(c['stale'], String(c['id'])).toBe(false);
+      if (c['subscriptionId'] === DEMO_SUBSCRIPTIONS.factories) expect(c['lastEvaluatedAt']).not.toBe(was?.['lastEvaluatedAt']);
+      else expect(c).toEqual(was);
+    }
+    const summary = (await call('getSummary', 'GET', '/api/v1/summary')).body;
+    expect(summary).toMatchObject({ runId: body['id'], totals: { clusters: 30, stale: 0 } });
   });
   it('starts a run on demand: 202 + Location, and the run completes', async () => {
     const { res, body } = await call('startEvaluation', 'POST', '/api/v1/evaluations');

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ApiRuntime, HealthCheck } from '../../adapters/http/api-runtime.js';
 import { queuedRun } from '../../application/evaluation-run.js';
+import { resolveRunScope } from '../../domain/evaluation-scope.js';
 import { createApiRuntime } from '../../adapters/http/api-runtime-factory.js';
 import { createNodeRequestListener } from '../../adapters/http/node-http.js';
 import type { Operation } from '../../adapters/http/operation.js';
@@ -142,6 +143,9 @@ function close(server: Server): Promise<void> {
   });
 }
 
+/** The subscriptions the harness's evaluation starter accepts (those of `api-fixtures`). */
+export const HARNESS_SUBSCRIPTIONS: readonly string[] = ['00000000-0000-0000-0000-00000000000a', '00000000-0000-0000-0000-00000000000b'];
+
 export interface ApiHarnessOptions {
   readonly healthChecks?: HealthCheck[];
   readonly maxRequestBodyBytes?: number;
@@ -209,8 +213,11 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? 65_536,
     ...ports,
     evaluations: {
-      async startRun({ requestedBy }) {
-        const run = queuedRun(randomUUID(), 'on-demand', requestedBy, ports.clock.now().toISOString());
+      async startRun({ requestedBy, subscriptionIds }) {
+        // The subscriptions the harness's fleet (api-fixtures) lives in are the ones "visible".
+        const scope = subscriptionIds === undefined ? undefined : resolveRunScope(subscriptionIds, HARNESS_SUBSCRIPTIONS);
+        const opened = queuedRun(randomUUID(), 'on-demand', requestedBy, ports.clock.now().toISOString());
+        const run = scope === undefined ? opened : { ...opened, scope: 'partial-estate' as const, scopeSubscriptionIds: scope };
         await ports.runs.create(run);
         return run;
       },

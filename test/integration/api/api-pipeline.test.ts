@@ -116,35 +116,46 @@ describe('operations that take no request body', () => {
   const samples = sampleRequests({ clusterPath: `${SUB_A}/rg-edge/store-001`, clusterId: clusterId(SUB_A, 'rg-edge', 'store-001'), runId: 'run-2' });
 
   it('are the ones the samples below cover', () => {
-    expect(bodiless.map((o) => o.operationId).sort()).toEqual(['approveRolloutWave', 'controlRollout', 'deleteException', 'deleteWebhook', 'redeliverWebhookDelivery', 'rotateWebhookSecret', 'startEvaluation']);
+    expect(bodiless.map((o) => o.operationId).sort()).toEqual(['controlRollout', 'deleteException', 'deleteWebhook', 'redeliverWebhookDelivery', 'rotateWebhookSecret']);
   });
 
   for (const op of bodiless) {
-    it(`${op.operationId}: 400 for a JSON body, 413 for one over the limit, before the handler runs; audited as failed`, async () => {
+    it(`${op.operationId}: accepts no body, an empty one or {}; 400 naming each field of a body with fields, 400 for another body, 413 over the limit; audited as failed`, async () => {
       const sample = samples[op.operationId];
       if (sample === undefined) throw new Error(`no sample for ${op.operationId}`);
-      const json = await h.request(sample.method, sample.path, { token: all, body: { x: 1 } });
+      const json = await h.request(sample.method, sample.path, { token: all, body: { x: 1, force: true } });
       expect(json.status).toBe(400);
       const body = (await documented(op.operationId, json)) as ErrorBody;
-      expect(body.error).toMatchObject({ code: 'InvalidRequest', target: 'body', details: [{ code: 'UnexpectedBody', target: 'body' }] });
+      expect(body.error).toMatchObject({
+        code: 'InvalidRequest',
+        target: 'x',
+        message: 'This operation takes no request body fields; unknown fields: x, force.',
+        details: [
+          { code: 'UnknownField', target: 'x' },
+          { code: 'UnknownField', target: 'force' },
+        ],
+      });
       expect(lastAudit()).toMatchObject({ requestId: json.headers.get('x-request-id'), operation: op.operationId, outcome: 'failed', detail: 'InvalidRequest' });
+
+      for (const raw of ['[]', 'null', '"x"', 'not json']) {
+        const other = await h.request(sample.method, sample.path, { token: all, rawBody: raw, headers: { 'content-type': 'application/json' } });
+        expect(other.status, raw).toBe(400);
+        expect(((await documented(op.operationId, other)) as ErrorBody).error).toMatchObject({ code: 'InvalidRequest', target: 'body', details: [{ code: 'UnexpectedBody', target: 'body' }] });
+      }
 
       const big = await h.request(sample.method, sample.path, { token: all, rawBody: 'x'.repeat(70 * 1024), headers: { 'content-type': 'text/plain' } });
       expect(big.status).toBe(413);
       expect(((await documented(op.operationId, big)) as ErrorBody).error.code).toBe('PayloadTooLarge');
-      // An empty body is no body.
-      const empty = await h.request(sample.method, sample.path, { token: all, rawBody: '', headers: { 'content-type': 'application/json' } });
-      expect([400, 413]).not.toContain(empty.status);
-      await documented(op.operationId, empty);
+      // An empty body is no body, and `{}` (what many clients send on a POST) is an empty one.
+      for (const rawBody of ['', '{}', ' { }\n']) {
+        const empty = await h.request(sample.method, sample.path, { token: all, rawBody, headers: { 'content-type': 'application/json' } });
+        expect([400, 413, 415], JSON.stringify(rawBody)).not.toContain(empty.status);
+        await documented(op.operationId, empty);
+      }
     });
   }
 
-  it('startEvaluation with a body starts no run; deleteException with a body deletes nothing', async () => {
-    const runs = h.ports.runs.runs.size;
-    expect((await h.request('POST', '/api/v1/evaluations', { token: all, body: { x: 1 } })).status).toBe(400);
-    expect((await h.request('POST', '/api/v1/evaluations', { token: all, rawBody: 'y'.repeat(70 * 1024), headers: { 'content-type': 'text/plain' } })).status).toBe(413);
-    expect(h.ports.runs.runs.size).toBe(runs);
-
+  it('deleteException with a body with fields deletes nothing; with {} it deletes', async () => {
     const created = await h.request('POST', '/api/v1/exceptions', {
       token: all,
       body: { controlId: FAILING_CONTROL, scope: clusterId(SUB_A, 'rg-edge', 'store-001'), justification: 'j', ticket: 'CHG1', expiresAt: new Date(h.ports.clock.now().getTime() + 86_400_000).toISOString() },
@@ -152,7 +163,49 @@ describe('operations that take no request body', () => {
     const id = String(((await documented('createException', created)) as { id: string }).id);
     expect((await h.request('DELETE', `/api/v1/exceptions/${id}`, { token: all, body: { force: true } })).status).toBe(400);
     expect(h.ports.exceptions.items.has(id)).toBe(true);
-    expect((await h.request('DELETE', `/api/v1/exceptions/${id}`, { token: all })).status).toBe(204);
+    expect((await h.request('DELETE', `/api/v1/exceptions/${id}`, { token: all, body: {} })).status).toBe(204);
+    expect(h.ports.exceptions.items.has(id)).toBe(false);
+  });
+});
+
+describe('operations whose body is optional', () => {
+  it('are startEvaluation and approveRolloutWave', () => {
+    const optional = listDocumentedOperations().filter((o) => o.hasBody && !o.bodyRequired);
+    expect(optional.map((o) => o.operationId).sort()).toEqual(['approveRolloutWave', 'startEvaluation']);
+  });
+
+  it('startEvaluation: no body, an empty body and {} start a full run', async () => {
+    for (const init of [{}, { rawBody: '', headers: { 'content-type': 'application/json' } }, { body: {} }]) {
+      const res = await h.request('POST', '/api/v1/evaluations', { token: all, ...init });
+      expect(res.status).toBe(202);
+      expect(await documented('startEvaluation', res)).toMatchObject({ scope: 'full-estate', status: 'queued' });
+    }
+  });
+
+  it('startEvaluation: { subscriptionIds } starts a partial-estate run of those; unknown ids are refused by name and start nothing', async () => {
+    const scoped = await h.request('POST', '/api/v1/evaluations', { token: all, body: { subscriptionIds: [SUB_A.toUpperCase()] } });
+    expect(scoped.status).toBe(202);
+    const view = (await documented('startEvaluation', scoped)) as { id: string };
+    expect(view).toMatchObject({ scope: 'partial-estate', scopeSubscriptionIds: [SUB_A] });
+    const got = await h.request('GET', `/api/v1/evaluations/${view.id}`, { token: all });
+    expect(await documented('getEvaluation', got)).toMatchObject({ scope: 'partial-estate', scopeSubscriptionIds: [SUB_A] });
+
+    const runs = h.ports.runs.runs.size;
+    const unknown = '99999999-9999-9999-9999-999999999999';
+    const refused = await h.request('POST', '/api/v1/evaluations', { token: all, body: { subscriptionIds: [SUB_A, unknown] } });
+    expect(refused.status).toBe(400);
+    const error = ((await documented('startEvaluation', refused)) as ErrorBody).error;
+    expect(error).toMatchObject({ code: 'InvalidRequest', target: 'subscriptionIds', details: [{ code: 'UnknownSubscription', target: 'subscriptionIds[1]' }] });
+    expect(error.message).toContain(unknown);
+    for (const body of [{ subscriptionIds: [] }, { subscriptionIds: ['not-a-guid'] }, { subscriptionIds: [SUB_A, SUB_A] }, { subscriptionId: SUB_A }]) {
+      const bad = await h.request('POST', '/api/v1/evaluations', { token: all, body });
+      expect(bad.status, JSON.stringify(body)).toBe(400);
+      expect(((await documented('startEvaluation', bad)) as ErrorBody).error.message).toMatch(/^The request body is invalid: /);
+    }
+    const unknownField = await h.request('POST', '/api/v1/evaluations', { token: all, body: { x: 1 } });
+    expect(((await documented('startEvaluation', unknownField)) as ErrorBody).error).toMatchObject({ target: 'x', details: [{ code: 'UnknownField', target: 'x' }] });
+    expect((await h.request('POST', '/api/v1/evaluations', { token: all, rawBody: 'y'.repeat(70 * 1024), headers: { 'content-type': 'application/json' } })).status).toBe(413);
+    expect(h.ports.runs.runs.size).toBe(runs);
   });
 });
 

@@ -103,3 +103,46 @@ it('plans, creates, refuses a concurrent rollout and self-approval, approves, pa
   ]);
   expect(records[3]?.callerObjectId).toBe('creator-oid');
 });
+
+it('takes an approver\'s comment (≤ 1000 chars) into the event log, the wave and the audit log; {} is no comment; unknown fields are refused', async () => {
+  const assignment = `/subscriptions/${SUB_A}/providers/Microsoft.Authorization/policyAssignments/pss-restricted`;
+  h.ports.policyAssignments.assignments.set(assignment.toLowerCase(), {
+    id: assignment,
+    name: 'pss-restricted',
+    scope: `/subscriptions/${SUB_A}`,
+    policyDefinitionId: '/providers/Microsoft.Authorization/policySetDefinitions/a8640138-9b0a-4a28-b8cb-1666c838647d',
+    parameters: { effect: { value: 'Audit' } },
+  });
+  const request = { ...REQUEST, policyAssignmentId: assignment, waves: [{ name: 'canary', locations: ['westeurope'] }, { name: 'rest', locations: ['northeurope'] }] };
+  const created = await h.request('POST', '/api/v1/rollouts', { token: creator, body: request });
+  expect(created.status).toBe(201);
+  const { id } = (await documented('createRollout', created)) as RolloutView;
+  const eventsBefore = (await h.ports.rolloutRepository.events(id)).length;
+
+  const tooLong = await h.request('POST', `/api/v1/rollouts/${id}/waves/canary/approve`, { token: approver, body: { comment: 'x'.repeat(1001) } });
+  expect(tooLong.status).toBe(400);
+  expect(((await documented('approveRolloutWave', tooLong)) as { error: { target: string; message: string } }).error).toMatchObject({ target: 'comment', message: expect.stringMatching(/^The request body is invalid: comment: /) });
+  const unknown = await h.request('POST', `/api/v1/rollouts/${id}/waves/canary/approve`, { token: approver, body: { comment: 'ok', reason: 'x' } });
+  expect(unknown.status).toBe(400);
+  expect(((await documented('approveRolloutWave', unknown)) as { error: { details: unknown[] } }).error.details).toEqual([{ code: 'UnknownField', message: 'unknown field', target: 'reason' }]);
+  expect((await h.request('GET', `/api/v1/rollouts/${id}`, { token: creator }).then((r) => r.json() as Promise<RolloutView>)).waves[0]!.approval).toBeUndefined();
+  expect(await h.ports.rolloutRepository.events(id)).toHaveLength(eventsBefore);
+
+  const comment = 'CHG0042: approved by the change advisory board';
+  const approved = await h.request('POST', `/api/v1/rollouts/${id}/waves/canary/approve`, { token: approver, body: { comment } });
+  expect(approved.status).toBe(200);
+  expect(((await documented('approveRolloutWave', approved)) as RolloutView).waves[0]!.approval).toMatchObject({ by: 'approver-oid', comment });
+  const events = await h.ports.rolloutRepository.events(id);
+  expect(events.at(-1)).toMatchObject({ type: 'approved', actor: 'approver-oid', wave: 0, comment });
+  expect(h.ports.auditLog.records.find((a) => a.requestId === approved.headers.get('x-request-id'))).toMatchObject({ operation: 'approveRolloutWave', outcome: 'succeeded', detail: `comment: ${comment}` });
+
+  // What HTTP clients, ServiceNow REST steps and Logic Apps send by default: `{}`, or nothing at all.
+  const empty = await h.request('POST', `/api/v1/rollouts/${id}/waves/rest/approve`, { token: approver, body: {} });
+  expect(empty.status).toBe(200);
+  const view = (await documented('approveRolloutWave', empty)) as RolloutView;
+  expect(view.waves[1]!.approval?.by).toBe('approver-oid');
+  expect(view.waves[1]!.approval).not.toHaveProperty('comment');
+  expect((await h.ports.rolloutRepository.events(id)).at(-1)).not.toHaveProperty('comment');
+  const paused = await h.request('POST', `/api/v1/rollouts/${id}/pause`, { token: creator, body: {} });
+  expect(paused.status).toBe(200);
+});

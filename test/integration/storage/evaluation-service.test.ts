@@ -530,6 +530,51 @@ describe('faults end in a visible partial state', () => {
   });
 });
 
+describe('a partial-estate run (on demand, some subscriptions)', () => {
+  it('updates only the requested subscriptions\' clusters, marks nothing else stale or not discovered, and summarises every cluster', async () => {
+    await runToCompletion();
+    const before = { s2: await world.clusters.listBySubscription(S2), s3: await world.clusters.listBySubscription(S3) };
+    world.inventory.setRbac(S1, 'store-001', false);
+    world.clock.set('2026-05-02T02:00:00.000Z');
+    const run = await world.service.starter.startRun({ trigger: 'on-demand', requestedBy: 'alice', subscriptionIds: [S1.toUpperCase()] });
+    expect(run).toMatchObject({ scope: 'partial-estate', scopeSubscriptionIds: [S1], subscriptionsTotal: 1 });
+    const messages = world.collect.drain();
+    expect(messages.map((m) => m.subscriptionId)).toEqual([S1]);
+    for (const m of messages) await world.service.collector.collectSubscription(m, FIRST);
+    for (const m of world.finalize.drain()) await world.service.finalizer.finalizeRun(m.runId);
+
+    const stored = await world.runs.get(run.id);
+    expect(stored).toMatchObject({ status: 'succeeded', scope: 'partial-estate', scopeSubscriptionIds: [S1], clustersEvaluated: 2 });
+    expect(stored?.subscriptionsNotDiscovered).toBeUndefined();
+    expect((await world.clusters.get(S1, 'edge-rg', 'store-001'))?.evaluation).toMatchObject({ runId: run.id });
+    expect((await world.clusters.get(S1, 'edge-rg', 'store-001'))?.evaluation.failedControls).toContain('ARC-AC-01');
+    // The other subscriptions are exactly as the full run left them: current, not stale.
+    expect(await world.clusters.listBySubscription(S2)).toEqual(before.s2);
+    expect(await world.clusters.listBySubscription(S3)).toEqual(before.s3);
+    const summary = await world.summaries.getLatest();
+    expect(summary?.runId).toBe(run.id);
+    expect(summary?.totals).toMatchObject({ clusters: 5, stale: 0 });
+    expect(Object.keys(summary?.perSubscription ?? {}).sort()).toEqual([S1, S2, S3]);
+  });
+
+  it('refuses subscriptions the app does not evaluate, naming each, before anything is written', async () => {
+    const unknown = '99999999-9999-9999-9999-999999999999';
+    const disabled = 'ffffffff-0000-0000-0000-000000000000';
+    const refused = world.service.starter.startRun({ trigger: 'on-demand', subscriptionIds: [S1, unknown, disabled] });
+    await expect(refused).rejects.toMatchObject({
+      code: 'InvalidRequest',
+      target: 'subscriptionIds',
+      details: [
+        { code: 'UnknownSubscription', target: 'subscriptionIds[1]' },
+        { code: 'UnknownSubscription', target: 'subscriptionIds[2]' },
+      ],
+    });
+    await expect(refused).rejects.toThrow(new RegExp(`${unknown}, ${disabled}`));
+    expect((await world.runs.list(10)).items).toEqual([]);
+    expect(world.collect.drain()).toEqual([]);
+  });
+});
+
 describe('runs a crashed start left unfinished are swept', () => {
   /** A start killed after sending only S1's collect message: S2 and S3 never get one. */
   async function crashedStart(at: string): Promise<string> {

@@ -12,6 +12,12 @@ export type ErrorCode =
   | 'Forbidden'
   | 'DependencyFailed';
 
+/**
+ * Details an error response lists at most; the rest are only counted (`detailsOmitted`). One detail per
+ * unknown parameter or field would otherwise let a request of a few KB produce a response of 100+ KB.
+ */
+export const MAX_ERROR_DETAILS = 20;
+
 export interface ErrorDetail {
   readonly code: string;
   readonly message: string;

@@ -10,6 +10,7 @@
 import type { OpenAPIV3, OpenAPIV3_1 } from 'openapi-types';
 import { APP_ROLES } from '../adapters/http/app-roles.js';
 import { MAX_JUSTIFICATION_LENGTH, MAX_TICKET_LENGTH } from '../domain/exceptions.js';
+import { MAX_ERROR_DETAILS } from '../domain/errors.js';
 import { GUID_PATTERN, ID_PATTERN, dateTime, etagHeader, json, paramRef, ref, requestIdHeader, respRef, secured, type Operation, type OperationExtensions, type Schema } from './building-blocks.js';
 import { conflictResponse, rolloutPaths, rolloutSchemas, rolloutTag } from './rollout-paths.js';
 import { webhookPaths, webhookSchemas, webhookTags } from './webhook-paths.js';
@@ -86,7 +87,8 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
           code: { type: 'string', description: 'Stable, machine-readable code (see docs/api.md).' },
           message: { type: 'string' },
           target: { type: 'string', description: 'The offending field, parameter or resource.' },
-          details: { type: 'array', items: ref('ErrorDetail') },
+          details: { type: 'array', maxItems: MAX_ERROR_DETAILS, items: ref('ErrorDetail'), description: `At most ${MAX_ERROR_DETAILS}; the rest are counted in \`detailsOmitted\`.` },
+          detailsOmitted: { type: 'integer', minimum: 1, description: `How many details were not listed (beyond the first ${MAX_ERROR_DETAILS}); absent when all are.` },
         },
       },
     },

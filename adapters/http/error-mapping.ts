@@ -3,7 +3,7 @@
  * {@link toErrorResponse}; unknown errors become 500 `InternalError` without their message or stack.
  */
 import { isRestError, type RestError } from '@azure/core-rest-pipeline';
-import { AppError, type ErrorCode, type ErrorDetail } from '../../domain/errors.js';
+import { AppError, MAX_ERROR_DETAILS, type ErrorCode, type ErrorDetail } from '../../domain/errors.js';
 import { HttpError, MethodNotAllowedError, UnauthorizedError, type HttpErrorCode } from './http-errors.js';
 
 export type ApiErrorCode = ErrorCode | HttpErrorCode;
@@ -34,6 +34,8 @@ export interface ErrorBody {
     readonly message: string;
     readonly target?: string;
     readonly details?: readonly ErrorDetail[];
+    /** How many details were left out beyond {@link MAX_ERROR_DETAILS}; absent when none were. */
+    readonly detailsOmitted?: number;
   };
 }
 
@@ -78,6 +80,13 @@ function retryAfterOf(err: RestError): string | undefined {
   return value !== undefined && /^\d{1,4}$/.test(value.trim()) && Number(value) <= 3600 ? value.trim() : undefined;
 }
 
+/** The first {@link MAX_ERROR_DETAILS} details and a count of the rest. */
+function detailsOf(details: readonly ErrorDetail[] | undefined): Pick<ErrorBody['error'], 'details' | 'detailsOmitted'> {
+  if (details === undefined || details.length === 0) return {};
+  if (details.length <= MAX_ERROR_DETAILS) return { details };
+  return { details: details.slice(0, MAX_ERROR_DETAILS), detailsOmitted: details.length - MAX_ERROR_DETAILS };
+}
+
 export function toErrorResponse(err: unknown): MappedError {
   if (err instanceof AppError || err instanceof HttpError) {
     const code = err.code as ApiErrorCode;
@@ -96,7 +105,7 @@ export function toErrorResponse(err: unknown): MappedError {
           code,
           message: err.message,
           ...(err.target !== undefined ? { target: err.target } : {}),
-          ...(err.details !== undefined && err.details.length > 0 ? { details: err.details } : {}),
+          ...detailsOf(err.details),
         },
       },
     };

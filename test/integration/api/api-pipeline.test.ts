@@ -94,6 +94,34 @@ describe('requests no operation serves', () => {
   });
 });
 
+describe('error details', () => {
+  it('are capped at 20 with a count of the rest, so an error is never much larger than the request', async () => {
+    const query = Array.from({ length: 1500 }, (_, i) => `u${i}=`).join('&');
+    const res = await h.request('GET', `/api/v1/controls?${query}`, { token: all });
+    expect(res.status).toBe(400);
+    const text = await res.clone().text();
+    expect(text.length).toBeLessThan(3000);
+    const body = (await documented('listControls', res)) as ErrorBody & { error: { detailsOmitted?: number } };
+    expect(body.error.details).toHaveLength(20);
+    expect(body.error.details?.[0]).toEqual({ code: 'UnknownField', message: 'unknown query parameter', target: 'u0' });
+    expect(body.error.detailsOmitted).toBe(1480);
+
+    const fields = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`f${i}`, i]));
+    const bodyRes = await h.request('POST', '/api/v1/webhooks', { token: all, body: { url: 'https://hooks.example.com/x', events: ['*'], ...fields } });
+    const bodyError = (await documented('createWebhook', bodyRes)) as ErrorBody & { error: { detailsOmitted?: number } };
+    expect(bodyRes.status).toBe(400);
+    expect(bodyError.error.details).toHaveLength(20);
+    expect(bodyError.error.detailsOmitted).toBe(280);
+  });
+
+  it('at or under the cap are listed in full, without a count', async () => {
+    const res = await h.request('GET', `/api/v1/controls?${Array.from({ length: 20 }, (_, i) => `u${i}=1`).join('&')}`, { token: all });
+    const body = (await documented('listControls', res)) as ErrorBody & { error: { detailsOmitted?: number } };
+    expect(body.error.details).toHaveLength(20);
+    expect(body.error.detailsOmitted).toBeUndefined();
+  });
+});
+
 describe('docs assets', () => {
   it('404 for names of Object.prototype members (the allow-list is not a prototype walk), nothing logged', async () => {
     const errors = h.errors.length;

@@ -9,30 +9,19 @@
  * of a step are idempotent (a wave's desired assignments are fixed at plan time) and only the
  * transition that wins moves the rollout on.
  */
-import { ConflictError, DependencyError, NotFoundError, PreconditionFailedError } from '../domain/errors.js';
-import { applyAction, isUnderScope, sameEnforcement } from '../domain/rollout-assignment.js';
-import { storedOffendersByPolicy } from '../domain/rollout-evidence.js';
-import type { OutgoingStep, PolicyAssignmentModel, Rollout, RolloutClusterFacts, RolloutEvent, RolloutPlan, RolloutRequest, RolloutStepMessage, StepCursor } from '../domain/rollout-model.js';
+import { ConflictError, NotFoundError, PreconditionFailedError } from '../domain/errors.js';
+import type { OutgoingStep, PolicyAssignmentModel, Rollout, RolloutEvent, RolloutPlan, RolloutRequest, RolloutStepMessage, StepCursor } from '../domain/rollout-model.js';
 import { normaliseRolloutRequest, planRollout } from '../domain/rollout-planner.js';
 import {
   abortRollout,
   approveWave,
-  bakeRemainingSeconds,
-  blockApply,
   classifyStep,
-  continueBake,
-  decideBake,
-  decideGate,
-  decideVerify,
   failRollout,
-  findRegressions,
   findWave,
   isActive,
   markOutbox,
   outboxResend,
   pauseRollout,
-  recordApplied,
-  recordRolledBack,
   requestRollback,
   resumeRollout,
   startRollout,
@@ -40,11 +29,12 @@ import {
   type Transition,
 } from '../domain/rollout-state-machine.js';
 import { QueueDelivery } from './queue-delivery.js';
+import { ClusterFactsReader } from './rollout-cluster-facts.js';
+import { runStep, type StepPorts } from './rollout-steps.js';
 import { publishAll, rolloutOutboundEvents } from './event-publishing.js';
 import type {
   AzureInventoryReader,
   ChangeApprovalRequest,
-  ClusterState,
   ClusterStateRepository,
   Clock,
   EventPublisher,
@@ -130,30 +120,15 @@ const MAX_RACES = 5;
 export const REDELIVERY_RESEND_DELAY_SECONDS = 60;
 /** How long after its due time the sweeper re-sends a presumed-sent outbox (see `sweep`). */
 export const SWEEP_GRACE_SECONDS = 600;
-const SUBSCRIPTION = /^\/subscriptions\/([^/]+)/i;
-
-function subscriptionOf(id: string): string | undefined {
-  return SUBSCRIPTION.exec(id)?.[1]?.toLowerCase();
-}
-
-function toFacts(state: ClusterState): Omit<RolloutClusterFacts, 'states'> {
-  return {
-    id: state.id,
-    name: state.name,
-    subscriptionId: state.subscriptionId,
-    resourceGroup: state.resourceGroup,
-    location: state.location,
-    connectivityStatus: state.connectivityStatus,
-    evaluatedAt: state.evaluation.evaluatedAt,
-    stale: state.stale,
-  };
-}
-
 export class RolloutService implements RolloutApprovals {
   private readonly log: RolloutLogger;
+  private readonly facts: ClusterFactsReader;
+  private readonly steps: StepPorts;
 
   constructor(private readonly deps: RolloutServiceDeps) {
     this.log = deps.log ?? { info: () => undefined, warn: () => undefined };
+    this.facts = new ClusterFactsReader(deps);
+    this.steps = { assignments: deps.assignments, facts: this.facts, clock: deps.clock, settings: deps.settings };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -165,7 +140,7 @@ export class RolloutService implements RolloutApprovals {
     const normalised = normaliseRolloutRequest(request);
     const assignment = await this.deps.assignments.get(normalised.policyAssignmentId);
     if (assignment === undefined) throw new NotFoundError(`Policy assignment ${normalised.policyAssignmentId} was not found.`, 'policyAssignmentId');
-    const clusters = await this.gather(assignment.scope, undefined, [assignment.id], false);
+    const clusters = await this.facts.gather(assignment.scope, undefined, [assignment.id], false);
     const plan = planRollout({ request: normalised, assignment, clusters });
     if (options.dryRun === true) return { dryRun: true, plan };
 
@@ -284,7 +259,7 @@ export class RolloutService implements RolloutApprovals {
       }
       let t: Transition;
       try {
-        t = await this.runStep(stored.rollout, message);
+        t = await runStep(stored.rollout, message, this.steps);
       } catch (error) {
         delivery.rethrowUnlessLast(error);
         const cause = `step ${message.step} of wave ${message.wave + 1} failed on delivery ${delivery.attempt}: ${error instanceof Error ? error.message : String(error)}`;
@@ -376,131 +351,6 @@ export class RolloutService implements RolloutApprovals {
       token = page.continuationToken;
     } while (token !== undefined);
     return out;
-  }
-
-  private async runStep(rollout: Rollout, message: RolloutStepMessage): Promise<Transition> {
-    const now = (): Date => this.deps.clock.now();
-    const wave = rollout.waves[message.wave];
-    if (wave === undefined) throw new NotFoundError(`Wave ${message.wave} does not exist.`, rollout.id);
-    switch (message.step) {
-      case 'gate': {
-        const clusters = await this.gather(rollout.snapshot.scope, wave.clusters, [rollout.policyAssignmentId], false);
-        return decideGate(rollout, { clusters }, now(), this.deps.settings);
-      }
-      case 'apply': {
-        // Read-modify-write: each assignment must hold what the previous wave (or the snapshot) left;
-        // anything else is a change made outside the rollout, which the wave must not overwrite.
-        const previous = message.wave === 0 ? { parent: rollout.snapshot, children: [] } : rollout.waves[message.wave - 1]?.desired ?? { parent: rollout.snapshot, children: [] };
-        const previousChildren = new Map(previous.children.map((c) => [c.id.toLowerCase(), c]));
-        const targets = [...wave.desired.children.map((c) => ({ desired: c, expected: previousChildren.get(c.id.toLowerCase()) })), { desired: wave.desired.parent, expected: previous.parent }];
-        const actions = await Promise.all(targets.map(async (x) => ({ ...x, action: applyAction(x.desired, x.expected, await this.deps.assignments.get(x.desired.id)) })));
-        const outside = actions.filter((x) => x.action === 'changed-outside');
-        if (outside.length > 0) {
-          return blockApply(rollout, outside.map((x) => `${x.desired.id} was changed outside the rollout (it holds neither what ${message.wave === 0 ? 'the snapshot' : 'the previous wave'} left nor this wave's desired state); revert the change and resume, or roll back`), now());
-        }
-        // Children first: a resource group is enforced by its deny assignment before the parent stops covering it.
-        for (const x of actions) if (x.action === 'write') await this.write(x.desired);
-        return recordApplied(rollout, now());
-      }
-      case 'verify': {
-        const enforcing = [...new Set(Object.values(wave.enforcement))];
-        const subscriptions = [...new Set(wave.clusters.map(subscriptionOf).filter((s): s is string => s !== undefined))];
-        if (message.attempt === 0) for (const sub of subscriptions) await this.deps.assignments.triggerEvaluation(sub);
-        const states = (await Promise.all(subscriptions.map((sub) => this.deps.assignments.queryAssignmentStates(sub, enforcing)))).flat();
-        const pending = wave.clusters.filter((id) => {
-          const lower = id.toLowerCase();
-          const mine = states.filter((s) => s.resourceId === lower && s.policyAssignmentId === wave.enforcement[lower]);
-          return mine.length === 0 || mine.some((s) => s.policyDefinitionAction !== 'deny');
-        });
-        return decideVerify(rollout, { pending: pending.map((id) => id.split('/').pop() ?? id) }, now(), this.deps.settings);
-      }
-      case 'bake': {
-        if (bakeRemainingSeconds(rollout, now()) > 0) return continueBake(rollout, now());
-        const enforcing = [...new Set([rollout.policyAssignmentId.toLowerCase(), ...Object.values(wave.enforcement)])];
-        const clusters = await this.gather(rollout.snapshot.scope, wave.clusters, enforcing, true);
-        return decideBake(rollout, { regressions: findRegressions(wave, clusters) }, now());
-      }
-      case 'rollback': {
-        // Scope `wave` (a bake regression): back to what the previous wave left, removing only this
-        // wave's deny children; scope `all`: the snapshot, every deny child removed.
-        const onlyWave = rollout.rollbackScope === 'wave';
-        const previous = onlyWave && message.wave > 0 ? rollout.waves[message.wave - 1]?.desired : undefined;
-        const keep = new Set((previous?.children ?? []).map((c) => c.id.toLowerCase()));
-        // The parent first: it covers the resource groups again before their deny assignments go.
-        await this.write(previous?.parent ?? rollout.snapshot);
-        const children = new Map<string, PolicyAssignmentModel>();
-        for (const w of onlyWave ? [wave] : rollout.waves) for (const child of w.desired.children) if (!keep.has(child.id.toLowerCase())) children.set(child.id.toLowerCase(), child);
-        for (const child of children.values()) await this.deps.assignments.delete(child.id);
-        for (const child of children.values()) {
-          if ((await this.deps.assignments.get(child.id)) !== undefined) throw new DependencyError(`Deny assignment ${child.id} is still present after delete.`, child.id);
-        }
-        return recordRolledBack(rollout, now());
-      }
-    }
-  }
-
-  /** Read-modify-write of one assignment: skip when ARM already holds it, else PUT and read back. */
-  private async write(desired: PolicyAssignmentModel): Promise<void> {
-    const current = await this.deps.assignments.get(desired.id);
-    if (current !== undefined && sameEnforcement(desired, current)) return;
-    await this.deps.assignments.put(desired);
-    const readBack = await this.deps.assignments.get(desired.id);
-    if (readBack === undefined || !sameEnforcement(desired, readBack)) {
-      throw new DependencyError(`Policy assignment ${desired.id} does not hold what was written.`, desired.id);
-    }
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Evidence
-  // -------------------------------------------------------------------------------------------
-
-  /**
-   * Facts for the clusters under `scope` (or just `clusterIds`): identity and evidence from the latest
-   * evaluation, the live policy states of `assignmentIds`, and (with `liveConnectivity`) ARM's
-   * current connectivity status.
-   */
-  private async gather(scope: string, clusterIds: readonly string[] | undefined, assignmentIds: readonly string[], liveConnectivity: boolean): Promise<RolloutClusterFacts[]> {
-    const wanted = clusterIds === undefined ? undefined : new Set(clusterIds.map((id) => id.toLowerCase()));
-    let subscriptions: string[];
-    if (wanted !== undefined) subscriptions = [...new Set([...wanted].map(subscriptionOf).filter((s): s is string => s !== undefined))];
-    else if (subscriptionOf(scope) !== undefined) subscriptions = [subscriptionOf(scope) as string];
-    else subscriptions = await this.allSubscriptions();
-
-    // In-cluster offenders come from the stored evaluation (its labels name assignments by name):
-    // the live state query cannot expand components at subscription scope, and this costs no ARM call.
-    const assignmentNames = assignmentIds.map((id) => id.replace(/\/+$/, '').split('/').pop() ?? id);
-    const out: RolloutClusterFacts[] = [];
-    for (const sub of subscriptions) {
-      const [states, records, live] = await Promise.all([
-        this.deps.assignments.queryAssignmentStates(sub, assignmentIds),
-        this.deps.clusters.listBySubscription(sub),
-        liveConnectivity && this.deps.inventory ? this.deps.inventory.listConnectedClusters(sub) : Promise.resolve(undefined),
-      ]);
-      const connectivity = new Map((live ?? []).map((c) => [c.id.toLowerCase(), c.properties.connectivityStatus]));
-      for (const record of records) {
-        const lower = record.id.toLowerCase();
-        if (wanted !== undefined ? !wanted.has(lower) : !isUnderScope(record.id, scope)) continue;
-        const facts = toFacts(record);
-        out.push({
-          ...facts,
-          ...(live !== undefined ? { connectivityStatus: connectivity.has(lower) ? connectivity.get(lower) : 'NotFound' } : {}),
-          states: states.filter((s) => s.resourceId === lower),
-          storedOffenders: storedOffendersByPolicy(record.evaluation.controls, assignmentNames),
-        });
-      }
-    }
-    return out;
-  }
-
-  private async allSubscriptions(): Promise<string[]> {
-    const subs = new Set<string>();
-    let token: string | undefined;
-    do {
-      const page = await this.deps.clusters.list({ top: 1000, continuationToken: token });
-      for (const c of page.items) subs.add(c.subscriptionId.toLowerCase());
-      token = page.continuationToken;
-    } while (token !== undefined);
-    return [...subs];
   }
 
   // -------------------------------------------------------------------------------------------

@@ -182,3 +182,29 @@ export function parseRemediationCheckMessage(payload: unknown): RemediationCheck
   if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1 || attempt > 100_000) throw new TypeError('attempt must be a positive integer');
   return { kind: 'remediation-check', remediationId, attempt };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Control-plane watch (Azure Activity Log)
+// ---------------------------------------------------------------------------------------------
+
+export const CONTROL_PLANE_QUEUES = Object.freeze({
+  /** One message per subscription and watch tick: read its Activity Log from the watermark. */
+  watch: 'controlplane-watch',
+});
+
+export interface ControlPlaneWatchMessage {
+  readonly kind: 'controlplane-watch';
+  readonly subscriptionId: string;
+  /** When the tick fanned out (ISO), for logs. */
+  readonly requestedAt: string;
+}
+
+/** Validates a watch message (throws `TypeError` naming the problem: the message is poison). */
+export function parseControlPlaneWatchMessage(payload: unknown): ControlPlaneWatchMessage {
+  const o = asObject(payload);
+  if (o['kind'] !== 'controlplane-watch') throw new TypeError('kind must be "controlplane-watch"');
+  const { subscriptionId, requestedAt } = o;
+  if (typeof subscriptionId !== 'string' || !GUID.test(subscriptionId)) throw new TypeError('subscriptionId must be a GUID');
+  if (typeof requestedAt !== 'string' || Number.isNaN(Date.parse(requestedAt))) throw new TypeError('requestedAt must be an ISO date-time');
+  return { kind: 'controlplane-watch', subscriptionId: subscriptionId.toLowerCase(), requestedAt };
+}

@@ -554,3 +554,61 @@ export interface RolloutRepository {
   /** The active rollouts (for the outbox sweeper); without it, the sweeper pages through `list`. */
   listActive?(): Promise<StoredRollout[]>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Control-plane watch (Azure Activity Log; docs/controls.md, "Control-plane watch")
+// ---------------------------------------------------------------------------------------------
+
+/** Reads a subscription's Azure Activity Log (`adapters/arm/activity-log-reader.ts`). */
+export interface ActivityLogReader {
+  /** Every entry with `eventTimestamp` in [from, to], all pages (the service requires the range; `from` at most 90 days back). */
+  list(subscriptionId: string, from: Date, to: Date): Promise<import('../domain/control-plane-events.js').ActivityLogEntry[]>;
+}
+
+/** What the watch of one subscription has read, and how its last attempt went. */
+export interface ControlPlaneWatchState {
+  readonly subscriptionId: string;
+  /** The continuous `eventTimestamp` range read so far; absent before the first successful read. */
+  readonly coverage?: import('../domain/control-plane-events.js').WatchCoverage | undefined;
+  readonly lastAttemptAt?: string | undefined;
+  readonly lastSuccessAt?: string | undefined;
+  /** Set while the last attempt failed (the log could not be read); cleared by the next success. */
+  readonly lastError?: string | undefined;
+}
+
+export interface ControlPlaneEventQuery {
+  /** Only events at or after this time (ISO). */
+  readonly since?: string | undefined;
+  /** Only this operation (catalog spelling, compared case-insensitively). */
+  readonly operation?: string | undefined;
+  readonly subscriptionId?: string | undefined;
+  /** Only events concerning this cluster (lower-cased ARM id), resource-group changes included. */
+  readonly clusterId?: string | undefined;
+  readonly top: number;
+  readonly continuationToken?: string | undefined;
+}
+
+/**
+ * Kept control-plane events, keyed by the Activity Log's `eventDataId` (a second read of the same entry
+ * changes nothing), with per-cluster copies for the cluster views, each subscription's watch state, and
+ * the extension types last listed per cluster (the log names an extension, never its type).
+ */
+export interface ControlPlaneEventRepository {
+  /** Stores the event unless it is stored; says whether it was already published (`controlplane.change.detected`). */
+  record(event: import('../domain/control-plane-events.js').ControlPlaneEvent): Promise<{ readonly published: boolean }>;
+  markPublished(event: import('../domain/control-plane-events.js').ControlPlaneEvent): Promise<void>;
+  /** Newest first. */
+  list(query: ControlPlaneEventQuery): Promise<Page<import('../domain/control-plane-events.js').ControlPlaneEvent>>;
+  /** A cluster's events with `eventTimestamp` in [from, to], newest first (resource-group changes included). */
+  listForCluster(clusterId: string, from: string, to: string): Promise<import('../domain/control-plane-events.js').ControlPlaneEvent[]>;
+  getWatchState(subscriptionId: string): Promise<ControlPlaneWatchState | undefined>;
+  saveWatchState(state: ControlPlaneWatchState): Promise<void>;
+  /** Every subscription's watch state. */
+  listWatchStates(): Promise<ControlPlaneWatchState[]>;
+  /** Replaces the extension name → type map of each cluster of a subscription (names and types lower-cased). */
+  recordExtensionTypes(subscriptionId: string, types: ReadonlyMap<string, ReadonlyMap<string, string>>): Promise<void>;
+  /** The extension name → type maps of the subscription's clusters, by lower-cased cluster id. */
+  extensionTypes(subscriptionId: string): Promise<Map<string, Map<string, string>>>;
+  /** Retention: deletes events older than `cutoff` (ISO); returns how many rows. */
+  purgeOlderThan(cutoff: string): Promise<number>;
+}

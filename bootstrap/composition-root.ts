@@ -10,6 +10,10 @@ import { DefaultAzureCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/core-auth';
 import { loadConfig, type AppConfig } from '../config/settings.js';
 import { ArmInventoryReader } from '../adapters/arm/azure-inventory-reader.js';
+import { ArmActivityLogReader } from '../adapters/arm/activity-log-reader.js';
+import { TableControlPlaneEventRepository } from '../adapters/storage/table-control-plane-repository.js';
+import { ControlPlaneWatchService } from '../application/control-plane-watch-service.js';
+import { CONTROL_PLANE_QUEUES, type ControlPlaneWatchMessage } from '../application/messages.js';
 import { TableStore, type TableStorageConnection } from '../adapters/storage/table-store.js';
 import { StorageMessageQueue, type QueueConnection } from '../adapters/storage/storage-queue.js';
 import { TableRunRepository } from '../adapters/storage/table-run-repository.js';
@@ -35,8 +39,10 @@ import { REMEDIATION_QUEUES, type RemediationCheckMessage } from '../application
 import { REMEDIATION_CHECK_MAX_DELAY_SECONDS } from '../domain/remediation-check-schedule.js';
 import { QUEUES, type CollectSubscriptionMessage, type FinalizeRunMessage } from '../application/messages.js';
 import type {
+  ActivityLogReader,
   AuditLog,
   AzureInventoryReader,
+  ControlPlaneEventRepository,
   Clock,
   EvaluationClusterStateRepository,
   ExceptionRepository,
@@ -60,6 +66,7 @@ export interface Repositories {
   readonly exceptions: ExceptionRepository;
   readonly audit: AuditLog;
   readonly remediations: RemediationRepository;
+  readonly controlPlaneEvents: ControlPlaneEventRepository;
 }
 
 export interface Queues {
@@ -99,11 +106,15 @@ export interface Container {
   /** The `remediation-checks` queue and back-off every remediation service of this container schedules with. */
   readonly remediationChecks: NonNullable<RemediationDependencies['checks']>;
   readonly remediationLog: RemediationDependencies['log'];
+  /** Control-plane watch (Azure Activity Log): the timer fan-out, the per-subscription read, the collect's ARC-TD-04 input. */
+  readonly controlPlane: ControlPlaneWatchService;
 }
 
 export interface ContainerOverrides {
   readonly credential?: TokenCredential;
   readonly inventory?: AzureInventoryReader;
+  /** Activity Log reads (default: `@azure/arm-monitor` against the configured ARM endpoint). */
+  readonly activityLog?: ActivityLogReader;
   readonly remediationStarter?: RemediationStarter;
   /** Policy assignment reads/writes and policy-state queries for rollouts (default: the ARM SDK adapter). */
   readonly policyAssignments?: PolicyAssignmentGateway;
@@ -162,6 +173,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     exceptions: new TableExceptionRepository(tables),
     audit: new TableAuditLog(tables),
     remediations: new TableRemediationRepository(tables),
+    controlPlaneEvents: await TableControlPlaneEventRepository.open(tables),
   };
   const queues: Queues = {
     collectSubscription: new StorageMessageQueue<CollectSubscriptionMessage>(endpoints.queues, QUEUES.collectSubscription),
@@ -247,7 +259,23 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     log: remediationLog,
     checks: remediationChecks,
   });
-  return { config, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), queues, evaluation, remediationStarter, rollouts, webhooks, remediations, remediationChecks, remediationLog };
+  const controlPlane = new ControlPlaneWatchService({
+    activityLog: overrides.activityLog ?? new ArmActivityLogReader({ endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem }),
+    events: repositories.controlPlaneEvents,
+    clusters: repositories.clusters,
+    inventory,
+    queue: new StorageMessageQueue<ControlPlaneWatchMessage>(endpoints.queues, CONTROL_PLANE_QUEUES.watch),
+    clock,
+    settings: {
+      lookbackDays: config.breakGlassLookbackDays,
+      ownIdentities: config.azureClientId !== undefined ? [config.azureClientId] : [],
+      subscriptionIds: config.subscriptionIds,
+      retentionDays: config.historyRetentionDays,
+    },
+    publisher: events,
+    log: overrides.log ?? consoleLog,
+  });
+  return { config, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), queues, evaluation, remediationStarter, rollouts, webhooks, remediations, remediationChecks, remediationLog, controlPlane };
 }
 
 let container: Promise<Container> | undefined;

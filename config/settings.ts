@@ -58,6 +58,10 @@ export interface AppConfig {
   readonly evaluationSchedule: string;
   readonly historyRetentionDays: number;
   readonly armMaxConcurrency: number;
+  /** NCRONTAB of the control-plane watch (Azure Activity Log read per subscription). */
+  readonly controlPlaneWatchSchedule: string;
+  /** ARC-TD-04: days before the run start in which an admin kubeconfig download fails the control (1-90). */
+  readonly breakGlassLookbackDays: number;
   readonly auth: AuthSettings;
   readonly rolloutGateRecheckSeconds: number;
   readonly rolloutVerifyTimeoutSeconds: number;
@@ -91,6 +95,8 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { name: 'AZURE_RESOURCE_MANAGER_ENDPOINT', description: 'ARM endpoint (sovereign clouds, Azure Local disconnected).', default: 'https://management.azure.com', requiredInAzure: false },
   { name: 'AZURE_SUBSCRIPTION_IDS', description: 'Comma-separated subscription ids to evaluate; empty means every subscription the identity can see.', requiredInAzure: false },
   { name: 'EVALUATION_SCHEDULE', description: 'NCRONTAB (6 fields) schedule of the nightly evaluation.', default: '0 0 2 * * *', requiredInAzure: true },
+  { name: 'CONTROLPLANE_WATCH_SCHEDULE', description: 'NCRONTAB (6 fields) of the control-plane watch: each subscription\'s Azure Activity Log is read from its watermark (break-glass downloads, extension removals, access and policy changes).', default: '0 */15 * * * *', requiredInAzure: true },
+  { name: 'BREAK_GLASS_LOOKBACK_DAYS', description: 'ARC-TD-04: a Succeeded admin kubeconfig download (listAdminKubeconfig) within this many days before the run start fails the control (1-90, the Activity Log keeps 90 days).', default: '30', requiredInAzure: false },
   { name: 'HISTORY_RETENTION_DAYS', description: 'Days of per-cluster history kept.', default: '90', requiredInAzure: false },
   { name: 'ARM_MAX_CONCURRENCY', description: 'Concurrent ARM requests per subscription collector.', default: '4', requiredInAzure: false },
   { name: 'AUTH_ISSUER', description: 'Entra ID v2 issuer, e.g. https://login.microsoftonline.com/{tenant}/v2.0.', requiredInAzure: true },
@@ -217,6 +223,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const evaluationSchedule = str('EVALUATION_SCHEDULE') ?? '0 0 2 * * *';
   if (evaluationSchedule.split(/\s+/).length !== 6) problems.push(`EVALUATION_SCHEDULE must be a 6-field NCRONTAB expression (got "${evaluationSchedule}")`);
 
+  const controlPlaneWatchSchedule = str('CONTROLPLANE_WATCH_SCHEDULE') ?? '0 */15 * * * *';
+  if (controlPlaneWatchSchedule.split(/\s+/).length !== 6) problems.push(`CONTROLPLANE_WATCH_SCHEDULE must be a 6-field NCRONTAB expression (got "${controlPlaneWatchSchedule}")`);
+
   const auth: AuthSettings = Object.freeze({
     issuer: url('AUTH_ISSUER'),
     audience: str('AUTH_AUDIENCE'),
@@ -282,6 +291,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     evaluationSchedule,
     historyRetentionDays: int('HISTORY_RETENTION_DAYS', 90, 1, 3650),
     armMaxConcurrency: int('ARM_MAX_CONCURRENCY', 4, 1, 64),
+    controlPlaneWatchSchedule,
+    breakGlassLookbackDays: int('BREAK_GLASS_LOOKBACK_DAYS', 30, 1, 90),
     auth,
     rolloutGateRecheckSeconds: int('ROLLOUT_GATE_RECHECK_SECONDS', 900, 1, 86_400),
     rolloutVerifyTimeoutSeconds: int('ROLLOUT_VERIFY_TIMEOUT_SECONDS', 3600, 1, 86_400),

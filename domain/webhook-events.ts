@@ -16,6 +16,7 @@ export const WEBHOOK_EVENT_TYPES = Object.freeze([
   'rollout.failed',
   'rollout.rolled_back',
   'remediation.completed',
+  'controlplane.change.detected',
 ] as const);
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 

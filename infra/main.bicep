@@ -43,6 +43,9 @@ param targetSubscriptionIds string = ''
 @description('NCRONTAB (6 fields) schedule of the nightly evaluation, UTC. Empty: 0 0 2 * * * (02:00 daily).')
 param evaluationSchedule string = ''
 
+@description('CONTROLPLANE_WATCH_SCHEDULE: NCRONTAB of the Activity Log watch (default every 15 minutes).')
+param controlPlaneWatchSchedule string = ''
+
 @minValue(1)
 @maxValue(64)
 @description('Concurrent ARM requests per subscription collector (ARM_MAX_CONCURRENCY).')
@@ -96,6 +99,9 @@ param cloudRoleName string = ''
 // The site's app settings are written as a whole on every provision: set them here, never by hand.
 @description('HISTORY_RETENTION_DAYS: days of per-cluster history kept (app default 90).')
 param historyRetentionDays string = ''
+
+@description('BREAK_GLASS_LOOKBACK_DAYS: days before a run in which an admin kubeconfig download fails ARC-TD-04 (app default 30, at most 90).')
+param breakGlassLookbackDays string = ''
 
 @description('AUTH_JWKS_URI: JWKS URI of the token issuer (default: discovered from AUTH_ISSUER).')
 param authJwksUri string = ''
@@ -162,6 +168,7 @@ var appRoles = loadJsonContent('app-roles.json')
 // azd passes an unset environment variable as '', so defaults are applied here, not in the params.
 var effectiveAuthIssuer = empty(authIssuer) ? '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0' : authIssuer
 var effectiveEvaluationSchedule = empty(evaluationSchedule) ? '0 0 2 * * *' : evaluationSchedule
+var effectiveControlPlaneWatchSchedule = empty(controlPlaneWatchSchedule) ? '0 */15 * * * *' : controlPlaneWatchSchedule
 var effectiveCloudRoleName = empty(cloudRoleName) ? 'arc-compliance' : cloudRoleName
 
 var useManagementGroup = !empty(managementGroupId)
@@ -251,6 +258,7 @@ var appSettings = {
   AZURE_RESOURCE_MANAGER_ENDPOINT: environment().resourceManager
   AZURE_SUBSCRIPTION_IDS: useManagementGroup ? '' : join(fleetSubscriptionIds, ',')
   EVALUATION_SCHEDULE: effectiveEvaluationSchedule
+  CONTROLPLANE_WATCH_SCHEDULE: effectiveControlPlaneWatchSchedule
   ARM_MAX_CONCURRENCY: string(armMaxConcurrency)
   AUTH_ISSUER: effectiveAuthIssuer
   AUTH_AUDIENCE: authAudience
@@ -263,6 +271,7 @@ var appSettings = {
 // The optional settings given (see the parameters above); an empty one is left out.
 var optionalSettingValues = {
   HISTORY_RETENTION_DAYS: historyRetentionDays
+  BREAK_GLASS_LOOKBACK_DAYS: breakGlassLookbackDays
   AUTH_JWKS_URI: authJwksUri
   ROLLOUT_GATE_RECHECK_SECONDS: rolloutGateRecheckSeconds
   ROLLOUT_VERIFY_TIMEOUT_SECONDS: rolloutVerifyTimeoutSeconds

@@ -14,6 +14,7 @@ import { MAX_ERROR_DETAILS } from '../domain/errors.js';
 import { GUID_PATTERN, ID_PATTERN, dateTime, etagHeader, json, paramRef, ref, requestIdHeader, respRef, secured, type Operation, type OperationExtensions, type Schema } from './building-blocks.js';
 import { conflictResponse, rolloutPaths, rolloutSchemas, rolloutTag } from './rollout-paths.js';
 import { webhookPaths, webhookSchemas, webhookTags } from './webhook-paths.js';
+import { controlPlanePaths, controlPlaneSchemas, controlPlaneTag } from './control-plane-paths.js';
 
 /** Vendor extensions the HTTP adapter reads from each operation. */
 export type { OperationExtensions } from './building-blocks.js';
@@ -884,11 +885,12 @@ export const document: ApiDocument = {
     { name: 'Audit', description: 'Audit log of mutating calls.' },
     rolloutTag,
     ...webhookTags,
+    controlPlaneTag,
   ],
   security: [{ bearerAuth: [] }],
   // openapi-types 12 intersects 3.1 path items with 3.0 operation objects (so 3.1 schemas such as
   // `type: ['string', 'null']` do not type-check); each operation above is typed as a 3.1 operation.
-  paths: withCommonResponses({ ...paths, ...rolloutPaths, ...webhookPaths }) as unknown as ApiDocument['paths'],
+  paths: withCommonResponses({ ...paths, ...rolloutPaths, ...webhookPaths, ...controlPlanePaths }) as unknown as ApiDocument['paths'],
   components: {
     securitySchemes: {
       bearerAuth: {
@@ -935,6 +937,6 @@ export const document: ApiDocument = {
         { Allow: { description: 'With 405 `MethodNotAllowed`: the methods the path serves, e.g. `GET, POST`.', schema: { type: 'string' } } },
       ),
     },
-    schemas: { ...schemas, ...rolloutSchemas, ...webhookSchemas },
+    schemas: { ...schemas, ...rolloutSchemas, ...webhookSchemas, ...controlPlaneSchemas },
   },
 };

@@ -5,11 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { AuditService } from '../../application/audit-service.js';
 import { ComplianceQueryService } from '../../application/compliance-query-service.js';
+import { ControlPlaneQueryService } from '../../application/control-plane-query-service.js';
 import { ExceptionService } from '../../application/exception-service.js';
 import type {
   AuditLog,
   Clock,
   ClusterStateRepository,
+  ControlPlaneEventRepository,
   EventPublisher,
   ExceptionRepository,
   HistoryRepository,
@@ -40,6 +42,8 @@ export interface ApiRuntimeInput {
   readonly rollouts: RolloutService;
   /** Webhook subscriptions and deliveries (issue 6): the container's service, or one over in-memory ports in tests. */
   readonly webhooks: WebhookService;
+  /** Control-plane events read from the Azure Activity Log. */
+  readonly controlPlaneEvents: ControlPlaneEventRepository;
   readonly clock: Clock;
   readonly healthChecks?: readonly HealthCheck[];
   /** Overrides the JWT authenticator built from `auth` (tests). */
@@ -73,6 +77,7 @@ export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
     logger: input.logger ?? { error: (message, properties) => console.error(message, JSON.stringify(properties)) },
     services: {
       compliance: new ComplianceQueryService({ clusters: input.clusters, history: input.history, summaries: input.summaries, runs: input.runs }),
+      controlPlane: new ControlPlaneQueryService({ events: input.controlPlaneEvents, clusters: input.clusters }),
       exceptions: new ExceptionService(input.exceptions, newId),
       remediations: new RemediationService({
         starter: input.remediationStarter,

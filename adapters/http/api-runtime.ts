@@ -5,6 +5,7 @@
 import type { AuditLog, Clock, EvaluationRun } from '../../application/ports.js';
 import type { AuditService } from '../../application/audit-service.js';
 import type { ComplianceQueryService } from '../../application/compliance-query-service.js';
+import type { ControlPlaneQueryService } from '../../application/control-plane-query-service.js';
 import type { ExceptionService } from '../../application/exception-service.js';
 import type { RemediationService } from '../../application/remediation-service.js';
 import type { RolloutService } from '../../application/rollout-service.js';
@@ -25,6 +26,8 @@ export interface HealthCheck {
 
 export interface ApiServices {
   readonly compliance: ComplianceQueryService;
+  /** Control-plane events (Azure Activity Log). */
+  readonly controlPlane: ControlPlaneQueryService;
   readonly exceptions: ExceptionService;
   readonly remediations: RemediationService;
   readonly audit: AuditService;

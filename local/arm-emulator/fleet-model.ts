@@ -31,6 +31,9 @@ export interface FleetCluster {
   regressAfterApply?: WorkloadViolation[];
 }
 
+/** One Azure Activity Log entry (`EventData`, Microsoft.Insights 2015-04-01) as served on the wire. */
+export type ActivityLogRecord = Record<string, unknown>;
+
 export interface FleetSubscription {
   readonly subscriptionId: string;
   readonly displayName: string;
@@ -59,4 +62,9 @@ export interface FleetModel {
   readonly policySets: Record<string, readonly PolicySetMember[]>;
   /** Microsoft.PolicyInsights/remediations created through the emulator. */
   readonly remediations: ArmResource[];
+  /**
+   * The Activity Log of every subscription (each entry names its `subscriptionId`); tests append to it.
+   * Absent = empty. Served by `activityLogs.list` with the service's `$filter` rules and paging.
+   */
+  readonly activityLog?: ActivityLogRecord[];
 }

@@ -232,20 +232,21 @@ describe('custom role at the target scope', () => {
     'Microsoft.PolicyInsights/policyStates/triggerEvaluation/action',
   ];
 
-  it('holds exactly the actions rollouts, remediations and policy queries need', () => {
+  it('holds exactly the actions rollouts, remediations, policy queries and the Activity Log watch need', () => {
     // Pinned: every action is used by adapters/arm (no Policy States summarize: nothing calls it).
     expect([...role.actions].sort()).toEqual([
       ...required,
       'Microsoft.Authorization/policyAssignments/delete',
       'Microsoft.PolicyInsights/remediations/read',
+      'Microsoft.Insights/eventtypes/values/read',
     ].sort());
   });
 
-  it('has no wildcard, no duplicate, only policy actions, each justified', () => {
+  it('has no wildcard, no duplicate, only policy and Activity Log read actions, each justified', () => {
     expect(new Set(role.actions).size).toBe(role.actions.length);
     for (const action of role.actions) {
       expect(action, 'no wildcard').not.toContain('*');
-      expect(action).toMatch(/^Microsoft\.(?:Authorization\/policyAssignments|PolicyInsights)\//);
+      expect(action).toMatch(/^Microsoft\.(?:Authorization\/policyAssignments\/|PolicyInsights\/|Insights\/eventtypes\/values\/read$)/);
       expect(role.justification[action]?.length ?? 0, `justification for ${action}`).toBeGreaterThan(20);
     }
     expect(Object.keys(role.justification).sort()).toEqual([...role.actions].sort());

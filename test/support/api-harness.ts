@@ -4,6 +4,7 @@
  * port): the same `Operation.handle` pipeline the Functions adapter calls, with ports the tests can
  * inspect and break. `test/e2e/api-*.test.ts` run the shared suites against the local Functions runtime.
  */
+import { InMemoryControlPlaneEventRepository } from './in-memory-control-plane.js';
 import { readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -68,6 +69,7 @@ export async function loadApiOperations(): Promise<Operation[]> {
 
 export interface Ports {
   readonly clusters: InMemoryClusterStateRepository;
+  readonly controlPlaneEvents: InMemoryControlPlaneEventRepository;
   readonly history: InMemoryHistoryRepository;
   readonly summaries: InMemorySummaryRepository;
   readonly runs: InMemoryRunRepository;
@@ -190,6 +192,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     webhookSecrets: new InMemorySecretProtector(),
     webhookResolver,
     webhookHttp: new RecordingOutboundHttp(webhookResolver),
+    controlPlaneEvents: new InMemoryControlPlaneEventRepository(),
     clock: new FixedClock(new Date()),
   };
   const errors: ApiHarness['errors'] = [];

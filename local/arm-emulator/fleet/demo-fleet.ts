@@ -13,6 +13,7 @@ import { PSS_BASELINE_INITIATIVE, PSS_RESTRICTED_INITIATIVE, builtinPolicySets }
 import { clusterExtensions, clusterFluxConfigurations, clusterProperties, type ClusterTraits } from './cluster-traits.js';
 import { DEF, policyDefinitionId, policySetDefinitionId } from './policy-catalog.js';
 import { seededRandom, type SeededRandom } from './seeded-random.js';
+import { demoActivityLog } from './activity-log.js';
 
 const DAY_MS = 86_400_000;
 
@@ -286,5 +287,6 @@ export function generateDemoFleet(seed: number, now: Date): FleetModel {
     policyExemptions: buildExemptions(now),
     policySets: builtinPolicySets(),
     remediations: [],
+    activityLog: demoActivityLog(DEMO_SUBSCRIPTIONS, DEMO_TENANT_ID, seed, now),
   };
 }

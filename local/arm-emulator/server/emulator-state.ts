@@ -7,6 +7,8 @@ export interface PageSizes {
   readonly resources: number;
   /** Policy Insights query results (default 1000, the service's page size). */
   readonly policyStates: number;
+  /** Activity Log entries per page (default 200). */
+  readonly activityLog: number;
 }
 
 export interface EvaluationOperation {

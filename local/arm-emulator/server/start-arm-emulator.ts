@@ -16,6 +16,7 @@ import { EmulatorState, type PageSizes } from './emulator-state.js';
 import type { ComplianceLag } from './compliance-lag.js';
 import { FaultInjector, type FaultOptions } from './fault-injector.js';
 import { RequestCounter } from './request-counter.js';
+import { activityLogRoutes } from './routes/activity-log-routes.js';
 import { authorizationRoutes } from './routes/authorization-routes.js';
 import { policyInsightsRoutes } from './routes/policy-insights-routes.js';
 import { policySetDefinitionRoutes } from './routes/policy-set-definition-routes.js';
@@ -120,14 +121,14 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
     options.fleet,
     options.derivePolicyStates,
     options.now ?? (() => new Date()),
-    { resources: options.pageSizes?.resources ?? 100, policyStates: options.pageSizes?.policyStates ?? 1000 },
+    { resources: options.pageSizes?.resources ?? 100, policyStates: options.pageSizes?.policyStates ?? 1000, activityLog: options.pageSizes?.activityLog ?? 200 },
     options.evaluationDelayMs ?? 2000,
     options.remediationDelayMs ?? 2000,
     options.complianceLag ?? 'live',
   );
   const requests = new RequestCounter();
   const faults = new FaultInjector(options.faults);
-  const routes: ArmRoute[] = [...resourceRoutes(state), ...authorizationRoutes(state), ...policySetDefinitionRoutes(state), ...policyInsightsRoutes(state)];
+  const routes: ArmRoute[] = [...resourceRoutes(state), ...authorizationRoutes(state), ...policySetDefinitionRoutes(state), ...policyInsightsRoutes(state), ...activityLogRoutes(state)];
   let baseUrl = '';
   /** ARM's audiences plus this emulator's own URL (set once it listens). */
   let audiences: readonly string[] = ARM_AUDIENCES;

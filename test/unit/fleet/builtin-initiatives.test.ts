@@ -35,7 +35,7 @@ describe('builtin-initiatives module', () => {
 
   it('serves (getBuiltIn) what the real initiative JSON says, for every property it serves', () => {
     const fleet = { tenantId: 't', subscriptions: [], clusters: [], policyAssignments: [], policyExemptions: [], policySets: builtinPolicySets(), remediations: [] };
-    const state = new EmulatorState(fleet, () => [], () => new Date(0), { resources: 100, policyStates: 1000 }, 0, 0);
+    const state = new EmulatorState(fleet, () => [], () => new Date(0), { resources: 100, policyStates: 1000, activityLog: 200 }, 0, 0);
     for (const file of ['Kubernetes_PSPBaselineStandard.json', 'Kubernetes_PSPRestrictedStandard.json']) {
       const real = JSON.parse(readFileSync(fixtureDir + file, 'utf8')) as {
         id: string;

@@ -1,0 +1,188 @@
+/**
+ * Control-plane events and watch state in the `controlplaneevents` table.
+ *
+ * - `all` / `<inverted eventTimestamp>|<eventDataId>`: every kept event, newest first; `published`
+ *   says whether `controlplane.change.detected` went out. The key comes from the entry itself, so
+ *   reading the same Activity Log entry again addresses the same row: a second read never stores,
+ *   counts or alerts twice.
+ * - `c|<cluster id>` / same row key: a copy per cluster the event concerns (one for a cluster change,
+ *   one per cluster of the group for a resource-group change), for the cluster views and ARC-TD-04.
+ * - `watch` / `<subscription>`: the subscription's watch state (coverage, last attempt, last error).
+ * - `ext|<subscription>` / `<cluster id>`: extension name → type as last listed (the log names an
+ *   extension, never its type).
+ *
+ * Events are JSON in one property, validated on read (`parseControlPlaneEvent`).
+ */
+import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+import type { ControlPlaneEventQuery, ControlPlaneEventRepository, ControlPlaneWatchState, Page } from '../../application/ports.js';
+import { clustersOf, parseControlPlaneEvent, type ControlPlaneEvent } from '../../domain/control-plane-events.js';
+import { escapeKey, invertedTime, unescapeKey } from './table-keys.js';
+import { decodeContinuation, deleteBatched, encodeContinuation, getEntityOrUndefined, isStatus, readAll, readPage, str, submitBatched, type TableStore } from './table-store.js';
+
+export const CONTROL_PLANE_TABLE = 'controlplaneevents';
+const ALL = 'all';
+const WATCH = 'watch';
+const clusterPartition = (clusterId: string): string => `c|${escapeKey(clusterId.toLowerCase())}`;
+const extensionPartition = (subscriptionId: string): string => `ext|${escapeKey(subscriptionId.toLowerCase())}`;
+const rowKeyOf = (event: Pick<ControlPlaneEvent, 'eventTimestamp' | 'eventDataId'>): string => `${invertedTime(event.eventTimestamp)}|${escapeKey(event.eventDataId)}`;
+/** Row keys of events at or after `at` are below this (newest first; `}` sorts after `|`). */
+const untilKey = (at: string): string => `${invertedTime(at)}}`;
+/** Row keys of events at or before `at` start here. */
+const fromKey = (at: string): string => invertedTime(at);
+
+function eventRow(partitionKey: string, event: ControlPlaneEvent, published?: boolean): TableEntity {
+  return {
+    partitionKey,
+    rowKey: rowKeyOf(event),
+    subscriptionId: event.subscriptionId,
+    operation: event.operation.toLowerCase(),
+    eventTimestamp: event.eventTimestamp,
+    event: JSON.stringify(event),
+    ...(published !== undefined ? { published } : {}),
+  };
+}
+
+function eventOf(entity: Readonly<Record<string, unknown>>): ControlPlaneEvent {
+  const raw = str(entity, 'event');
+  if (raw === undefined) throw new TypeError(`stored control-plane event ${String(entity['partitionKey'])}/${String(entity['rowKey'])} has no event`);
+  return parseControlPlaneEvent(JSON.parse(raw));
+}
+
+export class TableControlPlaneEventRepository implements ControlPlaneEventRepository {
+  private constructor(private readonly table: TableClient) {}
+
+  /** Opens (and creates once) the table in the store's account, with its prefix. */
+  static async open(store: TableStore): Promise<TableControlPlaneEventRepository> {
+    const table = store.dynamicTable(CONTROL_PLANE_TABLE);
+    await table.createTable();
+    return new TableControlPlaneEventRepository(table);
+  }
+
+  async record(event: ControlPlaneEvent): Promise<{ readonly published: boolean }> {
+    // Copies first: the main row is the commit point, so a crash in between leaves a row that the
+    // next read of the same entry completes.
+    const copies = clustersOf(event).map((c) => eventRow(clusterPartition(c), event));
+    if (copies.length > 0) await submitBatched(this.table, copies.map((e) => ['upsert', e, 'Replace'] as TransactionAction));
+    try {
+      await this.table.createEntity(eventRow(ALL, event, false));
+      return { published: false };
+    } catch (error) {
+      if (!isStatus(error, 409)) throw error;
+    }
+    const stored = await getEntityOrUndefined(this.table, ALL, rowKeyOf(event));
+    return { published: stored?.['published'] === true };
+  }
+
+  async markPublished(event: ControlPlaneEvent): Promise<void> {
+    await this.table.updateEntity({ partitionKey: ALL, rowKey: rowKeyOf(event), published: true }, 'Merge');
+  }
+
+  async list(query: ControlPlaneEventQuery): Promise<Page<ControlPlaneEvent>> {
+    const cursor = decodeContinuation(query.continuationToken);
+    const partition = query.clusterId !== undefined ? clusterPartition(query.clusterId) : ALL;
+    const filter =
+      query.since !== undefined
+        ? odata`PartitionKey eq ${partition} and RowKey lt ${untilKey(query.since)}`
+        : odata`PartitionKey eq ${partition}`;
+    const subscription = query.subscriptionId?.toLowerCase();
+    const operation = query.operation?.toLowerCase();
+    const match =
+      subscription === undefined && operation === undefined
+        ? undefined
+        : (e: Readonly<Record<string, unknown>>): boolean =>
+            (subscription === undefined || str(e, 'subscriptionId') === subscription) && (operation === undefined || str(e, 'operation') === operation);
+    const page = await readPage(this.table, filter, query.top, cursor, undefined, match !== undefined ? { match } : {});
+    return { items: page.entities.map(eventOf), continuationToken: encodeContinuation(page.continuationToken) };
+  }
+
+  async listForCluster(clusterId: string, from: string, to: string): Promise<ControlPlaneEvent[]> {
+    const rows = await readAll(this.table, odata`PartitionKey eq ${clusterPartition(clusterId)} and RowKey ge ${fromKey(to)} and RowKey lt ${untilKey(from)}`);
+    return rows.map(eventOf);
+  }
+
+  async getWatchState(subscriptionId: string): Promise<ControlPlaneWatchState | undefined> {
+    const e = await getEntityOrUndefined(this.table, WATCH, escapeKey(subscriptionId.toLowerCase()));
+    return e === undefined ? undefined : watchStateOf(e);
+  }
+
+  async saveWatchState(state: ControlPlaneWatchState): Promise<void> {
+    const entity: TableEntity = {
+      partitionKey: WATCH,
+      rowKey: escapeKey(state.subscriptionId.toLowerCase()),
+      subscriptionId: state.subscriptionId.toLowerCase(),
+      coverageFrom: state.coverage?.from ?? '',
+      coverageTo: state.coverage?.to ?? '',
+      lastAttemptAt: state.lastAttemptAt ?? '',
+      lastSuccessAt: state.lastSuccessAt ?? '',
+      lastError: (state.lastError ?? '').slice(0, 2000),
+    };
+    await this.table.upsertEntity(entity, 'Replace');
+  }
+
+  async listWatchStates(): Promise<ControlPlaneWatchState[]> {
+    return (await readAll(this.table, odata`PartitionKey eq ${WATCH}`)).map(watchStateOf);
+  }
+
+  async recordExtensionTypes(subscriptionId: string, types: ReadonlyMap<string, ReadonlyMap<string, string>>): Promise<void> {
+    const rows = [...types].map(([clusterId, byName]): TableEntity => ({
+      partitionKey: extensionPartition(subscriptionId),
+      rowKey: escapeKey(clusterId.toLowerCase()),
+      types: JSON.stringify(Object.fromEntries([...byName].map(([n, t]) => [n.toLowerCase(), t.toLowerCase()]))),
+    }));
+    if (rows.length > 0) await submitBatched(this.table, rows.map((e) => ['upsert', e, 'Replace'] as TransactionAction));
+  }
+
+  async extensionTypes(subscriptionId: string): Promise<Map<string, Map<string, string>>> {
+    const out = new Map<string, Map<string, string>>();
+    for (const row of await readAll(this.table, odata`PartitionKey eq ${extensionPartition(subscriptionId)}`)) {
+      const clusterId = typeof row['rowKey'] === 'string' ? row['rowKey'] : '';
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(str(row, 'types') ?? '{}');
+      } catch {
+        continue;
+      }
+      if (typeof parsed !== 'object' || parsed === null) continue;
+      const byName = new Map<string, string>();
+      for (const [n, t] of Object.entries(parsed)) if (typeof t === 'string') byName.set(n, t);
+      out.set(unescapeKey(clusterId), byName);
+    }
+    return out;
+  }
+
+  async purgeOlderThan(cutoff: string): Promise<number> {
+    // A range read of the old main rows (older events have larger keys; usually none), whose events
+    // name the per-cluster copies to delete with them: no scan of the table.
+    const old = await readAll(this.table, odata`PartitionKey eq ${ALL} and RowKey ge ${untilKey(cutoff)}`);
+    const keys: { partitionKey: string; rowKey: string }[] = [];
+    for (const row of old) {
+      const rowKey = String(row['rowKey']);
+      try {
+        for (const c of clustersOf(eventOf(row))) keys.push({ partitionKey: clusterPartition(c), rowKey });
+      } catch {
+        // An unreadable row still goes; its copies (if any) age out with their own partition reads.
+      }
+    }
+    // Copies first: a main row never goes while copies that only it names remain.
+    if (keys.length > 0) await deleteBatched(this.table, keys);
+    if (old.length > 0) await deleteBatched(this.table, old.map((row) => ({ partitionKey: ALL, rowKey: String(row['rowKey']) })));
+    return old.length;
+  }
+}
+
+function watchStateOf(e: Readonly<Record<string, unknown>>): ControlPlaneWatchState {
+  const opt = (k: string): string | undefined => {
+    const v = str(e, k);
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const from = opt('coverageFrom');
+  const to = opt('coverageTo');
+  return {
+    subscriptionId: str(e, 'subscriptionId') ?? '',
+    coverage: from !== undefined && to !== undefined ? { from, to } : undefined,
+    lastAttemptAt: opt('lastAttemptAt'),
+    lastSuccessAt: opt('lastSuccessAt'),
+    lastError: opt('lastError'),
+  };
+}
+

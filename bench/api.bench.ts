@@ -50,7 +50,7 @@ async function appRole(): Promise<void> {
     port: 0,
     hostJson,
     logger: () => undefined,
-    settings: { EVALUATION_SCHEDULE: '0 0 3 1 1 *' },
+    settings: { EVALUATION_SCHEDULE: '0 0 3 1 1 *', CONTROLPLANE_WATCH_SCHEDULE: '0 0 3 1 1 *' },
     // The app's functions plus the benchmark's floor function (same runtime, same library path).
     entry: ['functions/*.ts', 'bench/evaluation/floor-function.ts'],
   });

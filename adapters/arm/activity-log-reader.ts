@@ -25,6 +25,7 @@ export const ACTIVITY_LOG_SELECT = [
   'caller',
   'claims',
   'resourceId',
+  'authorization',
   'subscriptionId',
   'correlationId',
   'httpRequest',
@@ -51,7 +52,8 @@ export function toActivityLogEntry(e: EventData, subscriptionId: string): Activi
   const eventDataId = text(e.eventDataId);
   const eventTimestamp = time(e.eventTimestamp);
   const operationName = text(e.operationName?.value);
-  const resourceId = text(e.resourceId);
+  // `resourceId` is optional in EventData (the official example has none); the authorization scope names the resource too.
+  const resourceId = text(e.resourceId) ?? text(e.authorization?.scope);
   if (eventDataId === undefined || eventTimestamp === undefined || operationName === undefined || resourceId === undefined) return undefined;
   const claims = e.claims ?? {};
   return {

@@ -40,6 +40,8 @@ export function sampleRequests(ids: SampleIds): Record<string, SampleRequest> {
     listClusters: { method: 'GET', path: '/api/v1/clusters' },
     getCluster: { method: 'GET', path: `/api/v1/clusters/${ids.clusterPath}` },
     getClusterHistory: { method: 'GET', path: `/api/v1/clusters/${ids.clusterPath}/history` },
+    listControlPlaneEvents: { method: 'GET', path: '/api/v1/control-plane-events' },
+    listClusterControlPlaneEvents: { method: 'GET', path: `/api/v1/clusters/${ids.clusterPath}/control-plane-events` },
     getSummary: { method: 'GET', path: '/api/v1/summary' },
     getFrameworkReport: { method: 'GET', path: '/api/v1/frameworks/cis/report' },
     getTrends: { method: 'GET', path: '/api/v1/trends' },

@@ -74,7 +74,7 @@ export async function startE2eStack(options: Pick<LocalStackOptions, 'emulator' 
     port: 0,
     hostJson: E2E_HOST_JSON,
     // A schedule that never fires during a test: runs start through invokeTimer only.
-    settings: { EVALUATION_SCHEDULE: '0 0 3 1 1 *', ...options.settings },
+    settings: { EVALUATION_SCHEDULE: '0 0 3 1 1 *', CONTROLPLANE_WATCH_SCHEDULE: '0 0 3 1 1 *', ...options.settings },
     logger: (entry) => {
       logs.push(entry);
       if (process.env['E2E_VERBOSE'] === '1') console.log(`[${entry.functionName ?? entry.category}] ${entry.message}`);

@@ -12,8 +12,9 @@ const evaluation = (runId: string, controls: ControlResult[]): ClusterEvaluation
 });
 
 describe('event envelope and types', () => {
-  it('lists the eight event types and builds { type, timestamp, data }', () => {
-    expect(WEBHOOK_EVENT_TYPES).toHaveLength(8);
+  it('lists the nine event types and builds { type, timestamp, data }', () => {
+    expect(WEBHOOK_EVENT_TYPES).toHaveLength(9);
+    expect(WEBHOOK_EVENT_TYPES).toContain('controlplane.change.detected');
     const e: OutboundEvent = { id: 'e1', type: 'rollout.completed', timestamp: 't', data: { a: 1 }, scope: { subscriptionIds: [SUB_A] } };
     expect(toEnvelope(e)).toEqual({ type: 'rollout.completed', timestamp: 't', data: { a: 1 } });
   });

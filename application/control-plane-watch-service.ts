@@ -84,6 +84,14 @@ export interface WatchedCluster {
   readonly resourceGroup: string;
 }
 
+/** What the nightly collect needs from the watch (implemented by {@link ControlPlaneWatchService}). */
+export interface RunControlPlaneSource {
+  /** `BREAK_GLASS_LOOKBACK_DAYS`. */
+  readonly lookbackDays: number;
+  forRun(subscriptionId: string, clusters: readonly WatchedCluster[], runStartedAt: Date): Promise<RunControlPlaneView>;
+  recordExtensions(subscriptionId: string, extensions: ReadonlyMap<string, readonly ExtensionFact[]>): Promise<void>;
+}
+
 /** What the nightly collect learns from the watch for ARC-TD-04. */
 export interface RunControlPlaneView {
   /** Break-glass downloads per cluster (lower-cased id); null when the log could not be read for the run. */
@@ -104,11 +112,15 @@ export function controlPlaneOutboundEvent(event: ControlPlaneEvent): OutboundEve
   return { id: outboundEventId('controlplane.change.detected', event.eventDataId.toLowerCase()), type: 'controlplane.change.detected', timestamp: event.eventTimestamp, data: event };
 }
 
-export class ControlPlaneWatchService {
+export class ControlPlaneWatchService implements RunControlPlaneSource {
   private readonly log: ControlPlaneWatchLogger;
 
   constructor(private readonly deps: ControlPlaneWatchDeps) {
     this.log = deps.log ?? silent;
+  }
+
+  get lookbackDays(): number {
+    return this.deps.settings.lookbackDays;
   }
 
   /** The timer tick: one watch message per subscription. Returns how many were sent. */

@@ -26,6 +26,7 @@ import type {
   RetryAfterHint,
 } from './ports.js';
 import type { QueueDelivery } from './queue-delivery.js';
+import type { RunControlPlaneSource, RunControlPlaneView } from './control-plane-watch-service.js';
 import { errorText, everySubscriptionHasOutcome, mapLimited, silentEvaluationLog, toClusterState, type EvaluationLogger, type EvaluationSettings } from './evaluation-run.js';
 
 export interface SubscriptionCollectorDeps {
@@ -42,6 +43,11 @@ export interface SubscriptionCollectorDeps {
   readonly log?: EvaluationLogger | undefined;
   /** Outbound events (webhooks): `cluster.compliance.changed` per drifting cluster. */
   readonly events?: EventPublisher | undefined;
+  /**
+   * Control-plane watch: the collect reads the subscription's Activity Log too, and ARC-TD-04 reads
+   * the break-glass downloads it found. Absent: ARC-TD-04 is `unknown` on provisioned clusters.
+   */
+  readonly controlPlane?: RunControlPlaneSource | undefined;
 }
 
 export type CollectOutcome =
@@ -252,7 +258,12 @@ export class SubscriptionCollector {
       else statesByResource.set(key, [state]);
     }
 
-    const snapshots = await mapLimited(records, settings.armMaxConcurrency, (record) => this.collectCluster(record, statesByResource, runId));
+    const [collectedSnapshots, controlPlane] = await Promise.all([
+      mapLimited(records, settings.armMaxConcurrency, (record) => this.collectCluster(record, statesByResource, runId)),
+      this.controlPlaneView(subscriptionId, records, runStartedAt, runId),
+    ]);
+    const snapshots = collectedSnapshots.map((s): ClusterSnapshot => ({ ...s, breakGlass: controlPlane.breakGlass === null ? null : (controlPlane.breakGlass.get(s.id.toLowerCase()) ?? []) }));
+    await this.recordExtensions(subscriptionId, snapshots, runId);
 
     const peersByGroup = new Map<string, ClusterSnapshot[]>();
     for (const s of snapshots) {
@@ -276,6 +287,7 @@ export class SubscriptionCollector {
         runStartedAt,
         resourceGroupPeers: peersByGroup.get(snapshot.resourceGroup.toLowerCase()) ?? [snapshot],
         exceptions: activeExceptions,
+        breakGlassLookbackDays: this.deps.controlPlane?.lookbackDays,
       });
       const stored = previousById.get(snapshot.id.toLowerCase());
       const previous = await this.previousEvaluation(stored, runId, runStartedAt);
@@ -301,12 +313,42 @@ export class SubscriptionCollector {
       await clusters.deleteMany(gone);
       this.log.info(`run ${runId}: subscription ${subscriptionId}: ${gone.length} deleted cluster(s) removed`);
     }
-    // A part not collected turned that cluster's extension/Flux controls `unknown`: counted on the run.
-    const incomplete = snapshots.filter((s) => s.extensions === null || s.fluxConfigurations === null).length;
+    // A part not collected turned that cluster's extension/Flux (or, for a provisioned cluster, its
+    // break-glass) controls `unknown`: counted on the run.
+    const watching = this.deps.controlPlane !== undefined;
+    const incomplete = snapshots.filter((s) => s.extensions === null || s.fluxConfigurations === null || (watching && s.breakGlass === null && s.kind?.toLowerCase() === 'provisionedcluster')).length;
     this.log.info(
       `run ${runId}: subscription ${subscriptionId}: ${entries.length} cluster(s) evaluated${incomplete > 0 ? ` (${incomplete} incomplete)` : ''}, ${policyStates.length} policy state(s), ${assignments?.length ?? 'unknown'} assignment(s)`,
     );
     return { evaluated: entries.length, incomplete, events };
+  }
+
+  /**
+   * The subscription's Activity Log for the run (read as the watch timer reads it: new events are
+   * stored and published) and the break-glass downloads of its clusters. A log that cannot be read
+   * does not fail the subscription: `breakGlass` is null and ARC-TD-04 is `unknown`.
+   */
+  private async controlPlaneView(subscriptionId: string, records: readonly ConnectedClusterRecord[], runStartedAt: Date, runId: string): Promise<RunControlPlaneView> {
+    const source = this.deps.controlPlane;
+    if (source === undefined) return { breakGlass: null, error: 'control-plane watch not configured' };
+    try {
+      const view = await source.forRun(subscriptionId, records.map((r) => ({ id: r.id, resourceGroup: r.resourceGroup })), runStartedAt);
+      if (view.error !== undefined) {
+        this.log.warn(`run ${runId}: Activity Log of ${subscriptionId} not read${view.breakGlass === null ? ' (ARC-TD-04 unknown)' : ' (earlier reads cover the run)'}: ${view.error}`);
+      }
+      return view;
+    } catch (error) {
+      this.log.warn(`run ${runId}: control-plane events of ${subscriptionId} not read (ARC-TD-04 unknown): ${errorText(error)}`);
+      return { breakGlass: null, error: errorText(error) };
+    }
+  }
+
+  /** The extension types the watch needs to name a deleted extension (the log names only the extension). */
+  private async recordExtensions(subscriptionId: string, snapshots: readonly ClusterSnapshot[], runId: string): Promise<void> {
+    const source = this.deps.controlPlane;
+    if (source === undefined) return;
+    const listed = new Map(snapshots.filter((s) => s.extensions !== null).map((s) => [s.id.toLowerCase(), s.extensions ?? []]));
+    await source.recordExtensions(subscriptionId, listed).catch((error: unknown) => this.log.warn(`run ${runId}: extension types of ${subscriptionId} not recorded: ${errorText(error)}`));
   }
 
   /** Extensions and Flux per cluster; a part that cannot be collected is `null` (its controls report `unknown`). */

@@ -188,6 +188,22 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
       caCertPem: overrides.armCaCertPem,
       onWarning: (message) => (overrides.log ?? consoleLog).warn(message),
     });
+  const controlPlane = new ControlPlaneWatchService({
+    activityLog: overrides.activityLog ?? new ArmActivityLogReader({ endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem }),
+    events: repositories.controlPlaneEvents,
+    clusters: repositories.clusters,
+    inventory,
+    queue: new StorageMessageQueue<ControlPlaneWatchMessage>(endpoints.queues, CONTROL_PLANE_QUEUES.watch),
+    clock,
+    settings: {
+      lookbackDays: config.breakGlassLookbackDays,
+      ownIdentities: config.azureClientId !== undefined ? [config.azureClientId] : [],
+      subscriptionIds: config.subscriptionIds,
+      retentionDays: config.historyRetentionDays,
+    },
+    publisher: events,
+    log: overrides.log ?? consoleLog,
+  });
   const evaluationLog = overrides.log ?? consoleLog;
   const finalizer = new EvaluationRunFinalizer({
     ...repositories,
@@ -217,6 +233,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
       settings: { armMaxConcurrency: config.armMaxConcurrency },
       log: evaluationLog,
       events,
+      controlPlane,
     }),
     finalizer,
   };
@@ -258,22 +275,6 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     clock,
     log: remediationLog,
     checks: remediationChecks,
-  });
-  const controlPlane = new ControlPlaneWatchService({
-    activityLog: overrides.activityLog ?? new ArmActivityLogReader({ endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem }),
-    events: repositories.controlPlaneEvents,
-    clusters: repositories.clusters,
-    inventory,
-    queue: new StorageMessageQueue<ControlPlaneWatchMessage>(endpoints.queues, CONTROL_PLANE_QUEUES.watch),
-    clock,
-    settings: {
-      lookbackDays: config.breakGlassLookbackDays,
-      ownIdentities: config.azureClientId !== undefined ? [config.azureClientId] : [],
-      subscriptionIds: config.subscriptionIds,
-      retentionDays: config.historyRetentionDays,
-    },
-    publisher: events,
-    log: overrides.log ?? consoleLog,
   });
   return { config, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), queues, evaluation, remediationStarter, rollouts, webhooks, remediations, remediationChecks, remediationLog, controlPlane };
 }

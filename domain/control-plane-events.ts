@@ -414,3 +414,38 @@ export function parseControlPlaneEvent(value: unknown): ControlPlaneEvent {
   // Absent stays absent (JSON round trips and API answers carry no `undefined` keys).
   return Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined)) as unknown as ControlPlaneEvent;
 }
+
+/** What ARC-TD-04 concludes for one cluster, before severity and exceptions are applied. */
+export interface BreakGlassOutcome {
+  readonly status: 'pass' | 'fail' | 'unknown' | 'not_applicable';
+  readonly reason?: string | undefined;
+  readonly evidence: string;
+  readonly offenders?: readonly string[] | undefined;
+}
+
+/**
+ * ARC-TD-04 "Break-glass admin access reviewed": applies to `kind: ProvisionedCluster` (AKS enabled by
+ * Azure Arc, the only kind with an admin client certificate); `unknown` when the Activity Log could not
+ * be read for the run (`facts` null or absent); `fail` (`break-glass-used`) when a Succeeded
+ * `listAdminKubeconfig` happened within `lookbackDays` before the run start, naming each caller and
+ * time; else `pass`. Exceptions are applied by the evaluator like for every control.
+ */
+export function evaluateBreakGlass(kind: string | undefined, facts: readonly BreakGlassFact[] | null | undefined, runStartedAt: Date, lookbackDays: number): BreakGlassOutcome {
+  if (kind === undefined || kind.toLowerCase() !== 'provisionedcluster') {
+    return { status: 'not_applicable', evidence: `only AKS enabled by Azure Arc (kind ProvisionedCluster) has an admin client certificate; kind is ${kind ?? 'not set'}` };
+  }
+  if (facts === null || facts === undefined) {
+    return { status: 'unknown', reason: 'not-collected', evidence: 'the Azure Activity Log could not be read for this run' };
+  }
+  const used = breakGlassWithin(facts, runStartedAt, lookbackDays);
+  if (used.length === 0) {
+    return { status: 'pass', evidence: `no admin kubeconfig download (listAdminKubeconfig) in the ${lookbackDays} days before the run start` };
+  }
+  const who = used.map((f) => `${f.caller} at ${f.eventTimestamp}`);
+  return {
+    status: 'fail',
+    reason: 'break-glass-used',
+    evidence: `${used.length} admin kubeconfig download${used.length === 1 ? '' : 's'} (listAdminKubeconfig, break-glass) in the ${lookbackDays} days before the run start: ${who.join('; ')}`,
+    offenders: used.map((f) => `${f.caller} at ${f.eventTimestamp} (Activity Log event ${f.eventDataId})`),
+  };
+}

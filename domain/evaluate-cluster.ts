@@ -60,6 +60,8 @@ export interface EvaluationContext {
   /** Every cluster in the same subscription and resource group, the evaluated one included. */
   readonly resourceGroupPeers: readonly ClusterSnapshot[];
   readonly exceptions: readonly ControlException[];
+  /** ARC-TD-04: days before the run start in which a break-glass download fails the control (default 30). */
+  readonly breakGlassLookbackDays?: number | undefined;
 }
 
 const HOUR_MS = 3_600_000;

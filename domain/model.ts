@@ -95,6 +95,11 @@ export interface ClusterSnapshot {
   readonly extensions: readonly ExtensionFact[] | null;
   readonly fluxConfigurations: readonly FluxFact[] | null;
   readonly policyStates: readonly PolicyStateFact[] | null;
+  /**
+   * Admin kubeconfig downloads (break-glass) read from the Azure Activity Log for ARC-TD-04; `null` or
+   * absent when the log could not be read for the run (the control is then `unknown`).
+   */
+  readonly breakGlass?: readonly import('./control-plane-events.js').BreakGlassFact[] | null | undefined;
 }
 
 /** Bounded list of offenders: at most a fixed number of items plus the total, so storage limits hold. */

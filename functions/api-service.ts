@@ -4,6 +4,7 @@
  */
 import { API_VERSION, document } from '../openapi/document.js';
 import type { ApiRuntime } from '../adapters/http/api-runtime.js';
+import { APP_ROLES } from '../adapters/http/app-roles.js';
 import { registerOperations, registerUnmatchedRoute } from '../adapters/http/azure-functions.js';
 import { DOCS_CSP, DOCS_HTML, getDocsAsset } from '../adapters/http/docs-page.js';
 import { defineOperation } from '../adapters/http/operation.js';
@@ -12,14 +13,11 @@ import { NotFoundError } from '../domain/errors.js';
 const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
 const HEALTH_TIMEOUT_MS = 5000;
 
-export const getHealth = defineOperation('getHealth', async ({ services }) => {
+export const getHealth = defineOperation('getHealth', async ({ services, principal }) => {
   const checks = await Promise.all(
     services.healthChecks.map(async (c) => {
       try {
-        const r = await Promise.race([
-          c.check(),
-          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), HEALTH_TIMEOUT_MS).unref()),
-        ]);
+        const r = await Promise.race([c.check(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), HEALTH_TIMEOUT_MS).unref())]);
         return { name: c.name, status: 'healthy' as const, ...(r?.version !== undefined ? { version: r.version } : {}), ...(r?.detail !== undefined ? { detail: r.detail } : {}) };
       } catch {
         // The reason stays in the logs of the dependency; an anonymous endpoint reveals only the outcome.
@@ -29,7 +27,10 @@ export const getHealth = defineOperation('getHealth', async ({ services }) => {
   );
   const all = [{ name: 'node', status: 'healthy' as const, version: process.version }, ...checks];
   const healthy = all.every((c) => c.status === 'healthy');
-  return { status: healthy ? 200 : 503, body: { status: healthy ? 'healthy' : 'unhealthy', version: API_VERSION, checks: all } };
+  // Versions tell an attacker which known flaws to try: only readers of the compliance data see them.
+  const full = principal?.roles.includes(APP_ROLES.complianceRead) === true;
+  const body = full ? { version: API_VERSION, checks: all } : { checks: all.map((c) => ({ name: c.name, status: c.status })) };
+  return { status: healthy ? 200 : 503, body: { status: healthy ? 'healthy' : 'unhealthy', ...body } };
 });
 
 const documentJson = JSON.stringify(document);

@@ -103,11 +103,11 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
   },
   Health: {
     type: 'object',
-    required: ['status', 'version', 'checks'],
+    required: ['status', 'checks'],
     additionalProperties: false,
     properties: {
       status: { type: 'string', enum: ['healthy', 'unhealthy'] },
-      version: { type: 'string', description: 'Application version.' },
+      version: { type: 'string', description: 'Application version (callers with `Compliance.Read` only).' },
       checks: {
         type: 'array',
         items: {
@@ -117,8 +117,8 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
           properties: {
             name: { type: 'string' },
             status: { type: 'string', enum: ['healthy', 'unhealthy'] },
-            version: { type: 'string' },
-            detail: { type: 'string' },
+            version: { type: 'string', description: 'Callers with `Compliance.Read` only.' },
+            detail: { type: 'string', description: 'Callers with `Compliance.Read` only.' },
           },
         },
       },
@@ -606,9 +606,12 @@ const paths: Record<string, Partial<Record<'get' | 'post' | 'delete', Operation>
     get: {
       operationId: 'getHealth',
       summary: 'Liveness and dependency checks',
-      description: 'Anonymous. 200 when every dependency answers, 503 otherwise (same body).',
+      description:
+        'Anonymous. 200 when every dependency answers, 503 otherwise (same body). Anonymous callers see only the overall status and each check\'s name and status; ' +
+        'a valid token with the app role `Compliance.Read` also shows the application, Node.js and dependency versions and check details. ' +
+        'Any other token (missing role, expired, invalid) is answered as an anonymous call, never with 401, so probes cannot fail on authentication.',
       tags: ['Service'],
-      security: [],
+      security: [{}, { bearerAuth: [APP_ROLES.complianceRead] }],
       responses: {
         '200': json(ref('Health'), 'Healthy.'),
         '503': json(ref('Health'), 'A dependency check failed.'),

@@ -35,7 +35,7 @@ export interface ApiResponse {
 
 export interface OperationContext<P = Record<string, unknown>, Q = Record<string, unknown>, B = unknown> {
   readonly requestId: string;
-  /** Undefined only on anonymous operations. */
+  /** Undefined only on anonymous operations (on those with optional authentication: unless a valid token came). */
   readonly principal: Principal | undefined;
   readonly params: P;
   readonly query: Q;
@@ -273,7 +273,7 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
         if (spec.requiredRole !== undefined && !principal.roles.includes(spec.requiredRole)) {
           throw new ForbiddenOperationError(`The caller lacks the app role ${spec.requiredRole}.`, spec.requiredRole);
         }
-      }
+      } else if (spec.optionalAuth) principal = await callerIfAny(request, runtime, requestId, operationId);
       const validators = getRequestValidators(operationId);
       const params = validators.path(request.params);
       const query = validators.query(url.searchParams);
@@ -291,6 +291,8 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
         now,
       });
       response = render(result, request, spec, requestId, principal !== undefined);
+      // The answer depends on the token: a shared cache must not hand one caller's view to another.
+      if (spec.optionalAuth) response = { ...response, headers: { ...response.headers, vary: 'authorization' } };
     } catch (err) {
       const mapped = toErrorResponse(err);
       errorCode = mapped.body.error.code;
@@ -302,6 +304,22 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
   }
 
   return { operationId, method: spec.method, path: spec.path, route: routeOf(spec.path), spec, handle };
+}
+
+/**
+ * The caller of a valid token, for operations that do not require one: no token or a bad one is just
+ * anonymous. An invalid token is expected noise; an unreachable issuer is an outage worth logging.
+ */
+export async function callerIfAny(request: ApiRequest, runtime: ApiRuntime, requestId: string, operationId: string): Promise<Principal | undefined> {
+  const header = request.headers.get('authorization');
+  if (header === null || header === '') return undefined;
+  try {
+    return await runtime.authenticator.authenticate(header);
+  } catch (err) {
+    const mapped = toErrorResponse(err);
+    if (mapped.body.error.code !== 'Unauthorized') logMappedError(runtime, mapped, err, { requestId, operationId });
+    return undefined;
+  }
 }
 
 /** An error in the one shape, with the request id and the headers every API response carries. */

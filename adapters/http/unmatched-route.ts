@@ -9,12 +9,11 @@
  * request another function serves) is passed to that operation rather than refused.
  */
 import type { ApiRuntime } from './api-runtime.js';
-import type { Principal } from './auth.js';
 import { NotFoundError } from '../../domain/errors.js';
 import { toErrorResponse } from './error-mapping.js';
 import { MethodNotAllowedError } from './http-errors.js';
 import { redactSecrets } from './log-redaction.js';
-import { audit, errorResponse, logMappedError, requestIdOf, type ApiRequest, type ApiResponse } from './operation.js';
+import { audit, callerIfAny, errorResponse, requestIdOf, type ApiRequest, type ApiResponse } from './operation.js';
 import type { Router } from './router.js';
 
 /** The `operation` of audit records for requests no operation served. */
@@ -35,7 +34,7 @@ export async function handleUnmatchedRoute(request: ApiRequest, router: Router, 
   const error = allow.length > 0 ? new MethodNotAllowedError(method, allow) : new NotFoundError('No operation is served at this path. See /api/openapi.json.', 'path');
   const mapped = toErrorResponse(error);
   if (!SAFE_METHODS.has(method)) {
-    const principal = await callerIfAny(request, runtime, requestId);
+    const principal = await callerIfAny(request, runtime, requestId, UNMATCHED_ROUTE_OPERATION);
     await audit(runtime, {
       requestId,
       principal,
@@ -50,18 +49,4 @@ export async function handleUnmatchedRoute(request: ApiRequest, router: Router, 
     });
   }
   return errorResponse(mapped, requestId);
-}
-
-/** The caller of a valid token, for the audit record only; no token or a bad one is just anonymous. */
-async function callerIfAny(request: ApiRequest, runtime: ApiRuntime, requestId: string): Promise<Principal | undefined> {
-  const header = request.headers.get('authorization');
-  if (header === null || header === '') return undefined;
-  try {
-    return await runtime.authenticator.authenticate(header);
-  } catch (err) {
-    // An invalid token is expected noise here; an unreachable issuer is an outage worth logging.
-    const mapped = toErrorResponse(err);
-    if (mapped.body.error.code !== 'Unauthorized') logMappedError(runtime, mapped, err, { requestId, operationId: UNMATCHED_ROUTE_OPERATION });
-    return undefined;
-  }
 }

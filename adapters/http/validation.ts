@@ -66,7 +66,13 @@ export interface DocumentedOperation {
   /** OpenAPI path, e.g. `/api/v1/clusters/{subscriptionId}/{resourceGroup}/{clusterName}`. */
   readonly path: string;
   readonly requiredRole: string | undefined;
+  /** No token needed: `security` is empty or lists the empty requirement `{}`. */
   readonly anonymous: boolean;
+  /**
+   * Anonymous, but the document also lists a bearer requirement (`security: [{}, { bearerAuth: [role] }]`):
+   * a valid token, when one comes, is passed to the handler as the principal (and may see more).
+   */
+  readonly optionalAuth: boolean;
   readonly operation: OpenAPIV3_1.OperationObject;
   readonly parameters: readonly OpenAPIV3_1.ParameterObject[];
   readonly hasBody: boolean;
@@ -117,7 +123,8 @@ export function listDocumentedOperations(doc: ApiDocument = document): Documente
         method,
         path,
         requiredRole: op['x-required-role'],
-        anonymous: Array.isArray(op.security) && op.security.length === 0,
+        anonymous: Array.isArray(op.security) && (op.security.length === 0 || op.security.some((r) => Object.keys(r).length === 0)),
+        optionalAuth: Array.isArray(op.security) && op.security.some((r) => Object.keys(r).length === 0) && op.security.some((r) => Object.keys(r).length > 0),
         operation: op,
         parameters: (op.parameters ?? []).map((p) => resolveParameter(doc, p)),
         hasBody: op.requestBody !== undefined,

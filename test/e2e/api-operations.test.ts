@@ -97,7 +97,12 @@ const pathOf = (url: string): string => {
 
 describe('service', () => {
   it('reports health with its dependency checks', async () => {
-    const { res, body } = await call('getHealth', 'GET', '/api/health', { token: undefined });
+    const anonymous = await call('getHealth', 'GET', '/api/health', { token: undefined });
+    expect(anonymous.res.status).toBe(200);
+    // Anonymous callers learn the outcome and the check names, never a version.
+    expect(JSON.stringify(anonymous.body)).not.toMatch(/version|Azurite|v22\./);
+    expect((anonymous.body['checks'] as { name: string }[]).map((c) => c.name)).toEqual(expect.arrayContaining(['node', 'storage', 'azure-resource-manager']));
+    const { res, body } = await call('getHealth', 'GET', '/api/health');
     expect(res.status).toBe(200);
     const checks = body['checks'] as { name: string; status: string; version?: string }[];
     expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['storage', 'azure-resource-manager']));

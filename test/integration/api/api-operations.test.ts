@@ -266,11 +266,42 @@ describe('audit log and errors', () => {
   it('health reports dependency failures as 503', async () => {
     const h2 = await startApiHarness({ healthChecks: [{ name: 'storage', check: () => Promise.reject(new Error('down')) }, { name: 'arm', check: async () => ({ version: '2024-10-01' }) }] });
     try {
-      const res = await h2.request('GET', '/api/health');
+      const res = await h2.request('GET', '/api/health', { token: await h2.token(['Compliance.Read']) });
       expect(res.status).toBe(503);
       const body = (await documented('getHealth', res)) as { checks: { name: string; status: string; version?: string }[] };
       expect(body.checks).toEqual(expect.arrayContaining([{ name: 'storage', status: 'unhealthy' }, { name: 'arm', status: 'healthy', version: '2024-10-01' }]));
       expect(body.checks[0]).toMatchObject({ name: 'node', version: process.version });
+      const anonymous = await h2.request('GET', '/api/health');
+      expect(anonymous.status).toBe(503);
+      expect(await documented('getHealth', anonymous)).toEqual({ status: 'unhealthy', checks: [{ name: 'node', status: 'healthy' }, { name: 'storage', status: 'unhealthy' }, { name: 'arm', status: 'healthy' }] });
+    } finally {
+      await h2.stop();
+    }
+  });
+  it('health shows anonymous callers only the status and check names; versions and details need Compliance.Read', async () => {
+    const h2 = await startApiHarness({ healthChecks: [{ name: 'storage', check: async () => ({ version: 'Azurite-Table/3.37.0' }) }, { name: 'arm', check: async () => ({ detail: 'reachable' }) }] });
+    try {
+      const anonymousView = { status: 'healthy', checks: [{ name: 'node', status: 'healthy' }, { name: 'storage', status: 'healthy' }, { name: 'arm', status: 'healthy' }] };
+      const badTokens = [undefined, 'garbage', await h2.token(['Compliance.Read'], { expiresIn: -3600 }), await h2.token(['Audit.Read', 'Webhooks.Manage'])];
+      for (const token of badTokens) {
+        const res = await h2.request('GET', '/api/health', token === undefined ? {} : { token });
+        expect(res.status, String(token).slice(0, 12)).toBe(200);
+        expect(await documented('getHealth', res)).toEqual(anonymousView);
+        expect(res.headers.get('vary')?.toLowerCase()).toContain('authorization');
+      }
+      const reader = await h2.request('GET', '/api/health', { token: await h2.token(['Compliance.Read']) });
+      expect(reader.status).toBe(200);
+      expect(reader.headers.get('cache-control')).toBe('no-store');
+      expect(await documented('getHealth', reader)).toEqual({
+        status: 'healthy',
+        version: expect.any(String),
+        checks: [
+          { name: 'node', status: 'healthy', version: process.version },
+          { name: 'storage', status: 'healthy', version: 'Azurite-Table/3.37.0' },
+          { name: 'arm', status: 'healthy', detail: 'reachable' },
+        ],
+      });
+      expect(h2.errors).toEqual([]);
     } finally {
       await h2.stop();
     }

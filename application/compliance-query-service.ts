@@ -1,14 +1,15 @@
 /**
- * Read side of the API: controls, clusters, history, summary, framework reports, trends, runs.
+ * Read side of the API: controls, clusters, history, summary, trends, runs (framework reports are
+ * `framework-report-service.ts`).
  *
- * Reads go to repositories by key or by indexed query only; the summary, framework reports and trends
- * come from the summaries precomputed at the end of each run, so no read scans the fleet.
+ * Reads go to repositories by key or by indexed query only; the summary and trends come from the
+ * summaries precomputed at the end of each run, so no read scans the fleet.
  */
 import type { RunScope } from '../domain/evaluation-scope.js';
 import { getControl, listControls, type ControlDefinition } from '../domain/control-catalog.js';
 import { InvalidRequestError, NotFoundError } from '../domain/errors.js';
-import { frameworkReport, frameworkReportToCsv, type FrameworkReportRow } from '../domain/fleet-summary.js';
-import type { ControlResult, FleetSummary, Framework } from '../domain/model.js';
+import { controlMappings, type FrameworkId } from '../domain/frameworks.js';
+import type { ControlResult, FleetSummary } from '../domain/model.js';
 import type {
   ClusterHistoryEntry,
   ClusterQuery,
@@ -29,7 +30,10 @@ export interface ControlView {
   readonly severity: string;
   readonly category: string;
   readonly evidence: string;
-  readonly references: readonly { readonly framework: Framework; readonly section: string; readonly title: string }[];
+  /** The built-in definitions the control stands for (full ids); empty for controls read from cluster configuration. */
+  readonly policyDefinitionIds: readonly string[];
+  /** Requirement ids the control meets, per framework (every framework present). */
+  readonly requirements: Readonly<Record<FrameworkId, readonly string[]>>;
   readonly remediation: { readonly text: string; readonly automatic: boolean; readonly deployIfNotExistsPolicyDefinitionId?: string };
 }
 
@@ -62,13 +66,6 @@ export interface ClusterHistoryView {
   readonly from: string;
   readonly to: string;
   readonly value: readonly Omit<ClusterHistoryEntry, 'clusterId'>[];
-}
-
-export interface FrameworkReportView {
-  readonly framework: Framework;
-  readonly runId: string;
-  readonly generatedAt: string;
-  readonly sections: readonly Omit<FrameworkReportRow, 'framework'>[];
 }
 
 export interface EvaluationView {
@@ -145,7 +142,8 @@ export function toControlView(c: ControlDefinition): ControlView {
     severity: c.severity,
     category: c.category,
     evidence: c.evidence,
-    references: c.references.map((r) => ({ framework: r.framework, section: r.section, title: r.title })),
+    policyDefinitionIds: controlMappings(c.id).policyDefinitionIds,
+    requirements: controlMappings(c.id).requirements,
     remediation: { text: c.remediation.text, automatic: dine !== undefined, ...(dine !== undefined ? { deployIfNotExistsPolicyDefinitionId: dine } : {}) },
   };
 }
@@ -264,21 +262,12 @@ export class ComplianceQueryService {
   async getSummary(): Promise<FleetSummary> {
     const summary = await this.deps.summaries.getLatest();
     if (summary === undefined) throw new NotFoundError('No evaluation run has completed yet.', 'summary');
+    // Summaries stored before framework reports became requirement-level carry section rows; they are not served.
+    if ('perFrameworkSection' in summary) {
+      const { runId, generatedAt, totals, perControl, perSubscription } = summary;
+      return { runId, generatedAt, totals, perControl, perSubscription };
+    }
     return summary;
-  }
-
-  async getFrameworkReport(framework: Framework): Promise<FrameworkReportView> {
-    const summary = await this.getSummary();
-    return {
-      framework,
-      runId: summary.runId,
-      generatedAt: summary.generatedAt,
-      sections: frameworkReport(summary, framework).map(({ framework: _f, ...row }) => row),
-    };
-  }
-
-  async getFrameworkReportCsv(framework: Framework): Promise<string> {
-    return frameworkReportToCsv(frameworkReport(await this.getSummary(), framework));
   }
 
   async getTrends(days: number, now: Date): Promise<TrendsView> {

@@ -72,12 +72,12 @@ export const CONNECTIVITY_MAX_AGE_MS = 24 * HOUR_MS;
 export const CERTIFICATE_MIN_REMAINING_MS = 30 * DAY_MS;
 
 /** Accepted extension types per extension control (lower-case; legacy spellings included). */
-export const EXTENSION_TYPES: Readonly<Partial<Record<ControlId, readonly string[]>>> = Object.freeze({
+export const EXTENSION_TYPES = Object.freeze({
   'ARC-PL-01': ['microsoft.policyinsights'],
   'ARC-TD-01': ['microsoft.azuredefender.kubernetes'],
   'ARC-TD-02': ['microsoft.azuremonitor.containers', 'azuremonitor-containers'],
   'ARC-TD-03': ['microsoft.dataprotection.kubernetes'],
-});
+} as const satisfies Partial<Record<ControlId, readonly string[]>>);
 
 /** What a control check returns before severity and exceptions are applied. */
 interface Outcome {
@@ -166,13 +166,13 @@ function evaluatePolicyControl(control: ControlDefinition, states: readonly Poli
   return { status: 'pass', evidence: `all ${relevant.length} policy state${relevant.length === 1 ? '' : 's'} Compliant` };
 }
 
-function evaluateEnforcement(snapshot: ClusterSnapshot): Outcome {
+function evaluateEnforcement(control: ControlDefinition, snapshot: ClusterSnapshot): Outcome {
   const env = environmentOf(snapshot.tags);
   if (env !== 'prod') {
     return { status: 'not_applicable', evidence: `enforcement is required on prod clusters only; environment is ${env ?? 'not set'}` };
   }
   if (snapshot.policyStates === null) return notCollected('Azure Policy compliance states');
-  const sources = (['ARC-PL-02', 'ARC-PL-03'] as const).map((id) => getControl(id)).filter((c) => c !== undefined);
+  const sources = (control.readsPolicyStatesOf ?? []).map((id) => getControl(id)).filter((c) => c !== undefined);
   const states = [...new Set(sources.flatMap((c) => policyStatesFor(c, snapshot.policyStates ?? [])))];
   if (states.length === 0) {
     return { status: 'fail', reason: 'not-assigned', evidence: 'no pod security or allowed-images policy state on this prod cluster' };
@@ -323,32 +323,36 @@ function evaluateCertificate(snapshot: ClusterSnapshot, runStart: number): Outco
 // Orchestration
 // ---------------------------------------------------------------------------------------------
 
+type Check = (control: ControlDefinition, snapshot: ClusterSnapshot, context: EvaluationContext) => Outcome;
+
+const extension = (types: readonly string[]): Check => (_control, snapshot) => evaluateExtension(types, snapshot.extensions);
+const policyStates: Check = (control, snapshot) => evaluatePolicyControl(control, snapshot.policyStates);
+
+/**
+ * One check per catalog control. Keyed by `ControlId` and checked with `satisfies`, so a control added
+ * to the catalog without a check does not compile.
+ */
+const CHECKS = {
+  'ARC-AC-01': (_c, snapshot) => boolProperty('aadProfile.enableAzureRBAC', snapshot.properties.aadProfile?.enableAzureRBAC),
+  'ARC-AC-02': policyStates,
+  'ARC-AC-03': (_c, snapshot) => evaluateWorkloadIdentity(snapshot),
+  'ARC-AC-04': (_c, snapshot, context) => evaluateEnvironmentSeparation(snapshot, context.resourceGroupPeers),
+  'ARC-AC-05': (_c, snapshot) => evaluateGitOps(snapshot),
+  'ARC-PL-01': extension(EXTENSION_TYPES['ARC-PL-01']),
+  'ARC-PL-02': policyStates,
+  'ARC-PL-03': policyStates,
+  'ARC-PL-04': (control, snapshot) => evaluateEnforcement(control, snapshot),
+  'ARC-TD-01': extension(EXTENSION_TYPES['ARC-TD-01']),
+  'ARC-TD-02': extension(EXTENSION_TYPES['ARC-TD-02']),
+  'ARC-TD-03': extension(EXTENSION_TYPES['ARC-TD-03']),
+  'ARC-UP-01': policyStates,
+  'ARC-UP-02': (_c, snapshot) => evaluateAgentUpgrade(snapshot),
+  'ARC-OP-01': (_c, snapshot, context) => evaluateConnectivity(snapshot, context.runStartedAt.getTime()),
+  'ARC-OP-02': (_c, snapshot, context) => evaluateCertificate(snapshot, context.runStartedAt.getTime()),
+} satisfies Record<ControlId, Check>;
+
 function evaluateControl(control: ControlDefinition, snapshot: ClusterSnapshot, context: EvaluationContext): Outcome {
-  const runStart = context.runStartedAt.getTime();
-  const extensionTypes = EXTENSION_TYPES[control.id];
-  if (extensionTypes !== undefined) return evaluateExtension(extensionTypes, snapshot.extensions);
-  if (control.policy !== undefined) return evaluatePolicyControl(control, snapshot.policyStates);
-  switch (control.id) {
-    case 'ARC-AC-01':
-      return boolProperty('aadProfile.enableAzureRBAC', snapshot.properties.aadProfile?.enableAzureRBAC);
-    case 'ARC-AC-03':
-      return evaluateWorkloadIdentity(snapshot);
-    case 'ARC-AC-04':
-      return evaluateEnvironmentSeparation(snapshot, context.resourceGroupPeers);
-    case 'ARC-AC-05':
-      return evaluateGitOps(snapshot);
-    case 'ARC-PL-04':
-      return evaluateEnforcement(snapshot);
-    case 'ARC-UP-02':
-      return evaluateAgentUpgrade(snapshot);
-    case 'ARC-OP-01':
-      return evaluateConnectivity(snapshot, runStart);
-    case 'ARC-OP-02':
-      return evaluateCertificate(snapshot, runStart);
-    default:
-      // Every catalog id is handled above; a new control without a check must not pass silently.
-      return { status: 'unknown', reason: 'no-check', evidence: `no check implemented for ${control.id}` };
-  }
+  return CHECKS[control.id](control, snapshot, context);
 }
 
 function toResult(control: ControlDefinition, outcome: Outcome): ControlResult {

@@ -8,7 +8,6 @@
 
 export type Severity = 'high' | 'medium' | 'low';
 export type ControlStatus = 'pass' | 'fail' | 'unknown' | 'not_applicable' | 'exempt';
-export type Framework = 'cis' | 'nist-800-190' | 'nsa' | 'owasp';
 
 /** One installed cluster extension (Microsoft.KubernetesConfiguration/extensions). */
 export interface ExtensionFact {
@@ -158,17 +157,6 @@ export interface PostureTotals {
   readonly averageScore: number;
 }
 
-export interface FrameworkSectionPosture {
-  readonly framework: Framework;
-  readonly section: string;
-  readonly title: string;
-  readonly controls: readonly string[];
-  /** Clusters passing every control of the section that applies to them. */
-  readonly clustersPassing: number;
-  /** Clusters failing at least one control of the section. */
-  readonly clustersFailing: number;
-}
-
 /** Fleet posture precomputed at the end of each run so that reads never scan. */
 export interface FleetSummary {
   readonly runId: string;
@@ -176,5 +164,4 @@ export interface FleetSummary {
   readonly totals: PostureTotals;
   readonly perControl: Readonly<Record<string, StatusTally>>;
   readonly perSubscription: Readonly<Record<string, PostureTotals>>;
-  readonly perFrameworkSection: readonly FrameworkSectionPosture[];
 }

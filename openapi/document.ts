@@ -11,6 +11,7 @@ import type { OpenAPIV3, OpenAPIV3_1 } from 'openapi-types';
 import { APP_ROLES } from '../adapters/http/app-roles.js';
 import { MAX_JUSTIFICATION_LENGTH, MAX_TICKET_LENGTH } from '../domain/exceptions.js';
 import { MAX_ERROR_DETAILS } from '../domain/errors.js';
+import { FRAMEWORK_IDS } from '../domain/frameworks.js';
 import { GUID_PATTERN, ID_PATTERN, dateTime, etagHeader, json, paramRef, ref, requestIdHeader, respRef, secured, type Operation, type OperationExtensions, type Schema } from './building-blocks.js';
 import { conflictResponse, rolloutPaths, rolloutSchemas, rolloutTag } from './rollout-paths.js';
 import { webhookPaths, webhookSchemas, webhookTags } from './webhook-paths.js';
@@ -45,7 +46,14 @@ function pagedList(item: string): Schema {
 const nullableString: Schema = { type: ['string', 'null'] };
 const controlStatus: Schema = { type: 'string', enum: ['pass', 'fail', 'unknown', 'not_applicable', 'exempt'] };
 const severity: Schema = { type: 'string', enum: ['high', 'medium', 'low'] };
-const framework: Schema = { type: 'string', enum: ['cis', 'nist-800-190', 'nsa', 'owasp'] };
+const framework: Schema = { type: 'string', enum: [...FRAMEWORK_IDS] };
+const requirementsPerFramework: Schema = {
+  type: 'object',
+  description: 'Requirement ids the control meets, per framework (every framework present; empty when none).',
+  required: [...FRAMEWORK_IDS],
+  additionalProperties: false,
+  properties: Object.fromEntries(FRAMEWORK_IDS.map((f) => [f, { type: 'array', items: { type: 'string' } }])),
+};
 
 const postureTotals: Schema = {
   type: 'object',
@@ -126,7 +134,7 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
   },
   Control: {
     type: 'object',
-    required: ['id', 'title', 'description', 'severity', 'category', 'evidence', 'references', 'remediation'],
+    required: ['id', 'title', 'description', 'severity', 'category', 'evidence', 'policyDefinitionIds', 'requirements', 'remediation'],
     additionalProperties: false,
     properties: {
       id: { type: 'string', examples: ['ARC-AC-01'] },
@@ -135,15 +143,13 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       severity,
       category: { type: 'string' },
       evidence: { type: 'string', description: 'What the control reads to reach its verdict.' },
-      references: {
+      policyDefinitionIds: {
         type: 'array',
-        items: {
-          type: 'object',
-          required: ['framework', 'section', 'title'],
-          additionalProperties: false,
-          properties: { framework, section: { type: 'string' }, title: { type: 'string' } },
-        },
+        items: { type: 'string' },
+        description:
+          'Built-in policy definitions the control stands for: those whose states it reads, the members of the initiatives it reads, and its DeployIfNotExists remediation with its AuditIfNotExists twin. Empty for controls read from cluster configuration.',
       },
+      requirements: requirementsPerFramework,
       remediation: {
         type: 'object',
         required: ['text', 'automatic'],
@@ -256,7 +262,7 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
   StatusTally: statusTally as OpenAPIV3_1.SchemaObject,
   Summary: {
     type: 'object',
-    required: ['runId', 'generatedAt', 'totals', 'perControl', 'perSubscription', 'perFrameworkSection'],
+    required: ['runId', 'generatedAt', 'totals', 'perControl', 'perSubscription'],
     additionalProperties: false,
     properties: {
       runId: { type: 'string' },
@@ -264,45 +270,67 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       totals: ref('PostureTotals'),
       perControl: { type: 'object', additionalProperties: ref('StatusTally') },
       perSubscription: { type: 'object', additionalProperties: ref('PostureTotals') },
-      perFrameworkSection: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['framework', 'section', 'title', 'controls', 'clustersPassing', 'clustersFailing'],
-          additionalProperties: false,
-          properties: {
-            framework,
-            section: { type: 'string' },
-            title: { type: 'string' },
-            controls: { type: 'array', items: { type: 'string' } },
-            clustersPassing: { type: 'integer', minimum: 0 },
-            clustersFailing: { type: 'integer', minimum: 0 },
-          },
+    },
+  },
+  Framework: {
+    type: 'object',
+    required: ['id', 'title', 'version', 'source', 'requirements', 'automatedRequirements'],
+    additionalProperties: false,
+    properties: {
+      id: framework,
+      title: { type: 'string' },
+      version: { type: 'string', description: "The standard's version." },
+      source: {
+        type: 'object',
+        required: ['kind', 'title', 'policySetDefinitionId', 'version', 'url'],
+        additionalProperties: false,
+        description: 'Where the requirements come from: a built-in regulatory compliance initiative, or the publication itself.',
+        properties: {
+          kind: { type: 'string', enum: ['initiative', 'document'] },
+          title: { type: 'string' },
+          policySetDefinitionId: { ...nullableString, description: 'The initiative (`/providers/Microsoft.Authorization/policySetDefinitions/<guid>`).' },
+          version: { ...nullableString, description: "The initiative's version." },
+          url: nullableString,
         },
       },
+      requirements: { type: 'integer', minimum: 0 },
+      automatedRequirements: { type: 'integer', minimum: 0, description: 'Requirements at least one control meets; the others are manual.' },
     },
+  },
+  FrameworkList: {
+    type: 'object',
+    required: ['value'],
+    additionalProperties: false,
+    properties: { value: { type: 'array', items: ref('Framework') } },
   },
   FrameworkReport: {
     type: 'object',
-    required: ['framework', 'runId', 'generatedAt', 'sections'],
+    required: ['framework', 'runId', 'generatedAt', 'requirements'],
     additionalProperties: false,
     properties: {
       framework,
-      runId: { type: 'string' },
+      runId: { type: 'string', description: 'The latest completed run.' },
       generatedAt: dateTime,
-      sections: {
+      requirements: {
         type: 'array',
+        description: 'Every requirement of the framework, in its order, including those no control covers (`manual`).',
         items: {
           type: 'object',
-          required: ['section', 'title', 'controls', 'clustersPassing', 'clustersFailing', 'clustersNotAssessed'],
+          required: ['id', 'policyMetadataName', 'title', 'controls', 'status', 'clustersPassing', 'clustersFailing', 'clustersNotAssessed'],
           additionalProperties: false,
           properties: {
-            section: { type: 'string' },
-            title: { type: 'string' },
-            controls: { type: 'array', items: { type: 'string' }, description: 'Controls of the catalog citing the section.' },
-            clustersPassing: { type: 'integer', minimum: 0, description: 'Clusters passing every applicable control of the section.' },
-            clustersFailing: { type: 'integer', minimum: 0, description: 'Clusters failing at least one control of the section.' },
-            clustersNotAssessed: { type: 'integer', minimum: 0, description: 'Clusters neither passing nor failing (unknown or not applicable).' },
+            id: { type: 'string', description: 'The group name without its initiative prefix (`7.2.1`, `CM-6`, `PV-2`), or the document identifier.', examples: ['7.2.1'] },
+            policyMetadataName: { ...nullableString, description: 'The full group name, the `Microsoft.PolicyInsights/policyMetadata` name (null for seed frameworks).', examples: ['PCI_DSS_v4.0.1_7.2.1'] },
+            title: { ...nullableString, description: 'From Azure Policy metadata (or the document); null when it could not be read.' },
+            controls: { type: 'array', items: { type: 'string' }, description: 'Controls meeting the requirement, in catalog order.' },
+            status: {
+              type: 'string',
+              enum: ['passing', 'failing', 'not_assessed', 'manual'],
+              description: '`failing`: a cluster fails it; `passing`: one passes and none fails; `manual`: no control covers it; otherwise `not_assessed`.',
+            },
+            clustersPassing: { type: 'integer', minimum: 0, description: 'No control of the requirement fails, and one passes or is exempt.' },
+            clustersFailing: { type: 'integer', minimum: 0, description: 'At least one control of the requirement fails.' },
+            clustersNotAssessed: { type: 'integer', minimum: 0 },
           },
         },
       },
@@ -721,21 +749,34 @@ const paths: Record<string, Partial<Record<'get' | 'post' | 'delete', Operation>
       summary: 'Fleet posture of the latest run',
       tags: ['Posture'],
       parameters: [paramRef('ifNoneMatch')],
-      responses: singleResource('Summary', 'Totals, per control, per subscription and per framework section.'),
+      responses: singleResource('Summary', 'Totals, per control and per subscription.'),
+    }),
+  },
+  '/api/v1/frameworks': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'listFrameworks',
+      summary: 'The frameworks reports are available for',
+      tags: ['Posture'],
+      responses: { '200': json(ref('FrameworkList'), 'Every framework, with its source and requirement counts.') },
     }),
   },
   '/api/v1/frameworks/{framework}/report': {
     get: secured(APP_ROLES.complianceRead, {
       operationId: 'getFrameworkReport',
-      summary: 'Per-section report for one framework',
+      summary: 'Requirement-level report for one framework',
+      description:
+        'Every requirement of the framework judged over the latest results of the clusters matching the filters. JSON, or CSV (one row per requirement after the header) with `format=csv` or `Accept: text/csv`.',
       tags: ['Posture'],
       parameters: [
-        pathParam('framework', 'Framework.', { type: 'string', enum: ['cis', 'nist-800-190', 'nsa', 'owasp'] }),
-        { name: 'format', in: 'query', schema: { type: 'string', enum: ['json', 'csv'], default: 'json' } },
+        pathParam('framework', 'Framework.', { type: 'string', enum: [...FRAMEWORK_IDS] }),
+        { name: 'format', in: 'query', description: 'Overrides `Accept`.', schema: { type: 'string', enum: ['json', 'csv'] } },
+        { name: 'environment', in: 'query', schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } },
+        { name: 'subscriptionId', in: 'query', schema: { type: 'string', pattern: GUID_PATTERN } },
+        { name: 'location', in: 'query', schema: { type: 'string', pattern: '^[a-z0-9]{1,64}$' } },
       ],
       responses: {
         '200': {
-          description: 'The report (JSON, or CSV with `format=csv`).',
+          description: 'The report (JSON, or CSV).',
           headers: { 'x-request-id': requestIdHeader },
           content: { 'application/json': { schema: ref('FrameworkReport') }, 'text/csv': { schema: { type: 'string' } } },
         },

@@ -7,6 +7,7 @@ import { AuditService } from '../../application/audit-service.js';
 import { ComplianceQueryService } from '../../application/compliance-query-service.js';
 import { ControlPlaneQueryService } from '../../application/control-plane-query-service.js';
 import { ExceptionService } from '../../application/exception-service.js';
+import { FrameworkReportService, RequirementTitles, type PolicyMetadataSource } from '../../application/framework-report-service.js';
 import type {
   AuditLog,
   Clock,
@@ -45,6 +46,8 @@ export interface ApiRuntimeInput {
   /** Control-plane events read from the Azure Activity Log. */
   readonly controlPlaneEvents: ControlPlaneEventRepository;
   readonly clock: Clock;
+  /** Requirement titles (`Microsoft.PolicyInsights/policyMetadata`); without it reports carry no regulatory titles. */
+  readonly policyMetadata?: PolicyMetadataSource;
   readonly healthChecks?: readonly HealthCheck[];
   /** Overrides the JWT authenticator built from `auth` (tests). */
   readonly authenticator?: Authenticator;
@@ -78,6 +81,13 @@ export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
     services: {
       compliance: new ComplianceQueryService({ clusters: input.clusters, history: input.history, summaries: input.summaries, runs: input.runs }),
       controlPlane: new ControlPlaneQueryService({ events: input.controlPlaneEvents, clusters: input.clusters }),
+      frameworks: new FrameworkReportService({
+        clusters: input.clusters,
+        summaries: input.summaries,
+        titles: new RequirementTitles(input.policyMetadata, () => input.clock.now().getTime(), {
+          warn: (message, properties) => console.warn(message, JSON.stringify(properties)),
+        }),
+      }),
       exceptions: new ExceptionService(input.exceptions, newId),
       remediations: new RemediationService({
         starter: input.remediationStarter,

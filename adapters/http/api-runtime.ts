@@ -7,6 +7,7 @@ import type { AuditService } from '../../application/audit-service.js';
 import type { ComplianceQueryService } from '../../application/compliance-query-service.js';
 import type { ControlPlaneQueryService } from '../../application/control-plane-query-service.js';
 import type { ExceptionService } from '../../application/exception-service.js';
+import type { FrameworkReportService } from '../../application/framework-report-service.js';
 import type { RemediationService } from '../../application/remediation-service.js';
 import type { RolloutService } from '../../application/rollout-service.js';
 import type { WebhookService } from '../../application/webhook-service.js';
@@ -28,6 +29,7 @@ export interface ApiServices {
   readonly compliance: ComplianceQueryService;
   /** Control-plane events (Azure Activity Log). */
   readonly controlPlane: ControlPlaneQueryService;
+  readonly frameworks: FrameworkReportService;
   readonly exceptions: ExceptionService;
   readonly remediations: RemediationService;
   readonly audit: AuditService;

@@ -41,6 +41,8 @@ export interface OperationContext<P = Record<string, unknown>, Q = Record<string
   readonly query: Q;
   readonly body: B;
   readonly url: URL;
+  /** The request's `Accept` header, for operations that offer more than one representation. */
+  readonly accept: string | null;
   readonly services: ApiServices;
   readonly now: Date;
 }
@@ -287,6 +289,7 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
         query: query as Q,
         body: body as B,
         url,
+        accept: request.headers.get('accept'),
         services: runtime.services,
         now,
       });

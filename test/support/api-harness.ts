@@ -13,6 +13,7 @@ import type { ApiRuntime, HealthCheck } from '../../adapters/http/api-runtime.js
 import { queuedRun } from '../../application/evaluation-run.js';
 import { resolveRunScope } from '../../domain/evaluation-scope.js';
 import { createApiRuntime } from '../../adapters/http/api-runtime-factory.js';
+import type { PolicyMetadataSource } from '../../application/framework-report-service.js';
 import { createNodeRequestListener } from '../../adapters/http/node-http.js';
 import type { Operation } from '../../adapters/http/operation.js';
 import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../application/messages.js';
@@ -157,6 +158,8 @@ export interface ApiHarnessOptions {
    * from there) and/or `jwksUri` (AUTH_JWKS_URI). Tokens are still minted by the harness's issuer.
    */
   readonly auth?: { readonly issuer?: string; readonly jwksUri?: string };
+  /** Requirement titles for framework reports (none by default). */
+  readonly policyMetadata?: PolicyMetadataSource;
 }
 
 export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
@@ -238,6 +241,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     // As in the app: the webhook service is what remediation events are published through.
     events: webhooks,
     healthChecks: options.healthChecks ?? [],
+    ...(options.policyMetadata !== undefined ? { policyMetadata: options.policyMetadata } : {}),
     logger: { error: (message, properties) => errors.push({ message, properties }) },
   });
 

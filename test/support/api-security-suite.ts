@@ -43,6 +43,7 @@ export function sampleRequests(ids: SampleIds): Record<string, SampleRequest> {
     listControlPlaneEvents: { method: 'GET', path: '/api/v1/control-plane-events' },
     listClusterControlPlaneEvents: { method: 'GET', path: `/api/v1/clusters/${ids.clusterPath}/control-plane-events` },
     getSummary: { method: 'GET', path: '/api/v1/summary' },
+    listFrameworks: { method: 'GET', path: '/api/v1/frameworks' },
     getFrameworkReport: { method: 'GET', path: '/api/v1/frameworks/cis/report' },
     getTrends: { method: 'GET', path: '/api/v1/trends' },
     startEvaluation: { method: 'POST', path: '/api/v1/evaluations' },

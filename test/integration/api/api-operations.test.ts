@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { listControls } from '../../../domain/control-catalog.js';
+import { FRAMEWORK_IDS, frameworkRequirements, type FrameworkId } from '../../../domain/frameworks.js';
 import { documented } from '../../support/api-expect.js';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { FAILING_CONTROL, SUB_A, SUB_B, clusterId, seedFleet } from '../../support/api-fixtures.js';
@@ -8,7 +10,10 @@ let all: string;
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  h = await startApiHarness({ maxRequestBodyBytes: 2048 });
+  h = await startApiHarness({
+    maxRequestBodyBytes: 2048,
+    policyMetadata: { listTitles: async () => new Map([['Azure_Security_Benchmark_v3.0_PA-7', 'Use least privilege principle (from metadata)']]) },
+  });
   await seedFleet(h.ports);
   all = await h.token(['Compliance.Read', 'Compliance.Evaluate', 'Compliance.Exempt', 'Remediation.Run', 'Audit.Read'], { oid: 'caller-oid', appid: 'caller-app' });
   for (const r of ['Compliance.Read', 'Compliance.Exempt']) tokens[r] = await h.token([r]);
@@ -30,13 +35,20 @@ describe('controls', () => {
     const next = new URL(first.body.nextLink ?? '');
     expect(next.searchParams.get('top')).toBe('10');
     const second = await call('listControls', 'GET', `${next.pathname}${next.search}`);
-    expect(second.body.value?.length).toBe(6);
+    expect(second.body.value?.length).toBe(listControls().length - 10);
     expect(second.body.nextLink).toBeUndefined();
   });
-  it('gets one control with references and manual or automatic remediation', async () => {
+  it('gets one control with its definitions, its requirements per framework and its remediation', async () => {
     const { body } = await call('getControl', 'GET', '/api/v1/controls/ARC-TD-01');
     expect(body).toMatchObject({ id: 'ARC-TD-01', remediation: { automatic: true } });
-    expect((body['references'] as unknown[]).length).toBeGreaterThan(0);
+    expect(body['policyDefinitionIds']).toEqual([
+      '/providers/Microsoft.Authorization/policyDefinitions/708b60a6-d253-4fe0-9114-4be4c00f012c',
+      '/providers/Microsoft.Authorization/policyDefinitions/8dfab9c4-fe7b-49ad-85e4-1e9be085358f',
+    ]);
+    expect(body['requirements']).toMatchObject({ mcsb: ['LT-1', 'LT-2'], nsa: ['Threat detection'] });
+    expect(Object.keys(body['requirements'] as object)).toEqual([...FRAMEWORK_IDS]);
+    const config = await call('getControl', 'GET', '/api/v1/controls/ARC-AC-04');
+    expect(config.body['policyDefinitionIds']).toEqual([]);
   });
   it('404 for an unknown control', async () => {
     const { res, body } = await call('getControl', 'GET', '/api/v1/controls/ARC-XX-99');
@@ -101,21 +113,67 @@ describe('posture', () => {
     expect(again.status).toBe(304);
     await documented('getSummary', again);
   });
-  it('reports a framework as JSON and as CSV with the same figures', async () => {
-    const { body } = await call('getFrameworkReport', 'GET', '/api/v1/frameworks/cis/report');
-    const sections = body['sections'] as { section: string; clustersFailing: number }[];
-    const res = await h.request('GET', '/api/v1/frameworks/cis/report?format=csv', { token: all });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
-    const lines = String(await documented('getFrameworkReport', res)).split('\r\n').filter((l) => l !== '');
-    expect(lines[0]).toBe('framework,section,title,controls,clustersPassing,clustersFailing,clustersNotAssessed');
-    expect(lines).toHaveLength(sections.length + 1);
-    const row31 = lines.find((l) => l.startsWith('cis,3.1,'))?.split(',');
-    expect(Number(row31?.[5])).toBe(sections.find((s) => s.section === '3.1')?.clustersFailing);
+  it('lists the frameworks with their source and requirement counts', async () => {
+    const { body } = await call('listFrameworks', 'GET', '/api/v1/frameworks');
+    expect(body.value?.map((f) => f['id'])).toEqual([...FRAMEWORK_IDS]);
+    for (const f of body.value ?? []) {
+      expect(f['requirements'], String(f['id'])).toBe(frameworkRequirements(f['id'] as FrameworkId).length);
+      expect(Number(f['automatedRequirements'])).toBeGreaterThan(0);
+      expect(Number(f['automatedRequirements'])).toBeLessThanOrEqual(Number(f['requirements']));
+    }
+    expect(body.value?.[0]).toMatchObject({ id: 'mcsb', source: { kind: 'initiative', policySetDefinitionId: '/providers/Microsoft.Authorization/policySetDefinitions/1f3afdf9-d0c9-4c3d-847f-89da613e70a8' } });
   });
-  it('400 for an unknown framework or format', async () => {
+  it('reports every requirement of a framework as JSON, with titles from policy metadata where they could be read', async () => {
+    const { body } = await call('getFrameworkReport', 'GET', '/api/v1/frameworks/mcsb/report');
+    expect(body).toMatchObject({ framework: 'mcsb', runId: 'run-2' });
+    const rows = body['requirements'] as { id: string; title: string | null; status: string; controls: string[]; clustersPassing: number; clustersFailing: number; clustersNotAssessed: number }[];
+    expect(rows).toHaveLength(frameworkRequirements('mcsb').length);
+    // ARC-AC-01 (mapped to PA-7 through the AKS RBAC twin) fails on store-001 and plant-001.
+    expect(rows.find((r) => r.id === 'PA-7')).toEqual({
+      id: 'PA-7',
+      policyMetadataName: 'Azure_Security_Benchmark_v3.0_PA-7',
+      title: 'Use least privilege principle (from metadata)',
+      controls: ['ARC-AC-01'],
+      status: 'failing',
+      clustersPassing: 1,
+      clustersFailing: 2,
+      clustersNotAssessed: 0,
+    });
+    expect(rows.find((r) => r.id === 'LT-1')).toMatchObject({ title: null, status: 'passing', clustersPassing: 3 });
+    expect(rows.find((r) => r.id === 'NS-1')).toMatchObject({ status: 'manual', controls: [], clustersNotAssessed: 3 });
+  });
+  it('narrows a report by environment, subscription and location', async () => {
+    const pa7 = async (q: string) =>
+      ((await call('getFrameworkReport', 'GET', `/api/v1/frameworks/mcsb/report?${q}`)).body['requirements'] as { id: string; clustersPassing: number; clustersFailing: number; clustersNotAssessed: number }[]).find((r) => r.id === 'PA-7');
+    expect(await pa7('environment=prod')).toMatchObject({ clustersPassing: 1, clustersFailing: 1, clustersNotAssessed: 0 });
+    expect(await pa7(`subscriptionId=${SUB_B}`)).toMatchObject({ clustersPassing: 0, clustersFailing: 1 });
+    expect(await pa7('location=eastus')).toMatchObject({ clustersPassing: 0, clustersFailing: 0, clustersNotAssessed: 0 });
+  });
+  it('reports the same figures as CSV, by format=csv or by Accept: text/csv', async () => {
+    const { body } = await call('getFrameworkReport', 'GET', '/api/v1/frameworks/pci-dss-4.0.1/report');
+    const rows = body['requirements'] as { id: string; clustersFailing: number }[];
+    for (const [path, headers] of [
+      ['/api/v1/frameworks/pci-dss-4.0.1/report?format=csv', {}],
+      ['/api/v1/frameworks/pci-dss-4.0.1/report', { accept: 'text/csv' }],
+    ] as const) {
+      const res = await h.request('GET', path, { token: all, headers });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+      const lines = String(await documented('getFrameworkReport', res)).split('\r\n').filter((l) => l !== '');
+      expect(lines[0]).toBe('framework,requirement,policyMetadataName,title,controls,status,clustersPassing,clustersFailing,clustersNotAssessed');
+      expect(lines).toHaveLength(rows.length + 1);
+      const row = lines.find((l) => l.startsWith('pci-dss-4.0.1,6.5.1,'))?.split(',');
+      expect(Number(row?.[7])).toBe(rows.find((r) => r.id === '6.5.1')?.clustersFailing);
+    }
+    const json = await h.request('GET', '/api/v1/frameworks/pci-dss-4.0.1/report?format=json', { token: all, headers: { accept: 'text/csv' } });
+    expect(json.headers.get('content-type')).toMatch(/^application\/json/);
+    await documented('getFrameworkReport', json);
+  });
+  it('400 for an unknown framework, format or filter value', async () => {
     expect((await call('getFrameworkReport', 'GET', '/api/v1/frameworks/iso/report')).res.status).toBe(400);
     expect((await call('getFrameworkReport', 'GET', '/api/v1/frameworks/cis/report?format=xlsx')).res.status).toBe(400);
+    expect((await call('getFrameworkReport', 'GET', '/api/v1/frameworks/cis/report?subscriptionId=x')).res.status).toBe(400);
+    expect((await call('getFrameworkReport', 'GET', '/api/v1/frameworks/cis/report?section=3.1')).res.status).toBe(400);
   });
   it('returns trends for the requested window', async () => {
     const { body } = await call('getTrends', 'GET', '/api/v1/trends?days=30');

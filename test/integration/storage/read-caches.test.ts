@@ -32,7 +32,6 @@ const summary = (runId: string, generatedAt: string): FleetSummary => ({
   totals: { clusters: 1, compliant: 1, noncompliant: 0, stale: 0, averageScore: 100 },
   perControl: {},
   perSubscription: {},
-  perFrameworkSection: [],
 });
 
 describe('TableSummaryRepository latest-summary cache', () => {

@@ -293,7 +293,6 @@ describe('TableSummaryRepository', () => {
     perSubscription: Object.fromEntries(
       Array.from({ length: big ? 2000 : 1 }, (_, i) => [`sub-${i}`, { clusters: 2, compliant: 1, noncompliant: 1, stale: 0, averageScore: 75.5 }]),
     ),
-    perFrameworkSection: [],
   });
 
   it('keeps the latest, never rolls back, stores trends, chunks large summaries', async () => {

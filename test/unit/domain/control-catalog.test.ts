@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONTROL_IDS, FRAMEWORKS, frameworkSections, getControl, isControlId, listControls } from '../../../domain/control-catalog.js';
+import { CONTROL_IDS, getControl, isControlId, listControls } from '../../../domain/control-catalog.js';
 import { VERIFIED_BUILTIN_IDS } from '../../fixtures/verified-builtin-ids.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/azure-policy-builtins');
@@ -12,15 +12,17 @@ function fixtureNames(folder: string): Set<string> {
 }
 
 describe('control catalog', () => {
-  it('holds exactly the 16 ids of the issue, in order', () => {
-    expect(listControls().map((c) => c.id)).toEqual([
-      'ARC-AC-01', 'ARC-AC-02', 'ARC-AC-03', 'ARC-AC-04', 'ARC-AC-05',
-      'ARC-PL-01', 'ARC-PL-02', 'ARC-PL-03', 'ARC-PL-04',
-      'ARC-TD-01', 'ARC-TD-02', 'ARC-TD-03',
-      'ARC-UP-01', 'ARC-UP-02',
-      'ARC-OP-01', 'ARC-OP-02',
-    ]);
+  it('derives CONTROL_IDS from the catalog: same ids, same order, well-formed and unique', () => {
     expect([...CONTROL_IDS]).toEqual(listControls().map((c) => c.id));
+    expect(new Set(CONTROL_IDS).size).toBe(CONTROL_IDS.length);
+    for (const id of CONTROL_IDS) expect(id).toMatch(/^ARC-[A-Z]{2}-\d{2}$/);
+    // The guidance's sections, in its order; each category's controls numbered from 01 without gaps.
+    const prefixes = [...new Set(CONTROL_IDS.map((id) => id.slice(0, 6)))];
+    expect(prefixes).toEqual(['ARC-AC', 'ARC-PL', 'ARC-TD', 'ARC-UP', 'ARC-OP']);
+    for (const prefix of prefixes) {
+      const numbers = CONTROL_IDS.filter((id) => id.startsWith(prefix)).map((id) => Number(id.slice(-2)));
+      expect(numbers).toEqual(numbers.map((_, i) => i + 1));
+    }
   });
 
   it('every control has title, description, evidence, remediation text, a severity and a category', () => {
@@ -38,7 +40,7 @@ describe('control catalog', () => {
     const c = getControl('ARC-AC-01');
     expect(Object.isFrozen(listControls())).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
-    expect(Object.isFrozen(c?.references)).toBe(true);
+    expect(Object.isFrozen(c?.remediation)).toBe(true);
     expect(() => {
       (c as { severity: string }).severity = 'low';
     }).toThrow(TypeError);
@@ -74,7 +76,7 @@ describe('control catalog', () => {
     const cited = listControls().flatMap((c) => [
       ...(c.policy?.policyDefinitionIds ?? []),
       ...(c.policy?.policySetDefinitionIds ?? []),
-      ...(c.remediation.deployIfNotExistsPolicyDefinitionId !== undefined ? [c.remediation.deployIfNotExistsPolicyDefinitionId.split('/').pop() ?? ''] : []),
+      ...[c.remediation.deployIfNotExistsPolicyDefinitionId, c.remediation.auditIfNotExistsPolicyDefinitionId].flatMap((id) => (id !== undefined ? [id.split('/').pop() ?? ''] : [])),
     ]);
     expect(cited.length).toBeGreaterThan(5);
     for (const id of cited) expect(known.has(id) || id in VERIFIED_BUILTIN_IDS, id).toBe(true);
@@ -95,31 +97,19 @@ describe('control catalog', () => {
     );
   });
 
-  it('maps controls to the references of their guidance section', () => {
-    const refs = (id: string) => getControl(id)?.references.map((r) => `${r.framework}:${r.section}`);
-    expect(refs('ARC-AC-01')).toEqual([
-      'cis:3.1', 'cis:5.1', 'nist-800-190:4.3.1', 'nist-800-190:4.3.2', 'nist-800-190:4.4.5',
-      'nsa:Authentication and Authorization', 'owasp:Controlling access to the Kubernetes API',
-    ]);
-    expect(refs('ARC-PL-03')).toEqual(['nist-800-190:4.2', 'owasp:Use Pod Security Admission']);
-    expect(refs('ARC-TD-02')).toEqual(['cis:3.2', 'nist-800-190:4.4.4', 'nsa:Threat detection', 'owasp:Logging']);
-    expect(refs('ARC-UP-01')).toEqual([]);
+  it('names the AuditIfNotExists twin of each DeployIfNotExists remediation, as a full built-in id', () => {
+    expect(getControl('ARC-PL-01')?.remediation.auditIfNotExistsPolicyDefinitionId).toBe(
+      '/providers/Microsoft.Authorization/policyDefinitions/6b2122c1-8120-4ff5-801b-17625a355590',
+    );
+    expect(getControl('ARC-TD-01')?.remediation.auditIfNotExistsPolicyDefinitionId).toBe(
+      '/providers/Microsoft.Authorization/policyDefinitions/8dfab9c4-fe7b-49ad-85e4-1e9be085358f',
+    );
+    for (const c of listControls()) {
+      expect(c.remediation.auditIfNotExistsPolicyDefinitionId === undefined, c.id).toBe(c.remediation.deployIfNotExistsPolicyDefinitionId === undefined);
+    }
   });
 
-  it('cites exactly the framework sections the guidance cites', () => {
-    const all = FRAMEWORKS.flatMap((f) => frameworkSections(f).map((s) => `${f}:${s.section}`));
-    expect(all).toEqual([
-      'cis:3.1', 'cis:3.2', 'cis:5.1',
-      'nist-800-190:4.2', 'nist-800-190:4.3.1', 'nist-800-190:4.3.2', 'nist-800-190:4.4.4', 'nist-800-190:4.4.5',
-      'nsa:Authentication and Authorization', 'nsa:Threat detection',
-      'owasp:Controlling access to the Kubernetes API', 'owasp:Use Pod Security Admission', 'owasp:Logging',
-    ]);
-  });
-
-  it('indexes each section with its controls in catalog order', () => {
-    const cis32 = frameworkSections('cis').find((s) => s.section === '3.2');
-    expect(cis32).toMatchObject({ title: 'Logging', controls: ['ARC-TD-01', 'ARC-TD-02', 'ARC-TD-03'] });
-    const psa = frameworkSections('owasp').find((s) => s.section === 'Use Pod Security Admission');
-    expect(psa?.controls).toEqual(['ARC-PL-01', 'ARC-PL-02', 'ARC-PL-03', 'ARC-PL-04']);
+  it('ARC-PL-04 reads the policy states of the pod security and allowed-images controls', () => {
+    expect(getControl('ARC-PL-04')?.readsPolicyStatesOf).toEqual(['ARC-PL-02', 'ARC-PL-03']);
   });
 });

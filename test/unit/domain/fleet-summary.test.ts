@@ -2,16 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { listControls } from '../../../domain/control-catalog.js';
 import { evaluateCluster } from '../../../domain/evaluate-cluster.js';
-import {
-  csvField,
-  frameworkReport,
-  frameworkReportToCsv,
-  FRAMEWORK_REPORT_CSV_HEADER,
-  sectionStanding,
-  summarizeFleet,
-  toCsv,
-  type SummaryInput,
-} from '../../../domain/fleet-summary.js';
+import { csvField, summarizeFleet, toCsv, type SummaryInput } from '../../../domain/fleet-summary.js';
+import { FRAMEWORK_REPORT_CSV_HEADER, frameworkReportToCsv, type RequirementReportRow } from '../../../domain/framework-report.js';
 import type { ControlStatus } from '../../../domain/model.js';
 import { context, snapshot } from './builders.js';
 
@@ -46,25 +38,15 @@ describe('summarizeFleet', () => {
     expect(summary.perSubscription['sub-a']).toMatchObject({ clusters: 2, compliant: 1, noncompliant: 1, stale: 1 });
   });
 
-  it('per framework section: failing if any section control fails, passing if none fails and none is unknown', () => {
-    const cis31 = summary.perFrameworkSection.find((s) => s.framework === 'cis' && s.section === '3.1');
-    expect(cis31).toMatchObject({ title: 'Authentication and Authorization', clustersPassing: 2, clustersFailing: 1 });
-    // CIS 3.2 (threat detection): extensions not collected on the dev cluster → unknown → neither.
-    const cis32 = summary.perFrameworkSection.find((s) => s.framework === 'cis' && s.section === '3.2');
-    expect(cis32).toMatchObject({ clustersPassing: 2, clustersFailing: 0 });
-    expect(summary.perFrameworkSection).toHaveLength(13);
-  });
-
   it('an empty fleet has zero clusters and an average of 100', () => {
     const empty = summarizeFleet('r', 't', []);
     expect(empty.totals).toEqual({ clusters: 0, compliant: 0, noncompliant: 0, stale: 0, averageScore: 100 });
-    expect(empty.perFrameworkSection.every((s) => s.clustersPassing === 0 && s.clustersFailing === 0)).toBe(true);
   });
 
-  it('property: totals == cluster count, compliant + noncompliant == clusters, section counts never exceed it', () => {
+  it('property: totals == cluster count, compliant + noncompliant == clusters', () => {
     const statusArb = fc.constantFrom<ControlStatus>('pass', 'fail', 'unknown', 'not_applicable', 'exempt');
     const evalArb = fc.record({
-      controls: fc.array(fc.record({ controlId: fc.constantFrom(...listControls().map((c) => c.id)), status: statusArb, severity: fc.constant('high' as const), evidence: fc.constant('') }), { maxLength: 16 }),
+      controls: fc.array(fc.record({ controlId: fc.constantFrom(...listControls().map((c) => c.id)), status: statusArb, severity: fc.constant('high' as const), evidence: fc.constant('') }), { maxLength: listControls().length }),
       score: fc.integer({ min: 0, max: 100 }),
     });
     const clustersArb = fc.array(fc.record({ subscriptionId: fc.constantFrom('s1', 's2', 'S1'), stale: fc.boolean(), evaluation: evalArb }), { maxLength: 30 });
@@ -75,46 +57,9 @@ describe('summarizeFleet', () => {
         s.totals.clusters === cs.length &&
         s.totals.compliant + s.totals.noncompliant === cs.length &&
         perSub === cs.length &&
-        s.totals.averageScore >= 0 && s.totals.averageScore <= 100 &&
-        s.perFrameworkSection.every((x) => x.clustersPassing + x.clustersFailing <= cs.length)
+        s.totals.averageScore >= 0 && s.totals.averageScore <= 100
       );
     }));
-  });
-});
-
-describe('sectionStanding', () => {
-  const ids = new Set(['A', 'B']);
-  const c = (a: ControlStatus, b: ControlStatus) => [{ controlId: 'A', status: a }, { controlId: 'B', status: b }, { controlId: 'Z', status: 'fail' as const }];
-  it('ignores controls outside the section', () => expect(sectionStanding(c('pass', 'pass'), ids)).toBe('passing'));
-  it('exempt counts as passing, not_applicable is ignored', () => expect(sectionStanding(c('exempt', 'not_applicable'), ids)).toBe('passing'));
-  it('any fail → failing, even with unknown', () => expect(sectionStanding(c('unknown', 'fail'), ids)).toBe('failing'));
-  it('unknown or nothing applicable → neither', () => {
-    expect(sectionStanding(c('pass', 'unknown'), ids)).toBe('neither');
-    expect(sectionStanding(c('not_applicable', 'not_applicable'), ids)).toBe('neither');
-  });
-});
-
-describe('frameworkReport', () => {
-  const summary = summarizeFleet('run', 't', [input('s', allPass), input('s', noRbac), input('s', devNoExtensions)]);
-  it('returns one row per cited section of the framework, in section order, read from the summary', () => {
-    const rows = frameworkReport(summary, 'nist-800-190');
-    expect(rows.map((r) => r.section)).toEqual(['4.2', '4.3.1', '4.3.2', '4.4.4', '4.4.5']);
-    expect(rows[1]).toMatchObject({ title: 'Unbounded administrative access', clustersPassing: 2, clustersFailing: 1, clustersNotAssessed: 0 });
-    expect(rows[3]).toMatchObject({ controls: ['ARC-TD-01', 'ARC-TD-02', 'ARC-TD-03'], clustersPassing: 2, clustersFailing: 0, clustersNotAssessed: 1 });
-  });
-  it('reports zeros for sections missing from an older summary', () => {
-    const rows = frameworkReport({ ...summary, perFrameworkSection: [] }, 'nsa');
-    expect(rows.map((r) => [r.section, r.clustersPassing, r.clustersFailing, r.clustersNotAssessed])).toEqual([
-      ['Authentication and Authorization', 0, 0, 3],
-      ['Threat detection', 0, 0, 3],
-    ]);
-  });
-  it('renders as CSV with a header row', () => {
-    const csv = frameworkReportToCsv(frameworkReport(summary, 'cis'));
-    const lines = csv.split('\r\n');
-    expect(lines[0]).toBe('framework,section,title,controls,clustersPassing,clustersFailing,clustersNotAssessed');
-    expect(lines[1]).toBe('cis,3.1,Authentication and Authorization,ARC-AC-01;ARC-AC-02;ARC-AC-03;ARC-AC-04;ARC-AC-05;ARC-OP-01;ARC-OP-02,2,1,0');
-    expect(lines).toHaveLength(5); // header + 3 sections + final empty after trailing CRLF
   });
 });
 
@@ -188,13 +133,14 @@ describe('CSV exports hold no formula', () => {
 
   it('property: framework report rows with formula-looking text in every text field export as text', () => {
     fc.assert(
-      fc.property(FORMULA_LOOKING, FORMULA_LOOKING, fc.array(FORMULA_LOOKING, { minLength: 1, maxLength: 3 }), (section, title, controls) => {
-        const csv = frameworkReportToCsv([{ framework: 'cis', section, title, controls, clustersPassing: 1, clustersFailing: -1, clustersNotAssessed: 0 }]);
-        const [header, row, ...rest] = parseCsv(csv);
+      fc.property(FORMULA_LOOKING, FORMULA_LOOKING, FORMULA_LOOKING, fc.array(FORMULA_LOOKING, { minLength: 1, maxLength: 3 }), (id, name, title, controls) => {
+        const row = { id, policyMetadataName: name, title, controls, status: 'failing', clustersPassing: 1, clustersFailing: -1, clustersNotAssessed: 0 } as unknown as RequirementReportRow;
+        const csv = frameworkReportToCsv('cis', [row]);
+        const [header, record, ...rest] = parseCsv(csv);
         expect(header).toEqual([...FRAMEWORK_REPORT_CSV_HEADER]);
         expect(rest).toEqual([]);
-        expect(row).toEqual(['cis', `'${section}`, `'${title}`, `'${controls.join(';')}`, '1', '-1', '0']);
-        for (const cell of row ?? []) if (cell !== '-1') expect(executable(cell)).toBe(false);
+        expect(record).toEqual(['cis', `'${id}`, `'${name}`, `'${title}`, `'${controls.join(';')}`, 'failing', '1', '-1', '0']);
+        for (const cell of record ?? []) if (cell !== '-1') expect(executable(cell)).toBe(false);
       }),
     );
   });

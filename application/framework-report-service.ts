@@ -1,0 +1,138 @@
+/**
+ * Frameworks and their requirement-level reports.
+ *
+ * A report judges every requirement of a framework over the latest results of the clusters that match
+ * the filters (see `domain/framework-report.ts` for the rules). It reads the clusters through the
+ * repository's indexed listing, page by page, so its cost grows with the fleet (one read of the
+ * cluster list, no per-cluster request), and names the latest completed run. Requirement titles come
+ * from Azure Policy metadata, read once and cached ({@link RequirementTitles}); a title that cannot be
+ * read is null and the report is served all the same.
+ */
+import { NotFoundError } from '../domain/errors.js';
+import { frameworkReport, frameworkReportToCsv, type ReportCluster, type RequirementReportRow } from '../domain/framework-report.js';
+import { frameworkRequirements, isAutomated, listFrameworks, type Framework, type FrameworkId } from '../domain/frameworks.js';
+import type { ClusterQuery, ClusterStateRepository, SummaryRepository } from './ports.js';
+
+/** Where requirement titles come from: `Microsoft.PolicyInsights/policyMetadata`, every entry's name and title. */
+export interface PolicyMetadataSource {
+  /** Every policy metadata resource's name and title; rejects when they cannot be read. */
+  listTitles(): Promise<ReadonlyMap<string, string>>;
+}
+
+export interface RequirementTitleLog {
+  warn(message: string, properties: Readonly<Record<string, unknown>>): void;
+}
+
+/** How long a failed metadata read is remembered before the next report tries again. */
+export const TITLE_RETRY_MS = 5 * 60_000;
+
+/**
+ * Requirement titles, read once from Policy metadata and kept for the life of the process (Microsoft
+ * changes them with new initiative versions, which come with a new deployment of this app). Concurrent
+ * callers share one read; after a failure, reports go without titles and the read is retried at most
+ * once per {@link TITLE_RETRY_MS}.
+ */
+export class RequirementTitles {
+  private titles: ReadonlyMap<string, string> | undefined;
+  private pending: Promise<ReadonlyMap<string, string>> | undefined;
+  private failedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly source: PolicyMetadataSource | undefined,
+    private readonly now: () => number = Date.now,
+    private readonly log?: RequirementTitleLog,
+  ) {}
+
+  async get(): Promise<ReadonlyMap<string, string>> {
+    if (this.titles !== undefined) return this.titles;
+    if (this.source === undefined || this.now() - this.failedAt < TITLE_RETRY_MS) return new Map();
+    this.pending ??= this.source.listTitles().then(
+      (titles) => {
+        this.titles = titles;
+        this.pending = undefined;
+        return titles;
+      },
+      (err: unknown) => {
+        this.failedAt = this.now();
+        this.pending = undefined;
+        this.log?.warn('requirement titles could not be read from Azure Policy metadata; reports go without them', {
+          error: err instanceof Error ? err.message : String(err),
+        });
+        return new Map<string, string>();
+      },
+    );
+    return this.pending;
+  }
+}
+
+export interface FrameworkView extends Framework {
+  /** How many requirements the framework has. */
+  readonly requirements: number;
+  /** How many of them at least one control meets. */
+  readonly automatedRequirements: number;
+}
+
+export interface FrameworkReportView {
+  readonly framework: FrameworkId;
+  readonly runId: string;
+  readonly generatedAt: string;
+  readonly requirements: readonly RequirementReportRow[];
+}
+
+export interface FrameworkReportFilters {
+  readonly environment?: string | undefined;
+  readonly subscriptionId?: string | undefined;
+  readonly location?: string | undefined;
+}
+
+export interface FrameworkReportDependencies {
+  readonly clusters: Pick<ClusterStateRepository, 'list'>;
+  readonly summaries: Pick<SummaryRepository, 'getLatest'>;
+  readonly titles: RequirementTitles;
+}
+
+/** Page size for reading the clusters of a report. */
+const PAGE = 1000;
+
+export class FrameworkReportService {
+  private readonly views: readonly FrameworkView[] = listFrameworks().map((f) => {
+    const requirements = frameworkRequirements(f.id);
+    return Object.freeze({ ...f, requirements: requirements.length, automatedRequirements: requirements.filter(isAutomated).length });
+  });
+
+  constructor(private readonly deps: FrameworkReportDependencies) {}
+
+  listFrameworks(): readonly FrameworkView[] {
+    return this.views;
+  }
+
+  async getReport(framework: FrameworkId, filters: FrameworkReportFilters): Promise<FrameworkReportView> {
+    const summary = await this.deps.summaries.getLatest();
+    if (summary === undefined) throw new NotFoundError('No evaluation run has completed yet.', 'summary');
+    const [clusters, titles] = await Promise.all([this.readClusters(filters), this.deps.titles.get()]);
+    return { framework, runId: summary.runId, generatedAt: summary.generatedAt, requirements: frameworkReport(framework, clusters, titles) };
+  }
+
+  async getReportCsv(framework: FrameworkId, filters: FrameworkReportFilters): Promise<string> {
+    const report = await this.getReport(framework, filters);
+    return frameworkReportToCsv(framework, report.requirements);
+  }
+
+  private async readClusters(filters: FrameworkReportFilters): Promise<ReportCluster[]> {
+    const out: ReportCluster[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const query: ClusterQuery = {
+        top: PAGE,
+        continuationToken,
+        ...(filters.environment !== undefined ? { environment: filters.environment } : {}),
+        ...(filters.subscriptionId !== undefined ? { subscriptionId: filters.subscriptionId } : {}),
+        ...(filters.location !== undefined ? { location: filters.location } : {}),
+      };
+      const page = await this.deps.clusters.list(query);
+      for (const state of page.items) out.push({ controls: state.evaluation.controls });
+      continuationToken = page.continuationToken;
+    } while (continuationToken !== undefined);
+    return out;
+  }
+}

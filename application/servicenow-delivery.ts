@@ -11,7 +11,8 @@
  * and skipped when older. Equal times are the same evaluation again (a retry, a second webhook) and
  * are applied: the calls are idempotent.
  */
-import { eventRecords, isServiceNowInstanceUrl, planIncidentActions, type EmRecord, type IncidentSettings } from '../domain/servicenow-mapping.js';
+import { eventRecords, isServiceNowInstanceUrl, planControlPlaneIncident, planIncidentActions, type EmRecord, type IncidentSettings } from '../domain/servicenow-mapping.js';
+import type { ControlPlaneEvent } from '../domain/control-plane-events.js';
 import type { ClusterComplianceChangedData, OutboundEvent } from '../domain/webhook-events.js';
 
 /** ServiceNow REST calls (adapters/webhooks/servicenow-client.ts). Failures throw `OutboundCallFailed`. */
@@ -106,6 +107,7 @@ export class ServiceNowDelivery {
       const skipped = records.length - current.length;
       return { summary: `sent ${current.length} event record(s)${skipped > 0 ? `; skipped ${skipped} superseded by a newer evaluation` : ''}` };
     }
+    if (event.type === 'controlplane.change.detected') return this.deliverControlPlaneIncident(instanceUrl, event.data as ControlPlaneEvent);
     if (change === undefined) return { summary: `no incident action for ${event.type}` };
     const done: string[] = [];
     for (const action of planIncidentActions(change, this.settings)) {
@@ -130,5 +132,30 @@ export class ServiceNowDelivery {
       await this.options.watermarks.advance('incident', action.correlationId, change.evaluatedAt);
     }
     return { summary: done.length > 0 ? done.join('; ') : 'no incident changes' };
+  }
+
+  /**
+   * A break-glass download or a security extension removal opens the incident of the control it
+   * breaks (or adds a work note to the open one). Ordered by the change's time against the newest
+   * evaluation applied for that incident: a retry arriving after a later evaluation resolved the
+   * incident does not reopen it.
+   */
+  private async deliverControlPlaneIncident(instanceUrl: string, data: ControlPlaneEvent): Promise<ServiceNowDeliveryResult> {
+    const action = planControlPlaneIncident(data, this.settings);
+    if (action === undefined || action.kind !== 'open-or-update') return { summary: `no incident action for ${data.kind} (${data.status})` };
+    if (await this.superseded('incident', action.correlationId, data.eventTimestamp)) {
+      return { summary: `skipped open-or-update of ${action.correlationId}: a newer evaluation was applied` };
+    }
+    const existing = await this.api.findActiveIncident(instanceUrl, action.correlationId);
+    let summary: string;
+    if (existing === undefined) {
+      const created = await this.api.createIncident(instanceUrl, action.fields);
+      summary = `created ${created.number}`;
+    } else {
+      await this.api.updateIncident(instanceUrl, existing.sysId, { work_notes: action.workNote });
+      summary = `updated ${existing.number}`;
+    }
+    await this.options.watermarks.advance('incident', action.correlationId, data.eventTimestamp);
+    return { summary };
   }
 }

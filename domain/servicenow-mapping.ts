@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClusterComplianceChangedData, OutboundEvent } from './webhook-events.js';
+import { incidentControlOf, type ControlPlaneEvent } from './control-plane-events.js';
 import type { Severity } from './model.js';
 
 /** ServiceNow's `correlation_id` column holds 100 characters. */
@@ -117,6 +118,64 @@ export function planIncidentActions(data: ClusterComplianceChangedData, settings
 }
 
 // ---------------------------------------------------------------------------------------------
+// Control-plane changes (`controlplane.change.detected`)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Incident urgency/impact of the control-plane changes that open one. A break-glass download is
+ * priority 1 (urgency 1, impact 1): the admin client certificate bypasses Entra ID and every per-user
+ * policy. Removing the Defender or Azure Policy extension is high (1/2), the monitoring extension
+ * medium (2/2), as the controls those extensions back (ARC-TD-01, ARC-PL-01 high; ARC-TD-02 medium).
+ */
+export function controlPlaneUrgencyImpact(event: Pick<ControlPlaneEvent, 'kind' | 'securityExtension'>): { urgency: '1' | '2' | '3'; impact: '1' | '2' | '3' } {
+  if (event.kind === 'break-glass-credential') return { urgency: '1', impact: '1' };
+  return event.securityExtension === 'monitoring' ? urgencyImpact('medium') : urgencyImpact('high');
+}
+
+const CONTROL_PLANE_TITLES: Readonly<Record<string, string>> = Object.freeze({
+  'ARC-TD-04': 'break-glass admin kubeconfig downloaded',
+  'ARC-TD-01': 'Defender extension removed',
+  'ARC-PL-01': 'Azure Policy extension removed',
+  'ARC-TD-02': 'monitoring extension removed',
+});
+
+/**
+ * The incident a control-plane change opens (or refreshes), or undefined: only a Succeeded break-glass
+ * download and the deletion of the Defender, Azure Policy or monitoring extension open one. Its
+ * correlation id is the one of the control the change breaks (`<cluster>#ARC-TD-04`, `#ARC-TD-01`, …),
+ * so the nightly evaluation that then fails that control updates the same incident, and resolves it
+ * when the control passes again: one incident per cluster and control, never two.
+ */
+export function planControlPlaneIncident(event: ControlPlaneEvent, settings: IncidentSettings): IncidentAction | undefined {
+  const controlId = incidentControlOf(event);
+  if (controlId === undefined || event.clusterId === undefined) return undefined;
+  const correlationId = incidentCorrelationId(event.clusterId, controlId);
+  const cluster = event.clusterName ?? event.clusterId.split('/').pop() ?? event.clusterId;
+  const what = CONTROL_PLANE_TITLES[controlId] ?? event.kind;
+  const description = [
+    `Arc control plane: ${what} on cluster ${cluster}${event.extensionName !== undefined ? ` (extension ${event.extensionName})` : ''}.`,
+    `Caller: ${event.caller}${event.callerAppId !== undefined ? ` (app ${event.callerAppId})` : ''} at ${event.eventTimestamp}${event.clientIpAddress !== undefined ? ` from ${event.clientIpAddress}` : ''}.`,
+    `Operation: ${event.operation} (${event.status}).`,
+    `Cluster: ${event.clusterId}`,
+    `Control: ${controlId}. Activity Log event ${event.eventDataId}${event.correlationId !== undefined ? `, correlation ${event.correlationId}` : ''}.`,
+  ].join('\n');
+  return {
+    kind: 'open-or-update',
+    correlationId,
+    fields: {
+      short_description: `Arc control plane: ${what} on ${cluster} by ${event.caller}`.slice(0, 160),
+      description,
+      ...controlPlaneUrgencyImpact(event),
+      category: settings.category,
+      ...(settings.assignmentGroup !== undefined ? { assignment_group: settings.assignmentGroup } : {}),
+      correlation_id: correlationId,
+      correlation_display: CORRELATION_DISPLAY,
+    },
+    workNote: `Again: ${what} by ${event.caller} at ${event.eventTimestamp} (Activity Log event ${event.eventDataId}).`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Event Management (`/api/global/em/jsonv2`)
 // ---------------------------------------------------------------------------------------------
 
@@ -155,6 +214,22 @@ export function eventRecords(event: Pick<OutboundEvent, 'id' | 'type' | 'timesta
       description: c.to === 'fail' ? `Control ${c.controlId} fails on ${data.clusterName}: ${c.evidence}` : `Control ${c.controlId} is ${c.to} on ${data.clusterName}.`,
       additional_info: JSON.stringify({ clusterId: data.clusterId, subscriptionId: data.subscriptionId, runId: data.runId, from: c.from, to: c.to, severity: c.severity }),
     }));
+  }
+  if (event.type === 'controlplane.change.detected') {
+    const data = event.data as ControlPlaneEvent;
+    const controlId = incidentControlOf(data);
+    return [
+      {
+        source: EM_SOURCE,
+        node: data.clusterName ?? data.resourceGroup,
+        resource: data.operation,
+        type: 'Arc control plane',
+        severity: emSeverity(data.severity),
+        message_key: controlId !== undefined && data.clusterId !== undefined ? incidentCorrelationId(data.clusterId, controlId) : `controlplane#${data.eventDataId}`,
+        description: `${data.operation} (${data.status}) by ${data.caller} at ${data.eventTimestamp} on ${data.resourceId}`,
+        additional_info: JSON.stringify({ eventDataId: data.eventDataId, kind: data.kind, subscriptionId: data.subscriptionId, clusterId: data.clusterId, clusterIds: data.clusterIds, caller: data.caller, severity: data.severity }).slice(0, 4000),
+      },
+    ];
   }
   const d = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as Record<string, unknown>;
   const failed = event.type === 'rollout.failed' || event.type === 'rollout.rolled_back';

@@ -4,19 +4,44 @@
  * Tests may implement them in memory.
  */
 import type {
-  ClusterEvaluation,
   ClusterProperties,
   ClusterSnapshot,
   ControlException,
-  ControlStatus,
   ExtensionFact,
   FleetSummary,
   FluxFact,
   PolicyStateFact,
 } from '../domain/model.js';
-import type { RunScope } from '../domain/evaluation-scope.js';
 import type { OutboundEvent } from '../domain/webhook-events.js';
 import type { WebhookDelivery, WebhookSubscription } from '../domain/webhook-subscription.js';
+import type {
+  SubscriptionNotDiscovered,
+  SubscriptionOutcome,
+  EvaluationRun,
+  ClusterState,
+  ClusterHistoryEntry,
+  AuditRecord,
+  TrendPoint,
+  RemediationRecord,
+  RemediationPollingStop,
+} from './stored-records.js';
+
+/** Stored record types live in `stored-records.ts`; re-exported for the ports that name them. */
+export type {
+  RunTrigger,
+  RunStatus,
+  SubscriptionFailure,
+  SubscriptionNotDiscovered,
+  SubscriptionOutcome,
+  EvaluationRun,
+  ClusterState,
+  ClusterHistoryEntry,
+  AuditRecord,
+  TrendPoint,
+  RemediationTaskRecord,
+  RemediationRecord,
+  RemediationPollingStop,
+} from './stored-records.js';
 
 // ---------------------------------------------------------------------------------------------
 // Azure Resource Manager (read side used by collection)
@@ -70,92 +95,6 @@ export interface RetryAfterHint {
 // ---------------------------------------------------------------------------------------------
 // Storage (Table Storage adapters)
 // ---------------------------------------------------------------------------------------------
-
-export type RunTrigger = 'timer' | 'on-demand';
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'partial' | 'failed';
-
-export interface SubscriptionFailure {
-  readonly subscriptionId: string;
-  readonly error: string;
-  readonly at: string;
-}
-
-/** A subscription with stored clusters that a run did not discover (its clusters are marked stale). */
-export interface SubscriptionNotDiscovered {
-  readonly subscriptionId: string;
-  /** Its stored clusters, every one now stale. */
-  readonly clusters: number;
-}
-
-/** What one collect recorded for one subscription of a run (the last record per subscription counts). */
-export type SubscriptionOutcome =
-  | {
-      readonly ok: true;
-      readonly clusters: number;
-      /** Clusters evaluated with extensions or Flux configurations not collected (those controls `unknown`). */
-      readonly clustersIncomplete?: number | undefined;
-      /** `cluster.compliance.changed` events still unpublished after the last attempt. */
-      readonly eventsNotPublished?: number | undefined;
-    }
-  | { readonly ok: false; readonly error: string };
-
-export interface EvaluationRun {
-  readonly id: string;
-  readonly trigger: RunTrigger;
-  readonly status: RunStatus;
-  readonly requestedBy: string | undefined;
-  readonly createdAt: string;
-  readonly startedAt: string | undefined;
-  readonly completedAt: string | undefined;
-  readonly subscriptionsTotal: number;
-  readonly subscriptionsSucceeded: number;
-  readonly subscriptionsFailed: number;
-  readonly failures: readonly SubscriptionFailure[];
-  readonly clustersEvaluated: number;
-  /** Clusters evaluated with a part not collected (extensions, Flux configurations): those controls are `unknown`. Absent = 0. */
-  readonly clustersIncomplete?: number | undefined;
-  /** Outbound events lost after every attempt (`cluster.compliance.changed`, plus `evaluation.completed`). Absent = 0. */
-  readonly eventsNotPublished?: number | undefined;
-  /** Set when `evaluation.completed` could not be published on finalize's last attempt (counted in `eventsNotPublished`). */
-  readonly evaluationCompletedNotPublished?: boolean | undefined;
-  /** Subscriptions with stored clusters this run did not discover (access revoked, no longer configured, disabled). Absent = none. */
-  readonly subscriptionsNotDiscovered?: readonly SubscriptionNotDiscovered[] | undefined;
-  /** `partial-estate` for an on-demand run of some subscriptions only. Absent = `full-estate`. */
-  readonly scope?: RunScope | undefined;
-  /** The subscriptions a `partial-estate` run evaluates (lower-case, sorted). */
-  readonly scopeSubscriptionIds?: readonly string[] | undefined;
-}
-
-/** Current state of one cluster: identity, latest evaluation, staleness. */
-export interface ClusterState {
-  readonly id: string;
-  readonly name: string;
-  readonly subscriptionId: string;
-  readonly resourceGroup: string;
-  readonly location: string;
-  readonly kind: string | undefined;
-  readonly tags: Readonly<Record<string, string>>;
-  readonly environment: string | undefined;
-  readonly distribution: string | undefined;
-  readonly kubernetesVersion: string | undefined;
-  readonly connectivityStatus: string | undefined;
-  readonly evaluation: ClusterEvaluation;
-  /** True when the last run could not collect this cluster's subscription. */
-  readonly stale: boolean;
-  /** When the cluster was last successfully collected. */
-  readonly lastSeenAt: string;
-}
-
-/** Compact per-run record of one cluster, for history and drift. */
-export interface ClusterHistoryEntry {
-  readonly clusterId: string;
-  readonly runId: string;
-  readonly evaluatedAt: string;
-  readonly score: number;
-  readonly statuses: Readonly<Record<string, ControlStatus>>;
-  /** Controls that changed since the previous run: `pass→fail` etc. */
-  readonly drift: readonly { readonly controlId: string; readonly from: ControlStatus; readonly to: ControlStatus }[];
-}
 
 export interface Page<T> {
   readonly items: readonly T[];
@@ -270,19 +209,6 @@ export interface ExceptionRepository {
   delete(id: string): Promise<boolean>;
 }
 
-export interface AuditRecord {
-  readonly id: string;
-  readonly at: string;
-  readonly requestId: string;
-  readonly callerObjectId: string | undefined;
-  readonly callerAppId: string | undefined;
-  readonly roles: readonly string[];
-  readonly operation: string;
-  readonly target: string;
-  readonly outcome: 'succeeded' | 'failed' | 'denied';
-  readonly detail?: string | undefined;
-}
-
 export interface AuditLog {
   append(record: AuditRecord): Promise<void>;
   list(top: number, continuationToken?: string): Promise<Page<AuditRecord>>;
@@ -299,16 +225,6 @@ export interface MessageQueue<T> {
 
 export interface Clock {
   now(): Date;
-}
-
-export interface TrendPoint {
-  readonly runId: string;
-  readonly generatedAt: string;
-  readonly averageScore: number;
-  readonly clusters: number;
-  readonly noncompliant: number;
-  /** Failing-cluster count per control id. */
-  readonly failingByControl: Readonly<Record<string, number>>;
 }
 
 export interface SummaryRepository {
@@ -352,41 +268,6 @@ export interface RemediationStarter {
     readonly resourceIds: readonly string[];
   }): Promise<RemediationTaskState>;
   get(armId: string): Promise<RemediationTaskState | undefined>;
-}
-
-/** One ARM remediation task of a request, as stored (its progress is read from ARM, never stored). */
-export interface RemediationTaskRecord {
-  readonly subscriptionId: string;
-  /** Undefined when the task could not be started (`error` says why). */
-  readonly armId: string | undefined;
-  readonly error?: string | undefined;
-  /**
-   * The task's clusters: `count` entries of the record's `clusterIds` from `offset`. Absent on records
-   * written when a subscription had exactly one task, which covered every cluster of its subscription.
-   */
-  readonly clusters?: { readonly offset: number; readonly count: number } | undefined;
-}
-
-/**
- * A remediation request made through the API: one ARM task per subscription and per 100 clusters
- * (ARM's limit on `filters.resourceIds`). `clusterIds` lists each subscription's clusters together,
- * in task order, so a task's clusters are one contiguous range of it.
- */
-export interface RemediationRecord {
-  readonly id: string;
-  readonly controlId: string;
-  readonly requestedBy: string;
-  readonly createdAt: string;
-  readonly clusterIds: readonly string[];
-  readonly tasks: readonly RemediationTaskRecord[];
-  /** Set when the background completion checks stopped before seeing every task terminal. */
-  readonly pollingStopped?: RemediationPollingStop | undefined;
-}
-
-/** Why and when the `remediation-checks` queue stopped looking at a remediation that was not finished. */
-export interface RemediationPollingStop {
-  readonly at: string;
-  readonly reason: string;
 }
 
 export interface RemediationRepository {

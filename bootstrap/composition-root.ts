@@ -15,6 +15,7 @@ import { TableControlPlaneEventRepository } from '../adapters/storage/table-cont
 import { ControlPlaneWatchService } from '../application/control-plane-watch-service.js';
 import { CONTROL_PLANE_QUEUES, type ControlPlaneWatchMessage } from '../application/messages.js';
 import { TableStore, type TableStorageConnection } from '../adapters/storage/table-store.js';
+import { storedRecordsHealthCheck, type StoredRecordReader } from '../adapters/storage/records/stored-record-reader.js';
 import { StorageMessageQueue, type QueueConnection } from '../adapters/storage/storage-queue.js';
 import { TableRunRepository } from '../adapters/storage/table-run-repository.js';
 import { TableClusterStateRepository } from '../adapters/storage/table-cluster-state-repository.js';
@@ -93,6 +94,8 @@ export interface Container {
   readonly repositories: Repositories;
   /** A live Table Storage round trip for `GET /api/health`. */
   readonly storageProbe: () => Promise<{ readonly version: string | undefined }>;
+  /** Where the Table adapters report stored records that fail validation (`GET /api/health`: `stored-records`). */
+  readonly storedRecords: StoredRecordReader;
   readonly queues: Queues;
   readonly evaluation: EvaluationServices;
   /** Azure Policy remediation tasks (DeployIfNotExists assignments) for `POST /api/v1/remediations`. */
@@ -276,7 +279,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     log: remediationLog,
     checks: remediationChecks,
   });
-  return { config, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), queues, evaluation, remediationStarter, rollouts, webhooks, remediations, remediationChecks, remediationLog, controlPlane };
+  return { config, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), storedRecords: tables.records, queues, evaluation, remediationStarter, rollouts, webhooks, remediations, remediationChecks, remediationLog, controlPlane };
 }
 
 let container: Promise<Container> | undefined;
@@ -302,6 +305,7 @@ function apiHealthChecks(c: Container): HealthCheck[] {
   return [
     // A live round trip: the summary read is cached in process and would hide an outage.
     { name: 'storage', check: () => c.storageProbe() },
+    storedRecordsHealthCheck(c.storedRecords),
     {
       name: 'azure-resource-manager',
       check: async () => {

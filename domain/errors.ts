@@ -10,7 +10,8 @@ export type ErrorCode =
   | 'NotRemediable'
   | 'LimitExceeded'
   | 'Forbidden'
-  | 'DependencyFailed';
+  | 'DependencyFailed'
+  | 'StoredRecordInvalid';
 
 /**
  * Details an error response lists at most; the rest are only counted (`detailsOmitted`). One detail per
@@ -74,5 +75,22 @@ export class ForbiddenOperationError extends AppError {
 export class DependencyError extends AppError {
   constructor(message: string, target?: string, options?: { cause?: unknown }) {
     super('DependencyFailed', message, target, undefined, options);
+  }
+}
+
+/**
+ * A stored record that no reader of this release accepts (damaged, or written by a newer release in
+ * a shape this one does not know). Raised where one record was asked for; listings skip such a
+ * record instead. Either way it is reported (logged with its keys, counted in `GET /api/health`).
+ */
+export class StoredRecordInvalidError extends AppError {
+  constructor(
+    /** Stored record kind, e.g. `cluster-state`. */
+    readonly kind: string,
+    readonly keys: { readonly partitionKey: string; readonly rowKey: string },
+    /** What failed: validation messages with their paths (never the stored values). */
+    readonly reasons: readonly string[],
+  ) {
+    super('StoredRecordInvalid', `The stored ${kind} record could not be read: it does not have a shape this release can read. It has been reported to the operators.`);
   }
 }

@@ -114,7 +114,11 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
     required: ['status', 'checks'],
     additionalProperties: false,
     properties: {
-      status: { type: 'string', enum: ['healthy', 'unhealthy'] },
+      status: {
+        type: 'string',
+        enum: ['healthy', 'degraded', 'unhealthy'],
+        description: '`unhealthy` (503) when a check failed; `degraded` (200) when a check reports a problem that needs an operator but the service works (e.g. `stored-records`: stored records that failed validation, left out of listings).',
+      },
       version: { type: 'string', description: 'Application version (callers with `Compliance.Read` only).' },
       checks: {
         type: 'array',
@@ -124,9 +128,10 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
           additionalProperties: false,
           properties: {
             name: { type: 'string' },
-            status: { type: 'string', enum: ['healthy', 'unhealthy'] },
+            status: { type: 'string', enum: ['healthy', 'degraded', 'unhealthy'] },
             version: { type: 'string', description: 'Callers with `Compliance.Read` only.' },
             detail: { type: 'string', description: 'Callers with `Compliance.Read` only.' },
+            count: { type: 'integer', minimum: 0, description: 'With `degraded`: how many items the check found (e.g. invalid stored records).' },
           },
         },
       },
@@ -635,7 +640,7 @@ const paths: Record<string, Partial<Record<'get' | 'post' | 'delete', Operation>
       operationId: 'getHealth',
       summary: 'Liveness and dependency checks',
       description:
-        'Anonymous. 200 when every dependency answers, 503 otherwise (same body). Anonymous callers see only the overall status and each check\'s name and status; ' +
+        'Anonymous. 200 when every dependency answers (`healthy`, or `degraded` when a check reports a problem for an operator, with its `count`), 503 otherwise (same body). Anonymous callers see only the overall status and each check\'s name, status and count; ' +
         'a valid token with the app role `Compliance.Read` also shows the application, Node.js and dependency versions and check details. ' +
         'Any other token (missing role, expired, invalid) is answered as an anonymous call, never with 401, so probes cannot fail on authentication.',
       tags: ['Service'],
@@ -971,7 +976,9 @@ export const document: ApiDocument = {
       Unprocessable: errorResponse('Well-formed but cannot be acted upon (`NotRemediable`, `LimitExceeded`).'),
       DependencyFailed: errorResponse('An Azure or storage dependency answered with a server error after retries (`DependencyFailed`).'),
       Conflict: conflictResponse,
-      InternalError: errorResponse('Unexpected error (`InternalError`); quote `x-request-id` when reporting it.'),
+      InternalError: errorResponse(
+        'Unexpected error (`InternalError`), or a stored record that this release cannot read (`StoredRecordInvalid`: damaged or written in an unknown shape; reported, see `GET /api/health`); quote `x-request-id` when reporting it.',
+      ),
       ServiceUnavailable: errorResponse(
         'Temporarily unavailable; try again later: an Azure or storage dependency throttled or could not be reached (`DependencyFailed`, with `Retry-After` when the dependency gave one), or the token issuer\'s signing keys could not be retrieved (`AuthenticationUnavailable`).',
         { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string', pattern: '^\\d+$' } } },

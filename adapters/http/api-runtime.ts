@@ -19,10 +19,18 @@ export interface EvaluationStarter {
   startRun(request: { readonly trigger: 'on-demand'; readonly requestedBy: string | undefined; readonly subscriptionIds?: readonly string[] | undefined }): Promise<EvaluationRun>;
 }
 
-/** A dependency probe for `GET /api/health`: resolves (optionally with a version) or rejects. */
+/**
+ * A dependency probe for `GET /api/health`: resolves (optionally with a version) or rejects. It may
+ * resolve `degraded` (with a count): working, but something needs an operator (invalid stored records).
+ */
 export interface HealthCheck {
   readonly name: string;
-  check(): Promise<{ readonly version?: string | undefined; readonly detail?: string | undefined } | void>;
+  check(): Promise<{
+    readonly version?: string | undefined;
+    readonly detail?: string | undefined;
+    readonly status?: 'degraded' | undefined;
+    readonly count?: number | undefined;
+  } | void>;
 }
 
 export interface ApiServices {

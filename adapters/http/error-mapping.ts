@@ -22,11 +22,12 @@ const STATUS: Readonly<Record<ApiErrorCode, number>> = Object.freeze({
   LimitExceeded: 422,
   InternalError: 500,
   DependencyFailed: 502,
+  StoredRecordInvalid: 500,
   AuthenticationUnavailable: 503,
 });
 
 /** Codes whose errors the pipeline logs although they are ours: an outage an operator must see. */
-const LOGGED: ReadonlySet<ApiErrorCode> = new Set<ApiErrorCode>(['AuthenticationUnavailable', 'DependencyFailed']);
+const LOGGED: ReadonlySet<ApiErrorCode> = new Set<ApiErrorCode>(['AuthenticationUnavailable', 'DependencyFailed', 'StoredRecordInvalid']);
 
 export interface ErrorBody {
   readonly error: {

@@ -19,6 +19,8 @@ import type { ControlException } from '../../domain/model.js';
 import type { ExceptionPageQuery, ExceptionRepository, Page } from '../../application/ports.js';
 import { escapeKey, invertedTime } from './table-keys.js';
 import { decodeContinuation, encodeContinuation, getEntityOrUndefined, isStatus, readAll, readPage, reqStr, type TableStore } from './table-store.js';
+import { exceptionCodec } from './records/exception-records.js';
+import type { StoredRecordReader } from './records/stored-record-reader.js';
 
 const PARTITION = 'exception';
 const EXPIRY_PREFIX = 'exp|';
@@ -30,42 +32,18 @@ const expiryRow = (e: Pick<ControlException, 'id' | 'expiresAt'>): string => `${
 /** First expiry key of the exceptions expired at `at` (expiresAt <= at): later keys are earlier expiries. */
 const expiredFrom = (at: string): string => `${EXPIRY_PREFIX}${invertedTime(at)}`;
 
-function fields(e: ControlException): ControlException {
-  return {
-    id: e.id,
-    controlId: e.controlId,
-    scope: e.scope,
-    justification: e.justification,
-    ticket: e.ticket,
-    createdBy: e.createdBy,
-    createdAt: e.createdAt,
-    expiresAt: e.expiresAt,
-  };
-}
-
-function fromEntity(e: Record<string, unknown>): ControlException {
-  return {
-    id: reqStr(e, 'id'),
-    controlId: reqStr(e, 'controlId'),
-    scope: reqStr(e, 'scope'),
-    justification: reqStr(e, 'justification'),
-    ticket: reqStr(e, 'ticket'),
-    createdBy: reqStr(e, 'createdBy'),
-    createdAt: reqStr(e, 'createdAt'),
-    expiresAt: reqStr(e, 'expiresAt'),
-  };
-}
-
 export class TableExceptionRepository implements ExceptionRepository {
   private readonly table: TableClient;
+  private readonly records: StoredRecordReader;
   private backfilled: Promise<void> | undefined;
 
   constructor(store: TableStore) {
     this.table = store.client('exceptions');
+    this.records = store.records;
   }
 
   async create(exception: ControlException): Promise<void> {
-    const record = fields(exception);
+    const record = exceptionCodec.encode(exception);
     try {
       await this.table.submitTransaction([
         ['create', { partitionKey: PARTITION, rowKey: escapeKey(exception.id), ...record }],
@@ -79,18 +57,18 @@ export class TableExceptionRepository implements ExceptionRepository {
 
   async get(id: string): Promise<ControlException | undefined> {
     const e = await getEntityOrUndefined(this.table, PARTITION, escapeKey(id));
-    return e === undefined ? undefined : fromEntity(e);
+    return e === undefined ? undefined : this.records.one(exceptionCodec, e);
   }
 
   /** Every exception, expired ones included: grows without bound, prefer {@link listActive}. */
   async list(): Promise<ControlException[]> {
     await this.backfill();
-    return (await readAll(this.table, odata`PartitionKey eq ${PARTITION} and RowKey ge ${EXPIRY_PREFIX} and RowKey lt ${EXPIRY_END}`)).map(fromEntity);
+    return this.records.many(exceptionCodec, await readAll(this.table, odata`PartitionKey eq ${PARTITION} and RowKey ge ${EXPIRY_PREFIX} and RowKey lt ${EXPIRY_END}`));
   }
 
   async listActive(at: string): Promise<ControlException[]> {
     await this.backfill();
-    return (await readAll(this.table, odata`PartitionKey eq ${PARTITION} and RowKey ge ${EXPIRY_PREFIX} and RowKey lt ${expiredFrom(at)}`)).map(fromEntity);
+    return this.records.many(exceptionCodec, await readAll(this.table, odata`PartitionKey eq ${PARTITION} and RowKey ge ${EXPIRY_PREFIX} and RowKey lt ${expiredFrom(at)}`));
   }
 
   async listPage(query: ExceptionPageQuery): Promise<Page<ControlException>> {
@@ -99,12 +77,14 @@ export class TableExceptionRepository implements ExceptionRepository {
     const from = query.status === 'expired' ? expiredFrom(query.at) : EXPIRY_PREFIX;
     const to = query.status === 'active' ? expiredFrom(query.at) : EXPIRY_END;
     const page = await readPage(this.table, odata`PartitionKey eq ${PARTITION} and RowKey ge ${from} and RowKey lt ${to}`, query.top, cursor);
-    return { items: page.entities.map(fromEntity), continuationToken: encodeContinuation(page.continuationToken) };
+    return { items: this.records.many(exceptionCodec, page.entities), continuationToken: encodeContinuation(page.continuationToken) };
   }
 
   async delete(id: string): Promise<boolean> {
-    const record = await this.get(id);
-    if (record === undefined) return false;
+    const entity = await getEntityOrUndefined(this.table, PARTITION, escapeKey(id));
+    if (entity === undefined) return false;
+    const record = this.records.check(exceptionCodec, entity);
+    if (record === undefined) return this.deleteUnreadable(id);
     try {
       await this.table.submitTransaction([
         ['delete', { partitionKey: PARTITION, rowKey: escapeKey(id) }],
@@ -139,6 +119,24 @@ export class TableExceptionRepository implements ExceptionRepository {
   }
 
   /**
+   * Deletes a record no reader accepts (reported), so an operator can remove it through the API: its
+   * expiry time is unknown, so its expiry rows are found by key in the expiry range (keys only).
+   */
+  private async deleteUnreadable(id: string): Promise<boolean> {
+    const suffix = `|${escapeKey(id)}`;
+    const rows = await readAll(this.table, odata`PartitionKey eq ${PARTITION} and RowKey ge ${EXPIRY_PREFIX} and RowKey lt ${EXPIRY_END}`, ['PartitionKey', 'RowKey']);
+    const keys = [escapeKey(id), ...rows.map((r) => reqStr(r, 'rowKey')).filter((k) => k.endsWith(suffix))];
+    for (const rowKey of keys.reverse()) {
+      try {
+        await this.table.deleteEntity(PARTITION, rowKey);
+      } catch (error) {
+        if (!isStatus(error, 404)) throw error;
+      }
+    }
+    return true;
+  }
+
+  /**
    * Writes the expiry rows of records stored before they existed: once per instance a point read of
    * the marker, and once per deployment a read of the partition. Each row is written in a
    * transaction with an ETag-checked no-op update of its record, so a record deleted meanwhile gets
@@ -159,12 +157,13 @@ export class TableExceptionRepository implements ExceptionRepository {
     for (const e of rows) {
       const rowKey = reqStr(e, 'rowKey');
       if (rowKey.includes('|')) continue;
-      const record = fromEntity(e);
-      if (expiryKeys.has(expiryRow(record))) continue;
+      // A record no reader accepts (reported) gets no expiry row: it could not be listed anyway.
+      const record = this.records.check(exceptionCodec, e);
+      if (record === undefined || expiryKeys.has(expiryRow(record))) continue;
       const etag = (e as { etag?: unknown }).etag;
       const actions: TransactionAction[] = [
         ['update', { partitionKey: PARTITION, rowKey }, 'Merge', typeof etag === 'string' ? { etag } : undefined],
-        ['upsert', { partitionKey: PARTITION, rowKey: expiryRow(record), ...fields(record) }, 'Replace'],
+        ['upsert', { partitionKey: PARTITION, rowKey: expiryRow(record), ...exceptionCodec.encode(record) }, 'Replace'],
       ];
       try {
         await this.table.submitTransaction(actions);

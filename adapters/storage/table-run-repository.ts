@@ -15,161 +15,45 @@
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import { ConflictError } from '../../domain/errors.js';
-import type {
-  EvaluationRun,
-  EvaluationRunRepository,
-  Page,
-  RunRefreshOptions,
-  RunStatus,
-  RunTrigger,
-  SubscriptionFailure,
-  SubscriptionNotDiscovered,
-  SubscriptionOutcome,
-} from '../../application/ports.js';
-import { escapeKey, invertedTime } from './table-keys.js';
-import { CHUNK_CHARS, readChunks, writeChunks } from './chunked-property.js';
-import { bool, decodeContinuation, defined, encodeContinuation, getEntityOrUndefined, isStatus, num, readAll, readPage, reqStr, str, type TableStore } from './table-store.js';
+import type { EvaluationRun, EvaluationRunRepository, Page, RunRefreshOptions, SubscriptionFailure, SubscriptionOutcome } from '../../application/ports.js';
+import { escapeKey, invertedTime, unescapeKey } from './table-keys.js';
+import { decodeContinuation, encodeContinuation, getEntityOrUndefined, isStatus, readAll, readPage, reqStr, type TableStore } from './table-store.js';
+import { MAX_ERROR_CHARS, RUN_LEVEL, outcomeCodec, runCodec } from './records/run-records.js';
+import type { StoredRecordReader } from './records/stored-record-reader.js';
 
 const RUNS_PARTITION = 'runs';
 const idRow = (runId: string): string => `id|${escapeKey(runId)}`;
 const timeRow = (run: Pick<EvaluationRun, 'id' | 'createdAt'>): string => `t|${invertedTime(run.createdAt)}|${escapeKey(run.id)}`;
 const outcomePartition = (runId: string): string => `outcomes|${escapeKey(runId)}`;
 
-/** Errors are kept readable but bounded (200 failed subscriptions must still fit one entity). */
-const MAX_ERROR_CHARS = 1000;
 const MAX_REFRESH_ATTEMPTS = 20;
 const REFRESH_BACKOFF_MS = 25;
 
-const TRIGGERS: readonly RunTrigger[] = ['timer', 'on-demand'];
-const STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'partial', 'failed'];
-const TERMINAL: readonly RunStatus[] = ['succeeded', 'partial', 'failed'];
-/** Failures not tied to one subscription (discovery, finalize) use this subscription id. */
-const RUN_LEVEL = '*';
-
-/**
- * Chunks of the run entity the failures list may take, and the `notDiscovered` list: together with the
- * other properties within the 1 MiB entity limit (a chunk is up to 64 KB).
- */
-const FAILURE_CHUNKS = 8;
-const NOT_DISCOVERED_CHUNKS = 4;
-/** Error text kept per failure when the full list does not fit. */
-const SHORT_ERROR_CHARS = 200;
-
-/**
- * The list as JSON within `chunks` chunks: whole when it fits, otherwise shortened and cut to the first
- * items that fit (the counts on the run stay exact; every outcome row keeps its error). Without this,
- * a few hundred failed subscriptions made every refresh throw, and the run could never end.
- */
-function fitList<T>(items: readonly T[], chunks: number, shorten: (item: T) => T = (item) => item): string {
-  const maxChars = chunks * (CHUNK_CHARS - 1);
-  let json = JSON.stringify(items);
-  if (json.length <= maxChars) return json;
-  const short = items.map(shorten);
-  let n = short.length;
-  json = JSON.stringify(short);
-  while (json.length > maxChars && n > 0) {
-    n = Math.min(n - 1, Math.floor((n * maxChars) / json.length));
-    json = JSON.stringify(short.slice(0, n));
-  }
-  return json;
-}
-
-function fitFailures(failures: readonly SubscriptionFailure[]): string {
-  const maxChars = FAILURE_CHUNKS * (CHUNK_CHARS - 1);
-  if (JSON.stringify(failures).length <= maxChars) return JSON.stringify(failures);
-  // Cut: run-level failures (the run's own cause) first, so they are never the ones dropped.
-  const ordered = [...failures.filter((f) => f.subscriptionId === RUN_LEVEL), ...failures.filter((f) => f.subscriptionId !== RUN_LEVEL)];
-  return fitList(ordered, FAILURE_CHUNKS, (f) => ({ ...f, error: f.error.slice(0, SHORT_ERROR_CHARS) }));
-}
-
-function toProps(run: EvaluationRun): Record<string, unknown> {
-  return defined({
-    id: run.id,
-    trigger: run.trigger,
-    status: run.status,
-    requestedBy: run.requestedBy,
-    createdAt: run.createdAt,
-    startedAt: run.startedAt,
-    completedAt: run.completedAt,
-    subscriptionsTotal: run.subscriptionsTotal,
-    subscriptionsSucceeded: run.subscriptionsSucceeded,
-    subscriptionsFailed: run.subscriptionsFailed,
-    clustersEvaluated: run.clustersEvaluated,
-    clustersIncomplete: run.clustersIncomplete,
-    eventsNotPublished: run.eventsNotPublished,
-    evaluationCompletedNotPublished: run.evaluationCompletedNotPublished,
-    ...writeChunks('failures', fitFailures(run.failures)),
-    // Absent on most runs: no property rather than an empty list on every record.
-    ...(run.subscriptionsNotDiscovered !== undefined && run.subscriptionsNotDiscovered.length > 0
-      ? writeChunks('notDiscovered', fitList(run.subscriptionsNotDiscovered, NOT_DISCOVERED_CHUNKS))
-      : {}),
-    // Absent on full-estate runs. The API takes at most 500 ids: one chunk.
-    scope: run.scope === 'partial-estate' ? run.scope : undefined,
-    ...(run.scope === 'partial-estate' && run.scopeSubscriptionIds !== undefined ? writeChunks('scopeSubscriptions', JSON.stringify(run.scopeSubscriptionIds)) : {}),
-  });
-}
-
-function fromEntity(e: Record<string, unknown>): EvaluationRun {
-  const trigger = reqStr(e, 'trigger');
-  const status = reqStr(e, 'status');
-  const failures = JSON.parse(readChunks(e, 'failures') ?? '[]') as SubscriptionFailure[];
-  const notDiscovered = readChunks(e, 'notDiscovered');
-  const scopeSubscriptions = readChunks(e, 'scopeSubscriptions');
-  return {
-    id: reqStr(e, 'id'),
-    trigger: TRIGGERS.find((t) => t === trigger) ?? 'timer',
-    status: STATUSES.find((s) => s === status) ?? 'failed',
-    requestedBy: str(e, 'requestedBy'),
-    createdAt: reqStr(e, 'createdAt'),
-    startedAt: str(e, 'startedAt'),
-    completedAt: str(e, 'completedAt'),
-    subscriptionsTotal: num(e, 'subscriptionsTotal'),
-    subscriptionsSucceeded: num(e, 'subscriptionsSucceeded'),
-    subscriptionsFailed: num(e, 'subscriptionsFailed'),
-    failures,
-    clustersEvaluated: num(e, 'clustersEvaluated'),
-    // Absent on records written before these fields existed (or with nothing to note): left undefined.
-    clustersIncomplete: e['clustersIncomplete'] === undefined ? undefined : num(e, 'clustersIncomplete'),
-    eventsNotPublished: e['eventsNotPublished'] === undefined ? undefined : num(e, 'eventsNotPublished'),
-    evaluationCompletedNotPublished: bool(e, 'evaluationCompletedNotPublished') ? true : undefined,
-    subscriptionsNotDiscovered: notDiscovered === undefined ? undefined : (JSON.parse(notDiscovered) as SubscriptionNotDiscovered[]),
-    ...(scopeSubscriptions !== undefined && e['scope'] === 'partial-estate'
-      ? { scope: 'partial-estate' as const, scopeSubscriptionIds: (JSON.parse(scopeSubscriptions) as unknown[]).filter((s): s is string => typeof s === 'string') }
-      : {}),
-  };
-}
+const TERMINAL: readonly EvaluationRun['status'][] = ['succeeded', 'partial', 'failed'];
 
 function outcomeEntity(runId: string, subscriptionId: string, outcome: SubscriptionOutcome, at: string): { partitionKey: string; rowKey: string } & Record<string, unknown> {
-  return {
-    partitionKey: outcomePartition(runId),
-    rowKey: escapeKey(subscriptionId.toLowerCase()),
-    ...defined({
-      subscriptionId,
-      ok: outcome.ok,
-      clusters: outcome.ok ? outcome.clusters : 0,
-      clustersIncomplete: outcome.ok ? outcome.clustersIncomplete : undefined,
-      eventsNotPublished: outcome.ok ? outcome.eventsNotPublished : undefined,
-      error: outcome.ok ? undefined : outcome.error.slice(0, MAX_ERROR_CHARS),
-      at,
-    }),
-  };
+  return { partitionKey: outcomePartition(runId), rowKey: escapeKey(subscriptionId.toLowerCase()), ...outcomeCodec.encode({ subscriptionId, outcome, at }) };
 }
 
-function outcomeFromEntity(o: Record<string, unknown>): SubscriptionOutcome {
-  return o['ok'] === true
-    ? { ok: true, clusters: num(o, 'clusters'), clustersIncomplete: num(o, 'clustersIncomplete'), eventsNotPublished: num(o, 'eventsNotPublished') }
-    : { ok: false, error: str(o, 'error') ?? 'unknown error' };
+/**
+ * An outcome row no reader accepts (reported) still says that the subscription reported: it counts
+ * as failed, so the run can finish (partial) instead of waiting forever for that subscription.
+ */
+function unreadableOutcome(row: Record<string, unknown>): { subscriptionId: string; outcome: SubscriptionOutcome; at: string | undefined } {
+  return { subscriptionId: unescapeKey(reqStr(row, 'rowKey')), outcome: { ok: false, error: 'stored outcome unreadable (reported; see GET /api/health)' }, at: undefined };
 }
 
 export class TableRunRepository implements EvaluationRunRepository {
   private readonly table: TableClient;
+  private readonly records: StoredRecordReader;
 
   constructor(store: TableStore) {
     this.table = store.client('runs');
+    this.records = store.records;
   }
 
   async create(run: EvaluationRun): Promise<void> {
-    const props = toProps(run);
+    const props = runCodec.encode(run);
     try {
       await this.table.submitTransaction([
         ['create', { partitionKey: RUNS_PARTITION, rowKey: idRow(run.id), ...props }],
@@ -182,7 +66,7 @@ export class TableRunRepository implements EvaluationRunRepository {
   }
 
   async update(run: EvaluationRun): Promise<void> {
-    const props = toProps(run);
+    const props = runCodec.encode(run);
     await this.table.submitTransaction([
       ['upsert', { partitionKey: RUNS_PARTITION, rowKey: idRow(run.id), ...props }, 'Replace'],
       ['upsert', { partitionKey: RUNS_PARTITION, rowKey: timeRow(run), ...props }, 'Replace'],
@@ -191,7 +75,7 @@ export class TableRunRepository implements EvaluationRunRepository {
 
   async get(runId: string): Promise<EvaluationRun | undefined> {
     const entity = await getEntityOrUndefined(this.table, RUNS_PARTITION, idRow(runId));
-    return entity === undefined ? undefined : fromEntity(entity);
+    return entity === undefined ? undefined : this.records.one(runCodec, entity);
   }
 
   async list(top: number, continuationToken?: string): Promise<Page<EvaluationRun>> {
@@ -201,7 +85,7 @@ export class TableRunRepository implements EvaluationRunRepository {
       top,
       decodeContinuation(continuationToken),
     );
-    return { items: page.entities.map(fromEntity), continuationToken: encodeContinuation(page.continuationToken) };
+    return { items: this.records.many(runCodec, page.entities), continuationToken: encodeContinuation(page.continuationToken) };
   }
 
   async listUnfinishedCreatedBefore(createdNoLaterThan: string): Promise<EvaluationRun[]> {
@@ -213,7 +97,7 @@ export class TableRunRepository implements EvaluationRunRepository {
       this.table,
       odata`PartitionKey eq ${RUNS_PARTITION} and RowKey ge ${from} and RowKey lt ${'t}'} and (status eq ${'queued'} or status eq ${'running'})`,
     );
-    return rows.map(fromEntity).reverse();
+    return this.records.many(runCodec, rows).reverse();
   }
 
   async recordSubscriptionOutcome(runId: string, subscriptionId: string, outcome: SubscriptionOutcome, at: string): Promise<void> {
@@ -232,12 +116,13 @@ export class TableRunRepository implements EvaluationRunRepository {
 
   async getSubscriptionOutcome(runId: string, subscriptionId: string): Promise<SubscriptionOutcome | undefined> {
     const o = await getEntityOrUndefined(this.table, outcomePartition(runId), escapeKey(subscriptionId.toLowerCase()));
-    return o === undefined ? undefined : outcomeFromEntity(o);
+    return o === undefined ? undefined : (this.records.check(outcomeCodec, o) ?? unreadableOutcome(o)).outcome;
   }
 
   async subscriptionsWithOutcome(runId: string): Promise<string[]> {
-    const rows = await readAll(this.table, odata`PartitionKey eq ${outcomePartition(runId)}`, ['subscriptionId']);
-    return rows.map((o) => reqStr(o, 'subscriptionId').toLowerCase()).sort();
+    // Row keys are the escaped, lower-cased subscription ids: an outcome row counts even if it is unreadable.
+    const rows = await readAll(this.table, odata`PartitionKey eq ${outcomePartition(runId)}`, ['PartitionKey', 'RowKey']);
+    return rows.map((o) => unescapeKey(reqStr(o, 'rowKey'))).sort();
   }
 
   async refresh(runId: string, now: string, options: RunRefreshOptions = {}): Promise<EvaluationRun | undefined> {
@@ -245,7 +130,7 @@ export class TableRunRepository implements EvaluationRunRepository {
       const entity = await getEntityOrUndefined(this.table, RUNS_PARTITION, idRow(runId));
       if (entity === undefined) return undefined;
       const etag = reqStr(entity, 'etag');
-      const run = fromEntity(entity);
+      const run = this.records.one(runCodec, entity);
       const outcomes = await readAll(this.table, odata`PartitionKey eq ${outcomePartition(runId)}`);
       let succeeded = 0;
       let clusters = 0;
@@ -253,14 +138,14 @@ export class TableRunRepository implements EvaluationRunRepository {
       let unpublished = 0;
       const failures: SubscriptionFailure[] = [];
       for (const o of outcomes) {
-        const outcome = outcomeFromEntity(o);
+        const { subscriptionId, outcome, at } = this.records.check(outcomeCodec, o) ?? unreadableOutcome(o);
         if (outcome.ok) {
           succeeded += 1;
           clusters += outcome.clusters;
           incomplete += outcome.clustersIncomplete ?? 0;
           unpublished += outcome.eventsNotPublished ?? 0;
         } else {
-          failures.push({ subscriptionId: reqStr(o, 'subscriptionId'), error: outcome.error, at: str(o, 'at') ?? now });
+          failures.push({ subscriptionId, error: outcome.error, at: at ?? now });
         }
       }
       failures.sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId));
@@ -293,7 +178,7 @@ export class TableRunRepository implements EvaluationRunRepository {
         evaluationCompletedNotPublished: completedNotPublished ? true : undefined,
         subscriptionsNotDiscovered: notDiscovered.length > 0 ? notDiscovered : undefined,
       };
-      const props = toProps(next);
+      const props = runCodec.encode(next);
       const actions: TransactionAction[] = [
         ['update', { partitionKey: RUNS_PARTITION, rowKey: idRow(runId), ...props }, 'Replace', { etag }],
         ['upsert', { partitionKey: RUNS_PARTITION, rowKey: timeRow(next), ...props }, 'Replace'],

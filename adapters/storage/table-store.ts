@@ -6,6 +6,7 @@
 import { RestError, TableClient, TableServiceClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
 import { InvalidRequestError } from '../../domain/errors.js';
+import { storedRecordReader, type StoredRecordReader } from './records/stored-record-reader.js';
 
 export const TABLES = Object.freeze({
   runs: 'runs',
@@ -26,6 +27,8 @@ export type TableStorageConnection =
 export interface TableStoreOptions {
   /** Alphanumeric prefix for every table name (tests isolate themselves in one account with it). */
   readonly tablePrefix?: string;
+  /** Reads entities through their codecs and reports invalid ones (default: the process's reader). */
+  readonly records?: StoredRecordReader;
 }
 
 /** Plain http is only ever an emulator (Azurite); the SDK refuses it unless told otherwise. */
@@ -58,6 +61,8 @@ export class TableStore {
     readonly service: TableServiceClient,
     /** Prepended to every table name. */
     readonly tablePrefix: string,
+    /** Every repository on this store reads its records through this (and reports the invalid ones to it). */
+    readonly records: StoredRecordReader,
   ) {}
 
   /** Creates the clients and every table (concurrently; an existing table is not an error). */
@@ -71,7 +76,7 @@ export class TableStore {
         : new TableServiceClient(connection.tableServiceUri.replace(/\/+$/, ''), connection.credential, { allowInsecureConnection });
     const clients = Object.fromEntries(Object.entries(TABLES).map(([key, table]) => [key, make(table)])) as Record<TableKey, TableClient>;
     await Promise.all(Object.values(clients).map((c) => c.createTable()));
-    return new TableStore(Object.freeze(clients), make, service, prefix);
+    return new TableStore(Object.freeze(clients), make, service, prefix, options.records ?? storedRecordReader);
   }
 
   client(table: TableKey): TableClient {

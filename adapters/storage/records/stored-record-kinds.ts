@@ -1,0 +1,10 @@
+/**
+ * Every stored record codec, by kind: the rolling-deployment test holds a frozen fixture of each
+ * kind's current version (`test/fixtures/stored-records/<kind>/v<version>.json`) and proves every
+ * frozen version is still read. A new entity kind adds its codec here.
+ */
+import { auditCodec } from './audit-records.js';
+import { exceptionCodec } from './exception-records.js';
+import { outcomeCodec, runCodec } from './run-records.js';
+
+export const STORED_RECORD_CODECS: readonly { readonly kind: string; readonly version: number }[] = [runCodec, outcomeCodec, exceptionCodec, auditCodec];

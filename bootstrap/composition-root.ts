@@ -25,6 +25,7 @@ import { TableExceptionRepository } from '../adapters/storage/table-exception-re
 import { TableAuditLog } from '../adapters/storage/table-audit-log.js';
 import { TableRemediationRepository } from '../adapters/storage/table-remediation-repository.js';
 import { ArmPolicyAdmin, ArmRemediationStarter } from '../adapters/arm/policy-admin.js';
+import { ArmPolicyMetadataReader } from '../adapters/arm/policy-metadata-reader.js';
 import { ArmPolicyAssignmentWriter } from '../adapters/arm/policy-assignment-writer.js';
 import { TableRolloutRepository, newRolloutId } from '../adapters/storage/table-rollout-repository.js';
 import { RolloutService } from '../application/rollout-service.js';
@@ -56,6 +57,7 @@ import type {
 } from '../application/ports.js';
 import type { ApiRuntime, HealthCheck } from '../adapters/http/api-runtime.js';
 import { createApiRuntime, type ApiRuntimeInput } from '../adapters/http/api-runtime-factory.js';
+import type { PolicyMetadataSource } from '../application/framework-report-service.js';
 import { createWebhookServices, type WebhookServices, type WebhookWiringInput } from '../adapters/webhooks/webhook-wiring.js';
 import type { EventPublisher } from '../application/ports.js';
 
@@ -111,10 +113,14 @@ export interface Container {
   readonly remediationLog: RemediationDependencies['log'];
   /** Control-plane watch (Azure Activity Log): the timer fan-out, the per-subscription read, the collect's ARC-TD-04 input. */
   readonly controlPlane: ControlPlaneWatchService;
+  /** Requirement titles of framework reports (Azure Policy metadata). */
+  readonly policyMetadata: PolicyMetadataSource;
 }
 
 export interface ContainerOverrides {
   readonly credential?: TokenCredential;
+  /** Requirement titles (default: `@azure/arm-policyinsights` policyMetadata against the configured ARM endpoint). */
+  readonly policyMetadata?: PolicyMetadataSource;
   readonly inventory?: AzureInventoryReader;
   /** Activity Log reads (default: `@azure/arm-monitor` against the configured ARM endpoint). */
   readonly activityLog?: ActivityLogReader;
@@ -279,7 +285,8 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     log: remediationLog,
     checks: remediationChecks,
   });
-  return { config, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), storedRecords: tables.records, queues, evaluation, remediationStarter, rollouts, webhooks, remediations, remediationChecks, remediationLog, controlPlane };
+  const policyMetadata = overrides.policyMetadata ?? new ArmPolicyMetadataReader({ endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem });
+  return { config, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), storedRecords: tables.records, queues, evaluation, remediationStarter, rollouts, webhooks, remediations, remediationChecks, remediationLog, controlPlane, policyMetadata };
 }
 
 let container: Promise<Container> | undefined;
@@ -335,6 +342,7 @@ export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeI
     healthChecks: apiHealthChecks(c),
     remediationChecks: c.remediationChecks,
     remediationLog: c.remediationLog,
+    policyMetadata: c.policyMetadata,
     ...overrides,
   });
 }

@@ -67,4 +67,10 @@ export interface FleetModel {
    * Absent = empty. Served by `activityLogs.list` with the service's `$filter` rules and paging.
    */
   readonly activityLog?: ActivityLogRecord[];
+  /**
+   * Microsoft.PolicyInsights/policyMetadata resources (2019-10-01 wire shape), served verbatim.
+   * Absent = one per group of the five regulatory initiatives, without a title (see
+   * `server/routes/policy-metadata-routes.ts`).
+   */
+  readonly policyMetadata?: ArmResource[];
 }

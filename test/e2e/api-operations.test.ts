@@ -14,6 +14,7 @@ import { ArmPolicyAdmin } from '../../adapters/arm/policy-admin.js';
 import { CONTROL_IDS, POLICY_IDS } from '../../domain/control-catalog.js';
 import { DEMO_SUBSCRIPTIONS, generateFleet } from '../../local/arm-emulator/fleet/index.js';
 import type { FleetModel } from '../../local/arm-emulator/fleet-model.js';
+import { regulatoryPolicyMetadata } from '../../local/arm-emulator/server/routes/policy-metadata-routes.js';
 import type { EvaluationView } from '../../application/compliance-query-service.js';
 import { UNMATCHED_ROUTE_OPERATION } from '../../adapters/http/unmatched-route.js';
 import { documented, documentedUnmatched } from '../support/api-expect.js';
@@ -23,10 +24,14 @@ import { referenceSign } from '../unit/webhooks/standard-webhooks-reference.js';
 
 const DINE_POLICY_EXTENSION = `/providers/Microsoft.Authorization/policyDefinitions/${POLICY_IDS.arcPolicyExtensionDeployIfNotExists}`;
 
+/** A requirement title the emulator's policy metadata carries in this test only (the emulator has none of its own). */
+const TEST_TITLE = { name: 'Azure_Security_Benchmark_v3.0_PA-7', title: 'Title served by the test fleet for PA-7' };
+
 /**
  * The demo fleet, plus what Policy Insights would report for the DeployIfNotExists "install the Azure
  * Policy extension" definition once assigned: non-compliant where the extension is missing or failed
- * (the emulator derives non-compliance from a cluster's `violations`).
+ * (the emulator derives non-compliance from a cluster's `violations`); and one requirement title in
+ * the policy metadata.
  */
 function demoFleetWithExtensionFindings(now: Date): FleetModel {
   const fleet = generateFleet({ mode: 'demo' }, now);
@@ -36,6 +41,7 @@ function demoFleetWithExtensionFindings(now: Date): FleetModel {
   };
   return {
     ...fleet,
+    policyMetadata: regulatoryPolicyMetadata().map((m) => (m.name === TEST_TITLE.name ? { ...m, properties: { ...(m['properties'] as object), title: TEST_TITLE.title } } : m)),
     clusters: fleet.clusters.map((c) =>
       c.extensions.some(healthy)
         ? c
@@ -225,8 +231,13 @@ describe('posture', () => {
         const scope = clusters.filter((c) => filter === '' || c.environment === 'prod');
         const { body } = await call('getFrameworkReport', 'GET', `/api/v1/frameworks/${fw}/report${filter}`);
         expect(body['runId']).toBe(run.id);
-        const rows = body['requirements'] as { id: string; controls: string[]; status: string; clustersPassing: number; clustersFailing: number; clustersNotAssessed: number }[];
+        const rows = body['requirements'] as { id: string; policyMetadataName: string | null; title: string | null; controls: string[]; status: string; clustersPassing: number; clustersFailing: number; clustersNotAssessed: number }[];
         expect(rows.length).toBe(frameworks.find((f) => f['id'] === fw)?.['requirements']);
+        // Titles come from the emulator's policy metadata: only the one it carries; seed frameworks keep their documents' headings.
+        for (const row of rows) {
+          if (row.policyMetadataName === null) expect(row.title, `${fw} ${row.id}`).not.toBeNull();
+          else expect(row.title, `${fw} ${row.id}`).toBe(row.policyMetadataName === TEST_TITLE.name ? TEST_TITLE.title : null);
+        }
         for (const row of rows) {
           const meeting = controls.filter((c) => ((c['requirements'] as Record<string, string[]>)[fw] ?? []).includes(row.id)).map((c) => String(c['id']));
           expect(row.controls, `${fw} ${row.id}`).toEqual(meeting);

@@ -19,6 +19,7 @@ import { RequestCounter } from './request-counter.js';
 import { activityLogRoutes } from './routes/activity-log-routes.js';
 import { authorizationRoutes } from './routes/authorization-routes.js';
 import { policyInsightsRoutes } from './routes/policy-insights-routes.js';
+import { policyMetadataRoutes } from './routes/policy-metadata-routes.js';
 import { policySetDefinitionRoutes } from './routes/policy-set-definition-routes.js';
 import { resourceRoutes, subscriptionNotFound } from './routes/resource-routes.js';
 import { createLocalhostCertificate } from './tls-certificate.js';
@@ -128,7 +129,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
   );
   const requests = new RequestCounter();
   const faults = new FaultInjector(options.faults);
-  const routes: ArmRoute[] = [...resourceRoutes(state), ...authorizationRoutes(state), ...policySetDefinitionRoutes(state), ...policyInsightsRoutes(state), ...activityLogRoutes(state)];
+  const routes: ArmRoute[] = [...resourceRoutes(state), ...authorizationRoutes(state), ...policySetDefinitionRoutes(state), ...policyInsightsRoutes(state), ...policyMetadataRoutes(state), ...activityLogRoutes(state)];
   let baseUrl = '';
   /** ARM's audiences plus this emulator's own URL (set once it listens). */
   let audiences: readonly string[] = ARM_AUDIENCES;

@@ -4,11 +4,12 @@
  * the OpenAPI path, so routes and document cannot disagree. One more function, a catch-all, answers
  * what no operation's route takes (`unmatched-route.ts`).
  */
-import { app, type HttpMethod, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { app, output, trigger, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { ApiLogger, ApiRuntime } from './api-runtime.js';
 import { redactProperties, redactSecrets } from './log-redaction.js';
 import type { ApiRequest, ApiResponse, Operation } from './operation.js';
 import { createRouter, type Router } from './router.js';
+import { passFetchForbiddenMethodsTo, takeFetchForbiddenMethod } from './fetch-forbidden-methods.js';
 import { handleUnmatchedRoute } from './unmatched-route.js';
 
 const registered: Operation[] = [];
@@ -89,25 +90,26 @@ export function registerOperations(operations: readonly Operation[], runtime: ()
  */
 export const UNMATCHED_ROUTE_FUNCTION = 'zzUnmatchedRoute';
 
-/** Every method the host can route: a wrong method must reach the catch-all to get a 405 in our shape. */
-const ALL_METHODS: HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'];
-
 /**
- * Registers the catch-all HTTP function (`{*path}` under the route prefix, every method, anonymous).
- * Its router covers every operation registered in the process; it is built at the first request, when
- * every function file has been imported.
+ * Registers the catch-all HTTP function (`{*path}` under the route prefix, anonymous). It declares no
+ * methods, so the host hands it every method (`app.http` could only list the library's eight): a
+ * method no operation serves (PROPFIND, PURGE, TRACE …) reaches it and gets a 405 in the API's shape
+ * instead of the host's bare answer. Fetch-forbidden methods (TRACE …) are passed through the library
+ * by `fetch-forbidden-methods.ts`. Its router covers every operation registered in the process; it is
+ * built at the first request, when every function file has been imported.
  */
 export function registerUnmatchedRoute(runtime: () => ApiRuntime | Promise<ApiRuntime>): void {
   const getRuntime = memoRuntime(runtime);
   let router: Router | undefined;
-  app.http(UNMATCHED_ROUTE_FUNCTION, {
-    methods: ALL_METHODS,
-    route: '{*path}',
-    authLevel: 'anonymous',
+  app.generic(UNMATCHED_ROUTE_FUNCTION, {
+    trigger: trigger.generic({ type: 'httpTrigger', name: 'request', route: '{*path}', authLevel: 'anonymous' }),
+    return: output.http({}),
     handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
       router ??= createRouter(registered);
       const base = await getRuntime();
-      return toResponseInit(await handleUnmatchedRoute(toApiRequest(request), router, { ...base, logger: invocationLogger(context) }));
+      const method = takeFetchForbiddenMethod(context.invocationId) ?? request.method;
+      return toResponseInit(await handleUnmatchedRoute({ ...toApiRequest(request), method }, router, { ...base, logger: invocationLogger(context) }));
     },
   });
+  passFetchForbiddenMethodsTo(UNMATCHED_ROUTE_FUNCTION);
 }

@@ -19,8 +19,11 @@ import type { Router } from './router.js';
 /** The `operation` of audit records for requests no operation served. */
 export const UNMATCHED_ROUTE_OPERATION = 'unmatchedRoute';
 
-/** RFC 9110 §9.2.1 safe methods: they change nothing, so refusing them is not worth an audit record. */
-const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+/**
+ * RFC 9110 §9.2.1 safe methods the API answers: they change nothing, so refusing them is not worth an
+ * audit record. TRACE is safe too but never served: it is a probe (cross-site tracing), so it is audited.
+ */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Answers a request no operation's route took. `request.params` (the host's `{*path}`) are ignored: the router matches the path itself. */
 export async function handleUnmatchedRoute(request: ApiRequest, router: Router, runtime: ApiRuntime): Promise<ApiResponse> {

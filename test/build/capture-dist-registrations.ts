@@ -8,6 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { captureRegistrations } from '../../local/functions-runtime/index.js';
 
+// Stdout carries the JSON only: what the app or the runtime logs while loading (e.g. the worker's
+// "Setting Node.js programming model …" line) goes to stderr.
+console.log = console.info = (...args: unknown[]) => console.error(...args);
+
 const appRoot = resolve(process.argv[2] ?? '.');
 const main = (JSON.parse(readFileSync(join(appRoot, 'package.json'), 'utf8')) as { main: string }).main;
 const registrations = await captureRegistrations(main, appRoot);

@@ -84,6 +84,10 @@ describe('the deployment package (npm run build)', () => {
     const http = captured.flatMap((c) => Object.values(c.bindings)).filter((b) => b.type === 'httpTrigger');
     expect(http.length).toBe(documentedOperationIds().length + catchAllFunctions().length);
     for (const b of http) expect((b as { authLevel?: string }).authLevel).toBe('anonymous');
+    // The catch-all lists no methods, so the host hands it every method no operation serves.
+    const catchAll = captured.find((c) => catchAllFunctions().includes(c.name));
+    expect(Object.values(catchAll?.bindings ?? {}).find((b) => b.type === 'httpTrigger')).toMatchObject({ route: '{*path}' });
+    expect(Object.values(catchAll?.bindings ?? {}).find((b) => b.type === 'httpTrigger')?.methods).toBeUndefined();
   });
 });
 

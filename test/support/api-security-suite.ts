@@ -3,6 +3,7 @@
  * that serves the API: the in-process harness (`test/integration/api`) and the local Functions runtime
  * (`test/e2e`). Every response is checked against the OpenAPI document.
  */
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ALL_APP_ROLES } from '../../adapters/http/app-roles.js';
 import { listDocumentedOperations } from '../../adapters/http/validation.js';
@@ -93,7 +94,7 @@ export interface SecuritySuiteTarget {
   readonly client: ApiClient;
   readonly samples: Record<string, SampleRequest>;
   /** The audit record written for the request with this id, if any. */
-  auditRecord(requestId: string): Promise<{ operation: string; outcome: string } | undefined>;
+  auditRecord(requestId: string): Promise<{ operation: string; outcome: string; target?: string } | undefined>;
 }
 
 const BAD_TOKENS: [string, (c: ApiClient, role: string) => Promise<string | undefined>][] = [
@@ -193,5 +194,43 @@ export function describeApiSecurity(target: () => SecuritySuiteTarget): void {
       expect(res.status).toBe(200);
       await documented('getHealth', res);
     });
+  });
+
+  describe('methods the API never serves', () => {
+    // fetch refuses TRACE itself (as the Functions library's Request does): plain node:http sends it.
+    it.each(['TRACE', 'PROPFIND', 'PURGE'])('%s: 405 with Allow in the error shape, with security headers, audited as denied', async (method) => {
+      const res = await rawRequest(target().client.url, method, '/api/v1/controls');
+      expect(res.status, res.body).toBe(405);
+      expect(res.headers['allow']).toBe('GET');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toBeDefined();
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'MethodNotAllowed' } });
+      const requestId = res.headers['x-request-id'];
+      expect(requestId).toMatch(/\S/);
+      expect(await target().auditRecord(String(requestId))).toMatchObject({ operation: 'unmatchedRoute', outcome: 'denied', target: `${method} /api/v1/controls` });
+    });
+
+    it('TRACE on an unknown path: 404 in the error shape, audited; never an echo of the request', async () => {
+      const res = await rawRequest(target().client.url, 'TRACE', '/api/v1/nope', { cookie: 'session=secret-cookie' });
+      expect(res.status, res.body).toBe(404);
+      expect(res.body).not.toContain('secret-cookie');
+      expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'NotFound' } });
+      expect(await target().auditRecord(String(res.headers['x-request-id']))).toMatchObject({ operation: 'unmatchedRoute', outcome: 'denied' });
+    });
+  });
+}
+
+/** One request with any method (fetch forbids TRACE, CONNECT and TRACK). */
+function rawRequest(origin: string, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${origin}${path}`, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
   });
 }

@@ -1,0 +1,79 @@
+/**
+ * Requests the Functions Node.js library cannot hand to a function. The library builds each HTTP
+ * trigger's request as a WHATWG `Request`, and the Fetch standard forbids the methods CONNECT, TRACE and
+ * TRACK: the library throws ("'TRACE' HTTP method is unsupported") while preparing the invocation, before
+ * any handler or hook runs, and the host answers a bare 500 without security headers or an audit record.
+ *
+ * For the catch-all function only, the invocation model is wrapped: such a request reaches the library
+ * as a bodiless GET, and the catch-all reads the method actually sent with {@link takeFetchForbiddenMethod}
+ * to refuse it in the API's error shape. The wrap uses the worker's `@azure/functions-core` API
+ * (`getProgrammingModel`/`setProgrammingModel`, the contract between worker and library) and the RPC
+ * invocation request's `http.method`; it does not apply to HTTP streaming, which this app does not use.
+ */
+import { createRequire } from 'node:module';
+
+const FETCH_FORBIDDEN_METHODS: ReadonlySet<string> = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+interface RpcHttp {
+  method?: string | null;
+  body?: unknown;
+}
+interface CoreInvocationContext {
+  readonly invocationId: string;
+  readonly metadata?: { readonly name?: string | null } | null;
+  readonly request: { readonly inputData?: readonly ({ readonly data?: { readonly http?: RpcHttp | null } | null } | null)[] | null };
+}
+interface ProgrammingModel {
+  readonly name: string;
+  readonly version: string;
+  getInvocationModel(context: CoreInvocationContext): unknown;
+  getCapabilities(capabilities: unknown): unknown;
+}
+interface CoreApi {
+  getProgrammingModel(): ProgrammingModel | undefined;
+  setProgrammingModel(model: ProgrammingModel): void;
+}
+
+/** Invocation id → the method the client sent, from the wrap until the catch-all takes it. */
+const sentMethods = new Map<string, string>();
+
+/**
+ * Wraps the programming model the library registered so requests with a Fetch-forbidden method reach
+ * `functionName`. Call after that function is registered (the library sets its model at the first
+ * registration). Outside a Functions worker (no `@azure/functions-core`) there is nothing to wrap.
+ */
+export function passFetchForbiddenMethodsTo(functionName: string): void {
+  let core: CoreApi;
+  try {
+    core = createRequire(import.meta.url)('@azure/functions-core') as CoreApi;
+  } catch {
+    return;
+  }
+  const model = core.getProgrammingModel();
+  if (model === undefined) return;
+  core.setProgrammingModel({
+    name: model.name,
+    version: model.version,
+    getCapabilities: (capabilities) => model.getCapabilities(capabilities),
+    getInvocationModel(context) {
+      if (context.metadata?.name === functionName) {
+        for (const input of context.request.inputData ?? []) {
+          const http = input?.data?.http;
+          const method = http?.method?.toUpperCase();
+          if (http === undefined || http === null || method === undefined || !FETCH_FORBIDDEN_METHODS.has(method)) continue;
+          sentMethods.set(context.invocationId, method);
+          http.method = 'GET';
+          http.body = null;
+        }
+      }
+      return model.getInvocationModel(context);
+    },
+  });
+}
+
+/** The Fetch-forbidden method the client sent with this invocation, once; undefined for any other request. */
+export function takeFetchForbiddenMethod(invocationId: string): string | undefined {
+  const method = sentMethods.get(invocationId);
+  sentMethods.delete(invocationId);
+  return method;
+}

@@ -197,7 +197,7 @@ export function toEvaluationView(r: EvaluationRun): EvaluationView {
     completedAt: r.completedAt ?? null,
     subscriptions: { total: r.subscriptionsTotal, succeeded: r.subscriptionsSucceeded, failed: r.subscriptionsFailed },
     clustersEvaluated: r.clustersEvaluated,
-    failures: r.failures.map((f) => ({ subscriptionId: f.subscriptionId, error: f.error, at: f.at })),
+    failures: r.failures.map((f) => ({ subscriptionId: f.subscriptionId, error: f.error, at: f.at, ...(f.code !== undefined ? { code: f.code } : {}), ...(f.hint !== undefined ? { hint: f.hint } : {}) })),
     clustersIncomplete: r.clustersIncomplete ?? 0,
     eventsNotPublished: r.eventsNotPublished ?? 0,
     subscriptionsNotDiscovered: (r.subscriptionsNotDiscovered ?? []).map((s) => ({ subscriptionId: s.subscriptionId, clusters: s.clusters })),

@@ -5,6 +5,7 @@
  * the run's last, sends `evaluation-finalize`. Also handles the collect messages the host gave up on
  * (`evaluation-collect-poison`), so a subscription never stays without an outcome.
  */
+import { armFailureOf, permanentArmFailureOf } from '../domain/arm-failure.js';
 import { evaluateCluster } from '../domain/evaluate-cluster.js';
 import { buildHistoryEntry } from '../domain/drift.js';
 import type { ClusterEvaluation, ClusterSnapshot, ControlException, ControlResult, PolicyStateFact } from '../domain/model.js';
@@ -100,7 +101,9 @@ export class SubscriptionCollector {
   /**
    * Collects and evaluates one subscription. Throws on a subscription-level failure so the queue
    * retries — except on the last attempt, where the failure is recorded, the subscription's clusters
-   * are marked stale (keeping their last results) and the run can still finalize. A failure that
+   * are marked stale (keeping their last results) and the run can still finalize. A permanent ARM
+   * failure (a refusal, a missing or disabled subscription: `domain/arm-failure.ts`) is recorded the
+   * same way on the first attempt, with its ARM code and a hint. A failure that
    * carries `Retry-After` (ARM still throttling after the SDK's retries) is not thrown: the message is
    * sent again with at least that visibility delay, instead of the queue's fixed one, and the attempts
    * spent so far travel with it (`previousAttempts`), so the last attempt is still the
@@ -119,7 +122,9 @@ export class SubscriptionCollector {
       collected = await this.collectAndStore(message);
     } catch (error) {
       const text = errorText(error);
-      if (!attempt.isLast) {
+      // A refusal or a missing or disabled subscription will not heal within the run: recorded now.
+      const permanent = permanentArmFailureOf(error);
+      if (!attempt.isLast && permanent === undefined) {
         const retryAfter = retryAfterOf(error);
         if (retryAfter !== undefined) return this.deferCollect(message, attempt, retryAfter, error);
         this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} failed on attempt ${attempt}, will retry: ${text}`);
@@ -134,9 +139,12 @@ export class SubscriptionCollector {
         const runComplete = await this.finalizeIfComplete(message.runId);
         return { kind: 'collected', clusters: recorded.clusters, clustersIncomplete: recorded.clustersIncomplete ?? 0, eventsNotPublished: recorded.eventsNotPublished ?? 0, runComplete };
       }
-      this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} failed on the last attempt; recording the failure: ${text}`);
+      const when = permanent === undefined ? 'on the last attempt' : `permanently (${permanent.code}) on attempt ${attempt}, not retried`;
+      this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} failed ${when}; recording the failure: ${text}`);
       const staleClusters = await clusters.markStale(message.subscriptionId, { lastSeenNoLaterThan: message.runStartedAt });
-      await runs.recordSubscriptionOutcome(message.runId, message.subscriptionId, { ok: false, error: text }, clock.now().toISOString());
+      const code = permanent?.code ?? armFailureOf(error)?.code;
+      const outcome = { ok: false as const, error: text, ...(code !== undefined ? { code } : {}), ...(permanent?.hint !== undefined ? { hint: permanent.hint } : {}) };
+      await runs.recordSubscriptionOutcome(message.runId, message.subscriptionId, outcome, clock.now().toISOString());
       const runComplete = await this.finalizeIfComplete(message.runId);
       return { kind: 'failed', error: text, staleClusters, runComplete };
     }

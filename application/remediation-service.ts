@@ -10,6 +10,7 @@
  * `remediation.completed` once they are all terminal) or schedules the next one with a growing delay,
  * until the remediation is too old to keep polling (domain/remediation-check-schedule.ts).
  */
+import { permanentArmFailureOf } from '../domain/arm-failure.js';
 import { getControl } from '../domain/control-catalog.js';
 import { AppError, DependencyError, InvalidRequestError, NotFoundError, UnprocessableError } from '../domain/errors.js';
 import { nextRemediationCheck, remediationCheckDelaySeconds, type RemediationCheckPolicy } from '../domain/remediation-check-schedule.js';
@@ -181,7 +182,9 @@ export class RemediationService {
         states.push(state);
       } catch (err) {
         firstError ??= err;
-        tasks.push({ subscriptionId: p.subscriptionId, armId: undefined, error: err instanceof AppError ? err.message : 'The remediation task could not be created.', clusters });
+        const hint = permanentArmFailureOf(err)?.hint;
+        const text = err instanceof AppError ? err.message : 'The remediation task could not be created.';
+        tasks.push({ subscriptionId: p.subscriptionId, armId: undefined, error: hint === undefined ? text : `${text} Hint: ${hint}`, clusters });
         states.push(undefined);
       }
     }
@@ -221,6 +224,16 @@ export class RemediationService {
     } catch (error) {
       reason = `ARM read failed: ${error instanceof Error ? error.message : String(error)}`;
       this.warn(`remediation ${record.id}: check ${message.attempt}: ${reason}`);
+      // A refusal (missing role) or a removed subscription will not heal by polling for hours.
+      const permanent = permanentArmFailureOf(error);
+      if (permanent !== undefined) {
+        const stop: RemediationPollingStop = {
+          at: this.now().toISOString(),
+          reason: `check ${message.attempt}: ARM answered ${permanent.code}, which retrying cannot fix (${reason}). ${permanent.hint ?? ''} A read of the remediation still publishes remediation.completed once it finishes.`.replace(/ {2,}/g, ' '),
+        };
+        await this.deps.remediations.recordPollingStopped(record.id, stop);
+        return { outcome: 'gave-up', reason: stop.reason };
+      }
     }
     const policy = this.deps.checks?.policy;
     if (policy === undefined) return { outcome: 'stopped' };

@@ -9,6 +9,7 @@
  * of a step are idempotent (a wave's desired assignments are fixed at plan time) and only the
  * transition that wins moves the rollout on.
  */
+import { permanentArmFailureOf } from '../domain/arm-failure.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../domain/errors.js';
 import type { OutgoingStep, PolicyAssignmentModel, Rollout, RolloutEvent, RolloutPlan, RolloutRequest, RolloutStepMessage, StepCursor } from '../domain/rollout-model.js';
 import { normaliseRolloutRequest, planRollout } from '../domain/rollout-planner.js';
@@ -261,8 +262,11 @@ export class RolloutService implements RolloutApprovals {
       try {
         t = await runStep(stored.rollout, message, this.steps);
       } catch (error) {
-        delivery.rethrowUnlessLast(error);
-        const cause = `step ${message.step} of wave ${message.wave + 1} failed on delivery ${delivery.attempt}: ${error instanceof Error ? error.message : String(error)}`;
+        // A refusal (missing role), a missing or disabled subscription will not heal on redelivery.
+        const permanent = permanentArmFailureOf(error);
+        if (permanent === undefined) delivery.rethrowUnlessLast(error);
+        const how = permanent === undefined ? `failed on delivery ${delivery.attempt}` : `failed permanently (${permanent.code}) on delivery ${delivery.attempt}, not retried`;
+        const cause = `step ${message.step} of wave ${message.wave + 1} ${how}: ${error instanceof Error ? error.message : String(error)}${permanent?.hint !== undefined ? ` Hint: ${permanent.hint}` : ''}`;
         t = failRollout(stored.rollout, cause, this.deps.clock.now(), message);
       }
       let etag: string;

@@ -15,6 +15,10 @@ export interface SubscriptionFailure {
   readonly subscriptionId: string;
   readonly error: string;
   readonly at: string;
+  /** The ARM error code of a failure ARM answered (`AuthorizationFailed`, `SubscriptionNotFound`, …). */
+  readonly code?: string | undefined;
+  /** What to do about a permanent failure (e.g. the role the identity lacks). */
+  readonly hint?: string | undefined;
 }
 
 /** A subscription with stored clusters that a run did not discover (its clusters are marked stale). */
@@ -34,7 +38,7 @@ export type SubscriptionOutcome =
       /** `cluster.compliance.changed` events still unpublished after the last attempt. */
       readonly eventsNotPublished?: number | undefined;
     }
-  | { readonly ok: false; readonly error: string };
+  | { readonly ok: false; readonly error: string; readonly code?: string | undefined; readonly hint?: string | undefined };
 
 export interface EvaluationRun {
   readonly id: string;

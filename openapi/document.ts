@@ -408,12 +408,18 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       failures: {
         type: 'array',
         description:
-          'Failed subscriptions, with the error (after every retry; `poison: …` when the host gave up on the collect without an outcome, e.g. a function timeout). A failure of the run itself (discovery, finalize) has subscriptionId `*`.',
+          'Failed subscriptions, with the error: after every retry for throttling, timeouts and server errors; on the first attempt for permanent ARM failures (a refusal, a missing or disabled subscription), which carry `code` and `hint`; `poison: …` when the host gave up on the collect without an outcome, e.g. a function timeout. A failure of the run itself (discovery, finalize) has subscriptionId `*`.',
         items: {
           type: 'object',
           required: ['subscriptionId', 'error', 'at'],
           additionalProperties: false,
-          properties: { subscriptionId: { type: 'string' }, error: { type: 'string' }, at: dateTime },
+          properties: {
+            subscriptionId: { type: 'string' },
+            error: { type: 'string' },
+            at: dateTime,
+            code: { type: 'string', description: 'The ARM error code (`AuthorizationFailed`, `SubscriptionNotFound`, `ReadOnlyDisabledSubscription`, …), or `HTTP <status>`, `RequestTimeout`, `NetworkError`.' },
+            hint: { type: 'string', description: 'What to do about a permanent failure, e.g. the role the app\'s identity lacks and where to grant it.' },
+          },
         },
       },
       clustersIncomplete: {

@@ -16,11 +16,14 @@
 import { getClient, createRestError, type Client, type HttpResponse } from '@azure-rest/core-client';
 import { PolicyClient } from '@azure/arm-policy';
 import { SubscriptionClient } from '@azure/arm-resources-subscriptions';
-import type { AzureInventoryReader, ConnectedClusterRecord, PolicyAssignmentSummary, RetryAfterHint, SubscriptionRef } from '../../application/ports.js';
+import type { AzureInventoryReader, ConnectedClusterRecord, PolicyAssignmentSummary, SubscriptionRef } from '../../application/ports.js';
 import { DependencyError } from '../../domain/errors.js';
 import type { ExtensionFact, FluxFact, PolicyStateFact } from '../../domain/model.js';
 import { sdkClientOptions, type ArmConnection, type SdkClientOptions } from './arm-client-options.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
+import { armFailure, statusOf } from './arm-errors.js';
+
+export { ArmRequestError, ArmRetryLaterError, retryAfterSecondsOf } from './arm-errors.js';
 import { toConnectedClusterRecord, toExtensionFact, toFluxFact, toPolicyStateFact } from './arm-wire-mapping.js';
 
 /** `@azure/arm-hybridkubernetes` 2.1.0 speaks 2021-10-01 and drops kind/aadProfile/arcAgentProfile/…; this version carries them. */
@@ -48,18 +51,6 @@ export const POLICY_STATE_SELECT = [
  */
 export const DEFAULT_ARM_REQUEST_TIMEOUT_MS = 60_000;
 
-/** An ARM read still answered 429/503 with `Retry-After` after the SDK's own retries. */
-export class ArmRetryLaterError extends DependencyError implements RetryAfterHint {
-  constructor(
-    message: string,
-    target: string,
-    readonly retryAfterSeconds: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, target, options);
-  }
-}
-
 export interface InventoryReaderOptions extends ArmConnection {
   /** Concurrent per-cluster child listings (config `ARM_MAX_CONCURRENCY`). */
   readonly maxConcurrency: number;
@@ -83,49 +74,8 @@ function parseClusterId(clusterId: string): ClusterRef {
   return { subscriptionId: m[1]!, resourceGroup: m[2]!, clusterRp: m[3]!, clusterResourceName: m[4]!, clusterName: m[5]! };
 }
 
-function statusOf(e: unknown): number | undefined {
-  const status = typeof e === 'object' && e !== null && 'statusCode' in e ? (e as { statusCode?: unknown }).statusCode : undefined;
-  return typeof status === 'number' ? status : undefined;
-}
-
-/**
- * Seconds the service asked to wait, from a 429/503 answer's `retry-after-ms`, `x-ms-retry-after-ms` or
- * `Retry-After` (seconds or an HTTP date) — the headers the SDK's throttling policy reads.
- */
-export function retryAfterSecondsOf(e: unknown, now: number = Date.now()): number | undefined {
-  const status = statusOf(e);
-  if (status !== 429 && status !== 503) return undefined;
-  const headers = typeof e === 'object' && e !== null ? (e as { response?: { headers?: { get?: unknown } } }).response?.headers : undefined;
-  const get = (name: string): string | undefined => {
-    if (typeof headers?.get !== 'function') return undefined;
-    const value: unknown = (headers.get as (n: string) => unknown).call(headers, name);
-    return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-  };
-  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
-    const ms = Number(get(name));
-    if (get(name) !== undefined && Number.isFinite(ms) && ms >= 0) return ms / 1000;
-  }
-  const value = get('retry-after');
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000);
-}
-
-/** Wraps an SDK failure (after the SDK's own retries) as a typed dependency error, without request details that could hold secrets. */
-function dependencyFailure(operation: string, target: string, e: unknown, timeoutMs?: number): DependencyError {
-  // Only the reader's own timeout policy aborts requests (no abort signal is passed in).
-  if (e instanceof Error && e.name === 'AbortError') {
-    return new DependencyError(`ARM ${operation} failed: no complete answer within ${timeoutMs ?? '?'} ms (request timed out)`, target, { cause: e });
-  }
-  const status = statusOf(e);
-  const code = typeof e === 'object' && e !== null && 'code' in e ? (e as { code?: unknown }).code : undefined;
-  const detail = [status, code].filter((x) => x !== undefined).join(' ');
-  const message = `ARM ${operation} failed${detail ? ` (${detail})` : ''}: ${e instanceof Error ? e.message : String(e)}`;
-  const retryAfter = retryAfterSecondsOf(e);
-  return retryAfter !== undefined ? new ArmRetryLaterError(`${message} (Retry-After ${retryAfter} s)`, target, retryAfter, { cause: e }) : new DependencyError(message, target, { cause: e });
-}
+/** Wraps an SDK failure (after the SDK's own retries) as a typed, classified ARM error. */
+const dependencyFailure = armFailure;
 
 /** The `api-version` `@azure/arm-kubernetesconfiguration` 6.1.0 sends (extensions, Flux configurations). */
 export const KUBERNETES_CONFIGURATION_API_VERSION = '2023-05-01';

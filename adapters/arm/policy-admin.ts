@@ -7,6 +7,7 @@
 import { PolicyClient, type PolicyAssignment, type PolicyAssignmentUpdate, type PolicyDefinitionReference, type PolicySetDefinition } from '@azure/arm-policy';
 import { PolicyInsightsClient, type Remediation } from '@azure/arm-policyinsights';
 import { DependencyError, NotFoundError, UnprocessableError } from '../../domain/errors.js';
+import { armFailure, statusOf } from './arm-errors.js';
 import type { RemediationStarter, RemediationTaskState } from '../../application/ports.js';
 import { sdkClientOptions, type ArmConnection, type SdkClientOptions } from './arm-client-options.js';
 
@@ -43,11 +44,9 @@ export function parsePolicySetDefinitionId(id: string): PolicySetDefinitionRef |
   return undefined;
 }
 
-const statusOf = (e: unknown): unknown => (typeof e === 'object' && e !== null && 'statusCode' in e ? (e as { statusCode?: unknown }).statusCode : undefined);
-
 function failure(operation: string, target: string, e: unknown): Error {
   if (statusOf(e) === 404) return new NotFoundError(`${operation}: ${target} was not found`, target);
-  return new DependencyError(`ARM ${operation} failed${statusOf(e) !== undefined ? ` (${String(statusOf(e))})` : ''}: ${e instanceof Error ? e.message : String(e)}`, target, { cause: e });
+  return armFailure(operation, target, e);
 }
 
 export class ArmPolicyAdmin {

@@ -3,7 +3,7 @@
  * (policy assignments, api-version 2025-03-01 with `overrides`, `resourceSelectors`, `notScopes`) and
  * `@azure/arm-policyinsights` (`triggerSubscriptionEvaluation`, `listQueryResultsForSubscription`
  * filtered on `policyAssignmentId`). Throttling and transient failures are the SDK retry policy's;
- * what still fails becomes a `DependencyError` (a step retried by the queue).
+ * what still fails becomes a classified `ArmRequestError` (a step retried by the queue, unless permanent).
  */
 import { PolicyClient, type PolicyAssignment } from '@azure/arm-policy';
 import { PolicyInsightsClient } from '@azure/arm-policyinsights';
@@ -11,6 +11,7 @@ import type { PolicyAssignmentGateway, RolloutStateRecord } from '../../applicat
 import { DependencyError } from '../../domain/errors.js';
 import type { AssignmentOverride, AssignmentResourceSelector, AssignmentSelector, PolicyAssignmentModel } from '../../domain/rollout-model.js';
 import { sdkClientOptions, type ArmConnection, type SdkClientOptions } from './arm-client-options.js';
+import { armFailure, statusOf } from './arm-errors.js';
 
 // No `components`: the SDK drops `$expand` at subscription scope, so the rollout plan names offending
 // in-cluster resources from the latest stored evaluation instead (domain/rollout-evidence.ts).
@@ -32,11 +33,9 @@ function sdkRef(assignmentId: string): { scope: string; name: string } {
   return { scope: scope.replace(/^\/+/, ''), name };
 }
 
-const statusOf = (e: unknown): unknown => (typeof e === 'object' && e !== null && 'statusCode' in e ? (e as { statusCode?: unknown }).statusCode : undefined);
-
+/** Classified (`ArmRequestError`): a refusal or a missing subscription fails the step at once, not after every retry. */
 function failure(operation: string, target: string, e: unknown): DependencyError {
-  const status = statusOf(e);
-  return new DependencyError(`ARM ${operation} failed${status !== undefined ? ` (${String(status)})` : ''}: ${e instanceof Error ? e.message : String(e)}`, target, { cause: e });
+  return armFailure(operation, target, e);
 }
 
 function selectors(list: readonly { kind?: string; in?: string[]; notIn?: string[] }[] | undefined): AssignmentSelector[] {

@@ -145,7 +145,8 @@ export class TableRunRepository implements EvaluationRunRepository {
           incomplete += outcome.clustersIncomplete ?? 0;
           unpublished += outcome.eventsNotPublished ?? 0;
         } else {
-          failures.push({ subscriptionId, error: outcome.error, at: at ?? now });
+          const { code, hint } = outcome;
+          failures.push({ subscriptionId, error: outcome.error, at: at ?? now, ...(code !== undefined ? { code } : {}), ...(hint !== undefined ? { hint } : {}) });
         }
       }
       failures.sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId));

@@ -172,6 +172,27 @@ it('fails the rollout with the cause when its expected step lands on the poison 
   expect(again.status).toBe(200);
 }, 60_000);
 
+it('fails the rollout on the first delivery when ARM refuses the apply (403), naming the code and the role to grant', async () => {
+  const factories = DEMO_SUBSCRIPTIONS.factories;
+  const imagesId = assignmentId(`/subscriptions/${factories}`, 'allowed-images');
+  const before = emulatorAssignment(e, imagesId);
+  const faults = e.stack.emulator!.faults;
+  faults.denyAccess({ subscriptionId: factories, route: 'policyAssignments.create' });
+  try {
+    const rollout = await create({ policyAssignmentId: imagesId, waves: [{ name: 'central', locations: ['centralus'] }], gates: NO_APPROVAL });
+    const failed = await c.waitFor(rollout.id, 'failed', terminal, 20_000);
+    expect(failed.state).toBe('failed');
+    // Today's retry policy would have spent every delivery (5) on a refusal that cannot heal.
+    expect(failed.cause).toMatch(/step apply of wave 1 failed permanently \(AuthorizationFailed\) on delivery 1, not retried/);
+    expect(failed.cause).toMatch(/Microsoft\.Authorization\/policyAssignments\/write/);
+    expect(failed.cause).toMatch(/custom role "arc-compliance policy operator"/);
+    expect(e.stack.emulator!.requests.log.filter((r) => r.route === 'policyAssignments.create' && r.status === 403 && r.path.toLowerCase() === imagesId.toLowerCase())).toHaveLength(1);
+    expect(emulatorAssignment(e, imagesId)).toEqual(before);
+  } finally {
+    faults.clear();
+  }
+}, 60_000);
+
 it('has every rollout call in the audit log', async () => {
   const ids = [...c.requestIds];
   const audited = await auditedRequestIds(e, auditor, c);

@@ -13,6 +13,7 @@ export const RUN_LEVEL = '*';
 
 /** Errors are kept readable but bounded (200 failed subscriptions must still fit one entity). */
 export const MAX_ERROR_CHARS = 1000;
+const MAX_CODE_CHARS = 100;
 
 /**
  * Chunks of the run entity the failures list may take, and the `notDiscovered` list: together with the
@@ -47,7 +48,7 @@ function fitFailures(failures: readonly SubscriptionFailure[]): string {
   if (JSON.stringify(failures).length <= maxChars) return JSON.stringify(failures);
   // Cut: run-level failures (the run's own cause) first, so they are never the ones dropped.
   const ordered = [...failures.filter((f) => f.subscriptionId === RUN_LEVEL), ...failures.filter((f) => f.subscriptionId !== RUN_LEVEL)];
-  return fitList(ordered, FAILURE_CHUNKS, (f) => ({ ...f, error: f.error.slice(0, SHORT_ERROR_CHARS) }));
+  return fitList(ordered, FAILURE_CHUNKS, (f) => ({ ...f, error: f.error.slice(0, SHORT_ERROR_CHARS), ...(f.hint !== undefined ? { hint: f.hint.slice(0, SHORT_ERROR_CHARS) } : {}) }));
 }
 
 const count = { type: 'integer', minimum: 0 } as const;
@@ -72,7 +73,8 @@ export const runCodec = defineRecordCodec<EvaluationRun>({
       subscriptionsFailed: count,
       failures: {
         type: 'array',
-        items: { type: 'object', required: ['subscriptionId', 'error', 'at'], properties: { subscriptionId: text, error: text, at: text } },
+        // `code` and `hint` (permanent ARM failures) are optional additions: older records have neither.
+        items: { type: 'object', required: ['subscriptionId', 'error', 'at'], properties: { subscriptionId: text, error: text, at: text, code: text, hint: text } },
       },
       clustersEvaluated: count,
       clustersIncomplete: count,
@@ -162,7 +164,7 @@ export const outcomeCodec = defineRecordCodec<StoredOutcome>({
             required: ['ok', 'clusters'],
             properties: { ok: { const: true }, clusters: count, clustersIncomplete: count, eventsNotPublished: count },
           },
-          { type: 'object', required: ['ok', 'error'], properties: { ok: { const: false }, error: text } },
+          { type: 'object', required: ['ok', 'error'], properties: { ok: { const: false }, error: text, code: text, hint: text } },
         ],
       },
     },
@@ -175,6 +177,9 @@ export const outcomeCodec = defineRecordCodec<StoredOutcome>({
       clustersIncomplete: outcome.ok ? outcome.clustersIncomplete : undefined,
       eventsNotPublished: outcome.ok ? outcome.eventsNotPublished : undefined,
       error: outcome.ok ? undefined : outcome.error.slice(0, MAX_ERROR_CHARS),
+      // Optional additions (a permanent ARM failure's code and what to do): older rows have neither.
+      code: outcome.ok ? undefined : outcome.code?.slice(0, MAX_CODE_CHARS),
+      hint: outcome.ok ? undefined : outcome.hint?.slice(0, MAX_ERROR_CHARS),
       at,
     }),
   readers: {
@@ -187,7 +192,7 @@ export const outcomeCodec = defineRecordCodec<StoredOutcome>({
             { ok: true, clusters: numberProp(e, 'clusters'), clustersIncomplete: numberProp(e, 'clustersIncomplete') ?? 0, eventsNotPublished: numberProp(e, 'eventsNotPublished') ?? 0 }
           : e['ok'] === false
             ? // Early failed rows may lack the error text.
-              { ok: false, error: e['error'] ?? 'unknown error' }
+              { ok: false, error: e['error'] ?? 'unknown error', ...(e['code'] !== undefined ? { code: e['code'] } : {}), ...(e['hint'] !== undefined ? { hint: e['hint'] } : {}) }
             : { ok: e['ok'] },
     }),
   },

@@ -28,6 +28,21 @@ export interface ServerErrorRule extends FaultMatch {
   readonly status?: number | undefined;
 }
 
+/**
+ * A refusal in the official error format (`{"error":{"code","message"}}`): a permanent failure such as
+ * 403 `AuthorizationFailed`, 404 `SubscriptionNotFound` or 409 `ReadOnlyDisabledSubscription`.
+ */
+export interface ArmErrorRule extends FaultMatch {
+  /** Fail the next `count` matching requests (default: every matching request until `clear()`). */
+  readonly count?: number | undefined;
+  readonly status: number;
+  readonly code: string;
+  /** Default: ARM's own text for the code, built from the request (action, scope, caller). */
+  readonly message?: string | undefined;
+  /** Only requests with these HTTP methods (e.g. writes: PUT, PATCH, DELETE); default every method. */
+  readonly methods?: readonly string[] | undefined;
+}
+
 export interface LatencyRule extends FaultMatch {
   readonly ms: number;
 }
@@ -43,6 +58,7 @@ export interface FaultOptions {
   readonly serverError?: ServerErrorRule | readonly ServerErrorRule[] | undefined;
   readonly latency?: LatencyRule | readonly LatencyRule[] | undefined;
   readonly failPageOnce?: FailPageOnceRule | readonly FailPageOnceRule[] | undefined;
+  readonly armError?: ArmErrorRule | readonly ArmErrorRule[] | undefined;
   /** Subscriptions whose every ARM call fails with 500 (`InternalServerError`). */
   readonly failingSubscriptions?: readonly string[] | undefined;
   /** Seed of the rate generator. */
@@ -55,12 +71,40 @@ export interface RequestFacts {
   readonly page: number;
   /** Identifies one page of one listing (path + skiptoken), so "fails once" means once per page. */
   readonly pageKey: string;
+  /** HTTP method (upper case); rules limited to methods never match a request without one. */
+  readonly method?: string | undefined;
 }
 
 export type FaultDecision =
   | { readonly kind: 'none'; readonly delayMs: number }
   | { readonly kind: 'throttle'; readonly delayMs: number; readonly retryAfterSeconds: number }
-  | { readonly kind: 'error'; readonly delayMs: number; readonly status: number; readonly code: string; readonly message: string };
+  | { readonly kind: 'error'; readonly delayMs: number; readonly status: number; readonly code: string; readonly message: string }
+  /** An {@link ArmErrorRule} matched; `message` undefined = the server words it from the request. */
+  | { readonly kind: 'refuse'; readonly delayMs: number; readonly status: number; readonly code: string; readonly message: string | undefined };
+
+/** The ARM action (`Microsoft.X/type/read|write|delete|…/action`) a route performs, as a refusal names it. */
+export function armActionOf(route: string): string {
+  const [resource = '', verb = ''] = route.split('.');
+  const types: Record<string, string> = {
+    subscriptions: 'Microsoft.Resources/subscriptions',
+    connectedClusters: 'Microsoft.Kubernetes/connectedClusters',
+    extensions: 'Microsoft.KubernetesConfiguration/extensions',
+    fluxConfigurations: 'Microsoft.KubernetesConfiguration/fluxConfigurations',
+    policyAssignments: 'Microsoft.Authorization/policyAssignments',
+    policyExemptions: 'Microsoft.Authorization/policyExemptions',
+    policySetDefinitions: 'Microsoft.Authorization/policySetDefinitions',
+    policyStates: 'Microsoft.PolicyInsights/policyStates',
+    policyEvents: 'Microsoft.PolicyInsights/policyEvents',
+    componentPolicyStates: 'Microsoft.PolicyInsights/componentPolicyStates',
+    asyncOperationResults: 'Microsoft.PolicyInsights/asyncOperationResults',
+    remediations: 'Microsoft.PolicyInsights/remediations',
+  };
+  const type = types[resource] ?? resource;
+  if (verb === 'queryResults' || verb === 'summarize' || verb === 'triggerEvaluation' || verb === 'cancel') return `${type}/${verb}/action`;
+  if (verb === 'create' || verb === 'update' || verb === 'createOrUpdate') return `${type}/write`;
+  if (verb === 'delete') return `${type}/delete`;
+  return `${type}/read`;
+}
 
 interface Counted<R> {
   rule: R;
@@ -94,10 +138,11 @@ export class FaultInjector {
   private serverErrors: Counted<ServerErrorRule>[] = [];
   private latencies: LatencyRule[] = [];
   private pageFaults: { rule: FailPageOnceRule; failed: Set<string> }[] = [];
+  private armErrors: Counted<ArmErrorRule>[] = [];
   private readonly failing = new Set<string>();
   private random: () => number;
   /** How many faults were injected, by kind. */
-  readonly injected = { throttle: 0, error: 0, pageFailure: 0, subscriptionFailure: 0 };
+  readonly injected = { throttle: 0, error: 0, pageFailure: 0, subscriptionFailure: 0, refusal: 0 };
 
   constructor(options: FaultOptions = {}) {
     this.random = seededRandom(options.seed ?? 42);
@@ -110,6 +155,7 @@ export class FaultInjector {
     for (const r of toArray(options.serverError)) this.serverError(r);
     for (const r of toArray(options.latency)) this.latency(r);
     for (const r of toArray(options.failPageOnce)) this.failPageOnce(r);
+    for (const r of toArray(options.armError)) this.armError(r);
     for (const s of options.failingSubscriptions ?? []) this.failSubscription(s);
     if (options.seed !== undefined) this.random = seededRandom(options.seed);
     return this;
@@ -137,6 +183,40 @@ export class FaultInjector {
     return this;
   }
 
+  /** An ARM error in the official format for matching requests (see {@link ArmErrorRule}). */
+  armError(rule: ArmErrorRule): this {
+    this.armErrors.push({ rule, remaining: rule.count ?? Infinity });
+    return this;
+  }
+
+  /**
+   * 403 `AuthorizationFailed` (the identity lacks the role), worded as ARM does from the request's
+   * action, scope and caller. Limit it with `route`, `subscriptionId`, `methods` or `count`.
+   */
+  denyAccess(rule: Omit<ArmErrorRule, 'status' | 'code' | 'message'> = {}): this {
+    return this.armError({ ...rule, status: 403, code: 'AuthorizationFailed' });
+  }
+
+  /** 404 `SubscriptionNotFound` for every call under the subscription (deleted, or another tenant's). */
+  removeSubscription(subscriptionId: string): this {
+    return this.armError({ subscriptionId, status: 404, code: 'SubscriptionNotFound', message: `The subscription '${subscriptionId}' could not be found.` });
+  }
+
+  /**
+   * A disabled (read-only) subscription: writes and write actions under it answer 409
+   * `ReadOnlyDisabledSubscription`; reads still answer.
+   */
+  disableSubscription(subscriptionId: string): this {
+    return this.armError({
+      subscriptionId,
+      methods: ['PUT', 'PATCH', 'DELETE', 'POST'],
+      route: /^(?!.*\.(queryResults|summarize)$)/,
+      status: 409,
+      code: 'ReadOnlyDisabledSubscription',
+      message: `The subscription '${subscriptionId}' is disabled and therefore marked as read only. You cannot perform any write actions on this subscription until it is re-enabled.`,
+    });
+  }
+
   failSubscription(subscriptionId: string): this {
     this.failing.add(subscriptionId.toLowerCase());
     return this;
@@ -152,6 +232,7 @@ export class FaultInjector {
     this.serverErrors = [];
     this.latencies = [];
     this.pageFaults = [];
+    this.armErrors = [];
     this.failing.clear();
     return this;
   }
@@ -161,6 +242,14 @@ export class FaultInjector {
     if (facts.subscriptionId !== undefined && this.failing.has(facts.subscriptionId.toLowerCase())) {
       this.injected.subscriptionFailure++;
       return { kind: 'error', delayMs, status: 500, code: 'InternalServerError', message: `Subscription ${facts.subscriptionId} is failing (emulator fault).` };
+    }
+    // A refusal is decided before throttling, as ARM authorizes a request before metering it.
+    for (const r of this.armErrors) {
+      if (r.remaining <= 0 || !matches(r.rule, facts)) continue;
+      if (r.rule.methods !== undefined && !r.rule.methods.some((m) => m.toUpperCase() === facts.method)) continue;
+      r.remaining--;
+      this.injected.refusal++;
+      return { kind: 'refuse', delayMs, status: r.rule.status, code: r.rule.code, message: r.rule.message };
     }
     for (const t of this.throttles) {
       if (t.remaining <= 0 || !matches(t.rule, facts)) continue;

@@ -14,7 +14,7 @@ import type { FleetModel } from '../fleet-model.js';
 import { armError, InvalidSkipTokenError, pageIndexOf, subscriptionOf, type ArmResult, type ArmRoute, type DerivePolicyStates } from './arm-http.js';
 import { EmulatorState, type PageSizes } from './emulator-state.js';
 import type { ComplianceLag } from './compliance-lag.js';
-import { FaultInjector, type FaultOptions } from './fault-injector.js';
+import { armActionOf, FaultInjector, type FaultOptions } from './fault-injector.js';
 import { RequestCounter } from './request-counter.js';
 import { activityLogRoutes } from './routes/activity-log-routes.js';
 import { authorizationRoutes } from './routes/authorization-routes.js';
@@ -111,6 +111,24 @@ const listen = (server: Server, port: number): Promise<number> =>
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The caller's object id from a (verified) bearer token, as a refusal names it. */
+function callerOf(bearer: string | undefined): string {
+  try {
+    const payload = JSON.parse(Buffer.from(bearer?.split('.')[1] ?? '', 'base64url').toString('utf8')) as { oid?: unknown; sub?: unknown };
+    return typeof payload.oid === 'string' ? payload.oid : typeof payload.sub === 'string' ? payload.sub : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** ARM's wording of a refusal of `action` over `scope` (the requested path). */
+function refusalMessage(code: string, action: string, scope: string, caller: string): string {
+  if (code === 'AuthorizationFailed' || code === 'LinkedAuthorizationFailed') {
+    return `The client '${caller}' with object id '${caller}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`;
+  }
+  return `The request to perform action '${action}' over scope '${scope}' was refused (${code}).`;
+}
+
 /** The system-assigned identity's client id when a caller does not ask for a user-assigned one. */
 const SYSTEM_ASSIGNED_CLIENT_ID = '00000000-0000-0000-0000-00000000a4c1';
 
@@ -186,7 +204,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
       return;
     }
 
-    const decision = faults.decide({ route: route.name, subscriptionId, page: pageIndexOf(url), pageKey: `${method} ${path}?${url.searchParams.get('$skiptoken') ?? ''}` });
+    const decision = faults.decide({ route: route.name, subscriptionId, method, page: pageIndexOf(url), pageKey: `${method} ${path}?${url.searchParams.get('$skiptoken') ?? ''}` });
     if (decision.delayMs > 0) await sleep(decision.delayMs);
     if (decision.kind === 'throttle') {
       finish(
@@ -201,6 +219,11 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
     }
     if (decision.kind === 'error') {
       finish(armError(decision.status, decision.code, decision.message), route.name, 'error');
+      return;
+    }
+    if (decision.kind === 'refuse') {
+      const message = decision.message ?? refusalMessage(decision.code, armActionOf(route.name), path, callerOf(bearer));
+      finish(armError(decision.status, decision.code, message), route.name, 'error');
       return;
     }
 

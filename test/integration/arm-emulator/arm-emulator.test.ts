@@ -253,6 +253,40 @@ describe('ARM errors', () => {
     expect((sub.body as { error: { code: string } }).error.code).toBe('SubscriptionNotFound');
   });
 
+  it('injects permanent refusals in the official error format, classified by the adapters', async () => {
+    const token = await armToken(credential, emulator);
+    const clusters = `/subscriptions/${SUB_A}/providers/Microsoft.Kubernetes/connectedClusters`;
+    emulator.faults.denyAccess({ subscriptionId: SUB_A, route: 'connectedClusters.listBySubscription' });
+    const denied = await rawArm(emulator, 'GET', `${clusters}?api-version=2026-03-01`, { token });
+    expect(denied.status).toBe(403);
+    expect(denied.body).toEqual({
+      error: {
+        code: 'AuthorizationFailed',
+        message: expect.stringMatching(
+          new RegExp(`^The client '[^']+' with object id '[^']+' does not have authorization to perform action 'Microsoft\\.Kubernetes/connectedClusters/read' over scope '${clusters}' or the scope is invalid\\. If access was recently granted, please refresh your credentials\\.$`),
+        ),
+      },
+    });
+    // Through the real SDK client: a typed, classified, permanent failure with the ARM code.
+    await expect(reader.listConnectedClusters(SUB_A)).rejects.toMatchObject({ status: 403, armFailure: { kind: 'authorization', permanent: true, code: 'AuthorizationFailed' } });
+    expect(emulator.requests.count('connectedClusters.listBySubscription', SUB_A)).toBe(2);
+    // Other routes and subscriptions are untouched.
+    expect((await rawArm(emulator, 'GET', `/subscriptions/${SUB_B}/providers/Microsoft.Kubernetes/connectedClusters?api-version=2026-03-01`, { token })).status).toBe(200);
+
+    emulator.faults.clear().removeSubscription(SUB_B);
+    await expect(reader.queryClusterPolicyStates(SUB_B)).rejects.toMatchObject({ status: 404, armFailure: { kind: 'not-found', permanent: true, code: 'SubscriptionNotFound' } });
+
+    emulator.faults.clear().disableSubscription(SUB_A);
+    const assignment = `/subscriptions/${SUB_A}/providers/Microsoft.Authorization/policyAssignments/x?api-version=2025-03-01`;
+    const write = await rawArm(emulator, 'PUT', assignment, { token, body: { properties: { policyDefinitionId: '/providers/Microsoft.Authorization/policyDefinitions/x' } } });
+    expect(write.status).toBe(409);
+    expect(write.body).toEqual({ error: { code: 'ReadOnlyDisabledSubscription', message: expect.stringContaining('is disabled and therefore marked as read only') } });
+    // Reads, including the POST policy-state query, still answer on a disabled subscription.
+    expect((await reader.listConnectedClusters(SUB_A)).length).toBeGreaterThan(0);
+    await reader.queryClusterPolicyStates(SUB_A);
+    expect(emulator.faults.injected.refusal).toBe(4);
+  });
+
   it('surfaces SDK 404s as DependencyError', async () => {
     await expect(reader.listExtensions(clusterId(SUB_A, 'edge-rg', 'nope'))).rejects.toBeInstanceOf(DependencyError);
   });

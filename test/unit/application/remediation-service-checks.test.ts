@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { armFailure } from '../../../adapters/arm/arm-errors.js';
 import { RemediationService } from '../../../application/remediation-service.js';
 import { WebhookService } from '../../../application/webhook-service.js';
 import {
@@ -157,6 +158,21 @@ describe('remediation completion checks', () => {
     expect(await service.check(last())).toMatchObject({ outcome: 'rescheduled', attempt: 2, reason: 'ARM read failed: ARM answered 503' });
     expect(queue.sent).toHaveLength(2);
     expect(warnings.join('\n')).toContain('ARM answered 503');
+  });
+
+  it('an ARM read refused for good (403) stops polling at once, recording the code and the role to grant', async () => {
+    const { starter, queue, remediations, service, start, last } = setup();
+    await start();
+    const refusal = `The client 'app' with object id 'app' does not have authorization to perform action 'Microsoft.PolicyInsights/remediations/read' over scope '/subscriptions/${SUB}' or the scope is invalid.`;
+    starter.get = async () => {
+      throw armFailure('remediations.get', 'arc-compliance-r1', Object.assign(new Error(refusal), { statusCode: 403, code: 'AuthorizationFailed' }));
+    };
+    const result = await service.check(last());
+    expect(result).toMatchObject({ outcome: 'gave-up', reason: expect.stringMatching(/^check 1: ARM answered AuthorizationFailed, which retrying cannot fix/) });
+    expect((await remediations.get('r1'))?.pollingStopped?.reason).toMatch(/lacks Reader to perform Microsoft\.PolicyInsights\/remediations\/read/);
+    // No next check: the chain ends here instead of polling for REMEDIATION_CHECK_MAX_HOURS.
+    expect(queue.sent).toHaveLength(1);
+    expect(await service.check(last())).toEqual({ outcome: 'stopped' });
   });
 
   it('a publish that fails is retried by the next check', async () => {

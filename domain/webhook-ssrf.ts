@@ -296,6 +296,18 @@ export function parseAllowlist(entries: readonly string[]): { allowlist: Allowli
 
 export const EMPTY_ALLOWLIST: Allowlist = Object.freeze({ hosts: new Set<string>(), hostPorts: new Set<string>(), cidrs: [] });
 
+/**
+ * C0 and C1 controls, DEL, any Unicode whitespace, and the backslash. The WHATWG URL parser drops tabs
+ * and line breaks and reads `\` as `/`, so `http://a\@b/` connects to `a` while an RFC 3986 reader
+ * (a log pipeline, a SIEM, a ServiceNow flow) sees host `b`; refusing them keeps one reading.
+ */
+const UNSAFE_URL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\s\\]/u;
+
+/** True when a URL's text holds a character {@link vetUrl} refuses (control, whitespace, backslash). */
+export function hasUnsafeUrlCharacters(text: string): boolean {
+  return UNSAFE_URL_CHARACTERS.test(text);
+}
+
 export interface VettedTarget {
   readonly url: URL;
   /** Host without brackets, lower-case. */
@@ -315,10 +327,13 @@ function hostAllowlisted(host: string, port: number, literal: IpAddress | undefi
 }
 
 /**
- * Checks a target URL before resolution: absolute `https` (or `http` for allowlisted hosts), no
- * credentials in the URL, and a literal address must itself be acceptable.
+ * Checks a target URL before resolution: no control characters, whitespace or backslashes, absolute
+ * `https` (or `http` for allowlisted hosts), no credentials in the URL, and a literal address must
+ * itself be acceptable.
  */
 export function vetUrl(text: string, allowlist: Allowlist): Vetting<VettedTarget> {
+  // Also at delivery: a URL stored before creation refused these is not sent to either.
+  if (hasUnsafeUrlCharacters(text)) return { ok: false, reason: 'the URL contains control characters, whitespace or backslashes' };
   let url: URL;
   try {
     url = new URL(text);

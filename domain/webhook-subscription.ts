@@ -5,6 +5,7 @@
 import { InvalidRequestError, type ErrorDetail } from './errors.js';
 import { isWebhookEventType, type WebhookFilters } from './webhook-events.js';
 import type { Severity } from './model.js';
+import { hasUnsafeUrlCharacters } from './webhook-ssrf.js';
 
 export const WEBHOOK_FORMATS = Object.freeze(['standard', 'servicenow-incident', 'servicenow-event'] as const);
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
@@ -83,18 +84,11 @@ export interface NewWebhookInput {
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * C0 and C1 controls, DEL, any Unicode whitespace, and the backslash. The WHATWG URL parser drops tabs
- * and line breaks and reads `\` as `/`, so `http://a\@b/` connects to `a` while an RFC 3986 reader
- * (a log pipeline, a SIEM, a ServiceNow flow) sees host `b`; refusing them keeps one reading.
- */
-const UNSAFE_URL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\s\\]/u;
-
-/**
  * The webhook URL as stored and returned: the WHATWG `URL.href` (lower-case scheme and host, default
  * port dropped, dot segments resolved, non-ASCII percent-encoded), or the problem with the text.
  */
 export function normalizeWebhookUrl(text: string): { url: string } | { problem: string } {
-  if (UNSAFE_URL_CHARACTERS.test(text)) return { problem: 'must not contain control characters, whitespace or backslashes' };
+  if (hasUnsafeUrlCharacters(text)) return { problem: 'must not contain control characters, whitespace or backslashes' };
   try {
     return { url: new URL(text).href };
   } catch {

@@ -79,6 +79,15 @@ describe('URL text', () => {
     await expectRefused(url, /control characters|whitespace|backslash/);
   });
 
+  it('a URL stored before the rule is refused at delivery, and nothing is sent', async () => {
+    const sent = h.ports.webhookHttp.requests.length;
+    for (const url of ['https://hooks.example.com/a\r\nX-Inj: 1', 'https://hooks.example.com\\@169.254.169.254/']) {
+      const result = await h.ports.webhookHttp.request({ method: 'POST', url, headers: {}, body: '{}' });
+      expect(result, url).toEqual({ kind: 'refused', reason: 'the URL contains control characters, whitespace or backslashes' });
+    }
+    expect(h.ports.webhookHttp.requests.length).toBe(sent);
+  });
+
   it('is stored and returned as the normalised URL.href', async () => {
     for (const [sent, normalised] of [
       ['HTTPS://Hooks.Example.COM:443/a/./b/../c?x=1#f', 'https://hooks.example.com/a/c?x=1#f'],

@@ -2,16 +2,16 @@
  * Frameworks and their requirement-level reports.
  *
  * A report judges every requirement of a framework over the latest results of the clusters that match
- * the filters (see `domain/framework-report.ts` for the rules). It reads the clusters through the
- * repository's indexed listing, page by page, so its cost grows with the fleet (one read of the
- * cluster list, no per-cluster request), and names the latest completed run. Requirement titles come
+ * the filters (see `domain/framework-report.ts` for the rules). It reads the clusters' control statuses
+ * through the repository's indexed listing, page by page (no evidence, no per-cluster request), so its
+ * cost grows with the clusters in scope, and names the latest completed run. Requirement titles come
  * from Azure Policy metadata, read once and cached ({@link RequirementTitles}); a title that cannot be
  * read is null and the report is served all the same.
  */
 import { NotFoundError } from '../domain/errors.js';
 import { frameworkReport, frameworkReportToCsv, type ReportCluster, type RequirementReportRow } from '../domain/framework-report.js';
 import { frameworkRequirements, isAutomated, listFrameworks, type Framework, type FrameworkId } from '../domain/frameworks.js';
-import type { ClusterQuery, ClusterStateRepository, SummaryRepository } from './ports.js';
+import type { ClusterQuery, Page, SummaryRepository } from './ports.js';
 
 /** Where requirement titles come from: `Microsoft.PolicyInsights/policyMetadata`, every entry's name and title. */
 export interface PolicyMetadataSource {
@@ -85,8 +85,17 @@ export interface FrameworkReportFilters {
   readonly location?: string | undefined;
 }
 
+/**
+ * What a report reads of the clusters: their latest control statuses, with the filters, order and
+ * paging of `ClusterStateRepository.list`, without the evidence (a few hundred bytes per cluster
+ * instead of tens of kilobytes).
+ */
+export interface ClusterControlStatusListing {
+  listControlStatuses(query: ClusterQuery): Promise<Page<ReportCluster>>;
+}
+
 export interface FrameworkReportDependencies {
-  readonly clusters: Pick<ClusterStateRepository, 'list'>;
+  readonly clusters: ClusterControlStatusListing;
   readonly summaries: Pick<SummaryRepository, 'getLatest'>;
   readonly titles: RequirementTitles;
 }
@@ -129,8 +138,8 @@ export class FrameworkReportService {
         ...(filters.subscriptionId !== undefined ? { subscriptionId: filters.subscriptionId } : {}),
         ...(filters.location !== undefined ? { location: filters.location } : {}),
       };
-      const page = await this.deps.clusters.list(query);
-      for (const state of page.items) out.push({ controls: state.evaluation.controls });
+      const page = await this.deps.clusters.listControlStatuses(query);
+      out.push(...page.items);
       continuationToken = page.continuationToken;
     } while (continuationToken !== undefined);
     return out;

@@ -57,13 +57,13 @@ import type {
 } from '../application/ports.js';
 import type { ApiRuntime, HealthCheck } from '../adapters/http/api-runtime.js';
 import { createApiRuntime, type ApiRuntimeInput } from '../adapters/http/api-runtime-factory.js';
-import type { PolicyMetadataSource } from '../application/framework-report-service.js';
+import type { ClusterControlStatusListing, PolicyMetadataSource } from '../application/framework-report-service.js';
 import { createWebhookServices, type WebhookServices, type WebhookWiringInput } from '../adapters/webhooks/webhook-wiring.js';
 import type { EventPublisher } from '../application/ports.js';
 
 export interface Repositories {
   readonly runs: EvaluationRunRepository;
-  readonly clusters: EvaluationClusterStateRepository;
+  readonly clusters: EvaluationClusterStateRepository & ClusterControlStatusListing;
   readonly history: HistoryRepository;
   readonly summaries: SummaryRepository;
   readonly exceptions: ExceptionRepository;

@@ -7,7 +7,7 @@ import { AuditService } from '../../application/audit-service.js';
 import { ComplianceQueryService } from '../../application/compliance-query-service.js';
 import { ControlPlaneQueryService } from '../../application/control-plane-query-service.js';
 import { ExceptionService } from '../../application/exception-service.js';
-import { FrameworkReportService, RequirementTitles, type PolicyMetadataSource } from '../../application/framework-report-service.js';
+import { FrameworkReportService, RequirementTitles, type ClusterControlStatusListing, type PolicyMetadataSource } from '../../application/framework-report-service.js';
 import type {
   AuditLog,
   Clock,
@@ -30,7 +30,7 @@ import { createJwtAuthenticator, type Authenticator } from './auth.js';
 export interface ApiRuntimeInput {
   readonly auth: { readonly issuer: string | undefined; readonly audience: string | undefined; readonly jwksUri: string | undefined };
   readonly maxRequestBodyBytes: number;
-  readonly clusters: ClusterStateRepository;
+  readonly clusters: ClusterStateRepository & ClusterControlStatusListing;
   readonly history: HistoryRepository;
   readonly summaries: SummaryRepository;
   readonly runs: RunRepository;

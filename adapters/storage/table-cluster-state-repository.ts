@@ -17,6 +17,7 @@ import type { TableClient, TableEntity, TransactionAction } from '@azure/data-ta
 import { odata } from '@azure/data-tables';
 import type { ClusterEvaluation, ControlResult, ControlStatus, Severity } from '../../domain/model.js';
 import type { SummaryInput } from '../../domain/fleet-summary.js';
+import type { ReportCluster } from '../../domain/framework-report.js';
 import type { ClusterQuery, ClusterState, EvaluationClusterStateRepository, Page } from '../../application/ports.js';
 import { toClusterSummary, type ClusterSummaryListing, type ClusterSummaryView } from '../../application/compliance-query-service.js';
 import { InvalidRequestError } from '../../domain/errors.js';
@@ -73,6 +74,8 @@ const LIST_SELECT = [...INDEX_SELECT, 'id', 'name', 'resourceGroup', 'kind', 'sc
  * and parse every cluster's evidence (~300 MB of JSON for 10,000 clusters, the app's memory peak).
  */
 const SUMMARY_SELECT = ['PartitionKey', 'RowKey', 'subscriptionId', 'stale', 'score', 'controlStatuses'];
+/** What a framework report reads (`listControlStatuses`): the filter columns and `controlStatuses`. */
+const STATUS_SELECT = [...INDEX_SELECT, 'controlStatuses'];
 const POINT_READ_CONCURRENCY = 16;
 
 function statusOf(evaluation: ClusterEvaluation): Status {
@@ -473,6 +476,28 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
       }),
     );
     return { items: items.filter((v): v is ClusterSummaryView => v !== undefined), continuationToken: page.continuationToken };
+  }
+
+  /**
+   * The control statuses of the clusters matching `query` (the filters, order and paging of
+   * {@link list}), reading only `STATUS_SELECT`; a row written before `controlStatuses` existed is
+   * read in full.
+   */
+  async listControlStatuses(query: ClusterQuery): Promise<Page<ReportCluster>> {
+    const page = await this.listRows(query, STATUS_SELECT);
+    const items = new Array<ReportCluster | undefined>(page.rows.length);
+    await forEachLimited([...page.rows.keys()], POINT_READ_CONCURRENCY, async (i) => {
+      const e = page.rows[i] as Record<string, unknown>;
+      if (!matchesFields(indexFieldsFromEntity(e), query)) return;
+      const statuses = str(e, 'controlStatuses');
+      if (statuses !== undefined) {
+        items[i] = { controls: (JSON.parse(statuses) as [string, ControlStatus, Severity][]).map(([controlId, status]) => ({ controlId, status })) };
+        return;
+      }
+      const state = await this.readState(e);
+      items[i] = state !== undefined && matches(state, query) ? { controls: state.evaluation.controls.map((c) => ({ controlId: c.controlId, status: c.status })) } : undefined;
+    });
+    return { items: items.filter((c): c is ReportCluster => c !== undefined), continuationToken: page.continuationToken };
   }
 
   private async readState(row: Record<string, unknown>): Promise<ClusterState | undefined> {

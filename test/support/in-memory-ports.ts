@@ -2,6 +2,7 @@
  * In-memory implementations of the application ports, for unit and integration tests. Behaviour
  * mirrors the contracts in `application/ports.ts` (paging with opaque tokens, idempotent writes).
  */
+import type { ReportCluster } from '../../domain/framework-report.js';
 import type { ControlException, FleetSummary } from '../../domain/model.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../../domain/errors.js';
 import type { PolicyAssignmentModel, Rollout, RolloutEvent } from '../../domain/rollout-model.js';
@@ -71,6 +72,10 @@ export class InMemoryClusterStateRepository implements ClusterStateRepository {
       .filter((s) => q.stale === undefined || s.stale === q.stale)
       .sort((a, b) => a.id.localeCompare(b.id));
     return page(all, q.top, q.continuationToken);
+  }
+  async listControlStatuses(q: ClusterQuery): Promise<Page<ReportCluster>> {
+    const states = await this.list(q);
+    return { items: states.items.map((s) => ({ controls: s.evaluation.controls.map((c) => ({ controlId: c.controlId, status: c.status })) })), continuationToken: states.continuationToken };
   }
   async listBySubscription(sub: string): Promise<ClusterState[]> {
     return [...this.states.values()].filter((s) => s.subscriptionId.toLowerCase() === sub.toLowerCase());

@@ -9,6 +9,7 @@ import { summarizeFleet, type SummaryInput } from '../domain/fleet-summary.js';
 import type { ControlResult, FleetSummary } from '../domain/model.js';
 import type { EvaluationCompletedData } from '../domain/webhook-events.js';
 import { outboundEventId, publishAll } from './event-publishing.js';
+import type { EvidenceRecorder } from './evidence-recorder.js';
 import { QUEUES } from './messages.js';
 import type {
   Clock,
@@ -32,6 +33,8 @@ export interface EvaluationRunFinalizerDeps {
   readonly clock: Clock;
   readonly settings: Pick<EvaluationSettings, 'historyRetentionDays'>;
   readonly log?: EvaluationLogger | undefined;
+  /** Seals the run's evidence with a hash-chained manifest once its status is final. */
+  readonly evidence?: Pick<EvidenceRecorder, 'sealRun'> | undefined;
   /** Outbound events (webhooks): `evaluation.completed`. */
   readonly events?: EventPublisher | undefined;
 }
@@ -148,6 +151,14 @@ export class EvaluationRunFinalizer {
     if (undiscovered.marked > 0) inputs = await this.summaryInputs();
     const summary = summarizeFleet(runId, generatedAt, inputs);
     await summaries.put(summary);
+    try {
+      // Before the run shows as complete, so a complete run has its manifest (its end = completedAt).
+      await this.deps.evidence?.sealRun({ ...counted, completedAt: generatedAt, subscriptionsNotDiscovered: undiscovered.list });
+    } catch (error) {
+      // Left unsealed, the run's evidence shows as `missing` in verify; the chain skips it intact.
+      delivery.rethrowUnlessLast(error);
+      this.log.warn(`run ${runId}: evidence not sealed on the last attempt (verify reports it missing): ${errorText(error)}`);
+    }
     let run = (await runs.refresh(runId, generatedAt, { final: true, subscriptionsNotDiscovered: undiscovered.list })) ?? counted;
     const cutoff = new Date(Date.parse(generatedAt) - settings.historyRetentionDays * DAY_MS).toISOString();
     let purged: number | string;

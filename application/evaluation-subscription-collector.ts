@@ -28,6 +28,8 @@ import type {
 } from './ports.js';
 import type { QueueDelivery } from './queue-delivery.js';
 import type { RunControlPlaneSource, RunControlPlaneView } from './control-plane-watch-service.js';
+import type { EvidenceRecorder } from './evidence-recorder.js';
+import { buildClusterEvidence, type ClusterEvidenceRecord } from '../domain/evidence-record.js';
 import { errorText, everySubscriptionHasOutcome, mapLimited, silentEvaluationLog, toClusterState, type EvaluationLogger, type EvaluationSettings } from './evaluation-run.js';
 
 export interface SubscriptionCollectorDeps {
@@ -49,6 +51,8 @@ export interface SubscriptionCollectorDeps {
    * the break-glass downloads it found. Absent: ARC-TD-04 is `unknown` on provisioned clusters.
    */
   readonly controlPlane?: RunControlPlaneSource | undefined;
+  /** Evidence bundles: what each cluster was judged on, one blob per run and subscription. */
+  readonly evidence?: Pick<EvidenceRecorder, 'recordSubscription'> | undefined;
 }
 
 export type CollectOutcome =
@@ -289,6 +293,7 @@ export class SubscriptionCollector {
     const states: ClusterState[] = [];
     const entries: ClusterHistoryEntry[] = [];
     const events: OutboundEvent[] = [];
+    const evidence: ClusterEvidenceRecord[] = [];
     for (const snapshot of snapshots) {
       const evaluation = evaluateCluster(snapshot, {
         runId,
@@ -297,6 +302,7 @@ export class SubscriptionCollector {
         exceptions: activeExceptions,
         breakGlassLookbackDays: this.deps.controlPlane?.lookbackDays,
       });
+      if (this.deps.evidence !== undefined) evidence.push(buildClusterEvidence(snapshot, evaluation, activeExceptions));
       const stored = previousById.get(snapshot.id.toLowerCase());
       const previous = await this.previousEvaluation(stored, runId, runStartedAt);
       entries.push(buildHistoryEntry(evaluation, previous));
@@ -321,6 +327,9 @@ export class SubscriptionCollector {
       await clusters.deleteMany(gone);
       this.log.info(`run ${runId}: subscription ${subscriptionId}: ${gone.length} deleted cluster(s) removed`);
     }
+    // After the results are stored, before the outcome: a failure retries the collect, and a
+    // subscription without evidence is never recorded as collected.
+    await this.deps.evidence?.recordSubscription(runId, subscriptionId, evidence);
     // A part not collected turned that cluster's extension/Flux (or, for a provisioned cluster, its
     // break-glass) controls `unknown`: counted on the run.
     const watching = this.deps.controlPlane !== undefined;

@@ -60,6 +60,12 @@ import { createApiRuntime, type ApiRuntimeInput } from '../adapters/http/api-run
 import type { ClusterControlStatusListing, PolicyMetadataSource } from '../application/framework-report-service.js';
 import { createWebhookServices, type WebhookServices, type WebhookWiringInput } from '../adapters/webhooks/webhook-wiring.js';
 import type { EventPublisher } from '../application/ports.js';
+import { BlobEvidenceStore, type BlobConnection } from '../adapters/storage/blob-evidence-store.js';
+import type { EvidenceStore } from '../application/evidence-ports.js';
+import { EvidenceRecorder } from '../application/evidence-recorder.js';
+import { CATALOG_VERSION } from '../domain/evidence-record.js';
+import type { OcsfProduct } from '../domain/ocsf-finding.js';
+import { readFileSync } from 'node:fs';
 
 export interface Repositories {
   readonly runs: EvaluationRunRepository;
@@ -89,6 +95,12 @@ export interface EvaluationServices {
 
 export interface Container {
   readonly config: AppConfig;
+  /** The evidence container: bundles per subscription and run, hash-chained manifests. */
+  readonly evidenceStore: EvidenceStore;
+  /** Writes evidence while runs are collected and seals it when they finalize. */
+  readonly evidence: EvidenceRecorder;
+  /** The app as OCSF findings name it (`metadata.product`). */
+  readonly product: OcsfProduct;
   /** Credential for Azure Resource Manager (user-assigned identity when `AZURE_CLIENT_ID` is set). */
   readonly credential: TokenCredential;
   readonly clock: Clock;
@@ -135,6 +147,8 @@ export interface ContainerOverrides {
   /** Extra trusted CA for ARM (the local emulator's self-signed certificate). */
   readonly armCaCertPem?: string;
   readonly log?: EvaluationLogger;
+  /** Evidence container name (tests isolate themselves in one storage account). */
+  readonly evidenceContainer?: string;
 }
 
 const systemClock: Clock = { now: () => new Date() };
@@ -144,10 +158,28 @@ const consoleLog: EvaluationLogger = {
   warn: (message) => console.warn(message),
 };
 
-function storageEndpoints(config: AppConfig, fallback: TokenCredential): { tables: TableStorageConnection; queues: QueueConnection } {
+/**
+ * The app's version from its package.json (next to `dist/` in the deployed package, one level up from
+ * the sources locally); `unknown` when neither is there.
+ */
+function appVersion(): string {
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      const version = (JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown });
+      if (version.name === 'arc-compliance' && typeof version.version === 'string') return version.version;
+    } catch {
+      // next candidate
+    }
+  }
+  return 'unknown';
+}
+
+export const PRODUCT: OcsfProduct = Object.freeze({ name: 'arc-compliance', vendorName: 'arc-compliance', version: appVersion() });
+
+function storageEndpoints(config: AppConfig, fallback: TokenCredential): { tables: TableStorageConnection; queues: QueueConnection; blobs: BlobConnection } {
   const { storage } = config;
   if (storage.connectionString !== undefined) {
-    return { tables: { connectionString: storage.connectionString }, queues: { connectionString: storage.connectionString } };
+    return { tables: { connectionString: storage.connectionString }, queues: { connectionString: storage.connectionString }, blobs: { connectionString: storage.connectionString } };
   }
   // Identity-based, as the Functions host reads `AzureWebJobsStorage__*`.
   const credential = storage.clientId !== undefined ? new DefaultAzureCredential({ managedIdentityClientId: storage.clientId }) : fallback;
@@ -156,7 +188,8 @@ function storageEndpoints(config: AppConfig, fallback: TokenCredential): { table
   // default and is right in the public cloud only.
   const tableServiceUri = storage.tableServiceUri ?? `https://${account ?? ''}.table.core.windows.net`;
   const queueServiceUri = storage.queueServiceUri ?? `https://${account ?? ''}.queue.core.windows.net`;
-  return { tables: { tableServiceUri, credential }, queues: { queueServiceUri, credential } };
+  const blobServiceUri = storage.blobServiceUri ?? `https://${account ?? ''}.blob.core.windows.net`;
+  return { tables: { tableServiceUri, credential }, queues: { queueServiceUri, credential }, blobs: { blobServiceUri, credential } };
 }
 
 /** Builds every adapter and service; creates the tables once. */
@@ -214,12 +247,15 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     log: overrides.log ?? consoleLog,
   });
   const evaluationLog = overrides.log ?? consoleLog;
+  const evidenceStore = new BlobEvidenceStore(endpoints.blobs, overrides.evidenceContainer);
+  const evidence = new EvidenceRecorder({ store: evidenceStore, runs: repositories.runs, appVersion: PRODUCT.version, catalogVersion: CATALOG_VERSION, log: evaluationLog });
   const finalizer = new EvaluationRunFinalizer({
     ...repositories,
     clock,
     settings: { historyRetentionDays: config.historyRetentionDays },
     log: evaluationLog,
     events,
+    evidence,
   });
   const evaluation: EvaluationServices = {
     starter: new EvaluationRunStarter({
@@ -243,6 +279,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
       log: evaluationLog,
       events,
       controlPlane,
+      evidence,
     }),
     finalizer,
   };
@@ -286,7 +323,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     checks: remediationChecks,
   });
   const policyMetadata = overrides.policyMetadata ?? new ArmPolicyMetadataReader({ endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem });
-  return { config, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), storedRecords: tables.records, queues, evaluation, remediationStarter, rollouts, webhooks, remediations, remediationChecks, remediationLog, controlPlane, policyMetadata };
+  return { config, evidenceStore, evidence, product: PRODUCT, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), storedRecords: tables.records, queues, evaluation, remediationStarter, rollouts, webhooks, remediations, remediationChecks, remediationLog, controlPlane, policyMetadata };
 }
 
 let container: Promise<Container> | undefined;
@@ -339,6 +376,8 @@ export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeI
     webhooks: c.webhooks.webhooks,
     events: c.webhooks.publisher,
     clock: c.clock,
+    evidenceStore: c.evidenceStore,
+    product: c.product,
     healthChecks: apiHealthChecks(c),
     remediationChecks: c.remediationChecks,
     remediationLog: c.remediationLog,

@@ -6,8 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { AuditService } from '../../application/audit-service.js';
 import { ComplianceQueryService } from '../../application/compliance-query-service.js';
 import { ControlPlaneQueryService } from '../../application/control-plane-query-service.js';
+import { EvidenceReader } from '../../application/evidence-reader.js';
+import type { EvidenceStore } from '../../application/evidence-ports.js';
 import { ExceptionService } from '../../application/exception-service.js';
 import { FrameworkReportService, RequirementTitles, type ClusterControlStatusListing, type PolicyMetadataSource } from '../../application/framework-report-service.js';
+import { FindingsExporter } from '../../application/findings-export.js';
+import type { OcsfProduct } from '../../domain/ocsf-finding.js';
 import type {
   AuditLog,
   Clock,
@@ -48,6 +52,10 @@ export interface ApiRuntimeInput {
   readonly clock: Clock;
   /** Requirement titles (`Microsoft.PolicyInsights/policyMetadata`); without it reports carry no regulatory titles. */
   readonly policyMetadata?: PolicyMetadataSource;
+  /** The evidence container (Blob Storage; in memory in tests). */
+  readonly evidenceStore: EvidenceStore;
+  /** What OCSF findings name as `metadata.product`. */
+  readonly product: OcsfProduct;
   readonly healthChecks?: readonly HealthCheck[];
   /** Overrides the JWT authenticator built from `auth` (tests). */
   readonly authenticator?: Authenticator;
@@ -71,6 +79,7 @@ export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
     if (issuer === undefined || audience === undefined) throw new Error('AUTH_ISSUER and AUTH_AUDIENCE are required to serve the API');
     authenticator = createJwtAuthenticator({ issuer, audience, jwksUri, ...(input.fetch !== undefined ? { fetch: input.fetch } : {}) });
   }
+  const evidence = new EvidenceReader({ store: input.evidenceStore, runs: input.runs });
   return {
     authenticator,
     auditLog: input.auditLog,
@@ -105,6 +114,8 @@ export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
       rollouts: input.rollouts,
       webhooks: input.webhooks,
       auditLog: input.auditLog,
+      evidence,
+      findings: new FindingsExporter({ reader: evidence, store: input.evidenceStore, product: input.product }),
     },
   };
 }

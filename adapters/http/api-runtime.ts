@@ -6,8 +6,10 @@ import type { AuditLog, Clock, EvaluationRun } from '../../application/ports.js'
 import type { AuditService } from '../../application/audit-service.js';
 import type { ComplianceQueryService } from '../../application/compliance-query-service.js';
 import type { ControlPlaneQueryService } from '../../application/control-plane-query-service.js';
+import type { EvidenceReader } from '../../application/evidence-reader.js';
 import type { ExceptionService } from '../../application/exception-service.js';
 import type { FrameworkReportService } from '../../application/framework-report-service.js';
+import type { FindingsExporter } from '../../application/findings-export.js';
 import type { RemediationService } from '../../application/remediation-service.js';
 import type { RolloutService } from '../../application/rollout-service.js';
 import type { WebhookService } from '../../application/webhook-service.js';
@@ -49,6 +51,10 @@ export interface ApiServices {
   readonly webhooks: WebhookService;
   /** For operations that audit their reads too (rollouts: every call is in the audit log). */
   readonly auditLog: AuditLog;
+  /** Evidence manifests, blobs and their verification. */
+  readonly evidence: EvidenceReader;
+  /** Findings of a run in OCSF. */
+  readonly findings: FindingsExporter;
 }
 
 export interface ApiLogger {

@@ -7,7 +7,7 @@
 import { app, output, trigger, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { ApiLogger, ApiRuntime } from './api-runtime.js';
 import { redactProperties, redactSecrets } from './log-redaction.js';
-import type { ApiRequest, ApiResponse, Operation } from './operation.js';
+import { isStreamedBody, type ApiRequest, type ApiResponse, type Operation, type StreamedBody } from './operation.js';
 import { createRouter, type Router } from './router.js';
 import { passFetchForbiddenMethodsTo, takeFetchForbiddenMethod } from './fetch-forbidden-methods.js';
 import { handleUnmatchedRoute } from './unmatched-route.js';
@@ -27,7 +27,8 @@ export function registeredOperations(): readonly Operation[] {
  * copy it (`arrayBuffer()` concatenates) and never write to it. A string without a declared content type
  * stays a string, so the library still adds `text/plain;charset=UTF-8` for it.
  */
-function bodyStream(body: string | Uint8Array, headers: Readonly<Record<string, string>>): string | ReadableStream<Uint8Array> {
+function bodyStream(body: string | Uint8Array | StreamedBody, headers: Readonly<Record<string, string>>): string | ReadableStream<Uint8Array> {
+  if (isStreamedBody(body)) return ReadableStream.from(body);
   if (typeof body === 'string' && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) return body;
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   return new ReadableStream<Uint8Array>({

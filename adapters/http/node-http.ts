@@ -4,8 +4,10 @@
  * same answer as the host's catch-all function (`unmatched-route.ts`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ApiRuntime } from './api-runtime.js';
-import type { ApiRequest, Operation } from './operation.js';
+import { isStreamedBody, type ApiRequest, type Operation } from './operation.js';
 import { createRouter } from './router.js';
 import { handleUnmatchedRoute } from './unmatched-route.js';
 
@@ -28,10 +30,12 @@ export function createNodeRequestListener(operations: readonly Operation[], runt
         const rt = await runtime();
         const response = match !== undefined && match !== 'method-not-allowed' ? await match.operation.handle(request, rt) : await handleUnmatchedRoute(request, router, rt);
         res.writeHead(response.status, response.headers);
-        res.end(response.body);
+        if (isStreamedBody(response.body)) await pipeline(Readable.from(response.body), res);
+        else res.end(response.body);
       } catch {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ error: { code: 'InternalError', message: 'An unexpected error occurred.' } }));
+        // A stream that failed after its head was sent can only be cut off (the client sees a truncated body).
+        if (res.headersSent) res.destroy();
+        else res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: { code: 'InternalError', message: 'An unexpected error occurred.' } }));
       } finally {
         // A body the pipeline refused (413) or never read (unmatched route) may still be arriving; drain
         // it so the socket can be reused.

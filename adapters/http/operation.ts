@@ -27,10 +27,17 @@ export interface ApiRequest {
   readonly body: AsyncIterable<Uint8Array> | null;
 }
 
+/** A response body produced while it is sent (exports, evidence blobs): never buffered whole. */
+export type StreamedBody = AsyncIterable<Uint8Array>;
+
 export interface ApiResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string | Uint8Array;
+  readonly body?: string | Uint8Array | StreamedBody;
+}
+
+export function isStreamedBody(body: ApiResponse['body']): body is StreamedBody {
+  return typeof body === 'object' && body !== null && !(body instanceof Uint8Array) && Symbol.asyncIterator in body;
 }
 
 export interface OperationContext<P = Record<string, unknown>, Q = Record<string, unknown>, B = unknown> {
@@ -51,8 +58,8 @@ export interface OperationResult {
   readonly status: number;
   /** JSON body. */
   readonly body?: unknown;
-  /** A non-JSON body (CSV, HTML, static assets). */
-  readonly raw?: { readonly contentType: string; readonly body: string | Uint8Array; readonly cacheControl?: string; readonly csp?: string };
+  /** A non-JSON body (CSV, HTML, static assets), or a stream (never given an ETag). */
+  readonly raw?: { readonly contentType: string; readonly body: string | Uint8Array | StreamedBody; readonly cacheControl?: string; readonly csp?: string };
   readonly headers?: Readonly<Record<string, string>>;
   /** What the audit record names as target (default: the request path). */
   readonly auditTarget?: string;
@@ -355,7 +362,7 @@ function baseHeaders(requestId: string, noStore: boolean): Record<string, string
 function render(result: OperationResult, request: ApiRequest, spec: DocumentedOperation, requestId: string, authenticated: boolean): ApiResponse {
   const headers = baseHeaders(requestId, authenticated);
   if (result.headers !== undefined) Object.assign(headers, result.headers);
-  let body: string | Uint8Array | undefined;
+  let body: string | Uint8Array | StreamedBody | undefined;
   let json: SerializedBody | undefined;
   if (result.raw !== undefined) {
     body = result.raw.body;
@@ -373,7 +380,7 @@ function render(result: OperationResult, request: ApiRequest, spec: DocumentedOp
   }
   // The ETag goes on every status whose response the document declares with one (200, and 201 for a
   // created resource); only a 200 can turn into 304.
-  if (body !== undefined && spec.etagStatuses.has(result.status)) {
+  if (body !== undefined && !isStreamedBody(body) && spec.etagStatuses.has(result.status)) {
     const etag = json !== undefined ? (json.etag ??= etagOf(body)) : etagOf(body);
     headers['etag'] = etag;
     if (result.status === 200 && ifNoneMatchHits(request.headers.get('if-none-match'), etag)) {

@@ -41,6 +41,7 @@ import {
   RecordingMessageQueue,
   RecordingOutboundHttp,
 } from './in-memory-ports.js';
+import { InMemoryEvidenceStore } from './in-memory-evidence-store.js';
 
 /**
  * What the harness's fake DNS answers: a public address, so a webhook to `https://hooks.example.com/…`
@@ -91,6 +92,7 @@ export interface Ports {
   readonly webhookSecrets: InMemorySecretProtector;
   readonly webhookResolver: FakeHostResolver;
   readonly webhookHttp: RecordingOutboundHttp;
+  readonly evidenceStore: InMemoryEvidenceStore;
   readonly clock: FixedClock;
 }
 
@@ -196,6 +198,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     webhookResolver,
     webhookHttp: new RecordingOutboundHttp(webhookResolver),
     controlPlaneEvents: new InMemoryControlPlaneEventRepository(),
+    evidenceStore: new InMemoryEvidenceStore(),
     clock: new FixedClock(new Date()),
   };
   const errors: ApiHarness['errors'] = [];
@@ -218,6 +221,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     auth: { issuer: options.auth?.issuer ?? tokenIssuer.issuer, audience: tokenIssuer.audience, jwksUri: options.auth?.jwksUri },
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? 65_536,
     ...ports,
+    product: { name: 'arc-compliance', vendorName: 'arc-compliance', version: 'test' },
     evaluations: {
       async startRun({ requestedBy, subscriptionIds }) {
         // The subscriptions the harness's fleet (api-fixtures) lives in are the ones "visible".

@@ -50,6 +50,10 @@ export function sampleRequests(ids: SampleIds): Record<string, SampleRequest> {
     startEvaluation: { method: 'POST', path: '/api/v1/evaluations' },
     listEvaluations: { method: 'GET', path: '/api/v1/evaluations' },
     getEvaluation: { method: 'GET', path: `/api/v1/evaluations/${encodeURIComponent(ids.runId)}` },
+    getEvidence: { method: 'GET', path: `/api/v1/evaluations/${encodeURIComponent(ids.runId)}/evidence` },
+    verifyEvidence: { method: 'GET', path: `/api/v1/evaluations/${encodeURIComponent(ids.runId)}/evidence/verify` },
+    getEvidenceBlob: { method: 'GET', path: `/api/v1/evaluations/${encodeURIComponent(ids.runId)}/evidence/manifest.json` },
+    exportFindings: { method: 'GET', path: `/api/v1/evaluations/${encodeURIComponent(ids.runId)}/findings?format=ocsf` },
     createException: {
       method: 'POST',
       path: '/api/v1/exceptions',

@@ -31,7 +31,10 @@ describe('OCSF Compliance Finding mapping', () => {
     expect(f['metadata']).toMatchObject({ version: '1.8.0', profiles: ['cloud'], product: PRODUCT && { name: 'arc-compliance', vendor_name: 'arc-compliance', version: '0.1.0' } });
     expect(f['cloud']).toMatchObject({ provider: 'Azure', region: 'westeurope', account: { uid: snapshot().subscriptionId } });
     expect(f['compliance']).toMatchObject({ control: 'ARC-AC-01', status_id: 3, status: 'Fail' });
-    expect((f['compliance'] as { standards: string[] }).standards).toContain('CIS Kubernetes Benchmark');
+    const compliance = f['compliance'] as { standards: string[]; requirements: string[] };
+    expect(compliance.standards).toContain('CIS Kubernetes Benchmark 1.10');
+    expect(compliance.requirements).toContain('CIS Kubernetes Benchmark 1.10 3.1.1');
+    expect(compliance.requirements.length).toBeGreaterThan(compliance.standards.length);
     expect((f['resources'] as { uid: string }[])[0]?.uid).toBe(snapshot().id);
     expect(finding('pass')['compliance']).toMatchObject({ status_id: 1, status: 'Pass' });
     expect(finding('unknown')['compliance']).toMatchObject({ status_id: 2, status: 'Warning' });

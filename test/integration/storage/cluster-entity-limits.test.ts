@@ -3,6 +3,7 @@
  * Azurite: oversized tags and pathological evidence are written and always read back as valid
  * data (a cut JSON text made the cluster unreadable and its subscription fail on every later run).
  */
+import { listControls } from '../../../domain/control-catalog.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../../local/azurite.js';
 import { TableStore } from '../../../adapters/storage/table-store.js';
@@ -31,6 +32,9 @@ function armMaxTags(fill: (i: number) => string): Record<string, string> {
   for (let i = 0; i < 50; i += 1) tags[`${String(i).padStart(3, '0')}${fill(i).repeat(509)}`.slice(0, 512)] = fill(i + 1).repeat(256);
   return tags;
 }
+
+/** As many controls as the catalog holds: an evaluation stores one result per control. */
+const CATALOG_SIZE = listControls().length;
 
 function control(i: number, status: ControlResult['status'], evidence: number, offenders: number): ControlResult {
   return {
@@ -71,7 +75,7 @@ describe('tags', () => {
     const tags = armMaxTags((i) => String.fromCharCode(1 + (i % 30)));
     expect(JSON.stringify(tags).length).toBeGreaterThan(190_000);
     // ~290,000 characters: would fit the entity alone, not next to these tags.
-    const controls = Array.from({ length: 16 }, (_, i) => control(i, 'fail', 18_000, 0));
+    const controls = Array.from({ length: CATALOG_SIZE }, (_, i) => control(i, 'fail', 18_000, 0));
     const state = withControls({ ...clusterState(SUB_A, 'rg', 'escaped-tags'), tags }, controls);
     expect(JSON.stringify(state.evaluation).length).toBeGreaterThan(280_000);
     const read = await roundTrip(state);
@@ -114,12 +118,12 @@ describe('fitEvaluation (pathological evidence)', () => {
   const base = clusterState(SUB_A, 'rg', 'evidence');
 
   it('keeps an evaluation that fits as it is', async () => {
-    const state = withControls(base, Array.from({ length: 16 }, (_, i) => control(i, i % 2 === 0 ? 'fail' : 'pass', 1_000, 20)));
+    const state = withControls(base, Array.from({ length: CATALOG_SIZE }, (_, i) => control(i, i % 2 === 0 ? 'fail' : 'pass', 1_000, 20)));
     expect((await roundTrip(state)).evaluation).toEqual(state.evaluation);
   });
 
   it('cuts offenders to 5 and evidence to 256 characters first, keeping the totals', async () => {
-    const controls = Array.from({ length: 16 }, (_, i) => control(i, 'fail', 40_000, 20));
+    const controls = Array.from({ length: CATALOG_SIZE }, (_, i) => control(i, 'fail', 40_000, 20));
     const read = await roundTrip(withControls(base, controls));
     for (const [i, c] of read.evaluation.controls.entries()) {
       expect(c.offenders?.items).toHaveLength(5);
@@ -128,7 +132,7 @@ describe('fitEvaluation (pathological evidence)', () => {
       expect(c.evidence).toBe(`${'e'.repeat(256)}… (40000 characters, truncated for storage)`);
       expect(c.controlId).toBe(controls[i]?.controlId);
     }
-    expect(read.evaluation.failedControls).toHaveLength(16);
+    expect(read.evaluation.failedControls).toHaveLength(CATALOG_SIZE);
   });
 
   it('drops offenders and cuts evidence to 64, then to 0 characters, for thousands of controls', async () => {

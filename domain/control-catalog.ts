@@ -235,6 +235,18 @@ const DEFINITIONS = {
       text: 'Install the Azure Backup extension (az k8s-extension create --extension-type microsoft.dataprotection.kubernetes), configure a backup policy and practise a restore.',
     },
   },
+  'ARC-TD-04': {
+    title: 'Break-glass admin access reviewed',
+    description:
+      'On AKS enabled by Azure Arc the admin client certificate (listAdminKubeconfig) bypasses Entra ID and every per-user policy: it should be used only when nothing else works, stored carefully and deleted afterwards. Each download is a control-plane change to review.',
+    severity: 'high',
+    category: 'threat-detection',
+    evidence:
+      'Azure Activity Log: no Succeeded Microsoft.HybridContainerService/provisionedClusterInstances/listAdminKubeconfig/action on the cluster within BREAK_GLASS_LOOKBACK_DAYS (default 30) before the run start; kind ProvisionedCluster only',
+    remediation: {
+      text: 'Review each admin kubeconfig download (caller and time are in the evidence and in GET /api/v1/clusters/{…}/control-plane-events): confirm it was an emergency, make sure the kubeconfig was deleted, rotate the cluster certificates if it may have leaked (az aksarc get-credentials --admin only when Entra ID access is unavailable), then record the review as a time-bound exception for ARC-TD-04 with the incident ticket.',
+    },
+  },
   'ARC-UP-01': {
     title: 'Readiness and liveness probes configured',
     description:

@@ -39,7 +39,8 @@ export interface SeedFramework {
  * The guidance cites CIS Kubernetes Benchmark sections 3.1, 3.2 and 5.1; their recommendations (ids
  * and titles) are those of benchmark v1.10 as kube-bench ships them. A control is listed where the
  * recommendation's own audit or remediation names what the control checks: 3.1.1–3.1.3 all say to use
- * an OIDC provider instead (Entra ID, ARC-AC-01); 5.1.5 and 5.1.6 both audit
+ * an OIDC provider instead (Entra ID, ARC-AC-01), and 3.1.1 is about client certificates, which the admin
+ * kubeconfig of AKS enabled by Azure Arc is (ARC-TD-04 finds each use); 5.1.5 and 5.1.6 both audit
  * `automountServiceAccountToken` (ARC-AC-02). None of the controls reads an audit policy, so 3.2.x are
  * manual.
  */
@@ -51,7 +52,7 @@ const CIS_KUBERNETES: SeedFramework = {
     url: 'https://github.com/aquasecurity/kube-bench/tree/main/cfg/cis-1.10',
   },
   requirements: [
-    { id: '3.1.1', title: 'Client certificate authentication should not be used for users', controls: ['ARC-AC-01'] },
+    { id: '3.1.1', title: 'Client certificate authentication should not be used for users', controls: ['ARC-AC-01', 'ARC-TD-04'] },
     { id: '3.1.2', title: 'Service account token authentication should not be used for users', controls: ['ARC-AC-01'] },
     { id: '3.1.3', title: 'Bootstrap token authentication should not be used for users', controls: ['ARC-AC-01'] },
     { id: '3.2.1', title: 'Ensure that a minimal audit policy is created', controls: [] },
@@ -75,7 +76,8 @@ const CIS_KUBERNETES: SeedFramework = {
 /**
  * NIST SP 800-190 at the subsections the guidance cites: 4.2 (registries; only ARC-PL-03 concerns
  * where images come from), 4.3.1 (least-privilege access model: Azure RBAC for people, no automounted
- * tokens for workloads), 4.3.2 (authentication through the organisation's directory: Entra ID for people,
+ * tokens for workloads; an admin client certificate is unbounded administrative access, so each use is
+ * reviewed, ARC-TD-04), 4.3.2 (authentication through the organisation's directory: Entra ID for people,
  * federated workload identity for workloads), 4.4.4 (runtime defence and hardened pod configuration),
  * 4.4.5 (separate environments, deployments only through controlled, attributable processes).
  */
@@ -85,7 +87,7 @@ const NIST_800_190: SeedFramework = {
   source: { title: 'NIST Special Publication 800-190, section 4 (Countermeasures for Major Risks)', url: 'https://doi.org/10.6028/NIST.SP.800-190' },
   requirements: [
     { id: '4.2', title: 'Registry Countermeasures', controls: ['ARC-PL-03'] },
-    { id: '4.3.1', title: 'Unbounded administrative access', controls: ['ARC-AC-01', 'ARC-AC-02'] },
+    { id: '4.3.1', title: 'Unbounded administrative access', controls: ['ARC-AC-01', 'ARC-AC-02', 'ARC-TD-04'] },
     { id: '4.3.2', title: 'Unauthorized access', controls: ['ARC-AC-01', 'ARC-AC-03'] },
     { id: '4.4.4', title: 'App vulnerabilities', controls: ['ARC-PL-02', 'ARC-TD-01'] },
     { id: '4.4.5', title: 'Rogue containers', controls: ['ARC-AC-04', 'ARC-AC-05'] },
@@ -99,7 +101,7 @@ const NSA_CISA: SeedFramework = {
   source: { title: 'NSA/CISA Kubernetes Hardening Guidance v1.2 (August 2022)', url: 'https://media.defense.gov/2022/Aug/29/2003066362/-1/-1/0/CTR_KUBERNETES_HARDENING_GUIDANCE_1.2_20220829.PDF' },
   requirements: [
     { id: 'Authentication and authorization', title: 'Authentication and authorization', controls: ['ARC-AC-01', 'ARC-AC-02', 'ARC-AC-03'] },
-    { id: 'Threat detection', title: 'Threat detection', controls: ['ARC-TD-01', 'ARC-TD-02'] },
+    { id: 'Threat detection', title: 'Threat detection', controls: ['ARC-TD-01', 'ARC-TD-02', 'ARC-TD-04'] },
   ],
 };
 
@@ -209,6 +211,30 @@ export const CONFIGURATION_MAPPINGS = {
       source: AKS_VERSION,
     },
     'nist-csf-2.0': { requirements: ['DE.CM_09'], source: AKS_VERSION },
+  },
+  // Review of emergency (break-glass) access: no built-in definition audits the use of an admin
+  // credential, so each mapping cites the requirement's own text (paraphrased).
+  'ARC-TD-04': {
+    mcsb: {
+      requirements: ['PA-5'],
+      source: { kind: 'passage', text: 'Microsoft cloud security benchmark v3 PA-5 Set up emergency access: keep emergency (break-glass) access for when normal administrative access is unavailable, protect its credentials, and monitor and audit every use of it.' },
+    },
+    'nist-800-53-r5': {
+      requirements: ['AC-6(9)', 'AU-6'],
+      source: { kind: 'passage', text: 'NIST SP 800-53 Rev. 5 AC-6(9) Log Use of Privileged Functions, and AU-6 Audit Record Review, Analysis, and Reporting: the execution of privileged functions is logged, and audit records are reviewed for inappropriate or unusual activity.' },
+    },
+    'pci-dss-4.0.1': {
+      requirements: ['10.2.1.2'],
+      source: { kind: 'passage', text: 'PCI DSS v4.0.1 10.2.1.2: audit logs capture all actions taken by any individual with administrative access, including any interactive use of application or system accounts.' },
+    },
+    'cis-controls-8.1': {
+      requirements: ['8.11'],
+      source: { kind: 'passage', text: 'CIS Controls v8.1 8.11 Conduct Audit Log Reviews: review audit logs to detect anomalies or abnormal events that could indicate a potential threat, on a regular basis.' },
+    },
+    'nist-csf-2.0': {
+      requirements: ['DE.CM_03'],
+      source: { kind: 'passage', text: 'NIST CSF 2.0 DE.CM-03: personnel activity and technology usage are monitored to find potentially adverse events.' },
+    },
   },
   // No group of the initiatives concerns the management connection of a hybrid resource.
   'ARC-OP-01': {},

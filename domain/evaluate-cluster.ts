@@ -39,6 +39,7 @@ import {
   type ControlDefinition,
   type ControlId,
 } from './control-catalog.js';
+import { DEFAULT_BREAK_GLASS_LOOKBACK_DAYS, evaluateBreakGlass } from './control-plane-events.js';
 import { environmentOf, environmentTagValue } from './environment.js';
 import { findActiveException, resourceGroupId } from './exceptions.js';
 import type {
@@ -345,6 +346,8 @@ const CHECKS = {
   'ARC-TD-01': extension(EXTENSION_TYPES['ARC-TD-01']),
   'ARC-TD-02': extension(EXTENSION_TYPES['ARC-TD-02']),
   'ARC-TD-03': extension(EXTENSION_TYPES['ARC-TD-03']),
+  'ARC-TD-04': (_c, snapshot, context) =>
+    evaluateBreakGlass(snapshot.kind, snapshot.breakGlass, context.runStartedAt, context.breakGlassLookbackDays ?? DEFAULT_BREAK_GLASS_LOOKBACK_DAYS),
   'ARC-UP-01': policyStates,
   'ARC-UP-02': (_c, snapshot) => evaluateAgentUpgrade(snapshot),
   'ARC-OP-01': (_c, snapshot, context) => evaluateConnectivity(snapshot, context.runStartedAt.getTime()),

@@ -3,6 +3,7 @@
  * must be refused as `InvalidRequest` (400) by every paged read, never reach the Table SDK (which
  * answered them with a TypeError, i.e. a 500).
  */
+import { CONTROL_IDS } from '../../domain/control-catalog.js';
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 /** The outer token: base64url JSON. */
 const outer = (value: unknown): string => json(value).toString('base64url');
@@ -53,7 +54,7 @@ export const ALTERED_OFFSET_TOKENS: Readonly<Record<string, string>> = {
   'offset 0': offset('o0'),
   'leading zero': offset('o05'),
   'negative offset': offset('o-5'),
-  'offset past the catalog': offset('o16'),
+  'offset past the catalog': offset(`o${CONTROL_IDS.length}`),
   'huge offset': offset('o999999999'),
   'fractional offset': offset('o1.5'),
   'not an offset': offset('x5'),

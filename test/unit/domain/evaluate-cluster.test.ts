@@ -20,7 +20,8 @@ const withProps = (props: Partial<ClusterSnapshot['properties']>): ClusterSnapsh
 
 describe('evaluateCluster: whole evaluation', () => {
   it('a fully configured prod cluster passes every catalog control, in catalog order, and scores 100', () => {
-    const e = evaluate(snapshot());
+    // A provisioned cluster with no break-glass download: ARC-TD-04 applies and passes too.
+    const e = evaluate(snapshot({ kind: 'ProvisionedCluster', breakGlass: [] }));
     expect(e.controls.map((c) => c.controlId)).toEqual(listControls().map((c) => c.id));
     expect(e.controls.filter((c) => c.status !== 'pass')).toEqual([]);
     expect(e.score).toBe(100);
@@ -431,5 +432,33 @@ describe('exceptions', () => {
   it('exempt controls are not scored: an exception on the only failure restores 100', () => {
     expect(evaluate(failing).score).toBeLessThan(100);
     expect(evaluate(failing, { exceptions: [exception()] }).score).toBe(100);
+  });
+});
+
+describe('ARC-TD-04 Break-glass admin access reviewed', () => {
+  const download = (daysAgo: number, caller = 'oncall@contoso.example') => ({ eventDataId: `e${daysAgo}`, caller, status: 'Succeeded', eventTimestamp: new Date(RUN_START.getTime() - daysAgo * 86_400_000).toISOString() });
+  const provisioned = (breakGlass: ClusterSnapshot['breakGlass']) => snapshot({ kind: 'ProvisionedCluster', breakGlass });
+
+  it('is not applicable to a connected (bring-your-own) cluster', () => {
+    expect(result(snapshot({ breakGlass: [download(1)] }), 'ARC-TD-04').status).toBe('not_applicable');
+  });
+  it('is unknown when the Activity Log was not read, never pass', () => {
+    expect(result(provisioned(null), 'ARC-TD-04')).toMatchObject({ status: 'unknown', reason: 'not-collected', severity: 'high' });
+    expect(result(snapshot({ kind: 'ProvisionedCluster' }), 'ARC-TD-04').status).toBe('unknown');
+  });
+  it('fails with the caller and time of each download in the lookback (30 days by default, or as configured)', () => {
+    const r = result(provisioned([download(3), download(40, 'old@contoso.example')]), 'ARC-TD-04');
+    expect(r).toMatchObject({ status: 'fail', reason: 'break-glass-used' });
+    expect(r.evidence).toContain(`oncall@contoso.example at ${download(3).eventTimestamp}`);
+    expect(r.evidence).not.toContain('old@contoso.example');
+    expect(r.offenders?.total).toBe(1);
+    expect(result(provisioned([download(40, 'old@contoso.example')]), 'ARC-TD-04', { breakGlassLookbackDays: 60 }).evidence).toContain('old@contoso.example');
+    expect(result(provisioned([download(3)]), 'ARC-TD-04', { breakGlassLookbackDays: 2 }).status).toBe('pass');
+  });
+  it('an active exception for the control turns the failure into exempt, keeping the caller in the evidence', () => {
+    const snap = provisioned([download(3)]);
+    const r = result(snap, 'ARC-TD-04', { exceptions: [exception({ controlId: 'ARC-TD-04', scope: snap.id.toLowerCase() })] });
+    expect(r.status).toBe('exempt');
+    expect(r.evidence).toContain('oncall@contoso.example');
   });
 });

@@ -195,6 +195,17 @@ describe('catalog and fleet', () => {
     expect((await call('getCluster', 'GET', `/api/v1/clusters/${DEMO_SUBSCRIPTIONS.retail}/rg-stores-prod-neu/nope`)).res.status).toBe(404);
   });
 
+  it("lists control-plane events from the Activity Log: the fleet's and a cluster's, with filters", async () => {
+    const all = await call('listControlPlaneEvents', 'GET', '/api/v1/control-plane-events?top=100');
+    const kinds = new Set(all.body.value?.map((v) => v['kind']));
+    for (const k of ['break-glass-credential', 'cluster-connect-credential', 'extension-deleted', 'extension-written', 'role-assignment-written', 'role-assignment-deleted', 'policy-exemption-written', 'policy-assignment-written']) expect(kinds, k).toContain(k);
+    const breakGlass = await call('listControlPlaneEvents', 'GET', `/api/v1/control-plane-events?operation=${encodeURIComponent('Microsoft.HybridContainerService/provisionedClusterInstances/listAdminKubeconfig/action')}&subscriptionId=${DEMO_SUBSCRIPTIONS.retail}`);
+    expect(breakGlass.body.value?.map((v) => v['caller'])).toEqual(['oncall-admin@contoso.example']);
+    const path = `/api/v1${clusterPath(e.cluster('store-ams-001')).slice(3)}/control-plane-events`;
+    const mine = await call('listClusterControlPlaneEvents', 'GET', path);
+    expect(mine.body.value?.map((v) => v['kind']).sort()).toEqual(['break-glass-credential', 'policy-assignment-written', 'role-assignment-written']);
+  });
+
   it('400 with the offending parameter for bad query values', async () => {
     for (const q of ['top=0', 'top=1001', 'status=green', 'subscriptionId=x', 'stale=maybe', 'color=red']) {
       const { res, body } = await call('listClusters', 'GET', `/api/v1/clusters?${q}`);

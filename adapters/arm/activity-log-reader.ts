@@ -9,10 +9,10 @@
 import { MonitorClient, type EventData } from '@azure/arm-monitor';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { ActivityLogReader } from '../../application/ports.js';
-import { DependencyError } from '../../domain/errors.js';
 import { activityLogFilter, type ActivityLogEntry } from '../../domain/control-plane-events.js';
 import { sdkClientOptions, type ArmConnection } from './arm-client-options.js';
-import { ArmRetryLaterError, DEFAULT_ARM_REQUEST_TIMEOUT_MS, retryAfterSecondsOf } from './azure-inventory-reader.js';
+import { armFailure } from './arm-errors.js';
+import { DEFAULT_ARM_REQUEST_TIMEOUT_MS } from './azure-inventory-reader.js';
 
 /** The only fields the watch reads: smaller pages than the whole `EventData` (claims are large). */
 export const ACTIVITY_LOG_SELECT = [
@@ -89,21 +89,10 @@ export class ArmActivityLogReader implements ActivityLogReader {
         if (entry !== undefined) out.push(entry);
       }
     } catch (e) {
-      throw this.failure(subscriptionId, e);
+      // Classified like every ARM read (a refusal is permanent, throttling carries its Retry-After).
+      throw armFailure('activityLogs.list', subscriptionId, e, this.timeoutMs);
     }
     return out;
-  }
-
-  private failure(subscriptionId: string, e: unknown): DependencyError {
-    if (e instanceof Error && e.name === 'AbortError') {
-      return new DependencyError(`ARM activityLogs.list failed: no complete answer within ${this.timeoutMs} ms (request timed out)`, subscriptionId, { cause: e });
-    }
-    const status = typeof e === 'object' && e !== null ? (e as { statusCode?: unknown }).statusCode : undefined;
-    const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
-    const detail = [status, code].filter((x) => x !== undefined).join(' ');
-    const message = `ARM activityLogs.list failed${detail !== '' ? ` (${detail})` : ''}: ${e instanceof Error ? e.message : String(e)}`;
-    const retryAfter = retryAfterSecondsOf(e);
-    return retryAfter !== undefined ? new ArmRetryLaterError(`${message} (Retry-After ${retryAfter} s)`, subscriptionId, retryAfter, { cause: e }) : new DependencyError(message, subscriptionId, { cause: e });
   }
 
   private client(subscriptionId: string): MonitorClient {

@@ -61,7 +61,7 @@ beforeAll(async () => {
   // Baseline run: ARC-TD-04 passes on the cluster (the demo history reads every kind of event for the other clusters).
   const baseline = await e.timerRun();
   expect(baseline.status).toBe('succeeded');
-}, 90_000);
+}, 120_000);
 
 afterAll(async () => {
   await e?.stop();

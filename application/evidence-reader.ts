@@ -90,6 +90,8 @@ export interface EvidenceView {
   readonly sequence: number;
   readonly startedAt: string;
   readonly endedAt: string;
+  /** End of the run plus the retention period: until then the blobs are immutable (WORM in Azure). */
+  readonly retainedUntil: string;
   readonly appVersion: string;
   readonly catalogVersion: string;
   readonly blobs: readonly EvidenceBlobView[];
@@ -113,7 +115,7 @@ export interface StoredManifest {
 const fileNameOf = (blobName: string): string => blobName.slice(blobName.lastIndexOf('/') + 1);
 
 export class EvidenceReader {
-  constructor(private readonly deps: { readonly store: EvidenceStore; readonly runs: Pick<RunRepository, 'get'> }) {}
+  constructor(private readonly deps: { readonly store: EvidenceStore; readonly runs: Pick<RunRepository, 'get'>; readonly retentionDays: number }) {}
 
   /** The run, refusing ids that cannot name evidence and runs not sealed yet. */
   private async sealedRun(runId: string): Promise<EvaluationRun> {
@@ -158,6 +160,7 @@ export class EvidenceReader {
       sequence: m.sequence,
       startedAt: m.startedAt,
       endedAt: m.endedAt,
+      retainedUntil: new Date(Date.parse(m.endedAt) + this.deps.retentionDays * 86_400_000).toISOString(),
       appVersion: m.appVersion,
       catalogVersion: m.catalogVersion,
       blobs: m.blobs.map((b) => ({ ...b, href: href(fileNameOf(b.name)) })),

@@ -377,6 +377,7 @@ export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeI
     events: c.webhooks.publisher,
     clock: c.clock,
     evidenceStore: c.evidenceStore,
+    evidenceRetentionDays: c.config.evidenceRetentionDays,
     product: c.product,
     healthChecks: apiHealthChecks(c),
     remediationChecks: c.remediationChecks,

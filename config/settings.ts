@@ -57,6 +57,8 @@ export interface AppConfig {
   readonly azureClientId: string | undefined;
   readonly evaluationSchedule: string;
   readonly historyRetentionDays: number;
+  /** Days evidence blobs are immutable (the container's retention policy in Azure). */
+  readonly evidenceRetentionDays: number;
   readonly armMaxConcurrency: number;
   /** NCRONTAB of the control-plane watch (Azure Activity Log read per subscription). */
   readonly controlPlaneWatchSchedule: string;
@@ -98,6 +100,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { name: 'CONTROLPLANE_WATCH_SCHEDULE', description: 'NCRONTAB (6 fields) of the control-plane watch: each subscription\'s Azure Activity Log is read from its watermark (break-glass downloads, extension removals, access and policy changes).', default: '0 */15 * * * *', requiredInAzure: true },
   { name: 'BREAK_GLASS_LOOKBACK_DAYS', description: 'ARC-TD-04: a Succeeded admin kubeconfig download (listAdminKubeconfig) within this many days before the run start fails the control (1-90, the Activity Log keeps 90 days).', default: '30', requiredInAzure: false },
   { name: 'HISTORY_RETENTION_DAYS', description: 'Days of per-cluster history kept.', default: '90', requiredInAzure: false },
+  { name: 'EVIDENCE_RETENTION_DAYS', description: 'Days every evidence blob stays immutable: the time-based retention (WORM) policy infra puts on the evidence container; the evidence API reports each run\'s evidence as retained until its end plus this many days.', default: '400', requiredInAzure: true },
   { name: 'ARM_MAX_CONCURRENCY', description: 'Concurrent ARM requests per subscription collector.', default: '4', requiredInAzure: false },
   { name: 'AUTH_ISSUER', description: 'Entra ID v2 issuer, e.g. https://login.microsoftonline.com/{tenant}/v2.0.', requiredInAzure: true },
   { name: 'AUTH_AUDIENCE', description: 'Application ID URI or client id of the API app registration.', requiredInAzure: true },
@@ -290,6 +293,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     azureClientId,
     evaluationSchedule,
     historyRetentionDays: int('HISTORY_RETENTION_DAYS', 90, 1, 3650),
+    evidenceRetentionDays: int('EVIDENCE_RETENTION_DAYS', 400, 1, 146_000),
     armMaxConcurrency: int('ARM_MAX_CONCURRENCY', 4, 1, 64),
     controlPlaneWatchSchedule,
     breakGlassLookbackDays: int('BREAK_GLASS_LOOKBACK_DAYS', 30, 1, 90),

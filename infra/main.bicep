@@ -52,6 +52,11 @@ param controlPlaneWatchSchedule string = ''
 param armMaxConcurrency int = 4
 
 @minValue(1)
+@maxValue(146000)
+@description('EVIDENCE_RETENTION_DAYS: days every evidence blob stays immutable (time-based retention on the evidence container; app default 400).')
+param evidenceRetentionDays int = 400
+
+@minValue(1)
 @maxValue(1000)
 @description('Upper bound of Flex Consumption instances; with queue batchSize and ARM_MAX_CONCURRENCY it bounds the ARM request rate (docs/operations.md).')
 param maximumInstanceCount int = 40
@@ -202,6 +207,7 @@ module storage 'modules/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     queueNames: queueNames
     principalId: identity.outputs.principalId
+    evidenceRetentionDays: evidenceRetentionDays
   }
 }
 
@@ -260,6 +266,7 @@ var appSettings = {
   EVALUATION_SCHEDULE: effectiveEvaluationSchedule
   CONTROLPLANE_WATCH_SCHEDULE: effectiveControlPlaneWatchSchedule
   ARM_MAX_CONCURRENCY: string(armMaxConcurrency)
+  EVIDENCE_RETENTION_DAYS: string(evidenceRetentionDays)
   AUTH_ISSUER: effectiveAuthIssuer
   AUTH_AUDIENCE: authAudience
   // Telemetry with Entra ID auth (local auth is disabled on the component).

@@ -37,7 +37,7 @@ export const evidenceSchemas: Record<string, OpenAPIV3_1.SchemaObject> = {
   Evidence: {
     type: 'object',
     additionalProperties: false,
-    required: ['runId', 'manifest', 'sequence', 'startedAt', 'endedAt', 'appVersion', 'catalogVersion', 'blobs', 'notCollected', 'subscriptionsNotDiscovered', 'previousManifest'],
+    required: ['runId', 'manifest', 'sequence', 'startedAt', 'endedAt', 'retainedUntil', 'appVersion', 'catalogVersion', 'blobs', 'notCollected', 'subscriptionsNotDiscovered', 'previousManifest'],
     properties: {
       runId: { type: 'string' },
       manifest: {
@@ -49,6 +49,7 @@ export const evidenceSchemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       sequence: { type: 'integer', minimum: 1, description: 'Position of the run in the manifest chain.' },
       startedAt: dateTime,
       endedAt: dateTime,
+      retainedUntil: { ...dateTime, description: 'End of the run plus EVIDENCE_RETENTION_DAYS: until then no blob of the run can be changed or deleted (container immutability policy in Azure).' },
       appVersion: { type: 'string' },
       catalogVersion: { type: 'string', description: 'Content hash of the control catalog the run judged against.' },
       blobs: { type: 'array', items: ref('EvidenceBlob') },

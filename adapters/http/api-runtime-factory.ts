@@ -56,6 +56,8 @@ export interface ApiRuntimeInput {
   readonly evidenceStore: EvidenceStore;
   /** What OCSF findings name as `metadata.product`. */
   readonly product: OcsfProduct;
+  /** EVIDENCE_RETENTION_DAYS (default 400). */
+  readonly evidenceRetentionDays?: number;
   readonly healthChecks?: readonly HealthCheck[];
   /** Overrides the JWT authenticator built from `auth` (tests). */
   readonly authenticator?: Authenticator;
@@ -79,7 +81,7 @@ export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
     if (issuer === undefined || audience === undefined) throw new Error('AUTH_ISSUER and AUTH_AUDIENCE are required to serve the API');
     authenticator = createJwtAuthenticator({ issuer, audience, jwksUri, ...(input.fetch !== undefined ? { fetch: input.fetch } : {}) });
   }
-  const evidence = new EvidenceReader({ store: input.evidenceStore, runs: input.runs });
+  const evidence = new EvidenceReader({ store: input.evidenceStore, runs: input.runs, retentionDays: input.evidenceRetentionDays ?? 400 });
   return {
     authenticator,
     auditLog: input.auditLog,

@@ -59,9 +59,10 @@ describe('role assignments', () => {
   it('grant storage roles on the storage account, not wider', () => {
     const storage = stripBicepComments(readText('infra/modules/storage.bicep'));
     const assignments = bicepResources(storage).filter((r) => r.type === 'Microsoft.Authorization/roleAssignments');
-    expect(assignments).toHaveLength(3);
+    expect(assignments).toHaveLength(4);
     for (const a of assignments) {
-      expect(a.body, a.name).toMatch(/scope:\s*storageAccount\b/);
+      // The account, or (evidence writer) the one container it writes.
+      expect(a.body, a.name).toMatch(/scope:\s*storageAccount(?:::blobService::evidenceContainer)?\s*$/m);
       expect(a.body, a.name).toMatch(/principalType:\s*'ServicePrincipal'/);
     }
   });
@@ -115,7 +116,7 @@ function roleAssignments(path: string): Assignment[] {
         name: r.name,
         role,
         principalId: /principalId:\s*([\w.]+)/.exec(r.body)?.[1],
-        scope: /^\s*scope:\s*([\w.()]+)/m.exec(r.body)?.[1],
+        scope: /^\s*scope:\s*([\w.():]+)/m.exec(r.body)?.[1],
         body: r.body,
       };
     });
@@ -135,13 +136,33 @@ describe('role assignments, file by file (what each template grants)', () => {
     ]);
   });
 
-  it('storage: the app identity gets exactly the three data roles, on the account', () => {
+  it('storage: the app identity gets exactly the three data roles on the account, and the evidence writer role on the evidence container', () => {
     const assignments = roleAssignments('infra/modules/storage.bicep');
-    expect(rolesOf(assignments)).toEqual(['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor']);
+    expect(rolesOf(assignments)).toEqual(['Storage Blob Data Owner', 'Storage Queue Data Contributor', 'Storage Table Data Contributor', 'resource:evidenceWriterRole']);
     for (const a of assignments) {
       expect(a.principalId, a.name).toBe('principalId');
-      expect(a.scope, a.name).toBe('storageAccount');
+      expect(a.scope, a.name).toBe(a.role === 'resource:evidenceWriterRole' ? 'storageAccount::blobService::evidenceContainer' : 'storageAccount');
     }
+  });
+
+  it('storage: evidence is write-once: WORM policy, a writer role without delete, and no blob-changing Owner action in its container', () => {
+    const code = stripBicepComments(readText('infra/modules/storage.bicep'));
+    expect(code).toMatch(/resource worm 'immutabilityPolicies' = \{[\s\S]*?immutabilityPeriodSinceCreationInDays:\s*evidenceRetentionDays/);
+    const role = bicepResources(code).find((r) => r.name === 'evidenceWriterRole');
+    const dataActions = [...(role?.body ?? '').matchAll(/'(Microsoft\.Storage\/[^']+)'/g)].map((m) => m[1]);
+    expect(dataActions).toEqual([
+      'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read',
+      'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write',
+      'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action',
+    ]);
+    expect(role?.body).toMatch(/actions:\s*\[\]/);
+    const owner = roleAssignments('infra/modules/storage.bicep').find((a) => a.role === 'Storage Blob Data Owner');
+    expect(owner?.body).toMatch(/conditionVersion:\s*'2\.0'/);
+    for (const action of ['blobs/write', 'blobs/add/action', 'blobs/delete', 'blobs/deleteBlobVersion/action', 'blobs/permanentDelete/action']) {
+      expect(code).toContain(`'Microsoft.Storage/storageAccounts/blobServices/containers/${action}'`);
+    }
+    expect(code).toMatch(/StringNotEquals \\'\$\{evidenceContainerName\}\\'/);
+    expect(code).toMatch(/param evidenceContainerName string = 'evidence'/);
   });
 
   it('Key Vault: the app identity reads secrets (Key Vault Secrets User) and nothing more', () => {
@@ -254,8 +275,9 @@ describe('custom role at the target scope', () => {
 
   it('is the only permission set of every role definition, in both target modes', () => {
     const definitions = bicep.filter((f) => /Microsoft\.Authorization\/roleDefinitions@/.test(f.text));
-    expect(definitions.map((f) => f.path).sort()).toEqual(['infra/management-group-access.bicep', 'infra/modules/fleet-role-definition.bicep']);
-    for (const f of definitions) {
+    // storage.bicep defines the evidence writer (data actions on one container), checked with the storage roles.
+    expect(definitions.map((f) => f.path).sort()).toEqual(['infra/management-group-access.bicep', 'infra/modules/fleet-role-definition.bicep', 'infra/modules/storage.bicep']);
+    for (const f of definitions.filter((d) => d.path !== 'infra/modules/storage.bicep')) {
       const code = stripBicepComments(f.text);
       expect(code, f.path).toMatch(/loadJsonContent\('(?:\.\.\/)?fleet-role\.json'\)/);
       expect(code, f.path).toMatch(/actions:\s*fleetRole\.actions/);

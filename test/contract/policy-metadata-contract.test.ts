@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PolicyInsightsClient } from '@azure/arm-policyinsights';
 import type { ManagedIdentityCredential } from '@azure/identity';
 import { ArmPolicyMetadataReader } from '../../adapters/arm/policy-metadata-reader.js';
+import { RequirementTitles, TITLE_RETRY_MS } from '../../application/framework-report-service.js';
 import { FRAMEWORK_IDS, frameworkRequirements } from '../../domain/frameworks.js';
 import { startArmEmulator, type ArmEmulator, type ArmResource, type FleetModel } from '../../local/arm-emulator/index.js';
 import { POLICY_METADATA_PAGE_SIZE, regulatoryPolicyMetadata } from '../../local/arm-emulator/server/routes/policy-metadata-routes.js';
@@ -103,6 +104,27 @@ describe('ArmPolicyMetadataReader', () => {
     expect(titles.size).toBe(expected.length);
     for (const m of expected) expect(titles.get(m.name)).toBe(`title of ${m.name}`);
     expect(titles.has(resourceName)).toBe(false);
+  });
+
+  it('fails when a page of the metadata keeps failing, and a report then goes without titles until the retry interval', async () => {
+    fleet.policyMetadata = regulatoryPolicyMetadata().map((m) => ({ ...m, properties: { ...(m['properties'] as object), title: `title of ${m.name}` } }));
+    emulator.faults.configure({ serverError: { route: 'policyMetadata.list', rate: 1, status: 500 } });
+    try {
+      const reader = new ArmPolicyMetadataReader(emulatorConnection(emulator, credential));
+      await expect(reader.listTitles()).rejects.toThrow();
+      let now = 0;
+      const warnings: string[] = [];
+      const titles = new RequirementTitles(reader, () => now, { warn: (message) => warnings.push(message) });
+      expect((await titles.get()).size).toBe(0);
+      expect(warnings).toHaveLength(1);
+      emulator.faults.clear();
+      now = TITLE_RETRY_MS - 1;
+      expect((await titles.get()).size).toBe(0);
+      now = TITLE_RETRY_MS;
+      expect((await titles.get()).get('PCI_DSS_v4.0.1_7.2.1')).toBe('title of PCI_DSS_v4.0.1_7.2.1');
+    } finally {
+      emulator.faults.clear();
+    }
   });
 
   it('reads no title from the default metadata, which carries none', async () => {

@@ -113,6 +113,20 @@ describe('posture', () => {
     expect(again.status).toBe(304);
     await documented('getSummary', again);
   });
+  it('serves a summary stored before reports became requirement-level without its section rows', async () => {
+    const latest = await h.ports.summaries.getLatest();
+    if (latest === undefined) throw new Error('seeded summary missing');
+    const older = { ...latest, runId: 'run-old-shape', generatedAt: new Date(Date.parse(latest.generatedAt) + 1000).toISOString(), perFrameworkSection: [{ framework: 'cis', section: '3.1' }] };
+    await h.ports.summaries.put(older as typeof latest);
+    try {
+      const { body } = await call('getSummary', 'GET', '/api/v1/summary');
+      expect(body['runId']).toBe('run-old-shape');
+      expect(body).not.toHaveProperty('perFrameworkSection');
+    } finally {
+      const stored = h.ports.summaries.summaries;
+      stored.splice(stored.findIndex((x) => x.runId === 'run-old-shape'), 1);
+    }
+  });
   it('lists the frameworks with their source and requirement counts', async () => {
     const { body } = await call('listFrameworks', 'GET', '/api/v1/frameworks');
     expect(body.value?.map((f) => f['id'])).toEqual([...FRAMEWORK_IDS]);

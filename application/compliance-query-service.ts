@@ -21,7 +21,11 @@ import type {
   RunRepository,
   SummaryRepository,
   TrendPoint,
+  ClusterSummaryListing,
+  ClusterSummaryView,
 } from './ports.js';
+
+export type { ClusterSummaryListing, ClusterSummaryView } from './ports.js';
 
 export interface ControlView {
   readonly id: string;
@@ -35,20 +39,6 @@ export interface ControlView {
   /** Requirement ids the control meets, per framework (every framework present). */
   readonly requirements: Readonly<Record<FrameworkId, readonly string[]>>;
   readonly remediation: { readonly text: string; readonly automatic: boolean; readonly deployIfNotExistsPolicyDefinitionId?: string };
-}
-
-export interface ClusterSummaryView {
-  readonly id: string;
-  readonly name: string;
-  readonly subscriptionId: string;
-  readonly resourceGroup: string;
-  readonly location: string;
-  readonly kind: string | null;
-  readonly environment: string | null;
-  readonly score: number;
-  readonly failedControls: readonly string[];
-  readonly lastEvaluatedAt: string;
-  readonly stale: boolean;
 }
 
 export interface ClusterView extends ClusterSummaryView {
@@ -95,16 +85,8 @@ export interface TrendsView {
   readonly value: readonly TrendPoint[];
 }
 
-/**
- * Optional capability of a cluster repository: the list view without the evaluations (controls and
- * evidence), same filters, order, paging and items as `list` mapped through {@link toClusterSummary}.
- */
-export interface ClusterSummaryListing {
-  listSummaries(query: ClusterQuery): Promise<Page<ClusterSummaryView>>;
-}
-
 export interface ComplianceQueryDependencies {
-  readonly clusters: ClusterStateRepository & Partial<ClusterSummaryListing>;
+  readonly clusters: ClusterStateRepository & ClusterSummaryListing;
   readonly history: HistoryRepository;
   readonly summaries: SummaryRepository;
   readonly runs: RunRepository;
@@ -222,10 +204,7 @@ export class ComplianceQueryService {
     if (query.failingControlId !== undefined && getControl(query.failingControlId) === undefined) {
       throw new InvalidRequestError(`Control ${query.failingControlId} does not exist.`, 'controlId');
     }
-    const { clusters } = this.deps;
-    if (clusters.listSummaries !== undefined) return clusters.listSummaries(query);
-    const page = await clusters.list(query);
-    return { items: page.items.map(toClusterSummary), continuationToken: page.continuationToken };
+    return this.deps.clusters.listSummaries(query);
   }
 
   private async requireCluster(subscriptionId: string, resourceGroup: string, name: string): Promise<ClusterState> {

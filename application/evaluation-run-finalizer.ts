@@ -6,7 +6,7 @@
  * (`evaluation-finalize-poison`), so a run never stays `running`.
  */
 import { summarizeFleet, type SummaryInput } from '../domain/fleet-summary.js';
-import type { ControlResult, FleetSummary } from '../domain/model.js';
+import type { FleetSummary } from '../domain/model.js';
 import type { EvaluationCompletedData } from '../domain/webhook-events.js';
 import { outboundEventId, publishAll } from './event-publishing.js';
 import type { EvidenceRecorder } from './evidence-recorder.js';
@@ -18,7 +18,6 @@ import type {
   EvaluationRunRepository,
   EventPublisher,
   HistoryRepository,
-  Page,
   SubscriptionNotDiscovered,
   SummaryRepository,
 } from './ports.js';
@@ -27,7 +26,7 @@ import { errorText, everySubscriptionHasOutcome, silentEvaluationLog, type Evalu
 
 export interface EvaluationRunFinalizerDeps {
   readonly runs: EvaluationRunRepository;
-  readonly clusters: EvaluationClusterStateRepository & Partial<SummaryInputListing>;
+  readonly clusters: EvaluationClusterStateRepository;
   readonly history: HistoryRepository;
   readonly summaries: SummaryRepository;
   readonly clock: Clock;
@@ -39,14 +38,7 @@ export interface EvaluationRunFinalizerDeps {
   readonly events?: EventPublisher | undefined;
 }
 
-/**
- * A cluster store that can list what the fleet summary reads without each cluster's evidence
- * (`TableClusterStateRepository`); finalize falls back to `list` for one that cannot.
- */
-export interface SummaryInputListing {
-  /** Every cluster, `top` at a time, in the order of an unfiltered `list`; controls without evidence. */
-  listSummaryInputs(top: number, continuationToken: string | undefined): Promise<Page<SummaryInput>>;
-}
+export type { SummaryInputListing } from './ports.js';
 
 /** What handling a finalize message from `evaluation-finalize-poison` did. */
 export type PoisonedFinalizeOutcome =
@@ -55,12 +47,6 @@ export type PoisonedFinalizeOutcome =
   | { readonly kind: 'skipped'; readonly reason: string };
 
 const DAY_MS = 86_400_000;
-/**
- * Cluster states read per page while finalizing: a state carries its whole evaluation (tens of KB of
- * evidence), so pages of 1,000 held ~100 MB of entities at once; 250 keeps finalize's peak small for
- * a few more (cheap) page reads.
- */
-const SUMMARY_PAGE_SIZE = 250;
 /** Pages of summary inputs (~0.6 KB each): the emulator scans the whole table per page read. */
 const SUMMARY_INPUT_PAGE_SIZE = 1000;
 
@@ -73,25 +59,11 @@ export class EvaluationRunFinalizer {
 
   /** Every current cluster state (stale ones included) as the fleet summary reads it. */
   private async summaryInputs(): Promise<SummaryInput[]> {
-    const { clusters } = this.deps;
     const inputs: SummaryInput[] = [];
     let token: string | undefined;
-    if (clusters.listSummaryInputs !== undefined) {
-      do {
-        const page = await clusters.listSummaryInputs(SUMMARY_INPUT_PAGE_SIZE, token);
-        inputs.push(...page.items);
-        token = page.continuationToken;
-      } while (token !== undefined);
-      return inputs;
-    }
     do {
-      const page = await clusters.list({ top: SUMMARY_PAGE_SIZE, continuationToken: token });
-      // Only what the summary reads (statuses and score): holding every cluster's evidence and
-      // offenders until the summary is built made finalize the memory peak of a 10,000-cluster run.
-      for (const s of page.items) {
-        const controls = s.evaluation.controls.map((c): ControlResult => ({ controlId: c.controlId, status: c.status, severity: c.severity, evidence: '' }));
-        inputs.push({ subscriptionId: s.subscriptionId, stale: s.stale, evaluation: { score: s.evaluation.score, controls } });
-      }
+      const page = await this.deps.clusters.listSummaryInputs(SUMMARY_INPUT_PAGE_SIZE, token);
+      inputs.push(...page.items);
       token = page.continuationToken;
     } while (token !== undefined);
     return inputs;

@@ -102,6 +102,29 @@ export interface Page<T> {
   readonly continuationToken: string | undefined;
 }
 
+/** A cluster as listed: the list view of a stored state, without its evaluation's controls and evidence. */
+export interface ClusterSummaryView {
+  readonly id: string;
+  readonly name: string;
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  readonly location: string;
+  readonly kind: string | null;
+  readonly environment: string | null;
+  readonly score: number;
+  readonly failedControls: readonly string[];
+  readonly lastEvaluatedAt: string;
+  readonly stale: boolean;
+}
+
+/**
+ * The list view of the cluster store: same filters, order, paging and items as `list`, without reading
+ * the evaluations (controls and evidence).
+ */
+export interface ClusterSummaryListing {
+  listSummaries(query: ClusterQuery): Promise<Page<ClusterSummaryView>>;
+}
+
 export interface ClusterQuery {
   readonly subscriptionId?: string | undefined;
   readonly status?: 'compliant' | 'noncompliant' | undefined;
@@ -171,8 +194,17 @@ export interface ClusterStateRepository {
   markStale(subscriptionId: string, options?: { readonly lastSeenNoLaterThan?: string | undefined }): Promise<number>;
 }
 
-/** What the evaluation service writes beyond {@link ClusterStateRepository}. */
-export interface EvaluationClusterStateRepository extends ClusterStateRepository {
+/**
+ * Every cluster as the fleet summary reads it, without each cluster's evidence (finalize reads the whole
+ * fleet through this: parsing every evaluation made it the memory peak of a 10,000-cluster run).
+ */
+export interface SummaryInputListing {
+  /** Every cluster, `top` at a time, in the order of an unfiltered `list`; controls without evidence. */
+  listSummaryInputs(top: number, continuationToken: string | undefined): Promise<Page<import('../domain/fleet-summary.js').SummaryInput>>;
+}
+
+/** The cluster store of the app (the Table adapter): what the evaluation writes and every listing. */
+export interface EvaluationClusterStateRepository extends ClusterStateRepository, ClusterSummaryListing, SummaryInputListing {
   /** Removes clusters that no longer exist in ARM (with their index rows); returns how many were removed. */
   deleteMany(clusters: readonly { readonly subscriptionId: string; readonly resourceGroup: string; readonly name: string }[]): Promise<number>;
 }

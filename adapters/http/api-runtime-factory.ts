@@ -16,6 +16,7 @@ import type {
   AuditLog,
   Clock,
   ClusterStateRepository,
+  ClusterSummaryListing,
   ControlPlaneEventRepository,
   EventPublisher,
   ExceptionRepository,
@@ -34,7 +35,7 @@ import { createJwtAuthenticator, type Authenticator } from './auth.js';
 export interface ApiRuntimeInput {
   readonly auth: { readonly issuer: string | undefined; readonly audience: string | undefined; readonly jwksUri: string | undefined };
   readonly maxRequestBodyBytes: number;
-  readonly clusters: ClusterStateRepository & ClusterControlStatusListing;
+  readonly clusters: ClusterStateRepository & ClusterSummaryListing & ClusterControlStatusListing;
   readonly history: HistoryRepository;
   readonly summaries: SummaryRepository;
   readonly runs: RunRepository;

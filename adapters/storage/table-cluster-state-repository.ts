@@ -12,109 +12,70 @@
  *   (a subscription is a row-key range of it; the remaining filters are checked on the rows read,
  *   at most MAX_ROWS_EXAMINED_PER_PAGE per request) and point-reads the states of that page.
  *   Index rows are diffed against the previous state, so an unchanged cluster costs no index write.
+ *
+ * The entity shapes and their reading are in `records/cluster-records.ts`, size fitting in
+ * `cluster-entity-fitting.ts`, the list-page cache in `list-page-cache.ts`.
  */
 import type { TableClient, TableEntity, TransactionAction } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
-import type { ClusterEvaluation, ControlResult, ControlStatus, Severity } from '../../domain/model.js';
 import type { SummaryInput } from '../../domain/fleet-summary.js';
 import type { ReportCluster } from '../../domain/framework-report.js';
-import type { ClusterQuery, ClusterState, EvaluationClusterStateRepository, Page } from '../../application/ports.js';
-import { toClusterSummary, type ClusterSummaryListing, type ClusterSummaryView } from '../../application/compliance-query-service.js';
+import type { ClusterQuery, ClusterState, ClusterSummaryView, EvaluationClusterStateRepository, Page } from '../../application/ports.js';
 import { InvalidRequestError } from '../../domain/errors.js';
 import { escapeKey, joinKey } from './table-keys.js';
-import { CHUNK_CHARS, MAX_CHUNKED_CHARS, MAX_CHUNKS, readChunks, writeChunks } from './chunked-property.js';
 import {
-  bool,
   decodeContinuation,
-  defined,
   deleteBatched,
   encodeContinuation,
   forEachLimited,
   getEntityOrUndefined,
   isStatus,
-  num,
   insertBatched,
   readAll,
   readPage,
   type ReadPageOptions,
   reqStr,
-  str,
   submitBatched,
   type TableStore,
 } from './table-store.js';
+import {
+  INDEX_ROW_SELECT,
+  INDEX_SELECT,
+  LIST_SELECT,
+  STATUS_SELECT,
+  SUMMARY_SELECT,
+  clusterIndexFieldsCodec,
+  clusterIndexRowCodec,
+  clusterListViewCodec,
+  clusterStateCodec,
+  clusterSummaryInputCodec,
+  indexFieldsOf,
+  listViewOf,
+  type ClusterStatus,
+  type IndexFields,
+} from './records/cluster-records.js';
+import type { StoredRecordReader } from './records/stored-record-reader.js';
+import { DEFAULT_LIST_CACHE_MS, ListPageCache, invalidateListPages } from './list-page-cache.js';
+
+export { fitEvaluation, fitTags, MAX_TAG_CHUNKS } from './cluster-entity-fitting.js';
+export { DEFAULT_LIST_CACHE_MS } from './list-page-cache.js';
 
 export const clusterPartition = (subscriptionId: string): string => escapeKey(subscriptionId.toLowerCase());
 export const clusterRow = (resourceGroup: string, name: string): string => joinKey(resourceGroup.toLowerCase(), name.toLowerCase());
 
-type Status = 'compliant' | 'noncompliant';
-
-/** The fields an index row carries and list filters read. */
-interface IndexFields {
-  readonly subscriptionId: string;
-  readonly environment: string | undefined;
-  readonly location: string;
-  readonly status: Status;
-  readonly stale: boolean;
-  readonly failing: readonly string[];
-}
-
-const INDEX_SELECT = ['PartitionKey', 'RowKey', 'subscriptionId', 'environment', 'location', 'status', 'stale', 'failing'];
-/** The columns of an index row (it has no `failing`: its partition is the failing control). */
-const INDEX_ROW_SELECT = ['PartitionKey', 'RowKey', 'subscriptionId', 'environment', 'location', 'status', 'stale'];
-/**
- * What a list item needs (`listSummaries`), without the chunked evaluation: reading and parsing every
- * listed cluster's controls and evidence (~30 KB each) only to drop them made `clusters?top=100` read
- * megabytes per request. `evaluatedAt` and `failedControls` (catalog order, as the evaluation holds
- * them) are stored as their own columns for this; rows written before they existed are read in full.
- */
-const LIST_SELECT = [...INDEX_SELECT, 'id', 'name', 'resourceGroup', 'kind', 'score', 'evaluatedAt', 'failedControls'];
-/**
- * What the fleet summary reads (`listSummaryInputs`): `controlStatuses` holds `[controlId, status,
- * severity]` per control (catalog order, ~0.5 KB), written with each state so finalize does not read
- * and parse every cluster's evidence (~300 MB of JSON for 10,000 clusters, the app's memory peak).
- */
-const SUMMARY_SELECT = ['PartitionKey', 'RowKey', 'subscriptionId', 'stale', 'score', 'controlStatuses'];
-/** What a framework report reads (`listControlStatuses`): the filter columns and `controlStatuses`. */
-const STATUS_SELECT = [...INDEX_SELECT, 'controlStatuses'];
 const POINT_READ_CONCURRENCY = 16;
-
-function statusOf(evaluation: ClusterEvaluation): Status {
-  return evaluation.failedControls.length === 0 ? 'compliant' : 'noncompliant';
-}
-
-function indexFieldsOf(state: ClusterState): IndexFields {
-  return {
-    subscriptionId: state.subscriptionId.toLowerCase(),
-    environment: state.environment?.toLowerCase(),
-    location: state.location.toLowerCase(),
-    status: statusOf(state.evaluation),
-    stale: state.stale,
-    failing: [...new Set(state.evaluation.failedControls)].sort(),
-  };
-}
-
-function indexFieldsFromEntity(e: Record<string, unknown>): IndexFields {
-  return {
-    subscriptionId: reqStr(e, 'subscriptionId').toLowerCase(),
-    environment: str(e, 'environment')?.toLowerCase(),
-    location: (str(e, 'location') ?? '').toLowerCase(),
-    status: str(e, 'status') === 'compliant' ? 'compliant' : 'noncompliant',
-    stale: bool(e, 'stale'),
-    failing: JSON.parse(str(e, 'failing') ?? '[]') as string[],
-  };
-}
 
 const indexPartitions = {
   environment: (env: string): string => `env|${escapeKey(env.toLowerCase())}`,
   location: (loc: string): string => `loc|${escapeKey(loc.toLowerCase())}`,
-  status: (s: Status): string => `status|${s}`,
+  status: (s: ClusterStatus): string => `status|${s}`,
   failing: (controlId: string): string => `fail|${escapeKey(controlId)}`,
   stale: 'stale|true',
 };
 
 /** Index partition → the row's properties, for one cluster. */
 function indexRowsOf(f: IndexFields): Map<string, Record<string, unknown>> {
-  const props = defined({ subscriptionId: f.subscriptionId, environment: f.environment, location: f.location, status: f.status, stale: f.stale });
+  const props = clusterIndexRowCodec.encode(f);
   const rows = new Map<string, Record<string, unknown>>();
   if (f.environment !== undefined) rows.set(indexPartitions.environment(f.environment), props);
   rows.set(indexPartitions.location(f.location), props);
@@ -125,146 +86,6 @@ function indexRowsOf(f: IndexFields): Map<string, Record<string, unknown>> {
 }
 
 const sameProps = (a: Record<string, unknown>, b: Record<string, unknown>): boolean => JSON.stringify(a) === JSON.stringify(b);
-
-/**
- * Cuts offenders and evidence harder and harder until the evaluation JSON fits `maxChars` (default:
- * the whole entity's chunk budget); always valid JSON, never longer than `maxChars`.
- */
-export function fitEvaluation(evaluation: ClusterEvaluation, maxChars: number = MAX_CHUNKED_CHARS): string {
-  const full = JSON.stringify(evaluation);
-  if (full.length <= maxChars) return full;
-  for (const [items, evidence] of [[5, 256], [0, 64], [0, 0]] as const) {
-    const controls = evaluation.controls.map((c): ControlResult => ({
-      ...c,
-      evidence: c.evidence.length > evidence ? `${c.evidence.slice(0, evidence)}… (${c.evidence.length} characters, truncated for storage)` : c.evidence,
-      ...(c.offenders ? { offenders: { items: c.offenders.items.slice(0, items).map((i) => i.slice(0, 256)), total: c.offenders.total } } : {}),
-      ...(c.reason !== undefined ? { reason: c.reason.slice(0, 256) } : {}),
-    }));
-    const text = JSON.stringify({ ...evaluation, controls });
-    if (text.length <= maxChars) return text;
-  }
-  // Only reachable with thousands of controls: keep identity and score, and as many failing control
-  // ids as fit (the list columns keep all of them). Cutting the JSON text instead made the stored
-  // evaluation unparseable, and the cluster unreadable.
-  let failed = evaluation.failedControls.length;
-  for (;;) {
-    const text = JSON.stringify({ ...evaluation, controls: [], failedControls: evaluation.failedControls.slice(0, failed) });
-    if (text.length <= maxChars) return text;
-    if (failed === 0) throw new RangeError(`cluster evaluation ${evaluation.clusterId} does not fit ${maxChars} characters even without controls`);
-    failed = Math.floor(failed / 2);
-  }
-}
-
-/**
- * Tags as stored: JSON chunked over `tags_0..n` (ARM allows 50 tags of up to 512 + 256 characters,
- * 38,700 characters as plain JSON, and up to ~231,000 if every character needs a `\uXXXX` escape).
- * Beyond `MAX_TAGS_CHARS` (unreachable within ARM's limits) whole tags are dropped, longest first,
- * and `tagsDropped` counts them: the entity write must never fail, and a cut inside the JSON text
- * (the earlier 32,000-character slice) made every later read of the cluster throw.
- */
-export const MAX_TAG_CHUNKS = 8;
-const MAX_TAGS_CHARS = MAX_TAG_CHUNKS * (CHUNK_CHARS - 1);
-
-export function fitTags(tags: Readonly<Record<string, string>>): { readonly json: string; readonly dropped: number } {
-  let entries = Object.entries(tags);
-  let json = JSON.stringify(Object.fromEntries(entries));
-  if (json.length <= MAX_TAGS_CHARS) return { json, dropped: 0 };
-  const size = ([k, v]: [string, string]): number => JSON.stringify(k).length + JSON.stringify(v).length;
-  const byLengthDesc = [...entries].sort((a, b) => size(b) - size(a));
-  let dropped = 0;
-  while (json.length > MAX_TAGS_CHARS) {
-    const longest = byLengthDesc[dropped] as [string, string];
-    dropped += 1;
-    entries = entries.filter((e) => e !== longest);
-    json = JSON.stringify(Object.fromEntries(entries));
-  }
-  return { json, dropped };
-}
-
-/** Chunks one chunk holds at least (a chunk gives up one character rather than split a surrogate pair). */
-const chunksFor = (text: string): number => Math.max(1, Math.ceil(text.length / (CHUNK_CHARS - 1)));
-
-/** Stored tags; `{}` for a value that does not parse (rows written before tags were chunked may hold a cut JSON text). */
-function tagsFromEntity(e: Record<string, unknown>): Record<string, string> {
-  const text = readChunks(e, 'tags') ?? str(e, 'tags');
-  if (text === undefined) return {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
-    return Object.fromEntries(Object.entries(parsed).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-  } catch {
-    return {};
-  }
-}
-
-/** ~0.6 KB for the 16 catalog controls; the cap keeps the entity within 1 MiB next to a full evaluation. */
-const MAX_CONTROL_STATUSES_CHARS = 8_000;
-
-/** `[controlId, status, severity]` per control; left out (the row is then read in full) beyond the cap. */
-function controlStatusesOf(evaluation: ClusterEvaluation): string | undefined {
-  const text = JSON.stringify(evaluation.controls.map((c) => [c.controlId, c.status, c.severity]));
-  return text.length <= MAX_CONTROL_STATUSES_CHARS ? text : undefined;
-}
-
-function toEntity(state: ClusterState): { partitionKey: string; rowKey: string } & Record<string, unknown> {
-  const f = indexFieldsOf(state);
-  const tags = fitTags(state.tags);
-  // Tags and evaluation share the entity's chunk budget (MAX_CHUNKS × 64 KB keeps it under 1 MiB).
-  const evaluationChars = (MAX_CHUNKS - chunksFor(tags.json)) * (CHUNK_CHARS - 1);
-  return {
-    partitionKey: clusterPartition(state.subscriptionId),
-    rowKey: clusterRow(state.resourceGroup, state.name),
-    ...defined({
-      id: state.id,
-      name: state.name,
-      subscriptionId: state.subscriptionId,
-      resourceGroup: state.resourceGroup,
-      location: state.location,
-      kind: state.kind,
-      tagsDropped: tags.dropped > 0 ? tags.dropped : undefined,
-      environment: state.environment,
-      distribution: state.distribution,
-      kubernetesVersion: state.kubernetesVersion,
-      connectivityStatus: state.connectivityStatus,
-      stale: state.stale,
-      lastSeenAt: state.lastSeenAt,
-      runId: state.evaluation.runId,
-      score: state.evaluation.score,
-      status: f.status,
-      failing: JSON.stringify(f.failing),
-      evaluatedAt: state.evaluation.evaluatedAt,
-      failedControls: JSON.stringify(state.evaluation.failedControls),
-      controlStatuses: controlStatusesOf(state.evaluation),
-    }),
-    ...writeChunks('tags', tags.json),
-    ...writeChunks('evaluation', fitEvaluation(state.evaluation, evaluationChars)),
-  };
-}
-
-function fromEntity(e: Record<string, unknown>): ClusterState {
-  const evaluation = JSON.parse(readChunks(e, 'evaluation') ?? 'null') as ClusterEvaluation | null;
-  if (evaluation === null) throw new Error(`cluster entity ${String(e['partitionKey'])}/${String(e['rowKey'])} has no evaluation`);
-  return {
-    id: reqStr(e, 'id'),
-    name: reqStr(e, 'name'),
-    subscriptionId: reqStr(e, 'subscriptionId'),
-    resourceGroup: reqStr(e, 'resourceGroup'),
-    location: reqStr(e, 'location'),
-    kind: str(e, 'kind'),
-    tags: tagsFromEntity(e),
-    environment: str(e, 'environment'),
-    distribution: str(e, 'distribution'),
-    kubernetesVersion: str(e, 'kubernetesVersion'),
-    connectivityStatus: str(e, 'connectivityStatus'),
-    evaluation,
-    stale: bool(e, 'stale'),
-    lastSeenAt: reqStr(e, 'lastSeenAt'),
-  };
-}
-
-function matches(state: ClusterState, q: ClusterQuery): boolean {
-  return matchesFields(indexFieldsOf(state), q);
-}
 
 function matchesFields(f: IndexFields, q: ClusterQuery): boolean {
   return (
@@ -277,29 +98,18 @@ function matchesFields(f: IndexFields, q: ClusterQuery): boolean {
   );
 }
 
-/** The list view straight from the list columns; undefined for a row written before they existed. */
-function summaryFromListColumns(e: Record<string, unknown>): ClusterSummaryView | undefined {
-  const evaluatedAt = str(e, 'evaluatedAt');
-  const failedControls = str(e, 'failedControls');
-  if (evaluatedAt === undefined || failedControls === undefined) return undefined;
-  return {
-    id: reqStr(e, 'id'),
-    name: reqStr(e, 'name'),
-    subscriptionId: reqStr(e, 'subscriptionId'),
-    resourceGroup: reqStr(e, 'resourceGroup'),
-    location: reqStr(e, 'location'),
-    kind: str(e, 'kind') ?? null,
-    environment: str(e, 'environment') ?? null,
-    score: num(e, 'score'),
-    failedControls: JSON.parse(failedControls) as string[],
-    lastEvaluatedAt: evaluatedAt,
-    stale: bool(e, 'stale'),
-  };
-}
+const matches = (state: ClusterState, q: ClusterQuery): boolean => matchesFields(indexFieldsOf(state), q);
 
-/** Default staleness bound of {@link TableClusterStateRepository.listSummaries} across instances. */
-export const DEFAULT_LIST_CACHE_MS = 1000;
-const LIST_CACHE_ENTRIES = 256;
+/** The index partition a filtered listing reads (docs/data-model.md, "Choice of index partition"); undefined = the main table. */
+function indexPartitionFor(query: ClusterQuery): string | undefined {
+  if (query.failingControlId !== undefined) return indexPartitions.failing(query.failingControlId);
+  if (query.subscriptionId !== undefined) return undefined;
+  if (query.environment !== undefined) return indexPartitions.environment(query.environment);
+  if (query.stale === true) return indexPartitions.stale;
+  if (query.location !== undefined) return indexPartitions.location(query.location);
+  if (query.status !== undefined) return indexPartitions.status(query.status);
+  return undefined;
+}
 
 export interface TableClusterStateRepositoryOptions {
   /** How long a `listSummaries` page is served from memory; 0 turns the cache off. */
@@ -310,44 +120,24 @@ export interface TableClusterStateRepositoryOptions {
   readonly maxRowsExamined?: number;
 }
 
-/**
- * Bumped before and after every cluster write in this process (any instance): a cached list page
- * from an older generation is never served, so a process reads its own writes at once.
- */
-let listGeneration = 0;
-const invalidateListPages = (): void => {
-  listGeneration += 1;
-};
-
-interface CachedPage {
-  readonly generation: number;
-  readonly expiresAt: number;
-  readonly page: Promise<Page<ClusterSummaryView>>;
-}
-
-function freezePage(page: Page<ClusterSummaryView>): Page<ClusterSummaryView> {
-  for (const item of page.items) {
-    Object.freeze(item.failedControls);
-    Object.freeze(item);
-  }
-  Object.freeze(page.items);
-  return Object.freeze(page);
-}
-
-export class TableClusterStateRepository implements EvaluationClusterStateRepository, ClusterSummaryListing {
+export class TableClusterStateRepository implements EvaluationClusterStateRepository {
   private readonly table: TableClient;
   private readonly index: TableClient;
-  private readonly listCacheMs: number;
-  private readonly now: () => number;
+  private readonly records: StoredRecordReader;
   private readonly maxRowsExamined: number | undefined;
-  private readonly listPages = new Map<string, CachedPage>();
+  private readonly listPages: ListPageCache;
 
   constructor(store: TableStore, options: TableClusterStateRepositoryOptions = {}) {
     this.table = store.client('clusters');
     this.index = store.client('clusterIndex');
-    this.listCacheMs = options.listCacheMs ?? DEFAULT_LIST_CACHE_MS;
-    this.now = options.now ?? (() => performance.now());
+    this.records = store.records;
+    this.listPages = new ListPageCache(options.listCacheMs ?? DEFAULT_LIST_CACHE_MS, options.now ?? (() => performance.now()));
     this.maxRowsExamined = options.maxRowsExamined;
+  }
+
+  /** Index fields of a cluster row read with `INDEX_SELECT`; undefined (reported) when they are not readable. */
+  private indexFields(e: Record<string, unknown>): IndexFields | undefined {
+    return this.records.check(clusterIndexFieldsCodec, e);
   }
 
   async upsertMany(states: readonly ClusterState[], stored?: readonly ClusterState[]): Promise<void> {
@@ -360,16 +150,22 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     } else {
       for (const pk of new Set(states.map((s) => clusterPartition(s.subscriptionId)))) {
         for (const e of await readAll(this.table, odata`PartitionKey eq ${pk}`, INDEX_SELECT)) {
-          previous.set(`${pk}|${reqStr(e, 'rowKey')}`, indexFieldsFromEntity(e));
+          // An unreadable row (reported) is overwritten; its old index rows, if any, stay as orphans that listing skips.
+          const fields = this.indexFields(e);
+          if (fields !== undefined) previous.set(`${pk}|${reqStr(e, 'rowKey')}`, fields);
         }
       }
     }
-    const entities = states.map(toEntity);
+    const entities = states.map((state) => ({
+      partitionKey: clusterPartition(state.subscriptionId),
+      rowKey: clusterRow(state.resourceGroup, state.name),
+      ...clusterStateCodec.encode(state),
+    }));
     const upserts: TransactionAction[] = [];
     const inserts: TableEntity[] = [];
     const deletes: { partitionKey: string; rowKey: string }[] = [];
     for (const [i, state] of states.entries()) {
-      const entity = entities[i] as ReturnType<typeof toEntity>;
+      const entity = entities[i] as (typeof entities)[number];
       const pointer = `${entity.partitionKey}|${entity.rowKey}`;
       const before = previous.get(pointer);
       const oldRows = before ? indexRowsOf(before) : new Map<string, Record<string, unknown>>();
@@ -392,17 +188,18 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
 
   async get(subscriptionId: string, resourceGroup: string, name: string): Promise<ClusterState | undefined> {
     const e = await getEntityOrUndefined(this.table, clusterPartition(subscriptionId), clusterRow(resourceGroup, name));
-    return e === undefined ? undefined : fromEntity(e);
+    return e === undefined ? undefined : this.records.one(clusterStateCodec, e);
   }
 
+  /** Unreadable states (reported) are left out: the collector then rewrites them from ARM. */
   async listBySubscription(subscriptionId: string): Promise<ClusterState[]> {
-    return (await readAll(this.table, odata`PartitionKey eq ${clusterPartition(subscriptionId)}`)).map(fromEntity);
+    return this.records.many(clusterStateCodec, await readAll(this.table, odata`PartitionKey eq ${clusterPartition(subscriptionId)}`));
   }
 
   async list(query: ClusterQuery): Promise<Page<ClusterState>> {
     const page = await this.listRows(query, undefined);
     return {
-      items: page.rows.map(fromEntity).filter((s) => matches(s, query)),
+      items: this.records.many(clusterStateCodec, page.rows).filter((s) => matches(s, query)),
       continuationToken: page.continuationToken,
     };
   }
@@ -415,49 +212,29 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
   async listSummaryInputs(top: number, continuationToken: string | undefined): Promise<Page<SummaryInput>> {
     if (!Number.isInteger(top) || top < 1) throw new InvalidRequestError('top must be a positive integer.', 'top');
     const page = await readPage(this.table, undefined, top, decodeContinuation(continuationToken), SUMMARY_SELECT);
-    const slim = (controls: readonly ControlResult[]): ControlResult[] => controls.map((c) => ({ controlId: c.controlId, status: c.status, severity: c.severity, evidence: '' }));
     const items = new Array<SummaryInput | undefined>(page.entities.length);
     await forEachLimited([...page.entities.keys()], POINT_READ_CONCURRENCY, async (i) => {
       const e = page.entities[i] as Record<string, unknown>;
-      const statuses = str(e, 'controlStatuses');
-      if (statuses === undefined) {
-        const state = await this.readState(e);
-        items[i] = state === undefined ? undefined : { subscriptionId: state.subscriptionId, stale: state.stale, evaluation: { score: state.evaluation.score, controls: slim(state.evaluation.controls) } };
+      const input = this.records.check(clusterSummaryInputCodec, e);
+      // Unreadable (reported): left out of the summary. Without `controlStatuses`: read in full.
+      if (input !== null) {
+        items[i] = input;
         return;
       }
-      const controls = (JSON.parse(statuses) as [string, ControlStatus, Severity][]).map(([controlId, status, severity]): ControlResult => ({ controlId, status, severity, evidence: '' }));
-      items[i] = { subscriptionId: reqStr(e, 'subscriptionId'), stale: bool(e, 'stale'), evaluation: { score: num(e, 'score'), controls } };
+      const state = await this.readState(e);
+      const controls = state?.evaluation.controls.map((c) => ({ controlId: c.controlId, status: c.status, severity: c.severity, evidence: '' }));
+      items[i] = state === undefined || controls === undefined ? undefined : { subscriptionId: state.subscriptionId, stale: state.stale, evaluation: { score: state.evaluation.score, controls } };
     });
     return { items: items.filter((i): i is SummaryInput => i !== undefined), continuationToken: encodeContinuation(page.continuationToken) };
   }
 
   /**
-   * The list view of {@link list}: only the list columns are read (see `LIST_SELECT`). Pages are kept
-   * in memory (frozen, shared) for `listCacheMs` (default 1 s), keyed by the whole query, and
-   * concurrent requests for the same page share one read: the emulator (Azurite) answers every Table
-   * query by scanning and sorting the whole table, so at 10,000 clusters each read costs ~20 ms of
-   * its CPU. Writes in this process drop every cached page; another instance's writes show within
-   * `listCacheMs`. `list` (the evaluation's own reads) is never cached.
+   * The list view of {@link list}: only the list columns are read (see `LIST_SELECT`). Pages are served
+   * from the list-page cache (`list-page-cache.ts`) for `listCacheMs` (default 1 s); `list` (the
+   * evaluation's own reads) is never cached.
    */
-  async listSummaries(query: ClusterQuery): Promise<Page<ClusterSummaryView>> {
-    if (this.listCacheMs <= 0) return this.readSummaries(query);
-    const key = JSON.stringify([query.subscriptionId, query.status, query.failingControlId, query.environment, query.location, query.stale, query.top, query.continuationToken]);
-    const now = this.now();
-    const hit = this.listPages.get(key);
-    if (hit !== undefined && hit.generation === listGeneration && now < hit.expiresAt) return hit.page;
-    if (hit !== undefined) this.listPages.delete(key);
-    const generation = listGeneration;
-    const page = this.readSummaries(query).then(freezePage);
-    const entry: CachedPage = { generation, expiresAt: now + this.listCacheMs, page };
-    if (this.listPages.size >= LIST_CACHE_ENTRIES) {
-      const oldest = this.listPages.keys().next();
-      if (oldest.done !== true) this.listPages.delete(oldest.value);
-    }
-    this.listPages.set(key, entry);
-    page.catch(() => {
-      if (this.listPages.get(key) === entry) this.listPages.delete(key);
-    });
-    return page;
+  listSummaries(query: ClusterQuery): Promise<Page<ClusterSummaryView>> {
+    return this.listPages.get(query, () => this.readSummaries(query));
   }
 
   private async readSummaries(query: ClusterQuery): Promise<Page<ClusterSummaryView>> {
@@ -465,14 +242,15 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     const items: (ClusterSummaryView | undefined)[] = [];
     await Promise.all(
       page.rows.map(async (entity, i) => {
-        if (!matchesFields(indexFieldsFromEntity(entity), query)) return;
-        const view = summaryFromListColumns(entity);
-        if (view !== undefined) {
+        const fields = this.indexFields(entity);
+        if (fields === undefined || !matchesFields(fields, query)) return;
+        const view = this.records.check(clusterListViewCodec, entity);
+        if (view !== null) {
           items[i] = view;
           return;
         }
         const state = await this.readState(entity);
-        items[i] = state !== undefined && matches(state, query) ? toClusterSummary(state) : undefined;
+        items[i] = state !== undefined && matches(state, query) ? listViewOf(state) : undefined;
       }),
     );
     return { items: items.filter((v): v is ClusterSummaryView => v !== undefined), continuationToken: page.continuationToken };
@@ -481,17 +259,17 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
   /**
    * The control statuses of the clusters matching `query` (the filters, order and paging of
    * {@link list}), reading only `STATUS_SELECT`; a row written before `controlStatuses` existed is
-   * read in full.
+   * read in full. Unreadable rows (reported) are left out.
    */
   async listControlStatuses(query: ClusterQuery): Promise<Page<ReportCluster>> {
     const page = await this.listRows(query, STATUS_SELECT);
     const items = new Array<ReportCluster | undefined>(page.rows.length);
     await forEachLimited([...page.rows.keys()], POINT_READ_CONCURRENCY, async (i) => {
       const e = page.rows[i] as Record<string, unknown>;
-      if (!matchesFields(indexFieldsFromEntity(e), query)) return;
-      const statuses = str(e, 'controlStatuses');
-      if (statuses !== undefined) {
-        items[i] = { controls: (JSON.parse(statuses) as [string, ControlStatus, Severity][]).map(([controlId, status]) => ({ controlId, status })) };
+      if (!this.matchesRow(clusterIndexFieldsCodec, e, query)) return;
+      const input = this.records.check(clusterSummaryInputCodec, e);
+      if (input !== null) {
+        items[i] = input === undefined ? undefined : { controls: input.evaluation.controls.map((c) => ({ controlId: c.controlId, status: c.status })) };
         return;
       }
       const state = await this.readState(e);
@@ -500,9 +278,10 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     return { items: items.filter((c): c is ReportCluster => c !== undefined), continuationToken: page.continuationToken };
   }
 
+  /** The whole state of a row read in part; undefined when it is gone, or unreadable (reported). */
   private async readState(row: Record<string, unknown>): Promise<ClusterState | undefined> {
     const e = await getEntityOrUndefined(this.table, reqStr(row, 'partitionKey'), reqStr(row, 'rowKey'));
-    return e === undefined ? undefined : fromEntity(e);
+    return e === undefined ? undefined : this.records.check(clusterStateCodec, e);
   }
 
   /**
@@ -523,26 +302,13 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     const options = (match: (e: Readonly<Record<string, unknown>>) => boolean): ReadPageOptions =>
       propertyFiltered ? { match, ...(this.maxRowsExamined !== undefined ? { maxRowsExamined: this.maxRowsExamined } : {}) } : {};
 
-    const indexPartition =
-      query.failingControlId !== undefined
-        ? indexPartitions.failing(query.failingControlId)
-        : query.subscriptionId !== undefined
-          ? undefined
-          : query.environment !== undefined
-            ? indexPartitions.environment(query.environment)
-            : query.stale === true
-              ? indexPartitions.stale
-              : query.location !== undefined
-                ? indexPartitions.location(query.location)
-                : query.status !== undefined
-                  ? indexPartitions.status(query.status)
-                  : undefined;
+    const indexPartition = indexPartitionFor(query);
 
     if (indexPartition === undefined) {
       // Main table: one partition for a subscription filter, otherwise a paged read in key order.
       const where = query.subscriptionId !== undefined ? odata`PartitionKey eq ${clusterPartition(query.subscriptionId)}` : undefined;
       // `select` is undefined (whole rows) or LIST_SELECT, which holds every column the match reads.
-      const page = await readPage(this.table, where, query.top, token, select, options((e) => matchesFields(indexFieldsFromEntity(e), query)));
+      const page = await readPage(this.table, where, query.top, token, select, options((e) => this.matchesRow(clusterIndexFieldsCodec, e, query)));
       return { rows: page.entities, continuationToken: encodeContinuation(page.continuationToken) };
     }
 
@@ -554,7 +320,7 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
       ...(subscription !== undefined ? [odata`RowKey ge ${`${subscription}|`} and RowKey lt ${`${subscription}}`}`] : []),
     ].join(' and ');
     const indexQuery: ClusterQuery = { ...query, failingControlId: undefined };
-    const page = await readPage(this.index, where, query.top, token, INDEX_ROW_SELECT, options((e) => matchesFields(indexFieldsFromEntity(e), indexQuery)));
+    const page = await readPage(this.index, where, query.top, token, INDEX_ROW_SELECT, options((e) => this.matchesRow(clusterIndexRowCodec, e, indexQuery)));
     const pointers = page.entities.map((e) => reqStr(e, 'rowKey'));
     const rows: (Record<string, unknown> | undefined)[] = new Array<Record<string, unknown> | undefined>(pointers.length);
     await forEachLimited([...pointers.keys()], POINT_READ_CONCURRENCY, async (i) => {
@@ -568,6 +334,12 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     };
   }
 
+  /** Unreadable rows (reported) match nothing. */
+  private matchesRow(codec: typeof clusterIndexRowCodec, e: Readonly<Record<string, unknown>>, query: ClusterQuery): boolean {
+    const fields = this.records.check(codec, e);
+    return fields !== undefined && matchesFields(fields, query);
+  }
+
   private async pointRead(partitionKey: string, rowKey: string, select: readonly string[] | undefined): Promise<Record<string, unknown> | undefined> {
     if (select === undefined) return getEntityOrUndefined(this.table, partitionKey, rowKey);
     try {
@@ -579,14 +351,15 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
   }
 
   async deleteMany(clusters: readonly { readonly subscriptionId: string; readonly resourceGroup: string; readonly name: string }[]): Promise<number> {
-    const found: { partitionKey: string; rowKey: string; fields: IndexFields }[] = [];
+    const found: { partitionKey: string; rowKey: string; fields: IndexFields | undefined }[] = [];
     await forEachLimited([...clusters], POINT_READ_CONCURRENCY, async (c) => {
       const partitionKey = clusterPartition(c.subscriptionId);
       const rowKey = clusterRow(c.resourceGroup, c.name);
       const e = await getEntityOrUndefined(this.table, partitionKey, rowKey);
-      if (e !== undefined) found.push({ partitionKey, rowKey, fields: indexFieldsFromEntity(e) });
+      // An unreadable row (reported) is deleted too; index rows it may have had stay as orphans that listing skips.
+      if (e !== undefined) found.push({ partitionKey, rowKey, fields: this.indexFields(e) });
     });
-    const indexRows = found.flatMap((f) => [...indexRowsOf(f.fields).keys()].map((partitionKey) => ({ partitionKey, rowKey: `${f.partitionKey}|${f.rowKey}` })));
+    const indexRows = found.flatMap((f) => [...(f.fields === undefined ? [] : indexRowsOf(f.fields).keys())].map((partitionKey) => ({ partitionKey, rowKey: `${f.partitionKey}|${f.rowKey}` })));
     // States first: an index row left behind by a crash points at nothing and is skipped by `list`.
     invalidateListPages();
     await deleteBatched(this.table, found.map(({ partitionKey, rowKey }) => ({ partitionKey, rowKey })));
@@ -599,14 +372,16 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     const pk = clusterPartition(subscriptionId);
     // A cluster last seen after the cutoff was stored by a newer run: its results are current.
     const cutoff = options.lastSeenNoLaterThan === undefined ? undefined : Date.parse(options.lastSeenNoLaterThan);
-    const current = (await readAll(this.table, odata`PartitionKey eq ${pk}`, [...INDEX_SELECT, 'lastSeenAt'])).filter(
-      (e) => !bool(e, 'stale') && (cutoff === undefined || !(Date.parse(str(e, 'lastSeenAt') ?? '') > cutoff)),
-    );
+    // Rows whose index fields are unreadable (reported) are left as they are.
+    const current = (await readAll(this.table, odata`PartitionKey eq ${pk}`, [...INDEX_SELECT, 'lastSeenAt']))
+      .map((e) => ({ e, fields: this.indexFields(e) }))
+      .filter(({ e, fields }) => fields !== undefined && !fields.stale && (cutoff === undefined || !(Date.parse(typeof e['lastSeenAt'] === 'string' ? e['lastSeenAt'] : '') > cutoff)))
+      .map(({ e, fields }) => ({ e, fields: fields as IndexFields }));
     if (current.length === 0) return 0;
     const indexUpserts: TransactionAction[] = [];
-    for (const e of current) {
+    for (const { e, fields } of current) {
       const pointer = `${pk}|${reqStr(e, 'rowKey')}`;
-      for (const [partitionKey, props] of indexRowsOf({ ...indexFieldsFromEntity(e), stale: true })) {
+      for (const [partitionKey, props] of indexRowsOf({ ...fields, stale: true })) {
         indexUpserts.push(['upsert', { partitionKey, rowKey: pointer, ...props }, 'Replace']);
       }
     }
@@ -616,26 +391,28 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
     // the state read above (ETag): one rewritten since (a newer run's results) stays fresh, one deleted
     // since (ARM no longer lists it) stays gone. An unconditional upsert marked the newer results stale,
     // or recreated the deleted cluster as a row without evaluation that made every read of it throw.
-    const changed: Record<string, unknown>[] = [];
+    const changed: (typeof current)[number][] = [];
     let marked = 0;
-    await forEachLimited(current, POINT_READ_CONCURRENCY, async (e) => {
+    await forEachLimited(current, POINT_READ_CONCURRENCY, async (row) => {
+      const { e } = row;
       try {
         await this.table.updateEntity({ partitionKey: pk, rowKey: reqStr(e, 'rowKey'), stale: true }, 'Merge', { etag: reqStr(e, 'etag') });
         marked += 1;
       } catch (error) {
         if (!isStatus(error, 412) && !isStatus(error, 404)) throw error;
-        changed.push(e);
+        changed.push(row);
       }
     });
     // The index rows written above for a state rewritten or deleted meanwhile: put back what the
     // table holds now (nothing for a deleted one).
-    for (const e of changed) {
+    for (const { e, fields } of changed) {
       const rowKey = reqStr(e, 'rowKey');
       const pointer = `${pk}|${rowKey}`;
       const latest = await getEntityOrUndefined(this.table, pk, rowKey);
-      const rows = latest === undefined ? new Map<string, Record<string, unknown>>() : indexRowsOf(indexFieldsFromEntity(latest));
+      const latestFields = latest === undefined ? undefined : this.indexFields(latest);
+      const rows = latestFields === undefined ? new Map<string, Record<string, unknown>>() : indexRowsOf(latestFields);
       await submitBatched(this.index, [...rows].map(([partitionKey, props]): TransactionAction => ['upsert', { partitionKey, rowKey: pointer, ...props }, 'Replace']));
-      const written = indexRowsOf({ ...indexFieldsFromEntity(e), stale: true });
+      const written = indexRowsOf({ ...fields, stale: true });
       await deleteBatched(this.index, [...written.keys()].filter((k) => !rows.has(k)).map((partitionKey) => ({ partitionKey, rowKey: pointer })));
     }
     invalidateListPages();

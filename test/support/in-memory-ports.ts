@@ -8,6 +8,7 @@ import { ConflictError, NotFoundError, PreconditionFailedError } from '../../dom
 import type { PolicyAssignmentModel, Rollout, RolloutEvent } from '../../domain/rollout-model.js';
 import type { WebhookDelivery, WebhookSubscription } from '../../domain/webhook-subscription.js';
 import { parseAllowlist } from '../../domain/webhook-ssrf.js';
+import { toClusterSummary } from '../../application/compliance-query-service.js';
 import { GuardedHttpClient, type HostResolver } from '../../adapters/webhooks/guarded-http-client.js';
 import type {
   AuditLog,
@@ -17,6 +18,8 @@ import type {
   ClusterQuery,
   ClusterState,
   ClusterStateRepository,
+  ClusterSummaryListing,
+  ClusterSummaryView,
   EvaluationRun,
   ExceptionPageQuery,
   ExceptionRepository,
@@ -51,7 +54,7 @@ function page<T>(items: readonly T[], top: number, token: string | undefined): P
   return { items: items.slice(offset, offset + top), continuationToken: next };
 }
 
-export class InMemoryClusterStateRepository implements ClusterStateRepository {
+export class InMemoryClusterStateRepository implements ClusterStateRepository, ClusterSummaryListing {
   readonly states = new Map<string, ClusterState>();
   private key(sub: string, rg: string, name: string): string {
     return `${sub}/${rg}/${name}`.toLowerCase();
@@ -76,6 +79,11 @@ export class InMemoryClusterStateRepository implements ClusterStateRepository {
   async listControlStatuses(q: ClusterQuery): Promise<Page<ReportCluster>> {
     const states = await this.list(q);
     return { items: states.items.map((s) => ({ controls: s.evaluation.controls.map((c) => ({ controlId: c.controlId, status: c.status })) })), continuationToken: states.continuationToken };
+  }
+  /** As the Table repository: the list view of `list`, without reading the evaluations. */
+  async listSummaries(q: ClusterQuery): Promise<Page<ClusterSummaryView>> {
+    const page = await this.list(q);
+    return { items: page.items.map(toClusterSummary), continuationToken: page.continuationToken };
   }
   async listBySubscription(sub: string): Promise<ClusterState[]> {
     return [...this.states.values()].filter((s) => s.subscriptionId.toLowerCase() === sub.toLowerCase());

@@ -34,6 +34,8 @@ export interface RecordCodec<T> {
   readonly kind: string;
   /** The version `encode` writes. */
   readonly version: number;
+  /** True for a codec of some columns of an entity (a `$select` read): reading it says nothing about the rest. */
+  readonly projection: boolean;
   /** The entity properties of a record (keys excluded), `schemaVersion` included. */
   encode(record: T): Record<string, unknown>;
   /** The record, or why the entity is not one (no exception). */
@@ -43,6 +45,8 @@ export interface RecordCodec<T> {
 export interface RecordCodecSpec<T> {
   readonly kind: string;
   readonly version: number;
+  /** A codec of some columns only (see {@link RecordCodec.projection}); such a codec never writes (`encode` unused). */
+  readonly projection?: boolean;
   /** JSON Schema (2020-12) of the record in its current shape, as the application sees it. */
   readonly schema: Readonly<Record<string, unknown>>;
   /** Properties of the current version, without `schemaVersion` (the codec adds it). */
@@ -72,6 +76,7 @@ export function defineRecordCodec<T>(spec: RecordCodecSpec<T>): RecordCodec<T> {
   return {
     kind: spec.kind,
     version: spec.version,
+    projection: spec.projection === true,
     encode: (record) => ({ ...spec.encode(record), [SCHEMA_VERSION]: spec.version }),
     decode: (entity) => {
       const raw = entity[SCHEMA_VERSION];

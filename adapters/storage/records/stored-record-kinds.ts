@@ -4,7 +4,15 @@
  * frozen version is still read. A new entity kind adds its codec here.
  */
 import { auditCodec } from './audit-records.js';
+import { clusterStateCodec } from './cluster-records.js';
 import { exceptionCodec } from './exception-records.js';
 import { outcomeCodec, runCodec } from './run-records.js';
 
-export const STORED_RECORD_CODECS: readonly { readonly kind: string; readonly version: number }[] = [runCodec, outcomeCodec, exceptionCodec, auditCodec];
+export const STORED_RECORD_CODECS: readonly { readonly kind: string; readonly version: number }[] = [
+  runCodec,
+  outcomeCodec,
+  // Its fixture holds the cluster's `clusterindex` rows too (`cluster-index` kind, same version).
+  clusterStateCodec,
+  exceptionCodec,
+  auditCodec,
+];

@@ -69,7 +69,7 @@ export class StoredRecordReader {
   one<T>(codec: RecordCodec<T>, entity: StoredEntity): T {
     const result = codec.decode(entity);
     if (result.ok) {
-      this.readable(codec.kind, entity);
+      this.readable(codec, entity);
       return result.value;
     }
     this.report(codec.kind, entity, result.version, result.reasons);
@@ -80,7 +80,7 @@ export class StoredRecordReader {
   check<T>(codec: RecordCodec<T>, entity: StoredEntity): T | undefined {
     const result = codec.decode(entity);
     if (result.ok) {
-      this.readable(codec.kind, entity);
+      this.readable(codec, entity);
       return result.value;
     }
     this.report(codec.kind, entity, result.version, result.reasons);
@@ -133,8 +133,10 @@ export class StoredRecordReader {
   }
 
   /** A record read successfully again (repaired or rewritten) no longer degrades health. */
-  private readable(kind: string, entity: StoredEntity): void {
-    if (this.invalid.size === 0) return;
+  private readable(codec: { readonly kind: string; readonly projection: boolean }, entity: StoredEntity): void {
+    // Some columns read fine say nothing about the others (a damaged evaluation next to good list columns).
+    if (this.invalid.size === 0 || codec.projection) return;
+    const kind = codec.kind;
     const keys = keysOf(entity);
     this.invalid.delete(`${kind}\u0000${keys.partitionKey}\u0000${keys.rowKey}`);
   }

@@ -11,10 +11,11 @@ import { TableStore, tableClientFactory } from '../../../adapters/storage/table-
 import { TableRunRepository } from '../../../adapters/storage/table-run-repository.js';
 import { TableAuditLog } from '../../../adapters/storage/table-audit-log.js';
 import { TableExceptionRepository } from '../../../adapters/storage/table-exception-repository.js';
+import { TableClusterStateRepository, clusterPartition, clusterRow } from '../../../adapters/storage/table-cluster-state-repository.js';
 import { StoredRecordReader, storedRecordsHealthCheck } from '../../../adapters/storage/records/stored-record-reader.js';
 import { queuedRun } from '../../../application/evaluation-run.js';
 import { StoredRecordInvalidError } from '../../../domain/errors.js';
-import { uniquePrefix } from './fixtures.js';
+import { SUB_A, clusterState, uniquePrefix } from './fixtures.js';
 
 let azurite: RunningAzurite;
 
@@ -152,5 +153,28 @@ describe('health window', () => {
     expect(o.reader.health().invalidRecords).toBe(1);
     o.clock.now += 2 * 3_600_000;
     expect(o.reader.health()).toEqual({ invalidRecords: 0, byKind: {}, failedReads: 1 });
+  });
+});
+
+describe('cluster states', () => {
+  it('a damaged evaluation leaves the cluster out of every listing and the fleet summary; its point read is a typed error', async () => {
+    const o = await open();
+    const clusters = new TableClusterStateRepository(o.store, { listCacheMs: 0 });
+    await clusters.upsertMany([clusterState(SUB_A, 'rg', 'good', { env: 'prod', failing: ['ARC-AC-01'] }), clusterState(SUB_A, 'rg', 'bad', { env: 'prod', failing: ['ARC-AC-01'] })]);
+    await damage(o.table('clusters'), clusterPartition(SUB_A), clusterRow('rg', 'bad'), { evaluation_0: '{"clusterId":', controlStatuses: '[["ARC-AC-01","broken","high"]]' });
+    expect((await clusters.list({ top: 10 })).items.map((s) => s.name)).toEqual(['good']);
+    expect((await clusters.listBySubscription(SUB_A)).map((s) => s.name)).toEqual(['good']);
+    expect((await clusters.listSummaryInputs(10, undefined)).items).toHaveLength(1);
+    await expect(clusters.get(SUB_A, 'rg', 'bad')).rejects.toMatchObject({ code: 'StoredRecordInvalid', kind: 'cluster-state' });
+    // The list columns are intact, so the list view still shows it (it does not parse the evaluation).
+    expect((await clusters.listSummaries({ environment: 'prod', top: 10 })).items.map((s) => s.name).sort()).toEqual(['bad', 'good']);
+    // Index fields damaged: left out of filtered listings too.
+    await damage(o.table('clusters'), clusterPartition(SUB_A), clusterRow('rg', 'bad'), { status: 'unsure' });
+    expect((await clusters.listSummaries({ environment: 'prod', top: 10 })).items.map((s) => s.name)).toEqual(['good']);
+    expect(o.reader.health().byKind).toEqual({ 'cluster-state': 1 });
+    // The next evaluation rewrites it: readable again, no longer counted.
+    await clusters.upsertMany([clusterState(SUB_A, 'rg', 'bad', { env: 'prod' })]);
+    expect((await clusters.get(SUB_A, 'rg', 'bad'))?.name).toBe('bad');
+    expect(o.reader.health().invalidRecords).toBe(0);
   });
 });

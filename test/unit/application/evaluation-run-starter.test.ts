@@ -90,7 +90,7 @@ function deps(overrides: {
         staleMarked.push({ subscriptionId, lastSeenNoLaterThan: options.lastSeenNoLaterThan });
         return 1;
       },
-      list: async () => ({ items: [], continuationToken: undefined }),
+      listSummaryInputs: async () => ({ items: [], continuationToken: undefined }),
     },
     history: { ...(unused as object), purgeOlderThan: async () => 0 },
     summaries: {

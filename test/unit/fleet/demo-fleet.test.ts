@@ -27,6 +27,22 @@ const ext = (c: FleetCluster, ...types: string[]): boolean =>
     return types.includes(String(p['extensionType']).toLowerCase()) && p['provisioningState'] === 'Succeeded';
   });
 
+/** Succeeded admin kubeconfig downloads (break-glass) of a cluster in the Activity Log, in the 30 days before NOW. */
+function adminDownloads(fleet: FleetModel, c: FleetCluster): number {
+  const id = `${c.resource.id.toLowerCase()}/`;
+  const value = (v: unknown): string => String(typeof v === 'object' && v !== null ? (v as { value?: unknown }).value : v);
+  return (fleet.activityLog ?? []).filter((e) => {
+    const at = Date.parse(String(e['eventTimestamp']));
+    return (
+      String(e['resourceId']).toLowerCase().startsWith(id) &&
+      value(e['operationName']).toLowerCase().endsWith('/listadminkubeconfig/action') &&
+      value(e['status']) === 'Succeeded' &&
+      at > NOW.getTime() - 30 * DAY &&
+      at <= NOW.getTime()
+    );
+  }).length;
+}
+
 /** A deliberately independent reading of the control catalog (issue 3), to prove the demo data exercises it. */
 function evaluate(fleet: FleetModel, c: FleetCluster, states: Record<string, unknown>[]): Record<string, Status | 'n/a'> {
   const mine = states.filter((s) => s['resourceId'] === c.resource.id.toLowerCase());
@@ -59,6 +75,7 @@ function evaluate(fleet: FleetModel, c: FleetCluster, states: Record<string, unk
     'ARC-TD-01': ext(c, 'microsoft.azuredefender.kubernetes') ? 'pass' : 'fail',
     'ARC-TD-02': ext(c, 'microsoft.azuremonitor.containers', 'azuremonitor-containers') ? 'pass' : 'fail',
     'ARC-TD-03': ext(c, 'microsoft.dataprotection.kubernetes') ? 'pass' : 'fail',
+    'ARC-TD-04': String(c.resource['kind'] ?? '').toLowerCase() !== 'provisionedcluster' ? 'n/a' : adminDownloads(fleet, c) > 0 ? 'fail' : 'pass',
     'ARC-UP-01': policy(def('b1a9997f-2883-4f12-bdff-2280f99b5915')),
     'ARC-UP-02': p['arcAgentProfile']?.agentAutoUpgrade === 'Enabled' ? 'pass' : 'fail',
     'ARC-OP-01': p['connectivityStatus'] === 'Connected' && NOW.getTime() - lastSeen <= DAY ? 'pass' : 'fail',

@@ -15,7 +15,7 @@ import { loadHostOptions, resolveStorageConnection } from './host-options.js';
 import { buildRoutes, createHttpServer, type HttpRoute } from './http-listener.js';
 import { consoleLogger, invokeFunction, type HostLogger, type InvocationInput } from './invocation.js';
 import { applyOutputBindings, hasNonHttpOutputs, normalizeQueueName } from './output-bindings.js';
-import { QueueListener } from './queue-listener.js';
+import { DEFAULT_PROCESSING_VISIBILITY_SECONDS, QueueListener } from './queue-listener.js';
 import { memoryScheduleMonitor, TimerListener, type ScheduleMonitor } from './timer-listener.js';
 import { parseSchedule } from './timer-schedule.js';
 
@@ -43,6 +43,13 @@ export interface FunctionsHostOptions {
    * `FUNCTIONS_REQUEST_BODY_SIZE_LIMIT` setting, else 104857600 (100 MB, the Functions host default).
    */
   readonly maxRequestBodyBytes?: number;
+  /**
+   * How long a dequeued message stays invisible while its function runs (renewed at half-time), in
+   * seconds: after a crash, its message is received again this long after it was last renewed.
+   * Default the `LOCAL_QUEUE_PROCESSING_VISIBILITY_SECONDS` setting, else 600 (the queue extension's
+   * 10 minutes). Tests and crash drills shorten it.
+   */
+  readonly queueProcessingVisibilitySeconds?: number;
   /** Local-only: timer functions to run once right after start (in the background). */
   readonly runTimersOnStart?: readonly string[];
   readonly logger?: HostLogger;
@@ -88,6 +95,20 @@ function requestBodyLimit(option: number | undefined): number {
   return value;
 }
 
+/** Longest visibility timeout Azure Storage accepts (7 days). */
+const MAX_VISIBILITY_SECONDS = 604_800;
+
+/** The processing visibility: the option, else the local setting, else the extension's 10 minutes; invalid values fail the start. */
+function processingVisibility(option: number | undefined): number {
+  const raw = option ?? process.env['LOCAL_QUEUE_PROCESSING_VISIBILITY_SECONDS'];
+  if (raw === undefined || raw === '') return DEFAULT_PROCESSING_VISIBILITY_SECONDS;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_VISIBILITY_SECONDS) {
+    throw new Error(`LOCAL_QUEUE_PROCESSING_VISIBILITY_SECONDS must be a whole number of seconds from 1 to ${MAX_VISIBILITY_SECONDS} (got '${String(raw)}').`);
+  }
+  return value;
+}
+
 /** How a bound interface is written in a URL: wildcard binds are reached through localhost. */
 function urlHost(hostname: string): string {
   if (hostname === '0.0.0.0' || hostname === '::') return 'localhost';
@@ -126,6 +147,7 @@ async function startIndexedHost(
   const state = coreState();
   const defaultHostJson = join(appRoot, 'host.json');
   const hostOptions = loadHostOptions(options.hostJson ?? (existsSync(defaultHostJson) ? defaultHostJson : undefined));
+  const processingVisibilitySeconds = processingVisibility(options.queueProcessingVisibilitySeconds);
   const registrations = await loadEntryFiles(resolveEntryFiles({ entry: options.entry, appRoot }));
 
   // Indexing: every binding problem is collected so one start reports all of them.
@@ -162,7 +184,7 @@ async function startIndexedHost(
       if (type === 'queuetrigger') {
         const queueName = normalizeQueueName(binding['queueName']);
         const connectionString = resolveStorageConnection(binding['connection']);
-        queueListeners.push(new QueueListener({ registration, triggerName, queueName, connectionString }, hostOptions.queues, { invoke, log: logger, clients }));
+        queueListeners.push(new QueueListener({ registration, triggerName, queueName, connectionString }, hostOptions.queues, { invoke, log: logger, clients, processingVisibilitySeconds }));
       } else if (type === 'timertrigger') {
         const schedule = parseSchedule(String(binding['schedule'] ?? ''));
         const useMonitor = typeof binding['useMonitor'] === 'boolean' ? binding['useMonitor'] : schedule.monitoredByDefault;

@@ -21,8 +21,12 @@ import { queueClientFor } from './output-bindings.js';
 
 /** Minimum polling interval of the Storage extension (`QueuePollingIntervals.Minimum`). */
 export const MIN_POLLING_INTERVAL_MS = 100;
-/** Visibility of a message while its function runs (the extension's 10 minutes, renewed at half-time). */
-const PROCESSING_VISIBILITY_SECONDS = 600;
+/**
+ * Default visibility of a message while its function runs (the extension's 10 minutes, renewed at
+ * half-time): how long a message whose host died mid-invocation stays invisible before another host
+ * (or the restarted one) receives it again. `LOCAL_QUEUE_PROCESSING_VISIBILITY_SECONDS` changes it.
+ */
+export const DEFAULT_PROCESSING_VISIBILITY_SECONDS = 600;
 
 export interface QueueTrigger {
   readonly registration: FunctionRegistration;
@@ -35,6 +39,8 @@ export interface QueueListenerDeps {
   invoke(registration: FunctionRegistration, input: InvocationInput): Promise<RpcInvocationResponse>;
   readonly log: HostLogger;
   readonly clients: Map<string, QueueClient>;
+  /** Visibility of a running message, renewed at half-time (default {@link DEFAULT_PROCESSING_VISIBILITY_SECONDS}). */
+  readonly processingVisibilitySeconds?: number | undefined;
 }
 
 /** Strict base64 check: .NET's `Convert.FromBase64String`, which the host uses, rejects anything else. */
@@ -65,6 +71,10 @@ export class QueueListener {
     this.#trigger = trigger;
     this.#options = options;
     this.#deps = deps;
+  }
+
+  get #processingVisibilitySeconds(): number {
+    return this.#deps.processingVisibilitySeconds ?? DEFAULT_PROCESSING_VISIBILITY_SECONDS;
   }
 
   get functionName(): string {
@@ -115,7 +125,7 @@ export class QueueListener {
         const client = await this.#client(this.#trigger.queueName);
         const result = await client.receiveMessages({
           numberOfMessages: this.#options.batchSize,
-          visibilityTimeout: PROCESSING_VISIBILITY_SECONDS,
+          visibilityTimeout: this.#processingVisibilitySeconds,
           abortSignal: signal,
         });
         messages = result.receivedMessageItems;
@@ -195,12 +205,12 @@ export class QueueListener {
     let renewing: Promise<void> = Promise.resolve();
     const renewal = setInterval(() => {
       renewing = client
-        .updateMessage(message.messageId, popReceipt, undefined, PROCESSING_VISIBILITY_SECONDS)
+        .updateMessage(message.messageId, popReceipt, undefined, this.#processingVisibilitySeconds)
         .then((updated) => {
           if (updated.popReceipt !== undefined) popReceipt = updated.popReceipt;
         })
         .catch((error: unknown) => this.#log('warning', `Renewing message ${message.messageId} failed: ${error instanceof Error ? error.message : String(error)}`));
-    }, (PROCESSING_VISIBILITY_SECONDS * 1000) / 2);
+    }, (this.#processingVisibilitySeconds * 1000) / 2);
     renewal.unref();
     let succeeded = true;
     try {

@@ -357,64 +357,6 @@ export function incidentControlOf(event: Pick<ControlPlaneEvent, 'kind' | 'statu
   return undefined;
 }
 
-const KINDS = new Set<string>(WATCHED_OPERATIONS.map((o) => o.kind));
-const SEVERITIES = new Set<string>(['high', 'medium', 'low']);
-const SECURITY_EXTENSIONS = new Set<string>(Object.keys(SECURITY_EXTENSION_CONTROL));
-
-/**
- * A stored event read back, checked field by field; throws `TypeError` naming the first bad field (a
- * damaged row must fail loudly, not reach the API or a control as something else).
- */
-export function parseControlPlaneEvent(value: unknown): ControlPlaneEvent {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError('control-plane event is not an object');
-  const o = value as Record<string, unknown>;
-  const req = (k: string): string => {
-    const v = o[k];
-    if (typeof v !== 'string' || v === '') throw new TypeError(`control-plane event: ${k} is missing`);
-    return v;
-  };
-  const opt = (k: string): string | undefined => {
-    const v = o[k];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') throw new TypeError(`control-plane event: ${k} is not a string`);
-    return v;
-  };
-  const kind = req('kind');
-  if (!KINDS.has(kind)) throw new TypeError(`control-plane event: unknown kind ${kind}`);
-  const severity = req('severity');
-  if (!SEVERITIES.has(severity)) throw new TypeError(`control-plane event: unknown severity ${severity}`);
-  const securityExtension = opt('securityExtension');
-  if (securityExtension !== undefined && !SECURITY_EXTENSIONS.has(securityExtension)) throw new TypeError(`control-plane event: unknown security extension ${securityExtension}`);
-  const rawIds = o['clusterIds'];
-  if (rawIds !== undefined && !(Array.isArray(rawIds) && rawIds.every((x) => typeof x === 'string'))) throw new TypeError('control-plane event: clusterIds is not a list of strings');
-  const eventTimestamp = req('eventTimestamp');
-  if (Number.isNaN(Date.parse(eventTimestamp))) throw new TypeError('control-plane event: eventTimestamp is not a time');
-  const event: ControlPlaneEvent = {
-    eventDataId: req('eventDataId'),
-    kind: kind as ControlPlaneEventKind,
-    operation: req('operation'),
-    status: req('status'),
-    subStatus: opt('subStatus'),
-    caller: req('caller'),
-    callerAppId: opt('callerAppId'),
-    eventTimestamp,
-    submissionTimestamp: opt('submissionTimestamp'),
-    subscriptionId: req('subscriptionId'),
-    resourceGroup: req('resourceGroup'),
-    resourceId: req('resourceId'),
-    clusterId: opt('clusterId'),
-    clusterName: opt('clusterName'),
-    clusterIds: rawIds as string[] | undefined,
-    extensionName: opt('extensionName'),
-    securityExtension: securityExtension as SecurityExtension | undefined,
-    severity: severity as Severity,
-    correlationId: opt('correlationId'),
-    clientIpAddress: opt('clientIpAddress'),
-  };
-  // Absent stays absent (JSON round trips and API answers carry no `undefined` keys).
-  return Object.fromEntries(Object.entries(event).filter(([, v]) => v !== undefined)) as unknown as ControlPlaneEvent;
-}
-
 /** What ARC-TD-04 concludes for one cluster, before severity and exceptions are applied. */
 export interface BreakGlassOutcome {
   readonly status: 'pass' | 'fail' | 'unknown' | 'not_applicable';

@@ -11,11 +11,14 @@
  * - `ext|<subscription>` / `<cluster id>`: extension name → type as last listed (the log names an
  *   extension, never its type).
  *
- * Events are JSON in one property, validated on read (`parseControlPlaneEvent`).
+ * Every row is written and read through its codec (`records/control-plane-records.ts`): versioned,
+ * validated on read; a damaged row is left out of listings and reported like any stored record.
  */
 import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import type { ControlPlaneEventQuery, ControlPlaneEventRepository, ControlPlaneWatchState, Page } from '../../application/ports.js';
-import { clustersOf, parseControlPlaneEvent, type ControlPlaneEvent } from '../../domain/control-plane-events.js';
+import { clustersOf, type ControlPlaneEvent } from '../../domain/control-plane-events.js';
+import { controlPlaneEventCodec, controlPlaneExtensionTypesCodec, controlPlaneWatchCodec } from './records/control-plane-records.js';
+import type { StoredRecordReader } from './records/stored-record-reader.js';
 import { escapeKey, invertedTime, unescapeKey } from './table-keys.js';
 import { decodeContinuation, deleteBatched, encodeContinuation, getEntityOrUndefined, isStatus, readAll, readPage, str, submitBatched, type TableStore } from './table-store.js';
 
@@ -31,31 +34,24 @@ const untilKey = (at: string): string => `${invertedTime(at)}}`;
 const fromKey = (at: string): string => invertedTime(at);
 
 function eventRow(partitionKey: string, event: ControlPlaneEvent, published?: boolean): TableEntity {
-  return {
-    partitionKey,
-    rowKey: rowKeyOf(event),
-    subscriptionId: event.subscriptionId,
-    operation: event.operation.toLowerCase(),
-    eventTimestamp: event.eventTimestamp,
-    event: JSON.stringify(event),
-    ...(published !== undefined ? { published } : {}),
-  };
-}
-
-function eventOf(entity: Readonly<Record<string, unknown>>): ControlPlaneEvent {
-  const raw = str(entity, 'event');
-  if (raw === undefined) throw new TypeError(`stored control-plane event ${String(entity['partitionKey'])}/${String(entity['rowKey'])} has no event`);
-  return parseControlPlaneEvent(JSON.parse(raw));
+  return { partitionKey, rowKey: rowKeyOf(event), ...controlPlaneEventCodec.encode(event), ...(published !== undefined ? { published } : {}) };
 }
 
 export class TableControlPlaneEventRepository implements ControlPlaneEventRepository {
-  private constructor(private readonly table: TableClient) {}
+  private constructor(
+    private readonly table: TableClient,
+    private readonly records: StoredRecordReader,
+  ) {}
 
   /** Opens (and creates once) the table in the store's account, with its prefix. */
   static async open(store: TableStore): Promise<TableControlPlaneEventRepository> {
     const table = store.dynamicTable(CONTROL_PLANE_TABLE);
     await table.createTable();
-    return new TableControlPlaneEventRepository(table);
+    return new TableControlPlaneEventRepository(table, store.records);
+  }
+
+  private events(entities: readonly Record<string, unknown>[]): ControlPlaneEvent[] {
+    return this.records.many(controlPlaneEventCodec, entities);
   }
 
   async record(event: ControlPlaneEvent): Promise<{ readonly published: boolean }> {
@@ -92,60 +88,40 @@ export class TableControlPlaneEventRepository implements ControlPlaneEventReposi
         : (e: Readonly<Record<string, unknown>>): boolean =>
             (subscription === undefined || str(e, 'subscriptionId') === subscription) && (operation === undefined || str(e, 'operation') === operation);
     const page = await readPage(this.table, filter, query.top, cursor, undefined, match !== undefined ? { match } : {});
-    return { items: page.entities.map(eventOf), continuationToken: encodeContinuation(page.continuationToken) };
+    return { items: this.events(page.entities), continuationToken: encodeContinuation(page.continuationToken) };
   }
 
   async listForCluster(clusterId: string, from: string, to: string): Promise<ControlPlaneEvent[]> {
     const rows = await readAll(this.table, odata`PartitionKey eq ${clusterPartition(clusterId)} and RowKey ge ${fromKey(to)} and RowKey lt ${untilKey(from)}`);
-    return rows.map(eventOf);
+    return this.events(rows);
   }
 
   async getWatchState(subscriptionId: string): Promise<ControlPlaneWatchState | undefined> {
     const e = await getEntityOrUndefined(this.table, WATCH, escapeKey(subscriptionId.toLowerCase()));
-    return e === undefined ? undefined : watchStateOf(e);
+    return e === undefined ? undefined : this.records.one(controlPlaneWatchCodec, e);
   }
 
   async saveWatchState(state: ControlPlaneWatchState): Promise<void> {
-    const entity: TableEntity = {
-      partitionKey: WATCH,
-      rowKey: escapeKey(state.subscriptionId.toLowerCase()),
-      subscriptionId: state.subscriptionId.toLowerCase(),
-      coverageFrom: state.coverage?.from ?? '',
-      coverageTo: state.coverage?.to ?? '',
-      lastAttemptAt: state.lastAttemptAt ?? '',
-      lastSuccessAt: state.lastSuccessAt ?? '',
-      lastError: (state.lastError ?? '').slice(0, 2000),
-    };
-    await this.table.upsertEntity(entity, 'Replace');
+    await this.table.upsertEntity({ partitionKey: WATCH, rowKey: escapeKey(state.subscriptionId.toLowerCase()), ...controlPlaneWatchCodec.encode(state) }, 'Replace');
   }
 
   async listWatchStates(): Promise<ControlPlaneWatchState[]> {
-    return (await readAll(this.table, odata`PartitionKey eq ${WATCH}`)).map(watchStateOf);
+    return this.records.many(controlPlaneWatchCodec, await readAll(this.table, odata`PartitionKey eq ${WATCH}`));
   }
 
   async recordExtensionTypes(subscriptionId: string, types: ReadonlyMap<string, ReadonlyMap<string, string>>): Promise<void> {
     const rows = [...types].map(([clusterId, byName]): TableEntity => ({
       partitionKey: extensionPartition(subscriptionId),
       rowKey: escapeKey(clusterId.toLowerCase()),
-      types: JSON.stringify(Object.fromEntries([...byName].map(([n, t]) => [n.toLowerCase(), t.toLowerCase()]))),
+      ...controlPlaneExtensionTypesCodec.encode({ clusterId, types: Object.fromEntries([...byName].map(([n, t]) => [n.toLowerCase(), t.toLowerCase()])) }),
     }));
     if (rows.length > 0) await submitBatched(this.table, rows.map((e) => ['upsert', e, 'Replace'] as TransactionAction));
   }
 
   async extensionTypes(subscriptionId: string): Promise<Map<string, Map<string, string>>> {
     const out = new Map<string, Map<string, string>>();
-    for (const row of await readAll(this.table, odata`PartitionKey eq ${extensionPartition(subscriptionId)}`)) {
-      const clusterId = typeof row['rowKey'] === 'string' ? row['rowKey'] : '';
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(str(row, 'types') ?? '{}');
-      } catch {
-        continue;
-      }
-      if (typeof parsed !== 'object' || parsed === null) continue;
-      const byName = new Map<string, string>();
-      for (const [n, t] of Object.entries(parsed)) if (typeof t === 'string') byName.set(n, t);
-      out.set(unescapeKey(clusterId), byName);
+    for (const row of this.records.many(controlPlaneExtensionTypesCodec, await readAll(this.table, odata`PartitionKey eq ${extensionPartition(subscriptionId)}`))) {
+      out.set(unescapeKey(row.clusterId), new Map(Object.entries(row.types)));
     }
     return out;
   }
@@ -157,32 +133,14 @@ export class TableControlPlaneEventRepository implements ControlPlaneEventReposi
     const keys: { partitionKey: string; rowKey: string }[] = [];
     for (const row of old) {
       const rowKey = String(row['rowKey']);
-      try {
-        for (const c of clustersOf(eventOf(row))) keys.push({ partitionKey: clusterPartition(c), rowKey });
-      } catch {
-        // An unreadable row still goes; its copies (if any) age out with their own partition reads.
-      }
+      // An unreadable row still goes (its copies, if any, cannot be named and stay).
+      const event = this.records.check(controlPlaneEventCodec, row);
+      for (const c of event !== undefined ? clustersOf(event) : []) keys.push({ partitionKey: clusterPartition(c), rowKey });
     }
     // Copies first: a main row never goes while copies that only it names remain.
     if (keys.length > 0) await deleteBatched(this.table, keys);
     if (old.length > 0) await deleteBatched(this.table, old.map((row) => ({ partitionKey: ALL, rowKey: String(row['rowKey']) })));
     return old.length;
   }
-}
-
-function watchStateOf(e: Readonly<Record<string, unknown>>): ControlPlaneWatchState {
-  const opt = (k: string): string | undefined => {
-    const v = str(e, k);
-    return v === undefined || v === '' ? undefined : v;
-  };
-  const from = opt('coverageFrom');
-  const to = opt('coverageTo');
-  return {
-    subscriptionId: str(e, 'subscriptionId') ?? '',
-    coverage: from !== undefined && to !== undefined ? { from, to } : undefined,
-    lastAttemptAt: opt('lastAttemptAt'),
-    lastSuccessAt: opt('lastSuccessAt'),
-    lastError: opt('lastError'),
-  };
 }
 

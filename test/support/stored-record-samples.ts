@@ -5,6 +5,8 @@
  *
  * Samples fill every optional field, so a reader that loses one shows up as a changed read.
  */
+import { TableControlPlaneEventRepository } from '../../adapters/storage/table-control-plane-repository.js';
+import type { ControlPlaneEvent } from '../../domain/control-plane-events.js';
 import { TableClient } from '@azure/data-tables';
 import { TableStore, tableClientFactory } from '../../adapters/storage/table-store.js';
 import { TableRunRepository } from '../../adapters/storage/table-run-repository.js';
@@ -43,6 +45,7 @@ export interface SampleRepositories {
   readonly deliveries: TableWebhookDeliveryRepository;
   readonly inbound: TableInboundMessageIdStore;
   readonly watermarks: TableServiceNowWatermarks;
+  readonly controlPlane: TableControlPlaneEventRepository;
 }
 
 export async function openSampleRepositories(connectionString: string, tablePrefix: string): Promise<SampleRepositories> {
@@ -61,6 +64,7 @@ export async function openSampleRepositories(connectionString: string, tablePref
     deliveries: new TableWebhookDeliveryRepository(webhookTables),
     inbound: new TableInboundMessageIdStore(webhookTables),
     watermarks: await TableServiceNowWatermarks.open({ connectionString }, { tablePrefix }),
+    controlPlane: await TableControlPlaneEventRepository.open(store),
   };
 }
 
@@ -232,6 +236,39 @@ export interface RecordSample {
 
 const json = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null)) as unknown;
 
+const CONTROL_PLANE_CLUSTER = '/subscriptions/00000000-0000-0000-0000-0000000000aa/resourcegroups/rg-edge/providers/microsoft.kubernetes/connectedclusters/edge-01';
+const CONTROL_PLANE_EVENT: ControlPlaneEvent = {
+  eventDataId: 'a1b2c3d4-0000-4000-8000-000000000001',
+  kind: 'break-glass-credential',
+  operation: 'Microsoft.HybridContainerService/provisionedClusterInstances/listAdminKubeconfig/action',
+  status: 'Succeeded',
+  caller: 'oncall@contoso.example',
+  callerAppId: '04b07795-8ddb-461a-bbee-02f9e1bf7b46',
+  eventTimestamp: '2026-05-01T10:00:00.000Z',
+  submissionTimestamp: '2026-05-01T10:00:13.000Z',
+  subscriptionId: '00000000-0000-0000-0000-0000000000aa',
+  resourceGroup: 'rg-edge',
+  resourceId: '/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-edge/providers/Microsoft.Kubernetes/connectedClusters/edge-01/providers/Microsoft.HybridContainerService/provisionedClusterInstances/default',
+  clusterId: CONTROL_PLANE_CLUSTER,
+  clusterName: 'edge-01',
+  severity: 'high',
+  correlationId: 'c0000000-0000-4000-8000-000000000001',
+  clientIpAddress: '203.0.113.10',
+};
+const CONTROL_PLANE_GROUP_EVENT: ControlPlaneEvent = {
+  eventDataId: 'a1b2c3d4-0000-4000-8000-000000000002',
+  kind: 'role-assignment-written',
+  operation: 'Microsoft.Authorization/roleAssignments/write',
+  status: 'Succeeded',
+  caller: 'identity-team@contoso.example',
+  eventTimestamp: '2026-05-01T11:00:00.000Z',
+  subscriptionId: '00000000-0000-0000-0000-0000000000aa',
+  resourceGroup: 'rg-edge',
+  resourceId: '/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-edge/providers/Microsoft.Authorization/roleAssignments/r1',
+  clusterIds: [CONTROL_PLANE_CLUSTER],
+  severity: 'medium',
+};
+
 export const RECORD_SAMPLES: readonly RecordSample[] = [
   {
     kind: 'run',
@@ -362,6 +399,29 @@ export const RECORD_SAMPLES: readonly RecordSample[] = [
     kind: 'servicenow-watermark',
     write: (r) => r.watermarks.advance('incident', `${CLUSTER_ID.toLowerCase()}#ARC-AC-01`, '2026-05-01T02:03:00.000Z'),
     read: async (r) => ({ get: (await r.watermarks.get('incident', `${CLUSTER_ID.toLowerCase()}#ARC-AC-01`)) ?? null }),
+  },
+  {
+    kind: 'control-plane-event',
+    write: async (r) => {
+      await r.controlPlane.record(CONTROL_PLANE_EVENT);
+      await r.controlPlane.markPublished(CONTROL_PLANE_EVENT);
+      await r.controlPlane.record(CONTROL_PLANE_GROUP_EVENT);
+    },
+    read: async (r) => ({
+      list: json((await r.controlPlane.list({ top: 10 })).items),
+      cluster: json(await r.controlPlane.listForCluster(CONTROL_PLANE_CLUSTER, '2026-04-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z')),
+      again: json(await r.controlPlane.record(CONTROL_PLANE_EVENT)),
+    }),
+  },
+  {
+    kind: 'control-plane-watch',
+    write: (r) => r.controlPlane.saveWatchState({ subscriptionId: '00000000-0000-0000-0000-0000000000aa', coverage: { from: '2026-04-01T00:00:00.000Z', to: '2026-05-01T12:00:00.000Z' }, lastAttemptAt: '2026-05-01T12:00:00.000Z', lastSuccessAt: '2026-05-01T12:00:00.000Z' }),
+    read: async (r) => ({ get: json(await r.controlPlane.getWatchState('00000000-0000-0000-0000-0000000000AA')), all: json(await r.controlPlane.listWatchStates()) }),
+  },
+  {
+    kind: 'control-plane-extension-types',
+    write: (r) => r.controlPlane.recordExtensionTypes('00000000-0000-0000-0000-0000000000aa', new Map([[CONTROL_PLANE_CLUSTER, new Map([['azurepolicy', 'Microsoft.PolicyInsights'], ['ClusterMonitor', 'azuremonitor-containers']])]])),
+    read: async (r) => json(Object.fromEntries([...(await r.controlPlane.extensionTypes('00000000-0000-0000-0000-0000000000aa'))].map(([c, m]) => [c, Object.fromEntries(m)]))),
   },
 ];
 

@@ -5,6 +5,7 @@
  */
 import { auditCodec } from './audit-records.js';
 import { clusterStateCodec } from './cluster-records.js';
+import { controlPlaneEventCodec, controlPlaneExtensionTypesCodec, controlPlaneWatchCodec } from './control-plane-records.js';
 import { exceptionCodec } from './exception-records.js';
 import { outcomeCodec, runCodec } from './run-records.js';
 
@@ -15,4 +16,7 @@ export const STORED_RECORD_CODECS: readonly { readonly kind: string; readonly ve
   clusterStateCodec,
   exceptionCodec,
   auditCodec,
+  controlPlaneEventCodec,
+  controlPlaneWatchCodec,
+  controlPlaneExtensionTypesCodec,
 ];

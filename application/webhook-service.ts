@@ -8,6 +8,16 @@ import { createHash } from 'node:crypto';
 import { AppError, ConflictError, InvalidRequestError, NotFoundError } from '../domain/errors.js';
 import { redactSecrets } from '../domain/secret-redaction.js';
 import { toEnvelope, subscriptionWants, type OutboundEvent } from '../domain/webhook-events.js';
+import { ocsfFindingsOfComplianceChange, type OcsfComplianceFinding, type OcsfProduct } from '../domain/ocsf-finding.js';
+import type { WebhookFormat } from '../domain/webhook-subscription.js';
+
+const DEFAULT_PRODUCT: OcsfProduct = { name: 'arc-compliance', vendorName: 'arc-compliance', version: 'unknown' };
+const isServiceNowFormat = (format: WebhookFormat): format is 'servicenow-incident' | 'servicenow-event' => format.startsWith('servicenow');
+
+/** The ocsf body: the findings of the controls that changed (other events are never subscribed in this format). */
+function ocsfWebhookBody(event: OutboundEvent, product: OcsfProduct): readonly OcsfComplianceFinding[] {
+  return event.type === 'cluster.compliance.changed' ? ocsfFindingsOfComplianceChange(event.data, product) : [];
+}
 import { decideAfterAttempt, OutboundCallFailed, parseRetryAfter, type AttemptOutcome, MAX_DELIVERY_ATTEMPTS } from '../domain/webhook-retry.js';
 import { formatSecret, SECRET_BYTES, webhookHeaders } from '../domain/webhook-signature.js';
 import {
@@ -55,6 +65,8 @@ export interface WebhookServiceDeps {
   readonly http: OutboundHttp;
   /** Absent when ServiceNow is not configured: ServiceNow formats are then refused at creation. */
   readonly serviceNow: ServiceNowDelivery | undefined;
+  /** `metadata.product` of findings sent in the ocsf format. */
+  readonly product?: OcsfProduct | undefined;
   readonly clock: Clock;
   readonly newId: () => string;
   readonly randomBytes: (size: number) => Uint8Array;
@@ -182,7 +194,7 @@ export class WebhookService implements EventPublisher {
 
   async create(input: NewWebhookInput, createdBy: string): Promise<CreatedWebhook> {
     const normalized = normalizeNewWebhook(input);
-    if (normalized.format !== 'standard') {
+    if (isServiceNowFormat(normalized.format)) {
       if (this.deps.serviceNow === undefined) throw new InvalidRequestError('ServiceNow is not configured (SERVICENOW_* settings).', 'format');
       // ServiceNow credentials are sent to this URL: only the configured instance may receive them.
       if (!this.deps.serviceNow.accepts(normalized.url)) {
@@ -194,7 +206,7 @@ export class WebhookService implements EventPublisher {
     if (refused !== undefined) throw new InvalidRequestError(`The webhook URL is not allowed: ${refused}.`, 'url');
     const id = this.deps.newId();
     const now = this.deps.clock.now();
-    const secret = normalized.format === 'standard' ? formatSecret(this.deps.randomBytes(SECRET_BYTES)) : undefined;
+    const secret = !isServiceNowFormat(normalized.format) ? formatSecret(this.deps.randomBytes(SECRET_BYTES)) : undefined;
     const subscription: WebhookSubscription = {
       id,
       url: normalized.url,
@@ -240,7 +252,7 @@ export class WebhookService implements EventPublisher {
    */
   async rotateSecret(id: string): Promise<CreatedWebhook> {
     const s = await this.require(id);
-    if (s.format !== 'standard') throw new ConflictError('Only standard webhooks have a signing secret.', 'webhookId');
+    if (isServiceNowFormat(s.format)) throw new ConflictError('Only standard and ocsf webhooks have a signing secret.', 'webhookId');
     const now = this.deps.clock.now();
     const overlapEnds = rotationOverlapEnd(s.secrets, now);
     if (overlapEnds !== undefined) {
@@ -541,7 +553,7 @@ export class WebhookService implements EventPublisher {
   }
 
   private async attempt(subscription: WebhookSubscription, event: OutboundEvent, now: Date): Promise<{ outcome: AttemptOutcome; excerpt: string | undefined }> {
-    if (subscription.format !== 'standard') {
+    if (isServiceNowFormat(subscription.format)) {
       if (this.deps.serviceNow === undefined) return { outcome: { kind: 'network', error: 'ServiceNow is not configured' }, excerpt: undefined };
       try {
         const result = await this.deps.serviceNow.deliver(subscription.format, subscription.url, event);
@@ -552,7 +564,8 @@ export class WebhookService implements EventPublisher {
       }
     }
     const secrets = await Promise.all(activeSecrets(subscription.secrets, now).map((s) => this.deps.secrets.reveal(s, subscription.id)));
-    const body = JSON.stringify(toEnvelope(event));
+    // Standard: the `{ type, timestamp, data }` envelope; ocsf: the OCSF findings of the changed controls (an array).
+    const body = JSON.stringify(subscription.format === 'ocsf' ? ocsfWebhookBody(event, this.deps.product ?? DEFAULT_PRODUCT) : toEnvelope(event));
     const headers = webhookHeaders({ id: event.id, timestamp: Math.floor(now.getTime() / 1000), body }, secrets);
     const result = await this.deps.http.request({ method: 'POST', url: subscription.url, headers: { ...headers, 'content-type': 'application/json' }, body });
     switch (result.kind) {

@@ -305,6 +305,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     tablePrefix: overrides.tablePrefix,
     clock,
     approvals: rollouts,
+    product: PRODUCT,
     ...(overrides.log !== undefined ? { log: overrides.log } : {}),
   });
   const remediationChecks = {
@@ -416,6 +417,7 @@ export function createWebhookServicesFor(c: Container, overrides: Partial<Omit<W
     queues: endpoints.queues,
     clock: c.clock,
     approvals: c.rollouts,
+    product: c.product,
     ...overrides,
   });
 }

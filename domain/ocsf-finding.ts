@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { getControl, type ControlDefinition } from './control-catalog.js';
 import { controlMappings, listFrameworks } from './frameworks.js';
 import type { ControlStatus, Severity } from './model.js';
+import type { ClusterComplianceChangedData } from './webhook-events.js';
 
 export const OCSF_VERSION = '1.8.0';
 export const COMPLIANCE_FINDING_CLASS_UID = 2003;
@@ -45,7 +46,8 @@ export interface FindingSource {
     readonly name: string;
     readonly subscriptionId: string;
     readonly resourceGroup: string;
-    readonly location: string;
+    /** Absent on events published before they carried it (`cloud.region` is then left out). */
+    readonly location?: string | undefined;
   };
   readonly control: {
     readonly controlId: string;
@@ -143,7 +145,7 @@ export function toComplianceFinding(source: FindingSource, product: OcsfProduct)
     },
     cloud: {
       provider: 'Azure',
-      region: cluster.location,
+      ...(cluster.location !== undefined ? { region: cluster.location } : {}),
       account: { uid: cluster.subscriptionId.toLowerCase(), type_id: 13, type: 'Azure Subscription' },
     },
     finding_info: {
@@ -168,10 +170,23 @@ export function toComplianceFinding(source: FindingSource, product: OcsfProduct)
         uid: cluster.id,
         name: cluster.name,
         type: 'Microsoft.Kubernetes/connectedClusters',
-        region: cluster.location,
+        ...(cluster.location !== undefined ? { region: cluster.location } : {}),
         provider: 'Azure',
         group: { name: cluster.resourceGroup },
       },
     ],
   };
+}
+
+/**
+ * The findings of a `cluster.compliance.changed` event's data: one per changed control, at its new
+ * status (what a SIEM collector ingests from an `ocsf` webhook). Data that is not such an event gives none.
+ */
+export function ocsfFindingsOfComplianceChange(data: unknown, product: OcsfProduct): OcsfComplianceFinding[] {
+  const d = data as Partial<ClusterComplianceChangedData> | null;
+  if (d === null || typeof d !== 'object' || !Array.isArray(d.changes) || typeof d.clusterId !== 'string' || typeof d.runId !== 'string' || typeof d.evaluatedAt !== 'string') return [];
+  const cluster = { id: d.clusterId, name: d.clusterName ?? d.clusterId, subscriptionId: d.subscriptionId ?? '', resourceGroup: d.resourceGroup ?? '', location: d.location };
+  return d.changes
+    .filter((c) => getControl(c.controlId) !== undefined)
+    .map((c) => toComplianceFinding({ runId: d.runId as string, evaluatedAt: d.evaluatedAt as string, cluster, control: { controlId: c.controlId, status: c.to, severity: c.severity, evidence: c.evidence } }, product));
 }

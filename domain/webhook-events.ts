@@ -145,6 +145,8 @@ export interface ClusterComplianceChangedData {
   readonly clusterName: string;
   readonly subscriptionId: string;
   readonly resourceGroup: string;
+  /** The cluster's Azure location (absent on events published before it was added). */
+  readonly location?: string | undefined;
   readonly runId: string;
   readonly evaluatedAt: string;
   readonly score: number;
@@ -181,7 +183,7 @@ const cut = (text: string): string => (text.length <= MAX_EVENT_EVIDENCE_CHARS ?
  * changed status (first runs have no drift and emit nothing).
  */
 export function buildClusterComplianceChanged(
-  cluster: { readonly id: string; readonly name: string; readonly subscriptionId: string; readonly resourceGroup: string },
+  cluster: { readonly id: string; readonly name: string; readonly subscriptionId: string; readonly resourceGroup: string; readonly location?: string | undefined },
   previous: Pick<ClusterEvaluation, 'controls' | 'score'> | undefined,
   current: ClusterEvaluation,
 ): ClusterComplianceChangedData | undefined {
@@ -193,6 +195,7 @@ export function buildClusterComplianceChanged(
     clusterName: cluster.name,
     subscriptionId: cluster.subscriptionId.toLowerCase(),
     resourceGroup: cluster.resourceGroup,
+    ...(cluster.location !== undefined ? { location: cluster.location } : {}),
     runId: current.runId,
     evaluatedAt: current.evaluatedAt,
     score: current.score,

@@ -7,7 +7,7 @@ import { isWebhookEventType, type WebhookFilters } from './webhook-events.js';
 import type { Severity } from './model.js';
 import { hasUnsafeUrlCharacters } from './webhook-ssrf.js';
 
-export const WEBHOOK_FORMATS = Object.freeze(['standard', 'servicenow-incident', 'servicenow-event'] as const);
+export const WEBHOOK_FORMATS = Object.freeze(['standard', 'ocsf', 'servicenow-incident', 'servicenow-event'] as const);
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
 /** How long the previous secret keeps signing after a rotation. */
@@ -110,6 +110,10 @@ export function normalizeNewWebhook(input: NewWebhookInput): { url: string; even
   for (const s of subs ?? []) if (!GUID.test(s)) details.push({ code: 'InvalidValue', message: 'subscription ids are GUIDs', target: 'filters.subscriptionIds' });
   const format = input.format ?? 'standard';
   if (!(WEBHOOK_FORMATS as readonly string[]).includes(format)) details.push({ code: 'InvalidValue', message: `unknown format ${format}`, target: 'format' });
+  // OCSF findings exist for compliance changes only: any other event would be delivered in no schema.
+  if (format === 'ocsf' && (events.length === 0 || events.some((e) => e !== 'cluster.compliance.changed'))) {
+    details.push({ code: 'InvalidValue', message: 'the ocsf format delivers cluster.compliance.changed only (list just that event)', target: 'events' });
+  }
   if (details.length > 0) throw new InvalidRequestError('The webhook subscription is invalid.', details[0]?.target, details);
   const filters: WebhookFilters = {
     ...(subs !== undefined && subs.length > 0 ? { subscriptionIds: subs } : {}),

@@ -3,6 +3,7 @@
  * delivery queues, the AES-GCM secret protector, the guarded HTTP client with the allowlist, the
  * ServiceNow client. `bootstrap/composition-root.ts` calls it; tests call it with overrides.
  */
+import type { OcsfProduct } from '../../domain/ocsf-finding.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../config/settings.js';
 import { WEBHOOK_QUEUES, type WebhookDeadLetterMessage, type WebhookDeliveryMessage } from '../../application/messages.js';
@@ -41,6 +42,8 @@ export interface WebhookWiringInput {
   readonly approvals?: RolloutApprovals | undefined;
   readonly resolve?: HostResolver | undefined;
   readonly log?: WebhookLogger | undefined;
+  /** `metadata.product` of OCSF findings (ocsf webhooks). */
+  readonly product?: OcsfProduct | undefined;
 }
 
 const consoleLog: WebhookLogger = { info: (m) => console.info(m), warn: (m) => console.warn(m) };
@@ -81,6 +84,7 @@ export async function createWebhookServices(input: WebhookWiringInput): Promise<
     log: input.log ?? consoleLog,
     attemptClaims: inboundIds,
     deliveryRetentionDays: input.config.webhooks.deliveryRetentionDays,
+    product: input.product,
   });
   const changeEvents = new ChangeEventReceiver({
     secrets: sn.changeWebhookSecrets,

@@ -135,6 +135,28 @@ describe('webhook subscriptions', () => {
     expect(h.queue.sent).toHaveLength(0);
   });
 
+  it('delivers an ocsf webhook as the signed array of OCSF findings of the changed controls', async () => {
+    const h = await harness(['127.0.0.1']);
+    const { secret } = await h.service.create({ url: `${receiver.url}/siem`, events: ['cluster.compliance.changed'], format: 'ocsf' }, 'user-1');
+    expect(secret).toMatch(/^whsec_/);
+    const clusterId = '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Kubernetes/connectedClusters/c1';
+    const data = {
+      clusterId, clusterName: 'c1', subscriptionId: '00000000-0000-0000-0000-000000000001', resourceGroup: 'rg', location: 'westeurope',
+      runId: 'run-9', evaluatedAt: '2026-03-01T02:00:00.000Z', score: 80, previousScore: 100,
+      changes: [{ controlId: 'ARC-AC-01', from: 'pass', to: 'fail', kind: 'regression', severity: 'high', evidence: 'aadProfile.enableAzureRBAC is false' }],
+      failing: [{ controlId: 'ARC-AC-01', severity: 'high', evidence: 'aadProfile.enableAzureRBAC is false' }],
+    };
+    await h.service.publish({ id: 'evt-ocsf', type: 'cluster.compliance.changed', timestamp: data.evaluatedAt, data });
+    await h.drain();
+    const got = receiver.received[0]!;
+    expect(await referenceVerify(secret!, got.headers, got.body, Date.parse('2026-03-01T10:00:00Z') / 1000)).toBe(true);
+    const findings = JSON.parse(got.body) as Record<string, unknown>[];
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ class_uid: 2003, type_uid: 200301, compliance: { control: 'ARC-AC-01', status_id: 3 }, cloud: { region: 'westeurope' }, resources: [{ uid: clusterId }] });
+    const { OcsfSchema } = await import('../../support/ocsf-validator.js');
+    expect(new OcsfSchema().validate(findings[0], 'compliance_finding')).toEqual([]);
+  });
+
   it('signs with both secrets for 24 h after a rotation', async () => {
     const h = await harness(['127.0.0.1']);
     const { webhook, secret: oldSecret } = await h.service.create({ url: `${receiver.url}/hook`, events: ['*'] }, 'user-1');

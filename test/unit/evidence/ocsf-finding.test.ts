@@ -85,3 +85,29 @@ describe('the OCSF validator rejects what the schema forbids', () => {
     expect(messages({ ...finding(), message: { text: 'x' } })).toMatch(/\$\.message: not a valid string_t/);
   });
 });
+
+describe('ocsf webhooks: cluster.compliance.changed as the findings of the changed controls', () => {
+  it('maps each changed control at its new status, valid against the schema, with the same uid as the export', async () => {
+    const { buildClusterComplianceChanged } = await import('../../../domain/webhook-events.js');
+    const { ocsfFindingsOfComplianceChange } = await import('../../../domain/ocsf-finding.js');
+    const snap = snapshot();
+    const current = evaluateCluster(snap, { runId: 'run-2', runStartedAt: RUN_START, resourceGroupPeers: [snap], exceptions: [] });
+    const previous = { score: 0, controls: current.controls.map((c, i) => (i < 2 ? { ...c, status: 'fail' as const } : c)) };
+    const data = buildClusterComplianceChanged(snap, previous, current);
+    expect(data?.changes.length).toBeGreaterThan(0);
+    const findings = ocsfFindingsOfComplianceChange(JSON.parse(JSON.stringify(data)), PRODUCT);
+    expect(findings).toHaveLength(data!.changes.length);
+    for (const f of findings) expect(schema.validate(JSON.parse(JSON.stringify(f)), 'compliance_finding')).toEqual([]);
+    const first = findings[0] as { finding_info: { uid: string }; cloud: { region?: string }; compliance: { control: string } };
+    expect(first.cloud.region).toBe(snap.location);
+    expect(first.finding_info.uid).toBe(findingUid('run-2', snap.id, first.compliance.control));
+    expect(ocsfFindingsOfComplianceChange({ runId: 'r' }, PRODUCT)).toEqual([]);
+  });
+
+  it('is accepted for cluster.compliance.changed only', async () => {
+    const { normalizeNewWebhook } = await import('../../../domain/webhook-subscription.js');
+    expect(normalizeNewWebhook({ url: 'https://siem.example.com/hec', events: ['cluster.compliance.changed'], format: 'ocsf' }).format).toBe('ocsf');
+    expect(() => normalizeNewWebhook({ url: 'https://siem.example.com/hec', events: ['*'], format: 'ocsf' })).toThrow(/invalid/);
+    expect(() => normalizeNewWebhook({ url: 'https://siem.example.com/hec', events: ['cluster.compliance.changed', 'evaluation.completed'], format: 'ocsf' })).toThrow(/invalid/);
+  });
+});

@@ -368,6 +368,7 @@ export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeI
   return createApiRuntime({
     auth: c.config.auth,
     maxRequestBodyBytes: c.config.maxRequestBodyBytes,
+    dashboardClientId: c.config.dashboardClientId,
     ...c.repositories,
     auditLog: c.repositories.audit,
     remediations: c.repositories.remediations,

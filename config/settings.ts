@@ -74,6 +74,8 @@ export interface AppConfig {
   readonly webhookAllowlist: readonly string[];
   readonly maxRequestBodyBytes: number;
   readonly webhooks: WebhookSettings;
+  /** Client id of the dashboard's app registration (SPA platform); undefined: the dashboard cannot sign anyone in. */
+  readonly dashboardClientId: string | undefined;
 }
 
 export interface SettingSpec {
@@ -121,6 +123,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   { name: 'SERVICENOW_CLIENT_SECRET', description: 'OAuth client secret (a Key Vault reference in Azure).', requiredInAzure: false },
   { name: 'SERVICENOW_CATEGORY', description: 'Incident `category` of compliance incidents.', default: 'software', requiredInAzure: false },
   { name: 'SERVICENOW_ASSIGNMENT_GROUP', description: 'Incident `assignment_group` (name or sys_id) of compliance incidents.', requiredInAzure: false },
+  { name: 'DASHBOARD_CLIENT_ID', description: 'Client id of the app registration the dashboard signs people in with (authorization code flow with PKCE, SPA redirect URI `https://<app>/api/dashboard`); usually the API registration itself. Unset: the dashboard page explains that sign-in is not configured.', requiredInAzure: false },
   { name: 'SERVICENOW_CHANGE_WEBHOOK_SECRET', description: 'Space-separated `whsec_` secret(s) verifying inbound ServiceNow change events; unset refuses them.', requiredInAzure: false },
 ]);
 
@@ -237,6 +240,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (auth.issuer === undefined) problems.push('AUTH_ISSUER is required (the Entra ID v2 issuer of API callers\' tokens)');
   if (auth.audience === undefined) problems.push('AUTH_AUDIENCE is required (the API app registration\'s Application ID URI or client id)');
 
+  const dashboardClientId = str('DASHBOARD_CLIENT_ID');
+  if (dashboardClientId !== undefined && !/^[A-Za-z0-9._-]{1,128}$/.test(dashboardClientId)) problems.push('DASHBOARD_CLIENT_ID must be a client id (a GUID in Entra ID)');
+
   const webhookAllowlist = (str('WEBHOOK_ALLOWLIST') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const entry of webhookAllowlist) {
     if (!/^(\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:.]+\/\d{1,3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[A-Za-z0-9.-]+(:\d{1,5})?)$/.test(entry)) {
@@ -305,6 +311,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     webhookAllowlist: Object.freeze(webhookAllowlist),
     maxRequestBodyBytes: int('MAX_REQUEST_BODY_BYTES', 65_536, 1024, 4 * 1024 * 1024),
     webhooks,
+    dashboardClientId,
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -135,6 +135,9 @@ param webhookDeliveryRetentionDays string = ''
 @description('SERVICENOW_CATEGORY: incident category of compliance incidents (app default software).')
 param serviceNowCategory string = ''
 
+@description('DASHBOARD_CLIENT_ID: client id the dashboard signs people in with (create-app-registration.sh --azd sets it to the API registration, which gets the SPA redirect URI).')
+param dashboardClientId string = ''
+
 var abbreviations = {
   resourceGroup: 'rg-'
   identity: 'id-'
@@ -288,6 +291,7 @@ var optionalSettingValues = {
   MAX_REQUEST_BODY_BYTES: maxRequestBodyBytes
   WEBHOOK_DELIVERY_RETENTION_DAYS: webhookDeliveryRetentionDays
   SERVICENOW_CATEGORY: serviceNowCategory
+  DASHBOARD_CLIENT_ID: dashboardClientId
 }
 var optionalSettings = toObject(filter(items(optionalSettingValues), setting => !empty(trim(setting.value))), setting => setting.key, setting => trim(setting.value))
 
@@ -373,6 +377,7 @@ output AZURE_FUNCTION_NAME string = functionApp.outputs.name
 output SERVICE_API_NAME string = functionApp.outputs.name
 @description('Base URL of the API (host.json routePrefix "api").')
 output API_URL string = 'https://${functionApp.outputs.defaultHostName}/api'
+output DASHBOARD_URL string = 'https://${functionApp.outputs.defaultHostName}/api/dashboard'
 @description('Principal (object) id of the app identity: grant it at a management group with infra/scripts/grant-management-group.sh.')
 output APP_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output APP_IDENTITY_CLIENT_ID string = identity.outputs.clientId

@@ -22,6 +22,7 @@ import { startArmEmulator, type ArmEmulator, type ArmEmulatorOptions } from './a
 import { derivePolicyStates, generateFleet } from './arm-emulator/fleet/index.js';
 import type { FleetModel } from './arm-emulator/fleet-model.js';
 import { createTokenIssuer, type TokenIssuer } from './token-issuer.js';
+import { LOCAL_DASHBOARD_CLIENT_ID } from './token-issuer-interactive.js';
 import { startFunctionsHost, type HostLogger, type RunningFunctionsHost } from './functions-runtime/index.js';
 import { startServiceNowStandIn, type ServiceNowStandIn } from './servicenow-stand-in.js';
 
@@ -115,7 +116,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // A configured AUTH_AUDIENCE is what the local issuer then mints for, so its tokens stay valid.
       const local = await createTokenIssuer({ baseUrl: emulator.url, ...(env['AUTH_AUDIENCE'] ? { audience: env['AUTH_AUDIENCE'] } : {}) });
       emulator.mount(local.handle);
-      if (applyLocalAuthSettings(env, local)) issuer = local;
+      if (applyLocalAuthSettings(env, local)) {
+        issuer = local;
+        // People sign in to the dashboard through the local issuer's public client.
+        if (!env['DASHBOARD_CLIENT_ID']) set('DASHBOARD_CLIENT_ID', LOCAL_DASHBOARD_CLIENT_ID);
+      }
     }
 
     let serviceNow: ServiceNowStandIn | undefined;

@@ -7,6 +7,8 @@
  */
 import { startLocalStack } from './local-stack.js';
 import { consoleLogger } from './functions-runtime/index.js';
+import { roleSetName } from './token-issuer-interactive.js';
+import { ensureDashboardBuilt } from '../dashboard/build.js';
 
 const argv = process.argv.slice(2);
 const args = new Set(argv);
@@ -17,6 +19,9 @@ const hostArg = ((): string | undefined => {
   if (i >= 0) return argv[i + 1];
   return argv.find((a) => a.startsWith('--host='))?.slice('--host='.length);
 })();
+
+// The dashboard's browser assets (esbuild, about a second; skipped when the sources are unchanged).
+ensureDashboardBuilt();
 
 const stack = await startLocalStack({
   dataDir: args.has('--persist') ? '.data' : undefined,
@@ -29,6 +34,7 @@ const lines: string[] = [
   '',
   `arc-compliance is running (Node ${process.version}, ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
   '',
+  `  Dashboard      ${stack.apiUrl}/dashboard${stack.issuer ? '  (sign in as one of the role sets below; the local issuer uses a self-signed certificate, accept it once)' : ''}`,
   `  API            ${stack.apiUrl}/v1`,
   `  Health         ${stack.apiUrl}/health`,
   `  API reference  ${stack.apiUrl}/docs`,
@@ -46,7 +52,7 @@ if (stack.issuer) {
   lines.push('', 'Bearer tokens (valid 12 h), one per app role:');
   for (const client of stack.issuer.clients) {
     const token = await stack.issuer.mintToken({ roles: client.roles, appid: client.clientId, oid: client.objectId, expiresIn: 12 * 3600 });
-    lines.push('', `  # ${client.roles.length > 1 ? 'all roles' : client.roles[0]} (${client.clientId})`, `  export TOKEN='${token}'`);
+    lines.push('', `  # ${roleSetName(client)} (${client.clientId})`, `  export TOKEN='${token}'`);
   }
   lines.push('', `  curl -s -H "Authorization: Bearer $TOKEN" ${stack.apiUrl}/v1/summary`);
 } else {

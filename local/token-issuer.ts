@@ -1,6 +1,8 @@
 /**
  * Development-only Entra ID look-alike: OpenID discovery, JWKS and a client-credentials token endpoint
- * on the Entra ID v2 paths, plus `mintToken` for tests (including deliberately bad tokens).
+ * on the Entra ID v2 paths, plus `mintToken` for tests (including deliberately bad tokens). People sign
+ * in to the dashboard through its interactive half (`token-issuer-interactive.ts`): authorize with
+ * PKCE, one local identity per role set, code and refresh grants.
  *
  * Mount `handle` on the HTTPS ARM emulator (it answers only its own paths and returns false for others).
  * Keys are generated at start and never leave the process except as public JWKs.
@@ -9,6 +11,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { ALL_APP_ROLES } from '../adapters/http/app-roles.js';
+import { createInteractiveIssuer } from './token-issuer-interactive.js';
 
 export const LOCAL_TENANT_ID = '72f988bf-0000-4000-8000-00000000c0de';
 export const LOCAL_AUDIENCE = 'api://arc-compliance-local';
@@ -59,6 +62,8 @@ export interface TokenIssuerOptions {
   readonly audience?: string;
   /** Defaults: one client per app role (`local-<role>`) plus `local-admin` with every role. */
   readonly clients?: readonly DemoClient[];
+  /** Lifetime in seconds of access tokens issued to people signing in (default 3600). */
+  readonly interactiveTokenLifetime?: number;
 }
 
 const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -72,6 +77,9 @@ function defaultClients(): DemoClient[] {
   }));
   return [...perRole, { clientId: 'local-admin', clientSecret: 'local-secret-admin', roles: [...ALL_APP_ROLES], objectId: randomUUID() }];
 }
+
+/** Discovery and keys are public; Entra ID lets any origin read them (browser apps fetch them). */
+const PUBLIC_CORS = { 'access-control-allow-origin': '*' };
 
 function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -128,8 +136,8 @@ export async function createTokenIssuer(options: TokenIssuerOptions): Promise<To
     return new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT', kid: alg === 'ES256' ? ecKid : rsaKid }).sign(key);
   }
 
-  function send(res: ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
     res.end(JSON.stringify(body));
   }
 
@@ -150,6 +158,7 @@ export async function createTokenIssuer(options: TokenIssuerOptions): Promise<To
       clientId = decodeURIComponent(id ?? '');
       clientSecret = decodeURIComponent(secret ?? '');
     }
+    if (interactive.handlesGrant(form.get('grant_type'))) return interactive.grant(form, req, res);
     if (form.get('grant_type') !== 'client_credentials') return send(res, 400, { error: 'unsupported_grant_type' });
     const client = clients.find((c) => c.clientId === clientId);
     if (client === undefined || clientSecret === null || !safeEqual(client.clientSecret, clientSecret)) return send(res, 401, { error: 'invalid_client' });
@@ -163,23 +172,35 @@ export async function createTokenIssuer(options: TokenIssuerOptions): Promise<To
     send(res, 200, { token_type: 'Bearer', expires_in: expiresIn, ext_expires_in: expiresIn, access_token: accessToken });
   }
 
+  // The people who sign in interactively are the demo clients' identities (same object ids and roles).
+  const interactive = createInteractiveIssuer({
+    issuer,
+    tenantId,
+    audience,
+    users: clients,
+    mintToken,
+    ...(options.interactiveTokenLifetime !== undefined ? { accessTokenLifetime: options.interactiveTokenLifetime } : {}),
+  });
+
   function handle(req: IncomingMessage, res: ServerResponse): boolean {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (interactive.handle(req, res)) return true;
     if (req.method === 'GET' && path === `/${tenantId}/v2.0/.well-known/openid-configuration`) {
       send(res, 200, {
         issuer,
         jwks_uri: jwksUri,
         token_endpoint: tokenEndpoint,
-        token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
-        response_types_supported: ['token'],
+        ...interactive.metadata,
+        token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic', 'none'],
+        response_types_supported: ['code', 'token'],
         subject_types_supported: ['pairwise'],
         id_token_signing_alg_values_supported: ['RS256'],
         tenant_region_scope: 'local',
-      });
+      }, PUBLIC_CORS);
       return true;
     }
     if (req.method === 'GET' && path === `/${tenantId}/discovery/v2.0/keys`) {
-      send(res, 200, jwks);
+      send(res, 200, jwks, PUBLIC_CORS);
       return true;
     }
     if (req.method === 'POST' && path === `/${tenantId}/oauth2/v2.0/token`) {

@@ -697,6 +697,38 @@ const paths: Record<string, Partial<Record<'get' | 'post' | 'delete', Operation>
       },
     },
   },
+  '/api/dashboard': {
+    get: {
+      operationId: 'getDashboardPage',
+      summary: 'Posture dashboard (page shell)',
+      description:
+        'Anonymous page shell of the posture dashboard (docs/dashboard.md). It holds no data: the page signs the person in (authorization code flow with PKCE, client `DASHBOARD_CLIENT_ID`) and reads everything from `/api/v1` with their token. Strict CSP: scripts and styles from this origin only. 500 `InternalError` when the deployment lacks the built assets.',
+      tags: ['Service'],
+      security: [],
+      responses: {
+        '200': { description: 'HTML page.', headers: { 'x-request-id': requestIdHeader }, content: { 'text/html': { schema: { type: 'string' } } } },
+        '500': respRef('InternalError'),
+      },
+    },
+  },
+  '/api/dashboard/{asset}': {
+    get: {
+      operationId: 'getDashboardAsset',
+      summary: 'Static asset of the dashboard (script, stylesheet, icon)',
+      description: 'Files built at build time from npm packages (content-hashed names, served as immutable). Only files of the build manifest are served.',
+      tags: ['Service'],
+      security: [],
+      parameters: [pathParam('asset', 'File name of the asset.', { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$' })],
+      responses: {
+        '200': {
+          description: 'The asset.',
+          headers: { 'x-request-id': requestIdHeader },
+          content: { 'text/css': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } }, 'image/svg+xml': { schema: { type: 'string' } } },
+        },
+        '404': respRef('NotFound'),
+      },
+    },
+  },
   '/api/v1/controls': {
     get: secured(APP_ROLES.complianceRead, {
       operationId: 'listControls',
@@ -931,7 +963,7 @@ export const document: ApiDocument = {
   },
   servers: [{ url: '/', description: 'This Function App' }],
   tags: [
-    { name: 'Service', description: 'Health, this document and the reference page (anonymous).' },
+    { name: 'Service', description: 'Health, this document, the reference page and the dashboard shell (anonymous).' },
     { name: 'Controls', description: 'The control catalog.' },
     { name: 'Clusters', description: 'Per-cluster posture and history.' },
     { name: 'Posture', description: 'Fleet summary, framework reports and trends (precomputed per run).' },

@@ -36,6 +36,8 @@ export interface ApiRuntimeInput {
   readonly auth: { readonly issuer: string | undefined; readonly audience: string | undefined; readonly jwksUri: string | undefined };
   readonly maxRequestBodyBytes: number;
   readonly clusters: ClusterStateRepository & ClusterSummaryListing & ClusterControlStatusListing;
+  /** `DASHBOARD_CLIENT_ID`: the dashboard's sign-in client; undefined, it cannot sign anyone in. */
+  readonly dashboardClientId?: string | undefined;
   readonly history: HistoryRepository;
   readonly summaries: SummaryRepository;
   readonly runs: RunRepository;
@@ -119,6 +121,7 @@ export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
       auditLog: input.auditLog,
       evidence,
       findings: new FindingsExporter({ reader: evidence, store: input.evidenceStore, product: input.product }),
+      dashboard: { clientId: input.dashboardClientId, issuer: input.auth.issuer, audience: input.auth.audience },
     },
   };
 }

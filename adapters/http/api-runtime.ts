@@ -14,6 +14,7 @@ import type { RemediationService } from '../../application/remediation-service.j
 import type { RolloutService } from '../../application/rollout-service.js';
 import type { WebhookService } from '../../application/webhook-service.js';
 import type { Authenticator } from './auth.js';
+import type { DashboardSignIn } from './dashboard-page.js';
 
 /** `EvaluationRunStarter` (`application/evaluation-run-starter.ts`) satisfies this. */
 export interface EvaluationStarter {
@@ -55,6 +56,8 @@ export interface ApiServices {
   readonly evidence: EvidenceReader;
   /** Findings of a run in OCSF. */
   readonly findings: FindingsExporter;
+  /** How the dashboard signs people in (client id, issuer, audience). */
+  readonly dashboard: DashboardSignIn;
 }
 
 export interface ApiLogger {

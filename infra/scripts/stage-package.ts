@@ -10,7 +10,8 @@
  *
  * - the repository root filtered by `.funcignore` (host.json, package.json);
  * - `dist/` compiled afresh by `tsc -p tsconfig.build.json` (no stale files of deleted sources, which
- *   package.json's `main` glob would otherwise load);
+ *   package.json's `main` glob would otherwise load), with the dashboard's browser assets built by
+ *   esbuild into `dist/dashboard/` (dashboard/build.ts);
  * - `node_modules/` holding only the production dependencies of package-lock.json, copied from the
  *   installed tree after checking each version against the lock. They are plain JavaScript (checked
  *   below), so a package built on macOS or Windows runs on the Linux x64 workers.
@@ -19,6 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildDashboard } from '../../dashboard/build.js';
 
 /** Where `npm run package:azure` stages the package; azure.yaml `services.api.dist` points here. */
 export const DEFAULT_OUT = 'dist/azure-package';
@@ -130,6 +132,8 @@ export function stagePackage({ root: rootIn, out: outIn, log = () => undefined }
   log('compiling with tsc -p tsconfig.build.json');
   const compiled = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(out, 'dist'), '--sourceMap', 'false'], { cwd: root, encoding: 'utf8' });
   if (compiled.status !== 0) throw new Error(`tsc failed:\n${compiled.stdout}${compiled.stderr}`);
+  log('building the dashboard assets with esbuild');
+  buildDashboard({ root, outDir: join(out, 'dist', 'dashboard') });
 
   // 2. Everything else the .funcignore keeps at the top level (host.json, package.json, …).
   for (const entry of readdirSync(root, { withFileTypes: true })) {

@@ -124,6 +124,17 @@ describe('the staged deployment package (npm run package:azure, what azd deploys
     expect(readFileSync(join(out, '.funcignore'), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'))).toEqual([]);
   });
 
+  it('carries the dashboard assets the app serves: built by esbuild into dist/dashboard, as its manifest lists them', () => {
+    const manifest = JSON.parse(readFileSync(join(out, 'dist', 'dashboard', 'manifest.json'), 'utf8')) as { script: string; style: string; files: Record<string, string> };
+    expect(Object.keys(manifest.files)).toContain(manifest.script);
+    expect(Object.keys(manifest.files)).toContain(manifest.style);
+    for (const file of Object.keys(manifest.files)) expect(staged.files).toContain(`dist/dashboard/${file}`);
+    // bundled from npm packages at build time: MSAL is inside, nothing is fetched from a CDN
+    const js = Object.keys(manifest.files).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(out, 'dist', 'dashboard', f), 'utf8')).join('\n');
+    expect(js).toContain('msal');
+    expect(js).not.toMatch(/https:\/\/(?:cdn|unpkg|cdnjs|jsdelivr)/);
+  });
+
   it('ships exactly the production dependencies of package-lock.json', () => {
     const production = productionPackages(lock);
     expect(staged.packages).toEqual(production);

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DefaultAzureCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDashboardBuilt } from '../../dashboard/build.js';
 import { listDocumentedOperations } from '../../adapters/http/validation.js';
 import { ArmPolicyAdmin } from '../../adapters/arm/policy-admin.js';
 import { CONTROL_IDS, POLICY_IDS } from '../../domain/control-catalog.js';
@@ -67,6 +68,7 @@ let webhookUrl: string;
 const called = new Set<string>();
 
 beforeAll(async () => {
+  ensureDashboardBuilt();
   sink = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   const sinkPort = (sink.address() as AddressInfo).port;
@@ -125,6 +127,15 @@ describe('service', () => {
     expect(page.res.headers.get('content-type')).toContain('text/html');
     const asset = await call('getDocsAsset', 'GET', '/api/docs/swagger-ui.css');
     expect(asset.res.status).toBe(200);
+  });
+  it('serves the dashboard shell and its built assets', async () => {
+    const page = await call('getDashboardPage', 'GET', '/api/dashboard', { token: undefined });
+    expect(page.res.status).toBe(200);
+    const style = /href="\/api\/dashboard\/([^"]+\.css)"/.exec(String(page.body))?.[1];
+    expect(style).toBeDefined();
+    const asset = await call('getDashboardAsset', 'GET', `/api/dashboard/${style}`, { token: undefined });
+    expect(asset.res.status).toBe(200);
+    expect((await call('getDashboardAsset', 'GET', '/api/dashboard/manifest.json', { token: undefined })).res.status).toBe(404);
   });
   it('404 for an unknown route and 405 for a method the route does not serve, in the error shape with a request id; unsafe ones audited', async () => {
     const missing = await client.request('GET', '/api/v1/nope', { token: all, headers: { 'x-request-id': 'e2e-unknown-route' } });

@@ -124,6 +124,22 @@ describe('create-app-registration.sh', () => {
     expect(appRoles.find((r) => r.value === 'Legacy.Role')?.isEnabled).toBe(false);
   });
 
+  it('registers the dashboard\'s SPA redirect URI, keeping those already there, and refuses a non-https origin', () => {
+    stub = createAzStub(base);
+    expect(run('create-app-registration.sh', [], stub).status).toBe(0);
+    expect(stub.read().app!.spaRedirectUris).toBeUndefined();
+    const state = stub.read();
+    state.app!.spaRedirectUris = ['https://other.example/callback'];
+    writeFileSync(stub.stateFile, JSON.stringify(state));
+    const result = run('create-app-registration.sh', ['--dashboard-url', 'https://func-arc.azurewebsites.net'], stub);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`DASHBOARD_CLIENT_ID=${state.app!.appId}`);
+    expect(stub.read().app!.spaRedirectUris).toEqual(['https://other.example/callback', 'https://func-arc.azurewebsites.net/api/dashboard']);
+    const insecure = run('create-app-registration.sh', ['--dashboard-url', 'http://func-arc.azurewebsites.net'], stub);
+    expect(insecure.status).toBe(2);
+    expect(insecure.stderr).toContain('https');
+  });
+
   it('reads the role list from app-roles.json instead of repeating it', () => {
     const text = readText('infra/scripts/create-app-registration.sh');
     expect(text).toContain('app-roles.json');

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 export interface AzState {
   tenantId: string;
-  app?: { appId: string; displayName: string; appRoles: unknown[]; identifierUris: string[]; tokenVersion?: number };
+  app?: { appId: string; displayName: string; appRoles: unknown[]; identifierUris: string[]; tokenVersion?: number; spaRedirectUris?: string[] };
   servicePrincipal?: { id: string; appRoleAssignmentRequired?: boolean };
   /** Other principals the tenant knows: by object id, app id or UPN. */
   principals: { kind: 'sp' | 'user' | 'group'; id: string; appId?: string; upn?: string }[];
@@ -36,7 +36,11 @@ if (has('ad', 'app', 'create')) {
   state.app = { appId: '11111111-2222-4333-8444-555555555555', displayName: opt('--display-name'), appRoles: [], identifierUris: [] };
   out(state.app.appId);
 }
-if (has('ad', 'app', 'show')) { if (!state.app) fail('no app'); out(JSON.stringify(state.app.appRoles)); }
+if (has('ad', 'app', 'show')) {
+  if (!state.app) fail('no app');
+  if (opt('--query') === 'spa.redirectUris') out(JSON.stringify(state.app.spaRedirectUris || []));
+  out(JSON.stringify(state.app.appRoles));
+}
 if (has('ad', 'app', 'update')) {
   if (!state.app || opt('--id') !== state.app.appId) fail('no such app');
   const roles = opt('--app-roles');
@@ -61,6 +65,13 @@ if (has('ad', 'sp', 'update')) {
 }
 if (has('ad', 'user', 'show')) { const p = findPrincipal('user', opt('--id')); if (p) out(p.id); fail('user not found'); }
 if (has('ad', 'group', 'show')) { const p = findPrincipal('group', opt('--group')); if (p) out(p.id); fail('group not found'); }
+if (has('rest') && /\/applications\(appId='([^']+)'\)$/.test(opt('--uri'))) {
+  const appId = /\/applications\(appId='([^']+)'\)$/.exec(opt('--uri'))[1];
+  if (opt('--method') !== 'PATCH' || !state.app || appId !== state.app.appId) fail('unexpected application call');
+  const body = JSON.parse(opt('--body'));
+  if (body.spa) state.app.spaRedirectUris = body.spa.redirectUris;
+  out('');
+}
 if (has('rest')) {
   const method = opt('--method');
   const resourceId = /servicePrincipals\/([^/]+)\/appRoleAssignedTo/.exec(opt('--uri'))[1];

@@ -17,6 +17,7 @@ import { conflictResponse, rolloutPaths, rolloutSchemas, rolloutTag } from './ro
 import { webhookPaths, webhookSchemas, webhookTags } from './webhook-paths.js';
 import { controlPlanePaths, controlPlaneSchemas, controlPlaneTag } from './control-plane-paths.js';
 import { evidencePaths, evidenceSchemas, evidenceTag } from './evidence-paths.js';
+import { controlMatrixPaths, controlMatrixSchemas } from './control-matrix-paths.js';
 
 /** Vendor extensions the HTTP adapter reads from each operation. */
 export type { OperationExtensions } from './building-blocks.js';
@@ -979,7 +980,7 @@ export const document: ApiDocument = {
   security: [{ bearerAuth: [] }],
   // openapi-types 12 intersects 3.1 path items with 3.0 operation objects (so 3.1 schemas such as
   // `type: ['string', 'null']` do not type-check); each operation above is typed as a 3.1 operation.
-  paths: withCommonResponses({ ...paths, ...rolloutPaths, ...webhookPaths, ...controlPlanePaths, ...evidencePaths }) as unknown as ApiDocument['paths'],
+  paths: withCommonResponses({ ...paths, ...controlMatrixPaths, ...rolloutPaths, ...webhookPaths, ...controlPlanePaths, ...evidencePaths }) as unknown as ApiDocument['paths'],
   components: {
     securitySchemes: {
       bearerAuth: {
@@ -1028,6 +1029,6 @@ export const document: ApiDocument = {
         { Allow: { description: 'With 405 `MethodNotAllowed`: the methods the path serves, e.g. `GET, POST`.', schema: { type: 'string' } } },
       ),
     },
-    schemas: { ...schemas, ...rolloutSchemas, ...webhookSchemas, ...controlPlaneSchemas, ...evidenceSchemas },
+    schemas: { ...schemas, ...controlMatrixSchemas, ...rolloutSchemas, ...webhookSchemas, ...controlPlaneSchemas, ...evidenceSchemas },
   },
 };

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { AuditService } from '../../application/audit-service.js';
 import { ComplianceQueryService } from '../../application/compliance-query-service.js';
+import { ControlMatrixService } from '../../application/control-matrix-service.js';
 import { ControlPlaneQueryService } from '../../application/control-plane-query-service.js';
 import { EvidenceReader } from '../../application/evidence-reader.js';
 import type { EvidenceStore } from '../../application/evidence-ports.js';
@@ -121,6 +122,7 @@ export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
       auditLog: input.auditLog,
       evidence,
       findings: new FindingsExporter({ reader: evidence, store: input.evidenceStore, product: input.product }),
+      matrix: new ControlMatrixService({ clusters: input.clusters, summaries: input.summaries }),
       dashboard: { clientId: input.dashboardClientId, issuer: input.auth.issuer, audience: input.auth.audience },
     },
   };

@@ -5,6 +5,7 @@
 import type { AuditLog, Clock, EvaluationRun } from '../../application/ports.js';
 import type { AuditService } from '../../application/audit-service.js';
 import type { ComplianceQueryService } from '../../application/compliance-query-service.js';
+import type { ControlMatrixService } from '../../application/control-matrix-service.js';
 import type { ControlPlaneQueryService } from '../../application/control-plane-query-service.js';
 import type { EvidenceReader } from '../../application/evidence-reader.js';
 import type { ExceptionService } from '../../application/exception-service.js';
@@ -56,6 +57,8 @@ export interface ApiServices {
   readonly evidence: EvidenceReader;
   /** Findings of a run in OCSF. */
   readonly findings: FindingsExporter;
+  /** The control × cluster matrix (the dashboard's heatmap). */
+  readonly matrix: ControlMatrixService;
   /** How the dashboard signs people in (client id, issuer, audience). */
   readonly dashboard: DashboardSignIn;
 }

@@ -54,7 +54,9 @@ export async function api<T>(path: string, init: { readonly method?: string; rea
   } catch {
     body = undefined;
   }
-  if (res.status === 403) throw new MissingRole((body as ErrorBody | undefined)?.error?.target ?? 'unknown');
+  const target = (body as ErrorBody | undefined)?.error?.target;
+  // A 403 names the missing app role in `target`; other refusals (separation of duties) name what was refused.
+  if (res.status === 403 && target !== undefined && /^[A-Z][A-Za-z]*\.[A-Z][A-Za-z]*$/.test(target)) throw new MissingRole(target);
   if (!res.ok) {
     const e = (body as ErrorBody | undefined)?.error;
     throw new ApiFailure(res.status, e?.code ?? `HTTP ${res.status}`, e?.message ?? res.statusText, res.headers.get('x-request-id'), e?.details ?? []);

@@ -34,3 +34,9 @@ export function formatTime(iso: string | null | undefined): string {
 export function formatDate(iso: string): string {
   return iso.slice(0, 10);
 }
+
+/** A heatmap cell: failing of assessed clusters (pass, fail, unknown or exempt), e.g. `3/10`. */
+export function cellText(t: { readonly pass: number; readonly fail: number; readonly unknown: number; readonly exempt: number } | undefined): string {
+  if (t === undefined) return '—';
+  return `${t.fail}/${t.pass + t.fail + t.unknown + t.exempt}`;
+}

@@ -12,6 +12,10 @@ import { renderOverview } from './views/overview.js';
 const OVERVIEW = { title: 'Overview', nav: 'Overview', load: async () => renderOverview };
 const VIEWS: Readonly<Partial<Record<ViewName, { readonly title: string; readonly nav: string; load(): Promise<ViewRender> }>>> = {
   overview: OVERVIEW,
+  trend: { title: 'Trend', nav: 'Trend', load: async () => (await import('./views/trend.js')).renderTrend },
+  controls: { title: 'Controls', nav: 'Controls', load: async () => (await import('./views/controls.js')).renderControls },
+  control: { title: 'Control', nav: 'Controls', load: async () => (await import('./views/control.js')).renderControl },
+  rollouts: { title: 'Rollouts', nav: 'Rollouts', load: async () => (await import('./views/rollouts.js')).renderRollouts },
   clusters: { title: 'Clusters', nav: 'Clusters', load: async () => (await import('./views/clusters.js')).renderClusters },
   cluster: { title: 'Cluster', nav: 'Clusters', load: async () => (await import('./views/cluster.js')).renderCluster },
 };

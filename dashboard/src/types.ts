@@ -121,3 +121,58 @@ export interface ClusterHistory {
     readonly drift: readonly { readonly controlId: string; readonly from: ControlStatus; readonly to: ControlStatus }[];
   }[];
 }
+
+export interface MatrixGroup {
+  readonly subscriptionId: string;
+  readonly environment: string | null;
+  readonly clusters: number;
+  readonly cells: Readonly<Record<string, StatusTally>>;
+}
+
+export interface ControlMatrix {
+  readonly runId: string;
+  readonly generatedAt: string;
+  readonly clusters: number;
+  readonly controls: readonly string[];
+  readonly groups: readonly MatrixGroup[];
+  readonly productionOnlyFailures: readonly { readonly controlId: string; readonly productionFailing: number; readonly developmentPassing: number }[];
+}
+
+export interface MatrixCluster {
+  readonly id: string;
+  readonly name: string;
+  readonly resourceGroup: string;
+  readonly location: string;
+  readonly environment: string | null;
+  readonly stale: boolean;
+  readonly statuses: Readonly<Record<string, ControlStatus>>;
+}
+
+export interface RolloutWave {
+  readonly name: string;
+  readonly state: string;
+  readonly locations?: readonly string[];
+  readonly resourceGroups?: readonly string[];
+  readonly clusters: readonly string[];
+  readonly nonCompliant: number;
+  readonly reasons: readonly string[];
+  readonly approval?: { readonly by: string; readonly at: string; readonly comment?: string };
+  readonly gatePassedAt?: string;
+  readonly appliedAt?: string;
+  readonly bakeStartedAt?: string;
+  readonly completedAt?: string;
+}
+
+export interface Rollout {
+  readonly id: string;
+  readonly policyAssignmentId: string;
+  readonly state: string;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly gates: { readonly maxNonCompliant?: number; readonly bakeMinutes?: number; readonly requireApproval?: boolean; readonly maxEvidenceAgeHours?: number };
+  readonly currentWave: number;
+  readonly cause?: string;
+  readonly waves: readonly RolloutWave[];
+  readonly events?: readonly { readonly seq: number; readonly at: string; readonly type: string; readonly wave?: number; readonly actor?: string; readonly message: string; readonly comment?: string }[];
+}

@@ -286,6 +286,24 @@ describe('posture', () => {
     expect(body.value?.map((p) => p['runId'])).toContain(run.id);
     expect((await call('getTrends', 'GET', '/api/v1/trends?days=0')).res.status).toBe(400);
   });
+  it('aggregates the control matrix by subscription and environment, matching the summary; a row drills into its clusters', async () => {
+    const summary = (await call('getSummary', 'GET', '/api/v1/summary')).body as unknown as { runId: string; totals: { clusters: number }; perControl: Record<string, Record<string, number>> };
+    const { res, body } = await call('getControlMatrix', 'GET', '/api/v1/control-matrix');
+    const matrix = body as unknown as { runId: string; clusters: number; controls: string[]; groups: { subscriptionId: string; environment: string | null; clusters: number; cells: Record<string, Record<string, number>> }[] };
+    expect(matrix.runId).toBe(summary.runId);
+    expect(matrix.clusters).toBe(summary.totals.clusters);
+    expect(matrix.groups.reduce((n, g) => n + g.clusters, 0)).toBe(summary.totals.clusters);
+    for (const [controlId, tally] of Object.entries(summary.perControl)) {
+      for (const s of ['pass', 'fail', 'unknown', 'not_applicable', 'exempt']) expect(matrix.groups.reduce((n, g) => n + (g.cells[controlId]?.[s] ?? 0), 0), `${controlId} ${s}`).toBe(tally[s]);
+    }
+    expect((await client.request('GET', '/api/v1/control-matrix', { token: all, headers: { 'if-none-match': res.headers.get('etag') ?? '' } })).status).toBe(304);
+    const group = matrix.groups.find((g) => g.environment !== null)!;
+    const rows = (await call('listControlMatrixClusters', 'GET', `/api/v1/control-matrix/clusters?subscriptionId=${group.subscriptionId}&environment=${group.environment}&top=1000`)).body.value!;
+    expect(rows).toHaveLength(group.clusters);
+    const fails = rows.filter((r) => (r['statuses'] as Record<string, string>)[matrix.controls[0]!] === 'fail').length;
+    expect(fails).toBe(group.cells[matrix.controls[0]!]!['fail']);
+    expect((await call('listControlMatrixClusters', 'GET', '/api/v1/control-matrix/clusters')).res.status).toBe(400);
+  });
 });
 
 describe('evaluations', () => {

@@ -6,14 +6,20 @@
  * 401 or 403 is shown for what it is. Screenshots go to test-results/dashboard/ (and to docs/images/
  * with UPDATE_DOCS_SCREENSHOTS=1).
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureDashboardBuilt } from '../../dashboard/build.js';
-import { formatInt, formatScore, formatShare } from '../../dashboard/src/format.js';
+import { cellText, formatInt, formatScore, formatShare } from '../../dashboard/src/format.js';
 import { roleSetName } from '../../local/token-issuer-interactive.js';
 import { startE2eStack, type E2eStack } from '../support/e2e-stack.js';
+import { demoFleetWithExtensionFindings } from '../support/remediation-fleet.js';
+import { DefaultAzureCredential } from '@azure/identity';
+import { ArmPolicyAdmin } from '../../adapters/arm/policy-admin.js';
+import { POLICY_IDS } from '../../domain/control-catalog.js';
+import { DEMO_SUBSCRIPTIONS } from '../../local/arm-emulator/fleet/index.js';
 import { launchChromium, newPersonContext, seriousAxeViolations, signIn, viewReady, watchPage, type PageWatch } from '../support/dashboard-browser.js';
 
 const SHOTS = [join('test-results', 'dashboard'), ...(process.env['UPDATE_DOCS_SCREENSHOTS'] === '1' ? [join('docs', 'images')] : [])];
@@ -38,6 +44,13 @@ async function figure(p: Page, key: string): Promise<string> {
   return ((await p.locator(`[data-figure="${key}"]`).first().textContent()) ?? '').trim();
 }
 
+/** Chromium reports every 4xx answer as a console error: drop the one a test provoked on purpose. */
+function forgetExpected(pattern: RegExp): void {
+  const i = watch.consoleErrors.findIndex((m) => pattern.test(m));
+  expect(i, `expected console message ${pattern}`).toBeGreaterThanOrEqual(0);
+  watch.consoleErrors.splice(i, 1);
+}
+
 async function visit(view: string, query = ''): Promise<void> {
   await page.goto(`${dashboardUrl}#view=${view}${query}`);
   await viewReady(page, view);
@@ -45,7 +58,8 @@ async function visit(view: string, query = ''): Promise<void> {
 
 beforeAll(async () => {
   ensureDashboardBuilt();
-  e = await startE2eStack();
+  // Failing ARC-PL-01 clusters under an assigned DeployIfNotExists policy: a remediation can start.
+  e = await startE2eStack({ fleet: demoFleetWithExtensionFindings(new Date()), emulator: { remediationDelayMs: 1500 } });
   origin = new URL(e.stack.apiUrl).origin;
   dashboardUrl = `${e.stack.apiUrl}/dashboard`;
   await e.timerRun();
@@ -111,7 +125,7 @@ describe('signed in as all roles', () => {
     expect(await figure(page, 'noncompliant')).toBe(formatInt(t.noncompliant));
     const runs = (await e.api<{ value: { status: string }[] }>('/v1/evaluations?top=1')).body;
     expect(await figure(page, 'last-run-status')).toContain(runs.value[0]!.status);
-    for (const name of ['Overview', 'Clusters']) await expect(page.getByRole('link', { name, exact: true }).count()).resolves.toBe(1);
+    for (const name of ['Overview', 'Trend', 'Controls', 'Clusters', 'Rollouts']) await expect(page.getByRole('link', { name, exact: true }).count()).resolves.toBe(1);
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'overview');
   });
@@ -144,6 +158,96 @@ describe('signed in as all roles', () => {
     expect(await page.getByRole('table', { name: 'Status per control and night' }).count()).toBe(1);
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'cluster');
+  });
+
+  it('Trend shows the runs of /api/v1/trends as a chart and a table', async () => {
+    await page.getByRole('link', { name: 'Trend', exact: true }).click();
+    await viewReady(page, 'trend');
+    const trends = (await e.api<{ value: { averageScore: number }[] }>('/v1/trends?days=30')).body.value;
+    expect(await page.locator('table tbody tr').count()).toBe(trends.length);
+    expect(await page.locator('table tbody tr td').nth(2).textContent()).toBe(formatScore(trends[0]!.averageScore));
+    await page.locator('.chart svg').waitFor();
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'trend');
+  });
+
+  it('Controls: the heatmap cells are the server aggregate, production-only failures flagged, a row drills into its clusters', async () => {
+    await page.getByRole('link', { name: 'Controls', exact: true }).click();
+    await viewReady(page, 'controls');
+    type Tally = { pass: number; fail: number; unknown: number; not_applicable: number; exempt: number };
+    const matrix = (await e.api<{ controls: string[]; groups: { clusters: number; cells: Record<string, Tally> }[] }>('/v1/control-matrix')).body;
+    const rows = page.locator('table.heatmap tbody tr');
+    expect(await rows.count()).toBe(matrix.groups.length);
+    for (const [i, g] of matrix.groups.entries()) {
+      const cells = await rows.nth(i).locator('td.heat').allTextContents();
+      expect(cells).toEqual(matrix.controls.map((id) => cellText(g.cells[id])));
+    }
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'controls');
+    await rows.first().locator('th a').click();
+    await viewReady(page, 'controls');
+    expect(await page.locator('table tbody tr').count()).toBe(matrix.groups[0]!.clusters);
+    expect(new URL(page.url()).hash).toContain('drill=1');
+  });
+
+  it('Control detail: tally, failing clusters with evidence, and a remediation started with Remediation.Run', async () => {
+    await visit('control', '&id=ARC-PL-01');
+    const tally = (await e.api<{ perControl: Record<string, { fail: number; pass: number }> }>('/v1/summary')).body.perControl['ARC-PL-01']!;
+    expect(await figure(page, 'control-tally')).toContain(`${formatInt(tally.fail)} failing · ${formatInt(tally.pass)} passing`);
+    expect(await page.getByRole('table', { name: /Clusters failing ARC-PL-01/ }).locator('tbody tr').count()).toBe(Math.min(tally.fail, 100));
+    // Not assigned in the retail subscription yet: the API's refusal and its guidance are shown.
+    await page.getByLabel('Failing clusters of subscription').selectOption(DEMO_SUBSCRIPTIONS.retail);
+    await page.getByRole('button', { name: 'Start remediation' }).click();
+    await expect(page.locator('.problem[role="alert"]').textContent()).resolves.toContain('Assign the built-in DeployIfNotExists policy');
+    forgetExpected(/status of 422/);
+    // The operator assigns the DeployIfNotExists policy; the same button now starts it.
+    const admin = new ArmPolicyAdmin({ endpoint: e.stack.emulator!.url, credential: new DefaultAzureCredential(), caCertPem: e.stack.emulator!.caCertPem });
+    await admin.replaceAssignment(`/subscriptions/${DEMO_SUBSCRIPTIONS.retail}/providers/Microsoft.Authorization/policyAssignments/deploy-policy-extension`, {
+      displayName: 'Install the Azure Policy extension',
+      policyDefinitionId: `/providers/Microsoft.Authorization/policyDefinitions/${POLICY_IDS.arcPolicyExtensionDeployIfNotExists}`,
+      parameters: { effect: { value: 'DeployIfNotExists' } },
+      identity: { type: 'SystemAssigned' },
+      location: 'westeurope',
+    });
+    await page.getByRole('button', { name: 'Start remediation' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toMatch(/Remediation .* started/);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'control');
+  });
+
+  it('Rollouts: waves with their state and gate reasons; a wave approved, and the creator refused by separation of duties', async () => {
+    const issuer = e.stack.issuer!;
+    const person = issuer.clients.find((c) => c.clientId === 'local-admin')!;
+    const create = async (oid: string, subscription: string, location: string): Promise<string> => {
+      const res = await fetch(`${e.stack.apiUrl}/v1/rollouts`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await issuer.mintToken({ roles: ['Enforcement.Manage', 'Compliance.Read'], oid })}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          policyAssignmentId: `/subscriptions/${subscription}/providers/Microsoft.Authorization/policyAssignments/pss-baseline`,
+          waves: [{ name: 'first', locations: [location] }],
+          gates: { bakeMinutes: 0, maxNonCompliant: 0, requireApproval: true },
+        }),
+      });
+      expect(res.status, await res.clone().text()).toBe(201);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const theirs = await create(randomUUID(), DEMO_SUBSCRIPTIONS.retail, 'westeurope');
+    const own = await create(person.objectId, DEMO_SUBSCRIPTIONS.branches, 'westeurope');
+
+    await visit('rollouts', `&id=${theirs}`);
+    await page.getByLabel('Comment (optional)').fill('<b>CHG0042</b>');
+    await page.getByRole('button', { name: 'Approve first' }).click();
+    await page.getByText(/Approved by .*: “<b>CHG0042<\/b>”/).waitFor();
+    expect(await page.locator('main b').count()).toBe(0);
+    const approved = (await e.api<{ waves: { approval?: { by: string; comment?: string } }[] }>(`/v1/rollouts/${theirs}`)).body;
+    expect(approved.waves[0]!.approval).toMatchObject({ by: person.objectId, comment: '<b>CHG0042</b>' });
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'rollouts');
+
+    await visit('rollouts', `&id=${own}`);
+    await page.getByRole('button', { name: 'Approve first' }).click();
+    await expect(page.locator('.problem[role="alert"]').textContent()).resolves.toContain('must not be the creator');
+    forgetExpected(/status of 403/);
   });
 
   it('works at 390×844 and in dark mode', async () => {

@@ -65,6 +65,8 @@ export function sampleRequests(ids: SampleIds): Record<string, SampleRequest> {
     startRemediation: { method: 'POST', path: '/api/v1/remediations', body: { controlId: 'ARC-TD-01', clusterIds: [ids.clusterId] } },
     getRemediation: { method: 'GET', path: '/api/v1/remediations/nope' },
     listAuditLog: { method: 'GET', path: '/api/v1/audit-log' },
+    getControlMatrix: { method: 'GET', path: '/api/v1/control-matrix' },
+    listControlMatrixClusters: { method: 'GET', path: `/api/v1/control-matrix/clusters?subscriptionId=${ids.clusterId.split('/')[2] ?? '00000000-0000-0000-0000-000000000000'}` },
     // A dry run changes nothing, so the sample can be sent any number of times.
     createRollout: {
       method: 'POST',

@@ -88,7 +88,9 @@ export interface Control {
   readonly severity: string;
   readonly category: string;
   readonly evidence: string;
-  readonly references: readonly { readonly framework: string; readonly section: string; readonly title: string }[];
+  readonly policyDefinitionIds: readonly string[];
+  /** Requirement ids the control meets, per framework id. */
+  readonly requirements: Readonly<Record<string, readonly string[]>>;
   readonly remediation: { readonly text: string; readonly automatic: boolean; readonly deployIfNotExistsPolicyDefinitionId?: string };
 }
 
@@ -175,4 +177,19 @@ export interface Rollout {
   readonly cause?: string;
   readonly waves: readonly RolloutWave[];
   readonly events?: readonly { readonly seq: number; readonly at: string; readonly type: string; readonly wave?: number; readonly actor?: string; readonly message: string; readonly comment?: string }[];
+}
+
+export interface Framework {
+  readonly id: string;
+  readonly title: string;
+  readonly version: string;
+  readonly requirements: number;
+  readonly automatedRequirements: number;
+}
+
+export interface FrameworkReport {
+  readonly framework: string;
+  readonly runId: string;
+  readonly generatedAt: string;
+  readonly requirements: readonly { readonly id: string; readonly title: string | null; readonly controls: readonly string[]; readonly status: 'passing' | 'failing' | 'not_assessed' | 'manual'; readonly clustersPassing: number; readonly clustersFailing: number; readonly clustersNotAssessed: number }[];
 }

@@ -125,6 +125,13 @@ describe('signed in as all roles', () => {
     expect(await figure(page, 'noncompliant')).toBe(formatInt(t.noncompliant));
     const runs = (await e.api<{ value: { status: string }[] }>('/v1/evaluations?top=1')).body;
     expect(await figure(page, 'last-run-status')).toContain(runs.value[0]!.status);
+    // Per-framework posture: one row per framework, its failing requirements as the report counts them.
+    await page.locator('#by-framework table').waitFor();
+    const frameworks = (await e.api<{ value: { id: string }[] }>('/v1/frameworks')).body.value;
+    const fwRows = page.locator('#by-framework tbody tr');
+    expect(await fwRows.count()).toBe(frameworks.length);
+    const first = (await e.api<{ requirements: { status: string }[] }>(`/v1/frameworks/${frameworks[0]!.id}/report`)).body.requirements;
+    expect(await fwRows.first().locator('td').nth(3).textContent()).toBe(String(first.filter((r) => r.status === 'failing').length));
     for (const name of ['Overview', 'Trend', 'Controls', 'Clusters', 'Rollouts']) await expect(page.getByRole('link', { name, exact: true }).count()).resolves.toBe(1);
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'overview');
@@ -213,7 +220,7 @@ describe('signed in as all roles', () => {
     await expect(page.getByRole('status').textContent()).resolves.toMatch(/Remediation .* started/);
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'control');
-  });
+  }, 60_000);
 
   it('Rollouts: waves with their state and gate reasons; a wave approved, and the creator refused by separation of duties', async () => {
     const issuer = e.stack.issuer!;

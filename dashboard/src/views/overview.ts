@@ -7,7 +7,7 @@ import { ApiFailure, api } from '../api.js';
 import { h, type Child } from '../dom.js';
 import { formatDelta, formatInt, formatScore, formatShare, formatTime } from '../format.js';
 import { dataTable, statusBadge } from '../table.js';
-import type { ClusterSummary, Evaluation, Page, PostureTotals, Summary, TrendPoint, Trends } from '../types.js';
+import type { ClusterSummary, Evaluation, Framework, FrameworkReport, Page, PostureTotals, Summary, TrendPoint, Trends } from '../types.js';
 import { heading, link, section, type ViewContext } from '../view.js';
 
 const DAY_MS = 86_400_000;
@@ -73,6 +73,47 @@ function staleWarning(totals: PostureTotals, stale: readonly ClusterSummary[]): 
   );
 }
 
+/**
+ * Per-framework posture, filled in after the figures: each report judges every requirement over the
+ * latest results on the server, which costs more than the precomputed summary on a large fleet.
+ */
+function frameworkPosture(): HTMLElement {
+  const holder = h('div', { 'aria-busy': 'true' }, h('p', { class: 'sub' }, 'Reading the framework reports…'));
+  void (async () => {
+    try {
+      const frameworks = (await api<{ value: Framework[] }>('frameworks')).value;
+      const reports = await Promise.all(frameworks.map((f) => api<FrameworkReport>(`frameworks/${encodeURIComponent(f.id)}/report`)));
+      const rows = frameworks.map((f, i) => {
+        const reqs = reports[i]?.requirements ?? [];
+        const count = (s: string): number => reqs.filter((r) => r.status === s).length;
+        return { f, passing: count('passing'), failing: count('failing'), notAssessed: count('not_assessed'), manual: count('manual') };
+      });
+      holder.replaceChildren(
+        dataTable({
+          caption: 'Requirements per framework (latest results)',
+          exportName: 'posture-by-framework',
+          id: 'by-framework',
+          rows,
+          columns: [
+            { label: 'Framework', value: (r) => `${r.f.title} ${r.f.version}` },
+            { label: 'Requirements', value: (r) => r.f.requirements, numeric: true },
+            { label: 'Passing', value: (r) => r.passing, numeric: true },
+            { label: 'Failing', value: (r) => r.failing, numeric: true },
+            { label: 'Not assessed', value: (r) => r.notAssessed, numeric: true },
+            { label: 'Manual', value: (r) => r.manual, numeric: true },
+            { label: 'Automated requirements passing', value: (r) => formatShare(r.passing, r.f.automatedRequirements), numeric: true },
+          ],
+        }),
+      );
+    } catch (error) {
+      holder.replaceChildren(h('p', { class: 'warning' }, `The framework reports could not be read: ${error instanceof Error ? error.message : String(error)}`));
+    } finally {
+      holder.removeAttribute('aria-busy');
+    }
+  })();
+  return holder;
+}
+
 export async function renderOverview(_ctx: ViewContext): Promise<Node> {
   let summary: Summary;
   try {
@@ -108,6 +149,7 @@ export async function renderOverview(_ctx: ViewContext): Promise<Node> {
       card('Average score', formatScore(t.averageScore), 'average-score', changes('Average score', t.averageScore, previous?.averageScore, weekAgo?.averageScore, '')),
       card('Noncompliant', formatInt(t.noncompliant), 'noncompliant', changes('Noncompliant', t.noncompliant, previous?.noncompliant, weekAgo?.noncompliant, '')),
     ),
+    section('By framework', frameworkPosture()),
     section(
       'By subscription',
       dataTable({

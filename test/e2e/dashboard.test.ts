@@ -62,12 +62,13 @@ beforeAll(async () => {
   e = await startE2eStack({ fleet: demoFleetWithExtensionFindings(new Date()), emulator: { remediationDelayMs: 1500 } });
   origin = new URL(e.stack.apiUrl).origin;
   dashboardUrl = `${e.stack.apiUrl}/dashboard`;
-  await e.timerRun();
+  // Generous: the run shares two cores with whatever else the suite runs.
+  await e.timerRun(90_000);
   browser = await launchChromium();
   context = await newPersonContext(browser);
   page = await context.newPage();
   watch = watchPage(page, origin);
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();

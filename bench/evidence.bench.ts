@@ -10,6 +10,7 @@
  *   npm run bench:evidence                                     # 10 subscriptions × 1,000 clusters
  *   npm run bench:evidence -- --subscriptions 4 --clusters 250 # quick try
  */
+import { randomBytes } from 'node:crypto';
 import { BlobEvidenceStore } from '../adapters/storage/blob-evidence-store.js';
 import { EvidenceReader } from '../application/evidence-reader.js';
 import { EvidenceRecorder } from '../application/evidence-recorder.js';
@@ -92,7 +93,10 @@ try {
     for (let c = 0; c < CLUSTERS; c++) {
       const name = `edge-${s}-${c}`;
       const rg = `rg-${c % 20}`;
-      const snap = snapshot({ name, resourceGroup: rg, id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Kubernetes/connectedClusters/${name}`, subscriptionId: sub, tags: { environment: c % 3 === 0 ? 'prod' : 'dev', site: `store-${c}` } });
+      // 1 KiB of incompressible text per cluster (a hex "asset" tag), so blobs are not the near-identical
+      // records generated clusters would otherwise be (≈ 0.6 KB gzipped per cluster instead of ≈ 60 bytes).
+      const asset = randomBytes(512).toString('hex');
+      const snap = snapshot({ name, resourceGroup: rg, id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Kubernetes/connectedClusters/${name}`, subscriptionId: sub, tags: { environment: c % 3 === 0 ? 'prod' : 'dev', site: `store-${c}`, asset } });
       const evaluation = evaluateCluster(snap, { runId, runStartedAt: RUN_START, resourceGroupPeers: [snap], exceptions: [] });
       records.push(buildClusterEvidence(snap, evaluation, []));
     }

@@ -16,6 +16,8 @@ const VIEWS: Readonly<Partial<Record<ViewName, { readonly title: string; readonl
   controls: { title: 'Controls', nav: 'Controls', load: async () => (await import('./views/controls.js')).renderControls },
   control: { title: 'Control', nav: 'Controls', load: async () => (await import('./views/control.js')).renderControl },
   rollouts: { title: 'Rollouts', nav: 'Rollouts', load: async () => (await import('./views/rollouts.js')).renderRollouts },
+  exceptions: { title: 'Exceptions', nav: 'Exceptions', load: async () => (await import('./views/exceptions.js')).renderExceptions },
+  operations: { title: 'Operations', nav: 'Operations', load: async () => (await import('./views/operations.js')).renderOperations },
   clusters: { title: 'Clusters', nav: 'Clusters', load: async () => (await import('./views/clusters.js')).renderClusters },
   cluster: { title: 'Cluster', nav: 'Clusters', load: async () => (await import('./views/cluster.js')).renderCluster },
 };

@@ -133,7 +133,7 @@ describe('signed in as all roles', () => {
     expect(await fwRows.count()).toBe(frameworks.length);
     const first = (await e.api<{ requirements: { status: string }[] }>(`/v1/frameworks/${frameworks[0]!.id}/report`)).body.requirements;
     expect(await fwRows.first().locator('td').nth(3).textContent()).toBe(String(first.filter((r) => r.status === 'failing').length));
-    for (const name of ['Overview', 'Trend', 'Controls', 'Clusters', 'Rollouts']) await expect(page.getByRole('link', { name, exact: true }).count()).resolves.toBe(1);
+    for (const name of ['Overview', 'Trend', 'Controls', 'Clusters', 'Rollouts', 'Exceptions', 'Operations']) await expect(page.getByRole('link', { name, exact: true }).count()).resolves.toBe(1);
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'overview');
   });
@@ -256,6 +256,26 @@ describe('signed in as all roles', () => {
     await page.getByRole('button', { name: 'Approve first' }).click();
     await expect(page.locator('.problem[role="alert"]').textContent()).resolves.toContain('must not be the creator');
     forgetExpected(/status of 403/);
+  });
+
+  it('Exceptions: expiring within 15 days (the one created above), the calendar; Operations: the runs of the API, the remediation started above', async () => {
+    await page.getByRole('link', { name: 'Exceptions', exact: true }).click();
+    await viewReady(page, 'exceptions');
+    const active = (await e.api<{ value: { expiresAt: string }[] }>('/v1/exceptions?status=active&top=1000')).body.value;
+    const soon = active.filter((x) => Date.parse(x.expiresAt) - Date.now() <= 15 * 86_400_000).length;
+    expect(await page.locator('#expiring tbody tr td:not(.empty)').locator('xpath=..').count()).toBe(soon);
+    expect(await page.getByText('<img src=x', { exact: false }).count()).toBeGreaterThan(0);
+    expect(await page.locator('main img').count()).toBe(0);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'exceptions');
+
+    await page.getByRole('link', { name: 'Operations', exact: true }).click();
+    await viewReady(page, 'operations');
+    const runs = (await e.api<{ value: unknown[] }>('/v1/evaluations?top=20')).body.value;
+    expect(await page.getByRole('table', { name: 'Recent evaluation runs' }).locator('tbody tr').count()).toBe(runs.length);
+    expect(await page.getByRole('table', { name: 'Remediations started in this session' }).locator('tbody tr').count()).toBe(1);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'operations');
   });
 
   it('works at 390×844 and in dark mode', async () => {

@@ -1,0 +1,110 @@
+/**
+ * Operations: recent evaluation runs (a partial run names its failed subscriptions), remediations
+ * started from this browser session with their live progress (the API has no listing of
+ * remediations), control-plane changes read from the Activity Log, and webhook deliveries that were
+ * dead-lettered (needs `Webhooks.Manage`; without it the section says so).
+ */
+import { MissingRole, api, apiAll } from '../api.js';
+import { h } from '../dom.js';
+import { formatInt, formatTime } from '../format.js';
+import { dataTable, statusBadge } from '../table.js';
+import type { Evaluation, Page } from '../types.js';
+import { heading, section, type ViewContext } from '../view.js';
+import { startedRemediations } from './control.js';
+
+interface Remediation { readonly id: string; readonly controlId: string; readonly status: string; readonly createdAt: string; readonly clusterIds: readonly string[]; readonly tasks: readonly { readonly provisioningState: string }[] }
+interface ControlPlaneEvent { readonly eventDataId: string; readonly kind: string; readonly operation: string; readonly status: string; readonly caller: string; readonly eventTimestamp: string; readonly resourceId: string; readonly clusterName?: string; readonly severity: string }
+interface Webhook { readonly id: string; readonly url: string }
+interface Delivery { readonly id: string; readonly webhookId: string; readonly eventType: string; readonly createdAt: string; readonly status: string; readonly attempts: unknown[]; readonly reason?: string }
+
+async function deadLetters(): Promise<HTMLElement> {
+  try {
+    const hooks = (await apiAll<Webhook>('webhooks?top=100', 100)).items;
+    const per = await Promise.all(hooks.map(async (w) => ({ w, d: (await api<Page<Delivery>>(`webhooks/${encodeURIComponent(w.id)}/deliveries?top=100`)).value.filter((d) => d.status === 'dead-lettered') })));
+    const rows = per.flatMap(({ w, d }) => d.map((x) => ({ ...x, url: w.url })));
+    return dataTable({
+      caption: 'Dead-lettered webhook deliveries (latest 100 per webhook)',
+      exportName: 'webhook-dead-letters',
+      rows,
+      empty: 'No dead-lettered delivery.',
+      columns: [
+        { label: 'Created', value: (d) => formatTime(d.createdAt) },
+        { label: 'Event', value: (d) => d.eventType },
+        { label: 'Webhook URL', value: (d) => d.url },
+        { label: 'Attempts', value: (d) => d.attempts.length, numeric: true },
+        { label: 'Reason', value: (d) => d.reason ?? '' },
+      ],
+    });
+  } catch (error) {
+    if (error instanceof MissingRole) return h('p', { class: 'notice' }, 'Webhook deliveries need the app role ', h('code', {}, error.role), '.');
+    throw error;
+  }
+}
+
+export async function renderOperations(_ctx: ViewContext): Promise<Node> {
+  const [runs, remediations, events, letters] = await Promise.all([
+    api<Page<Evaluation>>('evaluations?top=20'),
+    Promise.all(startedRemediations().map((id) => api<Remediation>(`remediations/${encodeURIComponent(id)}`).catch(() => undefined))),
+    api<Page<ControlPlaneEvent>>('control-plane-events?top=50').catch(() => ({ value: [] as ControlPlaneEvent[] })),
+    deadLetters(),
+  ]);
+  const mine = remediations.filter((r): r is Remediation => r !== undefined);
+  return h(
+    'div',
+    {},
+    heading('Operations'),
+    section(
+      'Evaluation runs',
+      dataTable({
+        caption: 'Recent evaluation runs',
+        exportName: 'evaluation-runs',
+        rows: runs.value,
+        columns: [
+          { label: 'Started', value: (r) => formatTime(r.startedAt ?? r.createdAt) },
+          { label: 'Status', value: (r) => r.status, render: (r) => statusBadge(r.status) },
+          { label: 'Trigger', value: (r) => r.trigger },
+          { label: 'Clusters', value: (r) => formatInt(r.clustersEvaluated), numeric: true },
+          { label: 'Subscriptions', value: (r) => `${r.subscriptions.succeeded}/${r.subscriptions.total}` },
+          { label: 'Failed subscriptions', value: (r) => r.failures.map((f) => `${f.subscriptionId}: ${f.error}`).join('; ') },
+          { label: 'Completed', value: (r) => formatTime(r.completedAt) },
+        ],
+      }),
+    ),
+    section(
+      'Remediations',
+      h('p', { class: 'sub' }, 'Started from this browser session (the API lists no remediations); progress read from Azure now.'),
+      dataTable({
+        caption: 'Remediations started in this session',
+        exportName: 'remediations',
+        rows: mine,
+        empty: 'None started in this session.',
+        columns: [
+          { label: 'Id', value: (r) => r.id },
+          { label: 'Control', value: (r) => r.controlId },
+          { label: 'Status', value: (r) => r.status, render: (r) => statusBadge(r.status) },
+          { label: 'Clusters', value: (r) => r.clusterIds.length, numeric: true },
+          { label: 'Tasks', value: (r) => r.tasks.map((t) => t.provisioningState).join(' ') },
+          { label: 'Started', value: (r) => formatTime(r.createdAt) },
+        ],
+      }),
+    ),
+    section(
+      'Control-plane changes',
+      dataTable({
+        caption: 'Latest control-plane changes (Activity Log)',
+        exportName: 'control-plane-events',
+        rows: events.value,
+        empty: 'No control-plane change recorded.',
+        columns: [
+          { label: 'Time', value: (e) => formatTime(e.eventTimestamp) },
+          { label: 'Kind', value: (e) => e.kind },
+          { label: 'Severity', value: (e) => e.severity },
+          { label: 'Status', value: (e) => e.status },
+          { label: 'Caller', value: (e) => e.caller },
+          { label: 'Resource', value: (e) => e.clusterName ?? e.resourceId },
+        ],
+      }),
+    ),
+    section('Dead-lettered webhook deliveries', letters),
+  );
+}

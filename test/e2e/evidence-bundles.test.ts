@@ -43,9 +43,10 @@ const verify = async (runId: string, query = ''): Promise<VerifyReport> => {
 beforeAll(async () => {
   e = await startE2eStack();
   container = BlobServiceClient.fromConnectionString(e.stack.storageConnectionString).getContainerClient(EVIDENCE_CONTAINER);
-  first = await e.timerRun();
-  second = await e.timerRun();
-}, 120_000);
+  // Generous bounds: under a loaded machine (the whole suite in parallel) a demo-fleet run can take a minute.
+  first = await e.timerRun(90_000);
+  second = await e.timerRun(90_000);
+}, 240_000);
 afterAll(async () => {
   await e?.stop();
 });
@@ -156,7 +157,7 @@ describe('a run with a refused subscription', () => {
     const refused = DEMO_SUBSCRIPTIONS.factories;
     e.stack.emulator!.faults.denyAccess({ subscriptionId: refused });
     try {
-      const third = await e.timerRun(45_000);
+      const third = await e.timerRun(90_000);
       expect(third.status).toBe('partial');
       const m = await evidence(third.id);
       expect(m.sequence).toBe(3);
@@ -170,5 +171,5 @@ describe('a run with a refused subscription', () => {
     } finally {
       e.stack.emulator!.faults.clear();
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -258,8 +258,8 @@ export function clustersOf(event: Pick<ControlPlaneEvent, 'clusterId' | 'cluster
 const DAY_MS = 86_400_000;
 
 /**
- * The `$filter` of one Activity Log read: the `eventTimestamp` range the service requires, never
- * starting more than {@link ACTIVITY_LOG_MAX_DAYS} before `now`.
+ * The `$filter` of one Activity Log read: the `eventTimestamp` range the service requires (callers take
+ * the range from {@link nextReadWindow}, which never starts more than {@link ACTIVITY_LOG_MAX_DAYS} back).
  */
 export function activityLogFilter(from: Date, to: Date): string {
   return `eventTimestamp ge '${from.toISOString()}' and eventTimestamp le '${to.toISOString()}'`;

@@ -12,12 +12,17 @@ export class QueueDelivery {
     readonly attempt: number,
     /** The attempt after which the host gives the message up (host.json `maxDequeueCount`). */
     readonly maxAttempts: number,
+    /**
+     * The queue's id of the message (the same on every delivery of it), when the trigger told: lets a
+     * redelivery after a crash recognise work its own earlier delivery claimed.
+     */
+    readonly messageId?: string | undefined,
   ) {}
 
   /** The `dequeueCount`-th delivery of a message the host gives up on after `maxAttempts`. */
-  static of(dequeueCount: number, maxAttempts: number = MAX_DEQUEUE_COUNT): QueueDelivery {
+  static of(dequeueCount: number, maxAttempts: number = MAX_DEQUEUE_COUNT, messageId?: string): QueueDelivery {
     const attempt = Number.isInteger(dequeueCount) && dequeueCount > 0 ? dequeueCount : 1;
-    return new QueueDelivery(attempt, Math.max(1, Math.floor(maxAttempts)));
+    return new QueueDelivery(attempt, Math.max(1, Math.floor(maxAttempts)), messageId !== undefined && messageId !== '' ? messageId : undefined);
   }
 
   /** A first delivery: every failure is retried. */
@@ -38,7 +43,7 @@ export class QueueDelivery {
    * throttled read restarts the host's count), so the last attempt is still the `maxAttempts`-th.
    */
   after(previousAttempts: number | undefined): QueueDelivery {
-    return new QueueDelivery((previousAttempts ?? 0) + this.attempt, this.maxAttempts);
+    return new QueueDelivery((previousAttempts ?? 0) + this.attempt, this.maxAttempts, this.messageId);
   }
 
   /** The host will not deliver this message again: failures are recorded, not thrown. */

@@ -401,7 +401,7 @@ export class WebhookService implements EventPublisher {
    */
   async processDelivery(message: WebhookDeliveryMessage, delivery: QueueDelivery = QueueDelivery.first()): Promise<DeliveryView | undefined> {
     try {
-      return await this.processOnce(message);
+      return await this.processOnce(message, delivery);
     } catch (error) {
       delivery.rethrowUnlessLast(error);
       return this.settleAfterLastDequeue(message, error, delivery.attempt);
@@ -476,15 +476,28 @@ export class WebhookService implements EventPublisher {
     return toDeliveryView(updated);
   }
 
-  private async processOnce(message: WebhookDeliveryMessage): Promise<DeliveryView | undefined> {
+  private async processOnce(message: WebhookDeliveryMessage, queued: QueueDelivery): Promise<DeliveryView | undefined> {
     const delivery = await this.deps.deliveries.get(message.webhookId, message.deliveryId);
     if (delivery === undefined) return undefined;
     if (TERMINAL.has(delivery.status) || delivery.attempts.length >= message.attempt) return toDeliveryView(delivery);
     const claims = this.deps.attemptClaims;
     const claimId = `${message.webhookId}:${message.deliveryId}:${message.attempt}`;
-    if (claims !== undefined && !(await claims.claim(ATTEMPT_CLAIMS, claimId, this.deps.clock.now().toISOString()))) {
-      this.deps.log.info(`webhook ${message.webhookId}: attempt ${message.attempt} of delivery ${message.deliveryId} is already taken by another message`);
-      return toDeliveryView(delivery);
+    const now = this.deps.clock.now().toISOString();
+    if (claims !== undefined && !(await claims.claim(ATTEMPT_CLAIMS, claimId, now))) {
+      // Held, and not recorded. A redelivery of the very message whose earlier delivery claimed it (its
+      // host died mid-send, so the attempt may or may not have reached the receiver) makes the attempt
+      // again: delivered at least once, recorded once. Another message of the same attempt stays out.
+      const marker = `${claimId}@${queued.messageId ?? ''}`;
+      const own = queued.messageId !== undefined && queued.attempt > 1 && !(await claims.claim(ATTEMPT_CLAIMS, marker, now));
+      if (!own) {
+        if (queued.messageId !== undefined && queued.attempt > 1) await claims.release(ATTEMPT_CLAIMS, marker).catch(() => undefined);
+        this.deps.log.info(`webhook ${message.webhookId}: attempt ${message.attempt} of delivery ${message.deliveryId} is already taken by another message`);
+        return toDeliveryView(delivery);
+      }
+      this.deps.log.warn(`webhook ${message.webhookId}: attempt ${message.attempt} of delivery ${message.deliveryId} was claimed by an earlier delivery of this message that ended without recording it (host stopped mid-send); attempting again`);
+    } else if (claims !== undefined && queued.messageId !== undefined) {
+      // Which message holds the claim, so that its own redelivery can take it over after a crash.
+      await claims.claim(ATTEMPT_CLAIMS, `${claimId}@${queued.messageId}`, now);
     }
     try {
       return await this.performAttempt(message, delivery);

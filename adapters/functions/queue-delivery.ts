@@ -13,5 +13,6 @@ export function deliveryOf(context: InvocationContext): QueueDelivery {
   const meta = context.triggerMetadata ?? {};
   const raw = meta['dequeueCount'] ?? meta['DequeueCount'];
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : NaN;
-  return QueueDelivery.of(Number.isInteger(n) && n > 0 ? n : 1, MAX_DEQUEUE_COUNT);
+  const id = meta['id'] ?? meta['Id'];
+  return QueueDelivery.of(Number.isInteger(n) && n > 0 ? n : 1, MAX_DEQUEUE_COUNT, typeof id === 'string' ? id : undefined);
 }

@@ -355,6 +355,28 @@ describe('evaluations', () => {
   });
 });
 
+describe('evidence and findings', () => {
+  it('serves the run\'s manifest, its blobs and their verification, and the OCSF export, as documented', async () => {
+    const manifest = await call('getEvidence', 'GET', `/api/v1/evaluations/${run.id}/evidence`);
+    expect(manifest.res.status).toBe(200);
+    const blobs = (manifest.body['blobs'] ?? []) as { href: string }[];
+    expect(blobs).toHaveLength(3);
+    const content = await call('getEvidenceBlob', 'GET', pathOf(new URL(blobs[0]!.href, 'http://x').toString()));
+    expect(content.res.status).toBe(200);
+    expect(content.res.headers.get('content-type')).toMatch(/^application\/gzip/);
+    expect((await call('getEvidenceBlob', 'GET', `/api/v1/evaluations/${run.id}/evidence/${'0'.repeat(8)}-0000-0000-0000-000000000000.ndjson.gz`)).res.status).toBe(404);
+    const verify = await call('verifyEvidence', 'GET', `/api/v1/evaluations/${run.id}/evidence/verify`);
+    expect(verify.body).toMatchObject({ valid: true, problems: [] });
+    expect((await call('getEvidence', 'GET', '/api/v1/evaluations/nope/evidence')).res.status).toBe(404);
+    const findings = await call('exportFindings', 'GET', `/api/v1/evaluations/${run.id}/findings?format=ocsf`);
+    expect(findings.res.status).toBe(200);
+    const lines = String(findings.body as unknown as string).trim().split('\n');
+    expect(lines.length).toBe(30 * (await call('listControls', 'GET', '/api/v1/controls')).body.value!.length);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ class_uid: 2003, metadata: { version: '1.8.0' } });
+    expect((await call('exportFindings', 'GET', `/api/v1/evaluations/${run.id}/findings?format=csv`)).res.status).toBe(400);
+  });
+});
+
 describe('exceptions', () => {
   const scope = (): string => e.cluster('store-dub-003').resource.id;
   const valid = (): Record<string, unknown> => ({ controlId: 'ARC-AC-01', scope: scope(), justification: 'Store closes next month', ticket: 'CHG0012345', expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString() });

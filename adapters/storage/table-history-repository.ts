@@ -17,11 +17,12 @@
  */
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
-import type { ControlStatus } from '../../domain/model.js';
 import type { ClusterHistoryEntry, HistoryRepository } from '../../application/ports.js';
 import { createHash } from 'node:crypto';
 import { escapeKey, joinKey } from './table-keys.js';
-import { isStatus, num, readAll, reqStr, submitBatched, type TableStore } from './table-store.js';
+import { isStatus, readAll, submitBatched, type TableStore } from './table-store.js';
+import { historyCodec } from './records/history-records.js';
+import type { StoredRecordReader } from './records/stored-record-reader.js';
 
 const HISTORY_TABLE = 'history';
 const MONTH_TABLE = /^history\d{6}$/;
@@ -48,17 +49,6 @@ const clusterTag = (clusterId: string): string => createHash('sha256').update(hi
 export const historyRow = (evaluatedAt: string, runId: string, clusterId: string): string =>
   `${new Date(evaluatedAt).toISOString()}|${escapeKey(runId)}|${clusterTag(clusterId)}`;
 
-function fromEntity(e: Record<string, unknown>): ClusterHistoryEntry {
-  return {
-    clusterId: reqStr(e, 'clusterId'),
-    runId: reqStr(e, 'runId'),
-    evaluatedAt: reqStr(e, 'evaluatedAt'),
-    score: num(e, 'score'),
-    statuses: JSON.parse(reqStr(e, 'statuses')) as Record<string, ControlStatus>,
-    drift: JSON.parse(reqStr(e, 'drift')) as ClusterHistoryEntry['drift'],
-  };
-}
-
 export class TableHistoryRepository implements HistoryRepository {
   /** Month tables this instance created or saw created (creation is idempotent, so a miss costs one call). */
   private readonly created = new Map<string, Promise<void>>();
@@ -71,7 +61,11 @@ export class TableHistoryRepository implements HistoryRepository {
    */
   private oldest: string | undefined;
 
-  constructor(private readonly store: TableStore) {}
+  private readonly records: StoredRecordReader;
+
+  constructor(private readonly store: TableStore) {
+    this.records = store.records;
+  }
 
   private async oldestTable(): Promise<string | undefined> {
     if (this.oldest !== undefined) return this.oldest;
@@ -113,12 +107,7 @@ export class TableHistoryRepository implements HistoryRepository {
           {
             partitionKey: historyPartition(entry.clusterId),
             rowKey: historyRow(entry.evaluatedAt, entry.runId, entry.clusterId),
-            clusterId: entry.clusterId,
-            runId: entry.runId,
-            evaluatedAt: entry.evaluatedAt,
-            score: entry.score,
-            statuses: JSON.stringify(entry.statuses),
-            drift: JSON.stringify(entry.drift),
+            ...historyCodec.encode(entry),
           },
           'Replace',
         ]),
@@ -148,7 +137,8 @@ export class TableHistoryRepository implements HistoryRepository {
     // Rows written before the cluster tag existed (`<time>|<runId>`) sort right before the tagged row
     // of the same run: a run redelivered across that change keeps one entry (the later row).
     const byRun = new Map<string, ClusterHistoryEntry>();
-    for (const entry of months.flat().map(fromEntity)) {
+    // Unreadable entries (reported) are left out: drift is then measured against an earlier run.
+    for (const entry of this.records.many(historyCodec, months.flat())) {
       byRun.delete(entry.runId);
       byRun.set(entry.runId, entry);
     }

@@ -9,94 +9,37 @@
  */
 import type { TableClient } from '@azure/data-tables';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../domain/errors.js';
-import type { RemediationPollingStop, RemediationRecord, RemediationRepository, RemediationTaskRecord } from '../../application/ports.js';
-import { MAX_CHUNKED_CHARS, readChunks, writeChunks } from './chunked-property.js';
+import type { RemediationPollingStop, RemediationRecord, RemediationRepository } from '../../application/ports.js';
+import { MAX_CHUNKED_CHARS } from './chunked-property.js';
+import { remediationCodec } from './records/remediation-records.js';
+import type { StoredRecordReader } from './records/stored-record-reader.js';
 import { escapeKey } from './table-keys.js';
-import { getEntityOrUndefined, isStatus, reqStr, str, type TableStore } from './table-store.js';
-
-type Task = RemediationTaskRecord;
-
-function parseJson(entity: Readonly<Record<string, unknown>>, name: string): unknown {
-  const text = readChunks(entity, name);
-  if (text === undefined) throw new Error(`remediation entity lacks ${name}`);
-  return JSON.parse(text) as unknown;
-}
-
-function isString(v: unknown): v is string {
-  return typeof v === 'string';
-}
-
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-
-function parseClusters(value: unknown): Task['clusters'] {
-  if (value === undefined || value === null) return undefined;
-  const r = (typeof value === 'object' ? value : {}) as Record<string, unknown>;
-  if (!isCount(r['offset']) || !isCount(r['count'])) throw new Error('remediation task clusters are not an offset and a count');
-  return { offset: r['offset'], count: r['count'] };
-}
-
-function parseTasks(value: unknown): Task[] {
-  if (!Array.isArray(value)) throw new Error('remediation tasks are not an array');
-  return value.map((t: unknown): Task => {
-    const r = (typeof t === 'object' && t !== null ? t : {}) as Record<string, unknown>;
-    if (!isString(r['subscriptionId'])) throw new Error('remediation task lacks subscriptionId');
-    const clusters = parseClusters(r['clusters']);
-    return {
-      subscriptionId: r['subscriptionId'],
-      armId: isString(r['armId']) ? r['armId'] : undefined,
-      ...(isString(r['error']) ? { error: r['error'] } : {}),
-      ...(clusters !== undefined ? { clusters } : {}),
-    };
-  });
-}
-
-function fromEntity(e: Record<string, unknown>): RemediationRecord {
-  const clusterIds = parseJson(e, 'clusterIds');
-  if (!Array.isArray(clusterIds) || !clusterIds.every(isString)) throw new Error('remediation clusterIds are not strings');
-  const stoppedAt = str(e, 'pollingStoppedAt');
-  return {
-    id: reqStr(e, 'id'),
-    controlId: reqStr(e, 'controlId'),
-    requestedBy: reqStr(e, 'requestedBy'),
-    createdAt: reqStr(e, 'createdAt'),
-    clusterIds,
-    tasks: parseTasks(parseJson(e, 'tasks')),
-    ...(stoppedAt !== undefined ? { pollingStopped: { at: stoppedAt, reason: str(e, 'pollingStoppedReason') ?? '' } } : {}),
-  };
-}
+import { getEntityOrUndefined, isStatus, str, type TableStore } from './table-store.js';
 
 export class TableRemediationRepository implements RemediationRepository {
   private readonly table: TableClient;
+  private readonly records: StoredRecordReader;
 
   constructor(store: TableStore) {
     this.table = store.client('remediations');
+    this.records = store.records;
   }
 
   async create(record: RemediationRecord): Promise<void> {
-    const clusterIds = JSON.stringify(record.clusterIds);
-    const tasks = JSON.stringify(
-      record.tasks.map((t) => ({
-        subscriptionId: t.subscriptionId,
-        armId: t.armId ?? null,
-        ...(t.error !== undefined ? { error: t.error } : {}),
-        ...(t.clusters !== undefined ? { clusters: { offset: t.clusters.offset, count: t.clusters.count } } : {}),
-      })),
-    );
-    if (clusterIds.length + tasks.length > MAX_CHUNKED_CHARS) {
-      throw new UnprocessableError('LimitExceeded', 'Too many clusters for one remediation request; pass fewer clusterIds per request.', 'clusterIds');
+    const tooLarge = (): UnprocessableError =>
+      new UnprocessableError('LimitExceeded', 'Too many clusters for one remediation request; pass fewer clusterIds per request.', 'clusterIds');
+    let props: Record<string, unknown>;
+    try {
+      props = remediationCodec.encode(record);
+    } catch (error) {
+      if (error instanceof RangeError) throw tooLarge();
+      throw error;
     }
+    const chunked = Object.entries(props).reduce((n, [k, v]) => n + (/_\d+$/.test(k) && typeof v === 'string' ? v.length : 0), 0);
+    if (chunked > MAX_CHUNKED_CHARS) throw tooLarge();
     const key = escapeKey(record.id);
     try {
-      await this.table.createEntity({
-        partitionKey: key,
-        rowKey: key,
-        id: record.id,
-        controlId: record.controlId,
-        requestedBy: record.requestedBy,
-        createdAt: record.createdAt,
-        ...writeChunks('clusterIds', clusterIds),
-        ...writeChunks('tasks', tasks),
-      });
+      await this.table.createEntity({ partitionKey: key, rowKey: key, ...props });
     } catch (error) {
       if (isStatus(error, 409)) throw new ConflictError(`Remediation ${record.id} already exists.`, record.id);
       throw error;
@@ -106,7 +49,7 @@ export class TableRemediationRepository implements RemediationRepository {
   async get(id: string): Promise<RemediationRecord | undefined> {
     const key = escapeKey(id);
     const e = await getEntityOrUndefined(this.table, key, key);
-    return e === undefined ? undefined : fromEntity(e);
+    return e === undefined ? undefined : this.records.one(remediationCodec, e);
   }
 
   async recordPollingStopped(id: string, stop: RemediationPollingStop): Promise<void> {

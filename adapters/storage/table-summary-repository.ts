@@ -21,8 +21,9 @@ import { odata } from '@azure/data-tables';
 import type { FleetSummary } from '../../domain/model.js';
 import type { SummaryRepository, TrendPoint } from '../../application/ports.js';
 import { escapeKey } from './table-keys.js';
-import { readChunks, writeChunks } from './chunked-property.js';
-import { getEntityOrUndefined, isStatus, num, readAll, reqStr, type TableStore } from './table-store.js';
+import { summaryCodec, trendCodec } from './records/summary-records.js';
+import type { StoredRecordReader } from './records/stored-record-reader.js';
+import { getEntityOrUndefined, isStatus, readAll, reqStr, type TableStore } from './table-store.js';
 
 const SUMMARY = 'summary';
 const LATEST = 'latest';
@@ -75,6 +76,7 @@ function deepFreeze<T>(value: T): T {
 
 export class TableSummaryRepository implements SummaryRepository {
   private readonly table: TableClient;
+  private readonly records: StoredRecordReader;
   private readonly latestCacheMs: number;
   private readonly now: () => number;
   private cached: CachedLatest | undefined;
@@ -82,6 +84,7 @@ export class TableSummaryRepository implements SummaryRepository {
 
   constructor(store: TableStore, options: TableSummaryRepositoryOptions = {}) {
     this.table = store.client('summaries');
+    this.records = store.records;
     this.latestCacheMs = options.latestCacheMs ?? DEFAULT_LATEST_CACHE_MS;
     this.now = options.now ?? (() => performance.now());
   }
@@ -97,21 +100,12 @@ export class TableSummaryRepository implements SummaryRepository {
   }
 
   private async write(summary: FleetSummary): Promise<void> {
-    const body = { runId: summary.runId, generatedAt: summary.generatedAt, ...writeChunks('summary', JSON.stringify(summary)) };
+    const body = summaryCodec.encode(summary);
     const point = trendPointOf(summary);
     await Promise.all([
       this.table.upsertEntity({ partitionKey: SUMMARY, rowKey: runRow(summary.runId), ...body }, 'Replace'),
       this.table.upsertEntity(
-        {
-          partitionKey: TREND,
-          rowKey: trendRow(summary),
-          runId: point.runId,
-          generatedAt: point.generatedAt,
-          averageScore: point.averageScore,
-          clusters: point.clusters,
-          noncompliant: point.noncompliant,
-          failingByControl: JSON.stringify(point.failingByControl),
-        },
+        { partitionKey: TREND, rowKey: trendRow(summary), ...trendCodec.encode(point) },
         'Replace',
       ),
     ]);
@@ -166,12 +160,11 @@ export class TableSummaryRepository implements SummaryRepository {
       }
     }
     const e = await getEntityOrUndefined(this.table, SUMMARY, LATEST);
-    const text = e === undefined ? undefined : readChunks(e, 'summary');
-    if (e === undefined || text === undefined) {
+    if (e === undefined) {
       if (generation === latestGeneration) this.cached = undefined;
       return undefined;
     }
-    const summary = deepFreeze(JSON.parse(text) as FleetSummary);
+    const summary = deepFreeze(this.records.one(summaryCodec, e));
     const etag = e['etag'];
     if (generation === latestGeneration && typeof etag === 'string') this.cached = { generation, etag, summary, checkedAt: started };
     return summary;
@@ -179,13 +172,6 @@ export class TableSummaryRepository implements SummaryRepository {
 
   async listTrends(since: string): Promise<TrendPoint[]> {
     const entities = await readAll(this.table, odata`PartitionKey eq ${TREND} and RowKey ge ${new Date(since).toISOString()}`);
-    return entities.map((e) => ({
-      runId: reqStr(e, 'runId'),
-      generatedAt: reqStr(e, 'generatedAt'),
-      averageScore: num(e, 'averageScore'),
-      clusters: num(e, 'clusters'),
-      noncompliant: num(e, 'noncompliant'),
-      failingByControl: JSON.parse(reqStr(e, 'failingByControl')) as Record<string, number>,
-    }));
+    return this.records.many(trendCodec, entities);
   }
 }

@@ -10,14 +10,12 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { ConflictError } from '../../domain/errors.js';
 import type { InboundMessageIdStore, Page, WebhookDeliveryRepository, WebhookSubscriptionRepository } from '../../application/ports.js';
-import type { DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookFormat, WebhookSubscription } from '../../domain/webhook-subscription.js';
-import type { WebhookFilters } from '../../domain/webhook-events.js';
-import { readChunks, writeChunks } from './chunked-property.js';
-import { escapeKey, invertedTime, unescapeKey } from './table-keys.js';
+import type { DeliveryStatus, WebhookDelivery, WebhookSubscription } from '../../domain/webhook-subscription.js';
+import { deliveryCodec, webhookCodec } from './records/webhook-records.js';
+import { storedRecordReader, type StoredRecordReader } from './records/stored-record-reader.js';
+import { escapeKey, invertedTime } from './table-keys.js';
 import {
-  bool,
   decodeContinuation,
-  defined,
   deleteBatched,
   encodeContinuation,
   getEntityOrUndefined,
@@ -37,20 +35,18 @@ export class WebhookTables {
     readonly webhooks: TableClient,
     readonly deliveries: TableClient,
     readonly inbound: TableClient,
+    /** Reads the records through their codecs and reports invalid ones. */
+    readonly records: StoredRecordReader,
   ) {}
 
-  static async open(connection: TableStorageConnection, options: { tablePrefix?: string } = {}): Promise<WebhookTables> {
+  static async open(connection: TableStorageConnection, options: { tablePrefix?: string; records?: StoredRecordReader } = {}): Promise<WebhookTables> {
     const make = tableClientFactory(connection, options.tablePrefix);
-    const tables = new WebhookTables(make(WEBHOOK_TABLES.webhooks), make(WEBHOOK_TABLES.deliveries), make(WEBHOOK_TABLES.inbound));
+    const tables = new WebhookTables(make(WEBHOOK_TABLES.webhooks), make(WEBHOOK_TABLES.deliveries), make(WEBHOOK_TABLES.inbound), options.records ?? storedRecordReader);
     await Promise.all([tables.webhooks.createTable(), tables.deliveries.createTable(), tables.inbound.createTable()]);
     return tables;
   }
 }
 
-function json<T>(e: Record<string, unknown>, name: string, fallback: T): T {
-  const v = str(e, name);
-  return v === undefined ? fallback : (JSON.parse(v) as T);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Subscriptions
@@ -58,44 +54,8 @@ function json<T>(e: Record<string, unknown>, name: string, fallback: T): T {
 
 const WEBHOOK_PARTITION = 'webhook';
 
-function webhookEntity(s: WebhookSubscription): Record<string, unknown> {
-  return defined({
-    partitionKey: WEBHOOK_PARTITION,
-    rowKey: escapeKey(s.id),
-    id: s.id,
-    url: s.url,
-    events: JSON.stringify(s.events),
-    format: s.format,
-    filters: JSON.stringify(s.filters),
-    description: s.description,
-    enabled: s.enabled,
-    disabledReason: s.disabledReason,
-    disabledAt: s.disabledAt,
-    createdAt: s.createdAt,
-    createdBy: s.createdBy,
-    secretRotatedAt: s.secretRotatedAt,
-    secretCurrent: s.secrets.current,
-    secretPrevious: s.secrets.previous,
-    secretPreviousExpiresAt: s.secrets.previousExpiresAt,
-  });
-}
-
-function webhookFromEntity(e: Record<string, unknown>): WebhookSubscription {
-  return {
-    id: reqStr(e, 'id'),
-    url: reqStr(e, 'url'),
-    events: json<string[]>(e, 'events', []),
-    format: reqStr(e, 'format') as WebhookFormat,
-    filters: json<WebhookFilters>(e, 'filters', {}),
-    description: str(e, 'description'),
-    enabled: bool(e, 'enabled'),
-    disabledReason: str(e, 'disabledReason'),
-    disabledAt: str(e, 'disabledAt'),
-    createdAt: reqStr(e, 'createdAt'),
-    createdBy: reqStr(e, 'createdBy'),
-    secretRotatedAt: str(e, 'secretRotatedAt'),
-    secrets: { current: str(e, 'secretCurrent') ?? '', previous: str(e, 'secretPrevious'), previousExpiresAt: str(e, 'secretPreviousExpiresAt') },
-  };
+function webhookEntity(s: WebhookSubscription): { partitionKey: string; rowKey: string } & Record<string, unknown> {
+  return { partitionKey: WEBHOOK_PARTITION, rowKey: escapeKey(s.id), ...webhookCodec.encode(s) };
 }
 
 export class TableWebhookSubscriptionRepository implements WebhookSubscriptionRepository {
@@ -103,7 +63,7 @@ export class TableWebhookSubscriptionRepository implements WebhookSubscriptionRe
 
   async create(subscription: WebhookSubscription): Promise<void> {
     try {
-      await this.tables.webhooks.createEntity(webhookEntity(subscription) as { partitionKey: string; rowKey: string });
+      await this.tables.webhooks.createEntity(webhookEntity(subscription));
     } catch (error) {
       if (isStatus(error, 409)) throw new ConflictError(`Webhook ${subscription.id} already exists.`, subscription.id);
       throw error;
@@ -112,20 +72,21 @@ export class TableWebhookSubscriptionRepository implements WebhookSubscriptionRe
 
   async get(id: string): Promise<WebhookSubscription | undefined> {
     const e = await getEntityOrUndefined(this.tables.webhooks, WEBHOOK_PARTITION, escapeKey(id));
-    return e === undefined ? undefined : webhookFromEntity(e);
+    return e === undefined ? undefined : this.tables.records.one(webhookCodec, e);
   }
 
   async listAll(): Promise<WebhookSubscription[]> {
-    return (await readAll(this.tables.webhooks, odata`PartitionKey eq ${WEBHOOK_PARTITION}`)).map(webhookFromEntity);
+    // An unreadable subscription (reported) gets no events until it is repaired or re-created.
+    return this.tables.records.many(webhookCodec, await readAll(this.tables.webhooks, odata`PartitionKey eq ${WEBHOOK_PARTITION}`));
   }
 
   async list(top: number, continuationToken?: string): Promise<Page<WebhookSubscription>> {
     const page = await readPage(this.tables.webhooks, odata`PartitionKey eq ${WEBHOOK_PARTITION}`, top, decodeContinuation(continuationToken));
-    return { items: page.entities.map(webhookFromEntity), continuationToken: encodeContinuation(page.continuationToken) };
+    return { items: this.tables.records.many(webhookCodec, page.entities), continuationToken: encodeContinuation(page.continuationToken) };
   }
 
   async update(subscription: WebhookSubscription): Promise<void> {
-    await this.tables.webhooks.upsertEntity(webhookEntity(subscription) as { partitionKey: string; rowKey: string }, 'Replace');
+    await this.tables.webhooks.upsertEntity(webhookEntity(subscription), 'Replace');
   }
 
   async delete(id: string): Promise<boolean> {
@@ -143,37 +104,8 @@ export class TableWebhookSubscriptionRepository implements WebhookSubscriptionRe
 // Deliveries
 // ---------------------------------------------------------------------------------------------
 
-function deliveryEntity(d: WebhookDelivery): Record<string, unknown> {
-  return defined({
-    partitionKey: escapeKey(d.webhookId),
-    rowKey: escapeKey(d.id),
-    webhookId: d.webhookId,
-    eventId: d.eventId,
-    eventType: d.eventType,
-    createdAt: d.createdAt,
-    status: d.status,
-    attempts: JSON.stringify(d.attempts),
-    nextAttemptAt: d.nextAttemptAt,
-    reason: d.reason,
-    redeliveryOf: d.redeliveryOf,
-    ...writeChunks('event', d.event),
-  });
-}
-
-function deliveryFromEntity(e: Record<string, unknown>): WebhookDelivery {
-  return {
-    id: unescapeKey(reqStr(e, 'rowKey')),
-    webhookId: reqStr(e, 'webhookId'),
-    eventId: reqStr(e, 'eventId'),
-    eventType: reqStr(e, 'eventType'),
-    createdAt: reqStr(e, 'createdAt'),
-    status: reqStr(e, 'status') as DeliveryStatus,
-    attempts: json<DeliveryAttempt[]>(e, 'attempts', []),
-    nextAttemptAt: str(e, 'nextAttemptAt'),
-    reason: str(e, 'reason'),
-    redeliveryOf: str(e, 'redeliveryOf'),
-    event: readChunks(e, 'event') ?? '{}',
-  };
+function deliveryEntity(d: WebhookDelivery): { partitionKey: string; rowKey: string } & Record<string, unknown> {
+  return { partitionKey: escapeKey(d.webhookId), rowKey: escapeKey(d.id), ...deliveryCodec.encode(d) };
 }
 
 export class TableWebhookDeliveryRepository implements WebhookDeliveryRepository {
@@ -181,7 +113,7 @@ export class TableWebhookDeliveryRepository implements WebhookDeliveryRepository
 
   async create(delivery: WebhookDelivery): Promise<void> {
     try {
-      await this.tables.deliveries.createEntity(deliveryEntity(delivery) as { partitionKey: string; rowKey: string });
+      await this.tables.deliveries.createEntity(deliveryEntity(delivery));
     } catch (error) {
       if (isStatus(error, 409)) throw new ConflictError(`Delivery ${delivery.id} already exists.`, delivery.id);
       throw error;
@@ -190,16 +122,16 @@ export class TableWebhookDeliveryRepository implements WebhookDeliveryRepository
 
   async get(webhookId: string, deliveryId: string): Promise<WebhookDelivery | undefined> {
     const e = await getEntityOrUndefined(this.tables.deliveries, escapeKey(webhookId), escapeKey(deliveryId));
-    return e === undefined ? undefined : deliveryFromEntity(e);
+    return e === undefined ? undefined : this.tables.records.one(deliveryCodec, e);
   }
 
   async update(delivery: WebhookDelivery): Promise<void> {
-    await this.tables.deliveries.upsertEntity(deliveryEntity(delivery) as { partitionKey: string; rowKey: string }, 'Replace');
+    await this.tables.deliveries.upsertEntity(deliveryEntity(delivery), 'Replace');
   }
 
   async list(webhookId: string, top: number, continuationToken?: string): Promise<Page<WebhookDelivery>> {
     const page = await readPage(this.tables.deliveries, odata`PartitionKey eq ${escapeKey(webhookId)}`, top, decodeContinuation(continuationToken));
-    return { items: page.entities.map(deliveryFromEntity), continuationToken: encodeContinuation(page.continuationToken) };
+    return { items: this.tables.records.many(deliveryCodec, page.entities), continuationToken: encodeContinuation(page.continuationToken) };
   }
 
   async deleteAll(webhookId: string): Promise<number> {

@@ -6,6 +6,10 @@
 import { auditCodec } from './audit-records.js';
 import { clusterStateCodec } from './cluster-records.js';
 import { controlPlaneEventCodec, controlPlaneExtensionTypesCodec, controlPlaneWatchCodec } from './control-plane-records.js';
+import { historyCodec } from './history-records.js';
+import { remediationCodec } from './remediation-records.js';
+import { summaryCodec } from './summary-records.js';
+import { deliveryCodec, webhookCodec } from './webhook-records.js';
 import { exceptionCodec } from './exception-records.js';
 import { outcomeCodec, runCodec } from './run-records.js';
 
@@ -14,9 +18,15 @@ export const STORED_RECORD_CODECS: readonly { readonly kind: string; readonly ve
   outcomeCodec,
   // Its fixture holds the cluster's `clusterindex` rows too (`cluster-index` kind, same version).
   clusterStateCodec,
+  historyCodec,
+  // Its fixture holds the trend point too (`trend-point` kind, same version).
+  summaryCodec,
   exceptionCodec,
   auditCodec,
   controlPlaneEventCodec,
   controlPlaneWatchCodec,
   controlPlaneExtensionTypesCodec,
+  remediationCodec,
+  webhookCodec,
+  deliveryCodec,
 ];

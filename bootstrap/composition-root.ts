@@ -1,21 +1,28 @@
 /**
- * Wires adapters into application services. `getContainer()` is the one memoized instance the
- * functions use (built from `loadConfig()`, failing fast on bad configuration); `createContainer()`
- * builds one from an explicit config with overrides, for tests and local tooling.
+ * The one composition root: builds every adapter and every application service, once. `getContainer()`
+ * is the memoized instance the functions use (built from `loadConfig()`, failing fast on bad
+ * configuration); `createContainer()` builds one from an explicit config with overrides, for tests and
+ * local tooling. Adapters (HTTP operations, queue triggers) receive the finished services from here.
+ *
+ * Order matters only where a service needs another: the webhook service (the event publisher) needs
+ * nothing else, so it is built first and handed to evaluation, rollouts and remediations; the
+ * ServiceNow change-event receiver needs the rollouts, so it is built after them.
  *
  * To add a service: construct it in `createContainer` from the parts below and add it to `Container`.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { DefaultAzureCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/core-auth';
 import { loadConfig, type AppConfig } from '../config/settings.js';
 import { ArmInventoryReader } from '../adapters/arm/azure-inventory-reader.js';
 import { ArmActivityLogReader } from '../adapters/arm/activity-log-reader.js';
+import { ArmPolicyMetadataReader } from '../adapters/arm/policy-metadata-reader.js';
 import { TableControlPlaneEventRepository } from '../adapters/storage/table-control-plane-repository.js';
-import { ControlPlaneWatchService } from '../application/control-plane-watch-service.js';
-import { CONTROL_PLANE_QUEUES, type ControlPlaneWatchMessage } from '../application/messages.js';
+import type { StoredRecordReader } from '../adapters/storage/records/stored-record-reader.js';
+import { ArmPolicyAdmin, ArmRemediationStarter } from '../adapters/arm/policy-admin.js';
+import { ArmPolicyAssignmentWriter } from '../adapters/arm/policy-assignment-writer.js';
 import { TableStore, type TableStorageConnection } from '../adapters/storage/table-store.js';
-import { storedRecordsHealthCheck, type StoredRecordReader } from '../adapters/storage/records/stored-record-reader.js';
 import { StorageMessageQueue, type QueueConnection } from '../adapters/storage/storage-queue.js';
 import { TableRunRepository } from '../adapters/storage/table-run-repository.js';
 import { TableClusterStateRepository } from '../adapters/storage/table-cluster-state-repository.js';
@@ -24,48 +31,58 @@ import { TableSummaryRepository } from '../adapters/storage/table-summary-reposi
 import { TableExceptionRepository } from '../adapters/storage/table-exception-repository.js';
 import { TableAuditLog } from '../adapters/storage/table-audit-log.js';
 import { TableRemediationRepository } from '../adapters/storage/table-remediation-repository.js';
-import { ArmPolicyAdmin, ArmRemediationStarter } from '../adapters/arm/policy-admin.js';
-import { ArmPolicyMetadataReader } from '../adapters/arm/policy-metadata-reader.js';
-import { ArmPolicyAssignmentWriter } from '../adapters/arm/policy-assignment-writer.js';
 import { TableRolloutRepository, newRolloutId } from '../adapters/storage/table-rollout-repository.js';
-import { RolloutService } from '../application/rollout-service.js';
-import { ROLLOUT_QUEUES } from '../application/messages.js';
-import type { PolicyAssignmentGateway } from '../application/ports.js';
-import type { RolloutStepMessage } from '../domain/rollout-model.js';
+import { BlobEvidenceStore, type BlobConnection } from '../adapters/storage/blob-evidence-store.js';
+import { AuditService } from '../application/audit-service.js';
+import { ComplianceQueryService } from '../application/compliance-query-service.js';
+import { ControlMatrixService } from '../application/control-matrix-service.js';
+import { ControlPlaneQueryService } from '../application/control-plane-query-service.js';
+import { ControlPlaneWatchService } from '../application/control-plane-watch-service.js';
+import { FrameworkReportService, RequirementTitles, type ClusterControlStatusListing, type PolicyMetadataSource } from '../application/framework-report-service.js';
+import type { EvidenceStore } from '../application/evidence-ports.js';
+import { EvidenceRecorder } from '../application/evidence-recorder.js';
+import { EvidenceReader } from '../application/evidence-reader.js';
+import { FindingsExporter } from '../application/findings-export.js';
 import type { EvaluationLogger } from '../application/evaluation-run.js';
 import { EvaluationRunStarter } from '../application/evaluation-run-starter.js';
 import { SubscriptionCollector } from '../application/evaluation-subscription-collector.js';
 import { EvaluationRunFinalizer } from '../application/evaluation-run-finalizer.js';
-import { RemediationService, type RemediationDependencies } from '../application/remediation-service.js';
-import { REMEDIATION_QUEUES, type RemediationCheckMessage } from '../application/messages.js';
-import { REMEDIATION_CHECK_MAX_DELAY_SECONDS } from '../domain/remediation-check-schedule.js';
-import { QUEUES, type CollectSubscriptionMessage, type FinalizeRunMessage } from '../application/messages.js';
+import { ExceptionService } from '../application/exception-service.js';
+import {
+  CONTROL_PLANE_QUEUES,
+  QUEUES,
+  REMEDIATION_QUEUES,
+  ROLLOUT_QUEUES,
+  type CollectSubscriptionMessage,
+  type ControlPlaneWatchMessage,
+  type FinalizeRunMessage,
+  type RemediationCheckMessage,
+} from '../application/messages.js';
+import { RemediationService } from '../application/remediation-service.js';
+import { RolloutService } from '../application/rollout-service.js';
+import { ChangeEventReceiver } from '../application/servicenow-change-events.js';
+import type { WebhookService } from '../application/webhook-service.js';
 import type {
   ActivityLogReader,
   AuditLog,
   AzureInventoryReader,
-  ControlPlaneEventRepository,
   Clock,
+  ControlPlaneEventRepository,
   EvaluationClusterStateRepository,
+  EvaluationRunRepository,
   ExceptionRepository,
   HistoryRepository,
   MessageQueue,
-  EvaluationRunRepository,
-  SummaryRepository,
+  PolicyAssignmentGateway,
   RemediationRepository,
   RemediationStarter,
+  SummaryRepository,
 } from '../application/ports.js';
-import type { ApiRuntime, HealthCheck } from '../adapters/http/api-runtime.js';
-import { createApiRuntime, type ApiRuntimeInput } from '../adapters/http/api-runtime-factory.js';
-import type { ClusterControlStatusListing, PolicyMetadataSource } from '../application/framework-report-service.js';
-import { createWebhookServices, type WebhookServices, type WebhookWiringInput } from '../adapters/webhooks/webhook-wiring.js';
-import type { EventPublisher } from '../application/ports.js';
-import { BlobEvidenceStore, type BlobConnection } from '../adapters/storage/blob-evidence-store.js';
-import type { EvidenceStore } from '../application/evidence-ports.js';
-import { EvidenceRecorder } from '../application/evidence-recorder.js';
+import type { RolloutStepMessage } from '../domain/rollout-model.js';
+import { REMEDIATION_CHECK_MAX_DELAY_SECONDS } from '../domain/remediation-check-schedule.js';
 import { CATALOG_VERSION } from '../domain/evidence-record.js';
 import type { OcsfProduct } from '../domain/ocsf-finding.js';
-import { readFileSync } from 'node:fs';
+import { createWebhookService } from './webhook-wiring.js';
 
 export interface Repositories {
   readonly runs: EvaluationRunRepository;
@@ -101,6 +118,10 @@ export interface Container {
   readonly evidence: EvidenceRecorder;
   /** The app as OCSF findings name it (`metadata.product`). */
   readonly product: OcsfProduct;
+  /** Evidence manifests, blobs and their verification (API). */
+  readonly evidenceReader: EvidenceReader;
+  /** Findings of a run in OCSF (API). */
+  readonly findings: FindingsExporter;
   /** Credential for Azure Resource Manager (user-assigned identity when `AZURE_CLIENT_ID` is set). */
   readonly credential: TokenCredential;
   readonly clock: Clock;
@@ -112,30 +133,35 @@ export interface Container {
   readonly storedRecords: StoredRecordReader;
   readonly queues: Queues;
   readonly evaluation: EvaluationServices;
-  /** Azure Policy remediation tasks (DeployIfNotExists assignments) for `POST /api/v1/remediations`. */
-  readonly remediationStarter: RemediationStarter;
-  /** Staged enforcement (issue 5): rollouts of policy assignments from audit to deny in waves. */
-  readonly rollouts: RolloutService;
-  /** Webhooks and ServiceNow (issue 6): subscriptions, deliveries, inbound change events; `publisher` is what services publish through. */
-  readonly webhooks: WebhookServices;
-  /** Remediations: the `remediation-checks` functions use this one; the API builds its own from the same ports and checks. */
-  readonly remediations: RemediationService;
-  /** The `remediation-checks` queue and back-off every remediation service of this container schedules with. */
-  readonly remediationChecks: NonNullable<RemediationDependencies['checks']>;
-  readonly remediationLog: RemediationDependencies['log'];
+  /** Cluster, posture and run reads for the API. */
+  readonly compliance: ComplianceQueryService;
+  /** Framework reports at requirement level, with requirement titles from Azure Policy metadata. */
+  readonly frameworks: FrameworkReportService;
   /** Control-plane watch (Azure Activity Log): the timer fan-out, the per-subscription read, the collect's ARC-TD-04 input. */
   readonly controlPlane: ControlPlaneWatchService;
-  /** Requirement titles of framework reports (Azure Policy metadata). */
-  readonly policyMetadata: PolicyMetadataSource;
+  /** Control-plane events for the API. */
+  readonly controlPlaneQueries: ControlPlaneQueryService;
+  /** The control × cluster matrix (the dashboard's heatmap). */
+  readonly matrix: ControlMatrixService;
+  readonly exceptions: ExceptionService;
+  readonly audit: AuditService;
+  /** Azure Policy remediation tasks: started by the API, checked from `remediation-checks`. */
+  readonly remediations: RemediationService;
+  /** Staged enforcement: rollouts of policy assignments from audit to deny in waves. */
+  readonly rollouts: RolloutService;
+  /** Webhook subscriptions and deliveries; also what every other service publishes events through. */
+  readonly webhooks: WebhookService;
+  /** Signed ServiceNow change events that approve or pause rollout waves. */
+  readonly changeEvents: ChangeEventReceiver;
 }
 
 export interface ContainerOverrides {
   readonly credential?: TokenCredential;
   /** Requirement titles (default: `@azure/arm-policyinsights` policyMetadata against the configured ARM endpoint). */
   readonly policyMetadata?: PolicyMetadataSource;
-  readonly inventory?: AzureInventoryReader;
   /** Activity Log reads (default: `@azure/arm-monitor` against the configured ARM endpoint). */
   readonly activityLog?: ActivityLogReader;
+  readonly inventory?: AzureInventoryReader;
   readonly remediationStarter?: RemediationStarter;
   /** Policy assignment reads/writes and policy-state queries for rollouts (default: the ARM SDK adapter). */
   readonly policyAssignments?: PolicyAssignmentGateway;
@@ -197,16 +223,10 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
   const credential =
     overrides.credential ?? new DefaultAzureCredential(config.azureClientId !== undefined ? { managedIdentityClientId: config.azureClientId } : {});
   const clock = overrides.clock ?? systemClock;
+  const log = overrides.log ?? consoleLog;
   const endpoints = storageEndpoints(config, credential);
-  // Publishers are built before the webhook services (which need the rollout service's approvals).
-  let webhooks: WebhookServices | undefined;
-  const events: EventPublisher = {
-    publish: async (event) => {
-      if (webhooks === undefined) throw new Error('webhook services are not built yet');
-      await webhooks.publisher.publish(event);
-    },
-  };
-  const tables = await TableStore.open(endpoints.tables, overrides.tablePrefix !== undefined ? { tablePrefix: overrides.tablePrefix } : {});
+  const tablePrefix = overrides.tablePrefix !== undefined ? { tablePrefix: overrides.tablePrefix } : {};
+  const tables = await TableStore.open(endpoints.tables, tablePrefix);
   const repositories: Repositories = {
     runs: new TableRunRepository(tables),
     clusters: new TableClusterStateRepository(tables),
@@ -221,17 +241,17 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     collectSubscription: new StorageMessageQueue<CollectSubscriptionMessage>(endpoints.queues, QUEUES.collectSubscription),
     finalizeRun: new StorageMessageQueue<FinalizeRunMessage>(endpoints.queues, QUEUES.finalizeRun),
   };
+  const arm = { endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem };
   const inventory =
-    overrides.inventory ??
-    new ArmInventoryReader({
-      endpoint: config.armEndpoint,
-      credential,
-      maxConcurrency: config.armMaxConcurrency,
-      caCertPem: overrides.armCaCertPem,
-      onWarning: (message) => (overrides.log ?? consoleLog).warn(message),
-    });
+    overrides.inventory ?? new ArmInventoryReader({ ...arm, maxConcurrency: config.armMaxConcurrency, onWarning: (message) => log.warn(message) });
+
+  // The event publisher first: it depends on no other service, and evaluation, rollouts and
+  // remediations publish through it.
+  const { webhooks, inboundIds } = await createWebhookService({ config, tables: endpoints.tables, queues: endpoints.queues, tablePrefix: overrides.tablePrefix, clock, log, product: PRODUCT });
+  const events = webhooks;
+
   const controlPlane = new ControlPlaneWatchService({
-    activityLog: overrides.activityLog ?? new ArmActivityLogReader({ endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem }),
+    activityLog: overrides.activityLog ?? new ArmActivityLogReader(arm),
     events: repositories.controlPlaneEvents,
     clusters: repositories.clusters,
     inventory,
@@ -244,19 +264,12 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
       retentionDays: config.historyRetentionDays,
     },
     publisher: events,
-    log: overrides.log ?? consoleLog,
+    log,
   });
-  const evaluationLog = overrides.log ?? consoleLog;
+
   const evidenceStore = new BlobEvidenceStore(endpoints.blobs, overrides.evidenceContainer);
-  const evidence = new EvidenceRecorder({ store: evidenceStore, runs: repositories.runs, appVersion: PRODUCT.version, catalogVersion: CATALOG_VERSION, log: evaluationLog });
-  const finalizer = new EvaluationRunFinalizer({
-    ...repositories,
-    clock,
-    settings: { historyRetentionDays: config.historyRetentionDays },
-    log: evaluationLog,
-    events,
-    evidence,
-  });
+  const evidence = new EvidenceRecorder({ store: evidenceStore, runs: repositories.runs, appVersion: PRODUCT.version, catalogVersion: CATALOG_VERSION, log });
+  const finalizer = new EvaluationRunFinalizer({ ...repositories, clock, settings: { historyRetentionDays: config.historyRetentionDays }, log, events, evidence });
   const evaluation: EvaluationServices = {
     starter: new EvaluationRunStarter({
       inventory,
@@ -267,7 +280,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
       clock,
       newRunId: overrides.newRunId ?? randomUUID,
       settings: { subscriptionIds: config.subscriptionIds },
-      log: evaluationLog,
+      log,
     }),
     collector: new SubscriptionCollector({
       inventory,
@@ -276,55 +289,73 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
       finalizeQueue: queues.finalizeRun,
       clock,
       settings: { armMaxConcurrency: config.armMaxConcurrency },
-      log: evaluationLog,
+      log,
       events,
       controlPlane,
       evidence,
     }),
     finalizer,
   };
-  const remediationStarter =
-    overrides.remediationStarter ??
-    new ArmRemediationStarter(new ArmPolicyAdmin({ endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem }));
   const rollouts = new RolloutService({
-    repository: await TableRolloutRepository.open(endpoints.tables, overrides.tablePrefix !== undefined ? { tablePrefix: overrides.tablePrefix } : {}),
-    assignments: overrides.policyAssignments ?? new ArmPolicyAssignmentWriter({ endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem }),
+    repository: await TableRolloutRepository.open(endpoints.tables, tablePrefix),
+    assignments: overrides.policyAssignments ?? new ArmPolicyAssignmentWriter(arm),
     clusters: repositories.clusters,
     inventory,
     queue: new StorageMessageQueue<RolloutStepMessage>(endpoints.queues, ROLLOUT_QUEUES.steps),
     clock,
     newId: overrides.newRolloutId ?? (() => newRolloutId(clock.now(), randomUUID())),
     settings: { gateRecheckSeconds: config.rolloutGateRecheckSeconds, verifyTimeoutSeconds: config.rolloutVerifyTimeoutSeconds },
-    log: overrides.log ?? consoleLog,
+    log,
     events,
   });
-  webhooks = await createWebhookServices({
-    config,
-    tables: endpoints.tables,
-    queues: endpoints.queues,
-    tablePrefix: overrides.tablePrefix,
-    clock,
-    approvals: rollouts,
-    product: PRODUCT,
-    ...(overrides.log !== undefined ? { log: overrides.log } : {}),
-  });
-  const remediationChecks = {
-    queue: new StorageMessageQueue<RemediationCheckMessage>(endpoints.queues, REMEDIATION_QUEUES.checks),
-    policy: { firstDelaySeconds: config.remediationCheckDelaySeconds, maxDelaySeconds: REMEDIATION_CHECK_MAX_DELAY_SECONDS, maxAgeSeconds: config.remediationCheckMaxHours * 3600 },
-  };
-  const remediationLog = overrides.log ?? consoleLog;
   const remediations = new RemediationService({
-    starter: remediationStarter,
+    starter: overrides.remediationStarter ?? new ArmRemediationStarter(new ArmPolicyAdmin(arm)),
     remediations: repositories.remediations,
     clusters: repositories.clusters,
     newId: randomUUID,
     events,
     clock,
-    log: remediationLog,
-    checks: remediationChecks,
+    log,
+    checks: {
+      queue: new StorageMessageQueue<RemediationCheckMessage>(endpoints.queues, REMEDIATION_QUEUES.checks),
+      policy: { firstDelaySeconds: config.remediationCheckDelaySeconds, maxDelaySeconds: REMEDIATION_CHECK_MAX_DELAY_SECONDS, maxAgeSeconds: config.remediationCheckMaxHours * 3600 },
+    },
   });
-  const policyMetadata = overrides.policyMetadata ?? new ArmPolicyMetadataReader({ endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem });
-  return { config, evidenceStore, evidence, product: PRODUCT, credential, clock, inventory, repositories, storageProbe: () => tables.probe(), storedRecords: tables.records, queues, evaluation, remediationStarter, rollouts, webhooks, remediations, remediationChecks, remediationLog, controlPlane, policyMetadata };
+  const evidenceReader = new EvidenceReader({ store: evidenceStore, runs: repositories.runs, retentionDays: config.evidenceRetentionDays });
+  const changeEvents = new ChangeEventReceiver({ secrets: config.webhooks.serviceNow.changeWebhookSecrets, ids: inboundIds, approvals: rollouts, clock });
+  return {
+    config,
+    evidenceStore,
+    evidence,
+    product: PRODUCT,
+    evidenceReader,
+    findings: new FindingsExporter({ reader: evidenceReader, store: evidenceStore, product: PRODUCT }),
+    credential,
+    clock,
+    inventory,
+    repositories,
+    storageProbe: () => tables.probe(),
+    storedRecords: tables.records,
+    queues,
+    evaluation,
+    compliance: new ComplianceQueryService(repositories),
+    frameworks: new FrameworkReportService({
+      clusters: repositories.clusters,
+      summaries: repositories.summaries,
+      titles: new RequirementTitles(overrides.policyMetadata ?? new ArmPolicyMetadataReader(arm), () => clock.now().getTime(), {
+        warn: (message, properties) => console.warn(message, JSON.stringify(properties)),
+      }),
+    }),
+    controlPlane,
+    controlPlaneQueries: new ControlPlaneQueryService({ events: repositories.controlPlaneEvents, clusters: repositories.clusters }),
+    matrix: new ControlMatrixService({ clusters: repositories.clusters, summaries: repositories.summaries }),
+    exceptions: new ExceptionService(repositories.exceptions, randomUUID),
+    audit: new AuditService(repositories.audit),
+    remediations,
+    rollouts,
+    webhooks,
+    changeEvents,
+  };
 }
 
 let container: Promise<Container> | undefined;
@@ -338,100 +369,4 @@ export function getContainer(): Promise<Container> {
       throw error;
     });
   return container;
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP API (issue 4): the runtime every `functions/api-*.ts` operation uses.
-// ---------------------------------------------------------------------------------------------
-
-/** Storage and ARM probes for `GET /api/health`; the ARM answer is cached so probes never amplify into throttling. */
-function apiHealthChecks(c: Container): HealthCheck[] {
-  let armChecked: { at: number; ok: Promise<void> } | undefined;
-  return [
-    // A live round trip: the summary read is cached in process and would hide an outage.
-    { name: 'storage', check: () => c.storageProbe() },
-    storedRecordsHealthCheck(c.storedRecords),
-    {
-      name: 'azure-resource-manager',
-      check: async () => {
-        const now = c.clock.now().getTime();
-        if (armChecked === undefined || now - armChecked.at > 60_000) armChecked = { at: now, ok: c.inventory.listSubscriptions().then(() => undefined) };
-        await armChecked.ok;
-        // Anonymous callers see this: say that ARM answered, never which endpoint (a private cloud's URL).
-        return { detail: 'reachable' };
-      },
-    },
-  ];
-}
-
-export function createApiRuntimeFor(c: Container, overrides: Partial<ApiRuntimeInput> = {}): ApiRuntime {
-  return createApiRuntime({
-    auth: c.config.auth,
-    maxRequestBodyBytes: c.config.maxRequestBodyBytes,
-    dashboardClientId: c.config.dashboardClientId,
-    ...c.repositories,
-    auditLog: c.repositories.audit,
-    remediations: c.repositories.remediations,
-    remediationStarter: c.remediationStarter,
-    evaluations: c.evaluation.starter,
-    rollouts: c.rollouts,
-    webhooks: c.webhooks.webhooks,
-    events: c.webhooks.publisher,
-    clock: c.clock,
-    evidenceStore: c.evidenceStore,
-    evidenceRetentionDays: c.config.evidenceRetentionDays,
-    product: c.product,
-    healthChecks: apiHealthChecks(c),
-    remediationChecks: c.remediationChecks,
-    remediationLog: c.remediationLog,
-    policyMetadata: c.policyMetadata,
-    ...overrides,
-  });
-}
-
-let apiRuntime: Promise<ApiRuntime> | undefined;
-
-/** The API runtime built on {@link getContainer}; a failed build is retried on next use. */
-export function getApiRuntime(): Promise<ApiRuntime> {
-  apiRuntime ??= getContainer()
-    .then((c) => createApiRuntimeFor(c))
-    .catch((error: unknown) => {
-      apiRuntime = undefined;
-      throw error;
-    });
-  return apiRuntime;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Webhooks and ServiceNow (issue 6, docs/webhooks.md)
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Webhook services on the container's storage account with overrides (tests: a host resolver, a
- * table prefix); the app uses the container's own `webhooks`.
- */
-export function createWebhookServicesFor(c: Container, overrides: Partial<Omit<WebhookWiringInput, 'config' | 'tables' | 'queues'>> = {}): Promise<WebhookServices> {
-  const endpoints = storageEndpoints(c.config, c.credential);
-  return createWebhookServices({
-    config: c.config,
-    tables: endpoints.tables,
-    queues: endpoints.queues,
-    clock: c.clock,
-    approvals: c.rollouts,
-    product: c.product,
-    ...overrides,
-  });
-}
-
-let webhookServices: Promise<WebhookServices> | undefined;
-
-/** The app's webhook services built on {@link getContainer}; a failed build is retried on next use. */
-export function getWebhookServices(): Promise<WebhookServices> {
-  webhookServices ??= getContainer()
-    .then((c) => c.webhooks)
-    .catch((error: unknown) => {
-      webhookServices = undefined;
-      throw error;
-    });
-  return webhookServices;
 }

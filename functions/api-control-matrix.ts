@@ -4,7 +4,7 @@ import { registerOperations } from '../adapters/http/azure-functions.js';
 import { toCollection } from '../adapters/http/collections.js';
 import { defineOperation } from '../adapters/http/operation.js';
 
-const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
+const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 
 export const getControlMatrix = defineOperation('getControlMatrix', async ({ services }) => ({
   status: 200,

@@ -9,7 +9,7 @@ import { HttpError } from '../adapters/http/http-errors.js';
 import { defineOperation } from '../adapters/http/operation.js';
 import { NotFoundError } from '../domain/errors.js';
 
-const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
+const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 
 export const getDashboardPage = defineOperation('getDashboardPage', async ({ services }) => {
   const html = dashboardHtml(services.dashboard);

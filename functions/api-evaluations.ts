@@ -5,7 +5,7 @@ import { toCollection } from '../adapters/http/collections.js';
 import { defineOperation } from '../adapters/http/operation.js';
 import { toEvaluationView } from '../application/compliance-query-service.js';
 
-const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
+const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 
 export const startEvaluation = defineOperation<object, object, { subscriptionIds?: string[] }>('startEvaluation', async ({ services, principal, url, body }) => {
   const run = await services.evaluations.startRun({ trigger: 'on-demand', requestedBy: principal?.subject, subscriptionIds: body.subscriptionIds });

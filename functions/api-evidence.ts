@@ -3,7 +3,7 @@ import type { ApiRuntime } from '../adapters/http/api-runtime.js';
 import { registerOperations } from '../adapters/http/azure-functions.js';
 import { defineOperation } from '../adapters/http/operation.js';
 
-const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
+const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 
 type RunParams = { evaluationId: string };
 

@@ -6,7 +6,7 @@ import { defineOperation } from '../adapters/http/operation.js';
 import type { ExceptionStatus } from '../application/exception-service.js';
 import type { NewExceptionInput } from '../domain/exceptions.js';
 
-const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
+const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 
 export const createException = defineOperation<object, object, NewExceptionInput>('createException', async ({ services, body, principal, now, url }) => {
   const created = await services.exceptions.create(body, principal?.subject ?? 'unknown', now);

@@ -5,7 +5,7 @@ import { prefersCsv } from '../adapters/http/content-negotiation.js';
 import { defineOperation } from '../adapters/http/operation.js';
 import type { FrameworkId } from '../domain/frameworks.js';
 
-const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
+const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 
 export const listFrameworks = defineOperation('listFrameworks', async ({ services }) => ({
   status: 200,

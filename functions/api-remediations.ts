@@ -4,7 +4,7 @@ import { registerOperations } from '../adapters/http/azure-functions.js';
 import { defineOperation } from '../adapters/http/operation.js';
 import type { NewRemediationInput } from '../application/remediation-service.js';
 
-const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
+const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 
 export const startRemediation = defineOperation<object, object, NewRemediationInput>('startRemediation', async ({ services, body, principal, now, url }) => {
   const remediation = await services.remediations.start(body, principal?.subject ?? 'unknown', now);

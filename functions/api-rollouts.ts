@@ -11,7 +11,7 @@ import type { RolloutAction } from '../application/rollout-service.js';
 import { toRolloutView } from '../application/rollout-service.js';
 import type { RolloutRequest } from '../domain/rollout-model.js';
 
-const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
+const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 
 async function auditRead(ctx: OperationContext<unknown, unknown, unknown>, operation: string, target: string): Promise<void> {
   await ctx.services.auditLog.append({

@@ -10,7 +10,7 @@ import { DOCS_CSP, DOCS_HTML, getDocsAsset } from '../adapters/http/docs-page.js
 import { defineOperation } from '../adapters/http/operation.js';
 import { NotFoundError } from '../domain/errors.js';
 
-const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
+const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 const HEALTH_TIMEOUT_MS = 5000;
 
 export const getHealth = defineOperation('getHealth', async ({ services, principal }) => {

@@ -8,8 +8,7 @@ import type { Operation } from '../adapters/http/operation.js';
 import { getDocumentedOperation } from '../adapters/http/validation.js';
 import { handleChangeEvent } from '../adapters/webhooks/change-event-endpoint.js';
 
-const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
-const receiver = () => import('../bootstrap/composition-root.js').then((m) => m.getWebhookServices()).then((s) => s.changeEvents);
+const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 
 const OPERATION_ID = 'receiveServiceNowChangeEvent';
 
@@ -22,7 +21,7 @@ export function changeEventOperation(): Operation {
     route: spec.path.replace(/^\/api\//, ''),
     spec,
     handle: (request, rt) =>
-      handleChangeEvent(request, receiver, {
+      handleChangeEvent(request, rt.services.changeEvents, {
         maxBodyBytes: rt.maxRequestBodyBytes,
         logError: (m, p) => rt.logger.error(m, p),
         // A warning, not an error: refusals are expected noise until they are not (alert on their rate).

@@ -5,7 +5,7 @@ import { toCollection } from '../adapters/http/collections.js';
 import { defineOperation, type Operation } from '../adapters/http/operation.js';
 import type { NewWebhookInput } from '../domain/webhook-subscription.js';
 
-const runtime = (): Promise<ApiRuntime> => import('../bootstrap/composition-root.js').then((m) => m.getApiRuntime());
+const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 
 type Paging = { top: number; continuationToken?: string };
 

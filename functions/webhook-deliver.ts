@@ -5,7 +5,7 @@
  * `pending` while the message sits in `webhook-deliveries-poison`.
  */
 import { app, type InvocationContext } from '@azure/functions';
-import { getWebhookServices } from '../bootstrap/composition-root.js';
+import { getContainer } from '../bootstrap/composition-root.js';
 import { parseWebhookDeliveryMessage, WEBHOOK_QUEUES } from '../application/messages.js';
 import { deliveryOf } from '../adapters/functions/queue-delivery.js';
 import { redactSecrets } from '../adapters/http/log-redaction.js';
@@ -18,7 +18,7 @@ app.storageQueue('webhookDeliver', {
     const message = parseWebhookDeliveryMessage(payload);
     const delivery = deliveryOf(context);
     try {
-      const { webhooks } = await getWebhookServices();
+      const { webhooks } = await getContainer();
       const view = await webhooks.processDelivery(message, delivery);
       if (view === undefined) context.warn(`webhook ${message.webhookId}: delivery ${message.deliveryId} not found`);
       else context.log(`webhook ${message.webhookId}: delivery ${view.id} attempt ${message.attempt} → ${view.status}`);

@@ -1,6 +1,7 @@
 /**
- * What the HTTP operations need at run time. `bootstrap/composition-root.ts` builds it from the
- * container (`getApiRuntime()`); tests build it from in-memory ports.
+ * What the HTTP operations need at run time: finished services and the request plumbing.
+ * `bootstrap/api-runtime.ts` builds it from the container (`getApiRuntime()`); tests build it from
+ * services over in-memory ports.
  */
 import type { AuditLog, Clock, EvaluationRun } from '../../application/ports.js';
 import type { AuditService } from '../../application/audit-service.js';
@@ -14,6 +15,7 @@ import type { FindingsExporter } from '../../application/findings-export.js';
 import type { RemediationService } from '../../application/remediation-service.js';
 import type { RolloutService } from '../../application/rollout-service.js';
 import type { WebhookService } from '../../application/webhook-service.js';
+import type { ChangeEventReceiver } from '../../application/servicenow-change-events.js';
 import type { Authenticator } from './auth.js';
 import type { DashboardSignIn } from './dashboard-page.js';
 
@@ -47,10 +49,12 @@ export interface ApiServices {
   readonly audit: AuditService;
   readonly evaluations: EvaluationStarter;
   readonly healthChecks: readonly HealthCheck[];
-  /** Staged enforcement (issue 5). */
+  /** Staged enforcement. */
   readonly rollouts: RolloutService;
-  /** Webhook subscriptions and deliveries (issue 6). */
+  /** Webhook subscriptions and deliveries. */
   readonly webhooks: WebhookService;
+  /** Signed ServiceNow change events (`receiveServiceNowChangeEvent`). */
+  readonly changeEvents: ChangeEventReceiver;
   /** For operations that audit their reads too (rollouts: every call is in the audit log). */
   readonly auditLog: AuditLog;
   /** Evidence manifests, blobs and their verification. */

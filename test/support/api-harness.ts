@@ -12,8 +12,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { ApiRuntime, HealthCheck } from '../../adapters/http/api-runtime.js';
 import { queuedRun } from '../../application/evaluation-run.js';
 import { resolveRunScope } from '../../domain/evaluation-scope.js';
-import { createApiRuntime } from '../../adapters/http/api-runtime-factory.js';
-import type { PolicyMetadataSource } from '../../application/framework-report-service.js';
+import { createApiRuntime } from '../../bootstrap/api-runtime.js';
+import { AuditService } from '../../application/audit-service.js';
+import { ComplianceQueryService, toEvaluationView } from '../../application/compliance-query-service.js';
+import { ControlMatrixService } from '../../application/control-matrix-service.js';
+import { ControlPlaneQueryService } from '../../application/control-plane-query-service.js';
+import { EvidenceReader } from '../../application/evidence-reader.js';
+import { ExceptionService } from '../../application/exception-service.js';
+import { FindingsExporter } from '../../application/findings-export.js';
+import { FrameworkReportService, RequirementTitles, type PolicyMetadataSource } from '../../application/framework-report-service.js';
+import { RemediationService } from '../../application/remediation-service.js';
+import { ChangeEventReceiver } from '../../application/servicenow-change-events.js';
 import { createNodeRequestListener } from '../../adapters/http/node-http.js';
 import type { Operation } from '../../adapters/http/operation.js';
 import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../application/messages.js';
@@ -217,35 +226,54 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     log: { info: () => undefined, warn: () => undefined },
     attemptClaims: ports.webhookAttemptClaims,
   });
+  const rollouts = new RolloutService({
+    repository: ports.rolloutRepository,
+    assignments: ports.policyAssignments,
+    clusters: ports.clusters,
+    queue: ports.rolloutSteps,
+    clock: ports.clock,
+    newId: () => `ro-${randomUUID()}`,
+    settings: { gateRecheckSeconds: 900, verifyTimeoutSeconds: 3600 },
+  });
+  const harnessEvidence = new EvidenceReader({ store: ports.evidenceStore, runs: ports.runs, retentionDays: 400 });
   const runtime = createApiRuntime({
     auth: { issuer: options.auth?.issuer ?? tokenIssuer.issuer, audience: tokenIssuer.audience, jwksUri: options.auth?.jwksUri },
     maxRequestBodyBytes: options.maxRequestBodyBytes ?? 65_536,
-    ...ports,
-    product: { name: 'arc-compliance', vendorName: 'arc-compliance', version: 'test' },
-    evaluations: {
-      async startRun({ requestedBy, subscriptionIds }) {
-        // The subscriptions the harness's fleet (api-fixtures) lives in are the ones "visible".
-        const scope = subscriptionIds === undefined ? undefined : resolveRunScope(subscriptionIds, HARNESS_SUBSCRIPTIONS);
-        const opened = queuedRun(randomUUID(), 'on-demand', requestedBy, ports.clock.now().toISOString());
-        const run = scope === undefined ? opened : { ...opened, scope: 'partial-estate' as const, scopeSubscriptionIds: scope };
-        await ports.runs.create(run);
-        return run;
+    auditLog: ports.auditLog,
+    clock: ports.clock,
+    services: {
+      compliance: new ComplianceQueryService(ports),
+      matrix: new ControlMatrixService({ clusters: ports.clusters, summaries: ports.summaries }),
+      dashboard: { clientId: undefined, issuer: options.auth?.issuer ?? tokenIssuer.issuer, audience: tokenIssuer.audience },
+      controlPlane: new ControlPlaneQueryService({ events: ports.controlPlaneEvents, clusters: ports.clusters }),
+      frameworks: new FrameworkReportService({
+        clusters: ports.clusters,
+        summaries: ports.summaries,
+        titles: new RequirementTitles(options.policyMetadata, () => ports.clock.now().getTime(), { warn: () => undefined }),
+      }),
+      exceptions: new ExceptionService(ports.exceptions, randomUUID),
+      // As in the app: the webhook service is what remediation events are published through.
+      remediations: new RemediationService({ starter: ports.remediationStarter, remediations: ports.remediations, clusters: ports.clusters, newId: randomUUID, events: webhooks, clock: ports.clock }),
+      audit: new AuditService(ports.auditLog),
+      evaluations: {
+        async startRun({ requestedBy, subscriptionIds }) {
+          // The subscriptions the harness's fleet (api-fixtures) lives in are the ones "visible".
+          const scope = subscriptionIds === undefined ? undefined : resolveRunScope(subscriptionIds, HARNESS_SUBSCRIPTIONS);
+          const opened = queuedRun(randomUUID(), 'on-demand', requestedBy, ports.clock.now().toISOString());
+          const run = scope === undefined ? opened : { ...opened, scope: 'partial-estate' as const, scopeSubscriptionIds: scope };
+          await ports.runs.create(run);
+          return run;
+        },
       },
+      healthChecks: options.healthChecks ?? [],
+      rollouts,
+      webhooks,
+      // No ServiceNow secret: every change event is refused (the e2e suites sign real ones).
+      changeEvents: new ChangeEventReceiver({ secrets: [], ids: ports.webhookAttemptClaims, approvals: rollouts, clock: ports.clock }),
+      auditLog: ports.auditLog,
+      evidence: harnessEvidence,
+      findings: new FindingsExporter({ reader: harnessEvidence, store: ports.evidenceStore, product: { name: 'arc-compliance', vendorName: 'arc-compliance', version: 'test' } }),
     },
-    rollouts: new RolloutService({
-      repository: ports.rolloutRepository,
-      assignments: ports.policyAssignments,
-      clusters: ports.clusters,
-      queue: ports.rolloutSteps,
-      clock: ports.clock,
-      newId: () => `ro-${randomUUID()}`,
-      settings: { gateRecheckSeconds: 900, verifyTimeoutSeconds: 3600 },
-    }),
-    webhooks,
-    // As in the app: the webhook service is what remediation events are published through.
-    events: webhooks,
-    healthChecks: options.healthChecks ?? [],
-    ...(options.policyMetadata !== undefined ? { policyMetadata: options.policyMetadata } : {}),
     logger: { error: (message, properties) => errors.push({ message, properties }) },
   });
 

@@ -1,35 +1,35 @@
 /**
- * Builds the webhook and ServiceNow services from configuration: Table Storage repositories, the
- * delivery queues, the AES-GCM secret protector, the guarded HTTP client with the allowlist, the
- * ServiceNow client. `bootstrap/composition-root.ts` calls it; tests call it with overrides.
+ * The webhook adapters from configuration: Table Storage repositories, the delivery queues, the
+ * AES-GCM secret protector, the guarded HTTP client with the allowlist, the ServiceNow client; and the
+ * `WebhookService` over them. It needs nothing from the other services, so the composition root builds
+ * it first and hands it to evaluation, rollouts and remediations as their event publisher; the
+ * change-event receiver, which needs the rollouts, is built after them from `inboundIds`.
  */
-import type { OcsfProduct } from '../../domain/ocsf-finding.js';
+import type { OcsfProduct } from '../domain/ocsf-finding.js';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AppConfig } from '../../config/settings.js';
-import { WEBHOOK_QUEUES, type WebhookDeadLetterMessage, type WebhookDeliveryMessage } from '../../application/messages.js';
-import type { Clock, EventPublisher, RolloutApprovals } from '../../application/ports.js';
-import { ChangeEventReceiver } from '../../application/servicenow-change-events.js';
-import { ServiceNowDelivery } from '../../application/servicenow-delivery.js';
-import { WebhookService, type WebhookLogger } from '../../application/webhook-service.js';
-import { parseAllowlist } from '../../domain/webhook-ssrf.js';
-import { StorageMessageQueue, type QueueConnection } from '../storage/storage-queue.js';
-import type { TableStorageConnection } from '../storage/table-store.js';
+import type { AppConfig } from '../config/settings.js';
+import { WEBHOOK_QUEUES, type WebhookDeadLetterMessage, type WebhookDeliveryMessage } from '../application/messages.js';
+import type { Clock } from '../application/ports.js';
+import { ServiceNowDelivery } from '../application/servicenow-delivery.js';
+import { WebhookService, type WebhookLogger } from '../application/webhook-service.js';
+import { parseAllowlist } from '../domain/webhook-ssrf.js';
+import { StorageMessageQueue, type QueueConnection } from '../adapters/storage/storage-queue.js';
+import type { TableStorageConnection } from '../adapters/storage/table-store.js';
 import {
   TableInboundMessageIdStore,
   TableWebhookDeliveryRepository,
   TableWebhookSubscriptionRepository,
   WebhookTables,
-} from '../storage/table-webhook-store.js';
-import { GuardedHttpClient, type HostResolver } from './guarded-http-client.js';
-import { AesGcmSecretProtector, parseSecretKey, UnconfiguredSecretProtector } from './secret-protector.js';
-import { ServiceNowClient } from './servicenow-client.js';
-import { TableServiceNowWatermarks } from './table-servicenow-watermarks.js';
+} from '../adapters/storage/table-webhook-store.js';
+import { GuardedHttpClient, type HostResolver } from '../adapters/webhooks/guarded-http-client.js';
+import { AesGcmSecretProtector, parseSecretKey, UnconfiguredSecretProtector } from '../adapters/webhooks/secret-protector.js';
+import { ServiceNowClient } from '../adapters/webhooks/servicenow-client.js';
+import { TableServiceNowWatermarks } from '../adapters/webhooks/table-servicenow-watermarks.js';
 
-export interface WebhookServices {
+export interface WebhookWiring {
   readonly webhooks: WebhookService;
-  /** What evaluation, rollouts and remediation publish events through. */
-  readonly publisher: EventPublisher;
-  readonly changeEvents: ChangeEventReceiver;
+  /** Inbound message ids and delivery-attempt claims (`webhookinbound`), shared with the change-event receiver. */
+  readonly inboundIds: TableInboundMessageIdStore;
 }
 
 export interface WebhookWiringInput {
@@ -38,8 +38,6 @@ export interface WebhookWiringInput {
   readonly queues: QueueConnection;
   readonly tablePrefix?: string | undefined;
   readonly clock: Clock;
-  /** The rollout service's approvals; change events answer 502 until it is wired. */
-  readonly approvals?: RolloutApprovals | undefined;
   readonly resolve?: HostResolver | undefined;
   readonly log?: WebhookLogger | undefined;
   /** `metadata.product` of OCSF findings (ocsf webhooks). */
@@ -48,7 +46,7 @@ export interface WebhookWiringInput {
 
 const consoleLog: WebhookLogger = { info: (m) => console.info(m), warn: (m) => console.warn(m) };
 
-export async function createWebhookServices(input: WebhookWiringInput): Promise<WebhookServices> {
+export async function createWebhookService(input: WebhookWiringInput): Promise<WebhookWiring> {
   const { allowlist, problems } = parseAllowlist(input.config.webhookAllowlist);
   if (problems.length > 0) throw new Error(problems.join('; '));
   const tables = await WebhookTables.open(input.tables, input.tablePrefix !== undefined ? { tablePrefix: input.tablePrefix } : {});
@@ -86,11 +84,5 @@ export async function createWebhookServices(input: WebhookWiringInput): Promise<
     deliveryRetentionDays: input.config.webhooks.deliveryRetentionDays,
     product: input.product,
   });
-  const changeEvents = new ChangeEventReceiver({
-    secrets: sn.changeWebhookSecrets,
-    ids: inboundIds,
-    approvals: input.approvals,
-    clock: input.clock,
-  });
-  return { webhooks, publisher: webhooks, changeEvents };
+  return { webhooks, inboundIds };
 }

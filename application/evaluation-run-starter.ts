@@ -10,6 +10,7 @@ import type { AzureInventoryReader, Clock, EvaluationClusterStateRepository, Eva
 import { QueueDelivery } from './queue-delivery.js';
 import { errorText, everySubscriptionHasOutcome, mapLimited, queuedRun, silentEvaluationLog, type EvaluationLogger, type EvaluationSettings } from './evaluation-run.js';
 import type { EvaluationRunFinalizer } from './evaluation-run-finalizer.js';
+import { toEvaluationView, type EvaluationView } from './compliance-query-service.js';
 
 export interface EvaluationRunStarterDeps {
   readonly inventory: Pick<AzureInventoryReader, 'listSubscriptions'>;
@@ -53,6 +54,11 @@ export class EvaluationRunStarter {
 
   constructor(private readonly deps: EvaluationRunStarterDeps) {
     this.log = deps.log ?? silentEvaluationLog;
+  }
+
+  /** `POST /api/v1/evaluations`: {@link startRun} for a caller, answered with the run's API view. */
+  async startOnDemand(request: { readonly requestedBy: string | undefined; readonly subscriptionIds?: readonly string[] | undefined }): Promise<EvaluationView> {
+    return toEvaluationView(await this.startRun({ trigger: 'on-demand', ...request }));
   }
 
   /**

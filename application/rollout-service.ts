@@ -107,7 +107,7 @@ export function toRolloutView(r: Rollout, events?: readonly RolloutEvent[]): Rol
   ) as RolloutView;
 }
 
-export type CreateRolloutResult = { readonly dryRun: true; readonly plan: RolloutPlan } | { readonly dryRun: false; readonly plan: RolloutPlan; readonly rollout: Rollout };
+export type CreateRolloutResult = { readonly dryRun: true; readonly plan: RolloutPlan } | { readonly dryRun: false; readonly plan: RolloutPlan; readonly rollout: RolloutView };
 
 export type RolloutAction = 'pause' | 'resume' | 'abort' | 'rollback';
 
@@ -159,7 +159,7 @@ export class RolloutService implements RolloutApprovals {
     // The rollout is stored and holds the lock: a failed send must not turn into an error the client
     // retries into a 409. The record is marked unsent and the sweeper queues its first step.
     await this.sendStored(t, etag).catch(() => undefined);
-    return { dryRun: false, plan, rollout: t.rollout };
+    return { dryRun: false, plan, rollout: toRolloutView(t.rollout) };
   }
 
   /** The rollout with its event log. */
@@ -179,19 +179,19 @@ export class RolloutService implements RolloutApprovals {
   // Commands
   // -------------------------------------------------------------------------------------------
 
-  async approve(rolloutId: string, wave: string, approver: string, comment?: string): Promise<Rollout> {
-    return this.mutate(rolloutId, (r, now) => approveWave(r, findWave(r, wave), approver, now, comment));
+  async approve(rolloutId: string, wave: string, approver: string, comment?: string): Promise<RolloutView> {
+    return toRolloutView(await this.mutate(rolloutId, (r, now) => approveWave(r, findWave(r, wave), approver, now, comment)));
   }
 
-  async command(rolloutId: string, action: RolloutAction, actor: string): Promise<Rollout> {
+  async command(rolloutId: string, action: RolloutAction, actor: string): Promise<RolloutView> {
     if (action === 'rollback') {
       const stored = await this.load(rolloutId);
       // A finished rollout becomes active again while it rolls back: it must hold the assignment.
       if (!isActive(stored.rollout.state)) await this.deps.repository.claimAssignment(stored.rollout.policyAssignmentId, rolloutId, (holder) => this.isActive(holder));
-      return this.mutate(rolloutId, (r, now) => requestRollback(r, actor, now));
+      return toRolloutView(await this.mutate(rolloutId, (r, now) => requestRollback(r, actor, now)));
     }
     const decide = { pause: pauseRollout, resume: resumeRollout, abort: abortRollout }[action];
-    return this.mutate(rolloutId, (r, now) => decide(r, actor, now));
+    return toRolloutView(await this.mutate(rolloutId, (r, now) => decide(r, actor, now)));
   }
 
   // -------------------------------------------------------------------------------------------

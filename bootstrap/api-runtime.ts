@@ -90,7 +90,6 @@ export function createApiRuntimeFor(
       dashboard: { clientId: c.config.dashboardClientId, issuer: c.config.auth.issuer, audience: c.config.auth.audience },
       evidence: c.evidenceReader,
       findings: c.findings,
-      auditLog: c.repositories.audit,
     },
     ...rest,
   });

@@ -3,14 +3,13 @@ import type { ApiRuntime } from '../adapters/http/api-runtime.js';
 import { registerOperations } from '../adapters/http/azure-functions.js';
 import { toCollection } from '../adapters/http/collections.js';
 import { defineOperation } from '../adapters/http/operation.js';
-import { toEvaluationView } from '../application/compliance-query-service.js';
 
 const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 
 export const startEvaluation = defineOperation<object, object, { subscriptionIds?: string[] }>('startEvaluation', async ({ services, principal, url, body }) => {
-  const run = await services.evaluations.startRun({ trigger: 'on-demand', requestedBy: principal?.subject, subscriptionIds: body.subscriptionIds });
+  const run = await services.evaluations.startOnDemand({ requestedBy: principal?.subject, subscriptionIds: body.subscriptionIds });
   const location = new URL(`/api/v1/evaluations/${encodeURIComponent(run.id)}`, url).toString();
-  return { status: 202, body: toEvaluationView(run), headers: { location }, auditTarget: `evaluations/${run.id}` };
+  return { status: 202, body: run, headers: { location }, auditTarget: `evaluations/${run.id}` };
 });
 
 export const listEvaluations = defineOperation<object, { top: number; continuationToken?: string }>('listEvaluations', async ({ services, query, url }) => ({

@@ -3,9 +3,9 @@
  * `bootstrap/api-runtime.ts` builds it from the container (`getApiRuntime()`); tests build it from
  * services over in-memory ports.
  */
-import type { AuditLog, Clock, EvaluationRun } from '../../application/ports.js';
+import type { AuditLog, Clock } from '../../application/ports.js';
 import type { AuditService } from '../../application/audit-service.js';
-import type { ComplianceQueryService } from '../../application/compliance-query-service.js';
+import type { ComplianceQueryService, EvaluationView } from '../../application/compliance-query-service.js';
 import type { ControlMatrixService } from '../../application/control-matrix-service.js';
 import type { ControlPlaneQueryService } from '../../application/control-plane-query-service.js';
 import type { EvidenceReader } from '../../application/evidence-reader.js';
@@ -22,7 +22,7 @@ import type { DashboardSignIn } from './dashboard-page.js';
 /** `EvaluationRunStarter` (`application/evaluation-run-starter.ts`) satisfies this. */
 export interface EvaluationStarter {
   /** `subscriptionIds`: a partial-estate run of those subscriptions only (unknown ones refused). */
-  startRun(request: { readonly trigger: 'on-demand'; readonly requestedBy: string | undefined; readonly subscriptionIds?: readonly string[] | undefined }): Promise<EvaluationRun>;
+  startOnDemand(request: { readonly requestedBy: string | undefined; readonly subscriptionIds?: readonly string[] | undefined }): Promise<EvaluationView>;
 }
 
 /**
@@ -55,8 +55,6 @@ export interface ApiServices {
   readonly webhooks: WebhookService;
   /** Signed ServiceNow change events (`receiveServiceNowChangeEvent`). */
   readonly changeEvents: ChangeEventReceiver;
-  /** For operations that audit their reads too (rollouts: every call is in the audit log). */
-  readonly auditLog: AuditLog;
   /** Evidence manifests, blobs and their verification. */
   readonly evidence: EvidenceReader;
   /** Findings of a run in OCSF. */

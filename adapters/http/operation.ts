@@ -1,11 +1,14 @@
 /**
- * `defineOperation(operationId, handler)`: the wrapper every `functions/api-*.ts` handler goes through.
+ * `defineOperation(operationId, handler, options)`: the wrapper every `functions/api-*.ts` handler goes
+ * through.
  *
  * In order: request id, authentication and role (from the document's `x-required-role`), body limit,
- * content type and JSON parsing (or, for an operation that takes no body, refusal of any body with fields),
- * validation of path/query/body against the document, the handler, ETag/304, security headers, the one
- * error mapping, redacted logging of unexpected errors and outages, and an audit record for every
- * mutating call (succeeded, failed or denied).
+ * content type and JSON parsing (or, for an operation that takes no body, refusal of any body with fields;
+ * or, for an inbound webhook, the raw signed bytes), validation of path/query/body against the document,
+ * the handler, ETag/304, security headers, the one error mapping, redacted logging of unexpected errors
+ * and outages, and an audit record — succeeded, failed or denied — for every mutating call and every
+ * read of an operation that asks for it (`auditReads`). One audit rule: a record that cannot be
+ * written is logged, never turned into an error, whatever the call was.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { ForbiddenOperationError, InvalidRequestError } from '../../domain/errors.js';
@@ -40,6 +43,20 @@ export function isStreamedBody(body: ApiResponse['body']): body is StreamedBody 
   return typeof body === 'object' && body !== null && !(body instanceof Uint8Array) && Symbol.asyncIterator in body;
 }
 
+/**
+ * What the audit record of a call says beyond the principal and status, set by the handler as soon as
+ * it knows (so it is kept when the handler then throws). `OperationResult.auditTarget`/`auditDetail`
+ * take precedence on success.
+ */
+export interface AuditNote {
+  /** What the call acted on (default: the request path). */
+  target?: string | undefined;
+  /** Kept on a successful call; on a failed one appended to the error code (`Unauthorized: stale`). */
+  detail?: string | undefined;
+  /** The caller of a call without a bearer token (a signed webhook), recorded as `callerAppId`. */
+  callerAppId?: string | undefined;
+}
+
 export interface OperationContext<P = Record<string, unknown>, Q = Record<string, unknown>, B = unknown> {
   readonly requestId: string;
   /** Undefined only on anonymous operations (on those with optional authentication: unless a valid token came). */
@@ -52,6 +69,22 @@ export interface OperationContext<P = Record<string, unknown>, Q = Record<string
   readonly accept: string | null;
   readonly services: ApiServices;
   readonly now: Date;
+  readonly headers: { get(name: string): string | null };
+  /** The exact body bytes as UTF-8, for operations defined with `signedBody` (else undefined). */
+  readonly rawBody: string | undefined;
+  readonly audit: AuditNote;
+}
+
+export interface OperationOptions {
+  /** Audit this read like a mutation (every call, succeeded, failed or denied). */
+  readonly auditReads?: boolean;
+  /**
+   * An inbound webhook authenticated by a signature over the exact body bytes instead of a bearer
+   * token: the body is read raw (within the body limit), neither parsed nor validated, and handed to
+   * the handler as `rawBody` to verify. The audit record names `unverifiedCaller` until the handler
+   * names the verified one (`audit.callerAppId`): an unsigned body must not put a name in the log.
+   */
+  readonly signedBody?: { readonly unverifiedCaller: string };
 }
 
 export interface OperationResult {
@@ -83,10 +116,15 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=utf-8\s*)?$/i;
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
+/** An id a caller sent (`x-request-id`, `webhook-id`) that is safe to echo and log. */
+export function isSafeId(value: string | null): value is string {
+  return value !== null && SAFE_REQUEST_ID.test(value);
+}
+
 /** The caller's `x-request-id` when it is safe to echo, otherwise a new one. */
 export function requestIdOf(request: ApiRequest): string {
   const incoming = request.headers.get('x-request-id');
-  return incoming !== null && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  return isSafeId(incoming) ? incoming : randomUUID();
 }
 
 async function readBody(request: ApiRequest, limit: number): Promise<Buffer> {
@@ -264,9 +302,12 @@ function routeOf(path: string): string {
 export function defineOperation<P = Record<string, unknown>, Q = Record<string, unknown>, B = unknown>(
   operationId: string,
   handler: OperationHandler<P, Q, B>,
+  options: OperationOptions = {},
 ): Operation {
   const spec = getDocumentedOperation(operationId);
   const mutating = spec.method !== 'GET';
+  const audited = mutating || options.auditReads === true;
+  const signed = options.signedBody;
 
   async function handle(request: ApiRequest, runtime: ApiRuntime): Promise<ApiResponse> {
     const requestId = requestIdOf(request);
@@ -276,6 +317,7 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
     let result: OperationResult | undefined;
     let response: ApiResponse;
     let errorCode: string | undefined;
+    const note: AuditNote = signed !== undefined ? { callerAppId: signed.unverifiedCaller } : {};
     try {
       if (!spec.anonymous) {
         principal = await runtime.authenticator.authenticate(request.headers.get('authorization'));
@@ -287,7 +329,9 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
       const params = validators.path(request.params);
       const query = validators.query(url.searchParams);
       let body: unknown;
-      if (spec.hasBody) body = validators.body(await parseJsonBody(request, runtime.maxRequestBodyBytes, !spec.bodyRequired));
+      let rawBody: string | undefined;
+      if (signed !== undefined) rawBody = (await readBody(request, runtime.maxRequestBodyBytes)).toString('utf8');
+      else if (spec.hasBody) body = validators.body(await parseJsonBody(request, runtime.maxRequestBodyBytes, !spec.bodyRequired));
       else if (mutating) await refuseBody(request, runtime.maxRequestBodyBytes);
       result = await handler({
         requestId,
@@ -299,6 +343,9 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
         accept: request.headers.get('accept'),
         services: runtime.services,
         now,
+        headers: request.headers,
+        rawBody,
+        audit: note,
       });
       response = render(result, request, spec, requestId, principal !== undefined);
       // The answer depends on the token: a shared cache must not hand one caller's view to another.
@@ -309,7 +356,19 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
       logMappedError(runtime, mapped, err, { requestId, operationId });
       response = errorResponse(mapped, requestId);
     }
-    if (mutating) await audit(runtime, { requestId, principal, operationId, target: result?.auditTarget ?? url.pathname, status: response.status, errorCode, detail: result?.auditDetail, at: now });
+    if (audited) {
+      await audit(runtime, {
+        requestId,
+        principal,
+        callerAppId: note.callerAppId,
+        operationId,
+        target: result?.auditTarget ?? note.target ?? url.pathname,
+        status: response.status,
+        errorCode: errorCode !== undefined && note.detail !== undefined ? `${errorCode}: ${note.detail}` : errorCode,
+        detail: result?.auditDetail ?? note.detail,
+        at: now,
+      });
+    }
     return response;
   }
 
@@ -394,6 +453,8 @@ function render(result: OperationResult, request: ApiRequest, spec: DocumentedOp
 export interface AuditEntry {
   readonly requestId: string;
   readonly principal: Principal | undefined;
+  /** The caller of a call without a principal (a signed webhook). */
+  readonly callerAppId?: string | undefined;
   readonly operationId: string;
   readonly target: string;
   readonly status: number;
@@ -414,7 +475,7 @@ export async function audit(runtime: ApiRuntime, entry: AuditEntry): Promise<voi
       at: entry.at.toISOString(),
       requestId: entry.requestId,
       callerObjectId: entry.principal?.objectId,
-      callerAppId: entry.principal?.appId,
+      callerAppId: entry.principal?.appId ?? entry.callerAppId,
       roles: entry.principal?.roles ?? [],
       operation: entry.operationId,
       target: entry.target,

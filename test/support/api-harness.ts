@@ -256,13 +256,13 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       remediations: new RemediationService({ starter: ports.remediationStarter, remediations: ports.remediations, clusters: ports.clusters, newId: randomUUID, events: webhooks, clock: ports.clock }),
       audit: new AuditService(ports.auditLog),
       evaluations: {
-        async startRun({ requestedBy, subscriptionIds }) {
+        async startOnDemand({ requestedBy, subscriptionIds }) {
           // The subscriptions the harness's fleet (api-fixtures) lives in are the ones "visible".
           const scope = subscriptionIds === undefined ? undefined : resolveRunScope(subscriptionIds, HARNESS_SUBSCRIPTIONS);
           const opened = queuedRun(randomUUID(), 'on-demand', requestedBy, ports.clock.now().toISOString());
           const run = scope === undefined ? opened : { ...opened, scope: 'partial-estate' as const, scopeSubscriptionIds: scope };
           await ports.runs.create(run);
-          return run;
+          return toEvaluationView(run);
         },
       },
       healthChecks: options.healthChecks ?? [],
@@ -270,7 +270,6 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       webhooks,
       // No ServiceNow secret: every change event is refused (the e2e suites sign real ones).
       changeEvents: new ChangeEventReceiver({ secrets: [], ids: ports.webhookAttemptClaims, approvals: rollouts, clock: ports.clock }),
-      auditLog: ports.auditLog,
       evidence: harnessEvidence,
       findings: new FindingsExporter({ reader: harnessEvidence, store: ports.evidenceStore, product: { name: 'arc-compliance', vendorName: 'arc-compliance', version: 'test' } }),
     },

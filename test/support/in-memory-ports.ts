@@ -184,7 +184,10 @@ export class InMemoryExceptionRepository implements ExceptionRepository {
 
 export class InMemoryAuditLog implements AuditLog {
   readonly records: AuditRecord[] = [];
+  /** Set to make every append fail (an audit store outage). */
+  failWith: Error | undefined;
   async append(record: AuditRecord): Promise<void> {
+    if (this.failWith !== undefined) throw this.failWith;
     this.records.push(record);
   }
   async list(top: number, token?: string): Promise<Page<AuditRecord>> {

@@ -146,3 +146,28 @@ it('takes an approver\'s comment (≤ 1000 chars) into the event log, the wave a
   const paused = await h.request('POST', `/api/v1/rollouts/${id}/pause`, { token: creator, body: {} });
   expect(paused.status).toBe(200);
 });
+
+it('audits rollout reads like mutations: denied and missing reads too; an audit store outage is logged and never fails a read', async () => {
+  const denied = await h.request('GET', '/api/v1/rollouts', { token: manager });
+  const missing = await h.request('GET', '/api/v1/rollouts/ro-does-not-exist', { token: creator });
+  expect([denied.status, missing.status]).toEqual([403, 404]);
+  const recordOf = (r: Response) => h.ports.auditLog.records.find((a) => a.requestId === r.headers.get('x-request-id'));
+  expect(recordOf(denied)).toMatchObject({ operation: 'listRollouts', outcome: 'denied', target: '/api/v1/rollouts', callerObjectId: 'manager-oid', detail: 'Forbidden' });
+  expect(recordOf(missing)).toMatchObject({ operation: 'getRollout', outcome: 'failed', target: 'rollouts/ro-does-not-exist', detail: 'NotFound' });
+
+  const errorsBefore = h.errors.length;
+  h.ports.auditLog.failWith = new Error('audit table unavailable');
+  try {
+    const list = await h.request('GET', '/api/v1/rollouts', { token: creator });
+    expect(list.status).toBe(200);
+    const { value } = (await documented('listRollouts', list)) as { value: RolloutView[] };
+    const got = await h.request('GET', `/api/v1/rollouts/${value[0]!.id}`, { token: creator });
+    expect(got.status).toBe(200);
+  } finally {
+    h.ports.auditLog.failWith = undefined;
+  }
+  expect(h.errors.slice(errorsBefore).map((e) => [e.message, e.properties['operationId']])).toEqual([
+    ['Audit record could not be written', 'listRollouts'],
+    ['Audit record could not be written', 'getRollout'],
+  ]);
+});

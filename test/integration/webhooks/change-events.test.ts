@@ -6,12 +6,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { handleChangeEvent } from '../../../adapters/webhooks/change-event-endpoint.js';
 import { ChangeEventReceiver } from '../../../application/servicenow-change-events.js';
-import type { ChangeApprovalRequest, RolloutApprovals } from '../../../application/ports.js';
+import type { AuditRecord, ChangeApprovalRequest, RolloutApprovals } from '../../../application/ports.js';
 import { ConflictError } from '../../../domain/errors.js';
 import { formatSecret } from '../../../domain/webhook-signature.js';
-import { FakeClock, MemoryInboundIds } from './support.js';
+import { changeEventEndpoint, FakeClock, MemoryInboundIds } from './support.js';
 import { referenceSign } from '../../unit/webhooks/standard-webhooks-reference.js';
 
 const secret = formatSecret(Buffer.alloc(32, 3));
@@ -33,16 +32,13 @@ let server: Server;
 let base: string;
 let approvals: RecordingApprovals;
 let ids: MemoryInboundIds;
+let audit: AuditRecord[];
 const clock = new FakeClock(NOW);
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     const receiver = new ChangeEventReceiver({ secrets: [secret], ids, approvals, clock });
-    void handleChangeEvent(
-      { headers: { get: (n) => (req.headers[n.toLowerCase()] as string | undefined) ?? null }, body: req },
-      receiver,
-      { maxBodyBytes: 4096 },
-    ).then((r) => {
+    void changeEventEndpoint(receiver, { maxBodyBytes: 4096, clock, audit })({ headers: { get: (n) => (req.headers[n.toLowerCase()] as string | undefined) ?? null }, body: req }).then((r) => {
       res.writeHead(r.status, r.headers);
       res.end(r.body);
     });
@@ -56,6 +52,7 @@ afterAll(async () => {
 beforeEach(() => {
   approvals = new RecordingApprovals();
   ids = new MemoryInboundIds();
+  audit = [];
 });
 
 const body = (state: string, waveId = 'wave-2') =>
@@ -113,6 +110,27 @@ describe('ServiceNow change events', () => {
     const replay = await post(payload, { id: 'msg_once' });
     expect(replay.status).toBe(401);
     expect(approvals.calls).toHaveLength(1);
+  });
+
+  it('audits every call through the operation: the verified approver, or an unverified caller with the claimed target', async () => {
+    const target = 'rollouts/ro-1/waves/wave-2';
+    const requestIds: string[] = [];
+    const send = async (payload: string, opts: Parameters<typeof post>[1] = {}) => {
+      const r = await post(payload, opts);
+      requestIds.push(r.headers.get('x-request-id') ?? '');
+      return r.status;
+    };
+    expect(await send(body('approved'), { key: forger })).toBe(401);
+    expect(await send(body('approved'))).toBe(200);
+    expect(await send(body('approved', 'done'))).toBe(409);
+    expect(await send('x'.repeat(5000))).toBe(413);
+    expect(audit.map((a) => a.requestId)).toEqual(requestIds);
+    expect(audit.map(({ operation, outcome, callerAppId, callerObjectId, target: t, detail }) => ({ operation, outcome, callerAppId, callerObjectId, target: t, detail }))).toEqual([
+      { operation: 'receiveServiceNowChangeEvent', outcome: 'denied', callerAppId: 'servicenow:unverified', callerObjectId: undefined, target, detail: 'Unauthorized: bad-signature' },
+      { operation: 'receiveServiceNowChangeEvent', outcome: 'succeeded', callerAppId: 'servicenow:jane.doe', callerObjectId: undefined, target, detail: 'approved (change CHG0030001)' },
+      { operation: 'receiveServiceNowChangeEvent', outcome: 'failed', callerAppId: 'servicenow:jane.doe', callerObjectId: undefined, target: 'rollouts/ro-1/waves/done', detail: 'Conflict' },
+      { operation: 'receiveServiceNowChangeEvent', outcome: 'failed', callerAppId: 'servicenow:unverified', callerObjectId: undefined, target: '/api/v1/integrations/servicenow/change-events', detail: 'PayloadTooLarge' },
+    ]);
   });
 
   it('answers 400 for a signed but malformed body and 409 when the wave cannot be approved', async () => {

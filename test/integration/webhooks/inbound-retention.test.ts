@@ -14,7 +14,6 @@ import {
   TableWebhookSubscriptionRepository,
   WebhookTables,
 } from '../../../adapters/storage/table-webhook-store.js';
-import { handleChangeEvent, type RawResponse } from '../../../adapters/webhooks/change-event-endpoint.js';
 import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protector.js';
 import { GuardedHttpClient } from '../../../adapters/webhooks/guarded-http-client.js';
 import { ATTEMPT_CLAIMS, WEBHOOK_INBOUND_RETENTION_DAYS, WebhookService, type WebhookServiceDeps } from '../../../application/webhook-service.js';
@@ -23,7 +22,7 @@ import type { ChangeApprovalRequest, RolloutApprovals } from '../../../applicati
 import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../../application/messages.js';
 import { formatSecret } from '../../../domain/webhook-signature.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
-import { CapturingQueue, FakeClock, startReceiver } from './support.js';
+import { CapturingQueue, changeEventEndpoint, FakeClock, startReceiver } from './support.js';
 import { referenceSign } from '../../unit/webhooks/standard-webhooks-reference.js';
 
 let azurite: RunningAzurite;
@@ -267,15 +266,13 @@ describe('inbound change events: once-only after the ids are forgotten', () => {
       ['webhook-timestamp', String(m.timestamp)],
       ['webhook-signature', m.signature],
     ]);
-    const res: RawResponse = await handleChangeEvent(
+    const res = await changeEventEndpoint(receiver, { maxBodyBytes: 4096 })(
       {
         headers: { get: (n) => headers.get(n.toLowerCase()) ?? null },
         body: (async function* () {
           yield Buffer.from(m.body, 'utf8');
         })(),
       },
-      receiver,
-      { maxBodyBytes: 4096 },
     );
     return { status: res.status, body: JSON.parse(res.body) as unknown };
   }

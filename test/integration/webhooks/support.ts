@@ -1,7 +1,10 @@
 /** Shared helpers of the webhook integration tests: a fake clock, a capturing queue, loopback receivers. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Clock, InboundMessageIdStore, MessageQueue } from '../../../application/ports.js';
+import type { AuditRecord, Clock, InboundMessageIdStore, MessageQueue } from '../../../application/ports.js';
+import type { ApiRuntime, ApiServices } from '../../../adapters/http/api-runtime.js';
+import type { ChangeEventReceiver } from '../../../application/servicenow-change-events.js';
+import { receiveServiceNowChangeEvent } from '../../../functions/api-servicenow-change-events.js';
 
 export class FakeClock implements Clock {
   constructor(private t: number) {}
@@ -79,5 +82,34 @@ export async function startReceiver(respond: (req: ReceivedRequest, index: numbe
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * Calls the app's change-event operation (the same `Operation.handle` the Functions host runs) with a
+ * runtime holding just the receiver; `audit` collects the records it writes.
+ */
+export function changeEventEndpoint(
+  receiver: ChangeEventReceiver,
+  options: { readonly maxBodyBytes: number; readonly clock?: Clock; readonly audit?: AuditRecord[] },
+): (request: { readonly headers: { get(name: string): string | null }; readonly body: AsyncIterable<Uint8Array> | null }) => Promise<{ status: number; headers: Readonly<Record<string, string>>; body: string }> {
+  const records = options.audit ?? [];
+  const runtime: ApiRuntime = {
+    services: { changeEvents: receiver } as Partial<ApiServices> as ApiServices,
+    authenticator: { authenticate: () => Promise.reject(new Error('the change-event operation takes no bearer token')) },
+    auditLog: { append: async (r) => void records.push(r), list: async () => ({ items: records, continuationToken: undefined }) },
+    maxRequestBodyBytes: options.maxBodyBytes,
+    clock: options.clock ?? { now: () => new Date() },
+    newId: () => `audit-${records.length + 1}`,
+    logger: { error: () => undefined },
+  };
+  return async (request) => {
+    const url = `http://127.0.0.1${receiveServiceNowChangeEvent.path}`;
+    const response = await receiveServiceNowChangeEvent.handle({ method: 'POST', url, headers: request.headers, params: {}, body: request.body }, runtime);
+    let body = '';
+    if (typeof response.body === 'string') body = response.body;
+    else if (response.body instanceof Uint8Array) body = Buffer.from(response.body).toString('utf8');
+    else if (response.body !== undefined) for await (const chunk of response.body) body += Buffer.from(chunk).toString('utf8');
+    return { status: response.status, headers: response.headers, body };
   };
 }

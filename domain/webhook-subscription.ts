@@ -8,6 +8,13 @@ import type { Severity } from './model.js';
 import { hasUnsafeUrlCharacters } from './webhook-ssrf.js';
 
 export const WEBHOOK_FORMATS = Object.freeze(['standard', 'ocsf', 'servicenow-incident', 'servicenow-event'] as const);
+
+/**
+ * The events `format: "ocsf"` delivers, and their OCSF 1.8.0 class: `cluster.compliance.changed` as
+ * Compliance Findings (2003, domain/ocsf-finding.ts), `controlplane.change.detected` as API Activity
+ * (6003, domain/ocsf-api-activity.ts).
+ */
+export const OCSF_EVENT_TYPES = Object.freeze(['cluster.compliance.changed', 'controlplane.change.detected'] as const);
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
 /** How long the previous secret keeps signing after a rotation. */
@@ -110,9 +117,9 @@ export function normalizeNewWebhook(input: NewWebhookInput): { url: string; even
   for (const s of subs ?? []) if (!GUID.test(s)) details.push({ code: 'InvalidValue', message: 'subscription ids are GUIDs', target: 'filters.subscriptionIds' });
   const format = input.format ?? 'standard';
   if (!(WEBHOOK_FORMATS as readonly string[]).includes(format)) details.push({ code: 'InvalidValue', message: `unknown format ${format}`, target: 'format' });
-  // OCSF findings exist for compliance changes only: any other event would be delivered in no schema.
-  if (format === 'ocsf' && (events.length === 0 || events.some((e) => e !== 'cluster.compliance.changed'))) {
-    details.push({ code: 'InvalidValue', message: 'the ocsf format delivers cluster.compliance.changed only (list just that event)', target: 'events' });
+  // Only events with an OCSF mapping may be subscribed in that format: any other would be delivered in no schema.
+  if (format === 'ocsf' && (events.length === 0 || events.some((e) => !(OCSF_EVENT_TYPES as readonly string[]).includes(e)))) {
+    details.push({ code: 'InvalidValue', message: `the ocsf format delivers ${OCSF_EVENT_TYPES.join(' and ')} only (list those events, not "*")`, target: 'events' });
   }
   if (details.length > 0) throw new InvalidRequestError('The webhook subscription is invalid.', details[0]?.target, details);
   const filters: WebhookFilters = {

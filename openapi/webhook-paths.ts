@@ -58,7 +58,13 @@ export const webhookSchemas: Record<string, OpenAPIV3_1.SchemaObject> = {
         uniqueItems: true,
         items: { type: 'string', enum: ['*', ...WEBHOOK_EVENT_TYPES] },
       },
-      format: { type: 'string', enum: [...WEBHOOK_FORMATS], default: 'standard' },
+      format: {
+        type: 'string',
+        enum: [...WEBHOOK_FORMATS],
+        default: 'standard',
+        description:
+          '`standard`: the signed `{ type, timestamp, data }` envelope. `ocsf`: a signed JSON array of OCSF 1.8.0 events (profile `cloud`), for `cluster.compliance.changed` (Compliance Finding, class 2003, one per changed control) and `controlplane.change.detected` (API Activity, class 6003, one per Activity Log entry) only; any other event, or `*`, is refused with 400. `servicenow-incident` / `servicenow-event`: incidents or Event Management records in the configured ServiceNow instance.',
+      },
       description: { type: 'string', maxLength: 256 },
       filters,
     },

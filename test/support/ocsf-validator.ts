@@ -12,7 +12,8 @@
  * What it checks: required attributes (profile-gated ones only when the profile is declared), that
  * every attribute name is defined for the class/object, scalar types (with the types' regexes and
  * arrays), enum values, captions of enum siblings (`status` for `status_id`… except for 99 Other),
- * and object constraints (`at_least_one`, `just_one`).
+ * and object constraints (`at_least_one`, `just_one`). Any class validates the same way (by its name:
+ * `compliance_finding`, `api_activity`…); attributes of OCSF's open `object` type (`unmapped`) are free-form.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -205,6 +206,8 @@ export class OcsfSchema {
         issues.push({ path, message: `expected a ${typeName} object` });
         return;
       }
+      // `object` is OCSF's open object (e.g. `unmapped`): any source-specific attributes.
+      if (typeName === 'object') return;
       this.checkObject(v, this.objectType(typeName), path, profiles, issues);
       return;
     }

@@ -104,9 +104,11 @@ describe('ocsf webhooks: cluster.compliance.changed as the findings of the chang
     expect(ocsfFindingsOfComplianceChange({ runId: 'r' }, PRODUCT)).toEqual([]);
   });
 
-  it('is accepted for cluster.compliance.changed only', async () => {
+  it('is accepted for the events with an OCSF mapping only', async () => {
     const { normalizeNewWebhook } = await import('../../../domain/webhook-subscription.js');
     expect(normalizeNewWebhook({ url: 'https://siem.example.com/hec', events: ['cluster.compliance.changed'], format: 'ocsf' }).format).toBe('ocsf');
+    expect(normalizeNewWebhook({ url: 'https://siem.example.com/hec', events: ['controlplane.change.detected', 'cluster.compliance.changed'], format: 'ocsf' }).events).toEqual(['controlplane.change.detected', 'cluster.compliance.changed']);
+    expect(() => normalizeNewWebhook({ url: 'https://siem.example.com/hec', events: ['controlplane.change.detected', 'rollout.completed'], format: 'ocsf' })).toThrow(/invalid/);
     expect(() => normalizeNewWebhook({ url: 'https://siem.example.com/hec', events: ['*'], format: 'ocsf' })).toThrow(/invalid/);
     expect(() => normalizeNewWebhook({ url: 'https://siem.example.com/hec', events: ['cluster.compliance.changed', 'evaluation.completed'], format: 'ocsf' })).toThrow(/invalid/);
   });

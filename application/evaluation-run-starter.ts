@@ -8,7 +8,8 @@ import { resolveRunScope } from '../domain/evaluation-scope.js';
 import type { CollectSubscriptionMessage } from './messages.js';
 import type { AzureInventoryReader, Clock, EvaluationClusterStateRepository, EvaluationRun, EvaluationRunRepository, MessageQueue, RunTrigger } from './ports.js';
 import { QueueDelivery } from './queue-delivery.js';
-import { errorText, everySubscriptionHasOutcome, mapLimited, queuedRun, silentEvaluationLog, type EvaluationLogger, type EvaluationSettings } from './evaluation-run.js';
+import { errorText, everySubscriptionHasOutcome, queuedRun, silentEvaluationLog, type EvaluationLogger, type EvaluationSettings } from './evaluation-run.js';
+import { mapLimited } from './worker-pool.js';
 import type { EvaluationRunFinalizer } from './evaluation-run-finalizer.js';
 import { toEvaluationView, type EvaluationView } from './compliance-query-service.js';
 

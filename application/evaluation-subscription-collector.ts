@@ -30,7 +30,8 @@ import type { QueueDelivery } from './queue-delivery.js';
 import type { RunControlPlaneSource, RunControlPlaneView } from './control-plane-watch-service.js';
 import type { EvidenceRecorder } from './evidence-recorder.js';
 import { buildClusterEvidence, type ClusterEvidenceRecord } from '../domain/evidence-record.js';
-import { errorText, everySubscriptionHasOutcome, mapLimited, silentEvaluationLog, toClusterState, type EvaluationLogger, type EvaluationSettings } from './evaluation-run.js';
+import { errorText, everySubscriptionHasOutcome, silentEvaluationLog, toClusterState, type EvaluationLogger, type EvaluationSettings } from './evaluation-run.js';
+import { mapLimited } from './worker-pool.js';
 
 export interface SubscriptionCollectorDeps {
   readonly inventory: AzureInventoryReader;

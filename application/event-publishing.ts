@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { Rollout, RolloutEvent } from '../domain/rollout-model.js';
 import type { OutboundEvent, WebhookEventType } from '../domain/webhook-events.js';
 import type { EventPublisher } from './ports.js';
+import { forEachSettled } from './worker-pool.js';
 
 /** A stable event id (`evt_` + 32 hex) from the facts that identify the event. */
 export function outboundEventId(...parts: readonly string[]): string {
@@ -21,21 +22,7 @@ export function outboundEventId(...parts: readonly string[]): string {
 /** Publishes events a few at a time; the first failure is rethrown after every event was tried. */
 export async function publishAll(publisher: EventPublisher | undefined, events: readonly OutboundEvent[], concurrency = 4): Promise<void> {
   if (publisher === undefined || events.length === 0) return;
-  let next = 0;
-  let failure: unknown;
-  const worker = async (): Promise<void> => {
-    while (next < events.length) {
-      const event = events[next] as OutboundEvent;
-      next += 1;
-      try {
-        await publisher.publish(event);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, events.length) }, worker));
-  if (failure !== undefined) throw failure;
+  await forEachSettled(events, concurrency, (event) => publisher.publish(event));
 }
 
 const SUBSCRIPTION = /^\/subscriptions\/([^/]+)/i;

@@ -1,5 +1,5 @@
 /**
- * Types of staged enforcement (issue 5): a rollout moves one Azure Policy assignment from audit to
+ * Types of staged enforcement: a rollout moves one Azure Policy assignment from audit to
  * deny in waves, each wave gated, applied, verified and baked. Pure data; the planner
  * (`rollout-planner.ts`) builds plans and the state machine (`rollout-state-machine.ts`) moves them.
  */

@@ -295,7 +295,7 @@ var optionalSettingValues = {
 }
 var optionalSettings = toObject(filter(items(optionalSettingValues), setting => !empty(trim(setting.value))), setting => setting.key, setting => trim(setting.value))
 
-// Webhooks and ServiceNow (issue 6): names as config/settings.ts reads them, secrets from Key Vault.
+// Webhooks and ServiceNow: names as config/settings.ts reads them, secrets from Key Vault.
 var webhookSettings = enableWebhooks == 'true'
   ? {
       WEBHOOK_SECRET_KEY: secretReference.webhookSecretKey

@@ -1,5 +1,5 @@
 /**
- * OpenAPI 3.1 paths and schemas of staged enforcement (issue 5), to be merged into `document.ts`:
+ * OpenAPI 3.1 paths and schemas of staged enforcement, to be merged into `document.ts`:
  * `paths: { ...paths, ...rolloutPaths }` and `schemas: { ...schemas, ...rolloutSchemas }`, plus the
  * `Rollouts` tag ({@link rolloutTag}). References point at the document's shared components
  * (`Error` responses, `top`, `continuationToken`, `RequestId`).

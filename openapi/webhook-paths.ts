@@ -1,5 +1,5 @@
 /**
- * OpenAPI paths, schemas and tags of the webhook and ServiceNow operations (issue 6), kept in their own
+ * OpenAPI paths, schemas and tags of the webhook and ServiceNow operations, kept in their own
  * module; `openapi/document.ts` spreads them into its `paths`, `components.schemas` and `tags`:
  *
  *   paths: { ...paths, ...webhookPaths }, tags: [...tags, ...webhookTags], schemas: { ...schemas, ...webhookSchemas }

@@ -7,7 +7,7 @@
 import { QueueClient } from '@azure/storage-queue';
 import type { TokenCredential } from '@azure/core-auth';
 import type { MessageQueue } from '../../application/ports.js';
-import { forEachLimited } from './table-store.js';
+import { forEachLimited } from '../../application/worker-pool.js';
 
 export type QueueConnection =
   | { readonly connectionString: string }

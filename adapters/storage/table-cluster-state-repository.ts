@@ -22,12 +22,12 @@ import type { SummaryInput } from '../../domain/fleet-summary.js';
 import type { ReportCluster } from '../../domain/framework-report.js';
 import type { ClusterQuery, ClusterState, ClusterSummaryView, EvaluationClusterStateRepository, Page } from '../../application/ports.js';
 import { InvalidRequestError } from '../../domain/errors.js';
+import { forEachLimited } from '../../application/worker-pool.js';
 import { escapeKey, joinKey } from './table-keys.js';
 import {
   decodeContinuation,
   deleteBatched,
   encodeContinuation,
-  forEachLimited,
   getEntityOrUndefined,
   isStatus,
   insertBatched,

@@ -6,6 +6,7 @@
 import { RestError, TableClient, TableServiceClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
 import { InvalidRequestError } from '../../domain/errors.js';
+import { forEachLimited } from '../../application/worker-pool.js';
 import { storedRecordReader, type StoredRecordReader } from './records/stored-record-reader.js';
 
 export const TABLES = Object.freeze({
@@ -207,18 +208,6 @@ export async function deleteBatched(client: TableClient, keys: readonly { partit
     }
   });
   return keys.length;
-}
-
-export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 export function isStatus(error: unknown, status: number): boolean {

@@ -14,6 +14,7 @@
 import type { TableClient } from '@azure/data-tables';
 import { ConflictError } from '../../domain/errors.js';
 import type { ServiceNowWatermarks, WatermarkKind } from '../../application/servicenow-delivery.js';
+import { forEachLimited } from '../../application/worker-pool.js';
 import { escapeKey } from '../storage/table-keys.js';
 import { odata } from '@azure/data-tables';
 import { getEntityOrUndefined, isStatus, readAll, reqStr, str, tableClientFactory, type TableStorageConnection } from '../storage/table-store.js';
@@ -65,21 +66,15 @@ export class TableServiceNowWatermarks implements ServiceNowWatermarks {
     // ISO times of one format compare as strings, so the filter runs in the service.
     const rows = await readAll(this.table, odata`evaluatedAt lt ${cutoff}`, ['PartitionKey', 'RowKey', 'evaluatedAt']);
     let deleted = 0;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < rows.length) {
-        const row = rows[next] as Record<string, unknown>;
-        next += 1;
-        try {
-          // Conditional: a delivery that advanced this id since the scan keeps its newer watermark.
-          await this.table.deleteEntity(reqStr(row, 'partitionKey'), reqStr(row, 'rowKey'), { etag: String(row['etag']) });
-          deleted += 1;
-        } catch (error) {
-          if (!isStatus(error, 404) && !isStatus(error, 412)) throw error;
-        }
+    await forEachLimited(rows, DELETE_CONCURRENCY, async (row) => {
+      try {
+        // Conditional: a delivery that advanced this id since the scan keeps its newer watermark.
+        await this.table.deleteEntity(reqStr(row, 'partitionKey'), reqStr(row, 'rowKey'), { etag: String(row['etag']) });
+        deleted += 1;
+      } catch (error) {
+        if (!isStatus(error, 404) && !isStatus(error, 412)) throw error;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, rows.length) }, worker));
+    });
     return deleted;
   }
 }

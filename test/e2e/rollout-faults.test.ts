@@ -1,5 +1,5 @@
 /**
- * Issue 5 failure paths end to end (local Functions runtime, Azurite, ARM emulator on the demo fleet,
+ * Rollout failure paths end to end (local Functions runtime, Azurite, ARM emulator on the demo fleet,
  * real tokens): a regression during bake (emulator fault mode: a wave cluster's workloads break once
  * deny applies) rolls back that wave only — wave 1 back to the snapshot exactly, wave 2 back to what
  * wave 1 left — and pauses; the rollback command restores the snapshot; the same step message delivered

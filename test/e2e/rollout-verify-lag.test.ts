@@ -1,5 +1,5 @@
 /**
- * Issue 5's verify back-off end to end, against Azure Policy's eventual consistency: the ARM emulator
+ * The rollout's verify back-off end to end, against Azure Policy's eventual consistency: the ARM emulator
  * runs with `complianceLag: 'until-scan'`, so after a wave's apply Policy Insights keeps reporting the
  * old effect (audit) until the evaluation the verify step triggers has completed. The rollout must
  * then record `verify-pending` (wave still `verifying`, waiting for deny results), back off, and verify

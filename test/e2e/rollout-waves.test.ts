@@ -1,5 +1,5 @@
 /**
- * Issue 5 end to end, through the local Functions runtime, Azurite and the ARM emulator on the demo
+ * Staged enforcement end to end, through the local Functions runtime, Azurite and the ARM emulator on the demo
  * fleet, with real tokens: the retail Pod Security baseline assignment goes from audit to deny in
  * three waves (two location waves, one resource-group wave). Wave 1's gate blocks on non-compliant
  * clusters, the creator may not approve, a second identity approves every wave, a concurrent rollout

@@ -1,5 +1,5 @@
 /**
- * Issue 6 end to end: a rollout created through the API with `requireApproval` waits for approval;
+ * Change approval end to end: a rollout created through the API with `requireApproval` waits for approval;
  * a signed ServiceNow `approved` change event (`POST /api/v1/integrations/servicenow/change-events`)
  * satisfies the gate with the ServiceNow approver recorded, and the rollout runs to completion.
  * Forged, stale and replayed inbound calls are refused with 401 and change nothing; every call, accepted

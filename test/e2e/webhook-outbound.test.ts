@@ -1,5 +1,5 @@
 /**
- * Issue 6 end to end through the local Functions runtime: events published by real evaluation runs
+ * Outbound webhooks end to end through the local Functions runtime: events published by real evaluation runs
  * and delivered by the `webhook-deliveries` queue function.
  *
  * - A `standard` webhook to a loopback receiver (allowlisted): every delivery's signature is checked

@@ -9,7 +9,7 @@ import { ROOT, readJson, readText } from './infra-files.js';
 interface AppRole { value: string; id: string; displayName: string; description: string }
 const { roles } = readJson('infra/app-roles.json') as { roles: AppRole[] };
 
-/** The app roles issue 4 (API) and issues 5-6 (rollouts, webhooks) define. */
+/** The app roles the API, rollouts and webhooks check (least privilege: one role per kind of access). */
 const EXPECTED_ROLES = [
   'Compliance.Read',
   'Compliance.Evaluate',

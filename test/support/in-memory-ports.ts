@@ -244,7 +244,7 @@ export class FixedClock implements Clock {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Rollouts (issue 5): the real `RolloutService` runs over these in the API harness.
+// Rollouts (staged enforcement): the real `RolloutService` runs over these in the API harness.
 // ---------------------------------------------------------------------------------------------
 
 /** Records and event logs with ETags; a stale ETag is a `PreconditionFailedError`, as in Table Storage. */
@@ -323,7 +323,7 @@ export class RecordingMessageQueue<T> implements MessageQueue<T> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Webhooks (issue 6): the real `WebhookService` runs over these in the API harness.
+// Webhooks and ServiceNow: the real `WebhookService` runs over these in the API harness.
 // ---------------------------------------------------------------------------------------------
 
 export class InMemoryWebhookSubscriptionRepository implements WebhookSubscriptionRepository {

@@ -43,7 +43,7 @@ function adminDownloads(fleet: FleetModel, c: FleetCluster): number {
   }).length;
 }
 
-/** A deliberately independent reading of the control catalog (issue 3), to prove the demo data exercises it. */
+/** A deliberately independent reading of the control catalog, to prove the demo data exercises it. */
 function evaluate(fleet: FleetModel, c: FleetCluster, states: Record<string, unknown>[]): Record<string, Status | 'n/a'> {
   const mine = states.filter((s) => s['resourceId'] === c.resource.id.toLowerCase());
   const policy = (match: (s: Record<string, unknown>) => boolean): Status => {

@@ -1,4 +1,4 @@
-/** What deny would refuse, per policy and resource: stored offenders → plan (issue 5, "what would be denied"). */
+/** What deny would refuse, per policy and resource: stored offenders → plan: what would be denied if the wave enforced now. */
 import { describe, expect, it } from 'vitest';
 import { POLICY_IDS } from '../../../domain/control-catalog.js';
 import { evaluateCluster } from '../../../domain/evaluate-cluster.js';

@@ -32,6 +32,9 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       // Tests and local tools use `any`-free code too, but stubs of third-party shapes need `{}`-like types.
       '@typescript-eslint/no-empty-object-type': 'off',
+      // A `let` that a closure reads before its one assignment (a server handler set up before the issuer it
+      // serves) cannot become `const` without a temporal-dead-zone error on an early request.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {

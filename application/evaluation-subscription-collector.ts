@@ -246,7 +246,7 @@ export class SubscriptionCollector {
   }
 
   private async collectAndStore(message: CollectSubscriptionMessage): Promise<{ evaluated: number; incomplete: number; events: OutboundEvent[] }> {
-    const { inventory, clusters, history, exceptions, settings } = this.deps;
+    const { inventory, clusters, history, settings } = this.deps;
     const { runId, subscriptionId } = message;
     const runStartedAt = new Date(message.runStartedAt);
 

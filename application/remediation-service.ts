@@ -266,7 +266,7 @@ export class RemediationService {
   /** The remediation with ARM progress; publishes `remediation.completed` when every task is terminal. */
   private async observe(record: RemediationRecord): Promise<{ view: RemediationView; published: boolean }> {
     // By position: a subscription may have several tasks.
-    const states = await Promise.all(record.tasks.map((t) => (t.armId === undefined ? undefined : this.deps.starter.get(t.armId))));
+    const states = await Promise.all(record.tasks.map(async (t) => (t.armId === undefined ? undefined : await this.deps.starter.get(t.armId))));
     const result = view(record, states);
     const published = result.status !== 'running' && this.deps.events !== undefined ? await this.publishCompleted(result, completedAt(record, states)) : true;
     return { view: result, published };

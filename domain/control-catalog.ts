@@ -318,7 +318,7 @@ function toDefinition(id: ControlId): ControlDefinition {
   if (reads !== undefined && !reads.every((r): r is ControlId => Object.hasOwn(DEFINITIONS, r))) {
     throw new Error(`${id} reads the policy states of a control that is not in the catalog`);
   }
-  return { id, ...spec, readsPolicyStatesOf: reads as readonly ControlId[] | undefined };
+  return { id, ...spec, readsPolicyStatesOf: reads };
 }
 
 const CATALOG: readonly ControlDefinition[] = deepFreeze(CONTROL_IDS.map(toDefinition));

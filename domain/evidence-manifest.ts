@@ -179,7 +179,7 @@ export function parseManifest(bytes: Uint8Array | string): EvidenceManifest | un
   }
   if (!isObject(value) || value['schema'] !== MANIFEST_SCHEMA || value['hashAlgorithm'] !== 'sha256') return undefined;
   const v = value;
-  if (!isCount(v['sequence']) || (v['sequence'] as number) < 1) return undefined;
+  if (!isCount(v['sequence']) || (v['sequence']) < 1) return undefined;
   for (const key of ['runId', 'trigger', 'startedAt', 'endedAt', 'appVersion', 'catalogVersion']) if (!isString(v[key])) return undefined;
   const blobs = v['blobs'];
   const notCollected = v['notCollected'];

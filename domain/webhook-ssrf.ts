@@ -301,6 +301,7 @@ export const EMPTY_ALLOWLIST: Allowlist = Object.freeze({ hosts: new Set<string>
  * and line breaks and reads `\` as `/`, so `http://a\@b/` connects to `a` while an RFC 3986 reader
  * (a log pipeline, a SIEM, a ServiceNow flow) sees host `b`; refusing them keeps one reading.
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are what gets refused.
 const UNSAFE_URL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\s\\]/u;
 
 /** True when a URL's text holds a character {@link vetUrl} refuses (control, whitespace, backslash). */

@@ -2,13 +2,11 @@
  * Anonymous service endpoints: health, the OpenAPI document, the API reference page and its assets;
  * and the catch-all that answers requests no operation's route takes.
  */
-import { API_VERSION, document } from '../openapi/document.js';
 import type { ApiRuntime } from '../adapters/http/api-runtime.js';
 import { APP_ROLES } from '../adapters/http/app-roles.js';
 import { registerOperations, registerUnmatchedRoute } from '../adapters/http/azure-functions.js';
-import { DOCS_CSP, DOCS_HTML, getDocsAsset } from '../adapters/http/docs-page.js';
+import { API_VERSION, DOCS_CSP, DOCS_HTML, OPENAPI_JSON, requireDocsAsset } from '../adapters/http/docs-page.js';
 import { defineOperation } from '../adapters/http/operation.js';
-import { NotFoundError } from '../domain/errors.js';
 
 const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 const HEALTH_TIMEOUT_MS = 5000;
@@ -35,11 +33,9 @@ export const getHealth = defineOperation('getHealth', async ({ services, princip
   return { status: status === 'unhealthy' ? 503 : 200, body: { status, ...body } };
 });
 
-const documentJson = JSON.stringify(document);
-
 export const getOpenApiDocument = defineOperation('getOpenApiDocument', async () => ({
   status: 200,
-  raw: { contentType: 'application/json; charset=utf-8', body: documentJson, cacheControl: 'public, max-age=300' },
+  raw: { contentType: 'application/json; charset=utf-8', body: OPENAPI_JSON, cacheControl: 'public, max-age=300' },
 }));
 
 export const getDocsPage = defineOperation('getDocsPage', async () => ({
@@ -48,8 +44,7 @@ export const getDocsPage = defineOperation('getDocsPage', async () => ({
 }));
 
 export const getDocsAssetOperation = defineOperation<{ asset: string }>('getDocsAsset', async ({ params }) => {
-  const asset = await getDocsAsset(params.asset);
-  if (asset === undefined) throw new NotFoundError(`No asset ${params.asset}.`, 'asset');
+  const asset = await requireDocsAsset(params.asset);
   return { status: 200, raw: { contentType: asset.contentType, body: asset.body, cacheControl: 'public, max-age=3600', csp: DOCS_CSP } };
 });
 

@@ -169,7 +169,7 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       },
     },
   },
-  ControlList: pagedList('Control') as OpenAPIV3_1.SchemaObject,
+  ControlList: pagedList('Control'),
   ClusterSummary: {
     type: 'object',
     required: ['id', 'name', 'subscriptionId', 'resourceGroup', 'location', 'kind', 'environment', 'score', 'failedControls', 'lastEvaluatedAt', 'stale'],
@@ -188,7 +188,7 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       stale: { type: 'boolean' },
     },
   },
-  ClusterList: pagedList('ClusterSummary') as OpenAPIV3_1.SchemaObject,
+  ClusterList: pagedList('ClusterSummary'),
   ControlResult: {
     type: 'object',
     required: ['controlId', 'status', 'severity', 'evidence'],
@@ -265,8 +265,8 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       },
     },
   },
-  PostureTotals: postureTotals as OpenAPIV3_1.SchemaObject,
-  StatusTally: statusTally as OpenAPIV3_1.SchemaObject,
+  PostureTotals: postureTotals,
+  StatusTally: statusTally,
   Summary: {
     type: 'object',
     required: ['runId', 'generatedAt', 'totals', 'perControl', 'perSubscription'],
@@ -447,7 +447,7 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       },
     },
   },
-  EvaluationList: pagedList('Evaluation') as OpenAPIV3_1.SchemaObject,
+  EvaluationList: pagedList('Evaluation'),
   EvaluationRequest: {
     type: 'object',
     additionalProperties: false,
@@ -498,7 +498,7 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       status: { type: 'string', enum: ['active', 'expired'], description: 'Expired exceptions no longer apply.' },
     },
   },
-  ExceptionList: pagedList('Exception') as OpenAPIV3_1.SchemaObject,
+  ExceptionList: pagedList('Exception'),
   NewRemediation: {
     type: 'object',
     description: 'Either `clusterIds` or `subscriptionId` (all failing clusters of the subscription).',
@@ -583,7 +583,7 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       detail: { type: 'string' },
     },
   },
-  AuditLog: pagedList('AuditRecord') as OpenAPIV3_1.SchemaObject,
+  AuditLog: pagedList('AuditRecord'),
 };
 
 function errorResponse(description: string, extraHeaders: Record<string, OpenAPIV3_1.HeaderObject> = {}): OpenAPIV3_1.ResponseObject {

@@ -60,14 +60,14 @@ export function toAssignmentModel(a: PolicyAssignment, fallbackId: string): Poli
     description: a.description,
     definitionVersion: a.definitionVersion,
     enforcementMode: a.enforcementMode,
-    parameters: a.parameters as PolicyAssignmentModel['parameters'],
+    parameters: a.parameters,
     notScopes: a.notScopes,
     overrides,
     resourceSelectors,
     nonComplianceMessages: a.nonComplianceMessages?.map((m) => ({ message: m.message, ...(m.policyDefinitionReferenceId !== undefined ? { policyDefinitionReferenceId: m.policyDefinitionReferenceId } : {}) })),
     metadata: a.metadata as unknown,
     location: a.location,
-    identity: a.identity as unknown,
+    identity: a.identity,
   };
   // JSON round trip drops undefined members: the snapshot stores exactly what ARM had.
   return JSON.parse(JSON.stringify(model)) as PolicyAssignmentModel;
@@ -81,7 +81,7 @@ export function toSdkAssignment(m: PolicyAssignmentModel): PolicyAssignment {
     ...(m.description !== undefined ? { description: m.description } : {}),
     ...(m.definitionVersion !== undefined ? { definitionVersion: m.definitionVersion } : {}),
     ...(m.enforcementMode !== undefined ? { enforcementMode: m.enforcementMode } : {}),
-    ...(m.parameters !== undefined ? { parameters: m.parameters as PolicyAssignment['parameters'] } : {}),
+    ...(m.parameters !== undefined ? { parameters: m.parameters } : {}),
     notScopes: [...(m.notScopes ?? [])],
     // Only what the model holds: PUT replaces the assignment, so an absent list is cleared anyway, and
     // restoring a snapshot must not add empty `overrides` / `resourceSelectors` it never had.

@@ -48,7 +48,7 @@ export interface JwtAuthenticatorOptions {
 export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1000;
 
 // The auth scheme is case-insensitive (RFC 9110 §11.1), followed by one or more spaces.
-const BEARER = /^bearer +([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)$/i;
+const BEARER = /^bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i;
 
 /** Marks a failure of the key source (JWKS fetch) as it travels through jose's `jwtVerify`. */
 class KeySourceError extends Error {

@@ -6,6 +6,14 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { NotFoundError } from '../../domain/errors.js';
+import { API_VERSION, document } from '../../openapi/document.js';
+
+/** The API version the document declares (health shows it to readers of compliance data). */
+export { API_VERSION };
+
+/** The OpenAPI document as served at `/api/openapi.json`: serialized once, byte-identical on every request. */
+export const OPENAPI_JSON = JSON.stringify(document);
 
 export const DOCS_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; " +
@@ -72,4 +80,11 @@ export function getDocsAsset(name: string): Promise<DocsAsset> | undefined {
     cache.set(name, cached);
   }
   return cached;
+}
+
+/** {@link getDocsAsset}, or a 404 in the API's error shape for a name not on the allow-list. */
+export function requireDocsAsset(name: string): Promise<DocsAsset> {
+  const asset = getDocsAsset(name);
+  if (asset === undefined) throw new NotFoundError(`No asset ${name}.`, 'asset');
+  return asset;
 }

@@ -90,7 +90,7 @@ function detailsOf(details: readonly ErrorDetail[] | undefined): Pick<ErrorBody[
 
 export function toErrorResponse(err: unknown): MappedError {
   if (err instanceof AppError || err instanceof HttpError) {
-    const code = err.code as ApiErrorCode;
+    const code = err.code;
     const headers: Record<string, string> = {};
     if (err instanceof UnauthorizedError) {
       headers['www-authenticate'] = `Bearer error="invalid_token", error_description=${authParam(err.description)}`;

@@ -15,7 +15,7 @@
  * first and then scans every entity with that row key for the partition key: with one row key per
  * run, each history write scanned the whole run (~60 % of Azurite's CPU in a 10,000-cluster run).
  */
-import type { TableClient, TransactionAction } from '@azure/data-tables';
+import type { TransactionAction } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import type { ClusterHistoryEntry, HistoryRepository } from '../../application/ports.js';
 import { createHash } from 'node:crypto';

@@ -13,7 +13,6 @@
  * Rollout ids sort newest first (see `newRolloutId`), so listing follows partition order.
  */
 import { TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
-import type { TokenCredential } from '@azure/core-auth';
 import type { Page, RolloutRepository, StoredRollout } from '../../application/ports.js';
 import { ConflictError, PreconditionFailedError } from '../../domain/errors.js';
 import { ACTIVE_ROLLOUT_STATES, type Rollout, type RolloutEvent } from '../../domain/rollout-model.js';
@@ -61,7 +60,7 @@ export class TableRolloutRepository implements RolloutRepository {
     const client =
       'connectionString' in connection
         ? TableClient.fromConnectionString(connection.connectionString, name, { allowInsecureConnection: insecure })
-        : new TableClient(connection.tableServiceUri.replace(/\/+$/, ''), name, connection.credential as TokenCredential, { allowInsecureConnection: insecure });
+        : new TableClient(connection.tableServiceUri.replace(/\/+$/, ''), name, connection.credential, { allowInsecureConnection: insecure });
     await client.createTable();
     return new TableRolloutRepository(client, (options.claimGraceSeconds ?? DEFAULT_CLAIM_GRACE_SECONDS) * 1000);
   }

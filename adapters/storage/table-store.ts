@@ -117,7 +117,7 @@ const BATCH_CONCURRENCY = 4;
 type Action = TransactionAction;
 
 function actionEntity(action: Action): TableEntity {
-  return action[1] as TableEntity;
+  return action[1];
 }
 
 /**
@@ -440,7 +440,7 @@ export function num(entity: Readonly<Record<string, unknown>>, name: string): nu
   if (typeof v === 'number') return v;
   // Int64 values come back as strings or { value } objects depending on the SDK path.
   if (typeof v === 'string' && v !== '' && Number.isFinite(Number(v))) return Number(v);
-  if (typeof v === 'object' && v !== null && 'value' in v) return Number((v as { value: unknown }).value);
+  if (typeof v === 'object' && v !== null && 'value' in v) return Number((v).value);
   return 0;
 }
 export function bool(entity: Readonly<Record<string, unknown>>, name: string): boolean {

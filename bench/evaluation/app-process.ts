@@ -27,7 +27,7 @@ proto.submitTransaction = function (this: TableClient, actions: TransactionActio
     }
   }
   return (submitTransaction as (...args: unknown[]) => ReturnType<TableClient['submitTransaction']>).call(this, actions, ...rest);
-} as typeof proto.submitTransaction;
+};
 for (const method of ['upsertEntity', 'createEntity', 'updateEntity'] as const) {
   const original = proto[method] as (...args: unknown[]) => Promise<unknown>;
   (proto as unknown as Record<string, unknown>)[method] = function (this: TableClient, entity: unknown, ...rest: unknown[]) {

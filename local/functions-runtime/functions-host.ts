@@ -117,7 +117,7 @@ function urlHost(hostname: string): string {
 
 function triggerOf(registration: FunctionRegistration): [string, Record<string, unknown>] | undefined {
   const found = Object.entries(registration.bindings).find(([, b]) => b.direction === 'in' && /trigger$/i.test(b.type ?? ''));
-  return found as [string, Record<string, unknown>] | undefined;
+  return found;
 }
 
 /** Starts the host. Only one host runs per process (the library's registry is process-wide). */

@@ -364,7 +364,7 @@ describe('Microsoft.PolicyInsights policyEvents and componentPolicyStates throug
   const insights = (): PolicyInsightsClient => new PolicyInsightsClient(credential, sdkOptions(emulator));
   /** The records' own `@odata.context` names the emulator's URL, not management.azure.com: compared on its path only. */
   const contextPath = (value: unknown): string => new URL(String(value)).pathname.replace(/%24/g, '$');
-  const entityPath = (sub: string, resource: string, virtual: string): string => `/subscriptions/${sub}/providers/Microsoft.PolicyInsights/${resource}/$metadata`;
+  const entityPath = (sub: string, resource: string, _virtual: string): string => `/subscriptions/${sub}/providers/Microsoft.PolicyInsights/${resource}/$metadata`;
   const COMPONENT_KEYS = new Set(['componentId', 'componentType', 'componentName', 'policyEvaluationDetails']);
 
   /** The policy state a component record was derived from: its parent fields, with the component in `components`. */

@@ -136,7 +136,7 @@ export async function startE2eStack(options: Pick<LocalStackOptions, 'emulator' 
     const out: TableEntity[] = [];
     for await (const e of table(name).listEntities()) {
       const { etag: _etag, timestamp: _timestamp, ...rest } = e as TableEntity & { etag?: string; timestamp?: string };
-      out.push(rest as TableEntity);
+      out.push(rest);
     }
     return out.sort((a, b) => (a.partitionKey === b.partitionKey ? a.rowKey.localeCompare(b.rowKey) : a.partitionKey.localeCompare(b.partitionKey)));
   };

@@ -180,7 +180,7 @@ export class OcsfSchema {
     for (const [name, def] of type.attributes) {
       const sibling = def.sibling;
       if (def.enum === undefined || sibling === undefined || value[name] === undefined || value[sibling] === undefined) continue;
-      const id = String(value[name] as number);
+      const id = String(value[name]);
       if (id === '99') continue;
       const caption = def.enum[id]?.caption;
       if (caption !== undefined && value[sibling] !== caption) issues.push({ path: `${path}.${sibling}`, message: `"${String(value[sibling])}" is not the caption of ${name} ${id} ("${caption}")` });

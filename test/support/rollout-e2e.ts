@@ -70,7 +70,7 @@ export function rolloutClient(e: E2eStack, reader: Identity): RolloutClient {
         }, timeoutMs, 250);
       } catch (error) {
         const summary = last === undefined ? 'none' : JSON.stringify({ state: last.state, cause: last.cause, nextStep: last.nextStep, waves: last.waves.map((w) => [w.name, w.state, w.reasons]), events: last.events?.slice(-6).map((ev) => ev.message) });
-        throw new Error(`${error instanceof Error ? error.message : String(error)}; last view: ${summary}`);
+        throw new Error(`${error instanceof Error ? error.message : String(error)}; last view: ${summary}`, { cause: error });
       }
     },
   };
@@ -101,7 +101,7 @@ export function emulatorAssignment(e: E2eStack, id: string): ArmResource | undef
   const found = e.stack.emulator?.fleet.policyAssignments.find((a) => a.id.toLowerCase() === id.toLowerCase());
   if (found === undefined) return undefined;
   const { systemData: _systemData, ...rest } = structuredClone(found);
-  return rest as ArmResource;
+  return rest;
 }
 
 /** PUTs the emulator received for this assignment (creates and replacements). */

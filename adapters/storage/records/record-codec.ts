@@ -107,7 +107,7 @@ export function numberProp(entity: StoredEntity, name: string): unknown {
   const v = entity[name];
   if (typeof v === 'string' && v !== '' && Number.isFinite(Number(v))) return Number(v);
   if (typeof v === 'object' && v !== null && 'value' in v) {
-    const n = Number((v as { value: unknown }).value);
+    const n = Number((v).value);
     return Number.isFinite(n) ? n : v;
   }
   return v;

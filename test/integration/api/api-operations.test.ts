@@ -117,7 +117,7 @@ describe('posture', () => {
     const latest = await h.ports.summaries.getLatest();
     if (latest === undefined) throw new Error('seeded summary missing');
     const older = { ...latest, runId: 'run-old-shape', generatedAt: new Date(Date.parse(latest.generatedAt) + 1000).toISOString(), perFrameworkSection: [{ framework: 'cis', section: '3.1' }] };
-    await h.ports.summaries.put(older as typeof latest);
+    await h.ports.summaries.put(older);
     try {
       const { body } = await call('getSummary', 'GET', '/api/v1/summary');
       expect(body['runId']).toBe('run-old-shape');

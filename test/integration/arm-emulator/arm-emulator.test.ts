@@ -43,11 +43,11 @@ describe('authentication', () => {
   it('issues tokens through the App Service protocol to the real ManagedIdentityCredential', async () => {
     const token = await credential.getToken(`${emulator.url}/.default`);
     expect(token?.token.split('.')).toHaveLength(3);
-    expect(token!.expiresOnTimestamp).toBeGreaterThan(Date.now());
+    expect(token.expiresOnTimestamp).toBeGreaterThan(Date.now());
     const identityCalls = emulator.requests.log.filter((r) => r.route === 'identity.token');
     expect(identityCalls.length).toBeGreaterThanOrEqual(1);
     expect(identityCalls.every((r) => r.apiVersion === '2019-08-01' && r.status === 200)).toBe(true);
-    const res = await rawArm(emulator, 'GET', `/subscriptions?api-version=2022-12-01`, { token: token!.token });
+    const res = await rawArm(emulator, 'GET', `/subscriptions?api-version=2022-12-01`, { token: token.token });
     expect(res.status).toBe(200);
   });
 

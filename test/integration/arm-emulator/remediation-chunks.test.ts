@@ -82,7 +82,7 @@ it('remediates 250 failing clusters of a subscription in one request: three ARM 
   expect(created).toHaveLength(3);
   const filtered = started.tasks.map((t) => {
     const r = created.find((c) => String(c['id']).toLowerCase() === t.armId?.toLowerCase());
-    return ((r?.['properties'] as { filters?: { resourceIds?: string[] } } | undefined)?.filters?.resourceIds ?? []) as string[];
+    return ((r?.['properties'] as { filters?: { resourceIds?: string[] } } | undefined)?.filters?.resourceIds ?? []);
   });
   expect(filtered).toEqual(started.tasks.map((t) => t.clusterIds));
   const deployed = started.tasks.flatMap((t) => (emulator.state.remediationDeployments.get(t.armId!.toLowerCase()) ?? []).map((d) => String(d['remediatedResourceId'])));

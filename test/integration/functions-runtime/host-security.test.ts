@@ -88,7 +88,7 @@ describe('local Functions runtime: binding, admin key and request size limit', (
         controller.close();
       },
     });
-    const res = await fetch(`${host.url}/api/echo`, { method: 'POST', body, duplex: 'half' } as RequestInit & { duplex: 'half' });
+    const res = await fetch(`${host.url}/api/echo`, { method: 'POST', body, duplex: 'half' });
     expect(res.status).toBe(413);
     expect(executions('echo')).toBe(before);
   });

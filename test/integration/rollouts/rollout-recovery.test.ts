@@ -285,7 +285,7 @@ describe('one active rollout per assignment (Azurite)', () => {
     const [a, b] = await Promise.all([setup({ tablePrefix }), setup({ tablePrefix })]);
     const results = await Promise.allSettled([a.create(REQUEST, 'alice'), b.create(REQUEST, 'bob')]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)).toEqual([expect.any(ConflictError)]);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r).reason)).toEqual([expect.any(ConflictError)]);
     expect(await a.table.listActive()).toHaveLength(1);
   });
 

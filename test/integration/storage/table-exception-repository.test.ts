@@ -121,7 +121,7 @@ describe('TableExceptionRepository', () => {
           await new TableExceptionRepository(store).listActive(AT);
         }
       }
-    }) as typeof table.deleteEntity;
+    });
     try {
       expect(await new TableExceptionRepository(store).delete(legacy.id)).toBe(true);
     } finally {

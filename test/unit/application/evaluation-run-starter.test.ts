@@ -82,19 +82,19 @@ function deps(overrides: {
   };
   const unused = new Proxy({}, { get: () => () => Promise.reject(new Error('not used in this test')) });
   const d = {
-    inventory: { ...(unused as object), listSubscriptions: overrides.listSubscriptions ?? (async () => []) },
+    inventory: { ...(unused), listSubscriptions: overrides.listSubscriptions ?? (async () => []) },
     runs,
     clusters: {
-      ...(unused as object),
+      ...(unused),
       markStale: async (subscriptionId: string, options: { lastSeenNoLaterThan?: string } = {}) => {
         staleMarked.push({ subscriptionId, lastSeenNoLaterThan: options.lastSeenNoLaterThan });
         return 1;
       },
       listSummaryInputs: async () => ({ items: [], continuationToken: undefined }),
     },
-    history: { ...(unused as object), purgeOlderThan: async () => 0 },
+    history: { ...(unused), purgeOlderThan: async () => 0 },
     summaries: {
-      ...(unused as object),
+      ...(unused),
       put: async (summary: FleetSummary) => {
         summaries.push(summary);
       },

@@ -22,7 +22,7 @@ const CLUSTERS = [cluster('edge-rg', 'c0'), cluster('store-rg', 'c1')];
 
 function assignment(name: string, policyDefinitionId: string, extra: Partial<PolicyAssignment> = {}): PolicyAssignment {
   const scope = extra.scope ?? `/subscriptions/${SUB}`;
-  return { id: `${scope}/providers/Microsoft.Authorization/policyAssignments/${name}`, name, scope, policyDefinitionId, notScopes: [], ...extra } as PolicyAssignment;
+  return { id: `${scope}/providers/Microsoft.Authorization/policyAssignments/${name}`, name, scope, policyDefinitionId, notScopes: [], ...extra };
 }
 
 /** A custom initiative with the two DeployIfNotExists members; `effect` mapped from an initiative parameter. */
@@ -62,7 +62,7 @@ class ScriptedPolicy implements RemediationPolicyAccess {
   async createRemediation(subscriptionId: string, name: string, properties: Parameters<RemediationPolicyAccess['createRemediation']>[2]): Promise<Remediation> {
     this.calls.push(`create ${name}`);
     this.created.push({ subscriptionId, name, properties });
-    return { id: `/subscriptions/${subscriptionId}/providers/Microsoft.PolicyInsights/remediations/${name}`, provisioningState: 'Accepted', deploymentStatus: { totalDeployments: 2, successfulDeployments: 0, failedDeployments: 0 } } as Remediation;
+    return { id: `/subscriptions/${subscriptionId}/providers/Microsoft.PolicyInsights/remediations/${name}`, provisioningState: 'Accepted', deploymentStatus: { totalDeployments: 2, successfulDeployments: 0, failedDeployments: 0 } };
   }
   async getRemediation(): Promise<Remediation> {
     throw new Error('not used');

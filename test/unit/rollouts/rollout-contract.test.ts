@@ -12,7 +12,7 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 function merged(): ApiDocument {
   return {
     ...document,
-    paths: { ...document.paths, ...rolloutPaths } as ApiDocument['paths'],
+    paths: { ...document.paths, ...rolloutPaths },
     components: {
       ...document.components,
       responses: { ...document.components?.responses, Conflict: conflictResponse },

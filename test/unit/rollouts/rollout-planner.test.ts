@@ -134,7 +134,7 @@ describe('rollout planner: validation', () => {
     ['negative maxNonCompliant', { gates: { maxNonCompliant: -1 } }, 'gates.maxNonCompliant'],
     ['not an assignment id', { policyAssignmentId: `${SCOPE}/providers/Microsoft.Authorization/policyDefinitions/x` }, 'policyAssignmentId'],
   ])('refuses %s', (_, patch, target) => {
-    const err = caught(() => plan(patch as never));
+    const err = caught(() => plan(patch));
     expect(err).toBeInstanceOf(InvalidRequestError);
     expect(err.details?.map((d) => d.target)).toContain(target);
   });

@@ -4,10 +4,9 @@
  */
 import type { ApiRuntime } from '../adapters/http/api-runtime.js';
 import { registerOperations } from '../adapters/http/azure-functions.js';
-import { dashboardCsp, dashboardHtml, getDashboardAsset } from '../adapters/http/dashboard-page.js';
+import { dashboardCsp, dashboardHtml, requireDashboardAsset } from '../adapters/http/dashboard-page.js';
 import { HttpError } from '../adapters/http/http-errors.js';
 import { defineOperation } from '../adapters/http/operation.js';
-import { NotFoundError } from '../domain/errors.js';
 
 const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 
@@ -18,8 +17,7 @@ export const getDashboardPage = defineOperation('getDashboardPage', async ({ ser
 });
 
 export const getDashboardAssetOperation = defineOperation<{ asset: string }>('getDashboardAsset', async ({ params, services }) => {
-  const asset = await getDashboardAsset(params.asset);
-  if (asset === undefined) throw new NotFoundError(`No asset ${params.asset}.`, 'asset');
+  const asset = await requireDashboardAsset(params.asset);
   return {
     status: 200,
     raw: { contentType: asset.contentType, body: asset.body, cacheControl: params.asset === 'favicon.svg' ? 'public, max-age=86400' : 'public, max-age=31536000, immutable', csp: dashboardCsp(services.dashboard) },

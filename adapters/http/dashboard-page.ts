@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NotFoundError } from '../../domain/errors.js';
 
 export interface DashboardSignIn {
   /** `DASHBOARD_CLIENT_ID`; undefined: the page says sign-in is not configured. */
@@ -127,4 +128,11 @@ export function getDashboardAsset(name: string): Promise<DashboardAsset> | undef
     cache.set(name, cached);
   }
   return cached;
+}
+
+/** {@link getDashboardAsset}, or a 404 in the API's error shape for a name the build did not produce. */
+export function requireDashboardAsset(name: string): Promise<DashboardAsset> {
+  const asset = getDashboardAsset(name);
+  if (asset === undefined) throw new NotFoundError(`No asset ${name}.`, 'asset');
+  return asset;
 }

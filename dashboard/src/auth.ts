@@ -57,7 +57,7 @@ export function readSignInConfig(): SignInConfig | undefined {
 function rolesOf(accessToken: string): string[] {
   try {
     const payload = accessToken.split('.')[1] ?? '';
-    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/')) as string;
+    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
     const roles = (JSON.parse(json) as { roles?: unknown }).roles;
     return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
   } catch {

@@ -44,15 +44,17 @@ export function dataTable<T>(options: TableOptions<T>): HTMLElement {
     {
       type: 'button',
       class: 'export',
-      onclick: async () => {
-        exportButton.setAttribute('aria-busy', 'true');
-        try {
-          const all = options.allRows !== undefined ? await options.allRows() : rows;
-          downloadCsv(options.exportName, [columns.map((c) => c.label), ...all.map((r) => columns.map((c) => c.value(r)))]);
-        } finally {
-          exportButton.removeAttribute('aria-busy');
-        }
-      },
+      // The DOM ignores a handler's promise: a failed read of all rows surfaces as the page's unhandled rejection.
+      onclick: () =>
+        void (async () => {
+          exportButton.setAttribute('aria-busy', 'true');
+          try {
+            const all = options.allRows !== undefined ? await options.allRows() : rows;
+            downloadCsv(options.exportName, [columns.map((c) => c.label), ...all.map((r) => columns.map((c) => c.value(r)))]);
+          } finally {
+            exportButton.removeAttribute('aria-busy');
+          }
+        })(),
     },
     `Export CSV`,
     h('span', { class: 'visually-hidden' }, ` of ${options.caption}`),

@@ -33,7 +33,7 @@ const FORBIDDEN: ReadonlyArray<readonly [string, string, string]> = [
   ['application/sub/probe.ts', "import { x } from '../../adapters/http/operation.js';", 'application/ depends on ports'],
   ['functions/probe.ts', "import { x } from '../application/evaluation-service.js';", 'Triggers import only'],
   ['functions/probe.ts', "import { x } from '../adapters/storage/table-keys.js';", 'Triggers import only'],
-  ['functions/probe.ts', "import { x } from '../adapters/webhooks/change-event-endpoint.js';", 'Triggers import only'],
+  ['functions/probe.ts', "import { x } from '../adapters/webhooks/servicenow-client.js';", 'Triggers import only'],
   ['functions/probe.ts', "import { x } from '../domain/errors.js';", 'Triggers import only'],
   ['functions/probe.ts', "import { x } from '../openapi/document.js';", 'Triggers import only'],
   ['functions/probe.ts', "import { x } from '@azure/data-tables';", 'Triggers import only'],

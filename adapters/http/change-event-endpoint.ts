@@ -13,8 +13,8 @@
  */
 import { changeActor, InboundAuthenticationError, type ChangeEventOutcome } from '../../application/servicenow-change-events.js';
 import { parseChangeEvent, type ChangeEvent } from '../../domain/servicenow-mapping.js';
-import { HttpError } from '../http/http-errors.js';
-import { isSafeId, type OperationHandler } from '../http/operation.js';
+import { HttpError } from './http-errors.js';
+import { isSafeId, type OperationHandler } from './operation.js';
 
 /** The caller of a call whose signature did not verify. */
 export const UNVERIFIED_CALLER = 'servicenow:unverified';

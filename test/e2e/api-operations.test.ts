@@ -370,7 +370,7 @@ describe('evidence and findings', () => {
     expect((await call('getEvidence', 'GET', '/api/v1/evaluations/nope/evidence')).res.status).toBe(404);
     const findings = await call('exportFindings', 'GET', `/api/v1/evaluations/${run.id}/findings?format=ocsf`);
     expect(findings.res.status).toBe(200);
-    const lines = String(findings.body as unknown as string).trim().split('\n');
+    const lines = String(findings.body).trim().split('\n');
     expect(lines.length).toBe(30 * (await call('listControls', 'GET', '/api/v1/controls')).body.value!.length);
     expect(JSON.parse(lines[0]!)).toMatchObject({ class_uid: 2003, metadata: { version: '1.8.0' } });
     expect((await call('exportFindings', 'GET', `/api/v1/evaluations/${run.id}/findings?format=csv`)).res.status).toBe(400);

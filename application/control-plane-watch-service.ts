@@ -82,6 +82,8 @@ export interface WatchOutcome {
 export interface WatchedCluster {
   readonly id: string;
   readonly resourceGroup: string;
+  /** Azure location (`cloud.region` of OCSF deliveries). */
+  readonly location?: string | undefined;
 }
 
 /** What the nightly collect needs from the watch (implemented by {@link ControlPlaneWatchService}). */
@@ -154,9 +156,11 @@ export class ControlPlaneWatchService implements RunControlPlaneSource {
       await this.saveFailure(previous, sub, now, `Activity Log not read: ${errorText(error)}`);
       throw error;
     }
-    const clusters = options.clusters ?? (await this.deps.clusters.listBySubscription(sub)).map((c) => ({ id: c.id, resourceGroup: c.resourceGroup }));
+    const clusters = options.clusters ?? (await this.deps.clusters.listBySubscription(sub)).map((c) => ({ id: c.id, resourceGroup: c.resourceGroup, location: c.location }));
     const byGroup = new Map<string, string[]>();
+    const clusterLocations = new Map<string, string>();
     for (const c of clusters) {
+      if (c.location !== undefined && c.location !== '') clusterLocations.set(c.id.toLowerCase(), c.location);
       const key = c.resourceGroup.toLowerCase();
       byGroup.set(key, [...(byGroup.get(key) ?? []), c.id.toLowerCase()]);
     }
@@ -164,7 +168,7 @@ export class ControlPlaneWatchService implements RunControlPlaneSource {
     const extensionTypes = needsTypes ? await events.extensionTypes(sub) : undefined;
     const kept = new Map<string, ControlPlaneEvent>();
     for (const entry of entries) {
-      const event = classifyActivityLogEntry(entry, { ownIdentities: settings.ownIdentities, clustersByResourceGroup: byGroup, extensionTypes });
+      const event = classifyActivityLogEntry(entry, { ownIdentities: settings.ownIdentities, clustersByResourceGroup: byGroup, extensionTypes, clusterLocations });
       if (event !== undefined) kept.set(event.eventDataId.toLowerCase(), event);
     }
     // Oldest first: receivers see a subscription's changes in the order they happened.

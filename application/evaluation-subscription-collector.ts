@@ -350,7 +350,7 @@ export class SubscriptionCollector {
     const source = this.deps.controlPlane;
     if (source === undefined) return { breakGlass: null, error: 'control-plane watch not configured' };
     try {
-      const view = await source.forRun(subscriptionId, records.map((r) => ({ id: r.id, resourceGroup: r.resourceGroup })), runStartedAt);
+      const view = await source.forRun(subscriptionId, records.map((r) => ({ id: r.id, resourceGroup: r.resourceGroup, location: r.location })), runStartedAt);
       if (view.error !== undefined) {
         this.log.warn(`run ${runId}: Activity Log of ${subscriptionId} not read${view.breakGlass === null ? ' (ARC-TD-04 unknown)' : ' (earlier reads cover the run)'}: ${view.error}`);
       }

@@ -150,6 +150,8 @@ export interface ControlPlaneEvent {
   readonly severity: Severity;
   readonly correlationId?: string | undefined;
   readonly clientIpAddress?: string | undefined;
+  /** The Azure location of the cluster(s) concerned when known (a resource-group change: when all its clusters share one). */
+  readonly location?: string | undefined;
 }
 
 /** Clusters listed on one resource-group change (a group holds a handful of edge clusters). */
@@ -169,6 +171,8 @@ export interface ClassifyContext {
   readonly clustersByResourceGroup: ReadonlyMap<string, readonly string[]>;
   /** Lower-cased cluster id → extension name (lower-case) → type, as last listed. */
   readonly extensionTypes?: ReadonlyMap<string, ReadonlyMap<string, string>> | undefined;
+  /** Lower-cased cluster id → Azure location, as last listed (the Activity Log does not carry it). */
+  readonly clusterLocations?: ReadonlyMap<string, string> | undefined;
 }
 
 function severityOf(kind: ControlPlaneEventKind, securityExtension: SecurityExtension | undefined): Severity {
@@ -227,6 +231,8 @@ export function classifyActivityLogEntry(entry: ActivityLogEntry, context: Class
   if ((watched.kind === 'extension-deleted' || watched.kind === 'extension-written') && extensionName === undefined) return undefined;
   const knownType = extensionName !== undefined && clusterId !== undefined ? context.extensionTypes?.get(clusterId)?.get(extensionName.toLowerCase()) : undefined;
   const securityExtension = extensionName !== undefined ? securityExtensionOf(extensionName, knownType) : undefined;
+  const locations = new Set((clusterId !== undefined ? [clusterId] : (clusterIds ?? [])).map((id) => context.clusterLocations?.get(id)));
+  const location = locations.size === 1 ? [...locations][0] : undefined;
   return {
     eventDataId: entry.eventDataId,
     kind: watched.kind,
@@ -247,6 +253,7 @@ export function classifyActivityLogEntry(entry: ActivityLogEntry, context: Class
     severity: severityOf(watched.kind, securityExtension),
     ...(entry.correlationId !== undefined && entry.correlationId !== '' ? { correlationId: entry.correlationId } : {}),
     ...(entry.clientIpAddress !== undefined && entry.clientIpAddress !== '' ? { clientIpAddress: entry.clientIpAddress } : {}),
+    ...(location !== undefined && location !== '' ? { location } : {}),
   };
 }
 

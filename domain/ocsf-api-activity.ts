@@ -16,7 +16,8 @@
  *   `api.request.uid` the ARM correlation id;
  * - `src_endpoint.ip` the client IP address (`name: "unknown"` when the log has none: OCSF requires it);
  * - `resources[]` every cluster concerned, then the targeted resource when it is not the cluster itself;
- * - `cloud` (profile `cloud`): provider `Azure`, `region` when known, `account.uid` the subscription;
+ * - `cloud` (profile `cloud`): provider `Azure`, `region` the cluster's location when the event has it,
+ *   `account.uid` the subscription;
  * - `metadata.uid` the Activity Log `eventDataId`, `correlation_uid` the correlation id;
  * - `severity_id` from the watch's severity (low 2, medium 3, high 4);
  * - `unmapped`: `kind`, `extensionName`, `securityExtension` (arc-compliance's own classification).
@@ -69,10 +70,10 @@ function targetType(operation: string): string {
 }
 
 /**
- * The API Activity event of a control-plane change. `location` is the cluster's Azure region when the
- * caller knows it (`cloud.region` and the resources' `region` are left out otherwise).
+ * The API Activity event of a control-plane change. `cloud.region` and the resources' `region` come from
+ * the event's `location`, and are left out when it has none.
  */
-export function toApiActivity(event: ControlPlaneEvent & { readonly location?: string | undefined }, product: OcsfProduct): OcsfApiActivity {
+export function toApiActivity(event: ControlPlaneEvent, product: OcsfProduct): OcsfApiActivity {
   const activity = apiActivityOf(event.operation);
   const status = apiActivityStatusOf(event.status);
   const severity = SEVERITY[event.severity];

@@ -90,6 +90,7 @@ export const controlPlaneSchemas: Record<string, Schema> = {
       severity: { type: 'string', enum: ['high', 'medium', 'low'] },
       correlationId: str,
       clientIpAddress: str,
+      location: { type: 'string', description: "The cluster's Azure location when known (a resource-group change: when all its clusters share one); absent on events stored before it was recorded." },
     },
   },
   ControlPlaneEventList: {

@@ -47,6 +47,7 @@ export const controlPlaneEventCodec = defineRecordCodec<ControlPlaneEvent>({
       severity: { enum: ['high', 'medium', 'low'] },
       correlationId: text,
       clientIpAddress: text,
+      location: text,
     },
   },
   encode: (event) => ({ subscriptionId: event.subscriptionId, operation: event.operation.toLowerCase(), eventTimestamp: event.eventTimestamp, event: JSON.stringify(event) }),

@@ -69,7 +69,7 @@ describe('controlplane.change.detected in the ocsf format', () => {
     const { secret } = await webhooks.create({ url: `${receiver.url}/siem`, events: ['controlplane.change.detected'], format: 'ocsf' }, 'user-1');
     const clusters = emulator.fleet.clusters
       .filter((c) => c.resource.id.toLowerCase().startsWith(`/subscriptions/${RETAIL}/`))
-      .map((c) => ({ id: c.resource.id, resourceGroup: c.resource.id.split('/')[4]! }));
+      .map((c) => ({ id: c.resource.id, resourceGroup: c.resource.id.split('/')[4]!, location: String(c.resource['location']) }));
     const watch = new ControlPlaneWatchService({
       activityLog: new ArmActivityLogReader(emulatorConnection(emulator, useEmulatorIdentity(emulator))),
       events: await TableControlPlaneEventRepository.open(await TableStore.open({ connectionString: azurite.connectionString }, { tablePrefix: uniquePrefix() })),
@@ -112,6 +112,9 @@ describe('controlplane.change.detected in the ocsf format', () => {
       unmapped: { kind: 'break-glass-credential' },
     });
     expect(stored.caller).not.toBe('unknown');
+    const location = clusters.find((c) => c.id.toLowerCase() === stored.clusterId)!.location;
+    expect(location).toMatch(/^[a-z0-9]+$/);
+    expect(breakGlass[0]).toMatchObject({ cloud: { region: location } });
     expect((breakGlass[0]!['resources'] as { uid: string }[])[0]!.uid).toBe(stored.clusterId);
     const headerIds = receiver.received.map((r) => r.headers['webhook-id']);
     expect(new Set(headerIds).size).toBe(headerIds.length);

@@ -107,6 +107,19 @@ describe('OCSF API Activity mapping of control-plane changes', () => {
     expect(apiActivityOf('Microsoft.Foo/bars/restart/action')).toEqual({ id: 99, name: 'restart' });
   });
 
+  it('takes the region from the clusters the watch listed: one cluster, or a group whose clusters share one location', () => {
+    const store17 = CLUSTER.toLowerCase();
+    const store18 = `${RG}/providers/Microsoft.Kubernetes/connectedClusters/store-18`.toLowerCase();
+    const located = (locations: [string, string][]) => ({ ...context, clusterLocations: new Map(locations) });
+    const admin = classifyActivityLogEntry(entry('Microsoft.HybridContainerService/provisionedClusterInstances/listAdminKubeconfig/action'), located([[store17, 'westeurope']]))!;
+    expect(admin.location).toBe('westeurope');
+    expect(json(toApiActivity(admin, PRODUCT))).toMatchObject({ cloud: { region: 'westeurope' }, resources: [{ uid: store17, region: 'westeurope' }, { region: 'westeurope' }] });
+    const role = 'Microsoft.Authorization/roleAssignments/write';
+    expect(classifyActivityLogEntry(entry(role), located([[store17, 'westeurope'], [store18, 'westeurope']]))!.location).toBe('westeurope');
+    expect(classifyActivityLogEntry(entry(role), located([[store17, 'westeurope'], [store18, 'northeurope']]))!.location).toBeUndefined();
+    expect(classifyActivityLogEntry(entry(role), located([[store17, 'westeurope']]))!.location).toBeUndefined();
+  });
+
   it('turns event data into one activity, and anything else into none', () => {
     const event: ControlPlaneEvent = classifyActivityLogEntry(entry('Microsoft.Kubernetes/connectedClusters/listClusterUserCredential/action'), context)!;
     expect(ocsfActivitiesOfControlPlaneChange(json(event), PRODUCT)).toHaveLength(1);

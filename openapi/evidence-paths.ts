@@ -123,7 +123,7 @@ export const evidencePaths: Record<string, Record<string, Operation>> = {
         '200': {
           description: 'The stored bytes, unchanged (hash them to check the manifest).',
           headers: { 'x-request-id': requestIdHeader, 'x-evidence-blob': { description: 'Full blob name in the evidence container.', schema: { type: 'string' } } },
-          content: { 'application/gzip': { schema: { type: 'string', format: 'binary' } }, 'application/json': { schema: { type: 'string' } } },
+          content: { 'application/gzip': { schema: { type: 'string', format: 'binary' } }, 'application/json': { schema: { type: 'object', description: 'The manifest blob (`manifest.json`), as stored.' } } },
         },
         '404': respRef('NotFound'),
         '409': conflict,

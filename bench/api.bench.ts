@@ -61,7 +61,12 @@ async function appRole(): Promise<void> {
   serveParent({ apiUrl: stack.apiUrl }, {
     floor: (args) => setFloorResponses(args as Record<string, CapturedResponse>),
     libraryCost: async (args) => measureLibraryCost(stack.host.registrations, args as { path: string; invocations: number }),
-    seed: async (args) => seedEvaluatedFleet(container.repositories, args as ScaleFleet),
+    seed: async (args) => {
+      const { generateFleet } = await import('../local/arm-emulator/fleet/index.js');
+      const { seedEvaluatedFleet } = await import('./evaluation/seed-fleet.js');
+      const now = new Date();
+      return seedEvaluatedFleet(container.repositories, generateFleet({ mode: 'scale', ...(args as ScaleFleet) }, now), now);
+    },
     evaluate: async () => {
       const started = performance.now();
       await stack.host.invokeTimer('evaluationTimer');
@@ -109,68 +114,6 @@ interface ScaleFleet {
   readonly clustersPerSubscription: number;
   readonly policyStatesPerCluster: number;
   readonly extensionsPerCluster: number;
-}
-
-/**
- * `--seed` (the default): the same scale fleet, evaluated in process with the domain evaluator on the
- * snapshots the inventory reader would build from the emulator's wire JSON, written through the real
- * Table repositories (cluster states + index, then the run summary) — what the pipeline stores, in
- * seconds instead of minutes. The API path under test is unchanged; only how the tables got filled is.
- */
-async function seedEvaluatedFleet(
-  repositories: { readonly clusters: import('../application/ports.js').EvaluationClusterStateRepository; readonly summaries: import('../application/ports.js').SummaryRepository },
-  scale: ScaleFleet,
-): Promise<{ seconds: number; status: string; clusters: number }> {
-  const { derivePolicyStates, generateFleet } = await import('../local/arm-emulator/fleet/index.js');
-  const { toConnectedClusterRecord, toExtensionFact, toFluxFact, toPolicyStateFact } = await import('../adapters/arm/arm-wire-mapping.js');
-  const { evaluateCluster } = await import('../domain/evaluate-cluster.js');
-  const { toClusterState } = await import('../application/evaluation-run.js');
-  const { summarizeFleet } = await import('../domain/fleet-summary.js');
-  type ClusterSnapshot = import('../domain/model.js').ClusterSnapshot;
-  type ClusterState = import('../application/ports.js').ClusterState;
-  const started = performance.now();
-  const now = new Date();
-  const runId = `bench-seed-${now.getTime()}`;
-  const fleet = generateFleet({ mode: 'scale', ...scale }, now);
-  const flatten = (r: Record<string, unknown>): Record<string, unknown> => ({ name: r['name'], ...(r['properties'] as Record<string, unknown>) });
-  const inputs: import('../domain/fleet-summary.js').SummaryInput[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < fleet.subscriptions.length) {
-      const subscriptionId = (fleet.subscriptions[next++] as { subscriptionId: string }).subscriptionId;
-      const states = derivePolicyStates(fleet, subscriptionId, now).map(toPolicyStateFact).filter((f) => f !== undefined);
-      const prefix = `/subscriptions/${subscriptionId.toLowerCase()}/`;
-      const snapshots: ClusterSnapshot[] = [];
-      for (const c of fleet.clusters) {
-        if (!c.resource.id.toLowerCase().startsWith(prefix)) continue;
-        const record = toConnectedClusterRecord(c.resource);
-        if (record === undefined) continue;
-        snapshots.push({
-          ...record,
-          extensions: c.extensions.map((e) => toExtensionFact(flatten(e))).filter((f) => f !== undefined),
-          fluxConfigurations: c.fluxConfigurations.map((f) => toFluxFact(flatten(f))).filter((f) => f !== undefined),
-          policyStates: states.filter((s) => s.resourceId === record.id.toLowerCase()),
-        });
-      }
-      const result: ClusterState[] = snapshots.map((snapshot) =>
-        toClusterState(
-          snapshot,
-          evaluateCluster(snapshot, {
-            runId,
-            runStartedAt: now,
-            resourceGroupPeers: snapshots.filter((p) => p.resourceGroup.toLowerCase() === snapshot.resourceGroup.toLowerCase()),
-            exceptions: [],
-          }),
-          now.toISOString(),
-        ),
-      );
-      await repositories.clusters.upsertMany(result);
-      for (const s of result) inputs.push({ subscriptionId: s.subscriptionId, stale: s.stale, evaluation: s.evaluation });
-    }
-  };
-  await Promise.all(Array.from({ length: 4 }, worker));
-  await repositories.summaries.put(summarizeFleet(runId, new Date().toISOString(), inputs));
-  return { seconds: (performance.now() - started) / 1000, status: 'seeded', clusters: inputs.length };
 }
 
 /**

@@ -83,13 +83,19 @@ describe('startLocalStack with AUTH_AUDIENCE set alone', () => {
     expect(stack.host.masterKey.length).toBeGreaterThanOrEqual(32);
   });
 
-  it('tells anonymous health callers that ARM is reachable, not where it is', async () => {
-    const res = await fetch(`${stack.apiUrl}/health`);
-    const text = await res.text();
-    const checks = (JSON.parse(text) as { checks: { name: string; status: string; detail?: string }[] }).checks;
-    expect(checks.find((c) => c.name === 'azure-resource-manager')).toMatchObject({ status: 'healthy', detail: 'reachable' });
-    expect(text).not.toContain(stack.emulator!.url);
-    expect(text).not.toMatch(/127\.0\.0\.1:\d+/);
+  it('tells health callers that ARM is reachable, never where it is (details only with Compliance.Read)', async () => {
+    type Checks = { checks: { name: string; status: string; detail?: string }[] };
+    const anonymous = await (await fetch(`${stack.apiUrl}/health`)).text();
+    const arm = (JSON.parse(anonymous) as Checks).checks.find((c) => c.name === 'azure-resource-manager');
+    expect(arm).toMatchObject({ status: 'healthy' });
+    expect(arm?.detail).toBeUndefined();
+    const token = await stack.issuer!.mintToken({ roles: ['Compliance.Read'] });
+    const reader = await (await fetch(`${stack.apiUrl}/health`, { headers: { authorization: `Bearer ${token}` } })).text();
+    expect((JSON.parse(reader) as Checks).checks.find((c) => c.name === 'azure-resource-manager')).toMatchObject({ status: 'healthy', detail: 'reachable' });
+    for (const text of [anonymous, reader]) {
+      expect(text).not.toContain(stack.emulator!.url);
+      expect(text).not.toMatch(/127\.0\.0\.1:\d+/);
+    }
   });
 });
 

@@ -10,6 +10,7 @@ import { getControl, listControls, type ControlDefinition } from '../domain/cont
 import { InvalidRequestError, NotFoundError } from '../domain/errors.js';
 import { controlMappings, type FrameworkId } from '../domain/frameworks.js';
 import type { ControlResult, FleetSummary } from '../domain/model.js';
+import { toClusterSummary } from './stored-records.js';
 import type {
   ClusterHistoryEntry,
   ClusterQuery,
@@ -127,22 +128,6 @@ export function toControlView(c: ControlDefinition): ControlView {
     policyDefinitionIds: controlMappings(c.id).policyDefinitionIds,
     requirements: controlMappings(c.id).requirements,
     remediation: { text: c.remediation.text, automatic: dine !== undefined, ...(dine !== undefined ? { deployIfNotExistsPolicyDefinitionId: dine } : {}) },
-  };
-}
-
-export function toClusterSummary(s: ClusterState): ClusterSummaryView {
-  return {
-    id: s.id,
-    name: s.name,
-    subscriptionId: s.subscriptionId,
-    resourceGroup: s.resourceGroup,
-    location: s.location,
-    kind: s.kind ?? null,
-    environment: s.environment ?? null,
-    score: s.evaluation.score,
-    failedControls: s.evaluation.failedControls,
-    lastEvaluatedAt: s.evaluation.evaluatedAt,
-    stale: s.stale,
   };
 }
 

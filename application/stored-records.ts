@@ -7,6 +7,7 @@
  */
 import type { ClusterEvaluation, ControlStatus } from '../domain/model.js';
 import type { RunScope } from '../domain/evaluation-scope.js';
+import type { ClusterSummaryView } from './ports.js';
 
 export type RunTrigger = 'timer' | 'on-demand';
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'partial' | 'failed';
@@ -154,4 +155,21 @@ export interface RemediationRecord {
 export interface RemediationPollingStop {
   readonly at: string;
   readonly reason: string;
+}
+
+/** The list view of a stored cluster state: what the cluster list serves and its index rows project. */
+export function toClusterSummary(s: ClusterState): ClusterSummaryView {
+  return {
+    id: s.id,
+    name: s.name,
+    subscriptionId: s.subscriptionId,
+    resourceGroup: s.resourceGroup,
+    location: s.location,
+    kind: s.kind ?? null,
+    environment: s.environment ?? null,
+    score: s.evaluation.score,
+    failedControls: s.evaluation.failedControls,
+    lastEvaluatedAt: s.evaluation.evaluatedAt,
+    stale: s.stale,
+  };
 }

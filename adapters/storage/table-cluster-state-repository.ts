@@ -21,6 +21,7 @@ import { odata } from '@azure/data-tables';
 import type { SummaryInput } from '../../domain/fleet-summary.js';
 import type { ReportCluster } from '../../domain/framework-report.js';
 import type { ClusterQuery, ClusterState, ClusterSummaryView, EvaluationClusterStateRepository, Page } from '../../application/ports.js';
+import { toClusterSummary } from '../../application/stored-records.js';
 import { InvalidRequestError } from '../../domain/errors.js';
 import { forEachLimited } from '../../application/worker-pool.js';
 import { escapeKey, joinKey } from './table-keys.js';
@@ -50,7 +51,6 @@ import {
   clusterStateCodec,
   clusterSummaryInputCodec,
   indexFieldsOf,
-  listViewOf,
   type ClusterStatus,
   type IndexFields,
 } from './records/cluster-records.js';
@@ -250,7 +250,7 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
           return;
         }
         const state = await this.readState(entity);
-        items[i] = state !== undefined && matches(state, query) ? listViewOf(state) : undefined;
+        items[i] = state !== undefined && matches(state, query) ? toClusterSummary(state) : undefined;
       }),
     );
     return { items: items.filter((v): v is ClusterSummaryView => v !== undefined), continuationToken: page.continuationToken };

@@ -8,7 +8,7 @@ import { ConflictError, NotFoundError, PreconditionFailedError } from '../../dom
 import type { PolicyAssignmentModel, Rollout, RolloutEvent } from '../../domain/rollout-model.js';
 import type { WebhookDelivery, WebhookSubscription } from '../../domain/webhook-subscription.js';
 import { parseAllowlist } from '../../domain/webhook-ssrf.js';
-import { toClusterSummary } from '../../application/compliance-query-service.js';
+import { toClusterSummary } from '../../application/stored-records.js';
 import { GuardedHttpClient, type HostResolver } from '../../adapters/webhooks/guarded-http-client.js';
 import type {
   AuditLog,

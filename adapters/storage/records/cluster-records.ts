@@ -262,23 +262,6 @@ export const clusterListViewCodec = defineRecordCodec<ClusterSummaryView | null>
   },
 });
 
-/** The list view of a whole state (rows without list columns). */
-export function listViewOf(s: ClusterState): ClusterSummaryView {
-  return {
-    id: s.id,
-    name: s.name,
-    subscriptionId: s.subscriptionId,
-    resourceGroup: s.resourceGroup,
-    location: s.location,
-    kind: s.kind ?? null,
-    environment: s.environment ?? null,
-    score: s.evaluation.score,
-    failedControls: s.evaluation.failedControls,
-    lastEvaluatedAt: s.evaluation.evaluatedAt,
-    stale: s.stale,
-  };
-}
-
 /** The fleet-summary input from `controlStatuses` (`SUMMARY_SELECT`); `null` for a row without it (read in full instead). */
 export const clusterSummaryInputCodec = defineRecordCodec<SummaryInput | null>({
   kind: 'cluster-state',

@@ -12,7 +12,7 @@ import { createJwtAuthenticator } from '../../../adapters/http/auth.js';
 import { TableStore } from '../../../adapters/storage/table-store.js';
 import { TableClusterStateRepository } from '../../../adapters/storage/table-cluster-state-repository.js';
 import { TableSummaryRepository } from '../../../adapters/storage/table-summary-repository.js';
-import { toClusterSummary } from '../../../application/compliance-query-service.js';
+import { toClusterSummary } from '../../../application/stored-records.js';
 import type { FleetSummary } from '../../../domain/model.js';
 import { SUB_A, SUB_B, clusterState, uniquePrefix } from './fixtures.js';
 

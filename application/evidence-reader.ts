@@ -183,10 +183,12 @@ export class EvidenceReader {
   }
 
   /**
-   * Recomputes the SHA-256 of every blob of the run and checks them against its manifest (and that no
-   * blob was added), then walks the manifest chain back `depth` runs (default: to the first run),
-   * checking each link's hash, name and sequence. A broken link does not stop the walk: it resumes at
-   * the manifest with the preceding sequence, when there is one, so every break is reported.
+   * Walks the manifest chain back `depth` runs from this one (default: to the first run). For each run
+   * walked it recomputes the SHA-256 of every blob its manifest lists (and looks for blobs added to its
+   * folder), and checks the link to the previous manifest: hash, name and sequence. `checkedRuns` is the
+   * number of runs whose blobs were re-hashed. A broken link does not stop the walk: it resumes at the
+   * manifest with the preceding sequence, when there is one, so every break is reported. Blobs are
+   * hashed one at a time as they stream, so memory does not grow with the run or the depth.
    */
   async verify(runId: string, depth: number | undefined): Promise<VerifyReport> {
     const run = await this.sealedRun(runId);
@@ -225,8 +227,11 @@ export class EvidenceReader {
         const fallback = bySequence.get(manifest.sequence - 1);
         next = fallback === undefined ? undefined : await this.readManifest(fallback.name);
       }
-      if (next !== undefined && next.manifest !== undefined) problems.push(...checkManifestName(next.manifest, next.name));
-      else if (next !== undefined) problems.push({ runId: manifest.runId, blob: next.name, kind: 'chain_broken', detail: `manifest ${next.name} is not a readable manifest` });
+      if (next !== undefined && next.manifest !== undefined) {
+        problems.push(...checkManifestName(next.manifest, next.name));
+        // A past run inside `depth` gets its blobs re-hashed too: a sound link only proves its manifest is unchanged.
+        if (checkedRuns < limit) problems.push(...(await this.verifyBlobs(next.manifest)));
+      } else if (next !== undefined) problems.push({ runId: manifest.runId, blob: next.name, kind: 'chain_broken', detail: `manifest ${next.name} is not a readable manifest` });
       current = next;
     }
     return { valid: problems.length === 0, checkedRuns: Math.max(1, checkedRuns), problems };

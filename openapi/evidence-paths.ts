@@ -101,7 +101,7 @@ export const evidencePaths: Record<string, Record<string, Operation>> = {
   '/api/v1/evaluations/{evaluationId}/evidence/verify': {
     get: secured(APP_ROLES.auditRead, {
       operationId: 'verifyEvidence',
-      summary: "Recompute every hash of the run's evidence and check the manifest chain",
+      summary: "Walk the manifest chain back from the run, re-hashing every blob of each run walked and checking each link",
       tags: ['Evidence'],
       parameters: [
         evaluationIdParam,

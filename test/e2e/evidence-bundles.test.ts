@@ -1,8 +1,9 @@
 /**
  * Evidence end to end, through the local Functions runtime, Azurite's blob service and the ARM
- * emulator: two runs chain their manifests; a byte altered in a stored blob is a `hash_mismatch` for
- * that blob; a deleted manifest breaks the chain; a run with a refused subscription names it in its
- * manifest; the OCSF export of the demo fleet validates against the schema and its counts per status
+ * emulator: two runs chain their manifests; a byte altered in a stored blob of the first run is a
+ * `hash_mismatch` for that blob, also when the second run is verified (the walk re-hashes past runs);
+ * a deleted manifest breaks the chain; a run with a refused subscription names it in its manifest;
+ * the OCSF export of the demo fleet validates against the schema and its counts per status
  * match the run's summary.
  */
 import { createHash } from 'node:crypto';
@@ -137,8 +138,12 @@ describe('evidence of two runs', () => {
     const report = await verify(first.id);
     expect(report.valid).toBe(false);
     expect(report.problems).toEqual([expect.objectContaining({ runId: first.id, blob: target.name, kind: 'hash_mismatch' })]);
-    // The later run's own evidence and its link are intact.
-    expect((await verify(second.id, '?depth=1')).valid).toBe(true);
+    // The later run's own evidence and its link are intact; walking back to the first run re-hashes its
+    // blobs too, so the change is found from the later run as well.
+    expect(await verify(second.id, '?depth=1')).toEqual({ valid: true, checkedRuns: 1, problems: [] });
+    const chain = await verify(second.id);
+    expect(chain.checkedRuns).toBe(2);
+    expect(chain.problems).toEqual([expect.objectContaining({ runId: first.id, blob: target.name, kind: 'hash_mismatch' })]);
   });
 
   it('reports chain_broken once a manifest is deleted', async () => {

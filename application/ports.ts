@@ -374,8 +374,13 @@ export interface WebhookDeliveryRepository {
 
 /** Remembers inbound message ids so a replay is refused. */
 export interface InboundMessageIdStore {
-  /** Atomically records the id; false when it was already recorded. */
-  claim(source: string, id: string, at: string): Promise<boolean>;
+  /**
+   * Atomically records the id, with who claimed it (`owner`, e.g. a queue message id) in the same
+   * write; false when it was already recorded.
+   */
+  claim(source: string, id: string, at: string, owner?: string): Promise<boolean>;
+  /** The `owner` an existing claim was made with; undefined when unclaimed or claimed without one. */
+  ownerOf(source: string, id: string): Promise<string | undefined>;
   /** Forgets a claimed id (the message could not be processed and may be sent again). */
   release(source: string, id: string): Promise<void>;
 }

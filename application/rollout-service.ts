@@ -166,7 +166,10 @@ export class RolloutService implements RolloutApprovals {
   async get(rolloutId: string): Promise<RolloutView> {
     const stored = await this.deps.repository.get(rolloutId);
     if (stored === undefined) throw new NotFoundError(`Rollout ${rolloutId} was not found.`, rolloutId);
-    return toRolloutView(stored.rollout, await this.deps.repository.events(rolloutId));
+    // The log is read after the record: a step stored in between would show events the record does
+    // not yet reflect. The record's event count makes the two one snapshot.
+    const events = (await this.deps.repository.events(rolloutId)).filter((ev) => ev.seq <= stored.rollout.eventCount);
+    return toRolloutView(stored.rollout, events);
   }
 
   /** Newest first, without event logs. */

@@ -489,21 +489,18 @@ export class WebhookService implements EventPublisher {
     const claims = this.deps.attemptClaims;
     const claimId = `${message.webhookId}:${message.deliveryId}:${message.attempt}`;
     const now = this.deps.clock.now().toISOString();
-    if (claims !== undefined && !(await claims.claim(ATTEMPT_CLAIMS, claimId, now))) {
+    // The claim names the message that took it in the same write: a host that dies right after
+    // claiming leaves nothing half-written for the redelivery to misread.
+    if (claims !== undefined && !(await claims.claim(ATTEMPT_CLAIMS, claimId, now, queued.messageId))) {
       // Held, and not recorded. A redelivery of the very message whose earlier delivery claimed it (its
       // host died mid-send, so the attempt may or may not have reached the receiver) makes the attempt
       // again: delivered at least once, recorded once. Another message of the same attempt stays out.
-      const marker = `${claimId}@${queued.messageId ?? ''}`;
-      const own = queued.messageId !== undefined && queued.attempt > 1 && !(await claims.claim(ATTEMPT_CLAIMS, marker, now));
+      const own = queued.messageId !== undefined && queued.attempt > 1 && (await this.claimedBy(claimId, queued.messageId, now));
       if (!own) {
-        if (queued.messageId !== undefined && queued.attempt > 1) await claims.release(ATTEMPT_CLAIMS, marker).catch(() => undefined);
         this.deps.log.info(`webhook ${message.webhookId}: attempt ${message.attempt} of delivery ${message.deliveryId} is already taken by another message`);
         return toDeliveryView(delivery);
       }
       this.deps.log.warn(`webhook ${message.webhookId}: attempt ${message.attempt} of delivery ${message.deliveryId} was claimed by an earlier delivery of this message that ended without recording it (host stopped mid-send); attempting again`);
-    } else if (claims !== undefined && queued.messageId !== undefined) {
-      // Which message holds the claim, so that its own redelivery can take it over after a crash.
-      await claims.claim(ATTEMPT_CLAIMS, `${claimId}@${queued.messageId}`, now);
     }
     try {
       return await this.performAttempt(message, delivery);
@@ -512,6 +509,23 @@ export class WebhookService implements EventPublisher {
       await claims?.release(ATTEMPT_CLAIMS, claimId).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Whether the attempt's claim was made by queue message `messageId`. Claims written before the
+   * owner was stored on the claim itself name their message in a separate `<claim>@<message id>`
+   * row; during a rolling deployment such a claim is recognised by that row (looked at with an
+   * insert-only claim, undone when it was not there).
+   */
+  private async claimedBy(claimId: string, messageId: string, now: string): Promise<boolean> {
+    const claims = this.deps.attemptClaims;
+    if (claims === undefined) return false;
+    const owner = await claims.ownerOf(ATTEMPT_CLAIMS, claimId);
+    if (owner !== undefined) return owner === messageId;
+    const marker = `${claimId}@${messageId}`;
+    if (!(await claims.claim(ATTEMPT_CLAIMS, marker, now))) return true;
+    await claims.release(ATTEMPT_CLAIMS, marker).catch(() => undefined);
+    return false;
   }
 
   private async performAttempt(message: WebhookDeliveryMessage, delivery: WebhookDelivery): Promise<DeliveryView> {

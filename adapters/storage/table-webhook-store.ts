@@ -199,12 +199,12 @@ export class TableInboundMessageIdStore implements InboundMessageIdStore {
    * conflicting claim writes neither, and no claim exists without its expiry entry. The entry is an
    * upsert so that a leftover entry can never make a fresh claim look like a duplicate.
    */
-  async claim(source: string, id: string, at: string): Promise<boolean> {
+  async claim(source: string, id: string, at: string, owner?: string): Promise<boolean> {
     const partitionKey = escapeKey(source);
     const rowKey = escapeKey(id);
     try {
       await this.tables.inbound.submitTransaction([
-        ['create', { partitionKey, rowKey, at }],
+        ['create', { partitionKey, rowKey, at, ...(owner !== undefined ? { owner } : {}) }],
         ['upsert', { partitionKey, rowKey: expiryKey(utcDay(at), rowKey) }, 'Replace'],
       ]);
       return true;
@@ -212,6 +212,11 @@ export class TableInboundMessageIdStore implements InboundMessageIdStore {
       if (isStatus(error, 409)) return false;
       throw error;
     }
+  }
+
+  async ownerOf(source: string, id: string): Promise<string | undefined> {
+    const claim = await getEntityOrUndefined(this.tables.inbound, escapeKey(source), escapeKey(id));
+    return claim === undefined ? undefined : str(claim, 'owner');
   }
 
   async release(source: string, id: string): Promise<void> {

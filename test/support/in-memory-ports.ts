@@ -386,14 +386,20 @@ export class InMemoryWebhookDeliveryRepository implements WebhookDeliveryReposit
 
 export class InMemoryInboundMessageIdStore implements InboundMessageIdStore {
   readonly ids = new Map<string, string>();
-  async claim(source: string, id: string, at: string): Promise<boolean> {
+  private readonly owners = new Map<string, string>();
+  async claim(source: string, id: string, at: string, owner?: string): Promise<boolean> {
     const key = `${source}|${id}`;
     if (this.ids.has(key)) return false;
     this.ids.set(key, at);
+    if (owner !== undefined) this.owners.set(key, owner);
     return true;
+  }
+  async ownerOf(source: string, id: string): Promise<string | undefined> {
+    return this.owners.get(`${source}|${id}`);
   }
   async release(source: string, id: string): Promise<void> {
     this.ids.delete(`${source}|${id}`);
+    this.owners.delete(`${source}|${id}`);
   }
 }
 

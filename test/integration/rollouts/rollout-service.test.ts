@@ -71,6 +71,28 @@ async function setup(opts: { prefix?: string } = {}) {
 }
 
 describe('RolloutService', () => {
+  it('get shows the record and its event log as one snapshot when a step is stored between the two reads', async () => {
+    const { service, repository, drain } = await setup();
+    const created = await service.create(REQUEST, 'alice');
+    if (created.dryRun) throw new Error('stored rollout expected');
+    const { rollout } = created;
+    const before = (await repository.get(rollout.id))!.rollout;
+    const readEvents = repository.events.bind(repository);
+    let stepped = false;
+    repository.events = async (id: string) => {
+      if (!stepped) {
+        stepped = true;
+        // The next step lands after get read the record and before it reads the log.
+        expect(await drain(1)).toHaveLength(1);
+      }
+      return readEvents(id);
+    };
+    const view = await service.get(rollout.id);
+    expect((await readEvents(rollout.id)).length).toBeGreaterThan(before.eventCount);
+    expect(view.state).toBe(before.state);
+    expect((view.events ?? []).map((e) => e.seq)).toEqual(Array.from({ length: before.eventCount }, (_, i) => i + 1));
+  });
+
   it('dryRun returns the plan and stores nothing', async () => {
     const { service, repository, queue, clusters } = await setup();
     clusters[0]!.violations = ['noPrivileged'];

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../../application/messages.js';
 import type { OutboundHttp } from '../../../application/ports.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
-import { WebhookService } from '../../../application/webhook-service.js';
+import { ATTEMPT_CLAIMS, WebhookService } from '../../../application/webhook-service.js';
 import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protector.js';
 import { CapturingQueue, FakeClock, MemoryInboundIds } from './support.js';
 import { MemoryDeliveries, MemorySubscriptions } from './memory-repositories.js';
@@ -28,6 +28,7 @@ function harness() {
     },
   };
   let n = 0;
+  const claims = new MemoryInboundIds();
   const service = new WebhookService({
     subscriptions: new MemorySubscriptions(),
     deliveries: new MemoryDeliveries(),
@@ -41,9 +42,9 @@ function harness() {
     randomBytes: (size) => randomBytes(size),
     random: () => 0.5,
     log: { info: () => undefined, warn: () => undefined },
-    attemptClaims: new MemoryInboundIds(),
+    attemptClaims: claims,
   });
-  return { service, queue, calls, setHang: (v: boolean) => (hang = v) };
+  return { service, queue, calls, claims, setHang: (v: boolean) => (hang = v) };
 }
 
 const event = { id: 'evt-ct', type: 'evaluation.completed', timestamp: '2026-05-01T09:59:00.000Z', data: { runId: 'run-ct' } } as const;
@@ -96,6 +97,28 @@ describe('a delivery attempt claimed by a host that died mid-send', () => {
   it('is not taken over by the first delivery of the message that claimed it (no crash proven yet)', async () => {
     const h = await killedMidSend();
     expect(await h.service.processDelivery(h.message, QueueDelivery.of(1, 5, 'msg-1'))).toMatchObject({ status: 'pending' });
+    expect(h.calls).toHaveLength(1);
+  });
+
+  it('names its message on the claim itself, so no crash between two writes can orphan it', async () => {
+    const h = await killedMidSend();
+    const [key] = [...h.claims.ids.keys()];
+    expect(h.claims.ids.size).toBe(1);
+    expect(h.claims.ids.get(key!)).toBe('msg-1');
+  });
+
+  it('written by the previous release (its message in a separate marker row) is still taken over by that message only', async () => {
+    const h = harness();
+    const { webhook } = await h.service.create({ url: 'https://hooks.example.com/ct', events: ['*'] }, 'u');
+    await h.service.publish(event);
+    const message = h.queue.take()!.message;
+    const claimId = `${webhook.id}:${message.deliveryId}:1`;
+    await h.claims.claim(ATTEMPT_CLAIMS, claimId, '2026-05-01T10:00:00Z');
+    await h.claims.claim(ATTEMPT_CLAIMS, `${claimId}@msg-1`, '2026-05-01T10:00:00Z');
+    expect(await h.service.processDelivery(message, QueueDelivery.of(2, 5, 'msg-2'))).toMatchObject({ status: 'pending' });
+    expect(h.claims.ids.has(`${ATTEMPT_CLAIMS}|${claimId}@msg-2`)).toBe(false);
+    expect(h.calls).toHaveLength(0);
+    expect(await h.service.processDelivery(message, QueueDelivery.of(2, 5, 'msg-1'))).toMatchObject({ status: 'delivered' });
     expect(h.calls).toHaveLength(1);
   });
 });

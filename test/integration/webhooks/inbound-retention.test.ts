@@ -83,6 +83,18 @@ describe('inbound id store: claims and expiry', () => {
     expect(racing.sort()).toEqual([false, true]);
   });
 
+  it('stores who claimed an id in the claim itself; a duplicate claim does not change it', async () => {
+    const ids = new TableInboundMessageIdStore(await openTables());
+    expect(await ids.claim('src', 'owned', '2026-03-01T10:00:00.000Z', 'queue-message-1')).toBe(true);
+    expect(await ids.claim('src', 'owned', '2026-03-01T10:00:01.000Z', 'queue-message-2')).toBe(false);
+    expect(await ids.ownerOf('src', 'owned')).toBe('queue-message-1');
+    expect(await ids.claim('src', 'anonymous', '2026-03-01T10:00:00.000Z')).toBe(true);
+    expect(await ids.ownerOf('src', 'anonymous')).toBeUndefined();
+    expect(await ids.ownerOf('src', 'never-claimed')).toBeUndefined();
+    await ids.release('src', 'owned');
+    expect(await ids.ownerOf('src', 'owned')).toBeUndefined();
+  });
+
   it('forgets whole UTC days before the cutoff\'s day only, per source, claim and expiry entry together', async () => {
     const tables = await openTables();
     const ids = new TableInboundMessageIdStore(tables);
@@ -226,7 +238,7 @@ describe('delivery-attempt claims', () => {
 
     const warnings: string[] = [];
     const broken = service(tables, clock, {
-      attemptClaims: { claim: async () => true, release: async () => undefined, forgetClaimedBefore: async () => Promise.reject(new Error('storage down')) },
+      attemptClaims: { claim: async () => true, ownerOf: async () => undefined, release: async () => undefined, forgetClaimedBefore: async () => Promise.reject(new Error('storage down')) },
       log: { info: () => undefined, warn: (m) => warnings.push(m) },
     });
     await broken.publish({ id: 'run-2', type: 'evaluation.completed', timestamp: clock.now().toISOString(), data: {} });

@@ -31,12 +31,15 @@ export class CapturingQueue<T> implements MessageQueue<T> {
 }
 
 export class MemoryInboundIds implements InboundMessageIdStore {
-  readonly ids = new Set<string>();
-  async claim(source: string, id: string): Promise<boolean> {
+  readonly ids = new Map<string, string | undefined>();
+  async claim(source: string, id: string, _at?: string, owner?: string): Promise<boolean> {
     const key = `${source}|${id}`;
     if (this.ids.has(key)) return false;
-    this.ids.add(key);
+    this.ids.set(key, owner);
     return true;
+  }
+  async ownerOf(source: string, id: string): Promise<string | undefined> {
+    return this.ids.get(`${source}|${id}`);
   }
   async release(source: string, id: string): Promise<void> {
     this.ids.delete(`${source}|${id}`);

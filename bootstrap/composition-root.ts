@@ -297,7 +297,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     finalizer,
   };
   const rollouts = new RolloutService({
-    repository: await TableRolloutRepository.open(endpoints.tables, tablePrefix),
+    repository: await TableRolloutRepository.open(endpoints.tables, { ...tablePrefix, records: tables.records }),
     assignments: overrides.policyAssignments ?? new ArmPolicyAssignmentWriter(arm),
     clusters: repositories.clusters,
     inventory,

@@ -11,14 +11,21 @@
  * the events exist exactly when the record that counts them does, and a concurrent writer's
  * transition fails whole (`PreconditionFailedError`) — it reloads and re-decides.
  * Rollout ids sort newest first (see `newRolloutId`), so listing follows partition order.
+ *
+ * Every entity is read through its codec (`records/rollout-records.ts`). A record that fails
+ * validation is reported and: left out of listings and of the active rollouts; a typed
+ * `StoredRecordInvalidError` where one rollout is read or its assignment is claimed (an unreadable
+ * holder could still be active, so its lock is never taken over); an event that fails is left out of
+ * the log (the record, which counts the events, stays authoritative).
  */
 import { TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import type { Page, RolloutRepository, StoredRollout } from '../../application/ports.js';
 import { ConflictError, PreconditionFailedError } from '../../domain/errors.js';
 import { ACTIVE_ROLLOUT_STATES, type Rollout, type RolloutEvent } from '../../domain/rollout-model.js';
-import { readChunks, writeChunks } from './chunked-property.js';
+import { rolloutCodec, rolloutEventCodec, rolloutLockCodec } from './records/rollout-records.js';
+import { storedRecordReader, type StoredRecordReader } from './records/stored-record-reader.js';
 import { escapeKey, invertedTime, joinKey } from './table-keys.js';
-import { decodeContinuation, encodeContinuation, getEntityOrUndefined, isStatus, readAll, readPage, reqStr, type TableStorageConnection } from './table-store.js';
+import { decodeContinuation, encodeContinuation, getEntityOrUndefined, isStatus, readAll, readPage, type TableStorageConnection } from './table-store.js';
 
 export const ROLLOUTS_TABLE = 'rollouts';
 const RECORD_ROW = 'rollout';
@@ -46,10 +53,18 @@ export class TableRolloutRepository implements RolloutRepository {
   private constructor(
     private readonly table: TableClient,
     private readonly claimGraceMs: number,
+    private readonly records: StoredRecordReader,
+    private readonly now: () => Date,
   ) {}
 
   /** Opens (and creates) the table with the same connection and prefix as the other repositories. */
-  static async open(connection: TableStorageConnection, options: { readonly tablePrefix?: string; readonly claimGraceSeconds?: number } = {}): Promise<TableRolloutRepository> {
+  static async open(connection: TableStorageConnection, options: {
+      readonly tablePrefix?: string;
+      readonly claimGraceSeconds?: number;
+      readonly records?: StoredRecordReader;
+      /** When a lock is claimed and how old it is (tests pass a fixed time); default the system clock. */
+      readonly now?: () => Date;
+    } = {},): Promise<TableRolloutRepository> {
     const prefix = options.tablePrefix ?? '';
     if (!/^[A-Za-z0-9]*$/.test(prefix)) throw new Error('tablePrefix must be alphanumeric');
     const name = `${prefix}${ROLLOUTS_TABLE}`;
@@ -62,51 +77,46 @@ export class TableRolloutRepository implements RolloutRepository {
         ? TableClient.fromConnectionString(connection.connectionString, name, { allowInsecureConnection: insecure })
         : new TableClient(connection.tableServiceUri.replace(/\/+$/, ''), name, connection.credential, { allowInsecureConnection: insecure });
     await client.createTable();
-    return new TableRolloutRepository(client, (options.claimGraceSeconds ?? DEFAULT_CLAIM_GRACE_SECONDS) * 1000);
+    return new TableRolloutRepository(client, (options.claimGraceSeconds ?? DEFAULT_CLAIM_GRACE_SECONDS) * 1000, options.records ?? storedRecordReader, options.now ?? (() => new Date()));
   }
 
   private recordEntity(rollout: Rollout): TableEntity {
-    return {
-      partitionKey: escapeKey(rollout.id),
-      rowKey: RECORD_ROW,
-      state: rollout.state,
-      policyAssignmentId: rollout.policyAssignmentId,
-      createdAt: rollout.createdAt,
-      ...writeChunks('body', JSON.stringify(rollout)),
-    };
+    return { partitionKey: escapeKey(rollout.id), rowKey: RECORD_ROW, ...rolloutCodec.encode(rollout) };
   }
 
   private eventEntities(rollout: Rollout, events: readonly RolloutEvent[]): TransactionAction[] {
-    return events.map((e): TransactionAction => ['create', { partitionKey: escapeKey(rollout.id), rowKey: eventRow(e.seq), body: JSON.stringify(e) }]);
+    return events.map((e): TransactionAction => ['create', { partitionKey: escapeKey(rollout.id), rowKey: eventRow(e.seq), ...rolloutEventCodec.encode(e) }]);
   }
 
   async claimAssignment(policyAssignmentId: string, rolloutId: string, isActive: (rolloutId: string) => Promise<boolean>): Promise<void> {
     const rowKey = joinKey(policyAssignmentId.toLowerCase());
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const lock = await getEntityOrUndefined(this.table, LOCK_PARTITION, rowKey);
+      const claim = { partitionKey: LOCK_PARTITION, rowKey, ...rolloutLockCodec.encode({ rolloutId, policyAssignmentId, claimedAt: this.now().toISOString() }) };
       if (lock === undefined) {
         try {
-          await this.table.createEntity({ partitionKey: LOCK_PARTITION, rowKey, rolloutId, policyAssignmentId, claimedAt: new Date().toISOString() });
+          await this.table.createEntity(claim);
           return;
         } catch (error) {
           if (isStatus(error, 409)) continue;
           throw error;
         }
       }
-      const holder = reqStr(lock, 'rolloutId');
+      const held = this.records.one(rolloutLockCodec, lock);
+      const holder = held.rolloutId;
       if (holder === rolloutId) return;
       if ((await this.get(holder)) === undefined) {
         // No record yet: the holder's create is between claiming and storing. Older locks without
         // `claimedAt` predate this rule and count as abandoned.
-        const claimedAt = typeof lock['claimedAt'] === 'string' ? Date.parse(lock['claimedAt']) : Number.NaN;
-        if (Number.isFinite(claimedAt) && Date.now() - claimedAt < this.claimGraceMs) {
+        const claimedAt = held.claimedAt !== undefined ? Date.parse(held.claimedAt) : Number.NaN;
+        if (Number.isFinite(claimedAt) && this.now().getTime() - claimedAt < this.claimGraceMs) {
           throw new ConflictError(`Rollout ${holder} of this policy assignment is being created.`, policyAssignmentId);
         }
       } else if (await isActive(holder)) {
         throw new ConflictError(`Rollout ${holder} of this policy assignment is still active.`, policyAssignmentId);
       }
       try {
-        await this.table.updateEntity({ partitionKey: LOCK_PARTITION, rowKey, rolloutId, policyAssignmentId, claimedAt: new Date().toISOString() }, 'Replace', { etag: String(lock['etag']) });
+        await this.table.updateEntity(claim, 'Replace', { etag: String(lock['etag']) });
         return;
       } catch (error) {
         if (isStatus(error, 412)) continue;
@@ -130,9 +140,7 @@ export class TableRolloutRepository implements RolloutRepository {
   async get(rolloutId: string): Promise<StoredRollout | undefined> {
     const entity = await getEntityOrUndefined(this.table, escapeKey(rolloutId), RECORD_ROW);
     if (entity === undefined) return undefined;
-    const body = readChunks(entity, 'body');
-    if (body === undefined) throw new Error(`stored rollout ${rolloutId} has no body`);
-    return { rollout: JSON.parse(body) as Rollout, etag: String(entity['etag']) };
+    return { rollout: this.records.one(rolloutCodec, entity), etag: String(entity['etag']) };
   }
 
   async save(rollout: Rollout, events: readonly RolloutEvent[], etag: string): Promise<string> {
@@ -151,18 +159,20 @@ export class TableRolloutRepository implements RolloutRepository {
 
   async list(top: number, continuationToken?: string): Promise<Page<Rollout>> {
     const page = await readPage(this.table, `RowKey eq '${RECORD_ROW}'`, top, decodeContinuation(continuationToken));
-    const items = page.entities.map((e) => JSON.parse(readChunks(e, 'body') ?? '{}') as Rollout);
+    const items = this.records.many(rolloutCodec, page.entities);
     return { items, continuationToken: encodeContinuation(page.continuationToken) };
   }
 
   /** Active rollouts: the holders of the assignment locks (one small partition), filtered to active states. */
   async listActive(): Promise<StoredRollout[]> {
-    const locks = await readAll(this.table, `PartitionKey eq '${LOCK_PARTITION}'`);
-    const holders = [...new Set(locks.map((l) => reqStr(l, 'rolloutId')))];
+    const locks = this.records.many(rolloutLockCodec, await readAll(this.table, `PartitionKey eq '${LOCK_PARTITION}'`));
+    const holders = [...new Set(locks.map((l) => l.rolloutId))];
     const out: StoredRollout[] = [];
     for (const holder of holders) {
-      const stored = await this.get(holder);
-      if (stored !== undefined && (ACTIVE_ROLLOUT_STATES as readonly string[]).includes(stored.rollout.state)) out.push(stored);
+      const entity = await getEntityOrUndefined(this.table, escapeKey(holder), RECORD_ROW);
+      // An unreadable holder is reported and left out: the sweep cannot step a record it cannot read.
+      const rollout = entity === undefined ? undefined : this.records.check(rolloutCodec, entity);
+      if (rollout !== undefined && entity !== undefined && (ACTIVE_ROLLOUT_STATES as readonly string[]).includes(rollout.state)) out.push({ rollout, etag: String(entity['etag']) });
     }
     return out;
   }
@@ -170,6 +180,6 @@ export class TableRolloutRepository implements RolloutRepository {
   async events(rolloutId: string): Promise<RolloutEvent[]> {
     const pk = escapeKey(rolloutId).replace(/'/g, "''");
     const entities = await readAll(this.table, `PartitionKey eq '${pk}' and RowKey ge 'event-' and RowKey lt 'event.'`);
-    return entities.map((e) => JSON.parse(reqStr(e, 'body')) as RolloutEvent).sort((a, b) => a.seq - b.seq);
+    return this.records.many(rolloutEventCodec, entities).sort((a, b) => a.seq - b.seq);
   }
 }

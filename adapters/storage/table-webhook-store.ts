@@ -12,6 +12,7 @@ import { ConflictError } from '../../domain/errors.js';
 import type { InboundMessageIdStore, Page, WebhookDeliveryRepository, WebhookSubscriptionRepository } from '../../application/ports.js';
 import type { DeliveryStatus, WebhookDelivery, WebhookSubscription } from '../../domain/webhook-subscription.js';
 import { deliveryCodec, webhookCodec } from './records/webhook-records.js';
+import { inboundClaimCodec, inboundExpiryCodec } from './records/inbound-claim-records.js';
 import { storedRecordReader, type StoredRecordReader } from './records/stored-record-reader.js';
 import { escapeKey, invertedTime } from './table-keys.js';
 import {
@@ -204,8 +205,8 @@ export class TableInboundMessageIdStore implements InboundMessageIdStore {
     const rowKey = escapeKey(id);
     try {
       await this.tables.inbound.submitTransaction([
-        ['create', { partitionKey, rowKey, at, ...(owner !== undefined ? { owner } : {}) }],
-        ['upsert', { partitionKey, rowKey: expiryKey(utcDay(at), rowKey) }, 'Replace'],
+        ['create', { partitionKey, rowKey, ...inboundClaimCodec.encode({ at, owner }) }],
+        ['upsert', { partitionKey, rowKey: expiryKey(utcDay(at), rowKey), ...inboundExpiryCodec.encode({}) }, 'Replace'],
       ]);
       return true;
     } catch (error) {
@@ -216,7 +217,8 @@ export class TableInboundMessageIdStore implements InboundMessageIdStore {
 
   async ownerOf(source: string, id: string): Promise<string | undefined> {
     const claim = await getEntityOrUndefined(this.tables.inbound, escapeKey(source), escapeKey(id));
-    return claim === undefined ? undefined : str(claim, 'owner');
+    // An unreadable claim is reported and names no owner: its attempt is not taken over.
+    return claim === undefined ? undefined : this.tables.records.check(inboundClaimCodec, claim)?.owner;
   }
 
   async release(source: string, id: string): Promise<void> {
@@ -224,8 +226,9 @@ export class TableInboundMessageIdStore implements InboundMessageIdStore {
     const rowKey = escapeKey(id);
     const claim = await getEntityOrUndefined(this.tables.inbound, partitionKey, rowKey);
     if (claim === undefined) return;
-    const at = str(claim, 'at');
-    // A claim written before expiry entries existed has none (and no valid `at` is needed to drop it).
+    // A claim that fails validation is reported and still dropped; without a readable time its expiry
+    // entry cannot be found, like that of a claim written before expiry entries existed (it has none).
+    const at = this.tables.records.check(inboundClaimCodec, claim)?.at;
     const day = at !== undefined && Number.isFinite(Date.parse(at)) ? utcDay(at) : undefined;
     await this.deletePairs(partitionKey, [{ expiry: day !== undefined ? expiryKey(day, rowKey) : undefined, claim: rowKey }]);
   }

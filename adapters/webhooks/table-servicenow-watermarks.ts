@@ -10,6 +10,11 @@
  * advanced meanwhile is kept. The scan runs once per nightly evaluation (`WebhookService.publish`),
  * over at most one row per (cluster, control, kind): ~320,000 small rows for 10,000 clusters that all
  * drifted on every control, far fewer in practice; acceptable once a night for a table of this size.
+ *
+ * Rows are read through their codec (`records/servicenow-watermark-records.ts`). A row that fails
+ * validation is reported and read as no watermark: the change is applied again (ServiceNow updates the
+ * same record by correlation id, so at worst an older state is written once more) and `advance`
+ * replaces the damaged row, which repairs it.
  */
 import type { TableClient } from '@azure/data-tables';
 import { ConflictError } from '../../domain/errors.js';
@@ -17,7 +22,9 @@ import type { ServiceNowWatermarks, WatermarkKind } from '../../application/serv
 import { forEachLimited } from '../../application/worker-pool.js';
 import { escapeKey } from '../storage/table-keys.js';
 import { odata } from '@azure/data-tables';
-import { getEntityOrUndefined, isStatus, readAll, reqStr, str, tableClientFactory, type TableStorageConnection } from '../storage/table-store.js';
+import { serviceNowWatermarkCodec } from '../storage/records/servicenow-watermark-records.js';
+import { storedRecordReader, type StoredRecordReader } from '../storage/records/stored-record-reader.js';
+import { getEntityOrUndefined, isStatus, readAll, reqStr, tableClientFactory, type TableStorageConnection } from '../storage/table-store.js';
 
 export const SERVICENOW_WATERMARK_TABLE = 'servicenowwatermarks';
 
@@ -27,22 +34,25 @@ const MAX_RACES = 5;
 const DELETE_CONCURRENCY = 8;
 
 export class TableServiceNowWatermarks implements ServiceNowWatermarks {
-  private constructor(private readonly table: TableClient) {}
+  private constructor(
+    private readonly table: TableClient,
+    private readonly records: StoredRecordReader,
+  ) {}
 
-  static async open(connection: TableStorageConnection, options: { tablePrefix?: string | undefined } = {}): Promise<TableServiceNowWatermarks> {
+  static async open(connection: TableStorageConnection, options: { tablePrefix?: string | undefined; records?: StoredRecordReader } = {}): Promise<TableServiceNowWatermarks> {
     const table = tableClientFactory(connection, options.tablePrefix)(SERVICENOW_WATERMARK_TABLE);
     await table.createTable();
-    return new TableServiceNowWatermarks(table);
+    return new TableServiceNowWatermarks(table, options.records ?? storedRecordReader);
   }
 
   async get(kind: WatermarkKind, correlationId: string): Promise<string | undefined> {
     const e = await getEntityOrUndefined(this.table, kind, escapeKey(correlationId));
-    return e === undefined ? undefined : str(e, 'evaluatedAt');
+    return e === undefined ? undefined : this.records.check(serviceNowWatermarkCodec, e)?.evaluatedAt;
   }
 
   async advance(kind: WatermarkKind, correlationId: string, evaluatedAt: string): Promise<void> {
     const rowKey = escapeKey(correlationId);
-    const entity = { partitionKey: kind, rowKey, evaluatedAt };
+    const entity = { partitionKey: kind, rowKey, ...serviceNowWatermarkCodec.encode({ evaluatedAt }) };
     for (let race = 0; race < MAX_RACES; race += 1) {
       const stored = await getEntityOrUndefined(this.table, kind, rowKey);
       try {
@@ -50,7 +60,7 @@ export class TableServiceNowWatermarks implements ServiceNowWatermarks {
           await this.table.createEntity(entity);
           return;
         }
-        const applied = str(stored, 'evaluatedAt');
+        const applied = this.records.check(serviceNowWatermarkCodec, stored)?.evaluatedAt;
         if (applied !== undefined && Date.parse(applied) >= Date.parse(evaluatedAt)) return;
         await this.table.updateEntity(entity, 'Replace', { etag: String(stored['etag']) });
         return;

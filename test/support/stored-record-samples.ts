@@ -24,6 +24,7 @@ import {
   WebhookTables,
 } from '../../adapters/storage/table-webhook-store.js';
 import { TableServiceNowWatermarks } from '../../adapters/webhooks/table-servicenow-watermarks.js';
+import { storedRecordReader, type StoredRecordReader } from '../../adapters/storage/records/stored-record-reader.js';
 import type { ClusterState, EvaluationRun } from '../../application/ports.js';
 import type { ControlException, FleetSummary } from '../../domain/model.js';
 import type { Rollout, RolloutEvent } from '../../domain/rollout-model.js';
@@ -48,9 +49,10 @@ export interface SampleRepositories {
   readonly controlPlane: TableControlPlaneEventRepository;
 }
 
-export async function openSampleRepositories(connectionString: string, tablePrefix: string): Promise<SampleRepositories> {
-  const store = await TableStore.open({ connectionString }, { tablePrefix });
-  const webhookTables = await WebhookTables.open({ connectionString }, { tablePrefix });
+/** `records` receives every read (and every report of an invalid record); default the app's reader. */
+export async function openSampleRepositories(connectionString: string, tablePrefix: string, records: StoredRecordReader = storedRecordReader): Promise<SampleRepositories> {
+  const store = await TableStore.open({ connectionString }, { tablePrefix, records });
+  const webhookTables = await WebhookTables.open({ connectionString }, { tablePrefix, records });
   return {
     runs: new TableRunRepository(store),
     clusters: new TableClusterStateRepository(store, { listCacheMs: 0 }),
@@ -59,11 +61,12 @@ export async function openSampleRepositories(connectionString: string, tablePref
     exceptions: new TableExceptionRepository(store),
     audit: new TableAuditLog(store),
     remediations: new TableRemediationRepository(store),
-    rollouts: await TableRolloutRepository.open({ connectionString }, { tablePrefix }),
+    // Locks claimed at a fixed time, so that what a release writes is the same on every run.
+    rollouts: await TableRolloutRepository.open({ connectionString }, { tablePrefix, records, now: () => new Date('2026-05-02T08:00:00.000Z') }),
     webhooks: new TableWebhookSubscriptionRepository(webhookTables),
     deliveries: new TableWebhookDeliveryRepository(webhookTables),
     inbound: new TableInboundMessageIdStore(webhookTables),
-    watermarks: await TableServiceNowWatermarks.open({ connectionString }, { tablePrefix }),
+    watermarks: await TableServiceNowWatermarks.open({ connectionString }, { tablePrefix, records }),
     controlPlane: await TableControlPlaneEventRepository.open(store),
   };
 }
@@ -391,6 +394,8 @@ export const RECORD_SAMPLES: readonly RecordSample[] = [
     kind: 'inbound-claim',
     write: async (r) => {
       await r.inbound.claim('servicenow-change', 'sys-id-1', '2026-05-01T11:00:00.000Z');
+      // A delivery-attempt claim names the queue message that made it.
+      await r.inbound.claim('webhook-attempt', 'wh-1:8236813999999999-0001:1', '2026-05-01T11:00:01.000Z', '0f8fad5b-d9cb-469f-a165-70867728950e');
     },
     // The once-only check reads the stored claim: a second claim of the id is refused.
     read: async (r) => ({ claimedAgain: await r.inbound.claim('servicenow-change', 'sys-id-1', '2026-05-01T12:00:00.000Z') }),

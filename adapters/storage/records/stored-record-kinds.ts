@@ -12,6 +12,9 @@ import { summaryCodec } from './summary-records.js';
 import { deliveryCodec, webhookCodec } from './webhook-records.js';
 import { exceptionCodec } from './exception-records.js';
 import { outcomeCodec, runCodec } from './run-records.js';
+import { rolloutCodec } from './rollout-records.js';
+import { inboundClaimCodec } from './inbound-claim-records.js';
+import { serviceNowWatermarkCodec } from './servicenow-watermark-records.js';
 
 export const STORED_RECORD_CODECS: readonly { readonly kind: string; readonly version: number }[] = [
   runCodec,
@@ -29,4 +32,9 @@ export const STORED_RECORD_CODECS: readonly { readonly kind: string; readonly ve
   remediationCodec,
   webhookCodec,
   deliveryCodec,
+  // Its fixture holds the assignment lock and the event log too (`rollout-lock`, `rollout-event`, same version).
+  rolloutCodec,
+  // Its fixture holds the claim's expiry entry too (`inbound-claim-expiry`, same version).
+  inboundClaimCodec,
+  serviceNowWatermarkCodec,
 ];

@@ -16,6 +16,10 @@ import { createNodeRequestListener } from '../../../adapters/http/node-http.js';
 import { ALL_APP_ROLES } from '../../../adapters/http/app-roles.js';
 import { tableClientFactory } from '../../../adapters/storage/table-store.js';
 import { queuedRun } from '../../../application/evaluation-run.js';
+import { TableRolloutRepository } from '../../../adapters/storage/table-rollout-repository.js';
+import { escapeKey } from '../../../adapters/storage/table-keys.js';
+import type { Rollout } from '../../../domain/rollout-model.js';
+import { readFileSync } from 'node:fs';
 import { documented } from '../../support/api-expect.js';
 import { loadApiOperations } from '../../support/api-harness.js';
 import { FakeInventory, ManualClock } from '../storage/fake-inventory.js';
@@ -113,5 +117,27 @@ describe('a damaged stored record', () => {
     expect(errors.length).toBeGreaterThan(0);
 
     expect((await get('getEvaluation', '/api/v1/evaluations/run-2026-04-30')).status).toBe(200);
+  });
+
+  it('a damaged rollout is left out of the rollout list (200) and counted; reading it alone is the typed error', async () => {
+    const countOf = async (): Promise<unknown> => ((await get('getHealth', '/api/health')).body['checks'] as Record<string, unknown>[]).find((c) => c['name'] === 'stored-records')?.['count'];
+    const before = Number((await countOf()) ?? 0);
+    const frozen = JSON.parse(readFileSync(new URL('../../fixtures/stored-records/rollout/v1.json', import.meta.url), 'utf8')) as { read: { get: Rollout } };
+    const repo = await TableRolloutRepository.open({ connectionString: azurite.connectionString }, { tablePrefix });
+    for (const id of ['ro-good', 'ro-bad']) await repo.create({ ...frozen.read.get, id }, []);
+    const rollouts = tableClientFactory({ connectionString: azurite.connectionString }, tablePrefix)('rollouts');
+    await rollouts.updateEntity({ partitionKey: escapeKey('ro-bad'), rowKey: 'rollout', body_0: '{"id":"ro-bad",' }, 'Merge');
+
+    const list = await get('listRollouts', '/api/v1/rollouts');
+    expect(list.status).toBe(200);
+    expect(list.body.value?.map((r) => r.id)).toEqual(['ro-good']);
+    const one = await get('getRollout', '/api/v1/rollouts/ro-bad');
+    expect(one.status).toBe(500);
+    expect(one.body.error).toMatchObject({ code: 'StoredRecordInvalid' });
+    const health = await get('getHealth', '/api/health');
+    const check = (health.body['checks'] as Record<string, unknown>[]).find((c) => c['name'] === 'stored-records');
+    // One more record (the run damaged above still counts), named by kind.
+    expect(check).toMatchObject({ status: 'degraded', count: before + 1 });
+    expect(String(check?.['detail'])).toContain('rollout: 1');
   });
 });

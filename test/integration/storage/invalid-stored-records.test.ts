@@ -15,6 +15,12 @@ import { TableClusterStateRepository, clusterPartition, clusterRow } from '../..
 import { StoredRecordReader, storedRecordsHealthCheck } from '../../../adapters/storage/records/stored-record-reader.js';
 import { queuedRun } from '../../../application/evaluation-run.js';
 import { StoredRecordInvalidError } from '../../../domain/errors.js';
+import { TableRolloutRepository } from '../../../adapters/storage/table-rollout-repository.js';
+import { TableInboundMessageIdStore, WebhookTables } from '../../../adapters/storage/table-webhook-store.js';
+import { TableServiceNowWatermarks } from '../../../adapters/webhooks/table-servicenow-watermarks.js';
+import { escapeKey, joinKey } from '../../../adapters/storage/table-keys.js';
+import type { Rollout } from '../../../domain/rollout-model.js';
+import { readFileSync } from 'node:fs';
 import { SUB_A, clusterState, uniquePrefix } from './fixtures.js';
 
 let azurite: RunningAzurite;
@@ -27,6 +33,7 @@ afterAll(async () => {
 });
 
 interface Opened {
+  readonly prefix: string;
   readonly store: TableStore;
   readonly reader: StoredRecordReader;
   readonly warnings: { message: string; properties: Readonly<Record<string, unknown>> }[];
@@ -40,7 +47,7 @@ async function open(): Promise<Opened> {
   const reader = new StoredRecordReader({ log: { warn: (message, properties) => warnings.push({ message, properties }) }, now: () => clock.now });
   const prefix = uniquePrefix();
   const store = await TableStore.open({ connectionString: azurite.connectionString }, { tablePrefix: prefix, records: reader });
-  return { store, reader, warnings, clock, table: tableClientFactory({ connectionString: azurite.connectionString }, prefix) };
+  return { prefix, store, reader, warnings, clock, table: tableClientFactory({ connectionString: azurite.connectionString }, prefix) };
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
@@ -175,6 +182,77 @@ describe('cluster states', () => {
     // The next evaluation rewrites it: readable again, no longer counted.
     await clusters.upsertMany([clusterState(SUB_A, 'rg', 'bad', { env: 'prod' })]);
     expect((await clusters.get(SUB_A, 'rg', 'bad'))?.name).toBe('bad');
+    expect(o.reader.health().invalidRecords).toBe(0);
+  });
+});
+
+describe('rollouts', () => {
+  const frozen = JSON.parse(readFileSync(new URL('../../fixtures/stored-records/rollout/v1.json', import.meta.url), 'utf8')) as { read: { get: Rollout } };
+  const template = frozen.read.get;
+  const assignmentOf = (n: number): string => `/subscriptions/00000000-0000-0000-0000-00000000000${n}/providers/Microsoft.Authorization/policyAssignments/k8s-baseline`;
+  const rolloutOf = (n: number): Rollout => ({ ...template, id: `ro-${n}`, policyAssignmentId: assignmentOf(n), state: 'running' });
+  const events = [
+    { seq: 1, at: '2026-05-02T08:00:00.000Z', type: 'created', actor: 'oid-1', message: 'Rollout created with 1 wave.' },
+    { seq: 2, at: '2026-05-02T08:30:00.000Z', type: 'gate-passed', wave: 0, message: 'Wave canary passed its gate.' },
+  ] as const;
+
+  it('a listing and the active rollouts skip a damaged record, its log skips a damaged event, and its assignment is never taken over', async () => {
+    const o = await open();
+    const repo = await TableRolloutRepository.open({ connectionString: azurite.connectionString }, { tablePrefix: o.prefix, records: o.reader, claimGraceSeconds: 0 });
+    for (const n of [1, 2, 3]) {
+      await repo.claimAssignment(assignmentOf(n), `ro-${n}`, async () => false);
+      await repo.create(rolloutOf(n), events);
+    }
+    const rollouts = o.table('rollouts');
+    // ro-2: a state this release does not know, inside the body the record is read from.
+    await damage(rollouts, escapeKey('ro-2'), 'rollout', { body_0: JSON.stringify({ ...rolloutOf(2), state: 'exploded' }), body_n: 1 });
+    // ro-1: its second event is not JSON; ro-3's lock lost its holder.
+    await damage(rollouts, escapeKey('ro-1'), 'event-0000000002', { body: '{"seq":2,' });
+    await damage(rollouts, 'lock', joinKey(assignmentOf(3).toLowerCase()), { rolloutId: 7 });
+
+    expect((await repo.list(10)).items.map((r) => r.id).sort()).toEqual(['ro-1', 'ro-3']);
+    expect((await repo.listActive()).map((s) => s.rollout.id)).toEqual(['ro-1']);
+    await expect(repo.get('ro-2')).rejects.toMatchObject({ code: 'StoredRecordInvalid', kind: 'rollout', keys: { partitionKey: 'ro-2', rowKey: 'rollout' } });
+    expect((await repo.events('ro-1')).map((e) => e.seq)).toEqual([1]);
+    expect((await repo.events('ro-3')).map((e) => e.seq)).toEqual([1, 2]);
+
+    // An unreadable holder might still be active, an unreadable lock names none: neither is taken over.
+    await expect(repo.claimAssignment(assignmentOf(2), 'ro-new', async () => false)).rejects.toBeInstanceOf(StoredRecordInvalidError);
+    await expect(repo.claimAssignment(assignmentOf(3), 'ro-new', async () => false)).rejects.toMatchObject({ kind: 'rollout-lock' });
+    // A readable, finished holder is (the check says inactive): the lock moves to the new rollout.
+    await repo.claimAssignment(assignmentOf(1), 'ro-new', async () => false);
+
+    expect(o.reader.health().byKind).toEqual({ rollout: 1, 'rollout-event': 1, 'rollout-lock': 1 });
+    expect(o.warnings.map((w) => w.properties['kind']).sort()).toEqual(['rollout', 'rollout-event', 'rollout-lock']);
+    expect(JSON.stringify(o.warnings)).not.toContain('exploded');
+  });
+});
+
+describe('webhook inbound claims and ServiceNow watermarks', () => {
+  it('a damaged claim is reported and still released; the duplicate check does not depend on reading it', async () => {
+    const o = await open();
+    const tables = await WebhookTables.open({ connectionString: azurite.connectionString }, { tablePrefix: o.prefix, records: o.reader });
+    const ids = new TableInboundMessageIdStore(tables);
+    expect(await ids.claim('servicenow-change', 'msg-1', '2026-05-01T11:00:00.000Z')).toBe(true);
+    await damage(o.table('webhookinbound'), 'servicenow-change', 'msg-1', { at: 20260501 });
+    expect(await ids.claim('servicenow-change', 'msg-1', '2026-05-01T12:00:00.000Z')).toBe(false);
+    await ids.release('servicenow-change', 'msg-1');
+    expect(await collect(o.table('webhookinbound').listEntities({ queryOptions: { filter: "RowKey eq 'msg-1'" } }))).toEqual([]);
+    expect(await ids.claim('servicenow-change', 'msg-1', '2026-05-01T13:00:00.000Z')).toBe(true);
+    expect(o.reader.health().byKind).toEqual({ 'inbound-claim': 1 });
+    expect(o.warnings[0]?.properties).toMatchObject({ kind: 'inbound-claim', partitionKey: 'servicenow-change', rowKey: 'msg-1', reasons: ['/at must be string'] });
+  });
+
+  it('a damaged watermark reads as none, and the next advance repairs it', async () => {
+    const o = await open();
+    const watermarks = await TableServiceNowWatermarks.open({ connectionString: azurite.connectionString }, { tablePrefix: o.prefix, records: o.reader });
+    await watermarks.advance('incident', 'cluster#ARC-AC-01', '2026-05-01T02:00:00.000Z');
+    await damage(o.table('servicenowwatermarks'), 'incident', escapeKey('cluster#ARC-AC-01'), { schemaVersion: 99 });
+    expect(await watermarks.get('incident', 'cluster#ARC-AC-01')).toBeUndefined();
+    expect(o.reader.health().byKind).toEqual({ 'servicenow-watermark': 1 });
+    // An older change than the damaged row held is applied (at least once), and rewrites the row.
+    await watermarks.advance('incident', 'cluster#ARC-AC-01', '2026-04-30T02:00:00.000Z');
+    expect(await watermarks.get('incident', 'cluster#ARC-AC-01')).toBe('2026-04-30T02:00:00.000Z');
     expect(o.reader.health().invalidRecords).toBe(0);
   });
 });

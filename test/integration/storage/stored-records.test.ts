@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../../local/azurite.js';
 import { STORED_RECORD_CODECS } from '../../../adapters/storage/records/stored-record-kinds.js';
+import { StoredRecordReader } from '../../../adapters/storage/records/stored-record-reader.js';
 import { RECORD_SAMPLES, dumpEntities, openSampleRepositories, restoreEntities, type StoredRecordFixture } from '../../support/stored-record-samples.js';
 import { FIXTURE_ROOT } from '../../support/freeze-stored-records.js';
 import { uniquePrefix } from './fixtures.js';
@@ -50,12 +51,29 @@ describe('frozen stored records', () => {
     }
   });
 
-  it.each(fixtures.map((f) => [f.file, f.fixture] as const))('%s is read as it was when frozen', async (_file, fixture) => {
+  it.each(fixtures.map((f) => [f.file, f.fixture] as const))('%s is read as it was when frozen, through its codecs', async (_file, fixture) => {
     const prefix = uniquePrefix();
     await restoreEntities(azurite.connectionString, prefix, fixture.entities);
-    const repos = await openSampleRepositories(azurite.connectionString, prefix);
+    const warnings: unknown[] = [];
+    const records = new StoredRecordReader({ log: { warn: (_m, properties) => warnings.push(properties) } });
+    const repos = await openSampleRepositories(azurite.connectionString, prefix, records);
     expect(await sampleOf(fixture.kind).read(repos)).toEqual(fixture.read);
+    // Read, not skipped: a codec that refused a frozen record would report it here.
+    expect(warnings).toEqual([]);
+    expect(records.health().failedReads).toBe(0);
   });
+
+  it.each(fixtures.filter((f) => f.fixture.kind === 'inbound-claim').map((f) => [f.file, f.fixture] as const))(
+    '%s: releasing the claim reads its time and deletes its expiry entry with it',
+    async (_file, fixture) => {
+      const prefix = uniquePrefix();
+      await restoreEntities(azurite.connectionString, prefix, fixture.entities);
+      const repos = await openSampleRepositories(azurite.connectionString, prefix, new StoredRecordReader({ log: { warn: () => undefined } }));
+      await repos.inbound.release('servicenow-change', 'sys-id-1');
+      // Without the claim's `at` the expiry entry could not be found, and would outlive its claim.
+      expect(await dumpEntities(azurite.connectionString, prefix)).toEqual([]);
+    },
+  );
 });
 
 describe('what this release writes', () => {

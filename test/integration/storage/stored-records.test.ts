@@ -64,11 +64,17 @@ describe('frozen stored records', () => {
   });
 
   it.each(fixtures.filter((f) => f.fixture.kind === 'inbound-claim').map((f) => [f.file, f.fixture] as const))(
-    '%s: releasing the claim reads its time and deletes its expiry entry with it',
+    '%s: the claim\'s owner is read, and releasing it reads its time and deletes its expiry entry with it',
     async (_file, fixture) => {
       const prefix = uniquePrefix();
       await restoreEntities(azurite.connectionString, prefix, fixture.entities);
       const repos = await openSampleRepositories(azurite.connectionString, prefix, new StoredRecordReader({ log: { warn: () => undefined } }));
+      // A delivery-attempt claim names the queue message that made it (claims frozen before that name none).
+      const attempt = fixture.entities.find((f) => f.entity['partitionKey'] === 'webhook-attempt' && !String(f.entity['rowKey']).startsWith('~|'));
+      if (attempt !== undefined) {
+        expect(await repos.inbound.ownerOf('webhook-attempt', String(attempt.entity['rowKey']))).toBe(attempt.entity['owner']);
+        await repos.inbound.release('webhook-attempt', String(attempt.entity['rowKey']));
+      }
       await repos.inbound.release('servicenow-change', 'sys-id-1');
       // Without the claim's `at` the expiry entry could not be found, and would outlive its claim.
       expect(await dumpEntities(azurite.connectionString, prefix)).toEqual([]);

@@ -52,7 +52,7 @@ it('finishes a run whose host was killed mid-run: every cluster once, nothing ru
   // A baseline run, so the crashed run has drift to publish.
   const baseline = await drill.api<EvaluationView>(host, 'POST', '/v1/evaluations', EVALUATE);
   expect(baseline.status).toBe(202);
-  await waitFor('the baseline run', async () => ((await run(baseline.body.id)).status === 'succeeded' ? true : undefined), 30_000);
+  await waitFor('the baseline run', async () => ((await run(baseline.body.id)).status === 'succeeded' ? true : undefined), 60_000);
   const fleet = drill.emulator.fleet;
   for (const c of fleet.clusters) c.violations = [...c.violations, { policyDefinitionName: '95edb821-ddaf-4404-9732-666045e056b4', components: [{ id: 'app/web', name: 'web', type: 'pod' }] }];
 
@@ -63,7 +63,7 @@ it('finishes a run whose host was killed mid-run: every cluster once, nothing ru
   const started = await drill.api<EvaluationView>(host, 'POST', '/v1/evaluations', EVALUATE);
   expect(started.status).toBe(202);
   const runId = started.body.id;
-  await waitFor('a first subscription outcome', async () => ((await outcomes(runId)) >= 1 ? true : undefined), 30_000, 50);
+  await waitFor('a first subscription outcome', async () => ((await outcomes(runId)) >= 1 ? true : undefined), 60_000, 50);
   expect(await outcomes(runId)).toBeLessThan(3);
   await host.kill();
   expect((await drill.entities('runs')).find((e) => e.rowKey === `id|${runId}`)?.['status']).toBe('running');
@@ -73,7 +73,7 @@ it('finishes a run whose host was killed mid-run: every cluster once, nothing ru
   const done = await waitFor('the interrupted run to finish', async () => {
     const r = await run(runId);
     return r.status === 'running' || r.status === 'queued' ? undefined : r;
-  }, 45_000);
+  }, 90_000);
   expect(done).toMatchObject({ status: 'succeeded', subscriptions: { total: 3, succeeded: 3, failed: 0 }, clustersEvaluated: fleet.clusters.length });
   expect((await drill.api<{ value: EvaluationView[] }>(host, 'GET', '/v1/evaluations?top=100', EVALUATE)).body.value.filter((r) => r.status === 'running' || r.status === 'queued')).toEqual([]);
 
@@ -88,11 +88,17 @@ it('finishes a run whose host was killed mid-run: every cluster once, nothing ru
   const drifted = new Set(history.filter((e) => (JSON.parse(String(e['drift'])) as unknown[]).length > 0).map((e) => String(e['clusterId']).toLowerCase()));
   expect(drifted.size).toBeGreaterThan(0);
   const envelopes = (): Envelope[] => drill.received.map((r) => JSON.parse(r.body) as Envelope).filter((e) => e.data['runId'] === runId);
-  await waitFor('evaluation.completed of the run', async () => (envelopes().some((e) => e.type === 'evaluation.completed') ? true : undefined), 30_000);
+  await waitFor('evaluation.completed of the run', async () => (envelopes().some((e) => e.type === 'evaluation.completed') ? true : undefined), 60_000);
   // Every drifting cluster's cluster.compliance.changed arrives, including deliveries the dead host had
   // claimed mid-send (the redelivered message makes its attempt again), and no other.
   const changed = (): Set<string> => new Set(envelopes().filter((e) => e.type === 'cluster.compliance.changed').map((e) => String(e.data['clusterId']).toLowerCase()));
-  await waitFor('every cluster.compliance.changed of the run', async () => (changed().size >= drifted.size ? true : undefined), 30_000);
+  await waitFor('every cluster.compliance.changed of the run', async () => (changed().size >= drifted.size ? true : undefined), 60_000).catch(async (error: unknown) => {
+    // Which deliveries never arrived, and what their records and the host said, for the failure report.
+    const deliveries = await drill.api<{ value: unknown[] }>(host, 'GET', `/v1/webhooks/${hook.body.webhook.id}/deliveries?top=100`, MANAGE_HOOKS);
+    const missing = [...drifted].filter((id) => !changed().has(id));
+    const hostLog = drill.logs.filter((l) => /webhook/i.test(l.message)).map((l) => l.message);
+    throw new Error(`${String(error)}\nmissing: ${JSON.stringify(missing)}\ndeliveries: ${JSON.stringify(deliveries.body.value)}\nhost: ${JSON.stringify(hostLog.slice(-40))}`);
+  });
   expect(changed()).toEqual(drifted);
   const idsByEvent = new Map<string, Set<string>>();
   for (const r of drill.received) {
@@ -103,5 +109,5 @@ it('finishes a run whose host was killed mid-run: every cluster once, nothing ru
     idsByEvent.set(key, set);
   }
   for (const [event, set] of idsByEvent) expect(set.size, event).toBe(1);
-}, 150_000);
+}, 300_000);
 

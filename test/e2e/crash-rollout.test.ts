@@ -47,7 +47,7 @@ it('finishes a rollout whose host was killed between apply and verify: applied o
   await waitFor('the baseline run', async () => {
     const r = await drill.api<EvaluationView>(host, 'GET', `/v1/evaluations/${baseline.body.id}`, EVALUATE);
     return r.body.status === 'succeeded' ? true : undefined;
-  }, 30_000);
+  }, 60_000);
 
   // Verify first asks Policy Insights for a scan, and that call takes 20 s: the kill lands with verify
   // in flight (the gate, which reads policy states only, is not slowed).
@@ -63,7 +63,7 @@ it('finishes a rollout whose host was killed between apply and verify: applied o
   const applied = await waitFor('the wave\'s apply stored', async () => {
     const r = await rollout(id);
     return (r.events ?? []).some((ev) => ev.type === 'wave-applied') ? r : undefined;
-  }, 30_000, 100);
+  }, 60_000, 100);
   expect(applied.state).toBe('running');
   expect(applied.waves[0]!.state).toBe('verifying');
   expect(puts()).toBe(1);
@@ -74,7 +74,7 @@ it('finishes a rollout whose host was killed between apply and verify: applied o
   const done = await waitFor('the interrupted rollout to settle', async () => {
     const r = await rollout(id);
     return SETTLED.includes(r.state) ? r : undefined;
-  }, 60_000, 250);
+  }, 90_000, 250);
   expect(done.state, done.cause).toBe('completed');
   expect(done.waves[0]!.state).toBe('completed');
 
@@ -92,4 +92,4 @@ it('finishes a rollout whose host was killed between apply and verify: applied o
   const all = await drill.api<{ value: RolloutView[] }>(host, 'GET', '/v1/rollouts?top=100', OPERATOR);
   expect(all.status).toBe(200);
   expect(all.body.value.filter((r) => !SETTLED.includes(r.state))).toEqual([]);
-}, 150_000);
+}, 300_000);

@@ -5,7 +5,7 @@
  * `evaluation.completed`. Safe to repeat. Also handles the finalize messages the host gave up on
  * (`evaluation-finalize-poison`), so a run never stays `running`.
  */
-import { summarizeFleet, type SummaryInput } from '../domain/fleet-summary.js';
+import { FleetSummaryBuilder } from '../domain/fleet-summary.js';
 import type { FleetSummary } from '../domain/model.js';
 import type { EvaluationCompletedData } from '../domain/webhook-events.js';
 import { outboundEventId, publishAll } from './event-publishing.js';
@@ -57,16 +57,30 @@ export class EvaluationRunFinalizer {
     this.log = deps.log ?? silentEvaluationLog;
   }
 
-  /** Every current cluster state (stale ones included) as the fleet summary reads it. */
-  private async summaryInputs(): Promise<SummaryInput[]> {
-    const inputs: SummaryInput[] = [];
+  /**
+   * The fleet summary over every current cluster state (stale ones included), read page by page and
+   * folded into counters as it goes: finalize holds one page, never the fleet (its memory stays flat
+   * as the estate grows). With `outsideRun`, also counts the stored clusters of subscriptions not in
+   * that set (for {@link markUndiscovered}).
+   */
+  private async summarize(runId: string, generatedAt: string, outsideRun?: ReadonlySet<string>): Promise<{ summary: FleetSummary; notInRun: Map<string, { clusters: number; current: number }> }> {
+    const builder = new FleetSummaryBuilder();
+    const notInRun = new Map<string, { clusters: number; current: number }>();
     let token: string | undefined;
     do {
       const page = await this.deps.clusters.listSummaryInputs(SUMMARY_INPUT_PAGE_SIZE, token);
-      inputs.push(...page.items);
+      for (const input of page.items) {
+        builder.add(input);
+        const sub = input.subscriptionId.toLowerCase();
+        if (outsideRun === undefined || outsideRun.has(sub)) continue;
+        const entry = notInRun.get(sub) ?? { clusters: 0, current: 0 };
+        entry.clusters += 1;
+        if (!input.stale) entry.current += 1;
+        notInRun.set(sub, entry);
+      }
       token = page.continuationToken;
     } while (token !== undefined);
-    return inputs;
+    return { summary: builder.build(runId, generatedAt), notInRun };
   }
 
   /**
@@ -74,17 +88,7 @@ export class EvaluationRunFinalizer {
    * `AZURE_SUBSCRIPTION_IDS`, disabled) would otherwise count as current forever: they are marked
    * stale (unless a newer run has seen them since this one started) and listed on the run.
    */
-  private async markUndiscovered(run: EvaluationRun, inputs: readonly SummaryInput[], at: string): Promise<{ list: SubscriptionNotDiscovered[]; marked: number }> {
-    const inRun = new Set((await this.deps.runs.subscriptionsWithOutcome(run.id)).map((s) => s.toLowerCase()));
-    const stored = new Map<string, { clusters: number; current: number }>();
-    for (const input of inputs) {
-      const sub = input.subscriptionId.toLowerCase();
-      if (inRun.has(sub)) continue;
-      const entry = stored.get(sub) ?? { clusters: 0, current: 0 };
-      entry.clusters += 1;
-      if (!input.stale) entry.current += 1;
-      stored.set(sub, entry);
-    }
+  private async markUndiscovered(run: EvaluationRun, stored: ReadonlyMap<string, { clusters: number; current: number }>, at: string): Promise<{ list: SubscriptionNotDiscovered[]; marked: number }> {
     let marked = 0;
     for (const [sub, entry] of stored) {
       if (entry.current > 0) marked += await this.deps.clusters.markStale(sub, { lastSeenNoLaterThan: run.startedAt ?? at });
@@ -116,12 +120,12 @@ export class EvaluationRunFinalizer {
     }
     // A repeated finalize reuses the first completion time, so it stores the same summary.
     const generatedAt = counted.completedAt ?? clock.now().toISOString();
-    let inputs = await this.summaryInputs();
     // A partial-estate run looked at some subscriptions on purpose: the others are not "not discovered".
-    const undiscovered = counted.scope === 'partial-estate' ? { list: [], marked: 0 } : await this.markUndiscovered(counted, inputs, generatedAt);
+    const inRun = counted.scope === 'partial-estate' ? undefined : new Set((await runs.subscriptionsWithOutcome(runId)).map((s) => s.toLowerCase()));
+    const scanned = await this.summarize(runId, generatedAt, inRun);
+    const undiscovered = inRun === undefined ? { list: [], marked: 0 } : await this.markUndiscovered(counted, scanned.notInRun, generatedAt);
     // Rare (a subscription just dropped out): read again rather than guess which rows changed.
-    if (undiscovered.marked > 0) inputs = await this.summaryInputs();
-    const summary = summarizeFleet(runId, generatedAt, inputs);
+    const summary = undiscovered.marked > 0 ? (await this.summarize(runId, generatedAt)).summary : scanned.summary;
     await summaries.put(summary);
     try {
       // Before the run shows as complete, so a complete run has its manifest (its end = completedAt).
@@ -142,7 +146,7 @@ export class EvaluationRunFinalizer {
       this.log.warn(`run ${runId}: history retention failed on the last attempt, left for the next run: ${errorText(error)}`);
       purged = 'no';
     }
-    this.log.info(`run ${runId} ${run.status}: ${inputs.length} cluster(s) in the summary, history retention removed ${purged} unit(s)`);
+    this.log.info(`run ${runId} ${run.status}: ${summary.totals.clusters} cluster(s) in the summary, history retention removed ${purged} unit(s)`);
     // After the run and summary are stored. A failure fails this finalize message, which the queue
     // retries (finalize is idempotent and the event id is the run's).
     const data: EvaluationCompletedData = {

@@ -14,18 +14,64 @@ export interface SummaryInput {
 
 const emptyTally = (): Record<ControlStatus, number> => ({ pass: 0, fail: 0, unknown: 0, not_applicable: 0, exempt: 0 });
 
+interface TotalsAccumulator {
+  clusters: number;
+  compliant: number;
+  stale: number;
+  scoreSum: number;
+}
+
+const emptyTotals = (): TotalsAccumulator => ({ clusters: 0, compliant: 0, stale: 0, scoreSum: 0 });
+
 /** Mean score with one decimal; an empty set of clusters scores 100, like a cluster with nothing to fail. */
-function totalsOf(clusters: readonly SummaryInput[]): PostureTotals {
-  let compliant = 0;
-  let stale = 0;
-  let scoreSum = 0;
-  for (const c of clusters) {
-    if (isCompliant(c.evaluation)) compliant++;
-    if (c.stale) stale++;
-    scoreSum += c.evaluation.score;
+function totalsOf(t: TotalsAccumulator): PostureTotals {
+  const averageScore = t.clusters === 0 ? 100 : Math.round((10 * t.scoreSum) / t.clusters) / 10;
+  return { clusters: t.clusters, compliant: t.compliant, noncompliant: t.clusters - t.compliant, stale: t.stale, averageScore };
+}
+
+/**
+ * The fleet summary built one cluster at a time, holding only counters (per control and per
+ * subscription), so a run's finalize reads the fleet page by page instead of keeping every cluster in
+ * memory. `build` gives what {@link summarizeFleet} gives for the same clusters in the same order.
+ */
+export class FleetSummaryBuilder {
+  private readonly perControl: Record<string, StatusTally> = {};
+  private readonly perSubscription = new Map<string, TotalsAccumulator>();
+  private readonly totals = emptyTotals();
+
+  constructor() {
+    for (const control of listControls()) this.perControl[control.id] = emptyTally();
   }
-  const averageScore = clusters.length === 0 ? 100 : Math.round((10 * scoreSum) / clusters.length) / 10;
-  return { clusters: clusters.length, compliant, noncompliant: clusters.length - compliant, stale, averageScore };
+
+  /** Clusters added so far. */
+  get clusters(): number {
+    return this.totals.clusters;
+  }
+
+  add(c: SummaryInput): void {
+    for (const r of c.evaluation.controls) {
+      const tally = (this.perControl[r.controlId] ??= emptyTally());
+      tally[r.status]++;
+    }
+    const key = c.subscriptionId.toLowerCase();
+    let sub = this.perSubscription.get(key);
+    if (sub === undefined) this.perSubscription.set(key, (sub = emptyTotals()));
+    const compliant = isCompliant(c.evaluation);
+    for (const t of [this.totals, sub]) {
+      t.clusters++;
+      if (compliant) t.compliant++;
+      if (c.stale) t.stale++;
+      t.scoreSum += c.evaluation.score;
+    }
+  }
+
+  build(runId: string, generatedAt: string): FleetSummary {
+    const perControl: Record<string, StatusTally> = {};
+    for (const [id, tally] of Object.entries(this.perControl)) perControl[id] = { ...tally };
+    const perSubscription: Record<string, PostureTotals> = {};
+    for (const key of [...this.perSubscription.keys()].sort()) perSubscription[key] = totalsOf(this.perSubscription.get(key) ?? emptyTotals());
+    return { runId, generatedAt, totals: totalsOf(this.totals), perControl, perSubscription };
+  }
 }
 
 /**
@@ -34,26 +80,9 @@ function totalsOf(clusters: readonly SummaryInput[]): PostureTotals {
  * `totals.clusters` always equals `clusters.length`.
  */
 export function summarizeFleet(runId: string, generatedAt: string, clusters: readonly SummaryInput[]): FleetSummary {
-  const perControl: Record<string, StatusTally> = {};
-  for (const control of listControls()) perControl[control.id] = emptyTally();
-  for (const c of clusters) {
-    for (const r of c.evaluation.controls) {
-      const tally = (perControl[r.controlId] ??= emptyTally());
-      tally[r.status]++;
-    }
-  }
-
-  const bySubscription = new Map<string, SummaryInput[]>();
-  for (const c of clusters) {
-    const key = c.subscriptionId.toLowerCase();
-    const list = bySubscription.get(key);
-    if (list === undefined) bySubscription.set(key, [c]);
-    else list.push(c);
-  }
-  const perSubscription: Record<string, PostureTotals> = {};
-  for (const key of [...bySubscription.keys()].sort()) perSubscription[key] = totalsOf(bySubscription.get(key) ?? []);
-
-  return { runId, generatedAt, totals: totalsOf(clusters), perControl, perSubscription };
+  const builder = new FleetSummaryBuilder();
+  for (const c of clusters) builder.add(c);
+  return builder.build(runId, generatedAt);
 }
 
 // ---------------------------------------------------------------------------------------------

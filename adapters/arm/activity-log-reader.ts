@@ -13,6 +13,7 @@ import { activityLogFilter, type ActivityLogEntry } from '../../domain/control-p
 import { sdkClientOptions, type ArmConnection } from './arm-client-options.js';
 import { armFailure } from './arm-errors.js';
 import { DEFAULT_ARM_REQUEST_TIMEOUT_MS } from './azure-inventory-reader.js';
+import { PerSubscriptionClients } from './per-subscription-clients.js';
 
 /** The only fields the watch reads: smaller pages than the whole `EventData` (claims are large). */
 export const ACTIVITY_LOG_SELECT = [
@@ -74,7 +75,14 @@ export function toActivityLogEntry(e: EventData, subscriptionId: string): Activi
 }
 
 export class ArmActivityLogReader implements ActivityLogReader {
-  private readonly clients = new Map<string, MonitorClient>();
+  private readonly clients = new PerSubscriptionClients<MonitorClient>((subscriptionId) => {
+    const options = sdkClientOptions({ ...this.connection, requestTimeoutMs: this.timeoutMs });
+    const origin = new URL(options.endpoint).origin;
+    return new MonitorClient(this.connection.credential, subscriptionId, {
+      ...options,
+      additionalPolicies: [...(options.additionalPolicies ?? []), { policy: sameOriginPolicy(origin), position: 'perCall' }],
+    });
+  });
   private readonly timeoutMs: number;
 
   constructor(private readonly connection: ArmConnection) {
@@ -96,16 +104,7 @@ export class ArmActivityLogReader implements ActivityLogReader {
   }
 
   private client(subscriptionId: string): MonitorClient {
-    let client = this.clients.get(subscriptionId);
-    if (client === undefined) {
-      const options = sdkClientOptions({ ...this.connection, requestTimeoutMs: this.timeoutMs });
-      const origin = new URL(options.endpoint).origin;
-      client = new MonitorClient(this.connection.credential, subscriptionId, {
-        ...options,
-        additionalPolicies: [...(options.additionalPolicies ?? []), { policy: sameOriginPolicy(origin), position: 'perCall' }],
-      });
-      this.clients.set(subscriptionId, client);
-    }
-    return client;
+    return this.clients.get(subscriptionId);
   }
+
 }

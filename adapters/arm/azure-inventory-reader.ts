@@ -25,6 +25,7 @@ import { armFailure, statusOf } from './arm-errors.js';
 
 export { ArmRequestError, ArmRetryLaterError, retryAfterSecondsOf } from './arm-errors.js';
 import { toConnectedClusterRecord, toExtensionFact, toFluxFact, toPolicyStateFact } from './arm-wire-mapping.js';
+import { PerSubscriptionClients } from './per-subscription-clients.js';
 
 /** `@azure/arm-hybridkubernetes` 2.1.0 speaks 2021-10-01 and drops kind/aadProfile/arcAgentProfile/…; this version carries them. */
 export const CONNECTED_CLUSTERS_API_VERSION = '2026-03-01';
@@ -99,7 +100,7 @@ export class ArmInventoryReader implements AzureInventoryReader {
   /** Policy states: `api-version` on the first request only; a nextLink is followed exactly as ARM returns it (as the SDK does). */
   private readonly restUnversioned: Client;
   private readonly limit: ConcurrencyLimit;
-  private readonly policyClients = new Map<string, PolicyClient>();
+  private readonly policyClients = new PerSubscriptionClients((subscriptionId) => new PolicyClient(this.connection.credential, subscriptionId, this.options));
   /** Set once the service refused `$expand=components` at subscription scope (then never asked again). */
   private componentsRefused = false;
 
@@ -275,11 +276,6 @@ export class ArmInventoryReader implements AzureInventoryReader {
   }
 
   private policyClient(subscriptionId: string): PolicyClient {
-    let client = this.policyClients.get(subscriptionId);
-    if (!client) {
-      client = new PolicyClient(this.connection.credential, subscriptionId, this.options);
-      this.policyClients.set(subscriptionId, client);
-    }
-    return client;
+    return this.policyClients.get(subscriptionId);
   }
 }

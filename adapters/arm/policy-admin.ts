@@ -10,6 +10,7 @@ import { DependencyError, NotFoundError, UnprocessableError } from '../../domain
 import { armFailure, statusOf } from './arm-errors.js';
 import type { RemediationStarter, RemediationTaskState } from '../../application/ports.js';
 import { sdkClientOptions, type ArmConnection, type SdkClientOptions } from './arm-client-options.js';
+import { PerSubscriptionClients } from './per-subscription-clients.js';
 
 export interface AssignmentRef {
   /** Scope without the leading slash, as the SDK expects it (`subscriptions/{id}[/resourceGroups/{rg}]`). */
@@ -52,8 +53,8 @@ function failure(operation: string, target: string, e: unknown): Error {
 export class ArmPolicyAdmin {
   private readonly options: SdkClientOptions;
   private readonly policy: PolicyClient;
-  private readonly insights = new Map<string, PolicyInsightsClient>();
-  private readonly policyBySubscription = new Map<string, PolicyClient>();
+  private readonly insights = new PerSubscriptionClients((subscriptionId) => new PolicyInsightsClient(this.connection.credential, subscriptionId, this.options));
+  private readonly policyBySubscription = new PerSubscriptionClients((subscriptionId) => new PolicyClient(this.connection.credential, subscriptionId, this.options));
 
   constructor(private readonly connection: ArmConnection & { readonly pollIntervalMs?: number | undefined }) {
     this.options = sdkClientOptions(connection);
@@ -177,21 +178,11 @@ export class ArmPolicyAdmin {
   }
 
   private subscriptionPolicyClient(subscriptionId: string): PolicyClient {
-    let client = this.policyBySubscription.get(subscriptionId);
-    if (!client) {
-      client = new PolicyClient(this.connection.credential, subscriptionId, this.options);
-      this.policyBySubscription.set(subscriptionId, client);
-    }
-    return client;
+    return this.policyBySubscription.get(subscriptionId);
   }
 
   private insightsClient(subscriptionId: string): PolicyInsightsClient {
-    let client = this.insights.get(subscriptionId);
-    if (!client) {
-      client = new PolicyInsightsClient(this.connection.credential, subscriptionId, this.options);
-      this.insights.set(subscriptionId, client);
-    }
-    return client;
+    return this.insights.get(subscriptionId);
   }
 }
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { listControls } from '../../../domain/control-catalog.js';
 import { evaluateCluster } from '../../../domain/evaluate-cluster.js';
-import { csvField, summarizeFleet, toCsv, type SummaryInput } from '../../../domain/fleet-summary.js';
+import { csvField, FleetSummaryBuilder, summarizeFleet, toCsv, type SummaryInput } from '../../../domain/fleet-summary.js';
 import { FRAMEWORK_REPORT_CSV_HEADER, frameworkReportToCsv, type RequirementReportRow } from '../../../domain/framework-report.js';
 import type { ControlStatus } from '../../../domain/model.js';
 import { context, snapshot } from './builders.js';
@@ -160,6 +160,28 @@ describe('CSV exports hold no formula', () => {
         const back = parseCsv(toCsv(records));
         expect(back.map((r) => r.length)).toEqual(records.map((r) => r.length));
         for (const cell of back.flat()) expect(executable(cell)).toBe(false);
+      }),
+    );
+  });
+});
+
+describe('FleetSummaryBuilder', () => {
+  it('property: fed page by page, it gives the summary of the whole fleet at once (and build leaves it usable)', () => {
+    const statusArb = fc.constantFrom<ControlStatus>('pass', 'fail', 'unknown', 'not_applicable', 'exempt');
+    const evalArb = fc.record({
+      controls: fc.array(fc.record({ controlId: fc.constantFrom(...listControls().map((c) => c.id), 'X-OTHER'), status: statusArb, severity: fc.constant('high' as const), evidence: fc.constant('') }), { maxLength: 6 }),
+      score: fc.integer({ min: 0, max: 100 }),
+    });
+    const clustersArb = fc.array(fc.record({ subscriptionId: fc.constantFrom('s1', 's2', 'S1', 's3'), stale: fc.boolean(), evaluation: evalArb }), { maxLength: 40 });
+    fc.assert(
+      fc.property(clustersArb, fc.integer({ min: 1, max: 7 }), (cs, pageSize) => {
+        const builder = new FleetSummaryBuilder();
+        for (let i = 0; i < cs.length; i += pageSize) {
+          for (const c of cs.slice(i, i + pageSize)) builder.add(c);
+          builder.build('r', 't'); // an intermediate build must not change what follows
+        }
+        expect(builder.clusters).toBe(cs.length);
+        expect(builder.build('r', 't')).toEqual(summarizeFleet('r', 't', cs));
       }),
     );
   });

@@ -20,6 +20,7 @@ import {
   type BreakGlassFact,
   type ControlPlaneEvent,
 } from '../domain/control-plane-events.js';
+import { armFailureOf, permanentArmFailureOf } from '../domain/arm-failure.js';
 import type { ExtensionFact } from '../domain/model.js';
 import type { OutboundEvent } from '../domain/webhook-events.js';
 import { outboundEventId } from './event-publishing.js';
@@ -29,12 +30,11 @@ import type {
   AzureInventoryReader,
   Clock,
   ClusterStateRepository,
-  ControlPlaneEventQuery,
   ControlPlaneEventRepository,
+  ControlPlaneWatchFailure,
   ControlPlaneWatchState,
   EventPublisher,
   MessageQueue,
-  Page,
 } from './ports.js';
 
 export interface ControlPlaneWatchSettings {
@@ -77,6 +77,12 @@ export interface WatchOutcome {
   /** Events published by this read (new, or stored earlier and not yet published). */
   readonly published: number;
 }
+
+/** What recording a poisoned watch message did. */
+export type WatchPoisonOutcome =
+  | { readonly kind: 'recorded'; readonly failure: ControlPlaneWatchFailure }
+  /** A read after the message was queued succeeded: its window is covered, nothing was lost. */
+  | { readonly kind: 'superseded'; readonly lastSuccessAt: string };
 
 /** A cluster as the watch needs it. */
 export interface WatchedCluster {
@@ -140,8 +146,9 @@ export class ControlPlaneWatchService implements RunControlPlaneSource {
 
   /**
    * Reads the subscription's log from its watermark, stores and publishes what is new, then moves the
-   * watermark. A read failure is recorded on the watch state (`lastError`) and rethrown; so is a
-   * publish failure (the watermark stays, the next attempt publishes the same events).
+   * watermark. A read failure is recorded on the watch state (`lastFailure`, with the ARM error code)
+   * and rethrown; so is a store or publish failure (the watermark stays, the next attempt publishes
+   * the same events).
    */
   async watchSubscription(subscriptionId: string, options: { readonly clusters?: readonly WatchedCluster[] | undefined } = {}): Promise<WatchOutcome> {
     const { events, settings, clock } = this.deps;
@@ -153,7 +160,13 @@ export class ControlPlaneWatchService implements RunControlPlaneSource {
     try {
       entries = await this.deps.activityLog.list(sub, window.from, window.to);
     } catch (error) {
-      await this.saveFailure(previous, sub, now, `Activity Log not read: ${errorText(error)}`);
+      await this.saveFailure(previous, sub, {
+        at: now.toISOString(),
+        stage: 'read',
+        code: armFailureOf(error)?.code ?? 'ActivityLogReadFailed',
+        message: `Activity Log not read: ${errorText(error)}`,
+        hint: permanentArmFailureOf(error)?.hint,
+      });
       throw error;
     }
     const clusters = options.clusters ?? (await this.deps.clusters.listBySubscription(sub)).map((c) => ({ id: c.id, resourceGroup: c.resourceGroup, location: c.location }));
@@ -187,19 +200,47 @@ export class ControlPlaneWatchService implements RunControlPlaneSource {
       }
     }
     if (failure !== undefined) {
-      await this.saveFailure(previous, sub, now, `control-plane events not stored or published: ${errorText(failure)}`);
+      await this.saveFailure(previous, sub, { at: now.toISOString(), stage: 'store', code: 'EventsNotStored', message: `control-plane events not stored or published: ${errorText(failure)}` });
       throw failure;
     }
-    await events.saveWatchState({ subscriptionId: sub, coverage: extendCoverage(previous?.coverage, window), lastAttemptAt: now.toISOString(), lastSuccessAt: now.toISOString() });
+    // The last failure stays on record (operators see when and why it last failed), now in the past.
+    await events.saveWatchState({ subscriptionId: sub, coverage: extendCoverage(previous?.coverage, window), lastAttemptAt: now.toISOString(), lastSuccessAt: now.toISOString(), lastFailure: previous?.lastFailure });
     this.log.info(`control-plane watch ${sub}: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} read (${window.from.toISOString()} … ${window.to.toISOString()}), ${kept.size} kept, ${published} published`);
     return { subscriptionId: sub, window: { from: window.from.toISOString(), to: window.to.toISOString() }, read: entries.length, kept: kept.size, published };
   }
 
-  private async saveFailure(previous: ControlPlaneWatchState | undefined, sub: string, now: Date, error: string): Promise<void> {
-    this.log.warn(`control-plane watch ${sub}: ${error}`);
+  private async saveFailure(previous: ControlPlaneWatchState | undefined, sub: string, failure: ControlPlaneWatchFailure): Promise<void> {
+    this.log.warn(`control-plane watch ${sub}: ${failure.code}: ${failure.message}`);
     await this.deps.events
-      .saveWatchState({ ...(previous ?? {}), subscriptionId: sub, lastAttemptAt: now.toISOString(), lastError: error })
+      .saveWatchState({ ...(previous ?? {}), subscriptionId: sub, lastAttemptAt: failure.at, lastFailure: failure })
       .catch((e: unknown) => this.log.warn(`control-plane watch ${sub}: watch state not saved: ${errorText(e)}`));
+  }
+
+  /**
+   * A watch message the host gave up on (`controlplane-watch-poison`): every delivery threw or timed
+   * out. Recorded as the subscription's last failure (`Poisoned`, naming the failure the deliveries
+   * recorded, if any) so the watch-state view shows it; nothing is re-read here, the next tick reads
+   * from the unchanged watermark. A message overtaken by a later successful read changes nothing.
+   */
+  async recordPoisoned(message: ControlPlaneWatchMessage, deliveries: number): Promise<WatchPoisonOutcome> {
+    const sub = message.subscriptionId.toLowerCase();
+    const previous = await this.deps.events.getWatchState(sub);
+    if (previous?.lastSuccessAt !== undefined && Date.parse(previous.lastSuccessAt) > Date.parse(message.requestedAt)) {
+      return { kind: 'superseded', lastSuccessAt: previous.lastSuccessAt };
+    }
+    const cause = previous?.lastFailure !== undefined && previous.lastFailure.stage !== 'poison' && Date.parse(previous.lastFailure.at) >= Date.parse(message.requestedAt) ? previous.lastFailure : undefined;
+    const failure: ControlPlaneWatchFailure = {
+      at: this.deps.clock.now().toISOString(),
+      stage: 'poison',
+      code: 'Poisoned',
+      message:
+        cause !== undefined
+          ? `watch message queued at ${message.requestedAt} gave no outcome after ${deliveries} deliveries; the last one failed with ${cause.code}: ${cause.message}`
+          : `watch message queued at ${message.requestedAt} gave no outcome after ${deliveries} deliveries (function timeout, host crash or a storage failure while recording)`,
+      hint: cause?.hint,
+    };
+    await this.deps.events.saveWatchState({ ...(previous ?? {}), subscriptionId: sub, lastFailure: failure });
+    return { kind: 'recorded', failure };
   }
 
   /**
@@ -245,13 +286,5 @@ export class ControlPlaneWatchService implements RunControlPlaneSource {
     const days = this.deps.settings.retentionDays;
     if (days <= 0) return 0;
     return this.deps.events.purgeOlderThan(new Date(this.deps.clock.now().getTime() - days * DAY_MS).toISOString());
-  }
-
-  list(query: ControlPlaneEventQuery): Promise<Page<ControlPlaneEvent>> {
-    return this.deps.events.list(query);
-  }
-
-  watchStates(): Promise<ControlPlaneWatchState[]> {
-    return this.deps.events.listWatchStates();
   }
 }

@@ -190,6 +190,8 @@ export function parseRemediationCheckMessage(payload: unknown): RemediationCheck
 export const CONTROL_PLANE_QUEUES = Object.freeze({
   /** One message per subscription and watch tick: read its Activity Log from the watermark. */
   watch: 'controlplane-watch',
+  /** Where the host moves a watch message after `MAX_DEQUEUE_COUNT` failed deliveries. */
+  watchPoison: 'controlplane-watch-poison',
 });
 
 export interface ControlPlaneWatchMessage {

@@ -490,8 +490,30 @@ export interface ControlPlaneWatchState {
   readonly coverage?: import('../domain/control-plane-events.js').WatchCoverage | undefined;
   readonly lastAttemptAt?: string | undefined;
   readonly lastSuccessAt?: string | undefined;
-  /** Set while the last attempt failed (the log could not be read); cleared by the next success. */
-  readonly lastError?: string | undefined;
+  /**
+   * The latest failed attempt, kept after later successes (the subscription is failing while its `at`
+   * is after `lastSuccessAt`, or there was no success).
+   */
+  readonly lastFailure?: ControlPlaneWatchFailure | undefined;
+}
+
+/**
+ * Where a watch attempt failed: `read` (the Activity Log did not answer), `store` (events not stored or
+ * published; the watermark stays), `poison` (the host gave up on the subscription's watch message).
+ */
+export type ControlPlaneWatchFailureStage = 'read' | 'store' | 'poison';
+
+export interface ControlPlaneWatchFailure {
+  readonly at: string;
+  readonly stage: ControlPlaneWatchFailureStage;
+  /**
+   * Stable code: the ARM error code of a read (`AuthorizationFailed`, `HTTP 500`, `RequestTimeout`…),
+   * else `ActivityLogReadFailed`, `EventsNotStored` or `Poisoned`.
+   */
+  readonly code: string;
+  readonly message: string;
+  /** What an operator should do, for a permanent ARM failure (a missing role, a disabled subscription). */
+  readonly hint?: string | undefined;
 }
 
 export interface ControlPlaneEventQuery {

@@ -1,4 +1,4 @@
-/** Control-plane events from the Azure Activity Log: fleet-wide and per cluster. */
+/** Control-plane events from the Azure Activity Log, fleet-wide and per cluster, and each subscription's watch state. */
 import type { ApiRuntime } from '../adapters/http/api-runtime.js';
 import { registerOperations } from '../adapters/http/azure-functions.js';
 import { toCollection } from '../adapters/http/collections.js';
@@ -26,4 +26,9 @@ export const listClusterControlPlaneEvents = defineOperation<{ subscriptionId: s
   }),
 );
 
-registerOperations([listControlPlaneEvents, listClusterControlPlaneEvents], runtime);
+export const getControlPlaneWatch = defineOperation('getControlPlaneWatch', async ({ services }) => ({
+  status: 200,
+  body: await services.controlPlane.watchStates(),
+}));
+
+registerOperations([listControlPlaneEvents, listClusterControlPlaneEvents, getControlPlaneWatch], runtime);

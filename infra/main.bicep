@@ -153,9 +153,10 @@ var tags = { 'azd-env-name': environmentName, application: 'arc-compliance' }
 var functionAppName = '${abbreviations.functionApp}api-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
 
-// Queue names come from application/messages.ts (QUEUES, ROLLOUT_QUEUES, WEBHOOK_QUEUES, REMEDIATION_QUEUES); test/infra
-// checks they are all here. The `-poison` queues the app consumes are listed too (a queue trigger needs
-// its queue); the host creates any other `<queue>-poison` queue itself when it first needs one.
+// Queue names come from application/messages.ts (QUEUES, ROLLOUT_QUEUES, WEBHOOK_QUEUES, REMEDIATION_QUEUES,
+// CONTROL_PLANE_QUEUES); test/infra checks they are all here. The `-poison` queues the app consumes are listed
+// too (a queue trigger needs its queue); the host creates any other `<queue>-poison` queue itself when it
+// first needs one.
 var queueNames = [
   'evaluation-collect'
   'evaluation-finalize'
@@ -167,6 +168,8 @@ var queueNames = [
   'webhook-deliveries-deadletter'
   'remediation-checks'
   'remediation-checks-poison'
+  'controlplane-watch'
+  'controlplane-watch-poison'
 ]
 
 // The API's app roles as the registration script creates them (output CALLER_APP_ROLES). The API itself

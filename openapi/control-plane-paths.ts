@@ -59,6 +59,16 @@ export const controlPlanePaths: Record<string, Partial<Record<'get', Operation>>
       responses: { '200': json(ref('ControlPlaneEventList'), 'A page of events.'), '404': respRef('NotFound') },
     }),
   },
+  '/api/v1/control-plane-watch': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'getControlPlaneWatch',
+      summary: "Each subscription's Activity Log watch: watermark, last successful read, last failure",
+      description:
+        'One entry per subscription the watch has tried to read, failing ones first. A subscription whose Activity Log cannot be read (a missing role, a disabled subscription, a message the host gave up on) is `failing` with the failure\'s stage, code and time; ARC-TD-04 is `unknown` for its clusters until a read covers the lookback again.',
+      tags: [controlPlaneTag.name],
+      responses: { '200': json(ref('ControlPlaneWatchReport'), 'The watch state of every subscription.') },
+    }),
+  },
 };
 
 const str: Schema = { type: 'string' };
@@ -91,6 +101,45 @@ export const controlPlaneSchemas: Record<string, Schema> = {
       correlationId: str,
       clientIpAddress: str,
       location: { type: 'string', description: "The cluster's Azure location when known (a resource-group change: when all its clusters share one); absent on events stored before it was recorded." },
+    },
+  },
+  ControlPlaneWatchFailure: {
+    type: 'object',
+    required: ['at', 'stage', 'code', 'message'],
+    additionalProperties: false,
+    properties: {
+      at: dateTime,
+      stage: {
+        type: 'string',
+        enum: ['read', 'store', 'poison'],
+        description: '`read`: the Activity Log did not answer; `store`: events not stored or published (the watermark stayed); `poison`: the host gave up on the watch message after its retries.',
+      },
+      code: { type: 'string', description: 'The ARM error code of a failed read (`AuthorizationFailed`, `SubscriptionNotFound`, `HTTP 500`, `RequestTimeout`, …), else `ActivityLogReadFailed`, `EventsNotStored` or `Poisoned`.' },
+      message: str,
+      hint: { type: 'string', description: 'What to do, for a failure retrying cannot fix (a missing role, a disabled or missing subscription).' },
+    },
+  },
+  ControlPlaneWatchState: {
+    type: 'object',
+    required: ['subscriptionId', 'status'],
+    additionalProperties: false,
+    properties: {
+      subscriptionId: { type: 'string', pattern: GUID_PATTERN },
+      status: { type: 'string', enum: ['ok', 'failing'], description: '`failing` while the latest attempt failed (or none ever succeeded).' },
+      watermark: { ...dateTime, description: 'End of the continuous range read so far; the next read starts an hour before it. Absent before the first successful read.' },
+      coverage: { type: 'object', required: ['from', 'to'], additionalProperties: false, properties: { from: dateTime, to: dateTime }, description: 'The continuous `eventTimestamp` range read so far.' },
+      lastAttemptAt: dateTime,
+      lastSuccessAt: dateTime,
+      lastFailure: { ...ref('ControlPlaneWatchFailure'), description: 'The latest failure, kept after later successes (compare `at` with `lastSuccessAt`).' },
+    },
+  },
+  ControlPlaneWatchReport: {
+    type: 'object',
+    required: ['value', 'failing'],
+    additionalProperties: false,
+    properties: {
+      value: { type: 'array', items: ref('ControlPlaneWatchState') },
+      failing: { type: 'integer', minimum: 0, description: 'How many subscriptions are failing.' },
     },
   },
   ControlPlaneEventList: {

@@ -215,6 +215,11 @@ describe('catalog and fleet', () => {
     const path = `/api/v1${clusterPath(e.cluster('store-ams-001')).slice(3)}/control-plane-events`;
     const mine = await call('listClusterControlPlaneEvents', 'GET', path);
     expect(mine.body.value?.map((v) => v['kind']).sort()).toEqual(['break-glass-credential', 'policy-assignment-written', 'role-assignment-written']);
+    // The run's collect read every subscription's log: each one is watched, none failing.
+    const watch = await call('getControlPlaneWatch', 'GET', '/api/v1/control-plane-watch');
+    expect(watch.body['failing']).toBe(0);
+    expect(watch.body.value?.map((v) => v['subscriptionId']).sort()).toEqual(Object.values(DEMO_SUBSCRIPTIONS).map((s) => s.toLowerCase()).sort());
+    expect(watch.body.value?.every((v) => v['status'] === 'ok' && typeof v['watermark'] === 'string')).toBe(true);
   });
 
   it('400 with the offending parameter for bad query values', async () => {

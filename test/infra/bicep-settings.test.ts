@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../config/settings.js';
-import { QUEUES, REMEDIATION_QUEUES, ROLLOUT_QUEUES, WEBHOOK_QUEUES } from '../../application/messages.js';
+import { CONTROL_PLANE_QUEUES, QUEUES, REMEDIATION_QUEUES, ROLLOUT_QUEUES, WEBHOOK_QUEUES } from '../../application/messages.js';
 import { infraFiles, readJson, readText, stripBicepComments } from './infra-files.js';
 
 const bicep = infraFiles('.bicep').map((f) => ({ ...f, code: stripBicepComments(f.text) }));
@@ -152,7 +152,7 @@ describe('function app', () => {
     const start = main.indexOf('var queueNames = [');
     const block = main.slice(start, main.indexOf(']', start));
     const declared = [...block.matchAll(/'([a-z0-9-]+)'/g)].map((m) => m[1]);
-    expect(new Set(declared)).toEqual(new Set([...Object.values(QUEUES), ...Object.values(ROLLOUT_QUEUES), ...Object.values(WEBHOOK_QUEUES), ...Object.values(REMEDIATION_QUEUES)]));
+    expect(new Set(declared)).toEqual(new Set([...Object.values(QUEUES), ...Object.values(ROLLOUT_QUEUES), ...Object.values(WEBHOOK_QUEUES), ...Object.values(REMEDIATION_QUEUES), ...Object.values(CONTROL_PLANE_QUEUES)]));
     expect(main).toMatch(/queueNames:\s*queueNames/);
   });
 

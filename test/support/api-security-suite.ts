@@ -43,6 +43,7 @@ export function sampleRequests(ids: SampleIds): Record<string, SampleRequest> {
     getClusterHistory: { method: 'GET', path: `/api/v1/clusters/${ids.clusterPath}/history` },
     listControlPlaneEvents: { method: 'GET', path: '/api/v1/control-plane-events' },
     listClusterControlPlaneEvents: { method: 'GET', path: `/api/v1/clusters/${ids.clusterPath}/control-plane-events` },
+    getControlPlaneWatch: { method: 'GET', path: '/api/v1/control-plane-watch' },
     getSummary: { method: 'GET', path: '/api/v1/summary' },
     listFrameworks: { method: 'GET', path: '/api/v1/frameworks' },
     getFrameworkReport: { method: 'GET', path: '/api/v1/frameworks/cis/report' },

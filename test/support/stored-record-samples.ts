@@ -420,7 +420,22 @@ export const RECORD_SAMPLES: readonly RecordSample[] = [
   },
   {
     kind: 'control-plane-watch',
-    write: (r) => r.controlPlane.saveWatchState({ subscriptionId: '00000000-0000-0000-0000-0000000000aa', coverage: { from: '2026-04-01T00:00:00.000Z', to: '2026-05-01T12:00:00.000Z' }, lastAttemptAt: '2026-05-01T12:00:00.000Z', lastSuccessAt: '2026-05-01T12:00:00.000Z' }),
+    write: async (r) => {
+      // Recovered: the last failure stays on record, before the last success.
+      await r.controlPlane.saveWatchState({
+        subscriptionId: '00000000-0000-0000-0000-0000000000aa',
+        coverage: { from: '2026-04-01T00:00:00.000Z', to: '2026-05-01T12:00:00.000Z' },
+        lastAttemptAt: '2026-05-01T12:00:00.000Z',
+        lastSuccessAt: '2026-05-01T12:00:00.000Z',
+        lastFailure: { at: '2026-05-01T11:45:00.000Z', stage: 'read', code: 'HTTP 500', message: 'Activity Log not read: DependencyError: activityLogs.list failed (500)' },
+      });
+      // Failing since its first attempt: never read.
+      await r.controlPlane.saveWatchState({
+        subscriptionId: '00000000-0000-0000-0000-0000000000bb',
+        lastAttemptAt: '2026-05-01T12:00:00.000Z',
+        lastFailure: { at: '2026-05-01T12:00:00.000Z', stage: 'read', code: 'AuthorizationFailed', message: 'Activity Log not read: the client has no authorization', hint: 'grant Reader at the fleet scope' },
+      });
+    },
     read: async (r) => ({ get: json(await r.controlPlane.getWatchState('00000000-0000-0000-0000-0000000000AA')), all: json(await r.controlPlane.listWatchStates()) }),
   },
   {

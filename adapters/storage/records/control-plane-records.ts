@@ -56,9 +56,41 @@ export const controlPlaneEventCodec = defineRecordCodec<ControlPlaneEvent>({
 
 const optional = (e: StoredEntity, name: string): unknown => (e[name] === '' || e[name] === undefined ? undefined : e[name]);
 
+/**
+ * The last failure: its own columns (`lastFailure*`), kept after later successes. Rows written before
+ * them only have `lastError`, the message while failing, read as a failure at the last attempt.
+ * `lastError` is still written while failing, so an earlier release reading a newer row sees the same.
+ */
+function readLastFailure(e: StoredEntity): unknown {
+  const at = optional(e, 'lastFailureAt');
+  if (at !== undefined) {
+    return withoutUndefined({ at, stage: optional(e, 'lastFailureStage'), code: optional(e, 'lastFailureCode'), message: optional(e, 'lastFailureMessage') ?? '', hint: optional(e, 'lastFailureHint') });
+  }
+  const legacy = optional(e, 'lastError');
+  if (typeof legacy !== 'string') return legacy;
+  const read = /^Activity Log not read/.test(legacy);
+  return { at: optional(e, 'lastAttemptAt'), stage: read ? 'read' : 'store', code: read ? 'ActivityLogReadFailed' : 'EventsNotStored', message: legacy };
+}
+
+const failing = (state: ControlPlaneWatchState): boolean =>
+  state.lastFailure !== undefined && (state.lastSuccessAt === undefined || Date.parse(state.lastFailure.at) >= Date.parse(state.lastSuccessAt));
+
+const readWatchState = (e: StoredEntity): unknown => {
+  const from = optional(e, 'coverageFrom');
+  const to = optional(e, 'coverageTo');
+  return withoutUndefined({
+    subscriptionId: e['subscriptionId'],
+    coverage: from !== undefined && to !== undefined ? { from, to } : undefined,
+    lastAttemptAt: optional(e, 'lastAttemptAt'),
+    lastSuccessAt: optional(e, 'lastSuccessAt'),
+    lastFailure: readLastFailure(e),
+  });
+};
+
+/** Version 2 added the `lastFailure*` columns; version 1 rows carry `lastError` only (same reader). */
 export const controlPlaneWatchCodec = defineRecordCodec<ControlPlaneWatchState>({
   kind: 'control-plane-watch',
-  version: 1,
+  version: 2,
   schema: {
     type: 'object',
     required: ['subscriptionId'],
@@ -68,7 +100,12 @@ export const controlPlaneWatchCodec = defineRecordCodec<ControlPlaneWatchState>(
       coverage: { type: 'object', required: ['from', 'to'], additionalProperties: false, properties: { from: text, to: text } },
       lastAttemptAt: text,
       lastSuccessAt: text,
-      lastError: text,
+      lastFailure: {
+        type: 'object',
+        required: ['at', 'stage', 'code', 'message'],
+        additionalProperties: false,
+        properties: { at: text, stage: { enum: ['read', 'store', 'poison'] }, code: text, message: text, hint: text },
+      },
     },
   },
   encode: (state) => ({
@@ -77,21 +114,14 @@ export const controlPlaneWatchCodec = defineRecordCodec<ControlPlaneWatchState>(
     coverageTo: state.coverage?.to ?? '',
     lastAttemptAt: state.lastAttemptAt ?? '',
     lastSuccessAt: state.lastSuccessAt ?? '',
-    lastError: (state.lastError ?? '').slice(0, 2000),
+    lastError: failing(state) ? (state.lastFailure?.message ?? '').slice(0, 2000) : '',
+    lastFailureAt: state.lastFailure?.at ?? '',
+    lastFailureStage: state.lastFailure?.stage ?? '',
+    lastFailureCode: (state.lastFailure?.code ?? '').slice(0, 200),
+    lastFailureMessage: (state.lastFailure?.message ?? '').slice(0, 2000),
+    lastFailureHint: (state.lastFailure?.hint ?? '').slice(0, 2000),
   }),
-  readers: {
-    1: (e) => {
-      const from = optional(e, 'coverageFrom');
-      const to = optional(e, 'coverageTo');
-      return withoutUndefined({
-        subscriptionId: e['subscriptionId'],
-        coverage: from !== undefined && to !== undefined ? { from, to } : undefined,
-        lastAttemptAt: optional(e, 'lastAttemptAt'),
-        lastSuccessAt: optional(e, 'lastSuccessAt'),
-        lastError: optional(e, 'lastError'),
-      });
-    },
-  },
+  readers: { 1: readWatchState, 2: readWatchState },
 });
 
 /** Extension name → type of one cluster (lower-cased), as the nightly collect last listed them. */

@@ -1,6 +1,7 @@
 /**
  * `GET /api/v1/control-plane-events` and `GET /api/v1/clusters/{…}/control-plane-events`: filters,
- * paging by nextLink, the documented shapes, bad input refused, unknown cluster 404.
+ * paging by nextLink, the documented shapes, bad input refused, unknown cluster 404; and
+ * `GET /api/v1/control-plane-watch`: each subscription's watch state, failing ones first.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documented } from '../../support/api-expect.js';
@@ -94,5 +95,35 @@ describe('GET /api/v1/clusters/{…}/control-plane-events', () => {
     const { status, body } = await get('listClusterControlPlaneEvents', `/api/v1/clusters/${SUB_A}/rg-edge/nope/control-plane-events`);
     expect(status).toBe(404);
     expect(body.error?.code).toBe('NotFound');
+  });
+});
+
+describe('GET /api/v1/control-plane-watch', () => {
+  it('lists every subscription: failing first with the failure, recovered ones with theirs kept, documented shapes', async () => {
+    const at = (minutesAgo: number): string => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+    await h.ports.controlPlaneEvents.saveWatchState({ subscriptionId: SUB_A, coverage: { from: at(600), to: at(10) }, lastAttemptAt: at(10), lastSuccessAt: at(10), lastFailure: { at: at(25), stage: 'read', code: 'HTTP 500', message: 'Activity Log not read: 500' } });
+    await h.ports.controlPlaneEvents.saveWatchState({
+      subscriptionId: SUB_B,
+      coverage: { from: at(600), to: at(40) },
+      lastAttemptAt: at(10),
+      lastSuccessAt: at(40),
+      lastFailure: { at: at(10), stage: 'read', code: 'AuthorizationFailed', message: 'Activity Log not read: <b>denied</b>', hint: 'grant Reader' },
+    });
+    const res = await h.request('GET', '/api/v1/control-plane-watch', { token: reader });
+    expect(res.status).toBe(200);
+    const body = (await documented('getControlPlaneWatch', res)) as { value: Record<string, unknown>[]; failing: number };
+    expect(body.failing).toBe(1);
+    expect(body.value.map((v) => [v['subscriptionId'], v['status']])).toEqual([
+      [SUB_B.toLowerCase(), 'failing'],
+      [SUB_A.toLowerCase(), 'ok'],
+    ]);
+    expect(body.value[0]).toMatchObject({ lastFailure: { stage: 'read', code: 'AuthorizationFailed', hint: 'grant Reader', message: 'Activity Log not read: <b>denied</b>' } });
+    expect(body.value[0]!['watermark']).toBe((body.value[0]!['coverage'] as { to: string }).to);
+    expect(body.value[1]!['lastFailure']).toMatchObject({ code: 'HTTP 500' });
+  });
+
+  it('needs Compliance.Read', async () => {
+    expect((await h.request('GET', '/api/v1/control-plane-watch', { token: await h.token(['Webhooks.Manage']) })).status).toBe(403);
+    expect((await h.request('GET', '/api/v1/control-plane-watch')).status).toBe(401);
   });
 });

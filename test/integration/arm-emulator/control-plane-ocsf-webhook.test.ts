@@ -70,9 +70,10 @@ describe('controlplane.change.detected in the ocsf format', () => {
     const clusters = emulator.fleet.clusters
       .filter((c) => c.resource.id.toLowerCase().startsWith(`/subscriptions/${RETAIL}/`))
       .map((c) => ({ id: c.resource.id, resourceGroup: c.resource.id.split('/')[4]!, location: String(c.resource['location']) }));
+    const events = await TableControlPlaneEventRepository.open(await TableStore.open({ connectionString: azurite.connectionString }, { tablePrefix: uniquePrefix() }));
     const watch = new ControlPlaneWatchService({
       activityLog: new ArmActivityLogReader(emulatorConnection(emulator, useEmulatorIdentity(emulator))),
-      events: await TableControlPlaneEventRepository.open(await TableStore.open({ connectionString: azurite.connectionString }, { tablePrefix: uniquePrefix() })),
+      events,
       clusters: new InMemoryClusterStateRepository(),
       inventory: { listSubscriptions: async () => [] },
       queue: new RecordingMessageQueue<ControlPlaneWatchMessage>(),
@@ -99,7 +100,7 @@ describe('controlplane.change.detected in the ocsf format', () => {
 
     const breakGlass = activities.filter((a) => (a['api'] as { operation: string }).operation === BREAK_GLASS_OPERATION);
     expect(breakGlass).toHaveLength(1);
-    const stored = (await watch.list({ top: 100 })).items.find((e) => e.operation === BREAK_GLASS_OPERATION)!;
+    const stored = (await events.list({ top: 100 })).items.find((e) => e.operation === BREAK_GLASS_OPERATION)!;
     expect(breakGlass[0]).toMatchObject({
       class_uid: 6003,
       type_uid: 600302,

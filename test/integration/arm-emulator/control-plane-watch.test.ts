@@ -217,14 +217,17 @@ describe('the watch', () => {
     await expect(watch.watchSubscription(RETAIL, { clusters: retailClusters() })).rejects.toThrow(/test fault/);
     const state = await repo.getWatchState(RETAIL);
     expect(state?.coverage).toBeUndefined();
-    expect(state?.lastError).toMatch(/not stored or published/);
+    expect(state?.lastFailure).toMatchObject({ stage: 'store', code: 'EventsNotStored', at: START.toISOString(), message: expect.stringMatching(/not stored or published/) });
     const afterFailure = published.length;
     const retry = await watch.watchSubscription(RETAIL, { clusters: retailClusters() });
     expect(retry.published).toBe(1);
     const ids = published.map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(published.length).toBe(afterFailure + 1);
-    expect((await repo.getWatchState(RETAIL))?.lastError).toBeUndefined();
+    // Recovered: the failure stays on record, before the last success.
+    const recovered = await repo.getWatchState(RETAIL);
+    expect(recovered?.lastFailure?.code).toBe('EventsNotStored');
+    expect(recovered?.lastSuccessAt).toBe(START.toISOString());
   });
 
   it('an unreadable log is recorded on the watch state, and ARC-TD-04 gets no input (unknown) unless earlier reads cover the run', async () => {
@@ -233,7 +236,7 @@ describe('the watch', () => {
     const view = await watch.forRun(RETAIL, retailClusters(), START);
     expect(view.breakGlass).toBeNull();
     expect(view.error).toMatch(/activityLogs\.list failed \(500/);
-    expect((await repo.getWatchState(RETAIL))?.lastError).toMatch(/Activity Log not read/);
+    expect((await repo.getWatchState(RETAIL))?.lastFailure).toMatchObject({ stage: 'read', code: 'InternalServerError', message: expect.stringMatching(/^Activity Log not read/) });
     await expect(watch.watchSubscription(RETAIL)).rejects.toBeInstanceOf(DependencyError);
     emulator.faults.healSubscription(RETAIL);
 
@@ -247,6 +250,34 @@ describe('the watch', () => {
     // A run that started after the last successful read is not covered: unknown.
     expect((await watch.forRun(RETAIL, retailClusters(), now)).breakGlass).toBeNull();
     emulator.faults.healSubscription(RETAIL);
+  });
+
+  it('a refused read records the ARM code and the hint; a poisoned message names it, unless a later read succeeded', async () => {
+    const watch = service();
+    const requestedAt = START.toISOString();
+    emulator.faults.denyAccess({ subscriptionId: RETAIL });
+    try {
+      for (let attempt = 0; attempt < 2; attempt += 1) await expect(watch.watchSubscription(RETAIL)).rejects.toBeInstanceOf(DependencyError);
+    } finally {
+      emulator.faults.clear();
+    }
+    const refused = (await repo.getWatchState(RETAIL))?.lastFailure;
+    expect(refused).toMatchObject({ stage: 'read', code: 'AuthorizationFailed', hint: expect.stringContaining('Reader') });
+    expect((await repo.getWatchState(RETAIL))?.lastSuccessAt).toBeUndefined();
+
+    now = new Date(START.getTime() + 5 * 60_000);
+    const poisoned = await watch.recordPoisoned({ kind: 'controlplane-watch', subscriptionId: RETAIL, requestedAt }, 5);
+    expect(poisoned.kind).toBe('recorded');
+    const state = await repo.getWatchState(RETAIL);
+    expect(state?.lastFailure).toMatchObject({ stage: 'poison', code: 'Poisoned', at: now.toISOString(), hint: refused?.hint, message: expect.stringContaining('AuthorizationFailed') });
+    expect(state?.coverage).toBeUndefined();
+
+    // The next tick reads from the unchanged watermark; a late poison of the earlier message changes nothing.
+    await watch.watchSubscription(RETAIL, { clusters: retailClusters() });
+    const late = await watch.recordPoisoned({ kind: 'controlplane-watch', subscriptionId: RETAIL, requestedAt }, 5);
+    expect(late).toEqual({ kind: 'superseded', lastSuccessAt: now.toISOString() });
+    expect((await repo.getWatchState(RETAIL))?.lastFailure?.stage).toBe('poison');
+    expect((await repo.getWatchState(RETAIL))?.lastSuccessAt).toBe(now.toISOString());
   });
 
   it('retention deletes events older than the limit with their per-cluster copies', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { controlPlaneEventCodec } from '../../../adapters/storage/records/control-plane-records.js';
+import { controlPlaneEventCodec, controlPlaneWatchCodec } from '../../../adapters/storage/records/control-plane-records.js';
 import {
   ACTIVITY_LOG_INGESTION_OVERLAP_MS,
   classifyActivityLogEntry,
@@ -109,6 +109,20 @@ describe('classifyActivityLogEntry', () => {
     expect(damaged({ caller: 7 })).toBe(false);
     expect(damaged({ clusterIds: [1] })).toBe(false);
     expect(controlPlaneEventCodec.decode({ event: '{not json' }).ok).toBe(false);
+  });
+
+  it('reads a watch state written before failures had their own columns: the legacy message is the failure at the last attempt', () => {
+    const v1 = { schemaVersion: 1, subscriptionId: 'aa', coverageFrom: '', coverageTo: '', lastAttemptAt: '2026-05-01T12:00:00.000Z', lastSuccessAt: '' };
+    expect(controlPlaneWatchCodec.decode({ ...v1, lastError: 'Activity Log not read: DependencyError: activityLogs.list failed (403)' })).toEqual({
+      ok: true,
+      value: { subscriptionId: 'aa', lastAttemptAt: '2026-05-01T12:00:00.000Z', lastFailure: { at: '2026-05-01T12:00:00.000Z', stage: 'read', code: 'ActivityLogReadFailed', message: 'Activity Log not read: DependencyError: activityLogs.list failed (403)' } },
+    });
+    expect(controlPlaneWatchCodec.decode({ ...v1, lastError: 'control-plane events not stored or published: x' })).toMatchObject({ ok: true, value: { lastFailure: { stage: 'store', code: 'EventsNotStored' } } });
+    expect(controlPlaneWatchCodec.decode({ ...v1, lastError: '' })).toEqual({ ok: true, value: { subscriptionId: 'aa', lastAttemptAt: '2026-05-01T12:00:00.000Z' } });
+    // Version 2: a failure with an unknown stage is refused, not shown.
+    const state = { subscriptionId: 'aa', lastAttemptAt: '2026-05-01T12:00:00.000Z', lastFailure: { at: '2026-05-01T12:00:00.000Z', stage: 'poison' as const, code: 'Poisoned', message: 'gave up' } };
+    expect(controlPlaneWatchCodec.decode(controlPlaneWatchCodec.encode(state))).toEqual({ ok: true, value: state });
+    expect(controlPlaneWatchCodec.decode({ ...controlPlaneWatchCodec.encode(state), lastFailureStage: 'coffee' }).ok).toBe(false);
   });
 
   it('knows the watched operations by any case', () => {

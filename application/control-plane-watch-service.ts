@@ -36,6 +36,7 @@ import type {
   EventPublisher,
   MessageQueue,
 } from './ports.js';
+import { silentLogger, type Logger } from './logger.js';
 
 export interface ControlPlaneWatchSettings {
   /** `BREAK_GLASS_LOOKBACK_DAYS`: how far back ARC-TD-04 looks, and the first read of a subscription. */
@@ -48,11 +49,6 @@ export interface ControlPlaneWatchSettings {
   readonly retentionDays: number;
 }
 
-export interface ControlPlaneWatchLogger {
-  info(message: string): void;
-  warn(message: string): void;
-}
-
 export interface ControlPlaneWatchDeps {
   readonly activityLog: ActivityLogReader;
   readonly events: ControlPlaneEventRepository;
@@ -63,7 +59,7 @@ export interface ControlPlaneWatchDeps {
   readonly clock: Clock;
   readonly settings: ControlPlaneWatchSettings;
   readonly publisher?: EventPublisher | undefined;
-  readonly log?: ControlPlaneWatchLogger | undefined;
+  readonly log?: Logger | undefined;
 }
 
 /** What one read of a subscription did. */
@@ -108,7 +104,6 @@ export interface RunControlPlaneView {
   readonly error?: string | undefined;
 }
 
-const silent: ControlPlaneWatchLogger = { info: () => undefined, warn: () => undefined };
 const DAY_MS = 86_400_000;
 
 function errorText(error: unknown): string {
@@ -121,10 +116,10 @@ export function controlPlaneOutboundEvent(event: ControlPlaneEvent): OutboundEve
 }
 
 export class ControlPlaneWatchService implements RunControlPlaneSource {
-  private readonly log: ControlPlaneWatchLogger;
+  private readonly log: Logger;
 
   constructor(private readonly deps: ControlPlaneWatchDeps) {
-    this.log = deps.log ?? silent;
+    this.log = deps.log ?? silentLogger;
   }
 
   get lookbackDays(): number {

@@ -22,7 +22,8 @@ import type {
   SummaryRepository,
 } from './ports.js';
 import { QueueDelivery } from './queue-delivery.js';
-import { errorText, everySubscriptionHasOutcome, silentEvaluationLog, type EvaluationLogger, type EvaluationSettings } from './evaluation-run.js';
+import { errorText, everySubscriptionHasOutcome, type EvaluationSettings } from './evaluation-run.js';
+import { silentLogger, type Logger } from './logger.js';
 
 export interface EvaluationRunFinalizerDeps {
   readonly runs: EvaluationRunRepository;
@@ -31,7 +32,7 @@ export interface EvaluationRunFinalizerDeps {
   readonly summaries: SummaryRepository;
   readonly clock: Clock;
   readonly settings: Pick<EvaluationSettings, 'historyRetentionDays'>;
-  readonly log?: EvaluationLogger | undefined;
+  readonly log?: Logger | undefined;
   /** Seals the run's evidence with a hash-chained manifest once its status is final. */
   readonly evidence?: Pick<EvidenceRecorder, 'sealRun'> | undefined;
   /** Outbound events (webhooks): `evaluation.completed`. */
@@ -51,10 +52,10 @@ const DAY_MS = 86_400_000;
 const SUMMARY_INPUT_PAGE_SIZE = 1000;
 
 export class EvaluationRunFinalizer {
-  private readonly log: EvaluationLogger;
+  private readonly log: Logger;
 
   constructor(private readonly deps: EvaluationRunFinalizerDeps) {
-    this.log = deps.log ?? silentEvaluationLog;
+    this.log = deps.log ?? silentLogger;
   }
 
   /**

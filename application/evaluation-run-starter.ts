@@ -8,10 +8,11 @@ import { resolveRunScope } from '../domain/evaluation-scope.js';
 import type { CollectSubscriptionMessage } from './messages.js';
 import type { AzureInventoryReader, Clock, EvaluationClusterStateRepository, EvaluationRun, EvaluationRunRepository, MessageQueue, RunTrigger } from './ports.js';
 import { QueueDelivery } from './queue-delivery.js';
-import { errorText, everySubscriptionHasOutcome, queuedRun, silentEvaluationLog, type EvaluationLogger, type EvaluationSettings } from './evaluation-run.js';
+import { errorText, everySubscriptionHasOutcome, queuedRun, type EvaluationSettings } from './evaluation-run.js';
 import { mapLimited } from './worker-pool.js';
 import type { EvaluationRunFinalizer } from './evaluation-run-finalizer.js';
 import { toEvaluationView, type EvaluationView } from './compliance-query-service.js';
+import { silentLogger, type Logger } from './logger.js';
 
 export interface EvaluationRunStarterDeps {
   readonly inventory: Pick<AzureInventoryReader, 'listSubscriptions'>;
@@ -23,7 +24,7 @@ export interface EvaluationRunStarterDeps {
   readonly clock: Clock;
   readonly newRunId: () => string;
   readonly settings: Pick<EvaluationSettings, 'subscriptionIds'>;
-  readonly log?: EvaluationLogger | undefined;
+  readonly log?: Logger | undefined;
 }
 
 /** What the overdue-run sweep did to one run it found still `queued` or `running`. */
@@ -51,10 +52,10 @@ const OVERDUE_RUN_MS = OVERDUE_RUN_HOURS * HOUR_MS;
 const SEND_CONCURRENCY = 8;
 
 export class EvaluationRunStarter {
-  private readonly log: EvaluationLogger;
+  private readonly log: Logger;
 
   constructor(private readonly deps: EvaluationRunStarterDeps) {
-    this.log = deps.log ?? silentEvaluationLog;
+    this.log = deps.log ?? silentLogger;
   }
 
   /** `POST /api/v1/evaluations`: {@link startRun} for a caller, answered with the run's API view. */

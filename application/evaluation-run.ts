@@ -25,13 +25,6 @@ export interface EvaluationSettings {
   readonly historyRetentionDays: number;
 }
 
-export interface EvaluationLogger {
-  info(message: string): void;
-  warn(message: string): void;
-}
-
-export const silentEvaluationLog: EvaluationLogger = { info: () => undefined, warn: () => undefined };
-
 /** A run just opened: nothing discovered or collected yet. */
 export function queuedRun(id: string, trigger: RunTrigger, requestedBy: string | undefined, createdAt: string): EvaluationRun {
   return {

@@ -30,8 +30,9 @@ import type { QueueDelivery } from './queue-delivery.js';
 import type { RunControlPlaneSource, RunControlPlaneView } from './control-plane-watch-service.js';
 import type { EvidenceRecorder } from './evidence-recorder.js';
 import { buildClusterEvidence, type ClusterEvidenceRecord } from '../domain/evidence-record.js';
-import { errorText, everySubscriptionHasOutcome, silentEvaluationLog, toClusterState, type EvaluationLogger, type EvaluationSettings } from './evaluation-run.js';
+import { errorText, everySubscriptionHasOutcome, toClusterState, type EvaluationSettings } from './evaluation-run.js';
 import { mapLimited } from './worker-pool.js';
+import { silentLogger, type Logger } from './logger.js';
 
 export interface SubscriptionCollectorDeps {
   readonly inventory: AzureInventoryReader;
@@ -44,7 +45,7 @@ export interface SubscriptionCollectorDeps {
   readonly finalizeQueue: MessageQueue<FinalizeRunMessage>;
   readonly clock: Clock;
   readonly settings: Pick<EvaluationSettings, 'armMaxConcurrency'>;
-  readonly log?: EvaluationLogger | undefined;
+  readonly log?: Logger | undefined;
   /** Outbound events (webhooks): `cluster.compliance.changed` per drifting cluster. */
   readonly events?: EventPublisher | undefined;
   /**
@@ -97,10 +98,10 @@ function controlsFromStatuses(entry: ClusterHistoryEntry): Pick<ClusterEvaluatio
 }
 
 export class SubscriptionCollector {
-  private readonly log: EvaluationLogger;
+  private readonly log: Logger;
 
   constructor(private readonly deps: SubscriptionCollectorDeps) {
-    this.log = deps.log ?? silentEvaluationLog;
+    this.log = deps.log ?? silentLogger;
   }
 
   /**

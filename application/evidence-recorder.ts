@@ -28,23 +28,19 @@ import type { ClusterEvidenceRecord } from '../domain/evidence-record.js';
 import type { EvidenceStore, StoredEvidenceBlob } from './evidence-ports.js';
 import type { EvaluationRun, EvaluationRunRepository } from './ports.js';
 import { hashStream } from './evidence-reader.js';
+import { silentLogger, type Logger } from './logger.js';
 
 const gzipAsync = promisify(gzip);
 
 export const NDJSON_GZIP_CONTENT_TYPE = 'application/x-ndjson';
 export const MANIFEST_CONTENT_TYPE = 'application/json';
 
-export interface EvidenceLogger {
-  info(message: string): void;
-  warn(message: string): void;
-}
-
 export interface EvidenceRecorderDeps {
   readonly store: EvidenceStore;
   readonly runs: Pick<EvaluationRunRepository, 'subscriptionsWithOutcome' | 'getSubscriptionOutcome'>;
   readonly appVersion: string;
   readonly catalogVersion: string;
-  readonly log?: EvidenceLogger | undefined;
+  readonly log?: Logger | undefined;
 }
 
 /** One NDJSON line per record, gzipped (the bytes that are stored and hashed). */
@@ -61,10 +57,10 @@ export interface SealedRun {
 }
 
 export class EvidenceRecorder {
-  private readonly log: EvidenceLogger;
+  private readonly log: Logger;
 
   constructor(private readonly deps: EvidenceRecorderDeps) {
-    this.log = deps.log ?? { info: () => undefined, warn: () => undefined };
+    this.log = deps.log ?? silentLogger;
   }
 
   /**

@@ -12,15 +12,12 @@ import { NotFoundError } from '../domain/errors.js';
 import { frameworkReport, frameworkReportToCsv, type ReportCluster, type RequirementReportRow } from '../domain/framework-report.js';
 import { frameworkRequirements, isAutomated, listFrameworks, type Framework, type FrameworkId } from '../domain/frameworks.js';
 import type { ClusterQuery, Page, SummaryRepository } from './ports.js';
+import { silentLogger, type Logger } from './logger.js';
 
 /** Where requirement titles come from: `Microsoft.PolicyInsights/policyMetadata`, every entry's name and title. */
 export interface PolicyMetadataSource {
   /** Every policy metadata resource's name and title; rejects when they cannot be read. */
   listTitles(): Promise<ReadonlyMap<string, string>>;
-}
-
-export interface RequirementTitleLog {
-  warn(message: string, properties: Readonly<Record<string, unknown>>): void;
 }
 
 /** How long a failed metadata read is remembered before the next report tries again. */
@@ -40,7 +37,7 @@ export class RequirementTitles {
   constructor(
     private readonly source: PolicyMetadataSource | undefined,
     private readonly now: () => number = Date.now,
-    private readonly log?: RequirementTitleLog,
+    private readonly log: Logger = silentLogger,
   ) {}
 
   async get(): Promise<ReadonlyMap<string, string>> {
@@ -55,7 +52,7 @@ export class RequirementTitles {
       (err: unknown) => {
         this.failedAt = this.now();
         this.pending = undefined;
-        this.log?.warn('requirement titles could not be read from Azure Policy metadata; reports go without them', {
+        this.log.warn('requirement titles could not be read from Azure Policy metadata; reports go without them', {
           error: err instanceof Error ? err.message : String(err),
         });
         return new Map<string, string>();

@@ -369,10 +369,13 @@ export interface WebhookDeliveryRepository {
    * time-ordered id is at or before `cutoff`, with a row-key range query on the webhook's partition;
    * pending or retrying ones are kept. Returns how many were deleted.
    */
-  deleteFinishedBefore?(webhookId: string, cutoff: string): Promise<number>;
+  deleteFinishedBefore(webhookId: string, cutoff: string): Promise<number>;
 }
 
-/** Remembers inbound message ids so a replay is refused. */
+/**
+ * Remembers inbound message ids so a replay is refused (and delivery-attempt claims, so one attempt
+ * calls its receiver once); entries expire after `WEBHOOK_INBOUND_RETENTION_DAYS` (webhook-service.ts).
+ */
 export interface InboundMessageIdStore {
   /**
    * Atomically records the id, with who claimed it (`owner`, e.g. a queue message id) in the same
@@ -383,6 +386,11 @@ export interface InboundMessageIdStore {
   ownerOf(source: string, id: string): Promise<string | undefined>;
   /** Forgets a claimed id (the message could not be processed and may be sent again). */
   release(source: string, id: string): Promise<void>;
+  /**
+   * Deletes the claims of `source` made on a UTC day before the cutoff's (ISO); returns how many.
+   * Never a younger one.
+   */
+  forgetClaimedBefore(source: string, cutoff: string): Promise<number>;
 }
 
 /**
@@ -469,8 +477,8 @@ export interface RolloutRepository {
   /** Newest first. */
   list(top: number, continuationToken?: string): Promise<Page<import('../domain/rollout-model.js').Rollout>>;
   events(rolloutId: string): Promise<import('../domain/rollout-model.js').RolloutEvent[]>;
-  /** The active rollouts (for the outbox sweeper); without it, the sweeper pages through `list`. */
-  listActive?(): Promise<StoredRollout[]>;
+  /** The active rollouts (for the outbox sweeper). */
+  listActive(): Promise<StoredRollout[]>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import type {
   RemediationTaskRecord,
   RemediationTaskState,
 } from './ports.js';
+import { silentLogger, type Logger } from './logger.js';
 
 export interface NewRemediationInput {
   readonly controlId: string;
@@ -114,7 +115,7 @@ export interface RemediationDependencies {
    */
   readonly checks?: { readonly queue: MessageQueue<RemediationCheckMessage>; readonly policy: RemediationCheckPolicy } | undefined;
   readonly clock?: Clock | undefined;
-  readonly log?: { warn(message: string): void } | undefined;
+  readonly log?: Logger | undefined;
 }
 
 export class RemediationService {
@@ -293,7 +294,7 @@ export class RemediationService {
   }
 
   private warn(message: string): void {
-    (this.deps.log ?? console).warn(message);
+    (this.deps.log ?? silentLogger).warn(message);
   }
 
   /** False when publishing failed (logged): the caller may retry. */

@@ -46,11 +46,7 @@ import type {
   RolloutRepository,
   StoredRollout,
 } from './ports.js';
-
-export interface RolloutLogger {
-  info(message: string): void;
-  warn(message: string): void;
-}
+import { silentLogger, type Logger } from './logger.js';
 
 export interface RolloutServiceDeps {
   readonly repository: RolloutRepository;
@@ -62,7 +58,7 @@ export interface RolloutServiceDeps {
   readonly clock: Clock;
   readonly newId: () => string;
   readonly settings: StepSettings;
-  readonly log?: RolloutLogger | undefined;
+  readonly log?: Logger | undefined;
   /** Outbound `rollout.*` events (webhooks), published after each stored transition. */
   readonly events?: EventPublisher | undefined;
 }
@@ -122,12 +118,12 @@ export const REDELIVERY_RESEND_DELAY_SECONDS = 60;
 /** How long after its due time the sweeper re-sends a presumed-sent outbox (see `sweep`). */
 export const SWEEP_GRACE_SECONDS = 600;
 export class RolloutService implements RolloutApprovals {
-  private readonly log: RolloutLogger;
+  private readonly log: Logger;
   private readonly facts: ClusterFactsReader;
   private readonly steps: StepPorts;
 
   constructor(private readonly deps: RolloutServiceDeps) {
-    this.log = deps.log ?? { info: () => undefined, warn: () => undefined };
+    this.log = deps.log ?? silentLogger;
     this.facts = new ClusterFactsReader(deps);
     this.steps = { assignments: deps.assignments, facts: this.facts, clock: deps.clock, settings: deps.settings };
   }
@@ -330,7 +326,7 @@ export class RolloutService implements RolloutApprovals {
    */
   async sweep(): Promise<string[]> {
     const resent: string[] = [];
-    for (const stored of await this.activeRollouts()) {
+    for (const stored of await this.deps.repository.listActive()) {
       const resend = outboxResend(stored.rollout, this.deps.clock.now(), SWEEP_GRACE_SECONDS);
       if (resend === undefined) continue;
       try {
@@ -342,22 +338,6 @@ export class RolloutService implements RolloutApprovals {
       }
     }
     return resent;
-  }
-
-  private async activeRollouts(): Promise<StoredRollout[]> {
-    if (this.deps.repository.listActive !== undefined) return this.deps.repository.listActive();
-    const out: StoredRollout[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.deps.repository.list(100, token);
-      for (const r of page.items) {
-        if (!isActive(r.state)) continue;
-        const stored = await this.deps.repository.get(r.id);
-        if (stored !== undefined) out.push(stored);
-      }
-      token = page.continuationToken;
-    } while (token !== undefined);
-    return out;
   }
 
   // -------------------------------------------------------------------------------------------

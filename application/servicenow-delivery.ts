@@ -39,9 +39,9 @@ export interface ServiceNowWatermarks {
   advance(kind: WatermarkKind, correlationId: string, evaluatedAt: string): Promise<void>;
   /**
    * Retention: forgets every watermark whose time is before `cutoff` (ISO), keeping one advanced
-   * meanwhile; returns how many. Optional: a store without it keeps every watermark.
+   * meanwhile; returns how many.
    */
-  forgetOlderThan?(cutoff: string): Promise<number>;
+  forgetOlderThan(cutoff: string): Promise<number>;
 }
 
 export interface ServiceNowDeliveryOptions {
@@ -83,7 +83,7 @@ export class ServiceNowDelivery {
    * id in ServiceNow, not through the watermark, so forgetting never opens a duplicate.
    */
   async forgetWatermarksBefore(cutoff: string): Promise<number> {
-    return (await this.options.watermarks.forgetOlderThan?.(cutoff)) ?? 0;
+    return this.options.watermarks.forgetOlderThan(cutoff);
   }
 
   /** True when a newer evaluation than `evaluatedAt` was already applied for this id. */

@@ -56,11 +56,7 @@ import type {
 } from './ports.js';
 import { CHANGE_EVENT_SOURCE } from './servicenow-change-events.js';
 import type { ServiceNowDelivery } from './servicenow-delivery.js';
-
-export interface WebhookLogger {
-  info(message: string): void;
-  warn(message: string): void;
-}
+import type { Logger } from './logger.js';
 
 export interface WebhookServiceDeps {
   readonly subscriptions: WebhookSubscriptionRepository;
@@ -78,25 +74,19 @@ export interface WebhookServiceDeps {
   readonly randomBytes: (size: number) => Uint8Array;
   /** Jitter source in [0, 1). */
   readonly random: () => number;
-  readonly log: WebhookLogger;
+  readonly log: Logger;
   /**
    * Insert-only claims of delivery attempts: two queue messages for the same attempt (a publish
    * repeated while the first message is in flight) must not both call the receiver. In production
-   * this is the `webhookinbound` store, shared with the change-event receiver; when it can forget
-   * (`forgetClaimedBefore`), each `evaluation.completed` publish prunes both of its sources.
+   * this is the `webhookinbound` store, shared with the change-event receiver; each
+   * `evaluation.completed` publish prunes both of its sources.
    */
-  readonly attemptClaims?: ExpiringInboundMessageIdStore | InboundMessageIdStore | undefined;
+  readonly attemptClaims: InboundMessageIdStore;
   /**
    * Days finished delivery records are kept. Each `evaluation.completed` publish (at least nightly)
    * deletes older ones; absent keeps every record.
    */
   readonly deliveryRetentionDays?: number | undefined;
-}
-
-/** An id store whose claims can expire (the Table adapter); see {@link WEBHOOK_INBOUND_RETENTION_DAYS}. */
-export interface ExpiringInboundMessageIdStore extends InboundMessageIdStore {
-  /** Deletes the claims of `source` made before the cutoff (ISO); returns how many. Never younger ones. */
-  forgetClaimedBefore(source: string, cutoff: string): Promise<number>;
 }
 
 export const ATTEMPT_CLAIMS = 'webhook-attempt';
@@ -370,11 +360,10 @@ export class WebhookService implements EventPublisher {
   /**
    * Forgets `webhookinbound` entries (inbound ids, attempt claims) older than
    * {@link WEBHOOK_INBOUND_RETENTION_DAYS}, per source by a row-key range of its partition. Returns
-   * how many were deleted; 0 when the store cannot forget.
+   * how many were deleted.
    */
   async pruneInboundIds(): Promise<number> {
     const store = this.deps.attemptClaims;
-    if (store === undefined || !('forgetClaimedBefore' in store)) return 0;
     const cutoff = new Date(this.deps.clock.now().getTime() - WEBHOOK_INBOUND_RETENTION_DAYS * 86_400_000).toISOString();
     let deleted = 0;
     for (const source of INBOUND_SOURCES) deleted += await store.forgetClaimedBefore(source, cutoff);
@@ -388,11 +377,10 @@ export class WebhookService implements EventPublisher {
    */
   async pruneDeliveries(): Promise<number> {
     const days = this.deps.deliveryRetentionDays;
-    const prune = this.deps.deliveries.deleteFinishedBefore?.bind(this.deps.deliveries);
-    if (days === undefined || prune === undefined) return 0;
+    if (days === undefined) return 0;
     const cutoff = new Date(this.deps.clock.now().getTime() - days * 86_400_000).toISOString();
     let deleted = 0;
-    for (const s of await this.deps.subscriptions.listAll()) deleted += await prune(s.id, cutoff);
+    for (const s of await this.deps.subscriptions.listAll()) deleted += await this.deps.deliveries.deleteFinishedBefore(s.id, cutoff);
     if (deleted > 0) this.deps.log.info(`webhook delivery retention: ${deleted} record(s) before ${cutoff} deleted`);
     return deleted;
   }

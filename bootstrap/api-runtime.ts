@@ -4,10 +4,11 @@
  * that only runs queue or timer functions never builds it.
  */
 import { randomUUID } from 'node:crypto';
-import type { ApiLogger, ApiRuntime, ApiServices, HealthCheck } from '../adapters/http/api-runtime.js';
+import type { ApiRuntime, ApiServices, HealthCheck } from '../adapters/http/api-runtime.js';
 import { createJwtAuthenticator, type Authenticator } from '../adapters/http/auth.js';
 import { storedRecordsHealthCheck } from '../adapters/storage/records/stored-record-reader.js';
 import type { AuditLog, Clock } from '../application/ports.js';
+import { consoleLogger, type Logger } from '../application/logger.js';
 import { getContainer, type Container } from './composition-root.js';
 
 export interface ApiRuntimeInput {
@@ -22,7 +23,7 @@ export interface ApiRuntimeInput {
   readonly fetch?: typeof fetch;
   /** Request ids. */
   readonly newId?: () => string;
-  readonly logger?: ApiLogger;
+  readonly logger?: Logger;
 }
 
 export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
@@ -38,7 +39,7 @@ export function createApiRuntime(input: ApiRuntimeInput): ApiRuntime {
     maxRequestBodyBytes: input.maxRequestBodyBytes,
     clock: input.clock,
     newId: input.newId ?? randomUUID,
-    logger: input.logger ?? { error: (message, properties) => console.error(message, JSON.stringify(properties)) },
+    logger: input.logger ?? consoleLogger,
     services: input.services,
   };
 }

@@ -43,7 +43,7 @@ import type { EvidenceStore } from '../application/evidence-ports.js';
 import { EvidenceRecorder } from '../application/evidence-recorder.js';
 import { EvidenceReader } from '../application/evidence-reader.js';
 import { FindingsExporter } from '../application/findings-export.js';
-import type { EvaluationLogger } from '../application/evaluation-run.js';
+import { consoleLogger, type Logger } from '../application/logger.js';
 import { EvaluationRunStarter } from '../application/evaluation-run-starter.js';
 import { SubscriptionCollector } from '../application/evaluation-subscription-collector.js';
 import { EvaluationRunFinalizer } from '../application/evaluation-run-finalizer.js';
@@ -172,17 +172,12 @@ export interface ContainerOverrides {
   readonly tablePrefix?: string;
   /** Extra trusted CA for ARM (the local emulator's self-signed certificate). */
   readonly armCaCertPem?: string;
-  readonly log?: EvaluationLogger;
+  readonly log?: Logger;
   /** Evidence container name (tests isolate themselves in one storage account). */
   readonly evidenceContainer?: string;
 }
 
 const systemClock: Clock = { now: () => new Date() };
-
-const consoleLog: EvaluationLogger = {
-  info: (message) => console.info(message),
-  warn: (message) => console.warn(message),
-};
 
 /**
  * The app's version from its package.json (next to `dist/` in the deployed package, one level up from
@@ -223,7 +218,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
   const credential =
     overrides.credential ?? new DefaultAzureCredential(config.azureClientId !== undefined ? { managedIdentityClientId: config.azureClientId } : {});
   const clock = overrides.clock ?? systemClock;
-  const log = overrides.log ?? consoleLog;
+  const log = overrides.log ?? consoleLogger;
   const endpoints = storageEndpoints(config, credential);
   const tablePrefix = overrides.tablePrefix !== undefined ? { tablePrefix: overrides.tablePrefix } : {};
   const tables = await TableStore.open(endpoints.tables, tablePrefix);
@@ -243,7 +238,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
   };
   const arm = { endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem };
   const inventory =
-    overrides.inventory ?? new ArmInventoryReader({ ...arm, maxConcurrency: config.armMaxConcurrency, onWarning: (message) => log.warn(message) });
+    overrides.inventory ?? new ArmInventoryReader({ ...arm, maxConcurrency: config.armMaxConcurrency, log });
 
   // The event publisher first: it depends on no other service, and evaluation, rollouts and
   // remediations publish through it.
@@ -342,9 +337,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     frameworks: new FrameworkReportService({
       clusters: repositories.clusters,
       summaries: repositories.summaries,
-      titles: new RequirementTitles(overrides.policyMetadata ?? new ArmPolicyMetadataReader(arm), () => clock.now().getTime(), {
-        warn: (message, properties) => console.warn(message, JSON.stringify(properties)),
-      }),
+      titles: new RequirementTitles(overrides.policyMetadata ?? new ArmPolicyMetadataReader(arm), () => clock.now().getTime(), log),
     }),
     controlPlane,
     controlPlaneQueries: new ControlPlaneQueryService({ events: repositories.controlPlaneEvents, clusters: repositories.clusters }),

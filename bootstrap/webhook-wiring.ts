@@ -11,7 +11,8 @@ import type { AppConfig } from '../config/settings.js';
 import { WEBHOOK_QUEUES, type WebhookDeadLetterMessage, type WebhookDeliveryMessage } from '../application/messages.js';
 import type { Clock } from '../application/ports.js';
 import { ServiceNowDelivery } from '../application/servicenow-delivery.js';
-import { WebhookService, type WebhookLogger } from '../application/webhook-service.js';
+import { WebhookService } from '../application/webhook-service.js';
+import { consoleLogger, type Logger } from '../application/logger.js';
 import { parseAllowlist } from '../domain/webhook-ssrf.js';
 import { StorageMessageQueue, type QueueConnection } from '../adapters/storage/storage-queue.js';
 import type { TableStorageConnection } from '../adapters/storage/table-store.js';
@@ -39,12 +40,10 @@ export interface WebhookWiringInput {
   readonly tablePrefix?: string | undefined;
   readonly clock: Clock;
   readonly resolve?: HostResolver | undefined;
-  readonly log?: WebhookLogger | undefined;
+  readonly log?: Logger | undefined;
   /** `metadata.product` of OCSF findings (ocsf webhooks). */
   readonly product?: OcsfProduct | undefined;
 }
-
-const consoleLog: WebhookLogger = { info: (m) => console.info(m), warn: (m) => console.warn(m) };
 
 export async function createWebhookService(input: WebhookWiringInput): Promise<WebhookWiring> {
   const { allowlist, problems } = parseAllowlist(input.config.webhookAllowlist);
@@ -79,7 +78,7 @@ export async function createWebhookService(input: WebhookWiringInput): Promise<W
     newId: randomUUID,
     randomBytes: (size) => randomBytes(size),
     random: Math.random,
-    log: input.log ?? consoleLog,
+    log: input.log ?? consoleLogger,
     attemptClaims: inboundIds,
     deliveryRetentionDays: input.config.webhooks.deliveryRetentionDays,
     product: input.product,

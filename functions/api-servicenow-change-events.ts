@@ -12,8 +12,7 @@ const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js')
 
 export const receiveServiceNowChangeEvent = defineOperation(
   'receiveServiceNowChangeEvent',
-  // A warning, not an error: refusals are expected noise until they are not (alert on their rate).
-  changeEventHandler({ logRefusal: (m, p) => console.warn(`${m} ${JSON.stringify(p)}`) }),
+  changeEventHandler(),
   { signedBody: { unverifiedCaller: UNVERIFIED_CALLER } },
 );
 

@@ -17,6 +17,7 @@ import { getClient, createRestError, type Client, type HttpResponse } from '@azu
 import { PolicyClient } from '@azure/arm-policy';
 import { SubscriptionClient } from '@azure/arm-resources-subscriptions';
 import type { AzureInventoryReader, ConnectedClusterRecord, PolicyAssignmentSummary, SubscriptionRef } from '../../application/ports.js';
+import { silentLogger, type Logger } from '../../application/logger.js';
 import { DependencyError } from '../../domain/errors.js';
 import type { ExtensionFact, FluxFact, PolicyStateFact } from '../../domain/model.js';
 import { sdkClientOptions, type ArmConnection, type SdkClientOptions } from './arm-client-options.js';
@@ -58,7 +59,7 @@ export interface InventoryReaderOptions extends ArmConnection {
   /** Ask for in-cluster offenders with `$expand=components` on the policy-state query. Default true. */
   readonly expandComponents?: boolean | undefined;
   /** Told when the reader degrades (e.g. the service refused `$expand=components`). */
-  readonly onWarning?: ((message: string) => void) | undefined;
+  readonly log?: Logger | undefined;
 }
 
 interface ClusterRef {
@@ -262,7 +263,7 @@ export class ArmInventoryReader implements AzureInventoryReader {
         // without it (offending policies are still listed, in-cluster resources are not) and stop asking.
         if (!expand || statusOf(e) !== 400) throw e;
         this.componentsRefused = true;
-        this.connection.onWarning?.(`policyStates.queryResults refused $expand=components (${subscriptionId}); evidence will list offending policies without in-cluster resources`);
+        (this.connection.log ?? silentLogger).warn(`policyStates.queryResults refused $expand=components (${subscriptionId}); evidence will list offending policies without in-cluster resources`);
         items = await query(false);
       }
       for (const item of items) {

@@ -4,6 +4,7 @@
  * services over in-memory ports.
  */
 import type { AuditLog, Clock } from '../../application/ports.js';
+import type { Logger } from '../../application/logger.js';
 import type { AuditService } from '../../application/audit-service.js';
 import type { ComplianceQueryService, EvaluationView } from '../../application/compliance-query-service.js';
 import type { ControlMatrixService } from '../../application/control-matrix-service.js';
@@ -65,10 +66,6 @@ export interface ApiServices {
   readonly dashboard: DashboardSignIn;
 }
 
-export interface ApiLogger {
-  error(message: string, properties: Readonly<Record<string, unknown>>): void;
-}
-
 export interface ApiRuntime {
   readonly services: ApiServices;
   readonly authenticator: Authenticator;
@@ -76,5 +73,5 @@ export interface ApiRuntime {
   readonly maxRequestBodyBytes: number;
   readonly clock: Clock;
   readonly newId: () => string;
-  readonly logger: ApiLogger;
+  readonly logger: Logger;
 }

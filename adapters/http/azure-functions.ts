@@ -5,7 +5,8 @@
  * what no operation's route takes (`unmatched-route.ts`).
  */
 import { app, output, trigger, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import type { ApiLogger, ApiRuntime } from './api-runtime.js';
+import type { ApiRuntime } from './api-runtime.js';
+import type { Logger, LogProperties } from '../../application/logger.js';
 import { redactProperties, redactSecrets } from './log-redaction.js';
 import { isStreamedBody, type ApiRequest, type ApiResponse, type Operation, type StreamedBody } from './operation.js';
 import { createRouter, type Router } from './router.js';
@@ -43,8 +44,10 @@ function bodyStream(body: string | Uint8Array | StreamedBody, headers: Readonly<
  * The invocation's logger (so lines carry the function name and invocation id). Whatever reaches it
  * is redacted once more: handlers outside the operation pipeline log through it too.
  */
-function invocationLogger(context: InvocationContext): ApiLogger {
-  return { error: (message, properties) => context.error(redactSecrets(message), redactProperties(properties)) };
+function invocationLogger(context: InvocationContext): Logger {
+  const write = (sink: (...args: unknown[]) => void) => (message: string, properties?: LogProperties) =>
+    properties === undefined ? sink(redactSecrets(message)) : sink(redactSecrets(message), redactProperties(properties));
+  return { info: write((...a) => context.log(...a)), warn: write((...a) => context.warn(...a)), error: write((...a) => context.error(...a)) };
 }
 
 function toApiRequest(request: HttpRequest): ApiRequest {

@@ -19,13 +19,6 @@ import { isSafeId, type OperationHandler } from './operation.js';
 /** The caller of a call whose signature did not verify. */
 export const UNVERIFIED_CALLER = 'servicenow:unverified';
 
-export type EndpointLog = (message: string, properties: Record<string, unknown>) => void;
-
-export interface ChangeEventHandlerOptions {
-  /** Refused calls (401): reason, request id, webhook id, claimed target. */
-  readonly logRefusal?: EndpointLog;
-}
-
 /** The change a body describes, if it parses (authentic or not: the caller decides what to trust). */
 function claimedChange(body: string): ChangeEvent | undefined {
   try {
@@ -38,8 +31,12 @@ function claimedChange(body: string): ChangeEvent | undefined {
 
 const target = (c: { readonly rolloutId: string; readonly waveId: string }): string => `rollouts/${c.rolloutId}/waves/${c.waveId}`;
 
-export function changeEventHandler(options: ChangeEventHandlerOptions = {}): OperationHandler<object, object, unknown> {
-  return async ({ services, headers, rawBody, requestId, audit }) => {
+/**
+ * Refused calls (401) are logged as warnings, not errors: refusals are expected noise until they are
+ * not (alert on their rate). The line names the reason, request id, webhook id and claimed target.
+ */
+export function changeEventHandler(): OperationHandler<object, object, unknown> {
+  return async ({ services, headers, rawBody, requestId, audit, log }) => {
     const body = rawBody ?? '';
     const claimed = claimedChange(body);
     if (claimed !== undefined) audit.target = target(claimed);
@@ -54,7 +51,7 @@ export function changeEventHandler(options: ChangeEventHandlerOptions = {}): Ope
       }
       audit.detail = error.reason;
       const webhookId = headers.get('webhook-id');
-      options.logRefusal?.('ServiceNow change event refused', {
+      log.warn('ServiceNow change event refused', {
         requestId,
         reason: error.reason,
         ...(isSafeId(webhookId) ? { webhookId } : {}),

@@ -14,6 +14,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ForbiddenOperationError, InvalidRequestError } from '../../domain/errors.js';
 import type { ApiRuntime, ApiServices } from './api-runtime.js';
 import type { Principal } from './auth.js';
+import type { Logger } from '../../application/logger.js';
 import { toErrorResponse, type MappedError } from './error-mapping.js';
 import { HttpError } from './http-errors.js';
 import { describeError, redactProperties } from './log-redaction.js';
@@ -73,6 +74,8 @@ export interface OperationContext<P = Record<string, unknown>, Q = Record<string
   /** The exact body bytes as UTF-8, for operations defined with `signedBody` (else undefined). */
   readonly rawBody: string | undefined;
   readonly audit: AuditNote;
+  /** The invocation's logger (lines carry the function name and invocation id). */
+  readonly log: Logger;
 }
 
 export interface OperationOptions {
@@ -342,6 +345,7 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
         url,
         accept: request.headers.get('accept'),
         services: runtime.services,
+        log: runtime.logger,
         now,
         headers: request.headers,
         rawBody,

@@ -15,6 +15,7 @@ import { startArmEmulator, type ArmEmulator, type ArmResource, type FleetModel }
 import { POLICY_METADATA_PAGE_SIZE, regulatoryPolicyMetadata } from '../../local/arm-emulator/server/routes/policy-metadata-routes.js';
 import { armToken, emulatorConnection, rawArm, sdkOptions, useEmulatorIdentity } from '../integration/arm-emulator/support/emulator-clients.js';
 import { loadExample, lostFields, responseBody } from './support/lossless.js';
+import { silentLogger } from '../../application/logger.js';
 
 const single = responseBody<ArmResource>(loadExample('policyinsights/2019-10-01/PolicyMetadata_GetResource.json'));
 const listed = responseBody<{ value: ArmResource[] }>(loadExample('policyinsights/2019-10-01/PolicyMetadata_List.json'));
@@ -114,7 +115,7 @@ describe('ArmPolicyMetadataReader', () => {
       await expect(reader.listTitles()).rejects.toThrow();
       let now = 0;
       const warnings: string[] = [];
-      const titles = new RequirementTitles(reader, () => now, { warn: (message) => warnings.push(message) });
+      const titles = new RequirementTitles(reader, () => now, { ...silentLogger, warn: (message) => warnings.push(message) });
       expect((await titles.get()).size).toBe(0);
       expect(warnings).toHaveLength(1);
       emulator.faults.clear();

@@ -51,6 +51,7 @@ import {
   RecordingOutboundHttp,
 } from './in-memory-ports.js';
 import { InMemoryEvidenceStore } from './in-memory-evidence-store.js';
+import { silentLogger } from '../../application/logger.js';
 
 /**
  * What the harness's fake DNS answers: a public address, so a webhook to `https://hooks.example.com/…`
@@ -223,7 +224,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     newId: () => `wh-${randomUUID()}`,
     randomBytes: (size) => randomBytes(size),
     random: () => 0.5,
-    log: { info: () => undefined, warn: () => undefined },
+    log: silentLogger,
     attemptClaims: ports.webhookAttemptClaims,
   });
   const rollouts = new RolloutService({
@@ -249,7 +250,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       frameworks: new FrameworkReportService({
         clusters: ports.clusters,
         summaries: ports.summaries,
-        titles: new RequirementTitles(options.policyMetadata, () => ports.clock.now().getTime(), { warn: () => undefined }),
+        titles: new RequirementTitles(options.policyMetadata, () => ports.clock.now().getTime(), silentLogger),
       }),
       exceptions: new ExceptionService(ports.exceptions, randomUUID),
       // As in the app: the webhook service is what remediation events are published through.
@@ -273,7 +274,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       evidence: harnessEvidence,
       findings: new FindingsExporter({ reader: harnessEvidence, store: ports.evidenceStore, product: { name: 'arc-compliance', vendorName: 'arc-compliance', version: 'test' } }),
     },
-    logger: { error: (message, properties) => errors.push({ message, properties }) },
+    logger: { ...silentLogger, error: (message, properties) => errors.push({ message, properties: properties ?? {} }) },
   });
 
   const operations = await loadApiOperations();

@@ -5,7 +5,7 @@
 import type { ReportCluster } from '../../domain/framework-report.js';
 import type { ControlException, FleetSummary } from '../../domain/model.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../../domain/errors.js';
-import type { PolicyAssignmentModel, Rollout, RolloutEvent } from '../../domain/rollout-model.js';
+import { ACTIVE_ROLLOUT_STATES, type PolicyAssignmentModel, type Rollout, type RolloutEvent } from '../../domain/rollout-model.js';
 import type { WebhookDelivery, WebhookSubscription } from '../../domain/webhook-subscription.js';
 import { parseAllowlist } from '../../domain/webhook-ssrf.js';
 import { toClusterSummary } from '../../application/stored-records.js';
@@ -283,6 +283,11 @@ export class InMemoryRolloutRepository implements RolloutRepository {
   async events(rolloutId: string): Promise<RolloutEvent[]> {
     return structuredClone(this.eventLog.get(rolloutId) ?? []);
   }
+  async listActive(): Promise<StoredRollout[]> {
+    return [...this.records.values()]
+      .filter((r) => ACTIVE_ROLLOUT_STATES.includes(r.rollout.state))
+      .map((r) => ({ rollout: structuredClone(r.rollout), etag: r.etag }));
+  }
 }
 
 /** Policy assignments by lower-cased id and the policy states tests put in `states`. */
@@ -382,7 +387,19 @@ export class InMemoryWebhookDeliveryRepository implements WebhookDeliveryReposit
     }
     return n;
   }
+  async deleteFinishedBefore(webhookId: string, cutoff: string): Promise<number> {
+    let n = 0;
+    for (const [k, d] of this.items) {
+      if (d.webhookId === webhookId && FINISHED_DELIVERY.has(d.status) && Date.parse(d.createdAt) <= Date.parse(cutoff)) {
+        this.items.delete(k);
+        n += 1;
+      }
+    }
+    return n;
+  }
 }
+
+const FINISHED_DELIVERY: ReadonlySet<string> = new Set(['delivered', 'failed', 'dead-lettered', 'canceled']);
 
 export class InMemoryInboundMessageIdStore implements InboundMessageIdStore {
   readonly ids = new Map<string, string>();
@@ -400,6 +417,17 @@ export class InMemoryInboundMessageIdStore implements InboundMessageIdStore {
   async release(source: string, id: string): Promise<void> {
     this.ids.delete(`${source}|${id}`);
     this.owners.delete(`${source}|${id}`);
+  }
+  /** Whole UTC days before the cutoff's, as the Table adapter forgets them. */
+  async forgetClaimedBefore(source: string, cutoff: string): Promise<number> {
+    let n = 0;
+    for (const [key, at] of this.ids) {
+      if (key.startsWith(`${source}|`) && at.slice(0, 10) < cutoff.slice(0, 10)) {
+        this.ids.delete(key);
+        n += 1;
+      }
+    }
+    return n;
   }
 }
 

@@ -10,10 +10,7 @@
  */
 import { StoredRecordInvalidError } from '../../../domain/errors.js';
 import type { RecordCodec, StoredEntity } from './record-codec.js';
-
-export interface StoredRecordLog {
-  warn(message: string, properties: Readonly<Record<string, unknown>>): void;
-}
+import { consoleLogger, type Logger } from '../../../application/logger.js';
 
 export interface StoredRecordHealth {
   /** Distinct records that failed within the window and were not read successfully since. */
@@ -25,7 +22,7 @@ export interface StoredRecordHealth {
 }
 
 export interface StoredRecordReaderOptions {
-  readonly log?: StoredRecordLog;
+  readonly log?: Logger;
   /** Milliseconds since the epoch; tests pass a fake clock. */
   readonly now?: () => number;
   /** How long a failed record keeps `GET /api/health` degraded after it was last read (default 24 h). */
@@ -44,8 +41,6 @@ interface Tracked {
   loggedAt: number;
 }
 
-const consoleLog: StoredRecordLog = { warn: (message, properties) => console.warn(message, JSON.stringify(properties)) };
-
 function keysOf(entity: StoredEntity): { partitionKey: string; rowKey: string } {
   const pk = entity['partitionKey'];
   const rk = entity['rowKey'];
@@ -53,14 +48,14 @@ function keysOf(entity: StoredEntity): { partitionKey: string; rowKey: string } 
 }
 
 export class StoredRecordReader {
-  private readonly log: StoredRecordLog;
+  private readonly log: Logger;
   private readonly now: () => number;
   private readonly windowMs: number;
   private readonly invalid = new Map<string, Tracked>();
   private failedReads = 0;
 
   constructor(options: StoredRecordReaderOptions = {}) {
-    this.log = options.log ?? consoleLog;
+    this.log = options.log ?? consoleLogger;
     this.now = options.now ?? Date.now;
     this.windowMs = options.windowMs ?? DEFAULT_STORED_RECORD_WINDOW_MS;
   }

@@ -21,6 +21,7 @@ import { loadApiOperations } from '../../support/api-harness.js';
 import { ALTERED_OFFSET_TOKENS, ALTERED_TABLE_TOKENS } from '../../support/altered-continuation-tokens.js';
 import { FakeInventory, ManualClock } from '../storage/fake-inventory.js';
 import { SUB_A, SUB_B, clusterState, uniquePrefix } from '../storage/fixtures.js';
+import { silentLogger } from '../../../application/logger.js';
 
 let azurite: RunningAzurite;
 let issuer: TokenIssuer;
@@ -56,9 +57,9 @@ beforeAll(async () => {
     clock,
     tablePrefix,
     credential: { getToken: async () => null },
-    log: { info: () => undefined, warn: () => undefined },
+    log: silentLogger,
   });
-  const runtime = createApiRuntimeFor(container, { healthChecks: [], logger: { error: () => undefined } });
+  const runtime = createApiRuntimeFor(container, { healthChecks: [], logger: silentLogger });
   origin = await listen(createServer(createNodeRequestListener(await loadApiOperations(), () => runtime)));
   token = await issuer.mintToken({ roles: ALL_APP_ROLES });
 

@@ -24,6 +24,7 @@ import { documented } from '../../support/api-expect.js';
 import { loadApiOperations } from '../../support/api-harness.js';
 import { FakeInventory, ManualClock } from '../storage/fake-inventory.js';
 import { uniquePrefix } from '../storage/fixtures.js';
+import { silentLogger } from '../../../application/logger.js';
 
 let azurite: RunningAzurite;
 let container: Container;
@@ -58,10 +59,10 @@ beforeAll(async () => {
     clock,
     tablePrefix,
     credential: { getToken: async () => null },
-    log: { info: () => undefined, warn: () => undefined },
+    log: silentLogger,
   });
   // The container's own health checks (storage, ARM, stored records).
-  const runtime = createApiRuntimeFor(container, { logger: { error: (_m, properties) => errors.push(properties) } });
+  const runtime = createApiRuntimeFor(container, { logger: { ...silentLogger, error: (_m, properties) => errors.push(properties) } });
   origin = await listen(createServer(createNodeRequestListener(await loadApiOperations(), () => runtime)));
   token = await issuer.mintToken({ roles: ALL_APP_ROLES });
   for (const at of ['2026-04-28T02:00:00.000Z', '2026-04-29T02:00:00.000Z', '2026-04-30T02:00:00.000Z']) {

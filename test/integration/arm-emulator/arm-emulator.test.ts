@@ -7,6 +7,7 @@ import { ArmInventoryReader } from '../../../adapters/arm/azure-inventory-reader
 import { DependencyError } from '../../../domain/errors.js';
 import { armToken, emulatorConnection, rawArm, sdkOptions, useEmulatorIdentity } from './support/emulator-clients.js';
 import { NO_PRIVILEGED, SUB_A, SUB_B, clusterId, tinyDerivePolicyStates, tinyFleet } from './support/tiny-fleet.js';
+import { silentLogger } from '../../../application/logger.js';
 
 let emulator: ArmEmulator;
 let credential: ManagedIdentityCredential;
@@ -140,7 +141,7 @@ describe('production reader against the emulator', () => {
 
   it('falls back to a query without $expand when the service refuses it at subscription scope, and stops asking', async () => {
     const warnings: string[] = [];
-    const degrading = new ArmInventoryReader({ ...emulatorConnection(emulator, credential), maxConcurrency: 2, onWarning: (m) => warnings.push(m) });
+    const degrading = new ArmInventoryReader({ ...emulatorConnection(emulator, credential), maxConcurrency: 2, log: { ...silentLogger, warn: (m) => warnings.push(m) } });
     emulator.state.refuseSubscriptionScopeExpand = true;
     try {
       emulator.requests.reset();

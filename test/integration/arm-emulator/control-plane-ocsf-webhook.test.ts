@@ -20,12 +20,13 @@ import { WebhookService } from '../../../application/webhook-service.js';
 import type { ControlPlaneWatchMessage, WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../../application/messages.js';
 import { BREAK_GLASS_OPERATION } from '../../../domain/control-plane-events.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
-import { InMemoryClusterStateRepository, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository, RecordingMessageQueue } from '../../support/in-memory-ports.js';
+import { InMemoryClusterStateRepository, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository, RecordingMessageQueue, InMemoryInboundMessageIdStore } from '../../support/in-memory-ports.js';
 import { OcsfSchema } from '../../support/ocsf-validator.js';
 import { CapturingQueue, FakeClock, startReceiver, type Receiver } from '../webhooks/support.js';
 import { referenceVerify } from '../../unit/webhooks/standard-webhooks-reference.js';
 import { uniquePrefix } from '../storage/fixtures.js';
 import { emulatorConnection, useEmulatorIdentity } from './support/emulator-clients.js';
+import { silentLogger } from '../../../application/logger.js';
 
 const START = new Date('2026-03-01T12:00:00.000Z');
 const RETAIL = DEMO_SUBSCRIPTIONS.retail;
@@ -64,7 +65,8 @@ describe('controlplane.change.detected in the ocsf format', () => {
       newId: () => `ocsf${(n += 1)}`,
       randomBytes: (size) => randomBytes(size),
       random: () => 0.5,
-      log: { info: () => undefined, warn: () => undefined },
+      attemptClaims: new InMemoryInboundMessageIdStore(),
+      log: silentLogger,
     });
     const { secret } = await webhooks.create({ url: `${receiver.url}/siem`, events: ['controlplane.change.detected'], format: 'ocsf' }, 'user-1');
     const clusters = emulator.fleet.clusters

@@ -7,6 +7,7 @@ import { parseCollectSubscriptionMessage, parseFinalizeRunMessage, QUEUES } from
 import { QueueDelivery } from '../../../application/queue-delivery.js';
 import { FakeInventory, ManualClock } from './fake-inventory.js';
 import { uniquePrefix } from './fixtures.js';
+import { silentLogger } from '../../../application/logger.js';
 
 const S1 = '11111111-1111-1111-1111-111111111111';
 let azurite: RunningAzurite;
@@ -37,8 +38,7 @@ describe('composition root with Azurite queues', () => {
     const clock = new ManualClock(new Date('2026-05-01T02:00:00.000Z'));
     const inventory = new FakeInventory(() => clock.now());
     inventory.addCluster(S1, 'rg', 'c1', { env: 'prod' });
-    const silent = { info: () => undefined, warn: () => undefined };
-    const c = await createContainer(config, { inventory, clock, tablePrefix: uniquePrefix(), credential: { getToken: async () => null }, log: silent });
+    const c = await createContainer(config, { inventory, clock, tablePrefix: uniquePrefix(), credential: { getToken: async () => null }, log: silentLogger });
 
     const run = await c.evaluation.starter.startRun({ trigger: 'timer' });
     const collect = (await receiveAll(QUEUES.collectSubscription)).map(parseCollectSubscriptionMessage);

@@ -22,6 +22,7 @@ import { escapeKey, joinKey } from '../../../adapters/storage/table-keys.js';
 import type { Rollout } from '../../../domain/rollout-model.js';
 import { readFileSync } from 'node:fs';
 import { SUB_A, clusterState, uniquePrefix } from './fixtures.js';
+import { silentLogger } from '../../../application/logger.js';
 
 let azurite: RunningAzurite;
 
@@ -44,7 +45,7 @@ interface Opened {
 async function open(): Promise<Opened> {
   const warnings: Opened['warnings'] = [];
   const clock = { now: Date.parse('2026-05-01T00:00:00.000Z') };
-  const reader = new StoredRecordReader({ log: { warn: (message, properties) => warnings.push({ message, properties }) }, now: () => clock.now });
+  const reader = new StoredRecordReader({ log: { ...silentLogger, warn: (message, properties) => warnings.push({ message, properties: properties ?? {} }) }, now: () => clock.now });
   const prefix = uniquePrefix();
   const store = await TableStore.open({ connectionString: azurite.connectionString }, { tablePrefix: prefix, records: reader });
   return { prefix, store, reader, warnings, clock, table: tableClientFactory({ connectionString: azurite.connectionString }, prefix) };

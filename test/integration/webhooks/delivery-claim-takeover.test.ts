@@ -13,6 +13,7 @@ import { ATTEMPT_CLAIMS, WebhookService } from '../../../application/webhook-ser
 import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protector.js';
 import { CapturingQueue, FakeClock, MemoryInboundIds } from './support.js';
 import { MemoryDeliveries, MemorySubscriptions } from './memory-repositories.js';
+import { silentLogger } from '../../../application/logger.js';
 
 function harness() {
   const queue = new CapturingQueue<WebhookDeliveryMessage>();
@@ -41,7 +42,7 @@ function harness() {
     newId: () => `ct${(n += 1)}`,
     randomBytes: (size) => randomBytes(size),
     random: () => 0.5,
-    log: { info: () => undefined, warn: () => undefined },
+    log: silentLogger,
     attemptClaims: claims,
   });
   return { service, queue, calls, claims, setHang: (v: boolean) => (hang = v) };

@@ -13,6 +13,7 @@ import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protect
 import { CapturingQueue, FakeClock, MemoryInboundIds } from './support.js';
 import { MemoryDeliveries, MemorySubscriptions } from './memory-repositories.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
+import { silentLogger } from '../../../application/logger.js';
 
 /** A protector whose key can be made unavailable (a Key Vault reference that stopped resolving). */
 class FlakyProtector implements SecretProtector {
@@ -56,7 +57,7 @@ function harness(answer: { status?: number; networkError?: string } = {}) {
     newId: () => `ld${(n += 1)}`,
     randomBytes: (size) => randomBytes(size),
     random: () => 0.5,
-    log: { info: () => undefined, warn: () => undefined },
+    log: silentLogger,
     attemptClaims: claims,
   });
   return { service, queue, deadLetters, deliveries, secrets, calls, claims };
@@ -192,7 +193,7 @@ describe('the last delivery of a failing queue message', () => {
     const { webhook } = await h.service.create({ url: 'https://hooks.example.com/held', events: ['*'] }, 'u');
     await h.service.publish(event);
     const message = h.queue.take()!.message;
-    await h.claims.claim('webhook-attempt', `${message.webhookId}:${message.deliveryId}:1`);
+    await h.claims.claim('webhook-attempt', `${message.webhookId}:${message.deliveryId}:1`, '2026-01-01T00:00:00.000Z');
     // The first read fails (before the claim is tried); the re-read on the last dequeue works.
     const get = h.deliveries.get.bind(h.deliveries);
     let reads = 0;

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../../local/azurite.js';
-import { TableWebhookDeliveryRepository, TableWebhookSubscriptionRepository, WebhookTables } from '../../../adapters/storage/table-webhook-store.js';
+import { TableWebhookDeliveryRepository, TableWebhookSubscriptionRepository, WebhookTables, TableInboundMessageIdStore } from '../../../adapters/storage/table-webhook-store.js';
 import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protector.js';
 import { GuardedHttpClient } from '../../../adapters/webhooks/guarded-http-client.js';
 import { invertedTime } from '../../../adapters/storage/table-keys.js';
@@ -16,6 +16,7 @@ import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../../
 import type { DeliveryStatus, WebhookDelivery, WebhookSubscription } from '../../../domain/webhook-subscription.js';
 import type { OutboundEvent } from '../../../domain/webhook-events.js';
 import { CapturingQueue, FakeClock } from './support.js';
+import { silentLogger } from '../../../application/logger.js';
 
 let azurite: RunningAzurite;
 let prefixCounter = 0;
@@ -86,7 +87,8 @@ describe('delivery retention (service)', () => {
       newId: () => 'unused',
       randomBytes: (size) => randomBytes(size),
       random: () => 0.5,
-      log: { info: () => undefined, warn: () => undefined },
+      attemptClaims: new TableInboundMessageIdStore(tables),
+      log: silentLogger,
       deliveryRetentionDays: 30,
     });
     await subscriptions.create(subscription('a', ['*']));

@@ -24,6 +24,7 @@ import { formatSecret } from '../../../domain/webhook-signature.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
 import { CapturingQueue, changeEventEndpoint, FakeClock, startReceiver } from './support.js';
 import { referenceSign } from '../../unit/webhooks/standard-webhooks-reference.js';
+import { silentLogger } from '../../../application/logger.js';
 
 let azurite: RunningAzurite;
 let prefixCounter = 0;
@@ -63,7 +64,7 @@ function service(tables: WebhookTables, clock: FakeClock, overrides: Partial<Web
     newId: () => `hook${(n += 1)}`,
     randomBytes: (size) => randomBytes(size),
     random: () => 0.5,
-    log: { info: () => undefined, warn: () => undefined },
+    log: silentLogger,
     attemptClaims: new TableInboundMessageIdStore(tables),
     ...overrides,
   });
@@ -239,7 +240,7 @@ describe('delivery-attempt claims', () => {
     const warnings: string[] = [];
     const broken = service(tables, clock, {
       attemptClaims: { claim: async () => true, ownerOf: async () => undefined, release: async () => undefined, forgetClaimedBefore: async () => Promise.reject(new Error('storage down')) },
-      log: { info: () => undefined, warn: (m) => warnings.push(m) },
+      log: { ...silentLogger, warn: (m) => warnings.push(m) },
     });
     await broken.publish({ id: 'run-2', type: 'evaluation.completed', timestamp: clock.now().toISOString(), data: {} });
     expect(warnings).toEqual(['webhook inbound id retention failed: storage down']);

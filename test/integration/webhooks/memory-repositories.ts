@@ -35,7 +35,16 @@ export class MemoryDeliveries implements WebhookDeliveryRepository {
     for (const [k, d] of this.items) if (d.webhookId === webhookId) { this.items.delete(k); n += 1; }
     return n;
   }
+  async deleteFinishedBefore(webhookId: string, cutoff: string) {
+    let n = 0;
+    for (const [k, d] of this.items) {
+      if (d.webhookId === webhookId && FINISHED.has(d.status) && Date.parse(d.createdAt) <= Date.parse(cutoff)) { this.items.delete(k); n += 1; }
+    }
+    return n;
+  }
 }
+
+const FINISHED: ReadonlySet<string> = new Set(['delivered', 'failed', 'dead-lettered', 'canceled']);
 
 /** ServiceNow watermarks in a map (the Table adapter has its own test against Azurite). */
 export class MemoryServiceNowWatermarks implements ServiceNowWatermarks {
@@ -44,5 +53,10 @@ export class MemoryServiceNowWatermarks implements ServiceNowWatermarks {
   async advance(kind: WatermarkKind, correlationId: string, evaluatedAt: string) {
     const current = this.items.get(`${kind}|${correlationId}`);
     if (current === undefined || Date.parse(current) < Date.parse(evaluatedAt)) this.items.set(`${kind}|${correlationId}`, evaluatedAt);
+  }
+  async forgetOlderThan(cutoff: string) {
+    let n = 0;
+    for (const [k, at] of this.items) if (at < cutoff) { this.items.delete(k); n += 1; }
+    return n;
   }
 }

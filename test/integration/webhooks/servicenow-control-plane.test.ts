@@ -19,8 +19,9 @@ import { buildClusterComplianceChanged } from '../../../domain/webhook-events.js
 import { incidentCorrelationId } from '../../../domain/servicenow-mapping.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
 import type { ClusterEvaluation, ControlResult } from '../../../domain/model.js';
-import { CapturingQueue, FakeClock } from './support.js';
+import { CapturingQueue, FakeClock, MemoryInboundIds } from './support.js';
 import { MemoryDeliveries, MemoryServiceNowWatermarks, MemorySubscriptions } from './memory-repositories.js';
+import { silentLogger } from '../../../application/logger.js';
 
 const credentials = { username: 'arc', password: 'pw-1', clientId: 'cid', clientSecret: 'csecret' };
 let sn: ServiceNowStandIn;
@@ -48,7 +49,8 @@ function harness() {
     newId: () => `cp${(n += 1)}`,
     randomBytes: (s) => randomBytes(s),
     random: () => 0.5,
-    log: { info: () => undefined, warn: () => undefined },
+    attemptClaims: new MemoryInboundIds(),
+    log: silentLogger,
   });
   const drain = async (): Promise<void> => {
     for (let next = queue.take(); next !== undefined; next = queue.take()) {

@@ -9,7 +9,7 @@ import { startAzurite, type RunningAzurite } from '../../../local/azurite.js';
 import { TableServiceNowWatermarks } from '../../../adapters/webhooks/table-servicenow-watermarks.js';
 import { incidentCorrelationId } from '../../../domain/servicenow-mapping.js';
 import { randomBytes } from 'node:crypto';
-import { WebhookTables, TableWebhookDeliveryRepository, TableWebhookSubscriptionRepository } from '../../../adapters/storage/table-webhook-store.js';
+import { WebhookTables, TableWebhookDeliveryRepository, TableWebhookSubscriptionRepository, TableInboundMessageIdStore } from '../../../adapters/storage/table-webhook-store.js';
 import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protector.js';
 import { GuardedHttpClient } from '../../../adapters/webhooks/guarded-http-client.js';
 import { ServiceNowDelivery, type ServiceNowApi } from '../../../application/servicenow-delivery.js';
@@ -17,6 +17,7 @@ import { WebhookService } from '../../../application/webhook-service.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
 import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../../application/messages.js';
 import { CapturingQueue, FakeClock } from './support.js';
+import { silentLogger } from '../../../application/logger.js';
 
 let azurite: RunningAzurite;
 let n = 0;
@@ -94,7 +95,8 @@ describe('ServiceNow watermark retention', () => {
       newId: () => 'unused',
       randomBytes: (size) => randomBytes(size),
       random: () => 0.5,
-      log: { info: () => undefined, warn: () => undefined },
+      attemptClaims: new TableInboundMessageIdStore(tables),
+      log: silentLogger,
       deliveryRetentionDays: 30,
     });
     // Cutoff: 2026-03-10T03:00 − (30 + 8) days = 2026-01-31T03:00.

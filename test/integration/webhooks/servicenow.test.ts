@@ -18,8 +18,9 @@ import { buildClusterComplianceChanged, type OutboundEvent } from '../../../doma
 import { incidentCorrelationId } from '../../../domain/servicenow-mapping.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
 import type { ClusterEvaluation, ControlResult } from '../../../domain/model.js';
-import { CapturingQueue, FakeClock, startReceiver } from './support.js';
+import { CapturingQueue, FakeClock, startReceiver, MemoryInboundIds } from './support.js';
 import { MemoryDeliveries, MemoryServiceNowWatermarks, MemorySubscriptions } from './memory-repositories.js';
+import { silentLogger } from '../../../application/logger.js';
 
 const credentials = { username: 'arc', password: 'pw-1', clientId: 'cid', clientSecret: 'csecret' };
 let sn: ServiceNowStandIn;
@@ -50,7 +51,8 @@ function harness(auth: ServiceNowAuth) {
     newId: () => `sn${(n += 1)}`,
     randomBytes: (s) => randomBytes(s),
     random: () => 0.5,
-    log: { info: () => undefined, warn: () => undefined },
+    attemptClaims: new MemoryInboundIds(),
+    log: silentLogger,
   });
   const drain = async (): Promise<void> => {
     for (let next = queue.take(); next !== undefined; next = queue.take()) {

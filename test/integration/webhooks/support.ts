@@ -5,6 +5,7 @@ import type { AuditRecord, Clock, InboundMessageIdStore, MessageQueue } from '..
 import type { ApiRuntime, ApiServices } from '../../../adapters/http/api-runtime.js';
 import type { ChangeEventReceiver } from '../../../application/servicenow-change-events.js';
 import { receiveServiceNowChangeEvent } from '../../../functions/api-servicenow-change-events.js';
+import { silentLogger } from '../../../application/logger.js';
 
 export class FakeClock implements Clock {
   constructor(private t: number) {}
@@ -31,11 +32,14 @@ export class CapturingQueue<T> implements MessageQueue<T> {
 }
 
 export class MemoryInboundIds implements InboundMessageIdStore {
+  /** Claims and their owners. */
   readonly ids = new Map<string, string | undefined>();
-  async claim(source: string, id: string, _at?: string, owner?: string): Promise<boolean> {
+  private readonly claimedAt = new Map<string, string>();
+  async claim(source: string, id: string, at: string, owner?: string): Promise<boolean> {
     const key = `${source}|${id}`;
     if (this.ids.has(key)) return false;
     this.ids.set(key, owner);
+    this.claimedAt.set(key, at);
     return true;
   }
   async ownerOf(source: string, id: string): Promise<string | undefined> {
@@ -43,6 +47,18 @@ export class MemoryInboundIds implements InboundMessageIdStore {
   }
   async release(source: string, id: string): Promise<void> {
     this.ids.delete(`${source}|${id}`);
+    this.claimedAt.delete(`${source}|${id}`);
+  }
+  async forgetClaimedBefore(source: string, cutoff: string): Promise<number> {
+    let n = 0;
+    for (const [key, at] of this.claimedAt) {
+      if (key.startsWith(`${source}|`) && at.slice(0, 10) < cutoff.slice(0, 10)) {
+        this.ids.delete(key);
+        this.claimedAt.delete(key);
+        n += 1;
+      }
+    }
+    return n;
   }
 }
 
@@ -104,7 +120,7 @@ export function changeEventEndpoint(
     maxRequestBodyBytes: options.maxBodyBytes,
     clock: options.clock ?? { now: () => new Date() },
     newId: () => `audit-${records.length + 1}`,
-    logger: { error: () => undefined },
+    logger: silentLogger,
   };
   return async (request) => {
     const url = `http://127.0.0.1${receiveServiceNowChangeEvent.path}`;

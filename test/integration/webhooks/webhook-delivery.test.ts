@@ -22,6 +22,7 @@ import { RETRY_SCHEDULE_SECONDS } from '../../../domain/webhook-retry.js';
 import type { OutboundEvent } from '../../../domain/webhook-events.js';
 import { CapturingQueue, FakeClock, startReceiver, type Receiver } from './support.js';
 import { referenceVerify } from '../../unit/webhooks/standard-webhooks-reference.js';
+import { silentLogger } from '../../../application/logger.js';
 
 let azurite: RunningAzurite;
 let prefixCounter = 0;
@@ -69,7 +70,8 @@ async function harness(allowlist: string[]): Promise<Harness> {
     newId: () => `wh${(n += 1)}`,
     randomBytes: (size) => randomBytes(size),
     random: () => 0.5,
-    log: { info: () => undefined, warn: () => undefined },
+    attemptClaims: new TableInboundMessageIdStore(tables),
+    log: silentLogger,
   });
   return {
     service,

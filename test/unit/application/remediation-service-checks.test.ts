@@ -31,6 +31,7 @@ import {
   RecordingMessageQueue,
   RecordingOutboundHttp,
 } from '../../support/in-memory-ports.js';
+import { silentLogger } from '../../../application/logger.js';
 
 const SUB = '11111111-1111-1111-1111-111111111111';
 const CLUSTER = `/subscriptions/${SUB}/resourceGroups/edge-rg/providers/Microsoft.Kubernetes/connectedClusters/store-1`;
@@ -67,7 +68,7 @@ function setup(options: { events?: EventPublisher; queue?: RecordingMessageQueue
     newId: () => 'r1',
     events: options.events ?? publisher,
     clock,
-    log: { warn: (m) => warnings.push(m) },
+    log: { ...silentLogger, warn: (m) => warnings.push(m) },
     checks: { queue, policy: POLICY },
   });
   const finish = (patch: Partial<RemediationTaskState> = {}): void => {
@@ -131,7 +132,7 @@ describe('remediation completion checks', () => {
       newId: () => 'wh-1',
       randomBytes: (size) => randomBytes(size),
       random: () => 0.5,
-      log: { info: () => undefined, warn: () => undefined },
+      log: silentLogger,
       attemptClaims: new InMemoryInboundMessageIdStore(),
     });
     await webhooks.create({ url: 'https://hooks.example.com/remediations', events: ['remediation.completed'], format: 'standard' }, 'admin');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RequirementTitles, TITLE_RETRY_MS } from '../../../application/framework-report-service.js';
+import { silentLogger } from '../../../application/logger.js';
 
 describe('RequirementTitles', () => {
   it('reads the metadata once and shares the read between concurrent callers', async () => {
@@ -26,7 +27,7 @@ describe('RequirementTitles', () => {
         },
       },
       () => now,
-      { warn: (message, properties) => warnings.push({ message, properties }) },
+      { ...silentLogger, warn: (message, properties) => warnings.push({ message, properties }) },
     );
     expect((await titles.get()).size).toBe(0);
     expect(warnings).toHaveLength(1);

@@ -435,13 +435,11 @@ export class WebhookService implements EventPublisher {
     const claimId = `${message.webhookId}:${message.deliveryId}:${message.attempt}`;
     let claimed = false;
     let heldElsewhere = false;
-    if (claims !== undefined) {
-      try {
-        claimed = await claims.claim(ATTEMPT_CLAIMS, claimId, this.deps.clock.now().toISOString());
-        heldElsewhere = !claimed;
-      } catch {
-        // The claim store is down too: nothing says the attempt was made.
-      }
+    try {
+      claimed = await claims.claim(ATTEMPT_CLAIMS, claimId, this.deps.clock.now().toISOString());
+      heldElsewhere = !claimed;
+    } catch {
+      // The claim store is down too: nothing says the attempt was made.
     }
     const cause = heldElsewhere
       ? `attempt ${message.attempt} may have been made by another message, but its outcome could not be recorded (${failed}): ${text}`
@@ -450,7 +448,7 @@ export class WebhookService implements EventPublisher {
       return await this.deadLetter(delivery, message.attempt, cause, undefined);
     } finally {
       // Dead-lettered, the record turns later messages away by itself; not, a republish may try again.
-      if (claimed) await claims?.release(ATTEMPT_CLAIMS, claimId).catch(() => undefined);
+      if (claimed) await claims.release(ATTEMPT_CLAIMS, claimId).catch(() => undefined);
     }
   }
 

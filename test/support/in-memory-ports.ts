@@ -424,6 +424,7 @@ export class InMemoryInboundMessageIdStore implements InboundMessageIdStore {
     for (const [key, at] of this.ids) {
       if (key.startsWith(`${source}|`) && at.slice(0, 10) < cutoff.slice(0, 10)) {
         this.ids.delete(key);
+        this.owners.delete(key);
         n += 1;
       }
     }

@@ -17,6 +17,7 @@ import { StoredRecordReader } from '../../../adapters/storage/records/stored-rec
 import { RECORD_SAMPLES, dumpEntities, openSampleRepositories, restoreEntities, type StoredRecordFixture } from '../../support/stored-record-samples.js';
 import { FIXTURE_ROOT } from '../../support/freeze-stored-records.js';
 import { uniquePrefix } from './fixtures.js';
+import { silentLogger } from '../../../application/logger.js';
 
 let azurite: RunningAzurite;
 
@@ -55,7 +56,7 @@ describe('frozen stored records', () => {
     const prefix = uniquePrefix();
     await restoreEntities(azurite.connectionString, prefix, fixture.entities);
     const warnings: unknown[] = [];
-    const records = new StoredRecordReader({ log: { warn: (_m, properties) => warnings.push(properties) } });
+    const records = new StoredRecordReader({ log: { ...silentLogger, warn: (_m, properties) => warnings.push(properties) } });
     const repos = await openSampleRepositories(azurite.connectionString, prefix, records);
     expect(await sampleOf(fixture.kind).read(repos)).toEqual(fixture.read);
     // Read, not skipped: a codec that refused a frozen record would report it here.
@@ -68,7 +69,7 @@ describe('frozen stored records', () => {
     async (_file, fixture) => {
       const prefix = uniquePrefix();
       await restoreEntities(azurite.connectionString, prefix, fixture.entities);
-      const repos = await openSampleRepositories(azurite.connectionString, prefix, new StoredRecordReader({ log: { warn: () => undefined } }));
+      const repos = await openSampleRepositories(azurite.connectionString, prefix, new StoredRecordReader({ log: silentLogger }));
       // A delivery-attempt claim names the queue message that made it (claims frozen before that name none).
       const attempt = fixture.entities.find((f) => f.entity['partitionKey'] === 'webhook-attempt' && !String(f.entity['rowKey']).startsWith('~|'));
       if (attempt !== undefined) {

@@ -161,9 +161,14 @@ export class EvaluationRunFinalizer {
       subscriptionsNotDiscovered: run.subscriptionsNotDiscovered?.length ?? 0,
       averageScore: summary.totals.averageScore,
       noncompliant: summary.totals.noncompliant,
+      // Said on every event, so a receiver never takes a run of some subscriptions for the whole estate.
+      scope: run.scope ?? 'full-estate',
+      ...(run.scope === 'partial-estate' ? { scopeSubscriptionIds: run.scopeSubscriptionIds ?? [] } : {}),
     };
+    // A partial-estate run concerns its subscriptions only: webhook subscription filters apply to it.
+    const scope = run.scope === 'partial-estate' ? { scope: { subscriptionIds: run.scopeSubscriptionIds ?? [] } } : {};
     try {
-      await publishAll(this.deps.events, [{ id: outboundEventId('evaluation.completed', runId), type: 'evaluation.completed', timestamp: data.completedAt, data }]);
+      await publishAll(this.deps.events, [{ id: outboundEventId('evaluation.completed', runId), type: 'evaluation.completed', timestamp: data.completedAt, data, ...scope }]);
     } catch (error) {
       if (!delivery.isLast) {
         this.log.warn(`run ${runId}: evaluation.completed not published, finalize will be retried: ${errorText(error)}`);

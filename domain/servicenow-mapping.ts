@@ -7,7 +7,7 @@
  * resolved when the control passes again.
  */
 import { createHash } from 'node:crypto';
-import type { ClusterComplianceChangedData, OutboundEvent } from './webhook-events.js';
+import type { ClusterComplianceChangedData, EvaluationCompletedData, OutboundEvent } from './webhook-events.js';
 import { incidentControlOf, type ControlPlaneEvent } from './control-plane-events.js';
 import type { Severity } from './model.js';
 
@@ -231,6 +231,7 @@ export function eventRecords(event: Pick<OutboundEvent, 'id' | 'type' | 'timesta
       },
     ];
   }
+  if (event.type === 'evaluation.completed') return [evaluationCompletedRecord(event.timestamp, event.data as EvaluationCompletedData)];
   const d = (typeof event.data === 'object' && event.data !== null ? event.data : {}) as Record<string, unknown>;
   const failed = event.type === 'rollout.failed' || event.type === 'rollout.rolled_back';
   const key = typeof d['rolloutId'] === 'string' ? d['rolloutId'] : typeof d['runId'] === 'string' ? d['runId'] : event.id;
@@ -246,6 +247,37 @@ export function eventRecords(event: Pick<OutboundEvent, 'id' | 'type' | 'timesta
       additional_info: JSON.stringify(d).slice(0, 4000),
     },
   ];
+}
+
+/** Characters of `additional_info` Event Management keeps. */
+const EM_ADDITIONAL_INFO_CHARS = 4000;
+
+/**
+ * The Event Management record of a finished run. Its description says whether the run covered the
+ * whole estate, so an operator never reads a run of some subscriptions as the fleet's. `additional_info`
+ * is the event's data as JSON that always parses: a subscription list too long for it is cut, and
+ * `scopeSubscriptionIdsOmitted` says how many ids were left out (the run resource lists them all).
+ */
+function evaluationCompletedRecord(timestamp: string, data: EvaluationCompletedData): EmRecord {
+  const ids = data.scopeSubscriptionIds ?? [];
+  const partial = data.scope === 'partial-estate';
+  let kept = ids.length;
+  let info = JSON.stringify(data);
+  while (info.length > EM_ADDITIONAL_INFO_CHARS && kept > 0) {
+    kept = Math.max(0, Math.min(kept - 1, Math.floor(kept * (EM_ADDITIONAL_INFO_CHARS / info.length))));
+    info = JSON.stringify({ ...data, scopeSubscriptionIds: ids.slice(0, kept), scopeSubscriptionIdsOmitted: ids.length - kept });
+  }
+  const scope = partial ? `partial estate: ${ids.length} subscription${ids.length === 1 ? '' : 's'}` : 'full estate';
+  return {
+    source: EM_SOURCE,
+    node: EM_SOURCE,
+    resource: data.runId,
+    type: 'evaluation.completed',
+    severity: '5',
+    message_key: `evaluation#${data.runId}`,
+    description: `evaluation.completed (${scope}) at ${timestamp}: run ${data.runId} ${data.status}, ${data.clustersEvaluated} cluster(s) evaluated`,
+    additional_info: info.slice(0, EM_ADDITIONAL_INFO_CHARS),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -97,8 +97,9 @@ export interface WebhookFilters {
 
 /**
  * True when a subscription wants the event: its `events` list holds the type or `*`, and every filter
- * it sets is met. A filter constrains only events that carry its dimension: a fleet-wide
- * `evaluation.completed` has no subscription id and passes a subscription-id filter.
+ * it sets is met. A filter constrains only events that carry its dimension: a full-estate
+ * `evaluation.completed` has no subscription id and passes a subscription-id filter; a partial-estate
+ * one is scoped to the subscriptions it evaluated.
  */
 export function subscriptionWants(
   subscription: { readonly enabled: boolean; readonly events: readonly string[]; readonly filters: WebhookFilters },
@@ -172,8 +173,18 @@ export interface EvaluationCompletedData {
   readonly clustersIncomplete?: number;
   /** Subscriptions with stored clusters that the run did not discover (their clusters marked stale). Optional as above. */
   readonly subscriptionsNotDiscovered?: number;
+  /** Fleet-wide, from the summary the run produced (which covers every cluster, also after a partial-estate run). */
   readonly averageScore?: number;
+  /** Fleet-wide, as `averageScore`. */
   readonly noncompliant?: number;
+  /**
+   * `partial-estate`: an on-demand run of `scopeSubscriptionIds` only; the other subscriptions' clusters
+   * were not evaluated by it. Optional: events published before this field existed lack it and were
+   * `full-estate` runs.
+   */
+  readonly scope?: 'full-estate' | 'partial-estate';
+  /** The subscriptions a `partial-estate` run evaluated (lower-case, sorted); absent on full-estate runs. */
+  readonly scopeSubscriptionIds?: readonly string[];
 }
 
 const cut = (text: string): string => (text.length <= MAX_EVENT_EVIDENCE_CHARS ? text : `${text.slice(0, MAX_EVENT_EVIDENCE_CHARS - 1)}…`);

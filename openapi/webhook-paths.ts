@@ -32,7 +32,8 @@ const deliveryIdParam: OpenAPIV3_1.ParameterObject = { name: 'deliveryId', in: '
 const filters: Schema = {
   type: 'object',
   additionalProperties: false,
-  description: 'A filter constrains only events that carry its dimension (a fleet-wide `evaluation.completed` passes a subscription filter).',
+  description:
+    'A filter constrains only events that carry its dimension (a full-estate `evaluation.completed` passes a subscription filter; a partial-estate one is about its `scopeSubscriptionIds`).',
   properties: {
     subscriptionIds: { type: 'array', maxItems: 100, uniqueItems: true, items: { type: 'string', pattern: GUID_PATTERN }, description: 'Only events about these Azure subscriptions.' },
     minimumSeverity: { ...severity, description: 'Only events about a control of at least this severity.' } as OpenAPIV3_1.SchemaObject,
@@ -40,6 +41,29 @@ const filters: Schema = {
 };
 
 export const webhookSchemas: Record<string, OpenAPIV3_1.SchemaObject> = {
+  EvaluationCompletedEvent: {
+    type: 'object',
+    description:
+      'The `data` of an `evaluation.completed` event (body `{ "type", "timestamp", "data" }`; the `servicenow-event` format sends it as the record\'s `additional_info`). ' +
+      'A run of some subscriptions only says `scope: "partial-estate"` with `scopeSubscriptionIds`: its counts cover those subscriptions, `averageScore` and `noncompliant` the whole fleet. ' +
+      'Receivers should treat absent `clustersIncomplete` and `subscriptionsNotDiscovered` as 0 and an absent `scope` as `full-estate` (events published before these fields existed).',
+    required: ['runId', 'status', 'trigger', 'completedAt', 'clustersEvaluated', 'subscriptionsFailed'],
+    additionalProperties: false,
+    properties: {
+      runId: { type: 'string' },
+      status: { type: 'string', enum: ['succeeded', 'partial', 'failed'] },
+      trigger: { type: 'string', enum: ['timer', 'on-demand'] },
+      completedAt: { type: 'string', format: 'date-time' },
+      clustersEvaluated: { type: 'integer', minimum: 0, description: 'Clusters this run evaluated (of its scope).' },
+      subscriptionsFailed: { type: 'integer', minimum: 0 },
+      clustersIncomplete: { type: 'integer', minimum: 0, description: 'Clusters evaluated with extensions or Flux not collected (their controls `unknown`).' },
+      subscriptionsNotDiscovered: { type: 'integer', minimum: 0, description: 'Subscriptions with stored clusters the run did not discover (always 0 on a partial-estate run); the list is on `GET /api/v1/evaluations/{id}`.' },
+      averageScore: { type: 'number', minimum: 0, maximum: 100, description: 'Fleet-wide, from the summary the run produced.' },
+      noncompliant: { type: 'integer', minimum: 0, description: 'Fleet-wide non-compliant clusters, from the summary the run produced.' },
+      scope: { type: 'string', enum: ['full-estate', 'partial-estate'], description: '`partial-estate`: an on-demand run of `scopeSubscriptionIds` only; other subscriptions\' clusters were not evaluated by it.' },
+      scopeSubscriptionIds: { type: 'array', items: { type: 'string', pattern: GUID_PATTERN }, description: 'The subscriptions a partial-estate run evaluated (lower-case); present exactly when `scope` is `partial-estate`.' },
+    },
+  },
   NewWebhook: {
     type: 'object',
     required: ['url', 'events'],

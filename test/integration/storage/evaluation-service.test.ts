@@ -14,6 +14,11 @@ import type { OutboundEvent } from '../../../domain/webhook-events.js';
 import type { CollectSubscriptionMessage, FinalizeRunMessage } from '../../../application/messages.js';
 import { FakeInventory, ManualClock, MemoryQueue } from './fake-inventory.js';
 import { uniquePrefix } from './fixtures.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { webhookSchemas } from '../../../openapi/webhook-paths.js';
+
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
 
 const S1 = '11111111-1111-1111-1111-111111111111';
 const S2 = '22222222-2222-2222-2222-222222222222';
@@ -641,6 +646,35 @@ describe('runs a crashed start left unfinished are swept', () => {
 });
 
 describe('evaluation.completed', () => {
+  it('says whether the run covered the whole estate, and which subscriptions a partial-estate run evaluated, in the documented shape', async () => {
+    const ajv = new Ajv2020({ strict: true, allowUnionTypes: true });
+    addFormats(ajv);
+    const validate = ajv.compile(webhookSchemas['EvaluationCompletedEvent']!);
+    const events: OutboundEvent[] = [];
+    const service = serviceWith({ events: { publish: async (e) => void events.push(e) } });
+    const finish = async (request: Parameters<typeof service.starter.startRun>[0]): Promise<string> => {
+      const run = await service.starter.startRun(request);
+      for (const m of world.collect.drain()) await service.collector.collectSubscription(m, FIRST);
+      for (const m of world.finalize.drain()) await service.finalizer.finalizeRun(m.runId);
+      return run.id;
+    };
+    const full = await finish({ trigger: 'timer' });
+    world.clock.set('2026-05-02T02:00:00.000Z');
+    const partial = await finish({ trigger: 'on-demand', requestedBy: 'alice', subscriptionIds: [S3.toUpperCase(), S1] });
+    const completed = events.filter((e) => e.type === 'evaluation.completed');
+    expect(completed.map((e) => (e.data as { runId: string }).runId)).toEqual([full, partial]);
+    const [fullEvent, partialEvent] = completed;
+    expect(fullEvent?.data).toMatchObject({ scope: 'full-estate', clustersEvaluated: 5 });
+    expect(fullEvent?.data).not.toHaveProperty('scopeSubscriptionIds');
+    // A full-estate run concerns no one subscription: it passes every subscription filter.
+    expect(fullEvent?.scope).toBeUndefined();
+    expect(partialEvent?.data).toMatchObject({ scope: 'partial-estate', scopeSubscriptionIds: [S1, S3].sort(), clustersEvaluated: 4, subscriptionsNotDiscovered: 0 });
+    expect(partialEvent?.scope).toEqual({ subscriptionIds: [S1, S3].sort() });
+    // Exactly the documented fields (the schema allows no others).
+    for (const e of completed) expect(validate(e.data), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...(fullEvent?.data as object), scopeOf: 'x' })).toBe(false);
+  });
+
   it('carries the run\'s clustersIncomplete and subscriptionsNotDiscovered counts', async () => {
     await runToCompletion();
     const events: OutboundEvent[] = [];

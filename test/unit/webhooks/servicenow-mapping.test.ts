@@ -45,6 +45,25 @@ describe('ServiceNow events', () => {
     ]);
     expect(JSON.parse(records[0]!.additional_info)).toMatchObject({ clusterId, from: 'pass', to: 'fail' });
   });
+  it('says whether a finished run covered the whole estate, with additional_info that always parses', () => {
+    const base = { runId: 'run-1', status: 'succeeded', trigger: 'on-demand', completedAt: '2026-05-01T02:00:00.000Z', clustersEvaluated: 4, subscriptionsFailed: 0 };
+    const full = eventRecords({ id: 'e', type: 'evaluation.completed', timestamp: 't', data: { ...base, scope: 'full-estate' } })[0]!;
+    expect(full).toMatchObject({ message_key: 'evaluation#run-1', resource: 'run-1', severity: '5' });
+    expect(full.description).toBe('evaluation.completed (full estate) at t: run run-1 succeeded, 4 cluster(s) evaluated');
+    const ids = Array.from({ length: 500 }, (_, i) => `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`);
+    const partial = eventRecords({ id: 'e', type: 'evaluation.completed', timestamp: 't', data: { ...base, scope: 'partial-estate', scopeSubscriptionIds: ids } })[0]!;
+    expect(partial.description).toContain('(partial estate: 500 subscriptions)');
+    // 500 ids do not fit in 4,000 characters: the list is cut and says by how many, the JSON still parses.
+    expect(partial.additional_info.length).toBeLessThanOrEqual(4000);
+    const info = JSON.parse(partial.additional_info) as { scope: string; scopeSubscriptionIds: string[]; scopeSubscriptionIdsOmitted: number };
+    expect(info.scope).toBe('partial-estate');
+    expect(info.scopeSubscriptionIds).toEqual(ids.slice(0, info.scopeSubscriptionIds.length));
+    expect(info.scopeSubscriptionIds.length).toBeGreaterThan(50);
+    expect(info.scopeSubscriptionIds.length + info.scopeSubscriptionIdsOmitted).toBe(500);
+    const few = eventRecords({ id: 'e', type: 'evaluation.completed', timestamp: 't', data: { ...base, scope: 'partial-estate', scopeSubscriptionIds: ids.slice(0, 1) } })[0]!;
+    expect(few.description).toContain('(partial estate: 1 subscription)');
+    expect(JSON.parse(few.additional_info)).toEqual({ ...base, scope: 'partial-estate', scopeSubscriptionIds: ids.slice(0, 1) });
+  });
   it('maps other events to one record', () => {
     expect(eventRecords({ id: 'e', type: 'rollout.failed', timestamp: 't', data: { rolloutId: 'ro1' } })[0]).toMatchObject({ severity: '2', message_key: 'rollout#ro1' });
   });

@@ -36,6 +36,11 @@ describe('subscription matching', () => {
     expect(subscriptionWants(sub(['*'], { minimumSeverity: 'high' }), changed)).toBe(false);
     const fleet: OutboundEvent = { id: 'e', type: 'evaluation.completed', timestamp: 't', data: { runId: 'r' } };
     expect(subscriptionWants(sub(['*'], { subscriptionIds: [SUB_B], minimumSeverity: 'high' }), fleet)).toBe(true);
+    // A run of some subscriptions is about those subscriptions only.
+    const partial: OutboundEvent = { id: 'e', type: 'evaluation.completed', timestamp: 't', data: { runId: 'r', scope: 'partial-estate', scopeSubscriptionIds: [SUB_A] }, scope: { subscriptionIds: [SUB_A] } };
+    expect(subscriptionWants(sub(['*'], { subscriptionIds: [SUB_A.toUpperCase()] }), partial)).toBe(true);
+    expect(subscriptionWants(sub(['*'], { subscriptionIds: [SUB_B] }), partial)).toBe(false);
+    expect(subscriptionWants(sub(['evaluation.completed']), partial)).toBe(true);
   });
 });
 

@@ -12,6 +12,7 @@ import { isStreamedBody, type ApiRequest, type ApiResponse, type Operation, type
 import { createRouter, type Router } from './router.js';
 import { passFetchForbiddenMethodsTo, takeFetchForbiddenMethod } from './fetch-forbidden-methods.js';
 import { handleUnmatchedRoute } from './unmatched-route.js';
+import { pacedByWorkerProxy } from './worker-http-stream.js';
 
 const registered: Operation[] = [];
 
@@ -28,8 +29,9 @@ export function registeredOperations(): readonly Operation[] {
  * copy it (`arrayBuffer()` concatenates) and never write to it. A string without a declared content type
  * stays a string, so the library still adds `text/plain;charset=UTF-8` for it.
  */
-function bodyStream(body: string | Uint8Array | StreamedBody, headers: Readonly<Record<string, string>>): string | ReadableStream<Uint8Array> {
-  if (isStreamedBody(body)) return ReadableStream.from(body);
+function bodyStream(body: string | Uint8Array | StreamedBody, headers: Readonly<Record<string, string>>, invocationId: string): string | ReadableStream<Uint8Array> {
+  // Streamed bodies reach the client as produced (HTTP streaming), at the client's pace.
+  if (isStreamedBody(body)) return ReadableStream.from(pacedByWorkerProxy(body, invocationId));
   if (typeof body === 'string' && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) return body;
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   return new ReadableStream<Uint8Array>({
@@ -54,8 +56,8 @@ function toApiRequest(request: HttpRequest): ApiRequest {
   return { method: request.method, url: request.url, headers: request.headers, params: request.params, body: request.body as AsyncIterable<Uint8Array> | null };
 }
 
-function toResponseInit(response: ApiResponse): HttpResponseInit {
-  return { status: response.status, headers: response.headers, ...(response.body !== undefined ? { body: bodyStream(response.body, response.headers) } : {}) };
+function toResponseInit(response: ApiResponse, context: InvocationContext): HttpResponseInit {
+  return { status: response.status, headers: response.headers, ...(response.body !== undefined ? { body: bodyStream(response.body, response.headers, context.invocationId) } : {}) };
 }
 
 /**
@@ -79,7 +81,7 @@ export function registerOperations(operations: readonly Operation[], runtime: ()
       handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
         const pending = getRuntime();
         const base = pending instanceof Promise ? await pending : pending;
-        return toResponseInit(await operation.handle(toApiRequest(request), { ...base, logger: invocationLogger(context) }));
+        return toResponseInit(await operation.handle(toApiRequest(request), { ...base, logger: invocationLogger(context) }), context);
       },
     });
   }
@@ -112,7 +114,7 @@ export function registerUnmatchedRoute(runtime: () => ApiRuntime | Promise<ApiRu
       router ??= createRouter(registered);
       const base = await getRuntime();
       const method = takeFetchForbiddenMethod(context.invocationId) ?? request.method;
-      return toResponseInit(await handleUnmatchedRoute({ ...toApiRequest(request), method }, router, { ...base, logger: invocationLogger(context) }));
+      return toResponseInit(await handleUnmatchedRoute({ ...toApiRequest(request), method }, router, { ...base, logger: invocationLogger(context) }), context);
     },
   });
   passFetchForbiddenMethodsTo(UNMATCHED_ROUTE_FUNCTION);

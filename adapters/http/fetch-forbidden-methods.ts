@@ -8,9 +8,12 @@
  * as a bodiless GET, and the catch-all reads the method actually sent with {@link takeFetchForbiddenMethod}
  * to refuse it in the API's error shape. The wrap uses the worker's `@azure/functions-core` API
  * (`getProgrammingModel`/`setProgrammingModel`, the contract between worker and library) and the RPC
- * invocation request's `http.method`; it does not apply to HTTP streaming, which this app does not use.
+ * invocation request's `http.method`. With HTTP streaming (which the app enables) the RPC `http` input is
+ * empty and the request reaches the library over its proxy server instead: the wrapped `getCapabilities`
+ * starts {@link watchWorkerHttpProxy} on that server, which does the same there.
  */
 import { createRequire } from 'node:module';
+import { takeProxiedForbiddenMethod, watchWorkerHttpProxy } from './worker-http-stream.js';
 
 const FETCH_FORBIDDEN_METHODS: ReadonlySet<string> = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
@@ -54,7 +57,12 @@ export function passFetchForbiddenMethodsTo(functionName: string): void {
   core.setProgrammingModel({
     name: model.name,
     version: model.version,
-    getCapabilities: (capabilities) => model.getCapabilities(capabilities),
+    async getCapabilities(capabilities) {
+      const answer = (await model.getCapabilities(capabilities)) as Record<string, unknown> | undefined;
+      const httpUri = answer?.['HttpUri'];
+      if (typeof httpUri === 'string') watchWorkerHttpProxy(httpUri);
+      return answer;
+    },
     getInvocationModel(context) {
       if (context.metadata?.name === functionName) {
         for (const input of context.request.inputData ?? []) {
@@ -75,5 +83,5 @@ export function passFetchForbiddenMethodsTo(functionName: string): void {
 export function takeFetchForbiddenMethod(invocationId: string): string | undefined {
   const method = sentMethods.get(invocationId);
   sentMethods.delete(invocationId);
-  return method;
+  return method ?? takeProxiedForbiddenMethod(invocationId);
 }

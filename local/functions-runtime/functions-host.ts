@@ -218,11 +218,30 @@ async function startIndexedHost(
 
   // Startup is over: no more registrations, setup locked (as after the worker's init), then appStart.
   state.startupFinished = true;
+  let workerHttpUri: string | undefined;
+  try {
+    // The worker's init answer: with `app.setup({ enableHttpStream: true })` the library starts its HTTP
+    // proxy server and names it in `HttpUri`; HTTP functions are then served through it, as the host does.
+    const capabilities = await state.programmingModel?.getCapabilities?.({});
+    workerHttpUri = capabilities?.['HttpUri'];
+  } catch (error) {
+    state.startupFinished = false;
+    throw error;
+  }
   const server = createHttpServer(routes, hostOptions.routePrefix, {
     invoke: (route, rpcHttp) =>
       invoke(route.registration, {
         inputData: [{ name: route.triggerName, data: { http: rpcHttp } }],
         triggerMetadata: {},
+        reason: 'This function was programmatically called via the host APIs.',
+      }),
+    // As the host sends a proxied invocation: the RPC `http` input is empty (the request travels over
+    // the proxy), its headers, query and route parameters come as trigger metadata.
+    invokeProxied: (route, invocationId, triggerMetadata) =>
+      invoke(route.registration, {
+        inputData: [{ name: route.triggerName, data: { http: {} } }],
+        triggerMetadata,
+        invocationId,
         reason: 'This function was programmatically called via the host APIs.',
       }),
     invokeNonHttp: (name, input) => {
@@ -237,7 +256,7 @@ async function startIndexedHost(
       return true;
     },
     log: (message) => logger({ level: 'error', category: 'host', message }),
-  }, { masterKey, maxRequestBodyBytes });
+  }, { masterKey, maxRequestBodyBytes, workerHttpUri });
   const started: { timers: TimerListener[]; queues: QueueListener[] } = { timers: [], queues: [] };
   const stopAll = async (): Promise<void> => {
     await Promise.allSettled([...started.timers.map((t) => t.stop()), ...started.queues.map((q) => q.stop())]);
@@ -245,10 +264,6 @@ async function startIndexedHost(
     await new Promise<void>((done) => server.close(() => done()));
   };
   try {
-    const capabilities = await state.programmingModel?.getCapabilities?.({});
-    // With `app.setup({ enableHttpStream: true })` the library expects the host to proxy requests to
-    // its own server; this runtime only speaks the RPC-shaped (non-streaming) HTTP path.
-    if (capabilities?.['HttpUri'] !== undefined) throw new Error('HTTP streaming (app.setup({ enableHttpStream: true })) is not supported by the local runtime.');
     await executeHooks('appStart', hookContext(state.appLevelOnlyHookData, { functionAppDirectory: appRoot }));
     const port = options.port ?? (process.env['PORT'] !== undefined ? Number(process.env['PORT']) : 7071);
     await new Promise<void>((listening, failed) => {

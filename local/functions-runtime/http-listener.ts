@@ -5,10 +5,11 @@
  * functions locally; the admin API (`/admin/*`) requires the master key, as the real host does.
  * Request bodies are capped like the host's `FUNCTIONS_REQUEST_BODY_SIZE_LIMIT` (413 beyond it).
  */
-import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { FunctionRegistration } from './core-api.js';
-import type { RpcHttpCookie, RpcHttpData, RpcInvocationResponse } from './core-types.js';
+import type { RpcHttpCookie, RpcHttpData, RpcInvocationResponse, RpcTypedData } from './core-types.js';
+import { forwardToWorker, proxiedTriggerMetadata } from './http-stream-proxy.js';
 import { compareRoutes, compileRoute, matchRoute, splitPath, type CompiledRoute } from './route-table.js';
 
 export interface HttpRoute {
@@ -140,6 +141,13 @@ function headerRecord(req: IncomingMessage): Record<string, string> {
   return headers;
 }
 
+/** Query parameters as the host passes them: repeated names comma-joined. */
+function queryRecord(url: URL): Record<string, string> {
+  const query: Record<string, string> = {};
+  if (url.search !== '') for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
+  return query;
+}
+
 function serializeCookie(cookie: RpcHttpCookie): string {
   const parts = [`${cookie.name ?? ''}=${cookie.value ?? ''}`];
   if (cookie.domain?.value) parts.push(`Domain=${cookie.domain.value}`);
@@ -158,6 +166,11 @@ function serializeCookie(cookie: RpcHttpCookie): string {
 export interface HttpDispatcher {
   /** Runs the function and its output bindings; rejects when the invocation failed. */
   invoke(route: HttpRoute, rpcHttp: RpcHttpData): Promise<RpcInvocationResponse>;
+  /**
+   * HTTP streaming: runs the function with the host's proxied-invocation input (an empty RPC `http`, the
+   * request described by `triggerMetadata`) under `invocationId`, the id the forwarded request carries.
+   */
+  invokeProxied(route: HttpRoute, invocationId: string, triggerMetadata: Record<string, RpcTypedData>): Promise<RpcInvocationResponse>;
   /**
    * The host's admin API for non-HTTP functions (`POST /admin/functions/{name}` with `{"input": "…"}`):
    * starts the function in the background; false when no such non-HTTP function exists.
@@ -202,6 +215,12 @@ export interface HttpListenerOptions {
   readonly masterKey: string;
   /** Largest request body accepted (admin API and HTTP triggers); larger ones get 413. */
   readonly maxRequestBodyBytes: number;
+  /**
+   * The worker's `HttpUri` capability (`app.setup({ enableHttpStream: true })`): HTTP-triggered functions
+   * are then invoked as the host does in streaming mode, their requests and responses proxied through
+   * the library's own server instead of travelling as RPC bytes.
+   */
+  readonly workerHttpUri?: string | undefined;
 }
 
 const ADMIN_PATH = /^\/admin(?:\/|$)/i;
@@ -233,7 +252,11 @@ export function createHttpServer(routes: readonly HttpRoute[], routePrefix: stri
     return found;
   }
 
-  return createServer((req, res) => {
+  const workerUri = options.workerHttpUri === undefined ? undefined : new URL(options.workerHttpUri);
+  // Connections to the worker's proxy server are kept and reused, as the host's forwarder does.
+  const workerAgent = workerUri === undefined ? undefined : new Agent({ keepAlive: true });
+
+  const server = createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
       if (error instanceof RequestBodyTooLargeError) {
         // Close afterwards: the unread rest of the body must not be parsed as the next request.
@@ -245,6 +268,51 @@ export function createHttpServer(routes: readonly HttpRoute[], routePrefix: stri
       else res.destroy();
     });
   });
+  server.on('close', () => workerAgent?.destroy());
+  return server;
+
+  /**
+   * Streaming mode: the invocation and the forwarded request go out together, paired by invocation id.
+   * A failed invocation ends the exchange (500 before the response started, a cut-off body after);
+   * a failed relay is a 500 unless the response had started.
+   */
+  async function handleProxied(req: IncomingMessage, res: ServerResponse, route: HttpRoute, params: Record<string, string>, url: URL, target: URL, agent: Agent): Promise<void> {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > options.maxRequestBodyBytes) {
+      req.resume();
+      throw new RequestBodyTooLargeError();
+    }
+    const invocationId = randomUUID();
+    let refused = false;
+    const exchange = forwardToWorker(req, res, {
+      workerUri: target,
+      agent,
+      invocationId,
+      maxRequestBodyBytes: options.maxRequestBodyBytes,
+      onBodyTooLarge: () => {
+        refused = true;
+        if (!res.headersSent) res.writeHead(413, { connection: 'close' }).end();
+      },
+    });
+    // Awaited below either way; a rejection before then must not count as unhandled.
+    exchange.relayed.catch(() => undefined);
+    try {
+      await dispatcher.invokeProxied(route, invocationId, proxiedTriggerMetadata(headerRecord(req), queryRecord(url), params));
+    } catch {
+      exchange.abort();
+      if (refused) return;
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+      return;
+    }
+    try {
+      await exchange.relayed;
+    } catch {
+      if (refused || res.writableEnded) return;
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    }
+  }
 
   /** The host's admin API: master key first (401 without it, before any body is read), then the route. */
   async function handleAdmin(req: IncomingMessage, res: ServerResponse, method: string, url: URL): Promise<void> {
@@ -292,17 +360,19 @@ export function createHttpServer(routes: readonly HttpRoute[], routePrefix: stri
       res.writeHead(405, { allow: found.allow.join(', ') }).end();
       return;
     }
+    if (workerUri !== undefined && workerAgent !== undefined) {
+      await handleProxied(req, res, found.route, { ...found.params }, url, workerUri, workerAgent);
+      return;
+    }
     // Most requests (GETs) have no body: no await, so no extra turn of the microtask queue.
     const body = hasNoBody(req) ? (req.resume(), EMPTY) : await readBody(req, options.maxRequestBodyBytes);
-    const query: Record<string, string> = {};
-    if (url.search !== '') for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
     const rpcHttp: RpcHttpData = {
       method,
       url: url.href,
       headers: headerRecord(req),
       // A copy: the cached lookup is shared, the library hands `params` to the handler as is.
       params: { ...found.params },
-      query,
+      query: queryRecord(url),
       body: body.length > 0 ? { bytes: body } : null,
     };
     let response: RpcInvocationResponse;

@@ -40,6 +40,11 @@ export interface InvocationInput {
   readonly retryContext?: RpcInvocationRequest['retryContext'];
   /** Shown in the "Executing" log line, like the host's trigger reasons. */
   readonly reason: string;
+  /**
+   * Set by the caller when something else must carry the same id: with HTTP streaming the host sends it
+   * as `x-ms-invocation-id` on the request it proxies to the worker. Default: a new UUID.
+   */
+  readonly invocationId?: string;
 }
 
 export class FunctionInvocationError extends Error {
@@ -105,7 +110,7 @@ export async function invokeFunction(
   const state = coreState();
   const programmingModel = state.programmingModel;
   if (programmingModel === undefined) throw new CoreSystemError('No programming model was registered; is the app using "@azure/functions" v4?');
-  const invocationId = randomUUID();
+  const invocationId = input.invocationId ?? randomUUID();
   const name = registration.name;
   const started = performance.now();
   logger({ level: 'information', category: 'host', functionName: name, invocationId, message: `Executing 'Functions.${name}' (Reason='${input.reason}', Id=${invocationId})` });

@@ -87,6 +87,9 @@ describe('evidence of two runs', () => {
     const res = await raw(`/v1/evaluations/${second.id}/evidence/${blob.subscriptionId}.ndjson.gz`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/gzip');
+    // Through the runtime's HTTP stream proxy with the length the handler declared (not re-buffered).
+    expect(res.headers.get('content-length')).toBe(String(blob.bytes));
+    expect(res.headers.get('x-ms-invocation-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex')).toBe(blob.sha256);
     const manifest = await raw(`/v1/evaluations/${second.id}/evidence/manifest.json`);
     expect(createHash('sha256').update(Buffer.from(await manifest.arrayBuffer())).digest('hex')).toBe(b.manifest.sha256);
@@ -101,6 +104,9 @@ describe('evidence of two runs', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
     expect(res.headers.get('x-subscriptions-not-collected')).toBe('0');
+    // Streamed as produced (HTTP streaming): no length known up front, chunked transfer.
+    expect(res.headers.get('content-length')).toBeNull();
+    expect(res.headers.get('transfer-encoding')).toBe('chunked');
     const findings = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(findings).toHaveLength(second.clustersEvaluated * CONTROL_IDS.length);
     const schema = new OcsfSchema();

@@ -80,8 +80,9 @@ var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Stor
 
 // Blob Data Owner (not Contributor): the Functions host manages blob leases and the deployment
 // package container with the identity, as the Flex Consumption templates do. Its condition takes every
-// blob-changing action away in the evidence container (reads stay): there the identity writes new
-// blobs through the evidence writer role below and nothing else.
+// blob-changing action the condition docs list away in the evidence container (reads stay), including
+// legal holds and blob immutability policies and the hierarchical-namespace superuser: there the
+// identity writes new blobs through the evidence writer role below and nothing else.
 var evidenceChangingActions = [
   'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'
   'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'
@@ -92,6 +93,8 @@ var evidenceChangingActions = [
   'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/write'
   'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/manageOwnership/action'
   'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/modifyPermissions/action'
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action'
+  'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/runAsSuperUser/action'
 ]
 var notEvidenceChange = join(map(evidenceChangingActions, action => '!(ActionMatches{\'${action}\'})'), ' AND ')
 var outsideEvidence = '@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringNotEquals \'${evidenceContainerName}\''

@@ -228,8 +228,8 @@ export class ComplianceQueryService {
     if (summary === undefined) throw new NotFoundError('No evaluation run has completed yet.', 'summary');
     // Summaries stored before framework reports became requirement-level carry section rows; they are not served.
     if ('perFrameworkSection' in summary) {
-      const { runId, generatedAt, totals, perControl, perSubscription } = summary;
-      return { runId, generatedAt, totals, perControl, perSubscription };
+      const { runId, generatedAt, totals, perControl, perSubscription, perFramework } = summary;
+      return { runId, generatedAt, totals, perControl, perSubscription, ...(perFramework !== undefined ? { perFramework } : {}) };
     }
     return summary;
   }

@@ -1,11 +1,11 @@
 /**
  * Finalizes evaluation runs (`evaluation-finalize`, sent when a run's last subscription has an
  * outcome): marks the clusters of subscriptions the run did not discover, builds the fleet summary
- * over every current cluster state, sets the final status, applies history retention and publishes
- * `evaluation.completed`. Safe to repeat. Also handles the finalize messages the host gave up on
+ * over every current cluster state (with each framework's requirement posture), sets the final status,
+ * applies history retention and publishes `evaluation.completed`. Safe to repeat. Also handles the finalize messages the host gave up on
  * (`evaluation-finalize-poison`), so a run never stays `running`.
  */
-import { FleetSummaryBuilder } from '../domain/fleet-summary.js';
+import { RunSummaryBuilder } from '../domain/run-summary.js';
 import type { FleetSummary } from '../domain/model.js';
 import type { EvaluationCompletedData } from '../domain/webhook-events.js';
 import { outboundEventId, publishAll } from './event-publishing.js';
@@ -59,13 +59,13 @@ export class EvaluationRunFinalizer {
   }
 
   /**
-   * The fleet summary over every current cluster state (stale ones included), read page by page and
-   * folded into counters as it goes: finalize holds one page, never the fleet (its memory stays flat
+   * The fleet summary over every current cluster state (stale ones included), with each framework's
+   * requirement posture, read page by page and folded into counters as it goes: finalize holds one page, never the fleet (its memory stays flat
    * as the estate grows). With `outsideRun`, also counts the stored clusters of subscriptions not in
    * that set (for {@link markUndiscovered}).
    */
   private async summarize(runId: string, generatedAt: string, outsideRun?: ReadonlySet<string>): Promise<{ summary: FleetSummary; notInRun: Map<string, { clusters: number; current: number }> }> {
-    const builder = new FleetSummaryBuilder();
+    const builder = new RunSummaryBuilder();
     const notInRun = new Map<string, { clusters: number; current: number }>();
     let token: string | undefined;
     do {

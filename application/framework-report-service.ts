@@ -4,7 +4,10 @@
  * A report judges every requirement of a framework over the latest results of the clusters that match
  * the filters (see `domain/framework-report.ts` for the rules). It reads the clusters' control statuses
  * through the repository's indexed listing, page by page (no evidence, no per-cluster request), so its
- * cost grows with the clusters in scope, and names the latest completed run. Requirement titles come
+ * cost grows with the clusters in scope, and names the latest completed run. Unfiltered reports are
+ * kept per run and instance (posture changes once per run; the latest summary, one cached point read,
+ * says which run is current): the nine reports of a 10,000-cluster fleet otherwise read the whole
+ * fleet nine times per visitor. The counts per status are also in the summary (`perFramework`). Requirement titles come
  * from Azure Policy metadata, read once and cached ({@link RequirementTitles}); a title that cannot be
  * read is null and the report is served all the same.
  */
@@ -106,6 +109,9 @@ export class FrameworkReportService {
     return Object.freeze({ ...f, requirements: requirements.length, automatedRequirements: requirements.filter(isAutomated).length });
   });
 
+  /** Unfiltered rows (without titles) per framework of the run in `key`; a failed read is not kept. */
+  private unfiltered: { readonly key: string; readonly rows: Promise<ReadonlyMap<FrameworkId, readonly RequirementReportRow[]>> } | undefined;
+
   constructor(private readonly deps: FrameworkReportDependencies) {}
 
   listFrameworks(): readonly FrameworkView[] {
@@ -115,8 +121,31 @@ export class FrameworkReportService {
   async getReport(framework: FrameworkId, filters: FrameworkReportFilters): Promise<FrameworkReportView> {
     const summary = await this.deps.summaries.getLatest();
     if (summary === undefined) throw new NotFoundError('No evaluation run has completed yet.', 'summary');
-    const [clusters, titles] = await Promise.all([this.readClusters(filters), this.deps.titles.get()]);
-    return { framework, runId: summary.runId, generatedAt: summary.generatedAt, requirements: frameworkReport(framework, clusters, titles) };
+    const unfiltered = filters.environment === undefined && filters.subscriptionId === undefined && filters.location === undefined;
+    if (!unfiltered) {
+      const [clusters, titles] = await Promise.all([this.readClusters(filters), this.deps.titles.get()]);
+      return { framework, runId: summary.runId, generatedAt: summary.generatedAt, requirements: frameworkReport(framework, clusters, titles) };
+    }
+    const [rows, titles] = await Promise.all([this.unfilteredRows(framework, `${summary.runId}|${summary.generatedAt}`), this.deps.titles.get()]);
+    // Titles are applied per request: a metadata read that failed earlier may succeed since.
+    const titled = rows.map((r) => (r.policyMetadataName === null ? r : { ...r, title: titles.get(r.policyMetadataName) ?? null }));
+    return { framework, runId: summary.runId, generatedAt: summary.generatedAt, requirements: titled };
+  }
+
+  /** One read of the fleet serves every framework's unfiltered report of the run. */
+  private async unfilteredRows(framework: FrameworkId, key: string): Promise<readonly RequirementReportRow[]> {
+    let entry = this.unfiltered;
+    if (entry?.key !== key) {
+      const fresh = {
+        key,
+        rows: this.readClusters({}).then((clusters) => new Map(this.views.map((f) => [f.id, frameworkReport(f.id, clusters, new Map())] as const))),
+      };
+      this.unfiltered = entry = fresh;
+      fresh.rows.catch(() => {
+        if (this.unfiltered === fresh) this.unfiltered = undefined;
+      });
+    }
+    return (await entry.rows).get(framework) ?? [];
   }
 
   async getReportCsv(framework: FrameworkId, filters: FrameworkReportFilters): Promise<string> {

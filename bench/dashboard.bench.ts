@@ -15,7 +15,8 @@
  *   them uncompressed; Azure Front Door or App Service compress them).
  * - Time: from navigation start to the overview's figures painted (Element Timing of the "Clusters"
  *   figure), for a signed-in person with a warm HTTP cache (the assets are immutable); `--runs`
- *   navigations per fleet, alternating between the fleets, after one warm-up each; medians. The
+ *   navigations per fleet, alternating between the fleets, after one warm-up each; medians. Every
+ *   navigation (warm-up included) waits for the framework table before the next one starts. The
  *   overview's API requests (Resource Timing) are reported per path, to show which one dominates.
  *
  * Options: --subscriptions N (200) --clusters M per subscription (50) --runs R (7).
@@ -91,6 +92,7 @@ async function javascriptWeight(fleet: FleetUnderTest): Promise<{ files: number;
     if (s !== undefined) s.wire = e.encodedDataLength;
   });
   await loadOverview(page, fleet.dashboardUrl);
+  await overviewComplete(page);
   await page.waitForLoadState('networkidle');
   await cdp.send('Network.setCacheDisabled', { cacheDisabled: false });
   await cdp.detach();
@@ -104,6 +106,15 @@ async function javascriptWeight(fleet: FleetUnderTest): Promise<{ files: number;
     wire += s.wire;
   }
   return { files: scripts.size, rawKB: raw / 1024, gzipKB: gzip / 1024, wireKB: wire / 1024 };
+}
+
+/**
+ * Until the overview is complete: the framework table painted and nothing busy. A navigation that left
+ * framework reports running on the server would slow the next one, measured or not.
+ */
+async function overviewComplete(page: Page): Promise<void> {
+  await page.locator('main #by-framework table').waitFor({ timeout: 300_000 });
+  await page.waitForSelector('main [aria-busy]', { state: 'detached', timeout: 300_000 });
 }
 
 /** One measured navigation: figures painted, framework posture filled in, the API requests' durations. */
@@ -120,7 +131,7 @@ async function measure(fleet: FleetUnderTest): Promise<void> {
   })`);
   if (figures <= 0) throw new Error(`${fleet.name}: Chromium reported no Element Timing entry for the overview's figures`);
   fleet.figuresMs.push(figures);
-  await page.waitForSelector('main [aria-busy]', { state: 'detached', timeout: 300_000 });
+  await overviewComplete(page);
   fleet.frameworksMs.push(await page.evaluate<number>('performance.now()'));
   const entries = await page.evaluate<{ name: string; ms: number }[]>(`performance.getEntriesByType('resource').map((e) => ({ name: e.name, ms: e.responseEnd - e.startTime }))`);
   for (const e of entries) {
@@ -172,7 +183,11 @@ async function main(): Promise<void> {
       weights.push(w.gzipKB);
       log(`${f.name}: overview JavaScript ${w.files} files, ${w.rawKB.toFixed(1)} KB raw, ${w.gzipKB.toFixed(1)} KB gzipped, ${w.wireKB.toFixed(1)} KB on the wire (served uncompressed by the app)`);
     }
-    for (const f of fleets) await loadOverview(f.page!, f.dashboardUrl); // warm-up (JIT, connections, cache)
+    // Warm-up (JIT, connections, cache), each complete before anything is measured.
+    for (const f of fleets) {
+      await loadOverview(f.page!, f.dashboardUrl);
+      await overviewComplete(f.page!);
+    }
     for (let i = 0; i < runs; i += 1) for (const f of i % 2 === 0 ? fleets : [...fleets].reverse()) await measure(f);
     for (const f of fleets) {
       log(`${f.name} (${f.clusters} clusters): figures painted ${f.figuresMs.map((x) => x.toFixed(0)).join(', ')} ms → median ${median(f.figuresMs).toFixed(0)} ms; framework posture filled in: median ${median(f.frameworksMs).toFixed(0)} ms`);

@@ -11,8 +11,8 @@
  */
 import type { ControlId } from './control-catalog.js';
 import { toCsv } from './fleet-summary.js';
-import { frameworkRequirements, type FrameworkId } from './frameworks.js';
-import type { ControlStatus } from './model.js';
+import { FRAMEWORK_IDS, frameworkRequirements, type FrameworkId } from './frameworks.js';
+import type { ControlStatus, FrameworkPosture } from './model.js';
 
 export type RequirementStatus = 'passing' | 'failing' | 'not_assessed' | 'manual';
 export type ClusterStanding = 'passing' | 'failing' | 'not_assessed';
@@ -51,7 +51,12 @@ export function requirementStanding(statuses: ReadonlyMap<string, ControlStatus>
  * from it gets `title: null`.
  */
 export function frameworkReport(framework: FrameworkId, clusters: readonly ReportCluster[], titles: ReadonlyMap<string, string>): RequirementReportRow[] {
-  const statusMaps = clusters.map((c) => new Map(c.controls.map((r) => [r.controlId, r.status])));
+  return reportRows(framework, statusMapsOf(clusters), titles);
+}
+
+const statusMapsOf = (clusters: readonly ReportCluster[]): ReadonlyMap<string, ControlStatus>[] => clusters.map((c) => new Map(c.controls.map((r) => [r.controlId, r.status])));
+
+function reportRows(framework: FrameworkId, statusMaps: readonly ReadonlyMap<string, ControlStatus>[], titles: ReadonlyMap<string, string>): RequirementReportRow[] {
   return frameworkRequirements(framework).map((requirement) => {
     let clustersPassing = 0;
     let clustersFailing = 0;
@@ -73,9 +78,60 @@ export function frameworkReport(framework: FrameworkId, clusters: readonly Repor
       status,
       clustersPassing,
       clustersFailing,
-      clustersNotAssessed: clusters.length - clustersPassing - clustersFailing,
+      clustersNotAssessed: statusMaps.length - clustersPassing - clustersFailing,
     };
   });
+}
+
+/** How many of a report's requirements have each status. */
+export function postureOf(rows: readonly Pick<RequirementReportRow, 'status'>[]): FrameworkPosture {
+  const count = (s: RequirementStatus): number => rows.filter((r) => r.status === s).length;
+  return { requirements: rows.length, passing: count('passing'), failing: count('failing'), notAssessed: count('not_assessed'), manual: count('manual') };
+}
+
+/**
+ * Every framework's posture folded one cluster at a time (so a caller can read the fleet page by page):
+ * per requirement, how many clusters pass and fail it; at the end, the requirement statuses of each
+ * framework's unfiltered report, counted.
+ */
+export class FrameworkPostureBuilder {
+  private readonly frameworks = FRAMEWORK_IDS.map((id) => {
+    const requirements = frameworkRequirements(id);
+    return { id, requirements, passing: new Array<number>(requirements.length).fill(0), failing: new Array<number>(requirements.length).fill(0) };
+  });
+
+  add(cluster: ReportCluster): void {
+    const statuses = new Map(cluster.controls.map((r) => [r.controlId, r.status]));
+    for (const f of this.frameworks) {
+      for (const [i, requirement] of f.requirements.entries()) {
+        if (requirement.controls.length === 0) continue;
+        const standing = requirementStanding(statuses, requirement.controls);
+        if (standing === 'passing') f.passing[i] = (f.passing[i] ?? 0) + 1;
+        else if (standing === 'failing') f.failing[i] = (f.failing[i] ?? 0) + 1;
+      }
+    }
+  }
+
+  build(): Record<FrameworkId, FrameworkPosture> {
+    const out = {} as Record<FrameworkId, FrameworkPosture>;
+    for (const f of this.frameworks) {
+      const statuses = f.requirements.map((r, i): RequirementStatus =>
+        r.controls.length === 0 ? 'manual' : (f.failing[i] ?? 0) > 0 ? 'failing' : (f.passing[i] ?? 0) > 0 ? 'passing' : 'not_assessed',
+      );
+      out[f.id] = postureOf(statuses.map((status) => ({ status })));
+    }
+    return out;
+  }
+}
+
+/**
+ * Every framework's posture over `clusters`: the requirement statuses of its unfiltered report,
+ * counted. The finalizer stores it in the fleet summary, so the posture needs no report at read time.
+ */
+export function frameworkPostures(clusters: readonly ReportCluster[]): Record<FrameworkId, FrameworkPosture> {
+  const builder = new FrameworkPostureBuilder();
+  for (const c of clusters) builder.add(c);
+  return builder.build();
 }
 
 export const FRAMEWORK_REPORT_CSV_HEADER = [

@@ -157,6 +157,18 @@ export interface PostureTotals {
   readonly averageScore: number;
 }
 
+/**
+ * One framework's requirements by status over the fleet (the statuses of its unfiltered report:
+ * `domain/framework-report.ts`).
+ */
+export interface FrameworkPosture {
+  readonly requirements: number;
+  readonly passing: number;
+  readonly failing: number;
+  readonly notAssessed: number;
+  readonly manual: number;
+}
+
 /** Fleet posture precomputed at the end of each run so that reads never scan. */
 export interface FleetSummary {
   readonly runId: string;
@@ -164,4 +176,6 @@ export interface FleetSummary {
   readonly totals: PostureTotals;
   readonly perControl: Readonly<Record<string, StatusTally>>;
   readonly perSubscription: Readonly<Record<string, PostureTotals>>;
+  /** Per framework id; absent from summaries stored before it was computed at finalize. */
+  readonly perFramework?: Readonly<Record<string, FrameworkPosture>>;
 }

@@ -277,6 +277,24 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       totals: ref('PostureTotals'),
       perControl: { type: 'object', additionalProperties: ref('StatusTally') },
       perSubscription: { type: 'object', additionalProperties: ref('PostureTotals') },
+      perFramework: {
+        type: 'object',
+        description:
+          "Per framework id, how many of its requirements each status has in the framework's unfiltered report of the same run (`GET /api/v1/frameworks/{frameworkId}/report`), computed when the run finished. Absent from summaries of runs finished before this was computed.",
+        additionalProperties: ref('FrameworkPosture'),
+      },
+    },
+  },
+  FrameworkPosture: {
+    type: 'object',
+    required: ['requirements', 'passing', 'failing', 'notAssessed', 'manual'],
+    additionalProperties: false,
+    properties: {
+      requirements: { type: 'integer', minimum: 0 },
+      passing: { type: 'integer', minimum: 0, description: 'Requirements with at least one cluster passing and none failing.' },
+      failing: { type: 'integer', minimum: 0, description: 'Requirements that at least one cluster fails.' },
+      notAssessed: { type: 'integer', minimum: 0, description: 'Requirements whose controls are unknown or not applicable everywhere.' },
+      manual: { type: 'integer', minimum: 0, description: 'Requirements no control covers.' },
     },
   },
   Framework: {

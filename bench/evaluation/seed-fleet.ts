@@ -19,7 +19,7 @@ export async function seedEvaluatedFleet(repositories: SeedRepositories, fleet: 
   const { toConnectedClusterRecord, toExtensionFact, toFluxFact, toPolicyStateFact } = await import('../../adapters/arm/arm-wire-mapping.js');
   const { evaluateCluster } = await import('../../domain/evaluate-cluster.js');
   const { toClusterState } = await import('../../application/evaluation-run.js');
-  const { summarizeFleet } = await import('../../domain/fleet-summary.js');
+  const { summarizeRun } = await import('../../domain/run-summary.js');
   type ClusterSnapshot = import('../../domain/model.js').ClusterSnapshot;
   const started = performance.now();
   const runId = `bench-seed-${now.getTime()}`;
@@ -66,7 +66,7 @@ export async function seedEvaluatedFleet(repositories: SeedRepositories, fleet: 
     }
   };
   await Promise.all(Array.from({ length: 4 }, worker));
-  await repositories.summaries.put(summarizeFleet(runId, new Date().toISOString(), inputs));
+  await repositories.summaries.put(summarizeRun(runId, new Date().toISOString(), inputs));
   const run = await repositories.runs.refresh(runId, new Date().toISOString(), { final: true });
   return { seconds: (performance.now() - started) / 1000, status: `seeded (run ${run?.status ?? 'missing'})`, clusters: inputs.length };
 }

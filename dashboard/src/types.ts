@@ -17,6 +17,15 @@ export interface Summary {
   readonly totals: PostureTotals;
   readonly perControl: Readonly<Record<string, StatusTally>>;
   readonly perSubscription: Readonly<Record<string, PostureTotals>>;
+  readonly perFramework?: Readonly<Record<string, FrameworkPosture>>;
+}
+
+export interface FrameworkPosture {
+  readonly requirements: number;
+  readonly passing: number;
+  readonly failing: number;
+  readonly notAssessed: number;
+  readonly manual: number;
 }
 
 export interface TrendPoint {

@@ -126,13 +126,20 @@ describe('signed in as all roles', () => {
     expect(await figure(page, 'noncompliant')).toBe(formatInt(t.noncompliant));
     const runs = (await e.api<{ value: { status: string }[] }>('/v1/evaluations?top=1')).body;
     expect(await figure(page, 'last-run-status')).toContain(runs.value[0]!.status);
-    // Per-framework posture: one row per framework, its failing requirements as the report counts them.
+    // Per-framework posture: one row per framework, from the summary, each as its report counts it.
     await page.locator('#by-framework table').waitFor();
     const frameworks = (await e.api<{ value: { id: string }[] }>('/v1/frameworks')).body.value;
+    const perFramework = (await e.api<{ perFramework: Record<string, { passing: number; failing: number; notAssessed: number; manual: number }> }>('/v1/summary')).body.perFramework;
     const fwRows = page.locator('#by-framework tbody tr');
     expect(await fwRows.count()).toBe(frameworks.length);
-    const first = (await e.api<{ requirements: { status: string }[] }>(`/v1/frameworks/${frameworks[0]!.id}/report`)).body.requirements;
-    expect(await fwRows.first().locator('td').nth(3).textContent()).toBe(String(first.filter((r) => r.status === 'failing').length));
+    for (const [i, f] of frameworks.entries()) {
+      const report = (await e.api<{ requirements: { status: string }[] }>(`/v1/frameworks/${f.id}/report`)).body.requirements;
+      const n = (status: string): string => String(report.filter((r) => r.status === status).length);
+      const cells = (await fwRows.nth(i).locator('td').allTextContents()).slice(1, 6);
+      expect(cells, f.id).toEqual([String(report.length), n('passing'), n('failing'), n('not_assessed'), n('manual')]);
+      const p = perFramework[f.id]!;
+      expect(cells.slice(1)).toEqual([p.passing, p.failing, p.notAssessed, p.manual].map(String));
+    }
     for (const name of ['Overview', 'Trend', 'Controls', 'Clusters', 'Rollouts', 'Exceptions', 'Operations']) await expect(page.getByRole('link', { name, exact: true }).count()).resolves.toBe(1);
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'overview');

@@ -1,6 +1,6 @@
 /** A small evaluated fleet for API tests: 3 clusters in 2 subscriptions, two runs of history, summaries. */
 import { listControls } from '../../domain/control-catalog.js';
-import { summarizeFleet } from '../../domain/fleet-summary.js';
+import { summarizeRun } from '../../domain/run-summary.js';
 import type { ControlResult } from '../../domain/model.js';
 import type { ClusterState } from '../../application/ports.js';
 import type { Ports } from './api-harness.js';
@@ -61,8 +61,8 @@ export async function seedFleet(ports: Ports): Promise<{ clusters: ClusterState[
       { clusterId: first.id.toLowerCase(), runId: 'run-2', evaluatedAt: t2, score: 80, statuses: { [FAILING_CONTROL]: 'fail' }, drift: [{ controlId: FAILING_CONTROL, from: 'pass', to: 'fail' }] },
     ]);
   }
-  await ports.summaries.put(summarizeFleet('run-1', t1, clusters.map((c) => ({ subscriptionId: c.subscriptionId, stale: false, evaluation: { controls: controls([]), score: 100 } }))));
-  await ports.summaries.put(summarizeFleet('run-2', t2, clusters));
+  await ports.summaries.put(summarizeRun('run-1', t1, clusters.map((c) => ({ subscriptionId: c.subscriptionId, stale: false, evaluation: { controls: controls([]), score: 100 } }))));
+  await ports.summaries.put(summarizeRun('run-2', t2, clusters));
   await ports.runs.create({
     id: 'run-2',
     trigger: 'timer',

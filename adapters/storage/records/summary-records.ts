@@ -20,8 +20,14 @@ const tally = {
   properties: { pass: count, fail: count, unknown: count, not_applicable: count, exempt: count },
 } as const;
 
+const frameworkPosture = {
+  type: 'object',
+  required: ['requirements', 'passing', 'failing', 'notAssessed', 'manual'],
+  properties: { requirements: count, passing: count, failing: count, notAssessed: count, manual: count },
+} as const;
+
 /**
- * The summary as stored. Summaries of earlier releases may carry more (section rows): kept as read,
+ * The summary as stored (`perFramework` only on summaries stored since finalize computes it). Summaries of earlier releases may carry more (section rows): kept as read,
  * the query service serves only the current fields.
  */
 export const summaryCodec = defineRecordCodec<FleetSummary>({
@@ -36,6 +42,7 @@ export const summaryCodec = defineRecordCodec<FleetSummary>({
       totals,
       perControl: { type: 'object', additionalProperties: tally },
       perSubscription: { type: 'object', additionalProperties: totals },
+      perFramework: { type: 'object', additionalProperties: frameworkPosture },
     },
   },
   encode: (summary) => ({ runId: summary.runId, generatedAt: summary.generatedAt, ...writeChunks('summary', JSON.stringify(summary)) }),

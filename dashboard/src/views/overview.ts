@@ -7,7 +7,7 @@ import { ApiFailure, api } from '../api.js';
 import { h, type Child } from '../dom.js';
 import { formatDelta, formatInt, formatScore, formatShare, formatTime } from '../format.js';
 import { dataTable, statusBadge } from '../table.js';
-import type { ClusterSummary, Evaluation, Framework, FrameworkReport, Page, PostureTotals, Summary, TrendPoint, Trends } from '../types.js';
+import type { ClusterSummary, Evaluation, Framework, FrameworkPosture, FrameworkReport, Page, PostureTotals, Summary, TrendPoint, Trends } from '../types.js';
 import { heading, link, section, type ViewContext } from '../view.js';
 
 const DAY_MS = 86_400_000;
@@ -75,38 +75,52 @@ function staleWarning(totals: PostureTotals, stale: readonly ClusterSummary[]): 
   );
 }
 
+interface PostureRow {
+  readonly f: Framework;
+  readonly passing: number;
+  readonly failing: number;
+  readonly notAssessed: number;
+  readonly manual: number;
+}
+
+function postureTable(rows: readonly PostureRow[]): HTMLElement {
+  return dataTable({
+    caption: 'Requirements per framework (latest results)',
+    exportName: 'posture-by-framework',
+    id: 'by-framework',
+    rows,
+    columns: [
+      { label: 'Framework', value: (r) => `${r.f.title} ${r.f.version}` },
+      { label: 'Requirements', value: (r) => r.f.requirements, numeric: true },
+      { label: 'Passing', value: (r) => r.passing, numeric: true },
+      { label: 'Failing', value: (r) => r.failing, numeric: true },
+      { label: 'Not assessed', value: (r) => r.notAssessed, numeric: true },
+      { label: 'Manual', value: (r) => r.manual, numeric: true },
+      { label: 'Automated requirements passing', value: (r) => formatShare(r.passing, r.f.automatedRequirements), numeric: true },
+    ],
+  });
+}
+
 /**
- * Per-framework posture, filled in after the figures: each report judges every requirement over the
- * latest results on the server, which costs more than the precomputed summary on a large fleet.
+ * Per-framework posture: from the summary, which carries it since finalize computes it. A summary of a
+ * run finished before that has none: the posture is then counted from each framework's report, filled
+ * in after the figures (each report reads the whole fleet on the server).
  */
-function frameworkPosture(): HTMLElement {
+function frameworkPosture(summary: Summary, frameworks: readonly Framework[]): HTMLElement {
+  const stored = summary.perFramework;
+  if (stored !== undefined && frameworks.every((f) => stored[f.id] !== undefined)) {
+    return h('div', {}, postureTable(frameworks.map((f) => ({ f, ...(stored[f.id] as FrameworkPosture) }))));
+  }
   const holder = h('div', { 'aria-busy': 'true' }, h('p', { class: 'sub' }, 'Reading the framework reports…'));
   void (async () => {
     try {
-      const frameworks = (await api<{ value: Framework[] }>('frameworks')).value;
       const reports = await Promise.all(frameworks.map((f) => api<FrameworkReport>(`frameworks/${encodeURIComponent(f.id)}/report`)));
       const rows = frameworks.map((f, i) => {
         const reqs = reports[i]?.requirements ?? [];
         const count = (s: string): number => reqs.filter((r) => r.status === s).length;
         return { f, passing: count('passing'), failing: count('failing'), notAssessed: count('not_assessed'), manual: count('manual') };
       });
-      holder.replaceChildren(
-        dataTable({
-          caption: 'Requirements per framework (latest results)',
-          exportName: 'posture-by-framework',
-          id: 'by-framework',
-          rows,
-          columns: [
-            { label: 'Framework', value: (r) => `${r.f.title} ${r.f.version}` },
-            { label: 'Requirements', value: (r) => r.f.requirements, numeric: true },
-            { label: 'Passing', value: (r) => r.passing, numeric: true },
-            { label: 'Failing', value: (r) => r.failing, numeric: true },
-            { label: 'Not assessed', value: (r) => r.notAssessed, numeric: true },
-            { label: 'Manual', value: (r) => r.manual, numeric: true },
-            { label: 'Automated requirements passing', value: (r) => formatShare(r.passing, r.f.automatedRequirements), numeric: true },
-          ],
-        }),
-      );
+      holder.replaceChildren(postureTable(rows));
     } catch (error) {
       holder.replaceChildren(h('p', { class: 'warning' }, `The framework reports could not be read: ${error instanceof Error ? error.message : String(error)}`));
     } finally {
@@ -124,10 +138,11 @@ export async function renderOverview(_ctx: ViewContext): Promise<Node> {
     if (error instanceof ApiFailure && error.status === 404) return h('div', {}, heading('Overview'), h('p', { class: 'notice' }, 'No completed evaluation run yet: the first run fills this page.'));
     throw error;
   }
-  const [trends, runs, stale] = await Promise.all([
+  const [trends, runs, stale, frameworks] = await Promise.all([
     api<Trends>('trends?days=30'),
     api<Page<Evaluation>>('evaluations?top=1'),
     summary.totals.stale > 0 ? api<Page<ClusterSummary>>('clusters?stale=true&top=10') : Promise.resolve({ value: [] }),
+    api<{ value: Framework[] }>('frameworks'),
   ]);
   const t = summary.totals;
   const { previous, weekAgo } = comparisonPoints(trends.value, summary.runId);
@@ -151,7 +166,7 @@ export async function renderOverview(_ctx: ViewContext): Promise<Node> {
       card('Average score', formatScore(t.averageScore), 'average-score', changes('Average score', t.averageScore, previous?.averageScore, weekAgo?.averageScore, '')),
       card('Noncompliant', formatInt(t.noncompliant), 'noncompliant', changes('Noncompliant', t.noncompliant, previous?.noncompliant, weekAgo?.noncompliant, '')),
     ),
-    section('By framework', frameworkPosture()),
+    section('By framework', frameworkPosture(summary, frameworks.value)),
     section(
       'By subscription',
       dataTable({

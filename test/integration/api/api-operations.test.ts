@@ -156,6 +156,17 @@ describe('posture', () => {
     expect(rows.find((r) => r.id === 'LT-1')).toMatchObject({ title: null, status: 'passing', clustersPassing: 3 });
     expect(rows.find((r) => r.id === 'NS-1')).toMatchObject({ status: 'manual', controls: [], clustersNotAssessed: 3 });
   });
+  it("the summary's posture per framework counts each framework's report by requirement status", async () => {
+    const { body } = await call('getSummary', 'GET', '/api/v1/summary');
+    const perFramework = body['perFramework'] as Record<string, Record<string, number>>;
+    expect(Object.keys(perFramework)).toEqual([...FRAMEWORK_IDS]);
+    for (const f of FRAMEWORK_IDS) {
+      const rows = (await call('getFrameworkReport', 'GET', `/api/v1/frameworks/${f}/report`)).body['requirements'] as { status: string }[];
+      const n = (s: string): number => rows.filter((r) => r.status === s).length;
+      expect(perFramework[f], f).toEqual({ requirements: rows.length, passing: n('passing'), failing: n('failing'), notAssessed: n('not_assessed'), manual: n('manual') });
+    }
+    expect(perFramework['mcsb']?.['failing']).toBeGreaterThan(0);
+  });
   it('narrows a report by environment, subscription and location', async () => {
     const pa7 = async (q: string) =>
       ((await call('getFrameworkReport', 'GET', `/api/v1/frameworks/mcsb/report?${q}`)).body['requirements'] as { id: string; clustersPassing: number; clustersFailing: number; clustersNotAssessed: number }[]).find((r) => r.id === 'PA-7');

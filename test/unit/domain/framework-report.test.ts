@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CONTROL_IDS } from '../../../domain/control-catalog.js';
-import { frameworkReport, frameworkReportToCsv, requirementStanding, type ReportCluster } from '../../../domain/framework-report.js';
+import { frameworkPostures, frameworkReport, frameworkReportToCsv, requirementStanding, type ReportCluster } from '../../../domain/framework-report.js';
+import { summarizeRun } from '../../../domain/run-summary.js';
 import { FRAMEWORK_IDS, frameworkRequirements } from '../../../domain/frameworks.js';
 import type { ControlStatus } from '../../../domain/model.js';
 
@@ -85,6 +86,26 @@ describe('frameworkReport', () => {
         });
       }),
       { numRuns: 60 },
+    );
+  });
+});
+
+describe('frameworkPostures and the run summary', () => {
+  it('property: each framework counts its unfiltered report\'s requirements by status; the run summary carries them', () => {
+    const statusArb = fc.constantFrom<ControlStatus>('pass', 'fail', 'unknown', 'not_applicable', 'exempt');
+    const clusterArb = fc.dictionary(fc.constantFrom(...CONTROL_IDS), statusArb).map((d) => cluster(d));
+    fc.assert(
+      fc.property(fc.array(clusterArb, { maxLength: 10 }), (clusters) => {
+        const postures = frameworkPostures(clusters);
+        const summary = summarizeRun('r', '2026-03-10T03:00:00Z', clusters.map((c) => ({ subscriptionId: 's', stale: false, evaluation: { score: 50, controls: c.controls.map((r) => ({ ...r, severity: 'high' as const, evidence: '' })) } })));
+        expect(summary.perFramework).toEqual(postures);
+        for (const f of FRAMEWORK_IDS) {
+          const rows = frameworkReport(f, clusters, new Map());
+          const n = (s: string): number => rows.filter((r) => r.status === s).length;
+          expect(postures[f]).toEqual({ requirements: rows.length, passing: n('passing'), failing: n('failing'), notAssessed: n('not_assessed'), manual: n('manual') });
+        }
+      }),
+      { numRuns: 30 },
     );
   });
 });

@@ -305,6 +305,8 @@ export interface RemediationStarter {
 export interface RemediationRepository {
   create(record: RemediationRecord): Promise<void>;
   get(id: string): Promise<RemediationRecord | undefined>;
+  /** Newest first (by `createdAt`). */
+  list(top: number, continuationToken?: string): Promise<Page<RemediationRecord>>;
   /** Records that polling stopped (the first record stands: a later call changes nothing). */
   recordPollingStopped(id: string, stop: RemediationPollingStop): Promise<void>;
 }

@@ -21,6 +21,7 @@ import type {
   ClusterStateRepository,
   EventPublisher,
   MessageQueue,
+  Page,
   RemediationPollingStop,
   RemediationRecord,
   RemediationRepository,
@@ -58,6 +59,8 @@ export interface RemediationView {
   readonly tasks: readonly RemediationTaskView[];
   /** Present when the background completion checks gave up before seeing every task terminal. */
   readonly pollingStopped?: RemediationPollingStop;
+  /** In a listing: ARM could not be read for this request (its tasks show `Unknown`). */
+  readonly progressError?: string;
 }
 
 /** What one completion check did (the queue function logs it). */
@@ -204,6 +207,26 @@ export class RemediationService {
     const record = await this.deps.remediations.get(id);
     if (record === undefined) throw new NotFoundError(`Remediation ${id} does not exist.`, 'remediationId');
     return (await this.observe(record)).view;
+  }
+
+  /**
+   * Remediation requests, newest first, each with its progress read from ARM as `get` reads it (so a
+   * list read may publish `remediation.completed` too). An ARM read that fails for one request does not
+   * fail the page: that request's tasks show `Unknown` and `progressError` says why.
+   */
+  async list(top: number, continuationToken?: string): Promise<Page<RemediationView>> {
+    const page = await this.deps.remediations.list(top, continuationToken);
+    const items = await Promise.all(
+      page.items.map(async (record) => {
+        try {
+          return (await this.observe(record)).view;
+        } catch (error) {
+          // observe reads only ARM (a failed publish is caught inside it).
+          return { ...view(record, record.tasks.map(() => undefined)), progressError: `ARM could not be read: ${error instanceof Error ? error.message : String(error)}` };
+        }
+      }),
+    );
+    return { items, continuationToken: page.continuationToken };
   }
 
   /**

@@ -1,6 +1,7 @@
-/** Start an Azure Policy remediation for a control (202 + Location) and read its ARM progress. */
+/** Start an Azure Policy remediation for a control (202 + Location), list them and read their ARM progress. */
 import type { ApiRuntime } from '../adapters/http/api-runtime.js';
 import { registerOperations } from '../adapters/http/azure-functions.js';
+import { toCollection } from '../adapters/http/collections.js';
 import { defineOperation } from '../adapters/http/operation.js';
 import type { NewRemediationInput } from '../application/remediation-service.js';
 
@@ -17,4 +18,9 @@ export const getRemediation = defineOperation<{ remediationId: string }>('getRem
   body: await services.remediations.get(params.remediationId),
 }));
 
-registerOperations([startRemediation, getRemediation], runtime);
+export const listRemediations = defineOperation<object, { top: number; continuationToken?: string }>('listRemediations', async ({ services, query, url }) => ({
+  status: 200,
+  body: toCollection(await services.remediations.list(query.top, query.continuationToken), url),
+}));
+
+registerOperations([startRemediation, listRemediations, getRemediation], runtime);

@@ -574,6 +574,7 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
           },
         },
       },
+      progressError: { type: 'string', description: 'In a listing only: ARM could not be read for this remediation, so its tasks show `Unknown`.' },
       pollingStopped: {
         type: 'object',
         description:
@@ -584,6 +585,7 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
       },
     },
   },
+  RemediationList: pagedList('Remediation'),
   AuditRecord: {
     type: 'object',
     required: ['id', 'at', 'requestId', 'callerObjectId', 'callerAppId', 'roles', 'operation', 'target', 'outcome'],
@@ -930,6 +932,18 @@ const paths: Record<string, Partial<Record<'get' | 'post' | 'delete', Operation>
     }),
   },
   '/api/v1/remediations': {
+    get: secured(APP_ROLES.complianceRead, {
+      operationId: 'listRemediations',
+      summary: 'List remediations, newest first, with their progress (from ARM)',
+      description:
+        'The remediation requests made through `POST /api/v1/remediations`, newest first, each as `GET /api/v1/remediations/{remediationId}` shows it: progress per task read from Azure Policy now (which is why a page holds at most 50). When ARM cannot be read for a request, the page is still served: that request\'s tasks show `Unknown` and `progressError` says why.',
+      tags: ['Remediations'],
+      parameters: [
+        { name: 'top', in: 'query', description: 'Page size (each request on the page is read from ARM).', schema: { type: 'integer', minimum: 1, maximum: 50, default: 20 } },
+        paramRef('continuationToken'),
+      ],
+      responses: { '200': json(ref('RemediationList'), 'A page of remediations.'), '502': respRef('DependencyFailed') },
+    }),
     post: secured(APP_ROLES.remediationRun, {
       operationId: 'startRemediation',
       summary: 'Start Azure Policy remediation for a control',

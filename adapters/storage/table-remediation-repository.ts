@@ -6,15 +6,26 @@
  * tasks stored before requests were split have no range (one task per subscription).
  * ARM progress is never stored: it is read from Azure Policy when the request is shown. When the
  * background completion checks give up, `pollingStoppedAt` / `pollingStoppedReason` are merged in.
+ *
+ * The listing reads an index partition, `index`, whose rows (`<inverted createdAt>|<escaped id>`,
+ * holding the id) sort newest first; each listed request is then one point read. The index row is
+ * written before the record, so a record is never stored unlisted; an index row whose record was not
+ * stored (the create failed after it) is skipped by `list`. Requests stored before the index existed
+ * are not listed (they are still read by id).
  */
 import type { TableClient } from '@azure/data-tables';
+import { odata } from '@azure/data-tables';
 import { ConflictError, NotFoundError, UnprocessableError } from '../../domain/errors.js';
-import type { RemediationPollingStop, RemediationRecord, RemediationRepository } from '../../application/ports.js';
+import type { Page, RemediationPollingStop, RemediationRecord, RemediationRepository } from '../../application/ports.js';
 import { MAX_CHUNKED_CHARS } from './chunked-property.js';
-import { remediationCodec } from './records/remediation-records.js';
+import { remediationCodec, remediationIndexCodec } from './records/remediation-records.js';
 import type { StoredRecordReader } from './records/stored-record-reader.js';
-import { escapeKey } from './table-keys.js';
-import { getEntityOrUndefined, isStatus, str, type TableStore } from './table-store.js';
+import { escapeKey, invertedTime } from './table-keys.js';
+import { decodeContinuation, encodeContinuation, getEntityOrUndefined, isStatus, readPage, str, type TableStore } from './table-store.js';
+
+/** Partition of the newest-first index (request ids are UUIDs, so no record has this key). */
+const INDEX = 'index';
+const indexRow = (record: Pick<RemediationRecord, 'id' | 'createdAt'>): string => `${invertedTime(record.createdAt)}|${escapeKey(record.id)}`;
 
 export class TableRemediationRepository implements RemediationRepository {
   private readonly table: TableClient;
@@ -38,12 +49,28 @@ export class TableRemediationRepository implements RemediationRepository {
     const chunked = Object.entries(props).reduce((n, [k, v]) => n + (/_\d+$/.test(k) && typeof v === 'string' ? v.length : 0), 0);
     if (chunked > MAX_CHUNKED_CHARS) throw tooLarge();
     const key = escapeKey(record.id);
+    await this.table.upsertEntity({ partitionKey: INDEX, rowKey: indexRow(record), ...remediationIndexCodec.encode({ remediationId: record.id }) }, 'Replace');
     try {
       await this.table.createEntity({ partitionKey: key, rowKey: key, ...props });
     } catch (error) {
-      if (isStatus(error, 409)) throw new ConflictError(`Remediation ${record.id} already exists.`, record.id);
+      if (isStatus(error, 409)) {
+        // The stored request keeps its own index row; one for this refused request would list it twice.
+        const stored = await this.get(record.id);
+        if (stored?.createdAt !== record.createdAt) await this.table.deleteEntity(INDEX, indexRow(record)).catch(() => undefined);
+        throw new ConflictError(`Remediation ${record.id} already exists.`, record.id);
+      }
       throw error;
     }
+  }
+
+  async list(top: number, continuationToken?: string): Promise<Page<RemediationRecord>> {
+    const page = await readPage(this.table, odata`PartitionKey eq ${INDEX}`, top, decodeContinuation(continuationToken));
+    const records = await Promise.all(this.records.many(remediationIndexCodec, page.entities).map(async (row) => {
+      // Listings leave unreadable records out (the reader reports them) rather than fail the page.
+      const e = await getEntityOrUndefined(this.table, escapeKey(row.remediationId), escapeKey(row.remediationId));
+      return e === undefined ? undefined : this.records.many(remediationCodec, [e])[0];
+    }));
+    return { items: records.filter((r): r is RemediationRecord => r !== undefined), continuationToken: encodeContinuation(page.continuationToken) };
   }
 
   async get(id: string): Promise<RemediationRecord | undefined> {

@@ -202,3 +202,15 @@ export interface FrameworkReport {
   readonly generatedAt: string;
   readonly requirements: readonly { readonly id: string; readonly title: string | null; readonly controls: readonly string[]; readonly status: 'passing' | 'failing' | 'not_assessed' | 'manual'; readonly clustersPassing: number; readonly clustersFailing: number; readonly clustersNotAssessed: number }[];
 }
+
+export interface Remediation {
+  readonly id: string;
+  readonly controlId: string;
+  readonly status: 'running' | 'succeeded' | 'failed' | 'partial';
+  readonly requestedBy: string;
+  readonly createdAt: string;
+  readonly clusterIds: readonly string[];
+  readonly tasks: readonly { readonly subscriptionId: string; readonly clusterIds: readonly string[]; readonly armId: string | null; readonly provisioningState: string; readonly error?: string }[];
+  readonly pollingStopped?: { readonly at: string; readonly reason: string };
+  readonly progressError?: string;
+}

@@ -265,7 +265,7 @@ describe('signed in as all roles', () => {
     forgetExpected(/status of 403/);
   });
 
-  it('Exceptions: expiring within 15 days (the one created above), the calendar; Operations: the runs of the API, the remediation started above', async () => {
+  it('Exceptions: expiring within 15 days (the one created above), the calendar; Operations: the runs and the remediations of the API', async () => {
     await page.getByRole('link', { name: 'Exceptions', exact: true }).click();
     await viewReady(page, 'exceptions');
     const active = (await e.api<{ value: { expiresAt: string }[] }>('/v1/exceptions?status=active&top=1000')).body.value;
@@ -276,11 +276,22 @@ describe('signed in as all roles', () => {
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'exceptions');
 
+    // Statuses are read from ARM on each request: wait until the remediation started above has finished, so page and API agree.
+    await expect.poll(async () => (await e.api<{ value: { status: string }[] }>('/v1/remediations?top=20')).body.value.every((r) => r.status !== 'running'), { timeout: 30_000, interval: 500 }).toBe(true);
     await page.getByRole('link', { name: 'Operations', exact: true }).click();
     await viewReady(page, 'operations');
     const runs = (await e.api<{ value: unknown[] }>('/v1/evaluations?top=20')).body.value;
     expect(await page.getByRole('table', { name: 'Recent evaluation runs' }).locator('tbody tr').count()).toBe(runs.length);
-    expect(await page.getByRole('table', { name: 'Remediations started in this session' }).locator('tbody tr').count()).toBe(1);
+    // The stored remediations as the API lists them (the one started above among them), each row's id and status.
+    const remediations = (await e.api<{ value: { id: string; status: string; controlId: string }[] }>('/v1/remediations?top=20')).body.value;
+    expect(remediations.length).toBeGreaterThanOrEqual(1);
+    const remediationRows = page.getByRole('table', { name: 'Remediations' }).locator('tbody tr');
+    expect(await remediationRows.count()).toBe(remediations.length);
+    for (const [i, r] of remediations.entries()) {
+      const cells = await remediationRows.nth(i).locator('td').allTextContents();
+      expect([cells[1], cells.at(-1)]).toEqual([r.controlId, r.id]);
+      expect(cells[2]).toContain(r.status);
+    }
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'operations');
   });

@@ -64,6 +64,7 @@ export function sampleRequests(ids: SampleIds): Record<string, SampleRequest> {
     getException: { method: 'GET', path: '/api/v1/exceptions/nope' },
     deleteException: { method: 'DELETE', path: '/api/v1/exceptions/nope' },
     startRemediation: { method: 'POST', path: '/api/v1/remediations', body: { controlId: 'ARC-TD-01', clusterIds: [ids.clusterId] } },
+    listRemediations: { method: 'GET', path: '/api/v1/remediations' },
     getRemediation: { method: 'GET', path: '/api/v1/remediations/nope' },
     listAuditLog: { method: 'GET', path: '/api/v1/audit-log' },
     getControlMatrix: { method: 'GET', path: '/api/v1/control-matrix' },

@@ -203,6 +203,9 @@ export class InMemoryRemediationRepository implements RemediationRepository {
   async get(id: string): Promise<RemediationRecord | undefined> {
     return this.items.get(id);
   }
+  async list(top: number, token?: string): Promise<Page<RemediationRecord>> {
+    return page([...this.items.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt)), top, token);
+  }
   async recordPollingStopped(id: string, stop: RemediationPollingStop): Promise<void> {
     const r = this.items.get(id);
     if (r === undefined) throw new NotFoundError(`Remediation ${id} does not exist.`, 'remediationId');

@@ -10,9 +10,13 @@ import { chunkedJsonProp, defineRecordCodec, type StoredEntity } from './record-
 const text = { type: 'string' } as const;
 const count = { type: 'integer', minimum: 0 } as const;
 
+/**
+ * Version 2 writes the same record as version 1; it came with the `index` rows (below), which a
+ * release that never wrote them must not be mistaken for having written.
+ */
 export const remediationCodec = defineRecordCodec<RemediationRecord>({
   kind: 'remediation',
-  version: 1,
+  version: 2,
   schema: {
     type: 'object',
     required: ['id', 'controlId', 'requestedBy', 'createdAt', 'clusterIds', 'tasks'],
@@ -58,30 +62,43 @@ export const remediationCodec = defineRecordCodec<RemediationRecord>({
     ),
   }),
   readers: {
-    1: (e: StoredEntity) => {
-      const tasks = chunkedJsonProp(e, 'tasks');
-      const stoppedAt = e['pollingStoppedAt'];
-      return {
-        id: e['id'],
-        controlId: e['controlId'],
-        requestedBy: e['requestedBy'],
-        createdAt: e['createdAt'],
-        clusterIds: chunkedJsonProp(e, 'clusterIds'),
-        // A task that could not be started is stored with `armId: null`.
-        tasks: Array.isArray(tasks)
-          ? tasks.map((t: unknown) => {
-              if (typeof t !== 'object' || t === null) return t;
-              const r = t as Record<string, unknown>;
-              return {
-                subscriptionId: r['subscriptionId'],
-                armId: r['armId'] === null ? undefined : r['armId'],
-                ...(r['error'] !== undefined ? { error: r['error'] } : {}),
-                ...(r['clusters'] !== undefined && r['clusters'] !== null ? { clusters: r['clusters'] } : {}),
-              };
-            })
-          : tasks,
-        ...(stoppedAt !== undefined ? { pollingStopped: { at: stoppedAt, reason: e['pollingStoppedReason'] ?? '' } } : {}),
-      };
-    },
+    1: readRecord,
+    2: readRecord,
   },
 });
+
+/** A newest-first index row (`index` partition, `<inverted createdAt>|<escaped id>`): the request's id. */
+export const remediationIndexCodec = defineRecordCodec<{ readonly remediationId: string }>({
+  kind: 'remediation-index',
+  version: 1,
+  schema: { type: 'object', required: ['remediationId'], properties: { remediationId: text } },
+  encode: (row) => ({ remediationId: row.remediationId }),
+  readers: { 1: (e: StoredEntity) => ({ remediationId: e['remediationId'] }) },
+});
+
+/** Versions 1 and 2 store the record alike. */
+function readRecord(e: StoredEntity): unknown {
+  const tasks = chunkedJsonProp(e, 'tasks');
+  const stoppedAt = e['pollingStoppedAt'];
+  return {
+    id: e['id'],
+    controlId: e['controlId'],
+    requestedBy: e['requestedBy'],
+    createdAt: e['createdAt'],
+    clusterIds: chunkedJsonProp(e, 'clusterIds'),
+    // A task that could not be started is stored with `armId: null`.
+    tasks: Array.isArray(tasks)
+      ? tasks.map((t: unknown) => {
+          if (typeof t !== 'object' || t === null) return t;
+          const r = t as Record<string, unknown>;
+          return {
+            subscriptionId: r['subscriptionId'],
+            armId: r['armId'] === null ? undefined : r['armId'],
+            ...(r['error'] !== undefined ? { error: r['error'] } : {}),
+            ...(r['clusters'] !== undefined && r['clusters'] !== null ? { clusters: r['clusters'] } : {}),
+          };
+        })
+      : tasks,
+    ...(stoppedAt !== undefined ? { pollingStopped: { at: stoppedAt, reason: e['pollingStoppedReason'] ?? '' } } : {}),
+  };
+}

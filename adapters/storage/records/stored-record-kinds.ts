@@ -29,6 +29,7 @@ export const STORED_RECORD_CODECS: readonly { readonly kind: string; readonly ve
   controlPlaneEventCodec,
   controlPlaneWatchCodec,
   controlPlaneExtensionTypesCodec,
+  // Its fixture holds the request's `index` row too (`remediation-index` kind, since version 2).
   remediationCodec,
   webhookCodec,
   deliveryCodec,

@@ -43,7 +43,6 @@ function remediationPanel(ctx: ViewContext, control: Control, failing: readonly 
           h('ul', {}, r.tasks.map((t) => h('li', {}, `${t.subscriptionId}: ${t.provisioningState}${t.error !== undefined ? ` (${t.error})` : ''}`))),
           h('p', {}, link({ view: 'operations' }, 'Follow it on the Operations view')),
         );
-        rememberRemediation(r.id);
       })
       .catch((error: unknown) => {
         const message =
@@ -67,21 +66,6 @@ function remediationPanel(ctx: ViewContext, control: Control, failing: readonly 
     subscriptions.length === 0 ? h('p', {}, 'No cluster fails it.') : form,
     result,
   );
-}
-
-/** Remediations started from this browser tab, for the Operations view (the API has no list of them). */
-export function rememberRemediation(id: string): void {
-  const ids = startedRemediations().filter((x) => x !== id);
-  sessionStorage.setItem('arc-dashboard-remediations', JSON.stringify([id, ...ids].slice(0, 20)));
-}
-
-export function startedRemediations(): string[] {
-  try {
-    const v = JSON.parse(sessionStorage.getItem('arc-dashboard-remediations') ?? '[]') as unknown;
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
 }
 
 export async function renderControl(ctx: ViewContext): Promise<Node> {

@@ -1,18 +1,18 @@
 /**
- * Operations: recent evaluation runs (a partial run names its failed subscriptions), remediations
- * started from this browser session with their live progress (the API has no listing of
- * remediations), control-plane changes read from the Activity Log, and webhook deliveries that were
- * dead-lettered (needs `Webhooks.Manage`; without it the section says so).
+ * Operations: recent evaluation runs (a partial run names its failed subscriptions), the stored
+ * remediations newest first with their progress read from Azure now (`GET /api/v1/remediations`, a
+ * page at a time, the page's token in the URL), control-plane changes read from the Activity Log, and
+ * webhook deliveries that were dead-lettered (needs `Webhooks.Manage`; without it the section says so).
  */
 import { MissingRole, api, apiAll } from '../api.js';
 import { h } from '../dom.js';
 import { formatInt, formatTime } from '../format.js';
 import { dataTable, statusBadge } from '../table.js';
-import type { Evaluation, Page } from '../types.js';
-import { heading, section, type ViewContext } from '../view.js';
-import { startedRemediations } from './control.js';
+import type { Evaluation, Page, Remediation } from '../types.js';
+import { heading, link, section, type ViewContext } from '../view.js';
 
-interface Remediation { readonly id: string; readonly controlId: string; readonly status: string; readonly createdAt: string; readonly clusterIds: readonly string[]; readonly tasks: readonly { readonly provisioningState: string }[] }
+/** Remediations per page: each is read from ARM on the server. */
+export const REMEDIATIONS_PAGE = 20;
 interface ControlPlaneEvent { readonly eventDataId: string; readonly kind: string; readonly operation: string; readonly status: string; readonly caller: string; readonly eventTimestamp: string; readonly resourceId: string; readonly clusterName?: string; readonly severity: string }
 interface Webhook { readonly id: string; readonly url: string }
 interface Delivery { readonly id: string; readonly webhookId: string; readonly eventType: string; readonly createdAt: string; readonly status: string; readonly attempts: unknown[]; readonly reason?: string }
@@ -41,14 +41,17 @@ async function deadLetters(): Promise<HTMLElement> {
   }
 }
 
-export async function renderOperations(_ctx: ViewContext): Promise<Node> {
+export async function renderOperations(ctx: ViewContext): Promise<Node> {
+  const token = ctx.params.get('remediations') ?? '';
+  const remediationsPath = `remediations?top=${REMEDIATIONS_PAGE}${token !== '' ? `&continuationToken=${encodeURIComponent(token)}` : ''}`;
   const [runs, remediations, events, letters] = await Promise.all([
     api<Page<Evaluation>>('evaluations?top=20'),
-    Promise.all(startedRemediations().map((id) => api<Remediation>(`remediations/${encodeURIComponent(id)}`).catch(() => undefined))),
+    api<Page<Remediation>>(remediationsPath),
     api<Page<ControlPlaneEvent>>('control-plane-events?top=50').catch(() => ({ value: [] as ControlPlaneEvent[] })),
     deadLetters(),
   ]);
-  const mine = remediations.filter((r): r is Remediation => r !== undefined);
+  const nextToken = remediations.nextLink === undefined ? undefined : (new URL(remediations.nextLink).searchParams.get('continuationToken') ?? undefined);
+  const running = remediations.value.filter((r) => r.status === 'running').length;
   return h(
     'div',
     {},
@@ -72,21 +75,30 @@ export async function renderOperations(_ctx: ViewContext): Promise<Node> {
     ),
     section(
       'Remediations',
-      h('p', { class: 'sub' }, 'Started from this browser session (the API lists no remediations); progress read from Azure now.'),
+      h('p', { class: 'sub', 'data-figure': 'remediations-running' }, `${token === '' ? 'Newest first' : 'An older page'}; progress read from Azure now. ${formatInt(running)} of ${formatInt(remediations.value.length)} on this page still running.`),
       dataTable({
-        caption: 'Remediations started in this session',
+        caption: 'Remediations',
         exportName: 'remediations',
-        rows: mine,
-        empty: 'None started in this session.',
+        id: 'remediations',
+        rows: remediations.value,
+        empty: 'No remediation started yet.',
         columns: [
-          { label: 'Id', value: (r) => r.id },
-          { label: 'Control', value: (r) => r.controlId },
+          { label: 'Started', value: (r) => formatTime(r.createdAt) },
+          { label: 'Control', value: (r) => r.controlId, render: (r) => link({ view: 'control', id: r.controlId }, r.controlId) },
           { label: 'Status', value: (r) => r.status, render: (r) => statusBadge(r.status) },
           { label: 'Clusters', value: (r) => r.clusterIds.length, numeric: true },
           { label: 'Tasks', value: (r) => r.tasks.map((t) => t.provisioningState).join(' ') },
-          { label: 'Started', value: (r) => formatTime(r.createdAt) },
+          { label: 'Requested by', value: (r) => r.requestedBy },
+          { label: 'Note', value: (r) => r.progressError ?? r.pollingStopped?.reason ?? '' },
+          { label: 'Id', value: (r) => r.id },
         ],
       }),
+      h(
+        'p',
+        { class: 'range' },
+        token !== '' ? [link({ view: 'operations' }, 'Newest remediations'), ' '] : null,
+        nextToken !== undefined ? link({ view: 'operations', remediations: nextToken }, `Older remediations`) : null,
+      ),
     ),
     section(
       'Control-plane changes',

@@ -297,6 +297,27 @@ describe('remediations', () => {
     expect(got.body).toMatchObject({ id: body['id'], controlId: 'ARC-PL-01', status: 'running' });
     expect(h.ports.auditLog.records.at(-1)).toMatchObject({ operation: 'startRemediation', outcome: 'succeeded' });
   });
+  it('lists remediations newest first, each as GET shows it, in pages of at most 50', async () => {
+    const clock = h.ports.clock;
+    const before = clock.current;
+    clock.current = new Date(before.getTime() + 60_000);
+    const second = await call('startRemediation', 'POST', '/api/v1/remediations', { body: { controlId: 'ARC-PL-01', clusterIds: [store1] } }).finally(() => {
+      clock.current = before;
+    });
+    expect(second.res.status).toBe(202);
+    const all = await call('listRemediations', 'GET', '/api/v1/remediations');
+    const listed = all.body.value ?? [];
+    expect(listed.length).toBe(h.ports.remediations.items.size);
+    expect(listed[0]?.['id']).toBe(second.body['id']);
+    const dates = listed.map((r) => String(r['createdAt']));
+    expect(dates).toEqual([...dates].sort().reverse());
+    for (const r of listed) expect(r).toEqual((await call('getRemediation', 'GET', `/api/v1/remediations/${String(r['id'])}`)).body);
+    const first = await call('listRemediations', 'GET', '/api/v1/remediations?top=1');
+    expect(first.body.value).toHaveLength(1);
+    const next = new URL(first.body.nextLink ?? '');
+    expect((await call('listRemediations', 'GET', `${next.pathname}${next.search}`)).body.value?.[0]?.['id']).toBe(listed[1]?.['id']);
+    expect((await call('listRemediations', 'GET', '/api/v1/remediations?top=51')).res.status).toBe(400);
+  });
   it('targets the failing clusters of a subscription', async () => {
     const before = h.ports.remediationStarter.started.length;
     const { res } = await call('startRemediation', 'POST', '/api/v1/remediations', { body: { controlId: 'ARC-TD-01', subscriptionId: SUB_A } });

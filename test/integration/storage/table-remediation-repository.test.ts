@@ -95,4 +95,26 @@ describe('TableRemediationRepository', () => {
     expect(await repo.get('stopped')).toEqual({ ...r, pollingStopped: { at: '2030-01-04T03:04:05.000Z', reason: 'not finished 48 h after it started' } });
     await expect(repo.recordPollingStopped('nope', { at: '2030-01-04T00:00:00.000Z', reason: 'x' })).rejects.toBeInstanceOf(NotFoundError);
   });
+
+  it('lists newest first in pages, once per request: a refused duplicate id adds nothing, an index row without its record is skipped', async () => {
+    const store = await TableStore.open({ connectionString: azurite.connectionString }, { tablePrefix: uniquePrefix() });
+    const listing = new TableRemediationRepository(store);
+    const at = (i: number): string => new Date(Date.UTC(2030, 0, 1) + i * 60_000).toISOString();
+    for (const i of [2, 0, 3, 1]) await listing.create({ ...record(`l-${i}`, [cluster(SUB_A, i)]), createdAt: at(i) });
+    await expect(listing.create({ ...record('l-1', [cluster(SUB_A, 9)]), createdAt: at(7) })).rejects.toBeInstanceOf(ConflictError);
+    // What a create that failed after writing its index row leaves behind.
+    await store.client('remediations').createEntity({ partitionKey: 'index', rowKey: `0000000000000000|orphan`, remediationId: 'orphan' });
+    const ids: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const page = await listing.list(2, token);
+      ids.push(...page.items.map((r) => r.id));
+      token = page.continuationToken;
+      pages += 1;
+    } while (token !== undefined && pages < 10);
+    expect(ids).toEqual(['l-3', 'l-2', 'l-1', 'l-0']);
+    expect((await listing.list(10)).items[1]).toEqual({ ...record('l-2', [cluster(SUB_A, 2)]), createdAt: at(2) });
+    await expect(listing.list(2, 'not-a-token')).rejects.toThrow(/continuation token/);
+  });
 });

@@ -108,6 +108,35 @@ export interface Page<T> {
   readonly nextLink?: string;
 }
 
+/** A change read from the Azure Activity Log (`ControlPlaneEvent`): caller and names are untrusted text. */
+export interface ControlPlaneEvent {
+  readonly eventDataId: string;
+  readonly kind: string;
+  readonly operation: string;
+  readonly status: string;
+  readonly caller: string;
+  readonly eventTimestamp: string;
+  readonly resourceId: string;
+  readonly clusterId?: string;
+  readonly clusterName?: string;
+  readonly extensionName?: string;
+  readonly securityExtension?: string;
+  readonly severity: string;
+}
+
+/** `GET /api/v1/control-plane-watch`. */
+export interface ControlPlaneWatchReport {
+  readonly failing: number;
+  readonly value: readonly {
+    readonly subscriptionId: string;
+    readonly status: 'ok' | 'failing';
+    readonly watermark?: string;
+    readonly lastAttemptAt?: string;
+    readonly lastSuccessAt?: string;
+    readonly lastFailure?: { readonly at: string; readonly stage: string; readonly code: string; readonly message: string; readonly hint?: string };
+  }[];
+}
+
 export interface ExceptionRecord {
   readonly id: string;
   readonly controlId: string;

@@ -1,12 +1,13 @@
 /**
  * Cluster detail: every control with its evidence, the night-by-night drift timeline (one column per
- * run of the last 30 days) and the exceptions that apply (to the cluster or to its resource group).
+ * run of the last 30 days), the exceptions that apply (to the cluster or to its resource group) and the
+ * control-plane changes read from the Activity Log (the cluster's and its resource group's).
  */
-import { api, apiAll } from '../api.js';
+import { ApiFailure, MissingRole, api, apiAll } from '../api.js';
 import { h } from '../dom.js';
 import { formatDate, formatScore, formatTime } from '../format.js';
 import { dataTable, statusBadge } from '../table.js';
-import type { Cluster, ClusterHistory, ExceptionRecord } from '../types.js';
+import type { Cluster, ClusterHistory, ControlPlaneEvent, ExceptionRecord, Page } from '../types.js';
 import { heading, link, section, type ViewContext } from '../view.js';
 
 const ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Kubernetes\/connectedClusters\/([^/]+)$/i;
@@ -19,15 +20,63 @@ export function appliesTo(scope: string, clusterId: string): boolean {
   return s === c || c.startsWith(`${s}/providers/`);
 }
 
+/** Latest changes shown; the CSV export reads them all. */
+const EVENTS_SHOWN = 50;
+
+/** What the change touched, in the cluster's terms: an extension, the cluster, or its resource group. */
+function changeTarget(e: ControlPlaneEvent): string {
+  if (e.extensionName !== undefined) return `extension ${e.extensionName}${e.securityExtension !== undefined ? ` (${e.securityExtension})` : ''}`;
+  if (e.clusterId === undefined) return 'resource group';
+  return /\/provisionedClusterInstances\//i.test(e.resourceId) ? 'provisioned cluster instance' : 'cluster';
+}
+
+/**
+ * The cluster's control-plane changes, newest first. A failed read says so in place (the rest of the
+ * page stands) instead of showing an empty table that would read as "nothing happened".
+ */
+async function controlPlaneChanges(path: string, name: string): Promise<HTMLElement> {
+  const listing = `clusters/${path}/control-plane-events`;
+  try {
+    const page = await api<Page<ControlPlaneEvent>>(`${listing}?top=${EVENTS_SHOWN}`);
+    return h(
+      'div',
+      {},
+      page.nextLink !== undefined ? h('p', { class: 'sub' }, `The latest ${EVENTS_SHOWN} changes; the CSV export has them all.`) : null,
+      dataTable({
+        caption: `Control-plane changes of ${name} (Activity Log)`,
+        exportName: `cluster-${name}-control-plane-events`,
+        id: 'control-plane-changes',
+        rows: page.value,
+        allRows: page.nextLink === undefined ? undefined : async () => (await apiAll<ControlPlaneEvent>(`${listing}?top=1000`)).items,
+        empty: 'No control-plane change recorded for this cluster or its resource group.',
+        columns: [
+          { label: 'Time', value: (e) => formatTime(e.eventTimestamp) },
+          { label: 'Change', value: (e) => e.kind },
+          { label: 'Target', value: (e) => changeTarget(e) },
+          { label: 'Severity', value: (e) => e.severity },
+          { label: 'Status', value: (e) => e.status },
+          { label: 'Caller', value: (e) => e.caller },
+          { label: 'Operation', value: (e) => e.operation },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (error instanceof MissingRole) return h('p', { class: 'notice' }, 'Control-plane changes need the app role ', h('code', {}, error.role), '.');
+    if (error instanceof ApiFailure) return h('p', { class: 'problem', role: 'alert' }, `Control-plane changes could not be read (${error.code}): ${error.message}`);
+    throw error;
+  }
+}
+
 export async function renderCluster(ctx: ViewContext): Promise<Node> {
   const id = ctx.params.get('id') ?? '';
   const m = ID.exec(id);
   if (m === null) return h('div', {}, heading('Cluster'), h('p', { class: 'problem', role: 'alert' }, 'The link names no cluster (expected ?view=cluster&id=<ARM id>).'));
   const path = m.slice(1, 4).map((p) => encodeURIComponent(p ?? '')).join('/');
-  const [cluster, history, exceptions] = await Promise.all([
+  const [cluster, history, exceptions, changes] = await Promise.all([
     api<Cluster>(`clusters/${path}`),
     api<ClusterHistory>(`clusters/${path}/history`),
     apiAll<ExceptionRecord>('exceptions?status=active&top=1000'),
+    controlPlaneChanges(path, m[3] ?? ''),
   ]);
   const applying = exceptions.items.filter((e) => appliesTo(e.scope, cluster.id));
   const runs = history.value;
@@ -129,5 +178,6 @@ export async function renderCluster(ctx: ViewContext): Promise<Node> {
         ],
       }),
     ),
+    section('Control-plane changes', h('p', { class: 'sub' }, 'Admin kubeconfig downloads (break-glass), cluster connect, extension, role and policy changes on this cluster and its resource group, from the Azure Activity Log; newest first.'), changes),
   );
 }

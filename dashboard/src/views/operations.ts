@@ -8,12 +8,12 @@ import { MissingRole, api, apiAll } from '../api.js';
 import { h } from '../dom.js';
 import { formatInt, formatTime } from '../format.js';
 import { dataTable, statusBadge } from '../table.js';
-import type { Evaluation, Page, Remediation } from '../types.js';
+import type { ControlPlaneEvent, Evaluation, Page, Remediation } from '../types.js';
 import { heading, link, section, type ViewContext } from '../view.js';
+import { controlPlaneWatchState } from './control-plane-watch.js';
 
 /** Remediations per page: each is read from ARM on the server. */
 export const REMEDIATIONS_PAGE = 20;
-interface ControlPlaneEvent { readonly eventDataId: string; readonly kind: string; readonly operation: string; readonly status: string; readonly caller: string; readonly eventTimestamp: string; readonly resourceId: string; readonly clusterName?: string; readonly severity: string }
 interface Webhook { readonly id: string; readonly url: string }
 interface Delivery { readonly id: string; readonly webhookId: string; readonly eventType: string; readonly createdAt: string; readonly status: string; readonly attempts: unknown[]; readonly reason?: string }
 
@@ -117,6 +117,7 @@ export async function renderOperations(ctx: ViewContext): Promise<Node> {
         ],
       }),
     ),
+    section('Activity Log watch', await controlPlaneWatchState()),
     section('Dead-lettered webhook deliveries', letters),
   );
 }

@@ -60,7 +60,7 @@ async function appRole(): Promise<void> {
   const container = await getContainer();
   serveParent({ apiUrl: stack.apiUrl }, {
     floor: (args) => setFloorResponses(args as Record<string, CapturedResponse>),
-    libraryCost: async (args) => measureLibraryCost(stack.host.registrations, args as { path: string; invocations: number }),
+    libraryCost: async (args) => measureLibraryCost(stack.host, args as { path: string; invocations: number }),
     seed: async (args) => {
       const { generateFleet } = await import('../local/arm-emulator/fleet/index.js');
       const { seedEvaluatedFleet } = await import('./evaluation/seed-fleet.js');
@@ -84,29 +84,60 @@ async function appRole(): Promise<void> {
 /**
  * The floor function invoked back to back in this process through the runtime's `invokeFunction` — the
  * worker-side sequence of the library (`getInvocationModel` → `getArguments` → handler → `getResponse`) with
- * an RPC request shaped as the HTTP listener builds it — without sockets, HTTP parsing or concurrency: what
- * the programming model alone costs per invocation on this machine (wall and process CPU, µs).
+ * the input the HTTP listener builds — without the runtime's front server, HTTP parsing of the client or
+ * concurrency: what the programming model alone costs per invocation on this machine (wall and process CPU,
+ * µs). The app enables HTTP streaming, so each invocation also takes the library's proxy hop, as behind the
+ * host: a proxied-invocation input plus the request forwarded to the library's server (`workerHttpUri`).
  */
 async function measureLibraryCost(
-  registrations: readonly import('../local/functions-runtime/index.js').FunctionRegistration[],
+  host: { readonly registrations: readonly import('../local/functions-runtime/index.js').FunctionRegistration[]; readonly workerHttpUri: string | undefined },
   { path, invocations }: { path: string; invocations: number },
 ): Promise<{ wallUs: number; cpuUs: number }> {
   const { buildRoutes } = await import('../local/functions-runtime/http-listener.js');
   const { invokeFunction } = await import('../local/functions-runtime/invocation.js');
-  const route = buildRoutes(registrations).find((r) => r.registration.name === 'benchFloor');
+  const { proxiedTriggerMetadata } = await import('../local/functions-runtime/http-stream-proxy.js');
+  const { Agent, request: httpRequest } = await import('node:http');
+  const { randomUUID } = await import('node:crypto');
+  const route = buildRoutes(host.registrations).find((r) => r.registration.name === 'benchFloor');
   if (route === undefined) throw new Error('the floor function is not registered');
-  const url = `http://127.0.0.1/api/bench-floor?p=${encodeURIComponent(path)}`;
-  const input = (): Parameters<typeof invokeFunction>[1] => ({
-    inputData: [{ name: route.triggerName, data: { http: { method: 'GET', url, headers: { host: '127.0.0.1', 'user-agent': 'autocannon' }, params: {}, query: { p: path }, body: null } } }],
-    reason: 'bench',
-  });
+  const pathAndQuery = `/api/bench-floor?p=${encodeURIComponent(path)}`;
+  const headers = { host: '127.0.0.1', 'user-agent': 'autocannon' };
   const quiet = (): void => undefined;
-  for (let i = 0; i < 2000; i += 1) await invokeFunction(route.registration, input(), quiet); // JIT warm-up
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  for (let i = 0; i < invocations; i += 1) await invokeFunction(route.registration, input(), quiet);
-  const used = process.cpuUsage(cpu);
-  return { wallUs: Number((((performance.now() - started) * 1000) / invocations).toFixed(1)), cpuUs: Number(((used.user + used.system) / invocations).toFixed(1)) };
+  const workerUri = host.workerHttpUri === undefined ? undefined : new URL(host.workerHttpUri);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const once = async (): Promise<void> => {
+    if (workerUri === undefined) {
+      await invokeFunction(route.registration, {
+        inputData: [{ name: route.triggerName, data: { http: { method: 'GET', url: `http://127.0.0.1${pathAndQuery}`, headers, params: {}, query: { p: path }, body: null } } }],
+        reason: 'bench',
+      }, quiet);
+      return;
+    }
+    const invocationId = randomUUID();
+    const forwarded = new Promise<void>((resolve, reject) => {
+      httpRequest({ host: workerUri.hostname, port: workerUri.port, path: pathAndQuery, agent, headers: { ...headers, 'x-ms-invocation-id': invocationId, 'x-forwarded-host': '127.0.0.1', 'x-forwarded-proto': 'http' } }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+        res.on('error', reject);
+      })
+        .on('error', reject)
+        .end();
+    });
+    await Promise.all([
+      invokeFunction(route.registration, { inputData: [{ name: route.triggerName, data: { http: {} } }], triggerMetadata: proxiedTriggerMetadata(headers, { p: path }, {}), invocationId, reason: 'bench' }, quiet),
+      forwarded,
+    ]);
+  };
+  try {
+    for (let i = 0; i < 2000; i += 1) await once(); // JIT warm-up
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    for (let i = 0; i < invocations; i += 1) await once();
+    const used = process.cpuUsage(cpu);
+    return { wallUs: Number((((performance.now() - started) * 1000) / invocations).toFixed(1)), cpuUs: Number(((used.user + used.system) / invocations).toFixed(1)) };
+  } finally {
+    agent.destroy();
+  }
 }
 
 interface ScaleFleet {

@@ -69,6 +69,8 @@ export interface RunningFunctionsHost {
   readonly maxRequestBodyBytes: number;
   readonly routePrefix: string;
   readonly registrations: readonly FunctionRegistration[];
+  /** The library's HTTP proxy server (`HttpUri`) when the app enabled HTTP streaming; undefined otherwise. */
+  readonly workerHttpUri: string | undefined;
   /** Runs a timer function now, as a schedule tick would; rejects if the invocation fails. */
   invokeTimer(name: string): Promise<void>;
   stop(): Promise<void>;
@@ -315,6 +317,7 @@ async function startIndexedHost(
     maxRequestBodyBytes,
     routePrefix: hostOptions.routePrefix,
     registrations,
+    workerHttpUri,
     async invokeTimer(name: string): Promise<void> {
       const timer = timers.get(name);
       if (timer === undefined) throw new Error(`'${name}' is not a timer-triggered function of this app.`);

@@ -5,21 +5,17 @@
  * lazily on its first `app.*` / `app.hook.*` call and caches the answer for the life of the process, so
  * {@link installCoreModule} must run before the app's entry files are imported.
  *
+ * Hooks: only `appStart` runs (the app registers that one, to check its configuration before serving).
+ * Registering another hook (`appTerminate`, `preInvocation`, `postInvocation`, `log`) fails at once with
+ * a clear message instead of being ignored.
+ *
  * State lives on `globalThis` under a registered symbol: the library's own state is per process, and a
  * second copy of this file (e.g. loaded once by tsx and once by a test runner) must see the same registry.
  */
 import Module from 'node:module';
-import type {
-  Disposable as DisposableLike,
-  FunctionCallback,
-  FunctionMetadata,
-  HookCallback,
-  HookData,
-  ProgrammingModel,
-  RpcBindingInfo,
-  RpcLogCategory,
-  RpcLogLevel,
-} from './core-types.js';
+import type { Disposable as DisposableLike, FunctionCallback, FunctionMetadata, ProgrammingModel, RpcBindingInfo, RpcLogCategory, RpcLogLevel } from './core-types.js';
+
+type HookCallback = (context: Record<string, unknown>) => unknown;
 
 /** Worker version this shim claims: the v4 library only checks that `log` exists (host ≥ 4.28). */
 export const CORE_VERSION = '3.10.1-local';
@@ -50,13 +46,11 @@ export interface CoreLogEntry {
 
 interface CoreState {
   readonly functions: Map<string, FunctionRegistration>;
-  readonly hooks: Map<string, HookCallback[]>;
+  readonly appStartHooks: HookCallback[];
   programmingModel: ProgrammingModel | undefined;
   currentEntry: string | undefined;
   /** Like the worker's `hasFinishedStartup`: set while a host runs, registration then throws. */
   startupFinished: boolean;
-  readonly appHookData: HookData;
-  readonly appLevelOnlyHookData: HookData;
   logSink: (entry: CoreLogEntry) => void;
   installed: boolean;
 }
@@ -78,12 +72,10 @@ export function coreState(): CoreState {
   if (state === undefined) {
     state = {
       functions: new Map(),
-      hooks: new Map(),
+      appStartHooks: [],
       programmingModel: undefined,
       currentEntry: undefined,
       startupFinished: false,
-      appHookData: {},
-      appLevelOnlyHookData: {},
       logSink: consoleSink,
       installed: false,
     };
@@ -118,8 +110,6 @@ export class CoreSystemError extends Error {
   }
 }
 
-const KNOWN_HOOKS = new Set(['preInvocation', 'postInvocation', 'appStart', 'appTerminate', 'log']);
-
 function registerFunction(metadata: FunctionMetadata, callback: FunctionCallback): Disposable {
   const state = coreState();
   if (state.startupFinished) throw new CoreSystemError('A function can only be registered during app startup.');
@@ -145,19 +135,12 @@ function registerFunction(metadata: FunctionMetadata, callback: FunctionCallback
 }
 
 function registerHook(hookName: string, callback: HookCallback): Disposable {
-  // The worker rejects unknown hook names with a RangeError; the library maps that for `log` hooks.
-  if (!KNOWN_HOOKS.has(hookName)) {
-    const error = new RangeError(`"${hookName}" is not a valid hook name.`) as RangeError & { isAzureFunctionsSystemError: boolean };
-    error.isAzureFunctionsSystemError = true;
-    throw error;
-  }
-  const state = coreState();
-  const list = state.hooks.get(hookName) ?? [];
-  list.push(callback);
-  state.hooks.set(hookName, list);
+  if (hookName !== 'appStart') throw new CoreSystemError(`"${hookName}" hooks are not supported by the local runtime (it runs appStart hooks only).`);
+  const hooks = coreState().appStartHooks;
+  hooks.push(callback);
   return new Disposable(() => {
-    const current = state.hooks.get(hookName) ?? [];
-    state.hooks.set(hookName, current.filter((c) => c !== callback));
+    const at = hooks.indexOf(callback);
+    if (at >= 0) hooks.splice(at, 1);
   });
 }
 
@@ -202,24 +185,11 @@ export function installCoreModule(): void {
   state.installed = true;
 }
 
-/** Hooks registered under a name, in registration order (the order the worker runs them in). */
-export function hooksFor(hookName: string): readonly HookCallback[] {
-  return coreState().hooks.get(hookName) ?? [];
-}
-
-/** Runs hooks sequentially; a throwing hook stops the chain, as in the worker's `executeHooks`. */
-export async function executeHooks(hookName: string, context: Record<string, unknown>): Promise<void> {
-  for (const callback of hooksFor(hookName)) await callback(context);
-}
-
 /**
- * Builds a hook context whose `hookData`/`appHookData` are read-only properties, as the worker's are
- * (the library's hook context classes wrap this object as their `init`).
+ * Runs the `appStart` hooks in registration order; a throwing hook stops the chain and fails the start,
+ * as in the worker. The library's `AppStartContext` wraps this object (its `hookData` is per start).
  */
-export function hookContext(hookData: HookData, extra: Record<string, unknown>): Record<string, unknown> {
-  const state = coreState();
-  const context: Record<string, unknown> = { ...extra };
-  Object.defineProperty(context, 'hookData', { get: () => hookData, set: () => { throw new TypeError('Cannot assign to read only property "hookData"'); }, enumerable: true });
-  Object.defineProperty(context, 'appHookData', { get: () => state.appHookData, set: () => { throw new TypeError('Cannot assign to read only property "appHookData"'); }, enumerable: true });
-  return context;
+export async function runAppStartHooks(functionAppDirectory: string): Promise<void> {
+  const context = { hookData: {}, functionAppDirectory };
+  for (const callback of coreState().appStartHooks) await callback(context);
 }

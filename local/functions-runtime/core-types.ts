@@ -3,7 +3,7 @@
  *
  * The module is "built into" the real Node.js worker and has no npm package; its interface is declared
  * in `types-core/index.d.ts` of Azure/azure-functions-nodejs-library. These declarations mirror the parts
- * the `@azure/functions` v4 library calls (registration, hooks, programming model, RPC payload shapes),
+ * the `@azure/functions` v4 library calls (registration, the appStart hook, programming model, RPC payload shapes),
  * with the same property names so the library's own converters read what we hand them.
  */
 
@@ -89,13 +89,11 @@ export interface RpcInvocationResponse {
 }
 
 export type FunctionCallback = (...args: unknown[]) => unknown;
-export type InvocationState = 'preInvocationHooks' | 'postInvocationHooks' | 'invocation';
 
 export interface CoreInvocationContext {
   invocationId: string;
   request: RpcInvocationRequest;
   metadata: FunctionMetadata & { rawBindings?: string[]; scriptFile?: string };
-  state?: InvocationState;
   log(level: RpcLogLevel, category: RpcLogCategory, message: string): void;
 }
 
@@ -116,9 +114,6 @@ export interface ProgrammingModel {
   getInvocationModel(coreContext: CoreInvocationContext): InvocationModel | Promise<InvocationModel>;
   getCapabilities?(defaults: Record<string, string>): Record<string, string> | Promise<Record<string, string>>;
 }
-
-export type HookData = Record<string, unknown>;
-export type HookCallback = (context: Record<string, unknown>) => unknown;
 
 export interface Disposable {
   dispose(): unknown;

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { isIPv6, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { QueueClient } from '@azure/storage-queue';
-import { coreState, executeHooks, hookContext, installCoreModule, type CoreLogEntry, type FunctionRegistration } from './core-api.js';
+import { coreState, installCoreModule, runAppStartHooks, type CoreLogEntry, type FunctionRegistration } from './core-api.js';
 import type { RpcInvocationResponse } from './core-types.js';
 import { loadEntryFiles, resolveEntryFiles } from './entry-points.js';
 import { loadHostOptions, resolveStorageConnection } from './host-options.js';
@@ -266,7 +266,7 @@ async function startIndexedHost(
     await new Promise<void>((done) => server.close(() => done()));
   };
   try {
-    await executeHooks('appStart', hookContext(state.appLevelOnlyHookData, { functionAppDirectory: appRoot }));
+    await runAppStartHooks(appRoot);
     const port = options.port ?? (process.env['PORT'] !== undefined ? Number(process.env['PORT']) : 7071);
     await new Promise<void>((listening, failed) => {
       server.once('error', failed);
@@ -327,12 +327,8 @@ async function startIndexedHost(
       if (stopped) return;
       stopped = true;
       await stopAll();
-      try {
-        await executeHooks('appTerminate', hookContext(state.appLevelOnlyHookData, {}));
-      } finally {
-        state.startupFinished = false;
-        state.logSink = previousSink;
-      }
+      state.startupFinished = false;
+      state.logSink = previousSink;
     },
   };
 }

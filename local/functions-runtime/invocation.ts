@@ -2,13 +2,14 @@
  * One invocation, in the order the real worker runs it (azure-functions-nodejs-worker
  * `eventHandlers/InvocationHandler.ts`): the registered programming model (the `@azure/functions`
  * library) builds the invocation model from an RPC-shaped request, `getArguments()` converts the RPC
- * input into `HttpRequest`/`InvocationContext`, preInvocation hooks run, `invokeFunction()` calls the
- * handler, postInvocation hooks run, and `getResponse()` converts the result back to RPC typed data.
+ * input into `HttpRequest`/`InvocationContext`, `invokeFunction()` calls the handler, and
+ * `getResponse()` converts the result back to RPC typed data. (Invocation and log hooks are not run:
+ * core-api.ts refuses to register them.)
  */
 import { randomFillSync, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { coreState, CoreSystemError, executeHooks, hookContext, hooksFor, type FunctionRegistration } from './core-api.js';
-import type { CoreInvocationContext, HookData, InvocationState, RpcInvocationRequest, RpcInvocationResponse, RpcLogCategory, RpcLogLevel } from './core-types.js';
+import { coreState, CoreSystemError, type FunctionRegistration } from './core-api.js';
+import type { CoreInvocationContext, RpcInvocationRequest, RpcInvocationResponse, RpcLogCategory, RpcLogLevel } from './core-types.js';
 
 export interface HostLogEntry {
   readonly level: RpcLogLevel;
@@ -99,7 +100,7 @@ function metadataOf(registration: FunctionRegistration): InvocationMetadata {
 
 /**
  * Invokes a registered function through the library's programming model and returns the RPC response.
- * Throws {@link FunctionInvocationError} when the handler (or a hook) fails, as the host then records
+ * Throws {@link FunctionInvocationError} when the handler fails, as the host then records
  * the invocation as failed.
  */
 export async function invokeFunction(
@@ -115,7 +116,7 @@ export async function invokeFunction(
   const started = performance.now();
   logger({ level: 'information', category: 'host', functionName: name, invocationId, message: `Executing 'Functions.${name}' (Reason='${input.reason}', Id=${invocationId})` });
 
-  const coreCtx: CoreInvocationContext & { state?: InvocationState } = {
+  const coreCtx: CoreInvocationContext = {
     invocationId,
     request: {
       invocationId,
@@ -127,67 +128,14 @@ export async function invokeFunction(
     },
     metadata: metadataOf(registration),
     log(level, category, message) {
-      // `log` hooks see every log; they may rewrite level/message of user logs only (worker semantics).
-      const hooks = hooksFor('log');
-      if (hooks.length > 0) {
-        const hookCtx = hookContext({}, { level, message, category, invocationContext });
-        for (const hook of hooks) hook(hookCtx);
-        if (category === 'user') {
-          level = hookCtx['level'] as RpcLogLevel;
-          message = String(hookCtx['message']);
-        }
-      }
       logger({ level, category, message, functionName: name, invocationId });
     },
   };
-  let invocationContext: unknown;
 
   try {
     const invocationModel = await programmingModel.getInvocationModel(coreCtx);
-    const args = await invocationModel.getArguments();
-    const context = args.context;
-    invocationContext = context;
-    let inputs = args.inputs;
-    let callback = registration.callback;
-    const hookData: HookData = {};
-
-    // Hook contexts are only built when hooks are registered (most apps have none): same outcome.
-    if (hooksFor('preInvocation').length > 0) {
-      const pre = hookContext(hookData, { invocationContext: context, inputs, functionCallback: callback });
-      coreCtx.state = 'preInvocationHooks';
-      try {
-        await executeHooks('preInvocation', pre);
-      } finally {
-        coreCtx.state = undefined;
-      }
-      inputs = pre['inputs'] as unknown[];
-      callback = pre['functionCallback'] as typeof callback;
-    }
-
-    let result: unknown = null;
-    let failure: unknown = null;
-    coreCtx.state = 'invocation';
-    try {
-      result = await invocationModel.invokeFunction(context, inputs, callback);
-    } catch (error) {
-      failure = error;
-    } finally {
-      coreCtx.state = undefined;
-    }
-    if (hooksFor('postInvocation').length > 0) {
-      const post = hookContext(hookData, { invocationContext: context, inputs, result, error: failure });
-      coreCtx.state = 'postInvocationHooks';
-      try {
-        await executeHooks('postInvocation', post);
-      } finally {
-        coreCtx.state = undefined;
-      }
-      result = post['result'];
-      failure = post['error'];
-    }
-    // The worker rethrows only Error-like values; a hook may have cleared or replaced the error.
-    if (failure !== null && failure !== undefined) throw failure;
-
+    const { context, inputs } = await invocationModel.getArguments();
+    const result = await invocationModel.invokeFunction(context, inputs, registration.callback);
     const response = await invocationModel.getResponse(context, result);
     const duration = Math.round(performance.now() - started);
     logger({ level: 'information', category: 'host', functionName: name, invocationId, message: `Executed 'Functions.${name}' (Succeeded, Id=${invocationId}, Duration=${duration}ms)` });

@@ -70,7 +70,7 @@ export interface FleetModel {
   /**
    * Microsoft.PolicyInsights/policyMetadata resources (2019-10-01 wire shape), served verbatim.
    * Absent = one per group of the five regulatory initiatives, without a title (see
-   * `server/routes/policy-metadata-routes.ts`).
+   * `wire/routes/policy-metadata-routes.ts`).
    */
   readonly policyMetadata?: ArmResource[];
 }

@@ -355,7 +355,7 @@ function leafPaths(value: unknown, prefix = ''): string[] {
 
 /**
  * Policy events and component policy states are not stored: the emulator derives them from the same
- * policy states as `policyStates/latest` (local/arm-emulator/server/routes/policy-records.ts). Each
+ * policy states as `policyStates/latest` (local/arm-emulator/wire/routes/policy-records.ts). Each
  * example is read back by giving the emulator the states it derives from; a second test per resource
  * derives records from real-shaped *policy state* examples and checks them against the example's wire
  * shape (same keys, same order), so the derivation itself is covered, not just a pass-through.

@@ -12,7 +12,7 @@ import { ArmPolicyMetadataReader } from '../../adapters/arm/policy-metadata-read
 import { RequirementTitles, TITLE_RETRY_MS } from '../../application/framework-report-service.js';
 import { FRAMEWORK_IDS, frameworkRequirements } from '../../domain/frameworks.js';
 import { startArmEmulator, type ArmEmulator, type ArmResource, type FleetModel } from '../../local/arm-emulator/index.js';
-import { POLICY_METADATA_PAGE_SIZE, regulatoryPolicyMetadata } from '../../local/arm-emulator/server/routes/policy-metadata-routes.js';
+import { POLICY_METADATA_PAGE_SIZE, regulatoryPolicyMetadata } from '../../local/arm-emulator/wire/routes/policy-metadata-routes.js';
 import { armToken, emulatorConnection, rawArm, sdkOptions, useEmulatorIdentity } from '../integration/arm-emulator/support/emulator-clients.js';
 import { loadExample, lostFields, responseBody } from './support/lossless.js';
 import { silentLogger } from '../../application/logger.js';

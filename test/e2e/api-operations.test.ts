@@ -15,7 +15,7 @@ import { ArmPolicyAdmin } from '../../adapters/arm/policy-admin.js';
 import { CONTROL_IDS, POLICY_IDS } from '../../domain/control-catalog.js';
 import { DEMO_SUBSCRIPTIONS, generateFleet } from '../../local/arm-emulator/fleet/index.js';
 import type { FleetModel } from '../../local/arm-emulator/fleet-model.js';
-import { regulatoryPolicyMetadata } from '../../local/arm-emulator/server/routes/policy-metadata-routes.js';
+import { regulatoryPolicyMetadata } from '../../local/arm-emulator/wire/routes/policy-metadata-routes.js';
 import type { EvaluationView } from '../../application/compliance-query-service.js';
 import { UNMATCHED_ROUTE_OPERATION } from '../../adapters/http/unmatched-route.js';
 import { documented, documentedUnmatched } from '../support/api-expect.js';

@@ -2,7 +2,7 @@
  * Latest policy states derived from the fleet and the *current* assignments, in the Policy Insights
  * 2024-10-01 wire shape (`policyStates/latest/queryResults`). Nothing is stored: an assignment update
  * (an override to Deny for some locations, a new notScope) changes every later query — unless the
- * emulator runs with a compliance lag (server/compliance-lag.ts), which passes the assignments and
+ * emulator runs with a compliance lag (behaviours/compliance-lag.ts), which passes the assignments and
  * exemptions of the last completed evaluation in `fleet` instead.
  *
  * Semantics, following the Azure Policy assignment structure documentation:

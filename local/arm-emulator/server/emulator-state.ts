@@ -1,6 +1,6 @@
 import type { ArmResource, FleetCluster, FleetModel } from '../fleet-model.js';
-import type { DerivePolicyStates } from './arm-http.js';
-import { PolicyInputHistory, resourceGroupOfId, type ComplianceLag } from './compliance-lag.js';
+import type { DerivePolicyStates } from '../wire/arm-http.js';
+import { PolicyInputHistory, resourceGroupOfId, type ComplianceLag } from '../behaviours/compliance-lag.js';
 
 export interface PageSizes {
   /** connectedClusters, extensions, fluxConfigurations, policyAssignments, subscriptions… (default 100). */
@@ -36,7 +36,7 @@ export class EmulatorState {
    * true, a subscription-scope query that asks for it gets a 400, as the real service might.
    */
   refuseSubscriptionScopeExpand = false;
-  /** Set while a compliance lag is on (see compliance-lag.ts); undefined = states follow the live assignments. */
+  /** Set while a compliance lag is on (see behaviours/compliance-lag.ts); undefined = states follow the live assignments. */
   private history: PolicyInputHistory | undefined;
 
   constructor(

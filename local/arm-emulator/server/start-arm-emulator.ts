@@ -11,17 +11,20 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FleetModel } from '../fleet-model.js';
-import { armError, InvalidSkipTokenError, pageIndexOf, subscriptionOf, type ArmResult, type ArmRoute, type DerivePolicyStates } from './arm-http.js';
+import { armError, InvalidSkipTokenError, pageIndexOf, subscriptionOf, type ArmResult, type ArmRoute, type DerivePolicyStates } from '../wire/arm-http.js';
 import { EmulatorState, type PageSizes } from './emulator-state.js';
-import type { ComplianceLag } from './compliance-lag.js';
-import { armActionOf, FaultInjector, type FaultOptions } from './fault-injector.js';
+import type { ComplianceLag } from '../behaviours/compliance-lag.js';
+import { FaultInjector, type FaultOptions } from '../behaviours/fault-injector.js';
+import { armActionOf, callerOf, refusalMessage } from '../wire/arm-refusals.js';
+import { identityTokenHandler } from './identity-endpoint.js';
 import { RequestCounter } from './request-counter.js';
-import { activityLogRoutes } from './routes/activity-log-routes.js';
-import { authorizationRoutes } from './routes/authorization-routes.js';
-import { policyInsightsRoutes } from './routes/policy-insights-routes.js';
-import { policyMetadataRoutes } from './routes/policy-metadata-routes.js';
-import { policySetDefinitionRoutes } from './routes/policy-set-definition-routes.js';
-import { resourceRoutes, subscriptionNotFound } from './routes/resource-routes.js';
+import { activityLogRoutes } from '../wire/routes/activity-log-routes.js';
+import { authorizationRoutes } from '../wire/routes/authorization-routes.js';
+import { policyInsightsRoutes } from '../wire/routes/policy-insights-routes.js';
+import { remediationRoutes } from '../wire/routes/remediation-routes.js';
+import { policyMetadataRoutes } from '../wire/routes/policy-metadata-routes.js';
+import { policySetDefinitionRoutes } from '../wire/routes/policy-set-definition-routes.js';
+import { resourceRoutes, subscriptionNotFound } from '../wire/routes/resource-routes.js';
 import { createLocalhostCertificate } from './tls-certificate.js';
 import { ARM_AUDIENCES, createTokenIssuer } from './token-issuer.js';
 
@@ -111,27 +114,6 @@ const listen = (server: Server, port: number): Promise<number> =>
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The caller's object id from a (verified) bearer token, as a refusal names it. */
-function callerOf(bearer: string | undefined): string {
-  try {
-    const payload = JSON.parse(Buffer.from(bearer?.split('.')[1] ?? '', 'base64url').toString('utf8')) as { oid?: unknown; sub?: unknown };
-    return typeof payload.oid === 'string' ? payload.oid : typeof payload.sub === 'string' ? payload.sub : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** ARM's wording of a refusal of `action` over `scope` (the requested path). */
-function refusalMessage(code: string, action: string, scope: string, caller: string): string {
-  if (code === 'AuthorizationFailed' || code === 'LinkedAuthorizationFailed') {
-    return `The client '${caller}' with object id '${caller}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`;
-  }
-  return `The request to perform action '${action}' over scope '${scope}' was refused (${code}).`;
-}
-
-/** The system-assigned identity's client id when a caller does not ask for a user-assigned one. */
-const SYSTEM_ASSIGNED_CLIENT_ID = '00000000-0000-0000-0000-00000000a4c1';
-
 export async function startArmEmulator(options: ArmEmulatorOptions): Promise<ArmEmulator> {
   const tls = await createLocalhostCertificate();
   const issuer = await createTokenIssuer(options.fleet.tenantId, options.tokenLifetimeSeconds ?? 3600);
@@ -147,7 +129,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
   );
   const requests = new RequestCounter();
   const faults = new FaultInjector(options.faults);
-  const routes: ArmRoute[] = [...resourceRoutes(state), ...authorizationRoutes(state), ...policySetDefinitionRoutes(state), ...policyInsightsRoutes(state), ...policyMetadataRoutes(state), ...activityLogRoutes(state)];
+  const routes: ArmRoute[] = [...resourceRoutes(state), ...authorizationRoutes(state), ...policySetDefinitionRoutes(state), ...policyInsightsRoutes(state), ...remediationRoutes(state), ...policyMetadataRoutes(state), ...activityLogRoutes(state)];
   let baseUrl = '';
   /** ARM's audiences plus this emulator's own URL (set once it listens). */
   let audiences: readonly string[] = ARM_AUDIENCES;
@@ -257,29 +239,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions): Promise<Arm
     finish(result, route.name);
   };
 
-  const handleIdentity = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const receivedAt = Date.now();
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const reply = (status: number, body: unknown): void => {
-      requests.record({ method: req.method ?? 'GET', path: url.pathname, route: 'identity.token', apiVersion: url.searchParams.get('api-version') ?? undefined, subscriptionId: undefined, status, at: receivedAt });
-      const payload = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(payload)) }).end(payload);
-    };
-    await readBody(req);
-    if (url.pathname !== '/msi/token' || req.method !== 'GET') return reply(404, { statusCode: 404, message: 'Not found' });
-    if (req.headers['x-identity-header'] !== identityHeader) return reply(401, { statusCode: 401, message: 'The X-IDENTITY-HEADER header is missing or wrong.' });
-    const resource = url.searchParams.get('resource');
-    if (!resource) return reply(400, { statusCode: 400, message: 'The resource query parameter is required.' });
-    const clientId = url.searchParams.get('client_id') ?? undefined;
-    const token = await issuer.issue(resource, clientId);
-    return reply(200, {
-      access_token: token.accessToken,
-      expires_on: String(token.expiresOn),
-      resource,
-      token_type: 'Bearer',
-      client_id: clientId ?? SYSTEM_ASSIGNED_CLIENT_ID,
-    });
-  };
+  const handleIdentity = identityTokenHandler(issuer, identityHeader, requests);
 
   const onError = (res: ServerResponse) => (e: unknown) => {
     if (!res.headersSent) res.writeHead(500, { 'content-type': JSON_TYPE }).end(JSON.stringify({ error: { code: 'InternalServerError', message: String(e) } }));

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_INITIATIVES, builtinPolicySets } from '../../../local/arm-emulator/fleet/builtin-initiatives.js';
 import { EmulatorState } from '../../../local/arm-emulator/server/emulator-state.js';
-import { builtInPolicySetDefinition } from '../../../local/arm-emulator/server/routes/policy-set-definition-routes.js';
+import { builtInPolicySetDefinition } from '../../../local/arm-emulator/wire/routes/policy-set-definition-routes.js';
 
 const fixtureDir = fileURLToPath(new URL('../../fixtures/azure-policy-builtins/policySetDefinitions/Kubernetes/', import.meta.url));
 

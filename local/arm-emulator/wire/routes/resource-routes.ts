@@ -5,7 +5,7 @@
  */
 import type { ArmResource } from '../../fleet-model.js';
 import { armError, notFound, sameId, slicePage, type ArmRequestContext, type ArmResult, type ArmRoute } from '../arm-http.js';
-import type { EmulatorState } from '../emulator-state.js';
+import type { EmulatorState } from '../../server/emulator-state.js';
 
 const SUB = '/subscriptions/([^/]+)';
 const RG = '/resourceGroups/([^/]+)';

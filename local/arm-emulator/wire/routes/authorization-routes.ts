@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ArmResource } from '../../fleet-model.js';
 import { armError, isRecord, notFound, sameId, slicePage, type ArmRequestContext, type ArmResult, type ArmRoute } from '../arm-http.js';
-import type { EmulatorState } from '../emulator-state.js';
+import type { EmulatorState } from '../../server/emulator-state.js';
 
 const ASSIGNMENT_TYPE = 'Microsoft.Authorization/policyAssignments';
 

@@ -15,7 +15,7 @@
  * - newest first, paged with `nextLink` (`$skiptoken`), the pages of one query reading one snapshot.
  */
 import { armError, decodeSkipToken, slicePage, type ArmRequestContext, type ArmResult, type ArmRoute } from '../arm-http.js';
-import type { EmulatorState } from '../emulator-state.js';
+import type { EmulatorState } from '../../server/emulator-state.js';
 
 const DAY_MS = 86_400_000;
 export const ACTIVITY_LOG_RETENTION_DAYS = 90;

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { ArmResource, PolicySetMember } from '../../fleet-model.js';
 import { BUILTIN_INITIATIVES, PSS_CATEGORY, PSS_EFFECT_PARAMETER } from '../../fleet/builtin-initiatives.js';
 import { armError, isRecord, type ArmRequestContext, type ArmResult, type ArmRoute } from '../arm-http.js';
-import type { EmulatorState } from '../emulator-state.js';
+import type { EmulatorState } from '../../server/emulator-state.js';
 
 const SET_TYPE = 'Microsoft.Authorization/policySetDefinitions';
 const DEFINITION_ID = /^(?:\/subscriptions\/[^/]+|\/providers\/Microsoft\.Management\/managementGroups\/[^/]+)?\/providers\/Microsoft\.Authorization\/policyDefinitions\/[^/]+$/i;

@@ -16,7 +16,7 @@
 import { REGULATORY_INITIATIVES, REGULATORY_FRAMEWORK_IDS } from '../../../../domain/regulatory-mappings.generated.js';
 import type { ArmResource } from '../../fleet-model.js';
 import { armError, slicePage, type ArmRequestContext, type ArmResult, type ArmRoute } from '../arm-http.js';
-import type { EmulatorState } from '../emulator-state.js';
+import type { EmulatorState } from '../../server/emulator-state.js';
 
 const TYPE = 'Microsoft.PolicyInsights/policyMetadata';
 export const POLICY_METADATA_API_VERSIONS: readonly string[] = ['2019-10-01', '2024-10-01'];

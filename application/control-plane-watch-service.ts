@@ -204,6 +204,22 @@ export class ControlPlaneWatchService implements RunControlPlaneSource {
     return { subscriptionId: sub, window: { from: window.from.toISOString(), to: window.to.toISOString() }, read: entries.length, kept: kept.size, published };
   }
 
+  /**
+   * A queue delivery's read: as {@link watchSubscription}, but a failure retrying cannot fix (a refusal,
+   * a missing or disabled subscription) is recorded and returned instead of thrown, since every further
+   * delivery would fail the same way; the next tick tries again. Anything else is rethrown for the queue
+   * to retry (and, after the last delivery, the poison queue to record).
+   */
+  async watchQueued(subscriptionId: string): Promise<{ readonly kind: 'read'; readonly outcome: WatchOutcome } | { readonly kind: 'not-retried'; readonly code: string }> {
+    try {
+      return { kind: 'read', outcome: await this.watchSubscription(subscriptionId) };
+    } catch (error) {
+      const permanent = permanentArmFailureOf(error);
+      if (permanent === undefined) throw error;
+      return { kind: 'not-retried', code: permanent.code };
+    }
+  }
+
   private async saveFailure(previous: ControlPlaneWatchState | undefined, sub: string, failure: ControlPlaneWatchFailure): Promise<void> {
     this.log.warn(`control-plane watch ${sub}: ${failure.code}: ${failure.message}`);
     await this.deps.events

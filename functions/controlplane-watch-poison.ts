@@ -1,8 +1,9 @@
 /**
  * Watch messages the host moved to `controlplane-watch-poison`: every delivery threw or timed out (an
- * Activity Log that keeps refusing or failing, a storage outage). Recorded as the subscription's last
- * failure (`Poisoned`, with the failure the deliveries saw), so `GET /api/v1/control-plane-watch` shows
- * it; the watermark did not move, so the next tick reads the same window again and nothing is lost.
+ * Activity Log that keeps failing, a storage outage; refusals are recorded without retries and never
+ * get here). Recorded as the subscription's last failure (`Poisoned`, with the failure the deliveries
+ * saw), so `GET /api/v1/control-plane-watch` shows it; the watermark did not move, so the next tick
+ * reads the same window again and nothing is lost.
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { getContainer } from '../bootstrap/composition-root.js';

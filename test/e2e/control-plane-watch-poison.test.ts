@@ -1,10 +1,13 @@
 /**
- * A watch message that exhausts its retries through the local Functions runtime: the Activity Log of one
- * subscription refuses every read (403 `AuthorizationFailed`), the host moves its `controlplane-watch`
- * message to `controlplane-watch-poison` after `MAX_DEQUEUE_COUNT` deliveries, and
- * `controlPlaneWatchPoison` records it on the subscription's watch state: `GET /api/v1/control-plane-watch`
- * shows it failing (`Poisoned`, naming the refusal, with the hint) while the others read fine. Once
- * access is back, the next tick reads from the unchanged watermark and the subscription is `ok` again.
+ * Failed Activity Log reads through the local Functions runtime, as `GET /api/v1/control-plane-watch`
+ * shows them:
+ * - a subscription whose log keeps answering 500: the host retries its `controlplane-watch` message
+ *   `MAX_DEQUEUE_COUNT` times, then moves it to `controlplane-watch-poison`, and `controlPlaneWatchPoison`
+ *   records it (`Poisoned`, naming the last failure);
+ * - a subscription whose log refuses the identity (403 `AuthorizationFailed`): recorded with the code and
+ *   the hint on the first delivery and not retried (every retry would be refused the same way).
+ * Once the log answers again, the next tick reads both from their unchanged watermarks and they are `ok`,
+ * their last failure kept on record.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CONTROL_PLANE_QUEUES, MAX_DEQUEUE_COUNT } from '../../application/messages.js';
@@ -12,7 +15,8 @@ import type { ControlPlaneWatchReport } from '../../application/control-plane-qu
 import { DEMO_SUBSCRIPTIONS } from '../../local/arm-emulator/fleet/demo-fleet.js';
 import { startE2eStack, waitFor, type E2eStack } from '../support/e2e-stack.js';
 
-const DENIED = DEMO_SUBSCRIPTIONS.factories;
+const FAILING = DEMO_SUBSCRIPTIONS.factories;
+const REFUSED = DEMO_SUBSCRIPTIONS.branches;
 let e: E2eStack;
 
 beforeAll(async () => {
@@ -26,36 +30,40 @@ const watchReport = async (): Promise<ControlPlaneWatchReport> => {
   return res.body;
 };
 
-it('records a poisoned watch message as the failing subscription, and the next tick after access is back reads it again', async () => {
-  e.stack.emulator!.faults.denyAccess({ subscriptionId: DENIED, route: 'activityLogs.list' });
+it('poisons a subscription whose log keeps failing, records a refusal without retries, and reads both again once the log answers', async () => {
+  e.stack.emulator!.faults.failSubscription(FAILING);
+  e.stack.emulator!.faults.denyAccess({ subscriptionId: REFUSED, route: 'activityLogs.list' });
   await e.stack.host.invokeTimer('controlPlaneWatchTimer');
-  const poisoned = await waitFor(
+  const report = await waitFor(
     'the poisoned watch message to be recorded',
     async () => {
-      const report = await watchReport();
-      return report.value.find((v) => v.subscriptionId === DENIED && v.lastFailure?.stage === 'poison') !== undefined ? report : undefined;
+      const r = await watchReport();
+      return r.value.find((v) => v.subscriptionId === FAILING && v.lastFailure?.stage === 'poison') !== undefined ? r : undefined;
     },
-    45_000,
+    60_000,
   );
-  // The subscription's deliveries all ran and failed on the refusal: nothing was retried beyond the host's count.
-  const attempts = e.logs.filter((l) => l.functionName === 'controlPlaneWatchSubscription' && /AuthorizationFailed/.test(l.message)).length;
-  expect(attempts).toBeGreaterThanOrEqual(MAX_DEQUEUE_COUNT);
-  expect(poisoned.failing).toBe(1);
-  const denied = poisoned.value[0]!;
-  expect(denied).toMatchObject({ subscriptionId: DENIED, status: 'failing', lastFailure: { stage: 'poison', code: 'Poisoned' } });
-  expect(denied.lastFailure!.message).toContain('AuthorizationFailed');
-  expect(denied.lastFailure!.hint).toMatch(/Reader/);
-  expect(denied.watermark).toBeUndefined();
-  expect(poisoned.value.slice(1).map((v) => [v.subscriptionId, v.status])).toEqual([DEMO_SUBSCRIPTIONS.branches, DEMO_SUBSCRIPTIONS.retail].sort().map((s) => [s, 'ok']));
-  expect(e.logs.some((l) => l.functionName === 'controlPlaneWatchPoison' && /poisoned: recorded as failing/.test(l.message))).toBe(true);
   await e.waitForQueueEmpty(CONTROL_PLANE_QUEUES.watchPoison);
+
+  expect(report.failing).toBe(2);
+  expect(report.value.map((v) => [v.subscriptionId, v.status])).toEqual([
+    ...[FAILING, REFUSED].sort().map((s) => [s, 'failing']),
+    [DEMO_SUBSCRIPTIONS.retail, 'ok'],
+  ]);
+  const failing = report.value.find((v) => v.subscriptionId === FAILING)!;
+  expect(failing.lastFailure).toMatchObject({ stage: 'poison', code: 'Poisoned', message: expect.stringContaining(`after ${MAX_DEQUEUE_COUNT} deliveries; the last one failed with InternalServerError`) });
+  expect(failing.watermark).toBeUndefined();
+  const refused = report.value.find((v) => v.subscriptionId === REFUSED)!;
+  expect(refused.lastFailure).toMatchObject({ stage: 'read', code: 'AuthorizationFailed', hint: expect.stringMatching(/Reader/) });
+  expect(e.logs.some((l) => l.functionName === 'controlPlaneWatchPoison' && /poisoned: recorded as failing/.test(l.message))).toBe(true);
+  expect(e.logs.some((l) => l.functionName === 'controlPlaneWatchSubscription' && /AuthorizationFailed, recorded and not retried/.test(l.message))).toBe(true);
 
   e.stack.emulator!.faults.clear();
   await e.stack.host.invokeTimer('controlPlaneWatchTimer');
-  const healed = await waitFor('the subscription to be read again', async () => {
-    const report = await watchReport();
-    return report.failing === 0 ? report : undefined;
+  const healed = await waitFor('both subscriptions to be read again', async () => {
+    const r = await watchReport();
+    return r.failing === 0 ? r : undefined;
   });
-  const again = healed.value.find((v) => v.subscriptionId === DENIED)!;
-  expect(again).toMatchObject({ status: 'ok', watermark: expect.any(String), lastFailure: { stage: 'poison', code: 'Poisoned' } });
-}, 90_000);
+  for (const [sub, code] of [[FAILING, 'Poisoned'], [REFUSED, 'AuthorizationFailed']] as const) {
+    expect(healed.value.find((v) => v.subscriptionId === sub)).toMatchObject({ status: 'ok', watermark: expect.any(String), lastFailure: { code } });
+  }
+}, 120_000);

@@ -61,6 +61,9 @@ const oneOf = (members: Readonly<Record<string, true>>): { enum: string[] } => (
 
 const selector = { type: 'object', required: ['kind'], properties: { kind: text, in: texts, notIn: texts } } as const;
 
+/** An optional property ARM may answer as `null`: the snapshot keeps what ARM had, so null is read as written. */
+const orNull = <S extends object>(schema: S): { anyOf: [S, { type: 'null' }] } => ({ anyOf: [schema, { type: 'null' }] });
+
 /** The writable properties of a policy assignment as the rollout stores them (snapshot, desired state). */
 const assignment = {
   type: 'object',
@@ -70,16 +73,16 @@ const assignment = {
     name: text,
     scope: text,
     policyDefinitionId: text,
-    displayName: text,
-    description: text,
-    definitionVersion: text,
-    enforcementMode: text,
-    parameters: { type: 'object', additionalProperties: { type: 'object' } },
-    notScopes: texts,
+    displayName: orNull(text),
+    description: orNull(text),
+    definitionVersion: orNull(text),
+    enforcementMode: orNull(text),
+    parameters: orNull({ type: 'object', additionalProperties: orNull({ type: 'object' }) }),
+    notScopes: orNull(texts),
     overrides: { type: 'array', items: { type: 'object', required: ['kind', 'value'], properties: { kind: text, value: text, selectors: { type: 'array', items: selector } } } },
     resourceSelectors: { type: 'array', items: { type: 'object', required: ['name', 'selectors'], properties: { name: text, selectors: { type: 'array', items: selector } } } },
     nonComplianceMessages: { type: 'array', items: { type: 'object', required: ['message'], properties: { message: text, policyDefinitionReferenceId: text } } },
-    location: text,
+    location: orNull(text),
   },
 } as const;
 

@@ -8,6 +8,7 @@
  * one build.
  */
 import { controlMatrix, type ControlMatrix } from '../domain/control-matrix.js';
+import { deepFreeze } from '../domain/deep-freeze.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { ControlStatus } from '../domain/model.js';
 import type { ClusterStateRepository, Page, SummaryRepository } from './ports.js';
@@ -66,7 +67,8 @@ export class ControlMatrixService {
       for (const c of page.items) inputs.push({ subscriptionId: c.subscriptionId, environment: c.environment, controls: c.evaluation.controls.map((r) => ({ controlId: r.controlId, status: r.status })) });
       continuationToken = page.continuationToken;
     } while (continuationToken !== undefined);
-    return { runId, generatedAt, clusters: inputs.length, ...controlMatrix(inputs) };
+    // Shared by every request of the run: frozen, so the HTTP layer serializes it once.
+    return deepFreeze({ runId, generatedAt, clusters: inputs.length, ...controlMatrix(inputs) });
   }
 
   /** One group's clusters (the API's cluster filters), each with its status per control. */

@@ -31,7 +31,7 @@ import type { RunControlPlaneSource, RunControlPlaneView } from './control-plane
 import type { EvidenceRecorder } from './evidence-recorder.js';
 import { buildClusterEvidence, type ClusterEvidenceRecord } from '../domain/evidence-record.js';
 import { errorText, everySubscriptionHasOutcome, toClusterState, type EvaluationSettings } from './evaluation-run.js';
-import { mapLimited } from './worker-pool.js';
+import { mapLimited, yieldToEventLoop } from './worker-pool.js';
 import { silentLogger, type Logger } from './logger.js';
 
 export interface SubscriptionCollectorDeps {
@@ -297,6 +297,9 @@ export class SubscriptionCollector {
     const events: OutboundEvent[] = [];
     const evidence: ClusterEvidenceRecord[] = [];
     for (const snapshot of snapshots) {
+      // One cluster at a time (its evaluation and evidence), so API requests of this instance are
+      // answered between clusters instead of waiting for the whole subscription's.
+      await yieldToEventLoop();
       const evaluation = evaluateCluster(snapshot, {
         runId,
         runStartedAt,

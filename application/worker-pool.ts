@@ -37,3 +37,12 @@ export async function forEachSettled<T>(items: readonly T[], limit: number, fn: 
   });
   if (failure !== undefined) throw failure.error;
 }
+
+/**
+ * Lets pending I/O callbacks run (a macrotask turn, not a microtask): a CPU-bound loop over a batch
+ * (evaluating a subscription's clusters) that awaits this between items no longer holds the event loop
+ * for the whole batch, so HTTP requests served by the same instance are answered in between.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

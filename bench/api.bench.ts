@@ -1,33 +1,47 @@
 /**
  * `npm run bench:api` — read throughput and latency of the API on the local Functions runtime with a
- * 10,000-cluster fleet evaluated, against a bare `node:http` server returning the same bytes, in the
- * same run (autocannon, 50 connections × 10 s per endpoint).
+ * 10,000-cluster fleet evaluated: the summary, the cluster list, a cluster's detail, a framework report
+ * (NIST SP 800-53, the largest) and the dashboard's aggregates (control matrix, trends). Each endpoint
+ * is measured in interleaved rounds — app, no-op floor function, bare `node:http` server, then again —
+ * with autocannon (50 connections × 5 s per target, 3 rounds), and reported as medians with min–max.
+ * Then the mixed run: the same load (every endpoint in turn on each connection) while the evaluation
+ * timer evaluates the whole fleet through the pipeline in the same host, against the same evaluation
+ * without API load.
  *
  * Processes (the evaluation benchmark's children are reused for the dependencies):
  *   - this one: the local token issuer (JWKS over http), autocannon and the report;
  *   - `evaluation/azurite-process.ts`: Azurite in memory; `evaluation/arm-emulator-process.ts`: the
  *     ARM emulator with the scale fleet;
- *   - this file with `BENCH_API_ROLE=app`: the local Functions runtime running the real `functions/*.ts`.
- *     By default the fleet is evaluated in process and written through the real Table repositories
- *     (`seedEvaluatedFleet`, reported as `tables: "seeded"`); `--pipeline` evaluates it through the
- *     production pipeline (evaluation timer → queues → tables) instead;
+ *   - this file with `BENCH_API_ROLE=app`: the local Functions runtime running the real `functions/*.ts`
+ *     (plus the floor function `bench/evaluation/floor-function.ts`). By default the fleet is evaluated
+ *     in process and written through the real Table repositories (`seedEvaluatedFleet`, reported as
+ *     `tables: "seeded"`); `--pipeline` evaluates it through the production pipeline instead;
  *   - this file with `BENCH_API_ROLE=bare`: the bare server.
  *
- * Options: --subscriptions N (200) --clusters M per subscription (50) --duration S (10)
- * --connections C (50) --pipeline --paths a,b (other paths) --cpu-prof-dir DIR (profile the app).
- * The last line printed is one JSON object: per endpoint rps, p99Ms, bareRps, ratio (and bareP99Ms,
- * floorRps / floorCpuUsPerRequest / ratioToFloor — a no-op function returning the same bytes through the
- * same runtime and library, `bench/evaluation/floor-function.ts` — bytes, errors, cpuUsPerRequest, tables).
+ * Options: --subscriptions N (200) --clusters M per subscription (50) --duration S (5) --rounds R (3)
+ * --connections C (50) --pipeline --no-mixed --paths a,b (other paths) --cpu-prof-dir DIR (profile the
+ * app) --app-flags "…" --ladder (also the fetch-objects reference and the library alone, per round).
+ * The last line printed is one JSON object keyed by endpoint (`GET <path>`: rps, p99Ms, ratioToFloor,
+ * spread {rps, p99Ms, ratioToFloor: [min, max]}, rounds, floorRps, bareRps, ratio, CPU µs per request,
+ * bytes, errors) plus `mixed: { p99Ms, evaluationSlowdown, evaluationSeconds, evaluationAloneSeconds, … }`.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
 const ROLE = process.env['BENCH_API_ROLE'];
-const ENDPOINTS = ['/api/v1/summary', '/api/v1/clusters?top=100'] as const;
+/** Endpoints measured by default; the cluster detail path is completed with the fleet's first cluster. */
+const ENDPOINTS = [
+  '/api/v1/summary',
+  '/api/v1/clusters?top=100',
+  'cluster-detail',
+  '/api/v1/frameworks/nist-800-53-r5/report',
+  '/api/v1/control-matrix',
+  '/api/v1/trends?days=30',
+] as const;
 
 interface CapturedResponse {
   readonly status: number;
@@ -221,23 +235,31 @@ async function main(): Promise<void> {
     options: {
       subscriptions: { type: 'string', default: '200' },
       clusters: { type: 'string', default: '50' },
-      duration: { type: 'string', default: '10' },
+      duration: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '50' },
       // Fill the tables through the production pipeline (evaluation timer → queues → tables) instead
       // of seeding them through the repositories; minutes instead of seconds at 10,000 clusters.
       pipeline: { type: 'boolean', default: false },
+      // The mixed run (API load during an evaluation of the whole fleet); --no-mixed skips it.
+      mixed: { type: 'boolean', default: true },
       // Diagnostics: other paths to measure (comma-separated), and a V8 CPU profile of the app process.
       paths: { type: 'string' },
       'cpu-prof-dir': { type: 'string' },
       // Extra Node/V8 flags for the app process (space-separated), e.g. "--max-semi-space-size=16".
       'app-flags': { type: 'string' },
+      // Also measure, each round, the bare server plus the fetch objects the library builds, and the
+      // library alone in process (the reference ladder of docs/benchmarks.md).
+      ladder: { type: 'boolean', default: false },
     },
+    allowNegative: true,
   });
   const fleet = { subscriptions: Number(values.subscriptions), clustersPerSubscription: Number(values.clusters), policyStatesPerCluster: 40, extensionsPerCluster: 4 };
   const duration = Number(values.duration);
-  const endpoints: readonly string[] = values.paths !== undefined ? values.paths.split(',') : ENDPOINTS;
+  const rounds = Number(values.rounds);
   const connections = Number(values.connections);
   const log = (m: string): void => void process.stderr.write(`${m}\n`);
+  const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
   // Entra ID stand-in for the app: JWKS over plain http from this process (fetched once by the app).
   const issuerServer = createServer((req, res) => {
@@ -251,6 +273,7 @@ async function main(): Promise<void> {
   const arm = BenchChild.start('arm-emulator', new URL('./evaluation/arm-emulator-process.ts', import.meta.url), { BENCH_FLEET: JSON.stringify(fleet) });
   const children = [azurite, arm];
   try {
+    log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString()}, load average ${load()}; ${connections} connections, ${rounds} rounds × ${duration} s per target`);
     const [storage, armEnv] = await Promise.all([azurite.ready, arm.ready]);
     const env: Record<string, string> = { BENCH_API_ROLE: 'app', AzureWebJobsStorage: String(storage['connectionString']), AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience, AUTH_JWKS_URI: issuer.jwksUri };
     for (const [k, v] of Object.entries(armEnv)) if (typeof v === 'string') env[k] = v;
@@ -268,9 +291,18 @@ async function main(): Promise<void> {
 
     const token = await issuer.mintToken({ roles: ['Compliance.Read'], expiresIn: 3600 });
     const origin = new URL(apiUrl).origin;
+    const get = async (path: string): Promise<Response> => fetch(`${origin}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    let endpoints: string[] = values.paths !== undefined ? values.paths.split(',') : [...ENDPOINTS];
+    if (endpoints.includes('cluster-detail')) {
+      const first = ((await (await get('/api/v1/clusters?top=1')).json()) as { value?: { subscriptionId: string; resourceGroup: string; name: string }[] }).value?.[0];
+      if (first === undefined) throw new Error('no cluster to read the detail of');
+      const detail = `/api/v1/clusters/${first.subscriptionId}/${first.resourceGroup}/${first.name}`;
+      endpoints = endpoints.map((e) => (e === 'cluster-detail' ? detail : e));
+    }
     const captured: Record<string, CapturedResponse> = {};
     for (const path of endpoints) {
-      const res = await fetch(`${origin}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      const started = performance.now();
+      const res = await get(path);
       const body = Buffer.from(await res.arrayBuffer());
       if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${body.toString('utf8').slice(0, 300)}`);
       const headers: Record<string, string> = {};
@@ -278,7 +310,7 @@ async function main(): Promise<void> {
         if (!['date', 'connection', 'keep-alive', 'transfer-encoding'].includes(k)) headers[k] = v;
       });
       captured[path] = { status: res.status, headers, bodyBase64: body.toString('base64') };
-      log(`${path}: ${body.length} bytes`);
+      log(`${path}: ${body.length} bytes, first request ${(performance.now() - started).toFixed(0)} ms`);
     }
 
     const bare = BenchChild.start('bare', self, { BENCH_API_ROLE: 'bare' });
@@ -289,69 +321,133 @@ async function main(): Promise<void> {
     await bare.request('routes', captured);
     await app.request('floor', captured);
 
-    const measure = async (url: string, auth: boolean, seconds = duration): Promise<{ rps: number; p99Ms: number; non2xx: number; errors: number; total: number }> => {
-      const r = await autocannon({ url, connections, duration: seconds, headers: auth ? { authorization: `Bearer ${token}` } : {} });
-      return { rps: r.requests.average, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, total: r.requests.total };
+    interface Measured {
+      rps: number;
+      p99Ms: number;
+      non2xx: number;
+      errors: number;
+      total: number;
+      cpuUs: number;
+    }
+    const measure = (url: string, auth: boolean, seconds: number): Promise<Omit<Measured, 'cpuUs'>> =>
+      autocannon({ url, connections, duration: seconds, headers: auth ? { authorization: `Bearer ${token}` } : {} }).then((r) => ({
+        rps: r.requests.average,
+        p99Ms: r.latency.p99,
+        non2xx: r.non2xx,
+        errors: r.errors + r.timeouts,
+        total: r.requests.total,
+      }));
+    /** A run of `measure` with the CPU the serving process spent per request, µs. */
+    const measureWithCpu = async (url: string, auth: boolean, server: { cpuSeconds(): number | undefined }): Promise<Measured> => {
+      const before = server.cpuSeconds() ?? 0;
+      const r = await measure(url, auth, duration);
+      return { ...r, cpuUs: Math.round((((server.cpuSeconds() ?? 0) - before) * 1e6) / Math.max(1, r.total)) };
     };
-    /** A run of `measure` with the CPU the serving process and this one (autocannon) spent per request, µs. */
-    const measureWithCpu = async (url: string, auth: boolean, server: { cpuSeconds(): number | undefined }): Promise<Awaited<ReturnType<typeof measure>> & { cpuUs: number; loadCpuUs: number }> => {
-      const serverBefore = server.cpuSeconds() ?? 0;
-      const loadBefore = process.cpuUsage();
-      const r = await measure(url, auth);
-      const load = process.cpuUsage(loadBefore);
-      const n = Math.max(1, r.total);
-      return { ...r, cpuUs: Math.round((((server.cpuSeconds() ?? 0) - serverBefore) * 1e6) / n), loadCpuUs: Math.round((load.user + load.system) / n) };
-    };
-    const results: Record<string, Record<string, number | string>> = {};
+    const floorUrl = (path: string): string => `${origin}/api/bench-floor?p=${encodeURIComponent(path)}`;
+
+    // Interleaved rounds: app, floor, bare for each endpoint, then again, so a change in the other
+    // engineers' load hits every target of a round alike; medians over rounds, with min–max.
+    for (const path of endpoints) await measure(`${origin}${path}`, true, 2); // warm-up (JIT, caches, connection pools)
+    const perRound = new Map<string, { app: Measured; floor: Measured; bare: Measured; shaped?: Measured; library?: { wallUs: number; cpuUs: number } }[]>();
+    for (let round = 1; round <= rounds; round += 1) {
+      log(`round ${round}/${rounds} (load average ${load()})`);
+      for (const path of endpoints) {
+        const appRun = await measureWithCpu(`${origin}${path}`, true, app);
+        const floor = await measureWithCpu(floorUrl(path), false, app);
+        const bareRun = await measureWithCpu(`${bareUrl}${path}`, false, bare);
+        const shaped = values.ladder ? await measureWithCpu(`${shapedUrl}${path}`, false, bare) : undefined;
+        const library = values.ladder ? await app.request<{ wallUs: number; cpuUs: number }>('libraryCost', { path, invocations: 20_000 }) : undefined;
+        if (appRun.non2xx > 0 || floor.non2xx > 0 || bareRun.non2xx > 0) throw new Error(`${path}: non-2xx responses under load (app ${appRun.non2xx}, floor ${floor.non2xx}, bare ${bareRun.non2xx})`);
+        const list = perRound.get(path) ?? [];
+        list.push({ app: appRun, floor, bare: bareRun, ...(shaped !== undefined ? { shaped } : {}), ...(library !== undefined ? { library } : {}) });
+        perRound.set(path, list);
+        log(
+          `  GET ${path}: app ${Math.round(appRun.rps)} rps, p99 ${appRun.p99Ms} ms, ${appRun.cpuUs} µs CPU/request | floor ${Math.round(floor.rps)} rps, p99 ${floor.p99Ms} ms, ${floor.cpuUs} µs | bare ${Math.round(bareRun.rps)} rps, ${bareRun.cpuUs} µs` +
+            ` | app/floor ${(appRun.rps / floor.rps).toFixed(2)}` +
+            (shaped !== undefined ? ` | bare + fetch objects ${Math.round(shaped.rps)} rps, ${shaped.cpuUs} µs` : '') +
+            (library !== undefined ? ` | library alone ${library.wallUs} µs wall, ${library.cpuUs} µs CPU` : ''),
+        );
+      }
+    }
+
+    const results: Record<string, unknown> = {};
     for (const path of endpoints) {
-      await measure(`${origin}${path}`, true, 2); // warm-up (JIT, connection pools) is part of neither figure
-      // CPU per request: less sensitive than rps to the other processes sharing the cores.
-      const api = await measureWithCpu(`${origin}${path}`, true, app);
-      const ref = await measureWithCpu(`${bareUrl}${path}`, false, bare);
-      // The ceiling of anything behind the library: bare + only the fetch objects it builds per invocation.
-      const shapedRef = await measureWithCpu(`${shapedUrl}${path}`, false, bare);
-      // The floor: the same bytes from a function that does nothing, through the same runtime and library.
-      const floor = await measureWithCpu(`${origin}/api/bench-floor?p=${encodeURIComponent(path)}`, false, app);
-      if (api.non2xx > 0 || floor.non2xx > 0 || ref.non2xx > 0 || shapedRef.non2xx > 0) throw new Error(`${path}: non-2xx responses under load (app ${api.non2xx}, floor ${floor.non2xx}, bare ${ref.non2xx}, fetch-shaped ${shapedRef.non2xx})`);
-      const library = await app.request<{ wallUs: number; cpuUs: number }>('libraryCost', { path, invocations: 20_000 });
-      const ratio = api.rps / ref.rps;
-      const ratioToFloor = api.rps / floor.rps;
-      const shapedRatio = shapedRef.rps / ref.rps;
+      const runs = perRound.get(path) ?? [];
+      const stat = (pick: (r: (typeof runs)[number]) => number, digits = 0): { median: number; min: number; max: number } => {
+        const xs = runs.map(pick).sort((a, b) => a - b);
+        const round = (x: number): number => Number(x.toFixed(digits));
+        return { median: round(median(xs)), min: round(xs[0] ?? NaN), max: round(xs[xs.length - 1] ?? NaN) };
+      };
+      const rps = stat((r) => r.app.rps);
+      const p99 = stat((r) => r.app.p99Ms);
+      const toFloor = stat((r) => r.app.rps / r.floor.rps, 3);
+      const toBare = stat((r) => r.app.rps / r.bare.rps, 3);
       results[`GET ${path}`] = {
-        rps: Math.round(api.rps),
-        p99Ms: api.p99Ms,
-        bareRps: Math.round(ref.rps),
-        ratio: Number(ratio.toFixed(3)),
-        bareP99Ms: ref.p99Ms,
-        fetchShapedRps: Math.round(shapedRef.rps),
-        fetchShapedRatio: Number(shapedRatio.toFixed(3)),
-        floorRps: Math.round(floor.rps),
-        floorRatio: Number((floor.rps / ref.rps).toFixed(3)),
-        ratioToFloor: Number(ratioToFloor.toFixed(3)),
-        cpuUsPerRequest: api.cpuUs,
-        bareCpuUsPerRequest: ref.cpuUs,
-        fetchShapedCpuUsPerRequest: shapedRef.cpuUs,
-        floorCpuUsPerRequest: floor.cpuUs,
-        autocannonCpuUsPerRequest: ref.loadCpuUs,
-        libraryWallUsPerInvocation: library.wallUs,
-        libraryCpuUsPerInvocation: library.cpuUs,
+        rps: rps.median,
+        p99Ms: p99.median,
+        ratioToFloor: toFloor.median,
+        spread: { rps: [rps.min, rps.max], p99Ms: [p99.min, p99.max], ratioToFloor: [toFloor.min, toFloor.max] },
+        rounds: runs.length,
+        floorRps: stat((r) => r.floor.rps).median,
+        floorP99Ms: stat((r) => r.floor.p99Ms).median,
+        bareRps: stat((r) => r.bare.rps).median,
+        ratio: toBare.median,
+        cpuUsPerRequest: stat((r) => r.app.cpuUs).median,
+        floorCpuUsPerRequest: stat((r) => r.floor.cpuUs).median,
+        bareCpuUsPerRequest: stat((r) => r.bare.cpuUs).median,
+        ...(values.ladder ? { fetchShapedRps: stat((r) => r.shaped?.rps ?? NaN).median, libraryWallUsPerInvocation: stat((r) => r.library?.wallUs ?? NaN, 1).median } : {}),
         bytes: Buffer.from(captured[path]?.bodyBase64 ?? '', 'base64').length,
-        errors: api.errors,
+        errors: runs.reduce((n, r) => n + r.app.errors, 0),
         tables: values.pipeline ? 'pipeline' : 'seeded',
       };
-      // Errors are timeouts (autocannon's 10 s): reported, since they are the finding, not a harness fault.
-      log(
-        `GET ${path}: ${Math.round(api.rps)} rps, p99 ${api.p99Ms} ms, ${api.errors} errors, ${api.cpuUs} µs CPU/request` +
-          ` | bare ${Math.round(ref.rps)} rps, p99 ${ref.p99Ms} ms, ${ref.cpuUs} µs (autocannon ${ref.loadCpuUs} µs) | ratio ${ratio.toFixed(2)}` +
-          ` | bare + fetch objects only ${Math.round(shapedRef.rps)} rps, ${shapedRef.cpuUs} µs, ratio ${shapedRatio.toFixed(2)}` +
-          ` | floor (no-op function, same runtime) ${Math.round(floor.rps)} rps, ${floor.cpuUs} µs, app/floor ${ratioToFloor.toFixed(2)}` +
-          ` | library alone (in process, serial, no sockets) ${library.wallUs} µs wall, ${library.cpuUs} µs CPU per invocation`,
-      );
     }
-    log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, ${new Date().toISOString()}; ${connections} connections × ${duration} s`);
+
+    if (values.mixed) {
+      // The same API load (every endpoint in turn on each connection) while the evaluation timer runs a
+      // full evaluation of the fleet in the same host; against the same evaluation without API load.
+      log(`mixed run: evaluation of ${String(armEnv['clusters'])} clusters without API load (load average ${load()})…`);
+      const alone = await app.request<{ seconds: number; status: string; clusters: number }>('evaluate');
+      log(`  alone: ${alone.status}, ${alone.clusters} clusters in ${alone.seconds.toFixed(1)} s; now with API load (load average ${load()})…`);
+      const requests = endpoints.map((path) => ({ method: 'GET' as const, path }));
+      let stopLoad: (() => void) | undefined;
+      const loadDone = new Promise<autocannon.Result>((resolve, reject) => {
+        const instance = autocannon(
+          { url: origin, connections, duration: 24 * 3600, requests, headers: { authorization: `Bearer ${token}` } },
+          (err: unknown, result: autocannon.Result) => (err !== null && err !== undefined ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result)),
+        );
+        stopLoad = () => instance.stop();
+      });
+      await new Promise((r) => setTimeout(r, 1000)); // the load is on before the timer fires
+      const loaded = await app.request<{ seconds: number; status: string; clusters: number }>('evaluate').finally(() => stopLoad?.());
+      const during = await loadDone;
+      const slowdown = loaded.seconds / alone.seconds;
+      log(
+        `  with API load: ${loaded.status}, ${loaded.clusters} clusters in ${loaded.seconds.toFixed(1)} s (${slowdown.toFixed(2)}× alone); API during it: ${Math.round(during.requests.average)} rps, ` +
+          `p50 ${during.latency.p50} ms, p99 ${during.latency.p99} ms, max ${during.latency.max} ms, ${during.non2xx} non-2xx, ${during.errors + during.timeouts} errors`,
+      );
+      results['mixed'] = {
+        p99Ms: during.latency.p99,
+        evaluationSlowdown: Number(slowdown.toFixed(3)),
+        evaluationSeconds: Number(loaded.seconds.toFixed(1)),
+        evaluationAloneSeconds: Number(alone.seconds.toFixed(1)),
+        clusters: loaded.clusters,
+        rps: Math.round(during.requests.average),
+        p50Ms: during.latency.p50,
+        maxMs: during.latency.max,
+        non2xx: during.non2xx,
+        errors: during.errors + during.timeouts,
+      };
+    }
+    log(`done at ${new Date().toISOString()}, load average ${load()}`);
     console.log(JSON.stringify(results));
   } finally {
     for (const c of children.reverse()) await c.stop();
     issuerServer.close();
   }
+}
+
+function median(sorted: readonly number[]): number {
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 }

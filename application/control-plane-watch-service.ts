@@ -58,7 +58,7 @@ export interface ControlPlaneWatchDeps {
   readonly queue: MessageQueue<ControlPlaneWatchMessage>;
   readonly clock: Clock;
   readonly settings: ControlPlaneWatchSettings;
-  readonly publisher?: EventPublisher | undefined;
+  readonly publisher: EventPublisher;
   readonly log?: Logger | undefined;
 }
 
@@ -187,7 +187,7 @@ export class ControlPlaneWatchService implements RunControlPlaneSource {
       try {
         const stored = await events.record(event);
         if (stored.published) continue;
-        await this.deps.publisher?.publish(controlPlaneOutboundEvent(event));
+        await this.deps.publisher.publish(controlPlaneOutboundEvent(event));
         await events.markPublished(event);
         published += 1;
       } catch (error) {

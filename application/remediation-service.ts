@@ -111,13 +111,13 @@ export interface RemediationDependencies {
    * publish nothing new (the publisher keys deliveries on both); a failed publish is logged and the
    * next check or read publishes again.
    */
-  readonly events?: EventPublisher | undefined;
+  readonly events: EventPublisher;
   /**
    * The `remediation-checks` queue and its back-off. Without it nothing polls: `remediation.completed`
    * is then published only by a read (the API harness and tests that do not need the queue).
    */
   readonly checks?: { readonly queue: MessageQueue<RemediationCheckMessage>; readonly policy: RemediationCheckPolicy } | undefined;
-  readonly clock?: Clock | undefined;
+  readonly clock: Clock;
   readonly log?: Logger | undefined;
 }
 
@@ -313,7 +313,7 @@ export class RemediationService {
   }
 
   private now(): Date {
-    return this.deps.clock?.now() ?? new Date();
+    return this.deps.clock.now();
   }
 
   private warn(message: string): void {
@@ -325,7 +325,7 @@ export class RemediationService {
     const at = this.now().toISOString();
     const control = getControl(remediation.controlId);
     try {
-      await this.deps.events?.publish({
+      await this.deps.events.publish({
         id: outboundEventId('remediation.completed', remediation.id),
         type: 'remediation.completed',
         timestamp: completed,

@@ -57,6 +57,8 @@ beforeAll(async () => {
     remediations: new InMemoryRemediationRepository(),
     clusters,
     newId: () => 'big',
+    // No webhooks in this test: outbound events go nowhere.
+    events: { publish: async () => undefined },
     clock: new FixedClock(new Date('2026-03-01T10:00:00Z')),
   });
   emulator.requests.reset();

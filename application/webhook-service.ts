@@ -7,23 +7,9 @@
 import { createHash } from 'node:crypto';
 import { AppError, ConflictError, InvalidRequestError, NotFoundError } from '../domain/errors.js';
 import { redactSecrets } from '../domain/secret-redaction.js';
-import { toEnvelope, subscriptionWants, type OutboundEvent } from '../domain/webhook-events.js';
-import { ocsfFindingsOfComplianceChange, type OcsfProduct } from '../domain/ocsf-finding.js';
-import { ocsfActivitiesOfControlPlaneChange } from '../domain/ocsf-api-activity.js';
+import { subscriptionWants, type OutboundEvent } from '../domain/webhook-events.js';
+import type { OcsfProduct } from '../domain/ocsf-finding.js';
 import type { WebhookFormat } from '../domain/webhook-subscription.js';
-
-const DEFAULT_PRODUCT: OcsfProduct = { name: 'arc-compliance', vendorName: 'arc-compliance', version: 'unknown' };
-const isServiceNowFormat = (format: WebhookFormat): format is 'servicenow-incident' | 'servicenow-event' => format.startsWith('servicenow');
-
-/**
- * The ocsf body, always an array of OCSF events: Compliance Findings of the controls that changed, or the
- * API Activity of a control-plane change (other events are never subscribed in this format).
- */
-function ocsfWebhookBody(event: OutboundEvent, product: OcsfProduct): readonly Readonly<Record<string, unknown>>[] {
-  if (event.type === 'cluster.compliance.changed') return ocsfFindingsOfComplianceChange(event.data, product);
-  if (event.type === 'controlplane.change.detected') return ocsfActivitiesOfControlPlaneChange(event.data, product);
-  return [];
-}
 import { decideAfterAttempt, OutboundCallFailed, parseRetryAfter, type AttemptOutcome, MAX_DELIVERY_ATTEMPTS } from '../domain/webhook-retry.js';
 import { formatSecret, SECRET_BYTES, webhookHeaders } from '../domain/webhook-signature.js';
 import {
@@ -57,6 +43,9 @@ import type {
 import { CHANGE_EVENT_SOURCE } from './servicenow-change-events.js';
 import type { ServiceNowDelivery } from './servicenow-delivery.js';
 import type { Logger } from './logger.js';
+import { webhookBody } from './webhook-body.js';
+
+const isServiceNowFormat = (format: WebhookFormat): format is 'servicenow-incident' | 'servicenow-event' => format.startsWith('servicenow');
 
 export interface WebhookServiceDeps {
   readonly subscriptions: WebhookSubscriptionRepository;
@@ -583,8 +572,7 @@ export class WebhookService implements EventPublisher {
       }
     }
     const secrets = await Promise.all(activeSecrets(subscription.secrets, now).map((s) => this.deps.secrets.reveal(s, subscription.id)));
-    // Standard: the `{ type, timestamp, data }` envelope; ocsf: an array of OCSF events (see ocsfWebhookBody).
-    const body = JSON.stringify(subscription.format === 'ocsf' ? ocsfWebhookBody(event, this.deps.product ?? DEFAULT_PRODUCT) : toEnvelope(event));
+    const body = webhookBody(subscription.format, event, this.deps.product);
     const headers = webhookHeaders({ id: event.id, timestamp: Math.floor(now.getTime() / 1000), body }, secrets);
     const result = await this.deps.http.request({ method: 'POST', url: subscription.url, headers: { ...headers, 'content-type': 'application/json' }, body });
     switch (result.kind) {

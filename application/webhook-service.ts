@@ -466,7 +466,7 @@ export class WebhookService implements EventPublisher {
     const now = this.deps.clock.now().toISOString();
     // The claim names the message that took it in the same write: a host that dies right after
     // claiming leaves nothing half-written for the redelivery to misread.
-    if (claims !== undefined && !(await claims.claim(ATTEMPT_CLAIMS, claimId, now, queued.messageId))) {
+    if (!(await claims.claim(ATTEMPT_CLAIMS, claimId, now, queued.messageId))) {
       // Held, and not recorded. A redelivery of the very message whose earlier delivery claimed it (its
       // host died mid-send, so the attempt may or may not have reached the receiver) makes the attempt
       // again: delivered at least once, recorded once. Another message of the same attempt stays out.
@@ -481,7 +481,7 @@ export class WebhookService implements EventPublisher {
       return await this.performAttempt(message, delivery);
     } catch (error) {
       // Not recorded: the host retries this message, which must be allowed to perform the attempt.
-      await claims?.release(ATTEMPT_CLAIMS, claimId).catch(() => undefined);
+      await claims.release(ATTEMPT_CLAIMS, claimId).catch(() => undefined);
       throw error;
     }
   }
@@ -494,7 +494,6 @@ export class WebhookService implements EventPublisher {
    */
   private async claimedBy(claimId: string, messageId: string, now: string): Promise<boolean> {
     const claims = this.deps.attemptClaims;
-    if (claims === undefined) return false;
     const owner = await claims.ownerOf(ATTEMPT_CLAIMS, claimId);
     if (owner !== undefined) return owner === messageId;
     const marker = `${claimId}@${messageId}`;

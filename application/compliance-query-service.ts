@@ -11,6 +11,7 @@ import { InvalidRequestError, NotFoundError } from '../domain/errors.js';
 import { controlMappings, type FrameworkId } from '../domain/frameworks.js';
 import type { ControlResult, FleetSummary } from '../domain/model.js';
 import { toClusterSummary } from './stored-records.js';
+import { MAX_TAG_VALUES, filteredTrendPoint, parseTagFilter, type TrendFilters } from '../domain/trend-slices.js';
 import type {
   ClusterHistoryEntry,
   ClusterQuery,
@@ -83,6 +84,8 @@ export interface EvaluationView {
 
 export interface TrendsView {
   readonly days: number;
+  /** The filters applied (absent: the whole fleet). */
+  readonly filters?: TrendFilters;
   readonly value: readonly TrendPoint[];
 }
 
@@ -234,9 +237,25 @@ export class ComplianceQueryService {
     return summary;
   }
 
-  async getTrends(days: number, now: Date): Promise<TrendsView> {
+  /**
+   * One point per run. Filtered (environment, subscription, location, tag; any combination), each
+   * point is the run's own trend slices summed over the matching groups: the clusters as they were in
+   * that run. Runs finished before slices were stored have none and are left out of a filtered trend.
+   */
+  async getTrends(days: number, now: Date, filters: TrendFilters = {}): Promise<TrendsView> {
     const since = new Date(now.getTime() - days * DAY_MS).toISOString();
-    return { days, value: await this.deps.summaries.listTrends(since) };
+    const given = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined && v !== '')) as TrendFilters;
+    if (Object.keys(given).length === 0) return { days, value: await this.deps.summaries.listTrends(since) };
+    if (given.tag !== undefined && parseTagFilter(given.tag).key === '') throw new InvalidRequestError('tag must be key or key=value.', 'tag');
+    const value: TrendPoint[] = [];
+    for (const slices of await this.deps.summaries.listTrendSlices(since)) {
+      const point = filteredTrendPoint(slices, given);
+      if (point === undefined) {
+        throw new InvalidRequestError(`Tag ${parseTagFilter(given.tag ?? '').key} has more than ${MAX_TAG_VALUES} distinct values in run ${slices.runId}, so trends are not kept by it; filter by another tag, environment, subscription or location.`, 'tag');
+      }
+      value.push(point);
+    }
+    return { days, filters: given, value };
   }
 
   async listEvaluations(top: number, continuationToken?: string): Promise<Page<EvaluationView>> {

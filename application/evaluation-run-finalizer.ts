@@ -6,6 +6,7 @@
  * (`evaluation-finalize-poison`), so a run never stays `running`.
  */
 import { RunSummaryBuilder } from '../domain/run-summary.js';
+import type { TrendSlices } from '../domain/trend-slices.js';
 import type { FleetSummary } from '../domain/model.js';
 import type { EvaluationCompletedData } from '../domain/webhook-events.js';
 import { outboundEventId, publishAll } from './event-publishing.js';
@@ -64,12 +65,12 @@ export class EvaluationRunFinalizer {
    * as the estate grows). With `outsideRun`, also counts the stored clusters of subscriptions not in
    * that set (for {@link markUndiscovered}).
    */
-  private async summarize(runId: string, generatedAt: string, outsideRun?: ReadonlySet<string>): Promise<{ summary: FleetSummary; notInRun: Map<string, { clusters: number; current: number }> }> {
+  private async summarize(runId: string, generatedAt: string, outsideRun?: ReadonlySet<string>): Promise<{ summary: FleetSummary; slices: TrendSlices; notInRun: Map<string, { clusters: number; current: number }> }> {
     const builder = new RunSummaryBuilder();
     const notInRun = new Map<string, { clusters: number; current: number }>();
     let token: string | undefined;
     do {
-      const page = await this.deps.clusters.listSummaryInputs(SUMMARY_INPUT_PAGE_SIZE, token);
+      const page = await this.deps.clusters.listSummaryInputs(SUMMARY_INPUT_PAGE_SIZE, token, { dimensions: true });
       for (const input of page.items) {
         builder.add(input);
         const sub = input.subscriptionId.toLowerCase();
@@ -81,7 +82,7 @@ export class EvaluationRunFinalizer {
       }
       token = page.continuationToken;
     } while (token !== undefined);
-    return { summary: builder.build(runId, generatedAt), notInRun };
+    return { summary: builder.build(runId, generatedAt), slices: builder.trendSlices(runId, generatedAt), notInRun };
   }
 
   /**
@@ -126,7 +127,9 @@ export class EvaluationRunFinalizer {
     const scanned = await this.summarize(runId, generatedAt, inRun);
     const undiscovered = inRun === undefined ? { list: [], marked: 0 } : await this.markUndiscovered(counted, scanned.notInRun, generatedAt);
     // Rare (a subscription just dropped out): read again rather than guess which rows changed.
-    const summary = undiscovered.marked > 0 ? (await this.summarize(runId, generatedAt)).summary : scanned.summary;
+    const { summary, slices } = undiscovered.marked > 0 ? await this.summarize(runId, generatedAt) : scanned;
+    // Before the summary, so a run whose summary shows has its slices (filtered trends).
+    await summaries.putTrendSlices(slices);
     await summaries.put(summary);
     try {
       // Before the run shows as complete, so a complete run has its manifest (its end = completedAt).

@@ -199,8 +199,11 @@ export interface ClusterStateRepository {
  * fleet through this: parsing every evaluation made it the memory peak of a 10,000-cluster run).
  */
 export interface SummaryInputListing {
-  /** Every cluster, `top` at a time, in the order of an unfiltered `list`; controls without evidence. */
-  listSummaryInputs(top: number, continuationToken: string | undefined): Promise<Page<import('../domain/fleet-summary.js').SummaryInput>>;
+  /**
+   * Every cluster, `top` at a time, in the order of an unfiltered `list`; controls without evidence.
+   * With `dimensions`, each input also carries the cluster's environment, location and tags.
+   */
+  listSummaryInputs(top: number, continuationToken: string | undefined, options?: { readonly dimensions?: boolean }): Promise<Page<import('../domain/fleet-summary.js').SummaryInput>>;
 }
 
 /** The cluster store of the app (the Table adapter): what the evaluation writes and every listing. */
@@ -265,6 +268,10 @@ export interface SummaryRepository {
   getLatest(): Promise<FleetSummary | undefined>;
   /** Summaries generated at or after `since`, oldest first. */
   listTrends(since: string): Promise<TrendPoint[]>;
+  /** Stores a run's trend slices (idempotent per run). */
+  putTrendSlices(slices: import('../domain/trend-slices.js').TrendSlices): Promise<void>;
+  /** Trend slices of runs generated at or after `since`, oldest first (runs finished before slices existed have none). */
+  listTrendSlices(since: string): Promise<import('../domain/trend-slices.js').TrendSlices[]>;
 }
 
 // ---------------------------------------------------------------------------------------------

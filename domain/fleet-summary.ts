@@ -4,12 +4,15 @@
 import { listControls } from './control-catalog.js';
 import type { ClusterEvaluation, ControlStatus, FleetSummary, PostureTotals, StatusTally } from './model.js';
 import { isCompliant } from './scoring.js';
+import type { TrendDimensions } from './trend-slices.js';
 
 /** One cluster as the summary sees it: its latest evaluation (possibly from an earlier run if stale). */
 export interface SummaryInput {
   readonly subscriptionId: string;
   readonly stale: boolean;
   readonly evaluation: Pick<ClusterEvaluation, 'controls' | 'score'>;
+  /** Environment, location and tags, when the reader asked for them (the run's trend slices). */
+  readonly dimensions?: TrendDimensions | undefined;
 }
 
 const emptyTally = (): Record<ControlStatus, number> => ({ pass: 0, fail: 0, unknown: 0, not_applicable: 0, exempt: 0 });

@@ -7,6 +7,7 @@
 import { FleetSummaryBuilder, type SummaryInput } from './fleet-summary.js';
 import { FrameworkPostureBuilder } from './framework-report.js';
 import type { FleetSummary } from './model.js';
+import { TrendSliceBuilder, type TrendSlices } from './trend-slices.js';
 
 /**
  * {@link FleetSummaryBuilder} plus `perFramework`, folded one cluster at a time, so the posture per
@@ -16,6 +17,7 @@ import type { FleetSummary } from './model.js';
 export class RunSummaryBuilder {
   private readonly fleet = new FleetSummaryBuilder();
   private readonly frameworks = new FrameworkPostureBuilder();
+  private readonly slices = new TrendSliceBuilder();
 
   /** Clusters added so far. */
   get clusters(): number {
@@ -25,6 +27,12 @@ export class RunSummaryBuilder {
   add(c: SummaryInput): void {
     this.fleet.add(c);
     this.frameworks.add(c.evaluation);
+    if (c.dimensions !== undefined) this.slices.add({ subscriptionId: c.subscriptionId, dimensions: c.dimensions, evaluation: c.evaluation });
+  }
+
+  /** The run's trend slices over the clusters added with their dimensions. */
+  trendSlices(runId: string, generatedAt: string): TrendSlices {
+    return this.slices.build(runId, generatedAt);
   }
 
   build(runId: string, generatedAt: string): FleetSummary {

@@ -10,9 +10,9 @@ export const getSummary = defineOperation('getSummary', async ({ services }) => 
   body: await services.compliance.getSummary(),
 }));
 
-export const getTrends = defineOperation<object, { days: number }>('getTrends', async ({ services, query, now }) => ({
+export const getTrends = defineOperation<object, { days: number; environment?: string; subscriptionId?: string; location?: string; tag?: string }>('getTrends', async ({ services, query, now }) => ({
   status: 200,
-  body: await services.compliance.getTrends(query.days, now),
+  body: await services.compliance.getTrends(query.days, now, { environment: query.environment, subscriptionId: query.subscriptionId, location: query.location, tag: query.tag }),
 }));
 
 registerOperations([getSummary, getTrends], runtime);

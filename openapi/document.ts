@@ -367,6 +367,12 @@ const schemas: Record<string, OpenAPIV3_1.SchemaObject> = {
     additionalProperties: false,
     properties: {
       days: { type: 'integer' },
+      filters: {
+        type: 'object',
+        description: 'The filters applied; absent for the whole fleet.',
+        additionalProperties: false,
+        properties: { environment: { type: 'string' }, subscriptionId: { type: 'string' }, location: { type: 'string' }, tag: { type: 'string' } },
+      },
       value: {
         type: 'array',
         items: {
@@ -852,9 +858,17 @@ const paths: Record<string, Partial<Record<'get' | 'post' | 'delete', Operation>
   '/api/v1/trends': {
     get: secured(APP_ROLES.complianceRead, {
       operationId: 'getTrends',
-      summary: 'Fleet score and failing-control counts per run',
+      summary: 'Fleet score and failing-control counts per run, for the fleet or filtered',
+      description:
+        'Unfiltered: one point per run from its fleet summary. With `environment`, `subscriptionId`, `location` and/or `tag` (all given must match), each point is computed from the run\'s trend slices, stored when the run finished: its clusters grouped by subscription, environment, location and tags, as they were in that run. Runs finished before slices were stored are left out of a filtered trend. A tag key with more than 100 distinct values in a run is not kept in its slices; filtering by it answers 400.',
       tags: ['Posture'],
-      parameters: [{ name: 'days', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 365, default: 30 } }],
+      parameters: [
+        { name: 'days', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 365, default: 30 } },
+        { name: 'environment', in: 'query', description: 'Environment tag value (case-insensitive).', schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } },
+        { name: 'subscriptionId', in: 'query', schema: { type: 'string', pattern: GUID_PATTERN } },
+        { name: 'location', in: 'query', description: 'Azure location (case-insensitive).', schema: { type: 'string', pattern: '^[A-Za-z0-9]{1,64}$' } },
+        { name: 'tag', in: 'query', description: '`key=value` (key case-insensitive, value exact) or `key` (the tag is present).', schema: { type: 'string', minLength: 1, maxLength: 768 } },
+      ],
       responses: { '200': json(ref('Trends'), 'One point per run, oldest first.') },
     }),
   },

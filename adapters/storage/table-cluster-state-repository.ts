@@ -44,7 +44,9 @@ import {
   INDEX_SELECT,
   LIST_SELECT,
   STATUS_SELECT,
+  SUMMARY_DIMENSIONS_SELECT,
   SUMMARY_SELECT,
+  tagsFromEntity,
   clusterIndexFieldsCodec,
   clusterIndexRowCodec,
   clusterListViewCodec,
@@ -207,23 +209,36 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
   /**
    * Every cluster as the fleet summary sees it, in the order of an unfiltered {@link list}, one page of
    * up to `top` at a time, reading only `SUMMARY_SELECT`; a row written before `controlStatuses`
-   * existed is read in full.
+   * existed is read in full. With `dimensions`, also the environment, location and tags (a row whose
+   * tags span more chunks than selected is read in full).
    */
-  async listSummaryInputs(top: number, continuationToken: string | undefined): Promise<Page<SummaryInput>> {
+  async listSummaryInputs(top: number, continuationToken: string | undefined, options: { readonly dimensions?: boolean } = {}): Promise<Page<SummaryInput>> {
     if (!Number.isInteger(top) || top < 1) throw new InvalidRequestError('top must be a positive integer.', 'top');
-    const page = await readPage(this.table, undefined, top, decodeContinuation(continuationToken), SUMMARY_SELECT);
+    const withDimensions = options.dimensions === true;
+    const page = await readPage(this.table, undefined, top, decodeContinuation(continuationToken), withDimensions ? SUMMARY_DIMENSIONS_SELECT : SUMMARY_SELECT);
     const items = new Array<SummaryInput | undefined>(page.entities.length);
     await forEachLimited([...page.entities.keys()], POINT_READ_CONCURRENCY, async (i) => {
       const e = page.entities[i] as Record<string, unknown>;
       const input = this.records.check(clusterSummaryInputCodec, e);
+      const tagChunks = e['tags_n'];
+      const tagsSelected = typeof tagChunks !== 'number' || tagChunks <= 4;
       // Unreadable (reported): left out of the summary. Without `controlStatuses`: read in full.
-      if (input !== null) {
-        items[i] = input;
+      if (input === undefined) return;
+      if (input !== null && (!withDimensions || tagsSelected)) {
+        items[i] = withDimensions ? { ...input, dimensions: { environment: typeof e['environment'] === 'string' ? e['environment'] : null, location: typeof e['location'] === 'string' ? e['location'] : '', tags: tagsFromEntity(e) } } : input;
         return;
       }
       const state = await this.readState(e);
       const controls = state?.evaluation.controls.map((c) => ({ controlId: c.controlId, status: c.status, severity: c.severity, evidence: '' }));
-      items[i] = state === undefined || controls === undefined ? undefined : { subscriptionId: state.subscriptionId, stale: state.stale, evaluation: { score: state.evaluation.score, controls } };
+      items[i] =
+        state === undefined || controls === undefined
+          ? undefined
+          : {
+              subscriptionId: state.subscriptionId,
+              stale: state.stale,
+              evaluation: { score: state.evaluation.score, controls },
+              ...(withDimensions ? { dimensions: { environment: state.environment ?? null, location: state.location, tags: state.tags } } : {}),
+            };
     });
     return { items: items.filter((i): i is SummaryInput => i !== undefined), continuationToken: encodeContinuation(page.continuationToken) };
   }

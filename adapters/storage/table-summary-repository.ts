@@ -7,6 +7,8 @@
  * - `run|<runId>`: every run's summary, for reference (same chunked JSON).
  * - `trend|<generatedAt>|<runId>`: one compact trend point per run; `listTrends(since)` is one
  *   ascending range read of the `trend` partition.
+ * - `trendslice|<generatedAt>|<runId>`: the run's clusters grouped by subscription, environment,
+ *   location and tags (`domain/trend-slices.ts`, chunked JSON), read only for filtered trends.
  *
  * `getLatest` is the hot read of the API and the latest summary changes once per run, so the parsed
  * summary is kept in memory (deep-frozen: every caller shares it) with the entity's ETag. Within
@@ -21,13 +23,17 @@ import { odata } from '@azure/data-tables';
 import type { FleetSummary } from '../../domain/model.js';
 import type { SummaryRepository, TrendPoint } from '../../application/ports.js';
 import { escapeKey } from './table-keys.js';
-import { summaryCodec, trendCodec } from './records/summary-records.js';
+import { summaryCodec, trendCodec, trendSlicesCodec, type TrendSlicesPart } from './records/summary-records.js';
+import type { TrendSlices } from '../../domain/trend-slices.js';
 import type { StoredRecordReader } from './records/stored-record-reader.js';
 import { getEntityOrUndefined, isStatus, readAll, reqStr, type TableStore } from './table-store.js';
 
 const SUMMARY = 'summary';
 const LATEST = 'latest';
 const TREND = 'trend';
+const TREND_SLICES = 'trendslice';
+/** Characters of groups per trend-slice row (an entity's chunked capacity is 384,000). */
+const SLICE_PART_CHARS = 300_000;
 const MAX_LATEST_ATTEMPTS = 10;
 
 const runRow = (runId: string): string => `run|${escapeKey(runId)}`;
@@ -168,6 +174,45 @@ export class TableSummaryRepository implements SummaryRepository {
     const etag = e['etag'];
     if (generation === latestGeneration && typeof etag === 'string') this.cached = { generation, etag, summary, checkedAt: started };
     return summary;
+  }
+
+  /** Groups go over as many rows as they need, each well under an entity's chunked capacity. */
+  async putTrendSlices(slices: TrendSlices): Promise<void> {
+    const parts: (typeof slices.groups)[] = [[]];
+    let size = 0;
+    for (const g of slices.groups) {
+      const n = JSON.stringify(g).length + 1;
+      if (size + n > SLICE_PART_CHARS && (parts.at(-1)?.length ?? 0) > 0) {
+        parts.push([]);
+        size = 0;
+      }
+      (parts.at(-1) as (typeof slices.groups)[number][]).push(g);
+      size += n;
+    }
+    await Promise.all(
+      parts.map((groups, part) =>
+        this.table.upsertEntity({ partitionKey: TREND_SLICES, rowKey: `${trendRow(slices)}|${String(part).padStart(4, '0')}`, ...trendSlicesCodec.encode({ ...slices, groups, part, parts: parts.length }) }, 'Replace'),
+      ),
+    );
+  }
+
+  /** Runs whose parts are not all readable (a write cut short, a damaged row) are left out. */
+  async listTrendSlices(since: string): Promise<TrendSlices[]> {
+    const entities = await readAll(this.table, odata`PartitionKey eq ${TREND_SLICES} and RowKey ge ${new Date(since).toISOString()}`);
+    const byRun = new Map<string, TrendSlicesPart[]>();
+    for (const p of this.records.many(trendSlicesCodec, entities)) {
+      const key = `${p.generatedAt}|${p.runId}`;
+      byRun.set(key, [...(byRun.get(key) ?? []), p]);
+    }
+    const out: TrendSlices[] = [];
+    for (const parts of byRun.values()) {
+      const first = parts[0] as TrendSlicesPart;
+      const current = parts.filter((p) => p.parts === first.parts && p.part < first.parts);
+      if (new Set(current.map((p) => p.part)).size !== first.parts) continue;
+      current.sort((a, b) => a.part - b.part);
+      out.push({ runId: first.runId, generatedAt: first.generatedAt, tagKeysLeftOut: first.tagKeysLeftOut, groups: current.flatMap((p) => p.groups) });
+    }
+    return out;
   }
 
   async listTrends(since: string): Promise<TrendPoint[]> {

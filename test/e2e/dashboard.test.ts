@@ -184,6 +184,19 @@ describe('signed in as all roles', () => {
     await page.locator('.chart svg').waitFor();
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'trend');
+    // Filtered on the server: the page's rows are the API's filtered points, and they differ from the fleet's.
+    const filtered = (await e.api<{ value: { clusters: number; averageScore: number; noncompliant: number }[] }>('/v1/trends?days=30&environment=prod&location=westeurope')).body.value;
+    expect(filtered.length).toBe(trends.length);
+    expect(filtered[0]!.clusters).toBeGreaterThan(0);
+    expect(filtered[0]!.clusters).toBeLessThan((trends[0] as unknown as { clusters: number }).clusters);
+    await visit('overview');
+    await visit('trend', '&days=30&environment=prod&location=westeurope');
+    const rows = page.locator('table tbody tr');
+    expect(await rows.count()).toBe(filtered.length);
+    for (const [i, p] of filtered.entries()) {
+      const cells = await rows.nth(i).locator('td').allTextContents();
+      expect(cells.slice(1)).toEqual([String(p.clusters), formatScore(p.averageScore), String(p.noncompliant)]);
+    }
   });
 
   it('Controls: the heatmap cells are the server aggregate, production-only failures flagged, a row drills into its clusters', async () => {

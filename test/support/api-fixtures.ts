@@ -1,6 +1,6 @@
 /** A small evaluated fleet for API tests: 3 clusters in 2 subscriptions, two runs of history, summaries. */
 import { listControls } from '../../domain/control-catalog.js';
-import { summarizeRun } from '../../domain/run-summary.js';
+import { RunSummaryBuilder } from '../../domain/run-summary.js';
 import type { ControlResult } from '../../domain/model.js';
 import type { ClusterState } from '../../application/ports.js';
 import type { Ports } from './api-harness.js';
@@ -61,8 +61,17 @@ export async function seedFleet(ports: Ports): Promise<{ clusters: ClusterState[
       { clusterId: first.id.toLowerCase(), runId: 'run-2', evaluatedAt: t2, score: 80, statuses: { [FAILING_CONTROL]: 'fail' }, drift: [{ controlId: FAILING_CONTROL, from: 'pass', to: 'fail' }] },
     ]);
   }
-  await ports.summaries.put(summarizeRun('run-1', t1, clusters.map((c) => ({ subscriptionId: c.subscriptionId, stale: false, evaluation: { controls: controls([]), score: 100 } }))));
-  await ports.summaries.put(summarizeRun('run-2', t2, clusters));
+  // As finalize stores them: each run's summary and its trend slices (from the clusters' dimensions then).
+  const runs = [
+    { id: 'run-1', at: t1, inputs: clusters.map((c) => ({ subscriptionId: c.subscriptionId, stale: false, evaluation: { controls: controls([]), score: 100 }, dimensions: { environment: 'prod', location: c.location, tags: { environment: 'prod' } } })) },
+    { id: 'run-2', at: t2, inputs: clusters.map((c) => ({ ...c, dimensions: { environment: c.environment ?? null, location: c.location, tags: c.tags } })) },
+  ];
+  for (const run of runs) {
+    const builder = new RunSummaryBuilder();
+    for (const input of run.inputs) builder.add(input);
+    await ports.summaries.putTrendSlices(builder.trendSlices(run.id, run.at));
+    await ports.summaries.put(builder.build(run.id, run.at));
+  }
   await ports.runs.create({
     id: 'run-2',
     trigger: 'timer',

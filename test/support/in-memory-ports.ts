@@ -1,3 +1,4 @@
+import type { TrendSlices } from '../../domain/trend-slices.js';
 /**
  * In-memory implementations of the application ports, for unit and integration tests. Behaviour
  * mirrors the contracts in `application/ports.ts` (paging with opaque tokens, idempotent writes).
@@ -115,6 +116,15 @@ export class InMemoryHistoryRepository implements HistoryRepository {
 
 export class InMemorySummaryRepository implements SummaryRepository {
   readonly summaries: FleetSummary[] = [];
+  readonly slices: TrendSlices[] = [];
+  async putTrendSlices(slices: TrendSlices): Promise<void> {
+    const i = this.slices.findIndex((s) => s.runId === slices.runId);
+    if (i >= 0) this.slices[i] = slices;
+    else this.slices.push(slices);
+  }
+  async listTrendSlices(since: string): Promise<TrendSlices[]> {
+    return this.slices.filter((s) => s.generatedAt >= since).sort((a, b) => a.generatedAt.localeCompare(b.generatedAt));
+  }
   async put(summary: FleetSummary): Promise<void> {
     const i = this.summaries.findIndex((s) => s.runId === summary.runId);
     if (i >= 0) this.summaries[i] = summary;

@@ -324,6 +324,20 @@ export const RECORD_SAMPLES: readonly RecordSample[] = [
     read: async (r) => ({ latest: json(await r.summaries.getLatest()), trends: json(await r.summaries.listTrends('2026-04-01T00:00:00.000Z')) }),
   },
   {
+    kind: 'trend-slices',
+    write: (r) =>
+      r.summaries.putTrendSlices({
+        runId: summary.runId,
+        generatedAt: summary.generatedAt,
+        tagKeysLeftOut: ['site'],
+        groups: [
+          { subscriptionId: SAMPLE_SUB, environment: 'prod', location: 'westeurope', tags: { environment: 'Prod', team: 'edge' }, clusters: 2, noncompliant: 1, scoreSum: 170.5, failingByControl: { 'ARC-AC-01': 1 } },
+          { subscriptionId: SAMPLE_SUB, environment: null, location: 'eastus', tags: {}, clusters: 1, noncompliant: 0, scoreSum: 100, failingByControl: {} },
+        ],
+      }),
+    read: async (r) => json(await r.summaries.listTrendSlices('2026-04-01T00:00:00.000Z')),
+  },
+  {
     kind: 'exception',
     write: (r) => r.exceptions.create(exception),
     read: async (r) => ({

@@ -63,6 +63,8 @@ export const LIST_SELECT = [...INDEX_SELECT, 'id', 'name', 'resourceGroup', 'kin
  * and parse every cluster's evidence (~300 MB of JSON for 10,000 clusters, the app's memory peak).
  */
 export const SUMMARY_SELECT = ['PartitionKey', 'RowKey', SCHEMA_VERSION, 'subscriptionId', 'stale', 'score', 'controlStatuses'];
+/** {@link SUMMARY_SELECT} with the trend dimensions: environment, location and tags (up to 4 chunks; more are read in full). */
+export const SUMMARY_DIMENSIONS_SELECT = [...SUMMARY_SELECT, 'environment', 'location', 'tags', 'tags_n', 'tags_0', 'tags_1', 'tags_2', 'tags_3'];
 /** What a framework report reads (`listControlStatuses`): the filter columns, `score` and `controlStatuses` (read with the summary-input codec). */
 export const STATUS_SELECT = [...INDEX_SELECT, 'score', 'controlStatuses'];
 
@@ -94,7 +96,7 @@ const evaluationSchema = {
 } as const;
 
 /** Stored tags; `{}` for a value that does not parse (rows written before tags were chunked may hold a cut JSON text, rewritten by the next evaluation). */
-function tagsFromEntity(e: StoredEntity): Record<string, string> {
+export function tagsFromEntity(e: StoredEntity): Record<string, string> {
   const stored = readChunks(e, 'tags') ?? (typeof e['tags'] === 'string' ? e['tags'] : undefined);
   if (stored === undefined) return {};
   try {

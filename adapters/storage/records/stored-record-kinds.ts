@@ -8,7 +8,7 @@ import { clusterStateCodec } from './cluster-records.js';
 import { controlPlaneEventCodec, controlPlaneExtensionTypesCodec, controlPlaneWatchCodec } from './control-plane-records.js';
 import { historyCodec } from './history-records.js';
 import { remediationCodec } from './remediation-records.js';
-import { summaryCodec } from './summary-records.js';
+import { summaryCodec, trendSlicesCodec } from './summary-records.js';
 import { deliveryCodec, webhookCodec } from './webhook-records.js';
 import { exceptionCodec } from './exception-records.js';
 import { outcomeCodec, runCodec } from './run-records.js';
@@ -24,6 +24,7 @@ export const STORED_RECORD_CODECS: readonly { readonly kind: string; readonly ve
   historyCodec,
   // Its fixture holds the trend point too (`trend-point` kind, same version).
   summaryCodec,
+  trendSlicesCodec,
   exceptionCodec,
   auditCodec,
   controlPlaneEventCodec,

@@ -4,6 +4,7 @@
  */
 import type { TrendPoint } from '../../../application/stored-records.js';
 import type { FleetSummary } from '../../../domain/model.js';
+import type { TrendSlices } from '../../../domain/trend-slices.js';
 import { writeChunks } from '../chunked-property.js';
 import { chunkedJsonProp, defineRecordCodec, jsonProp, numberProp, type StoredEntity } from './record-codec.js';
 
@@ -47,6 +48,40 @@ export const summaryCodec = defineRecordCodec<FleetSummary>({
   },
   encode: (summary) => ({ runId: summary.runId, generatedAt: summary.generatedAt, ...writeChunks('summary', JSON.stringify(summary)) }),
   readers: { 1: (e: StoredEntity) => chunkedJsonProp(e, 'summary') },
+});
+
+const groupSchema = {
+  type: 'object',
+  required: ['subscriptionId', 'environment', 'location', 'tags', 'clusters', 'noncompliant', 'scoreSum', 'failingByControl'],
+  properties: {
+    subscriptionId: text,
+    environment: { type: ['string', 'null'] },
+    location: text,
+    tags: { type: 'object', additionalProperties: text },
+    clusters: count,
+    noncompliant: count,
+    scoreSum: { type: 'number' },
+    failingByControl: { type: 'object', additionalProperties: count },
+  },
+} as const;
+
+/** One part of a run's trend slices: the groups are split over `parts` rows (an entity holds ~384 KB). */
+export interface TrendSlicesPart extends TrendSlices {
+  readonly part: number;
+  readonly parts: number;
+}
+
+/** A part of a run's trend slices (`trendslice|…|<part>`, chunked JSON): its clusters grouped for filtered trends. */
+export const trendSlicesCodec = defineRecordCodec<TrendSlicesPart>({
+  kind: 'trend-slices',
+  version: 1,
+  schema: {
+    type: 'object',
+    required: ['runId', 'generatedAt', 'part', 'parts', 'groups', 'tagKeysLeftOut'],
+    properties: { runId: text, generatedAt: text, part: count, parts: count, groups: { type: 'array', items: groupSchema }, tagKeysLeftOut: { type: 'array', items: text } },
+  },
+  encode: (slices) => ({ runId: slices.runId, generatedAt: slices.generatedAt, ...writeChunks('slices', JSON.stringify(slices)) }),
+  readers: { 1: (e: StoredEntity) => chunkedJsonProp(e, 'slices') },
 });
 
 export const trendCodec = defineRecordCodec<TrendPoint>({

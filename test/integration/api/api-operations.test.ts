@@ -167,6 +167,26 @@ describe('posture', () => {
     }
     expect(perFramework['mcsb']?.['failing']).toBeGreaterThan(0);
   });
+  it('filters trends by environment, subscription, location and tag from each run\'s slices, and refuses a bad tag', async () => {
+    const fleet = (await call('getTrends', 'GET', '/api/v1/trends?days=30')).body.value ?? [];
+    expect(fleet.map((p) => p['clusters'])).toEqual([3, 3]);
+    const points = async (q: string) => ((await call('getTrends', 'GET', `/api/v1/trends?days=30&${q}`)).body.value ?? []).map((p) => [p['runId'], p['clusters'], p['noncompliant'], p['averageScore']]);
+    // run-1: all three prod and passing; run-2: plant-001 moved to dev, store-001 and plant-001 fail.
+    expect(await points('environment=PROD')).toEqual([['run-1', 3, 0, 100], ['run-2', 2, 1, 90]]);
+    expect(await points('environment=dev')).toEqual([['run-1', 0, 0, 100], ['run-2', 1, 1, 80]]);
+    expect(await points(`subscriptionId=${SUB_A}&location=WestEurope`)).toEqual([['run-1', 2, 0, 100], ['run-2', 2, 1, 90]]);
+    expect(await points(`subscriptionId=${SUB_B}&environment=prod`)).toEqual([['run-1', 1, 0, 100], ['run-2', 0, 0, 100]]);
+    // The fixture's plant-001 still carries the tag environment=prod: a tag filter reads the tags.
+    expect(await points('tag=Environment=prod')).toEqual([['run-1', 3, 0, 100], ['run-2', 3, 2, 86.7]]);
+    expect(await points('tag=environment')).toEqual(await points('tag=Environment=prod'));
+    expect(await points('tag=environment=Prod')).toEqual([['run-1', 0, 0, 100], ['run-2', 0, 0, 100]]);
+    expect(await points('location=eastus')).toEqual([['run-1', 0, 0, 100], ['run-2', 0, 0, 100]]);
+    const filtered = await call('getTrends', 'GET', '/api/v1/trends?days=30&environment=dev');
+    expect(filtered.body['filters']).toEqual({ environment: 'dev' });
+    expect((filtered.body.value ?? [])[1]?.['failingByControl']).toEqual({ [FAILING_CONTROL]: 1 });
+    expect((await call('getTrends', 'GET', '/api/v1/trends?tag==x')).res.status).toBe(400);
+    expect((await call('getTrends', 'GET', '/api/v1/trends?subscriptionId=nope')).res.status).toBe(400);
+  });
   it('narrows a report by environment, subscription and location', async () => {
     const pa7 = async (q: string) =>
       ((await call('getFrameworkReport', 'GET', `/api/v1/frameworks/mcsb/report?${q}`)).body['requirements'] as { id: string; clustersPassing: number; clustersFailing: number; clustersNotAssessed: number }[]).find((r) => r.id === 'PA-7');

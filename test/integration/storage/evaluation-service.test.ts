@@ -404,7 +404,7 @@ describe('faults end in a visible partial state', () => {
     // The summary store keeps failing: the run is ended failed, with the reason, never left running.
     world.clock.set('2026-05-02T02:00:00.000Z');
     const broken = serviceWith({
-      summaries: { ...world.summaries, put: () => Promise.reject(new Error('summary table unavailable')), getLatest: () => world.summaries.getLatest(), listTrends: (since) => world.summaries.listTrends(since) },
+      summaries: { ...world.summaries, put: () => Promise.reject(new Error('summary table unavailable')), getLatest: () => world.summaries.getLatest(), listTrends: (since) => world.summaries.listTrends(since), putTrendSlices: (x) => world.summaries.putTrendSlices(x), listTrendSlices: (since) => world.summaries.listTrendSlices(since) },
     });
     const run = await broken.starter.startRun({ trigger: 'timer' });
     for (const m of world.collect.drain()) await broken.collector.collectSubscription(m, FIRST);

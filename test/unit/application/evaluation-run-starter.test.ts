@@ -98,6 +98,7 @@ function deps(overrides: {
       put: async (summary: FleetSummary) => {
         summaries.push(summary);
       },
+      putTrendSlices: async () => undefined,
     },
     exceptions: unused,
     collectQueue: queue,

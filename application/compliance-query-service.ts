@@ -5,15 +5,13 @@
  * Reads go to repositories by key or by indexed query only; the summary and trends come from the
  * summaries precomputed at the end of each run, so no read scans the fleet.
  */
-import type { RunScope } from '../domain/evaluation-scope.js';
 import { getControl, listControls, type ControlDefinition } from '../domain/control-catalog.js';
 import { InvalidRequestError, NotFoundError } from '../domain/errors.js';
-import { controlMappings, type FrameworkId } from '../domain/frameworks.js';
-import type { ControlResult, FleetSummary } from '../domain/model.js';
+import { controlMappings } from '../domain/frameworks.js';
+import type { FleetSummary } from '../domain/model.js';
 import { toClusterSummary } from './stored-records.js';
 import { MAX_TAG_VALUES, filteredTrendPoint, parseTagFilter, type TrendFilters } from '../domain/trend-slices.js';
 import type {
-  ClusterHistoryEntry,
   ClusterQuery,
   ClusterState,
   ClusterStateRepository,
@@ -29,65 +27,8 @@ import type {
 
 export type { ClusterSummaryListing, ClusterSummaryView } from './ports.js';
 
-export interface ControlView {
-  readonly id: string;
-  readonly title: string;
-  readonly description: string;
-  readonly severity: string;
-  readonly category: string;
-  readonly evidence: string;
-  /** The built-in definitions the control stands for (full ids); empty for controls read from cluster configuration. */
-  readonly policyDefinitionIds: readonly string[];
-  /** Requirement ids the control meets, per framework (every framework present). */
-  readonly requirements: Readonly<Record<FrameworkId, readonly string[]>>;
-  readonly remediation: { readonly text: string; readonly automatic: boolean; readonly deployIfNotExistsPolicyDefinitionId?: string };
-}
-
-export interface ClusterView extends ClusterSummaryView {
-  readonly distribution: string | null;
-  readonly kubernetesVersion: string | null;
-  readonly connectivityStatus: string | null;
-  readonly tags: Readonly<Record<string, string>>;
-  readonly lastSeenAt: string;
-  readonly runId: string;
-  readonly controls: readonly ControlResult[];
-}
-
-export interface ClusterHistoryView {
-  readonly clusterId: string;
-  readonly from: string;
-  readonly to: string;
-  readonly value: readonly Omit<ClusterHistoryEntry, 'clusterId'>[];
-}
-
-export interface EvaluationView {
-  readonly id: string;
-  readonly status: EvaluationRun['status'];
-  readonly trigger: EvaluationRun['trigger'];
-  readonly scope: RunScope;
-  /** The subscriptions of a `partial-estate` run. */
-  readonly scopeSubscriptionIds?: readonly string[];
-  readonly requestedBy: string | null;
-  readonly createdAt: string;
-  readonly startedAt: string | null;
-  readonly completedAt: string | null;
-  readonly subscriptions: { readonly total: number; readonly succeeded: number; readonly failed: number };
-  readonly clustersEvaluated: number;
-  readonly failures: EvaluationRun['failures'];
-  /** Clusters evaluated with extensions or Flux configurations not collected (those controls `unknown`). */
-  readonly clustersIncomplete: number;
-  /** Outbound events (`cluster.compliance.changed`, `evaluation.completed`) lost after every attempt. */
-  readonly eventsNotPublished: number;
-  /** Subscriptions with stored clusters the run did not discover; their clusters are stale. */
-  readonly subscriptionsNotDiscovered: readonly { readonly subscriptionId: string; readonly clusters: number }[];
-}
-
-export interface TrendsView {
-  readonly days: number;
-  /** The filters applied (absent: the whole fleet). */
-  readonly filters?: TrendFilters;
-  readonly value: readonly TrendPoint[];
-}
+export type { ClusterHistoryView, ClusterView, ControlView, EvaluationView, TrendsView } from './api-views.js';
+import type { ClusterHistoryView, ClusterView, ControlView, EvaluationView, TrendsView } from './api-views.js';
 
 export interface ComplianceQueryDependencies {
   readonly clusters: ClusterStateRepository & ClusterSummaryListing;

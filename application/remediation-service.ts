@@ -37,31 +37,8 @@ export interface NewRemediationInput {
   readonly subscriptionId?: string | undefined;
 }
 
-export type RemediationStatus = 'running' | 'succeeded' | 'failed' | 'partial';
-
-export interface RemediationTaskView {
-  readonly subscriptionId: string;
-  /** The clusters this task remediates (at most {@link MAX_CLUSTERS_PER_TASK}). */
-  readonly clusterIds: readonly string[];
-  readonly armId: string | null;
-  readonly provisioningState: string;
-  readonly deployments?: { readonly total: number; readonly succeeded: number; readonly failed: number };
-  readonly error?: string;
-}
-
-export interface RemediationView {
-  readonly id: string;
-  readonly controlId: string;
-  readonly status: RemediationStatus;
-  readonly requestedBy: string;
-  readonly createdAt: string;
-  readonly clusterIds: readonly string[];
-  readonly tasks: readonly RemediationTaskView[];
-  /** Present when the background completion checks gave up before seeing every task terminal. */
-  readonly pollingStopped?: RemediationPollingStop;
-  /** In a listing: ARM could not be read for this request (its tasks show `Unknown`). */
-  readonly progressError?: string;
-}
+export type { RemediationStatus, RemediationTaskView, RemediationView } from './api-views.js';
+import type { RemediationStatus, RemediationTaskView, RemediationView } from './api-views.js';
 
 /** What one completion check did (the queue function logs it). */
 export type RemediationCheckResult =

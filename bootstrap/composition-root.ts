@@ -8,22 +8,23 @@
  * nothing else, so it is built first and handed to evaluation, rollouts and remediations; the
  * ServiceNow change-event receiver needs the rollouts, so it is built after them.
  *
+ * Cold start: every service is still built here, once, but what only some functions use (the
+ * credential, the ARM SDK adapters, Storage queues, Blob evidence, the webhook stack, rollouts) is a
+ * lazy port (`./lazy.ts`): its module is imported and the object built on its first call. In the
+ * deployment bundle each `import()` is a chunk boundary, so an API read loads and compiles none of it,
+ * and the container creates only the tables every function reads (the others are created by the
+ * part that owns them, when it is first used).
+ *
  * To add a service: construct it in `createContainer` from the parts below and add it to `Container`.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { DefaultAzureCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/core-auth';
 import { loadConfig, type AppConfig } from '../config/settings.js';
-import { ArmInventoryReader } from '../adapters/arm/azure-inventory-reader.js';
-import { ArmActivityLogReader } from '../adapters/arm/activity-log-reader.js';
-import { ArmPolicyMetadataReader } from '../adapters/arm/policy-metadata-reader.js';
 import { TableControlPlaneEventRepository } from '../adapters/storage/table-control-plane-repository.js';
 import type { StoredRecordReader } from '../adapters/storage/records/stored-record-reader.js';
-import { ArmPolicyAdmin, ArmRemediationStarter } from '../adapters/arm/policy-admin.js';
-import { ArmPolicyAssignmentWriter } from '../adapters/arm/policy-assignment-writer.js';
 import { TableStore, type TableStorageConnection } from '../adapters/storage/table-store.js';
-import { StorageMessageQueue, type QueueConnection } from '../adapters/storage/storage-queue.js';
+import type { QueueConnection } from '../adapters/storage/storage-queue.js';
 import { TableRunRepository } from '../adapters/storage/table-run-repository.js';
 import { TableClusterStateRepository } from '../adapters/storage/table-cluster-state-repository.js';
 import { TableHistoryRepository } from '../adapters/storage/table-history-repository.js';
@@ -32,7 +33,7 @@ import { TableExceptionRepository } from '../adapters/storage/table-exception-re
 import { TableAuditLog } from '../adapters/storage/table-audit-log.js';
 import { TableRemediationRepository } from '../adapters/storage/table-remediation-repository.js';
 import { TableRolloutRepository, newRolloutId } from '../adapters/storage/table-rollout-repository.js';
-import { BlobEvidenceStore, type BlobConnection } from '../adapters/storage/blob-evidence-store.js';
+import type { BlobConnection } from '../adapters/storage/blob-evidence-store.js';
 import { AuditService } from '../application/audit-service.js';
 import { ComplianceQueryService } from '../application/compliance-query-service.js';
 import { ControlMatrixService } from '../application/control-matrix-service.js';
@@ -82,7 +83,9 @@ import type { RolloutStepMessage } from '../domain/rollout-model.js';
 import { REMEDIATION_CHECK_MAX_DELAY_SECONDS } from '../domain/remediation-check-schedule.js';
 import { CATALOG_VERSION } from '../domain/evidence-record.js';
 import type { OcsfProduct } from '../domain/ocsf-finding.js';
-import { createWebhookService } from './webhook-wiring.js';
+import { lazyCredential, lazyEvidenceStore, lazyPort } from './lazy.js';
+import { webhookConfigProblems } from './config-check.js';
+import type { WebhookWiring, WebhookWiringInput } from './webhook-wiring.js';
 
 export interface Repositories {
   readonly runs: EvaluationRunRepository;
@@ -179,12 +182,42 @@ export interface ContainerOverrides {
 
 const systemClock: Clock = { now: () => new Date() };
 
+/** `DefaultAzureCredential` (`@azure/identity`), imported and built on the first token request. */
+function defaultCredential(managedIdentityClientId: string | undefined): TokenCredential {
+  return lazyCredential(() =>
+    import('@azure/identity').then((m) => new m.DefaultAzureCredential(managedIdentityClientId !== undefined ? { managedIdentityClientId } : {})),
+  );
+}
+
+/** A Storage queue (`@azure/storage-queue`), imported and built on the first send. */
+function storageQueue<T>(connection: QueueConnection, name: string): MessageQueue<T> {
+  return lazyPort(() => import('../adapters/storage/storage-queue.js').then((m) => new m.StorageMessageQueue<T>(connection, name)));
+}
+
 /**
- * The app's version from its package.json (next to `dist/` in the deployed package, one level up from
- * the sources locally); `unknown` when neither is there.
+ * The webhook stack (its tables, the delivery queues, the guarded HTTP client, ServiceNow), imported
+ * and built on the first call of either service that needs it; a failed build is retried on next use.
+ */
+function lazyWebhookWiring(input: WebhookWiringInput): { readonly webhooks: WebhookService; readonly inboundIds: WebhookWiring['inboundIds'] } {
+  let built: Promise<WebhookWiring> | undefined;
+  const wiring = (): Promise<WebhookWiring> => {
+    built ??= import('./webhook-wiring.js')
+      .then((m) => m.createWebhookService(input))
+      .catch((error: unknown) => {
+        built = undefined;
+        throw error;
+      });
+    return built;
+  };
+  return { webhooks: lazyPort(() => wiring().then((w) => w.webhooks)), inboundIds: lazyPort(() => wiring().then((w) => w.inboundIds)) };
+}
+
+/**
+ * The app's version from its package.json: one level up from the sources, two from compiled files,
+ * three from the deployment bundle's chunks (`dist/functions/chunks/`); `unknown` when none is there.
  */
 function appVersion(): string {
-  for (const path of ['../package.json', '../../package.json']) {
+  for (const path of ['../package.json', '../../package.json', '../../../package.json']) {
     try {
       const version = (JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown });
       if (version.name === 'arc-compliance' && typeof version.version === 'string') return version.version;
@@ -203,7 +236,7 @@ function storageEndpoints(config: AppConfig, fallback: TokenCredential): { table
     return { tables: { connectionString: storage.connectionString }, queues: { connectionString: storage.connectionString }, blobs: { connectionString: storage.connectionString } };
   }
   // Identity-based, as the Functions host reads `AzureWebJobsStorage__*`.
-  const credential = storage.clientId !== undefined ? new DefaultAzureCredential({ managedIdentityClientId: storage.clientId }) : fallback;
+  const credential = storage.clientId !== undefined ? defaultCredential(storage.clientId) : fallback;
   const account = storage.accountName;
   // infra sets the service URIs from the account itself; the accountName fallback is the host's own
   // default and is right in the public cloud only.
@@ -215,8 +248,10 @@ function storageEndpoints(config: AppConfig, fallback: TokenCredential): { table
 
 /** Builds every adapter and service; creates the tables once. */
 export async function createContainer(config: AppConfig, overrides: ContainerOverrides = {}): Promise<Container> {
-  const credential =
-    overrides.credential ?? new DefaultAzureCredential(config.azureClientId !== undefined ? { managedIdentityClientId: config.azureClientId } : {});
+  // What the lazily built webhook stack would refuse fails the container now, not at its first use.
+  const webhookProblems = webhookConfigProblems(config);
+  if (webhookProblems.length > 0) throw new Error(webhookProblems.join('; '));
+  const credential = overrides.credential ?? defaultCredential(config.azureClientId);
   const clock = overrides.clock ?? systemClock;
   const log = overrides.log ?? consoleLogger;
   const endpoints = storageEndpoints(config, credential);
@@ -233,24 +268,27 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     controlPlaneEvents: await TableControlPlaneEventRepository.open(tables),
   };
   const queues: Queues = {
-    collectSubscription: new StorageMessageQueue<CollectSubscriptionMessage>(endpoints.queues, QUEUES.collectSubscription),
-    finalizeRun: new StorageMessageQueue<FinalizeRunMessage>(endpoints.queues, QUEUES.finalizeRun),
+    collectSubscription: storageQueue<CollectSubscriptionMessage>(endpoints.queues, QUEUES.collectSubscription),
+    finalizeRun: storageQueue<FinalizeRunMessage>(endpoints.queues, QUEUES.finalizeRun),
   };
   const arm = { endpoint: config.armEndpoint, credential, caCertPem: overrides.armCaCertPem };
   const inventory =
-    overrides.inventory ?? new ArmInventoryReader({ ...arm, maxConcurrency: config.armMaxConcurrency, log });
+    overrides.inventory ??
+    lazyPort<AzureInventoryReader>(() =>
+      import('../adapters/arm/azure-inventory-reader.js').then((m) => new m.ArmInventoryReader({ ...arm, maxConcurrency: config.armMaxConcurrency, log })),
+    );
 
   // The event publisher first: it depends on no other service, and evaluation, rollouts and
   // remediations publish through it.
-  const { webhooks, inboundIds } = await createWebhookService({ config, tables: endpoints.tables, queues: endpoints.queues, tablePrefix: overrides.tablePrefix, clock, log, product: PRODUCT });
+  const { webhooks, inboundIds } = lazyWebhookWiring({ config, tables: endpoints.tables, queues: endpoints.queues, tablePrefix: overrides.tablePrefix, clock, log, product: PRODUCT });
   const events = webhooks;
 
   const controlPlane = new ControlPlaneWatchService({
-    activityLog: overrides.activityLog ?? new ArmActivityLogReader(arm),
+    activityLog: overrides.activityLog ?? lazyPort<ActivityLogReader>(() => import('../adapters/arm/activity-log-reader.js').then((m) => new m.ArmActivityLogReader(arm))),
     events: repositories.controlPlaneEvents,
     clusters: repositories.clusters,
     inventory,
-    queue: new StorageMessageQueue<ControlPlaneWatchMessage>(endpoints.queues, CONTROL_PLANE_QUEUES.watch),
+    queue: storageQueue<ControlPlaneWatchMessage>(endpoints.queues, CONTROL_PLANE_QUEUES.watch),
     clock,
     settings: {
       lookbackDays: config.breakGlassLookbackDays,
@@ -262,7 +300,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     log,
   });
 
-  const evidenceStore = new BlobEvidenceStore(endpoints.blobs, overrides.evidenceContainer);
+  const evidenceStore = lazyEvidenceStore(() => import('../adapters/storage/blob-evidence-store.js').then((m) => new m.BlobEvidenceStore(endpoints.blobs, overrides.evidenceContainer)));
   const evidence = new EvidenceRecorder({ store: evidenceStore, runs: repositories.runs, appVersion: PRODUCT.version, catalogVersion: CATALOG_VERSION, log });
   const finalizer = new EvaluationRunFinalizer({ ...repositories, clock, settings: { historyRetentionDays: config.historyRetentionDays }, log, events, evidence });
   const evaluation: EvaluationServices = {
@@ -291,20 +329,25 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     }),
     finalizer,
   };
-  const rollouts = new RolloutService({
+  // Built on first use: opening its repository creates the rollouts table.
+  const rollouts = lazyPort<RolloutService>(async () => new RolloutService({
     repository: await TableRolloutRepository.open(endpoints.tables, { ...tablePrefix, records: tables.records }),
-    assignments: overrides.policyAssignments ?? new ArmPolicyAssignmentWriter(arm),
+    assignments:
+      overrides.policyAssignments ??
+      lazyPort<PolicyAssignmentGateway>(() => import('../adapters/arm/policy-assignment-writer.js').then((m) => new m.ArmPolicyAssignmentWriter(arm))),
     clusters: repositories.clusters,
     inventory,
-    queue: new StorageMessageQueue<RolloutStepMessage>(endpoints.queues, ROLLOUT_QUEUES.steps),
+    queue: storageQueue<RolloutStepMessage>(endpoints.queues, ROLLOUT_QUEUES.steps),
     clock,
     newId: overrides.newRolloutId ?? (() => newRolloutId(clock.now(), randomUUID())),
     settings: { gateRecheckSeconds: config.rolloutGateRecheckSeconds, verifyTimeoutSeconds: config.rolloutVerifyTimeoutSeconds },
     log,
     events,
-  });
+  }));
   const remediations = new RemediationService({
-    starter: overrides.remediationStarter ?? new ArmRemediationStarter(new ArmPolicyAdmin(arm)),
+    starter:
+      overrides.remediationStarter ??
+      lazyPort<RemediationStarter>(() => import('../adapters/arm/policy-admin.js').then((m) => new m.ArmRemediationStarter(new m.ArmPolicyAdmin(arm)))),
     remediations: repositories.remediations,
     clusters: repositories.clusters,
     newId: randomUUID,
@@ -312,7 +355,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     clock,
     log,
     checks: {
-      queue: new StorageMessageQueue<RemediationCheckMessage>(endpoints.queues, REMEDIATION_QUEUES.checks),
+      queue: storageQueue<RemediationCheckMessage>(endpoints.queues, REMEDIATION_QUEUES.checks),
       policy: { firstDelaySeconds: config.remediationCheckDelaySeconds, maxDelaySeconds: REMEDIATION_CHECK_MAX_DELAY_SECONDS, maxAgeSeconds: config.remediationCheckMaxHours * 3600 },
     },
   });
@@ -337,7 +380,11 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     frameworks: new FrameworkReportService({
       clusters: repositories.clusters,
       summaries: repositories.summaries,
-      titles: new RequirementTitles(overrides.policyMetadata ?? new ArmPolicyMetadataReader(arm), () => clock.now().getTime(), log),
+      titles: new RequirementTitles(
+        overrides.policyMetadata ?? lazyPort<PolicyMetadataSource>(() => import('../adapters/arm/policy-metadata-reader.js').then((m) => new m.ArmPolicyMetadataReader(arm))),
+        () => clock.now().getTime(),
+        log,
+      ),
     }),
     controlPlane,
     controlPlaneQueries: new ControlPlaneQueryService({ events: repositories.controlPlaneEvents, clusters: repositories.clusters }),

@@ -26,6 +26,7 @@ import { GuardedHttpClient, type HostResolver } from '../adapters/webhooks/guard
 import { AesGcmSecretProtector, parseSecretKey, UnconfiguredSecretProtector } from '../adapters/webhooks/secret-protector.js';
 import { ServiceNowClient } from '../adapters/webhooks/servicenow-client.js';
 import { TableServiceNowWatermarks } from '../adapters/webhooks/table-servicenow-watermarks.js';
+import { webhookConfigProblems } from './config-check.js';
 
 export interface WebhookWiring {
   readonly webhooks: WebhookService;
@@ -46,13 +47,12 @@ export interface WebhookWiringInput {
 }
 
 export async function createWebhookService(input: WebhookWiringInput): Promise<WebhookWiring> {
-  const { allowlist, problems } = parseAllowlist(input.config.webhookAllowlist);
+  const problems = webhookConfigProblems(input.config);
   if (problems.length > 0) throw new Error(problems.join('; '));
+  const { allowlist } = parseAllowlist(input.config.webhookAllowlist);
   const tables = await WebhookTables.open(input.tables, input.tablePrefix !== undefined ? { tablePrefix: input.tablePrefix } : {});
   const http = new GuardedHttpClient({ allowlist, ...(input.resolve !== undefined ? { resolve: input.resolve } : {}) });
   const sn = input.config.webhooks.serviceNow;
-  // Configuration refuses auth without an instance URL; a config built by hand is held to the same rule.
-  if (sn.auth !== undefined && sn.instanceUrl === undefined) throw new Error('SERVICENOW_INSTANCE_URL is required when SERVICENOW_AUTH is set');
   const serviceNow =
     sn.auth !== undefined && sn.instanceUrl !== undefined
       ? new ServiceNowDelivery(

@@ -6,9 +6,8 @@
  * reads the same window again and nothing is lost.
  */
 import { app, type InvocationContext } from '@azure/functions';
-import { getContainer } from '../bootstrap/composition-root.js';
+import { getContainer } from './app-start.js';
 import { CONTROL_PLANE_QUEUES, MAX_DEQUEUE_COUNT, parseControlPlaneWatchMessage } from '../application/messages.js';
-import './app-start.js';
 
 app.storageQueue('controlPlaneWatchPoison', {
   queueName: CONTROL_PLANE_QUEUES.watchPoison,

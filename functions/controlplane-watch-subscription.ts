@@ -1,8 +1,7 @@
 /** Reads one subscription's Azure Activity Log from its watermark (one message per subscription and tick). */
 import { app, type InvocationContext } from '@azure/functions';
-import { getContainer } from '../bootstrap/composition-root.js';
+import { getContainer } from './app-start.js';
 import { CONTROL_PLANE_QUEUES, parseControlPlaneWatchMessage } from '../application/messages.js';
-import './app-start.js';
 
 app.storageQueue('controlPlaneWatchSubscription', {
   queueName: CONTROL_PLANE_QUEUES.watch,

@@ -1,7 +1,6 @@
 /** Control-plane watch tick: one `controlplane-watch` message per subscription, then event retention. */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { getContainer } from '../bootstrap/composition-root.js';
-import './app-start.js';
+import { getContainer } from './app-start.js';
 
 app.timer('controlPlaneWatchTimer', {
   schedule: '%CONTROLPLANE_WATCH_SCHEDULE%',

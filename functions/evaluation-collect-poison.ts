@@ -4,9 +4,8 @@
  * subscription is recorded as failed and its clusters marked stale, so the run still completes.
  */
 import { app, type InvocationContext } from '@azure/functions';
-import { getContainer } from '../bootstrap/composition-root.js';
+import { getContainer } from './app-start.js';
 import { MAX_DEQUEUE_COUNT, parseCollectSubscriptionMessage, QUEUES } from '../application/messages.js';
-import './app-start.js';
 
 app.storageQueue('evaluationCollectPoison', {
   queueName: QUEUES.collectSubscriptionPoison,

@@ -1,9 +1,8 @@
 /** Collects and evaluates one subscription of a run (one message per run and subscription). */
 import { app, type InvocationContext } from '@azure/functions';
-import { getContainer } from '../bootstrap/composition-root.js';
+import { getContainer } from './app-start.js';
 import { parseCollectSubscriptionMessage, QUEUES } from '../application/messages.js';
 import { deliveryOf } from '../adapters/functions/queue-delivery.js';
-import './app-start.js';
 
 app.storageQueue('evaluationCollectSubscription', {
   queueName: QUEUES.collectSubscription,

@@ -3,9 +3,8 @@
  * attempt, or the run is ended `failed` with the reason — never left `running`.
  */
 import { app, type InvocationContext } from '@azure/functions';
-import { getContainer } from '../bootstrap/composition-root.js';
+import { getContainer } from './app-start.js';
 import { MAX_DEQUEUE_COUNT, parseFinalizeRunMessage, QUEUES } from '../application/messages.js';
-import './app-start.js';
 
 app.storageQueue('evaluationFinalizePoison', {
   queueName: QUEUES.finalizeRunPoison,

@@ -1,9 +1,8 @@
 /** Completes a run: status, fleet summary, history retention (idempotent; may run more than once). */
 import { app, type InvocationContext } from '@azure/functions';
-import { getContainer } from '../bootstrap/composition-root.js';
+import { getContainer } from './app-start.js';
 import { parseFinalizeRunMessage, QUEUES } from '../application/messages.js';
 import { deliveryOf } from '../adapters/functions/queue-delivery.js';
-import './app-start.js';
 
 app.storageQueue('evaluationFinalizeRun', {
   queueName: QUEUES.finalizeRun,

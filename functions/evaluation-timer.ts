@@ -1,7 +1,6 @@
 /** Nightly evaluation: opens a run and fans out one collect message per subscription. */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { getContainer } from '../bootstrap/composition-root.js';
-import './app-start.js';
+import { getContainer } from './app-start.js';
 
 app.timer('evaluationTimer', {
   schedule: '%EVALUATION_SCHEDULE%',

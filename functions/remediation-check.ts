@@ -4,9 +4,8 @@
  * is recorded on the remediation (`pollingStopped`) so polling never ends silently.
  */
 import { app, type InvocationContext } from '@azure/functions';
-import { getContainer } from '../bootstrap/composition-root.js';
+import { getContainer } from './app-start.js';
 import { parseRemediationCheckMessage, REMEDIATION_QUEUES } from '../application/messages.js';
-import './app-start.js';
 
 app.storageQueue('remediationCheck', {
   queueName: REMEDIATION_QUEUES.checks,

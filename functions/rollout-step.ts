@@ -3,10 +3,9 @@
  * landed on `rollout-steps-poison` so it is never stuck silently.
  */
 import { app, type InvocationContext } from '@azure/functions';
-import { getContainer } from '../bootstrap/composition-root.js';
+import { getContainer } from './app-start.js';
 import { parseRolloutStepMessage, ROLLOUT_QUEUES } from '../application/messages.js';
 import { deliveryOf } from '../adapters/functions/queue-delivery.js';
-import './app-start.js';
 
 app.storageQueue('rolloutStep', {
   queueName: ROLLOUT_QUEUES.steps,

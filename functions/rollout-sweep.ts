@@ -3,8 +3,7 @@
  * failed, or it is long overdue), so a rollout is never left waiting for a message that will not come.
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { getContainer } from '../bootstrap/composition-root.js';
-import './app-start.js';
+import { getContainer } from './app-start.js';
 
 app.timer('rolloutSweep', {
   schedule: '0 */5 * * * *',

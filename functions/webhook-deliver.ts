@@ -5,11 +5,10 @@
  * `pending` while the message sits in `webhook-deliveries-poison`.
  */
 import { app, type InvocationContext } from '@azure/functions';
-import { getContainer } from '../bootstrap/composition-root.js';
+import { getContainer } from './app-start.js';
 import { parseWebhookDeliveryMessage, WEBHOOK_QUEUES } from '../application/messages.js';
 import { deliveryOf } from '../adapters/functions/queue-delivery.js';
 import { redactSecrets } from '../adapters/http/log-redaction.js';
-import './app-start.js';
 
 app.storageQueue('webhookDeliver', {
   queueName: WEBHOOK_QUEUES.deliveries,

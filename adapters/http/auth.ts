@@ -29,6 +29,11 @@ export interface Principal {
 export interface Authenticator {
   /** Resolves the principal, or throws {@link UnauthorizedError}. */
   authenticate(authorizationHeader: string | null | undefined): Promise<Principal>;
+  /**
+   * Fetches the signing keys now (discovery and JWKS), so a cold instance's first request does not wait
+   * for them after everything else. Never rejects: a failure is retried by the first `authenticate`.
+   */
+  prefetchKeys?(): Promise<void>;
 }
 
 export interface JwtAuthenticatorOptions {
@@ -142,6 +147,13 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   }
 
   return {
+    async prefetchKeys() {
+      try {
+        await (await getKeySet()).reload();
+      } catch {
+        // The first authenticate fetches again and reports what fails.
+      }
+    },
     async authenticate(header) {
       if (header === null || header === undefined || header === '') throw new UnauthorizedError('missing bearer token');
       const match = BEARER.exec(header.trim());

@@ -2,60 +2,20 @@
  * Request (and, for tests, response) validators compiled with ajv from the OpenAPI document's own
  * schemas, so what the document says and what the API accepts are the same thing.
  *
+ * Where the validators come from is `./validator-compiler.ts`: under tsx and in tests it compiles the
+ * document's schemas with ajv on first use; the deployment bundle replaces it with ajv standalone code
+ * generated from the same schemas at build time (`infra/scripts/bundle-app.ts`), so a cold instance
+ * neither loads ajv's compiler nor compiles a schema.
+ *
  * Path and query values arrive as strings and are coerced (`top=5` → 5, `stale=true` → true); bodies are
  * validated without coercion. Unknown query parameters and unknown body fields are rejected.
  */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { InvalidRequestError, type ErrorDetail } from '../../domain/errors.js';
 import { document, type ApiDocument } from '../../openapi/document.js';
-
-// ajv-formats is CommonJS; under NodeNext its default import is the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
-
-const COMPONENTS_ID = 'https://arc-compliance.local/openapi/components';
-
-type JsonObject = Record<string, unknown>;
-
-/** Rewrites `#/components/schemas/X` into references to one ajv schema holding all components. */
-function rewriteRefs(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(rewriteRefs);
-  if (value !== null && typeof value === 'object') {
-    const out: JsonObject = {};
-    for (const [k, v] of Object.entries(value)) {
-      if (k === '$ref' && typeof v === 'string' && v.startsWith('#/components/schemas/')) {
-        out[k] = `${COMPONENTS_ID}#/$defs/${v.slice('#/components/schemas/'.length)}`;
-      } else {
-        out[k] = rewriteRefs(v);
-      }
-    }
-    return out;
-  }
-  return value;
-}
-
-function newAjv(coerce: boolean): Ajv2020 {
-  const ajv = new Ajv2020({
-    strict: true,
-    // `oneOf: [{ required: ['clusterIds'] }, { required: ['subscriptionId'] }]` names properties declared
-    // by the parent schema, which strictRequired would refuse.
-    strictRequired: false,
-    allowUnionTypes: true,
-    allErrors: true,
-    coerceTypes: coerce,
-    useDefaults: coerce,
-  });
-  addFormats(ajv);
-  ajv.addSchema({ $id: COMPONENTS_ID, $defs: rewriteRefs(document.components?.schemas ?? {}) as JsonObject });
-  return ajv;
-}
-
-let ajvs: { coercing: Ajv2020; exact: Ajv2020 } | undefined;
-function getAjv(): { coercing: Ajv2020; exact: Ajv2020 } {
-  ajvs ??= { coercing: newAjv(true), exact: newAjv(false) };
-  return ajvs;
-}
+import { compileSchema, requestValidator } from './validator-compiler.js';
+import { rewriteRefs, type JsonObject } from './validator-schemas.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -153,17 +113,6 @@ export interface RequestValidators {
   body(value: unknown): unknown;
 }
 
-function paramsSchema(params: readonly OpenAPIV3_1.ParameterObject[], where: 'path' | 'query'): JsonObject {
-  const properties: JsonObject = {};
-  const required: string[] = [];
-  for (const p of params) {
-    if (p.in !== where) continue;
-    properties[p.name] = rewriteRefs(p.schema ?? {});
-    if (p.required === true) required.push(p.name);
-  }
-  return { type: 'object', properties, required, additionalProperties: false };
-}
-
 function toDetails(errors: readonly ErrorObject[] | null | undefined, where: 'path' | 'query' | 'body'): ErrorDetail[] {
   return (errors ?? []).map((e) => {
     const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
@@ -193,15 +142,9 @@ export function getRequestValidators(operationId: string): RequestValidators {
   const existing = compiled.get(operationId);
   if (existing !== undefined) return existing;
   const spec = getDocumentedOperation(operationId);
-  const { coercing, exact } = getAjv();
-  const pathValidate = coercing.compile(paramsSchema(spec.parameters, 'path'));
-  const queryValidate = coercing.compile(paramsSchema(spec.parameters, 'query'));
-  let bodyValidate: ValidateFunction | undefined;
-  const rb = spec.operation.requestBody;
-  if (rb !== undefined && !('$ref' in rb)) {
-    const schema = rb.content['application/json']?.schema;
-    if (schema !== undefined) bodyValidate = exact.compile(rewriteRefs(schema) as JsonObject);
-  }
+  const pathValidate = requestValidator(spec, 'path');
+  const queryValidate = requestValidator(spec, 'query');
+  const bodyValidate = requestValidator(spec, 'body');
   const validators: RequestValidators = {
     path(raw) {
       const value: JsonObject = {};
@@ -251,7 +194,7 @@ const schemaValidators = new WeakMap<object, ValidateFunction>();
 export function getSchemaValidator(schema: OpenAPIV3_1.SchemaObject | OpenAPIV3_1.ReferenceObject): ValidateFunction {
   let validate = schemaValidators.get(schema);
   if (validate === undefined) {
-    validate = getAjv().exact.compile(rewriteRefs(schema) as JsonObject);
+    validate = compileSchema(rewriteRefs(schema) as JsonObject);
     schemaValidators.set(schema, validate);
   }
   return validate;
@@ -278,7 +221,7 @@ export function getResponseValidator(operationId: string, status: number): Valid
   if (cached !== undefined) return cached;
   const response = getDocumentedResponse(operationId, status);
   const schema = response.content?.['application/json']?.schema;
-  const validate = schema === undefined ? null : getAjv().exact.compile(rewriteRefs(schema) as JsonObject);
+  const validate = schema === undefined ? null : compileSchema(rewriteRefs(schema) as JsonObject);
   responseValidators.set(key, validate);
   return validate;
 }

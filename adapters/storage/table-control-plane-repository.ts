@@ -46,7 +46,7 @@ export class TableControlPlaneEventRepository implements ControlPlaneEventReposi
   /** Opens (and creates once) the table in the store's account, with its prefix. */
   static async open(store: TableStore): Promise<TableControlPlaneEventRepository> {
     const table = store.dynamicTable(CONTROL_PLANE_TABLE);
-    await table.createTable();
+    await store.ensureTable(table);
     return new TableControlPlaneEventRepository(table, store.records);
   }
 

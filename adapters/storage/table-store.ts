@@ -1,9 +1,9 @@
 /**
- * One `TableClient` per table, every table created once when the store opens, plus the helpers the
+ * One `TableClient` per table, every missing table created once when the store opens, plus the helpers the
  * repositories share: batched transactions within Table Storage limits, opaque continuation tokens
  * and typed reads of entity properties.
  */
-import { RestError, TableClient, TableServiceClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+import { odata, RestError, TableClient, TableServiceClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/core-auth';
 import { InvalidRequestError } from '../../domain/errors.js';
 import { forEachLimited } from '../../application/worker-pool.js';
@@ -64,9 +64,15 @@ export class TableStore {
     readonly tablePrefix: string,
     /** Every repository on this store reads its records through this (and reports the invalid ones to it). */
     readonly records: StoredRecordReader,
+    /** Names of the tables (with this store's prefix) that existed when the store opened or that it created. */
+    private readonly existing: Set<string>,
   ) {}
 
-  /** Creates the clients and every table (concurrently; an existing table is not an error). */
+  /**
+   * Creates the clients, and every table that is missing (concurrently). Which tables exist is one
+   * query of the account's tables: a cold instance, which finds them all, sends one request instead of
+   * one refused create per table.
+   */
   static async open(connection: TableStorageConnection, options: TableStoreOptions = {}): Promise<TableStore> {
     const prefix = options.tablePrefix ?? '';
     const make = tableClientFactory(connection, prefix);
@@ -76,8 +82,20 @@ export class TableStore {
         ? TableServiceClient.fromConnectionString(connection.connectionString, { allowInsecureConnection })
         : new TableServiceClient(connection.tableServiceUri.replace(/\/+$/, ''), connection.credential, { allowInsecureConnection });
     const clients = Object.fromEntries(Object.entries(TABLES).map(([key, table]) => [key, make(table)])) as Record<TableKey, TableClient>;
-    await Promise.all(Object.values(clients).map((c) => c.createTable()));
-    return new TableStore(Object.freeze(clients), make, service, prefix, options.records ?? storedRecordReader);
+    const existing = await existingTables(service, prefix);
+    await Promise.all(Object.values(clients).filter((c) => !existing.has(c.tableName)).map((c) => c.createTable()));
+    for (const c of Object.values(clients)) existing.add(c.tableName);
+    return new TableStore(Object.freeze(clients), make, service, prefix, options.records ?? storedRecordReader, existing);
+  }
+
+  /**
+   * Creates a table outside `TABLES` (a `dynamicTable` client) unless it existed when the store opened
+   * or was created through here since; an existing table is not an error either way.
+   */
+  async ensureTable(client: TableClient): Promise<void> {
+    if (this.existing.has(client.tableName)) return;
+    await client.createTable();
+    this.existing.add(client.tableName);
   }
 
   client(table: TableKey): TableClient {
@@ -101,6 +119,19 @@ export class TableStore {
       return { version: [server, apiVersion && `x-ms-version ${apiVersion}`].filter(Boolean).join(', ') || undefined };
     }
   }
+}
+
+/**
+ * The account's tables whose names start with `prefix` (all of them without one). Table names are
+ * alphanumeric, so `prefix` ≤ name < `prefix` + '{' selects exactly the names that start with it.
+ */
+async function existingTables(service: TableServiceClient, prefix: string): Promise<Set<string>> {
+  const filter = prefix === '' ? undefined : odata`TableName ge ${prefix} and TableName lt ${`${prefix}{`}`;
+  const names = new Set<string>();
+  for await (const table of service.listTables(filter !== undefined ? { queryOptions: { filter } } : {})) {
+    if (table.name !== undefined && table.name.startsWith(prefix)) names.add(table.name);
+  }
+  return names;
 }
 
 // ---------------------------------------------------------------------------------------------

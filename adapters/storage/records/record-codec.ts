@@ -12,8 +12,9 @@
  * returns the new shape (a migration on read). The frozen fixtures under `test/fixtures/stored-records/`
  * prove every version ever written is still read.
  */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { readChunks } from '../chunked-property.js';
+import { recordValidator } from './record-validator.js';
 
 /** Entity property holding the version of the shape the entity was written in. */
 export const SCHEMA_VERSION = 'schemaVersion';
@@ -61,7 +62,15 @@ export interface RecordCodecSpec<T> {
 // Stored shapes are checked for structure (types, required fields, enumerations), never for formats:
 // refusing a record the app itself wrote would hide real data, so a schema says no more than the
 // writers guarantee, and the frozen fixtures hold every shape ever written against it.
-const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
+// Each validator is made on the first decode (`record-validator.ts`: compiled by ajv, or taken from the
+// code the deployment bundle generated at build time): an instance that never reads a kind makes none.
+
+const defined: Readonly<Record<string, unknown>>[] = [];
+
+/** The schema of every codec defined in this process so far (the build compiles them ahead of time). */
+export function definedRecordSchemas(): readonly Readonly<Record<string, unknown>>[] {
+  return defined;
+}
 
 function describe(errors: readonly ErrorObject[] | null | undefined): string[] {
   // Paths and messages only: a stored value may be a secret (protected webhook secrets) or personal data.
@@ -72,7 +81,12 @@ function describe(errors: readonly ErrorObject[] | null | undefined): string[] {
 export function defineRecordCodec<T>(spec: RecordCodecSpec<T>): RecordCodec<T> {
   if (spec.readers[spec.version] === undefined) throw new Error(`${spec.kind}: no reader for the version it writes (${spec.version})`);
   if (spec.readers[UNVERSIONED] === undefined) throw new Error(`${spec.kind}: no reader for version 1 (entities without ${SCHEMA_VERSION})`);
-  const validate = ajv.compile(spec.schema) as ValidateFunction<T>;
+  defined.push(spec.schema);
+  let compiled: ValidateFunction<T> | undefined;
+  const validate = (value: unknown): value is T => {
+    compiled ??= recordValidator<T>(spec.schema);
+    return compiled(value);
+  };
   return {
     kind: spec.kind,
     version: spec.version,
@@ -93,7 +107,7 @@ export function defineRecordCodec<T>(spec: RecordCodecSpec<T>): RecordCodec<T> {
         if (!(error instanceof UnreadablePropertyError)) throw error;
         return { ok: false, version, reasons: [error.message] };
       }
-      return validate(candidate) ? { ok: true, value: candidate } : { ok: false, version, reasons: describe(validate.errors) };
+      return validate(candidate) ? { ok: true, value: candidate } : { ok: false, version, reasons: describe(compiled?.errors) };
     },
   };
 }

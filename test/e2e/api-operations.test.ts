@@ -471,6 +471,13 @@ describe('remediations through Azure Policy', () => {
     expect(task?.deployments.total).toBeGreaterThan(0);
     expect(task?.deployments).toMatchObject({ succeeded: task?.deployments.total, failed: 0 });
     expect((await call('getRemediation', 'GET', '/api/v1/remediations/nope')).res.status).toBe(404);
+    // The list shows the same request, newest first, as its own GET does.
+    const listed = await call('listRemediations', 'GET', '/api/v1/remediations?top=5');
+    expect(listed.res.status).toBe(200);
+    const items = listed.body.value ?? [];
+    expect(items[0]).toMatchObject({ id: done['id'], controlId: 'ARC-PL-01', status: 'succeeded' });
+    expect(items[0]?.['tasks']).toEqual(done['tasks']);
+    expect((await call('listRemediations', 'GET', '/api/v1/remediations?top=0')).res.status).toBe(400);
   });
 
   it('400 when neither clusterIds nor subscriptionId is given', async () => {

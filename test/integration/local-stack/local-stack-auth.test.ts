@@ -105,7 +105,7 @@ async function startOutput(env: NodeJS.ProcessEnv, args: readonly string[] = [])
   let out = '';
   try {
     return await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`npm start printed no banner in time:\n${out}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`npm start printed no banner in time:\n${out}`)), 150_000);
       child.stdout?.on('data', (chunk: Buffer) => {
         out += chunk.toString('utf8');
         if (out.includes('Press Ctrl+C to stop.')) {
@@ -141,5 +141,5 @@ describe('npm start banner', () => {
     expect(out).toContain('az account get-access-token --scope "api://arc-compliance/.default"');
     expect(out).toMatch(/Master key {5}\S{32,}/);
     expect(out).toMatch(/Admin API {6}POST http:\/\/127\.0\.0\.1:\d+\/admin\/functions\/\{name\} with header x-functions-key \(listening on 127\.0\.0\.1\)/);
-  }, 90_000);
+  }, 180_000);
 });

@@ -6,6 +6,7 @@
  * summaries precomputed at the end of each run, so no read scans the fleet.
  */
 import { getControl, listControls, type ControlDefinition } from '../domain/control-catalog.js';
+import { deepFreeze } from '../domain/deep-freeze.js';
 import { InvalidRequestError, NotFoundError } from '../domain/errors.js';
 import { controlMappings } from '../domain/frameworks.js';
 import type { FleetSummary } from '../domain/model.js';
@@ -40,6 +41,18 @@ export interface ComplianceQueryDependencies {
 const DAY_MS = 86_400_000;
 const DEFAULT_HISTORY_DAYS = 30;
 const MAX_HISTORY_DAYS = 400;
+/** The longest trend window the API serves (`days` ≤ 365). */
+const MAX_TREND_DAYS = 365;
+
+interface TrendCache {
+  /** The latest run the points were read for. */
+  readonly key: string;
+  /** The start of the window read. */
+  readonly since: string;
+  readonly points: Promise<{ readonly points: readonly TrendPoint[]; readonly rowTimes: readonly string[] }>;
+  /** Frozen suffixes already served, by start index. */
+  readonly suffixes: Map<number, readonly TrendPoint[]>;
+}
 
 /**
  * Offset paging over a fixed in-memory list (the control catalog): the token is base64url of
@@ -116,6 +129,9 @@ export function toEvaluationView(r: EvaluationRun): EvaluationView {
 }
 
 export class ComplianceQueryService {
+  private readonly clusterViews = new WeakMap<ClusterState, ClusterView>();
+  private trendCache: TrendCache | undefined;
+
   constructor(private readonly deps: ComplianceQueryDependencies) {}
 
   listControls(top: number, continuationToken?: string): Page<ControlView> {
@@ -143,7 +159,16 @@ export class ComplianceQueryService {
   }
 
   async getCluster(subscriptionId: string, resourceGroup: string, name: string): Promise<ClusterView> {
-    return toClusterView(await this.requireCluster(subscriptionId, resourceGroup, name));
+    const state = await this.deps.clusters.getShared(subscriptionId, resourceGroup, name);
+    if (state === undefined) throw new NotFoundError(`Cluster ${subscriptionId}/${resourceGroup}/${name} has not been evaluated.`, 'clusterName');
+    // A shared (frozen) state gets one frozen view, so the HTTP layer serializes it and hashes its ETag once.
+    if (!Object.isFrozen(state)) return toClusterView(state);
+    let view = this.clusterViews.get(state);
+    if (view === undefined) {
+      view = deepFreeze(toClusterView(state));
+      this.clusterViews.set(state, view);
+    }
+    return view;
   }
 
   async getClusterHistory(
@@ -186,7 +211,7 @@ export class ComplianceQueryService {
   async getTrends(days: number, now: Date, filters: TrendFilters = {}): Promise<TrendsView> {
     const since = new Date(now.getTime() - days * DAY_MS).toISOString();
     const given = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined && v !== '')) as TrendFilters;
-    if (Object.keys(given).length === 0) return { days, value: await this.deps.summaries.listTrends(since) };
+    if (Object.keys(given).length === 0) return { days, value: await this.unfilteredTrend(since) };
     if (given.tag !== undefined && parseTagFilter(given.tag).key === '') throw new InvalidRequestError('tag must be key or key=value.', 'tag');
     const value: TrendPoint[] = [];
     for (const slices of await this.deps.summaries.listTrendSlices(since)) {
@@ -197,6 +222,46 @@ export class ComplianceQueryService {
       value.push(point);
     }
     return { days, filters: given, value };
+  }
+
+  /**
+   * The unfiltered trend since `since`. Trend points change only when a run finalizes, so the points of
+   * the longest window are read once per latest run (the latest summary, one cached point read, says
+   * which) and every window is a suffix of them, frozen and shared (the HTTP layer serializes it once).
+   */
+  private async unfilteredTrend(since: string): Promise<readonly TrendPoint[]> {
+    const latest = await this.deps.summaries.getLatest();
+    if (latest === undefined) return this.deps.summaries.listTrends(since);
+    const key = `${latest.runId}|${latest.generatedAt}`;
+    let entry = this.trendCache;
+    if (entry === undefined || entry.key !== key || since < entry.since) {
+      const windowStart = new Date(Date.parse(since) - MAX_TREND_DAYS * DAY_MS).toISOString();
+      const fresh: TrendCache = {
+        key,
+        since: windowStart,
+        points: this.deps.summaries.listTrends(windowStart).then((points) => {
+          const frozen = deepFreeze(points);
+          return { points: frozen, rowTimes: frozen.map((p) => new Date(p.generatedAt).toISOString()) };
+        }),
+        suffixes: new Map(),
+      };
+      this.trendCache = entry = fresh;
+      fresh.points.catch(() => {
+        if (this.trendCache === fresh) this.trendCache = undefined;
+      });
+    }
+    const { points, rowTimes } = await entry.points;
+    // The same rows as the range read `RowKey ge since` (row keys start with the ISO time of the point).
+    let start = rowTimes.findIndex((t) => t >= since);
+    if (start < 0) start = points.length;
+    if (start === 0) return points;
+    let suffix = entry.suffixes.get(start);
+    if (suffix === undefined) {
+      suffix = Object.freeze(points.slice(start));
+      if (entry.suffixes.size >= 8) entry.suffixes.clear();
+      entry.suffixes.set(start, suffix);
+    }
+    return suffix;
   }
 
   async listEvaluations(top: number, continuationToken?: string): Promise<Page<EvaluationView>> {

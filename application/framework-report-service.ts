@@ -11,6 +11,7 @@
  * from Azure Policy metadata, read once and cached ({@link RequirementTitles}); a title that cannot be
  * read is null and the report is served all the same.
  */
+import { deepFreeze } from '../domain/deep-freeze.js';
 import { NotFoundError } from '../domain/errors.js';
 import { frameworkReport, frameworkReportToCsv, type ReportCluster, type RequirementReportRow } from '../domain/framework-report.js';
 import { frameworkRequirements, isAutomated, listFrameworks, type Framework, type FrameworkId } from '../domain/frameworks.js';
@@ -100,6 +101,8 @@ export interface FrameworkReportDependencies {
   readonly titles: RequirementTitles;
 }
 
+const NO_TITLES: ReadonlyMap<string, string> = new Map();
+
 /** Page size for reading the clusters of a report. */
 const PAGE = 1000;
 
@@ -111,6 +114,12 @@ export class FrameworkReportService {
 
   /** Unfiltered rows (without titles) per framework of the run in `key`; a failed read is not kept. */
   private unfiltered: { readonly key: string; readonly rows: Promise<ReadonlyMap<FrameworkId, readonly RequirementReportRow[]>> } | undefined;
+
+  /** The last unfiltered view served per framework, with what it was built from. */
+  private readonly unfilteredViews = new Map<
+    FrameworkId,
+    { readonly key: string; readonly rows: readonly RequirementReportRow[]; readonly titles: ReadonlyMap<string, string>; readonly view: FrameworkReportView }
+  >();
 
   constructor(private readonly deps: FrameworkReportDependencies) {}
 
@@ -126,10 +135,18 @@ export class FrameworkReportService {
       const [clusters, titles] = await Promise.all([this.readClusters(filters), this.deps.titles.get()]);
       return { framework, runId: summary.runId, generatedAt: summary.generatedAt, requirements: frameworkReport(framework, clusters, titles) };
     }
-    const [rows, titles] = await Promise.all([this.unfilteredRows(framework, `${summary.runId}|${summary.generatedAt}`), this.deps.titles.get()]);
-    // Titles are applied per request: a metadata read that failed earlier may succeed since.
+    const key = `${summary.runId}|${summary.generatedAt}`;
+    const [rows, titles] = await Promise.all([this.unfilteredRows(framework, key), this.deps.titles.get()]);
+    // Titles are applied per title map: a metadata read that failed earlier may succeed since. The view
+    // is kept per run and title map, frozen, so the HTTP layer serializes it (and hashes its ETag) once.
+    // Every empty map (titles not readable, or none configured) titles the same: one identity for them.
+    const titleSet = titles.size === 0 ? NO_TITLES : titles;
+    const kept = this.unfilteredViews.get(framework);
+    if (kept !== undefined && kept.key === key && kept.rows === rows && kept.titles === titleSet) return kept.view;
     const titled = rows.map((r) => (r.policyMetadataName === null ? r : { ...r, title: titles.get(r.policyMetadataName) ?? null }));
-    return { framework, runId: summary.runId, generatedAt: summary.generatedAt, requirements: titled };
+    const view = deepFreeze({ framework, runId: summary.runId, generatedAt: summary.generatedAt, requirements: titled });
+    this.unfilteredViews.set(framework, { key, rows, titles: titleSet, view });
+    return view;
   }
 
   /** One read of the fleet serves every framework's unfiltered report of the run. */

@@ -123,6 +123,11 @@ export interface ClusterSummaryView {
  */
 export interface ClusterSummaryListing {
   listSummaries(query: ClusterQuery): Promise<Page<ClusterSummaryView>>;
+  /**
+   * A cluster's state as `ClusterStateRepository.get` reads it, deep-frozen and possibly shared with
+   * other callers (within the listing's staleness bound; a write of this process is seen at once).
+   */
+  getShared(subscriptionId: string, resourceGroup: string, name: string): Promise<ClusterState | undefined>;
 }
 
 export interface ClusterQuery {

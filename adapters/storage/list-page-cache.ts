@@ -1,5 +1,6 @@
 /**
- * The process-wide cache of cluster list pages (`TableClusterStateRepository.listSummaries`).
+ * The process-wide cache of cluster list pages (`TableClusterStateRepository.listSummaries`) and of
+ * single cluster reads for the API's detail (`getShared`, {@link SharedReadCache}).
  *
  * Pages are kept in memory (frozen, shared) for `ttlMs` (default 1 s), keyed by the whole query, and
  * concurrent requests for the same page share one read: the emulator (Azurite) answers every Table
@@ -8,6 +9,7 @@
  * after it, so a process reads its own writes at once; another instance's writes show within `ttlMs`.
  */
 import type { ClusterQuery, ClusterSummaryView, Page } from '../../application/ports.js';
+import { deepFreeze } from '../../domain/deep-freeze.js';
 
 /** Default staleness bound across instances. */
 export const DEFAULT_LIST_CACHE_MS = 1000;
@@ -65,5 +67,47 @@ export class ListPageCache {
       if (this.pages.get(key) === entry) this.pages.delete(key);
     });
     return page;
+  }
+}
+
+interface CachedRead<T> {
+  readonly generation: number;
+  readonly expiresAt: number;
+  readonly value: Promise<T>;
+}
+
+/**
+ * Single reads (a cluster's state, for the API's detail) kept like the list pages: deep-frozen and
+ * shared for `ttlMs`, dropped by every cluster write in this process, concurrent readers share one
+ * read, a failed read is not kept. The most recently filled `maxEntries` are kept.
+ */
+export class SharedReadCache<T> {
+  private readonly entries = new Map<string, CachedRead<T>>();
+
+  constructor(
+    /** How long a value is served from memory; 0 turns the cache off. */
+    private readonly ttlMs: number,
+    /** Milliseconds (monotonic); tests pass a fake clock. */
+    private readonly now: () => number,
+    private readonly maxEntries = LIST_CACHE_ENTRIES,
+  ) {}
+
+  get(key: string, read: () => Promise<T>): Promise<T> {
+    if (this.ttlMs <= 0) return read().then(deepFreeze);
+    const now = this.now();
+    const hit = this.entries.get(key);
+    if (hit !== undefined && hit.generation === listGeneration && now < hit.expiresAt) return hit.value;
+    if (hit !== undefined) this.entries.delete(key);
+    const value = read().then(deepFreeze);
+    const entry: CachedRead<T> = { generation: listGeneration, expiresAt: now + this.ttlMs, value };
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done !== true) this.entries.delete(oldest.value);
+    }
+    this.entries.set(key, entry);
+    value.catch(() => {
+      if (this.entries.get(key) === entry) this.entries.delete(key);
+    });
+    return value;
   }
 }

@@ -57,7 +57,7 @@ import {
   type IndexFields,
 } from './records/cluster-records.js';
 import type { StoredRecordReader } from './records/stored-record-reader.js';
-import { DEFAULT_LIST_CACHE_MS, ListPageCache, invalidateListPages } from './list-page-cache.js';
+import { DEFAULT_LIST_CACHE_MS, ListPageCache, SharedReadCache, invalidateListPages } from './list-page-cache.js';
 
 export { fitEvaluation, fitTags, MAX_TAG_CHUNKS } from './cluster-entity-fitting.js';
 export { DEFAULT_LIST_CACHE_MS } from './list-page-cache.js';
@@ -114,7 +114,7 @@ function indexPartitionFor(query: ClusterQuery): string | undefined {
 }
 
 export interface TableClusterStateRepositoryOptions {
-  /** How long a `listSummaries` page is served from memory; 0 turns the cache off. */
+  /** How long a `listSummaries` page (and a `getShared` state) is served from memory; 0 turns the caches off. */
   readonly listCacheMs?: number;
   /** Milliseconds (monotonic); tests pass a fake clock. */
   readonly now?: () => number;
@@ -128,12 +128,14 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
   private readonly records: StoredRecordReader;
   private readonly maxRowsExamined: number | undefined;
   private readonly listPages: ListPageCache;
+  private readonly sharedStates: SharedReadCache<ClusterState | undefined>;
 
   constructor(store: TableStore, options: TableClusterStateRepositoryOptions = {}) {
     this.table = store.client('clusters');
     this.index = store.client('clusterIndex');
     this.records = store.records;
     this.listPages = new ListPageCache(options.listCacheMs ?? DEFAULT_LIST_CACHE_MS, options.now ?? (() => performance.now()));
+    this.sharedStates = new SharedReadCache(options.listCacheMs ?? DEFAULT_LIST_CACHE_MS, options.now ?? (() => performance.now()));
     this.maxRowsExamined = options.maxRowsExamined;
   }
 
@@ -191,6 +193,17 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
   async get(subscriptionId: string, resourceGroup: string, name: string): Promise<ClusterState | undefined> {
     const e = await getEntityOrUndefined(this.table, clusterPartition(subscriptionId), clusterRow(resourceGroup, name));
     return e === undefined ? undefined : this.records.one(clusterStateCodec, e);
+  }
+
+  /**
+   * {@link get} for the API's detail: the state is deep-frozen and shared between callers (so the HTTP
+   * layer serializes it once), kept like the list pages (`listCacheMs`, dropped by any cluster write in
+   * this process), so repeated reads of a cluster do not re-read, re-parse and re-validate its evidence.
+   */
+  getShared(subscriptionId: string, resourceGroup: string, name: string): Promise<ClusterState | undefined> {
+    const partitionKey = clusterPartition(subscriptionId);
+    const rowKey = clusterRow(resourceGroup, name);
+    return this.sharedStates.get(`${partitionKey}\n${rowKey}`, () => this.get(subscriptionId, resourceGroup, name));
   }
 
   /** Unreadable states (reported) are left out: the collector then rewrites them from ARM. */

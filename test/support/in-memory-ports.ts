@@ -66,6 +66,9 @@ export class InMemoryClusterStateRepository implements ClusterStateRepository, C
   async get(sub: string, rg: string, name: string): Promise<ClusterState | undefined> {
     return this.states.get(this.key(sub, rg, name));
   }
+  async getShared(sub: string, rg: string, name: string): Promise<ClusterState | undefined> {
+    return this.get(sub, rg, name);
+  }
   async list(q: ClusterQuery): Promise<Page<ClusterState>> {
     const all = [...this.states.values()]
       .filter((s) => q.subscriptionId === undefined || s.subscriptionId.toLowerCase() === q.subscriptionId.toLowerCase())

@@ -126,6 +126,27 @@ describe('TableClusterStateRepository.listSummaries', () => {
     expect(third).not.toBe(second);
     expect(third).toEqual(second);
   });
+
+  it('shares a frozen cluster state for the detail within the bound and drops it on a write in this process', async () => {
+    const prefix = uniquePrefix();
+    let now = 0;
+    const reader = new TableClusterStateRepository(await open(prefix), { now: () => now, listCacheMs: 1000 });
+    const writer = new TableClusterStateRepository(await open(prefix));
+    const stored = clusterState(SUB_A, 'rg1', 'a1');
+    await writer.upsertMany([stored]);
+    const first = await reader.getShared(SUB_A, 'RG1', 'a1');
+    expect(first).toEqual(await reader.get(SUB_A, 'rg1', 'a1'));
+    expect(Object.isFrozen(first?.evaluation.controls[0])).toBe(true);
+    expect(await reader.getShared(SUB_A, 'rg1', 'a1')).toBe(first);
+    await writer.upsertMany([{ ...stored, lastSeenAt: '2030-01-01T00:00:00.000Z' }]);
+    const second = await reader.getShared(SUB_A, 'rg1', 'a1');
+    expect(second?.lastSeenAt).toBe('2030-01-01T00:00:00.000Z');
+    now += 1001;
+    const third = await reader.getShared(SUB_A, 'rg1', 'a1');
+    expect(third).not.toBe(second);
+    expect(third).toEqual(second);
+    expect(await reader.getShared(SUB_A, 'rg1', 'missing')).toBeUndefined();
+  });
 });
 
 describe('verified token cache', () => {

@@ -30,7 +30,7 @@ import type { QueueDelivery } from './queue-delivery.js';
 import type { RunControlPlaneSource, RunControlPlaneView } from './control-plane-watch-service.js';
 import type { EvidenceRecorder } from './evidence-recorder.js';
 import { buildClusterEvidence, type ClusterEvidenceRecord } from '../domain/evidence-record.js';
-import { errorText, everySubscriptionHasOutcome, toClusterState, type EvaluationSettings } from './evaluation-run.js';
+import { errorText, toClusterState, type EvaluationSettings } from './evaluation-run.js';
 import { mapLimited, yieldToEventLoop } from './worker-pool.js';
 import { silentLogger, type Logger } from './logger.js';
 
@@ -142,7 +142,7 @@ export class SubscriptionCollector {
       const recorded = await runs.getSubscriptionOutcome(message.runId, message.subscriptionId);
       if (recorded?.ok === true) {
         this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} failed on the last attempt after an earlier one recorded it; kept: ${text}`);
-        const runComplete = await this.finalizeIfComplete(message.runId);
+        const runComplete = await this.finalizeIfComplete(message.runId, message.subscriptionId);
         return { kind: 'collected', clusters: recorded.clusters, clustersIncomplete: recorded.clustersIncomplete ?? 0, eventsNotPublished: recorded.eventsNotPublished ?? 0, runComplete };
       }
       const when = permanent === undefined ? 'on the last attempt' : `permanently (${permanent.code}) on attempt ${attempt}, not retried`;
@@ -151,7 +151,7 @@ export class SubscriptionCollector {
       const code = permanent?.code ?? armFailureOf(error)?.code;
       const outcome = { ok: false as const, error: text, ...(code !== undefined ? { code } : {}), ...(permanent?.hint !== undefined ? { hint: permanent.hint } : {}) };
       await runs.recordSubscriptionOutcome(message.runId, message.subscriptionId, outcome, clock.now().toISOString());
-      const runComplete = await this.finalizeIfComplete(message.runId);
+      const runComplete = await this.finalizeIfComplete(message.runId, message.subscriptionId);
       return { kind: 'failed', error: text, staleClusters, runComplete };
     }
     const { evaluated, incomplete, events } = collected;
@@ -192,7 +192,7 @@ export class SubscriptionCollector {
       { ok: true, clusters: evaluated, clustersIncomplete: incomplete, eventsNotPublished },
       clock.now().toISOString(),
     );
-    const runComplete = await this.finalizeIfComplete(message.runId);
+    const runComplete = await this.finalizeIfComplete(message.runId, message.subscriptionId);
     return { kind: 'collected', clusters: evaluated, clustersIncomplete: incomplete, eventsNotPublished, runComplete };
   }
 
@@ -227,20 +227,26 @@ export class SubscriptionCollector {
     if (run === undefined) return { kind: 'skipped', reason: `run ${message.runId} does not exist` };
     if (run.completedAt !== undefined) return { kind: 'skipped', reason: `run ${message.runId} is already complete` };
     const existing = await runs.getSubscriptionOutcome(message.runId, message.subscriptionId);
-    if (existing?.ok === true) return { kind: 'already-recorded', ok: true, runComplete: await this.finalizeIfComplete(message.runId) };
+    if (existing?.ok === true) return { kind: 'already-recorded', ok: true, runComplete: await this.finalizeIfComplete(message.runId, message.subscriptionId) };
     // Also when a failure is recorded: the delivery may have failed while marking the clusters stale.
     const staleClusters = await clusters.markStale(message.subscriptionId, { lastSeenNoLaterThan: message.runStartedAt });
     const error = `${reason} (${QUEUES.collectSubscriptionPoison})`;
     const recorded = existing === undefined && (await runs.recordSubscriptionOutcomeIfAbsent(message.runId, message.subscriptionId, { ok: false, error }, clock.now().toISOString()));
-    const runComplete = await this.finalizeIfComplete(message.runId);
+    const runComplete = await this.finalizeIfComplete(message.runId, message.subscriptionId);
     this.log.warn(`run ${message.runId}: subscription ${message.subscriptionId} poisoned: ${recorded ? 'recorded as failed' : 'outcome already recorded'}; ${staleClusters} cluster(s) marked stale`);
     return recorded ? { kind: 'failed', error, staleClusters, runComplete } : { kind: 'already-recorded', ok: false, runComplete };
   }
 
-  private async finalizeIfComplete(runId: string): Promise<boolean> {
-    const run = await this.deps.runs.refresh(runId, this.deps.clock.now().toISOString());
+  /**
+   * Counts the subscription's recorded outcome, then reads the run's outcome count, not its outcomes:
+   * a few rows per collect whatever the run's size (reading every outcome after every collect made
+   * runs quadratic in their subscriptions). The run's counts and failures are aggregated once, by finalize.
+   */
+  private async finalizeIfComplete(runId: string, subscriptionId: string): Promise<boolean> {
+    const run = await this.deps.runs.get(runId);
     if (run === undefined) return false;
-    const complete = everySubscriptionHasOutcome(run);
+    await this.deps.runs.countSubscriptionOutcome(runId, subscriptionId);
+    const complete = (await this.deps.runs.countSubscriptionOutcomes(runId)) >= run.subscriptionsTotal;
     // Two collectors finishing together may both see completion: finalize is idempotent.
     if (complete) await this.deps.finalizeQueue.send({ kind: 'finalize-run', runId });
     return complete;

@@ -175,6 +175,17 @@ export interface EvaluationRunRepository extends RunRepository {
   /** The (lower-cased) subscriptions of the run with a recorded outcome. */
   subscriptionsWithOutcome(runId: string): Promise<string[]>;
   /**
+   * Counts the subscription's recorded outcome towards {@link countSubscriptionOutcomes}. Idempotent:
+   * a subscription counts once however often it is recorded, counted or redelivered. Call after
+   * recording; a crash in between is healed by the redelivery, which records and counts again.
+   */
+  countSubscriptionOutcome(runId: string, subscriptionId: string): Promise<void>;
+  /**
+   * How many subscriptions of the run have a counted outcome, at a cost that does not grow with the
+   * run (collectors ask after every outcome; reading every outcome each time made a run quadratic).
+   */
+  countSubscriptionOutcomes(runId: string): Promise<number>;
+  /**
    * Runs still `queued` or `running` created at or before `createdNoLaterThan` (the overdue-run sweep),
    * oldest first. Reads only runs older than the cutoff.
    */

@@ -8,6 +8,12 @@
  * and a redelivered outcome overwrites its own row. The run record is updated with ETag optimistic
  * concurrency so a slow collector's refresh can never overwrite a newer (final) status.
  *
+ * Partition `outcome-counts|<runId>` holds a few counter shards, each listing the outcome rows it has
+ * counted (so counting is idempotent): after recording its outcome a collector adds it to its shard
+ * (ETag) and reads the shards' counts, instead of every outcome (which made a run's reads grow with
+ * the square of its subscriptions). Sharding keeps concurrent collectors from contending on one row;
+ * a separate partition keeps the shards out of every reader of the outcomes, older releases included.
+ *
  * Counts (subscriptions, clusters evaluated and incomplete, events not published) are always
  * recomputed from the outcome rows; run-level notes (subscriptions not discovered, `evaluation.completed`
  * not published, run-level failures with subscription `*`) live on the run record and survive refreshes.
@@ -17,14 +23,29 @@ import { odata } from '@azure/data-tables';
 import { ConflictError } from '../../domain/errors.js';
 import type { EvaluationRun, EvaluationRunRepository, Page, RunRefreshOptions, SubscriptionFailure, SubscriptionOutcome } from '../../application/ports.js';
 import { escapeKey, invertedTime, unescapeKey } from './table-keys.js';
-import { decodeContinuation, encodeContinuation, getEntityOrUndefined, isStatus, readAll, readPage, reqStr, type TableStore } from './table-store.js';
-import { MAX_ERROR_CHARS, RUN_LEVEL, outcomeCodec, runCodec } from './records/run-records.js';
+import { decodeContinuation, encodeContinuation, getEntityOrUndefined, isStatus, num, readAll, readPage, reqStr, type TableStore } from './table-store.js';
+import { MAX_ERROR_CHARS, RUN_LEVEL, outcomeCodec, outcomeCountCodec, runCodec } from './records/run-records.js';
 import type { StoredRecordReader } from './records/stored-record-reader.js';
 
 const RUNS_PARTITION = 'runs';
 const idRow = (runId: string): string => `id|${escapeKey(runId)}`;
 const timeRow = (run: Pick<EvaluationRun, 'id' | 'createdAt'>): string => `t|${invertedTime(run.createdAt)}|${escapeKey(run.id)}`;
 const outcomePartition = (runId: string): string => `outcomes|${escapeKey(runId)}`;
+
+const countPartition = (runId: string): string => `outcome-counts|${escapeKey(runId)}`;
+/**
+ * Enough that the collectors running at once rarely share a shard, few enough to read at once; each
+ * shard lists ~40 characters per subscription, so a run of 50,000 subscriptions still fits.
+ */
+const COUNTER_SHARDS = 64;
+const counterRow = (shard: number): string => String(shard).padStart(2, '0');
+
+/** The counter shard of an outcome row key (a stable string hash: every delivery picks the same one). */
+function shardOf(rowKey: string): number {
+  let h = 0;
+  for (let i = 0; i < rowKey.length; i += 1) h = (Math.imul(h, 31) + rowKey.charCodeAt(i)) | 0;
+  return (h >>> 0) % COUNTER_SHARDS;
+}
 
 const MAX_REFRESH_ATTEMPTS = 20;
 const REFRESH_BACKOFF_MS = 25;
@@ -114,6 +135,32 @@ export class TableRunRepository implements EvaluationRunRepository {
     }
   }
 
+  async countSubscriptionOutcome(runId: string, subscriptionId: string): Promise<void> {
+    const member = escapeKey(subscriptionId.toLowerCase());
+    const partitionKey = countPartition(runId);
+    const rowKey = counterRow(shardOf(member));
+    for (let attempt = 1; ; attempt += 1) {
+      const entity = await getEntityOrUndefined(this.table, partitionKey, rowKey);
+      const members = entity === undefined ? [] : this.records.one(outcomeCountCodec, entity).members;
+      if (members.includes(member)) return;
+      const props = outcomeCountCodec.encode({ members: [...members, member] });
+      try {
+        if (entity === undefined) await this.table.createEntity({ partitionKey, rowKey, ...props });
+        else await this.table.updateEntity({ partitionKey, rowKey, ...props }, 'Replace', { etag: reqStr(entity, 'etag') });
+        return;
+      } catch (error) {
+        // 409: the shard was created meanwhile; 412: it changed. Read it again.
+        if (!(isStatus(error, 409) || isStatus(error, 412)) || attempt >= MAX_REFRESH_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * REFRESH_BACKOFF_MS * attempt));
+      }
+    }
+  }
+
+  async countSubscriptionOutcomes(runId: string): Promise<number> {
+    const shards = await readAll(this.table, odata`PartitionKey eq ${countPartition(runId)}`, ['PartitionKey', 'RowKey', 'count']);
+    return shards.reduce((sum, row) => sum + num(row, 'count'), 0);
+  }
+
   async getSubscriptionOutcome(runId: string, subscriptionId: string): Promise<SubscriptionOutcome | undefined> {
     const o = await getEntityOrUndefined(this.table, outcomePartition(runId), escapeKey(subscriptionId.toLowerCase()));
     return o === undefined ? undefined : (this.records.check(outcomeCodec, o) ?? unreadableOutcome(o)).outcome;
@@ -198,4 +245,4 @@ export class TableRunRepository implements EvaluationRunRepository {
 }
 
 /** Exposed for tests and the data-model document. */
-export const runKeys = { partition: RUNS_PARTITION, idRow, timeRow, outcomePartition };
+export const runKeys = { partition: RUNS_PARTITION, idRow, timeRow, outcomePartition, countPartition, counterRow, counterShards: COUNTER_SHARDS };

@@ -291,6 +291,15 @@ export const RECORD_SAMPLES: readonly RecordSample[] = [
     }),
   },
   {
+    kind: 'run-outcome-count',
+    write: async (r) => {
+      await r.runs.countSubscriptionOutcome(run.id, SAMPLE_SUB);
+      await r.runs.countSubscriptionOutcome(run.id, '00000000-0000-0000-0000-0000000000bb');
+      await r.runs.countSubscriptionOutcome(run.id, SAMPLE_SUB);
+    },
+    read: async (r) => ({ count: await r.runs.countSubscriptionOutcomes(run.id) }),
+  },
+  {
     kind: 'cluster-state',
     write: (r) => r.clusters.upsertMany([clusterState]),
     read: async (r) => ({

@@ -197,3 +197,22 @@ export const outcomeCodec = defineRecordCodec<StoredOutcome>({
     }),
   },
 });
+
+/**
+ * One counter shard of a run's outcomes (partition `outcome-counts|<runId>`): the outcome row keys it
+ * has counted. Membership makes counting idempotent (a redelivered outcome is counted once); `count`
+ * is written beside it so the completion check can read counts alone.
+ */
+export interface StoredOutcomeCount {
+  readonly members: readonly string[];
+}
+
+export const outcomeCountCodec = defineRecordCodec<StoredOutcomeCount>({
+  kind: 'run-outcome-count',
+  version: 1,
+  schema: { type: 'object', required: ['members'], properties: { members: { type: 'array', items: text } } },
+  encode: ({ members }) => ({ count: members.length, ...writeChunks('members', JSON.stringify(members)) }),
+  readers: {
+    1: (e: StoredEntity) => ({ members: chunkedJsonProp(e, 'members') }),
+  },
+});

@@ -11,7 +11,7 @@ import { remediationCodec } from './remediation-records.js';
 import { summaryCodec, trendSlicesCodec } from './summary-records.js';
 import { deliveryCodec, webhookCodec } from './webhook-records.js';
 import { exceptionCodec } from './exception-records.js';
-import { outcomeCodec, runCodec } from './run-records.js';
+import { outcomeCodec, outcomeCountCodec, runCodec } from './run-records.js';
 import { rolloutCodec } from './rollout-records.js';
 import { inboundClaimCodec } from './inbound-claim-records.js';
 import { serviceNowWatermarkCodec } from './servicenow-watermark-records.js';
@@ -19,6 +19,7 @@ import { serviceNowWatermarkCodec } from './servicenow-watermark-records.js';
 export const STORED_RECORD_CODECS: readonly { readonly kind: string; readonly version: number }[] = [
   runCodec,
   outcomeCodec,
+  outcomeCountCodec,
   // Its fixture holds the cluster's `clusterindex` rows too (`cluster-index` kind, same version).
   clusterStateCodec,
   historyCodec,

@@ -246,10 +246,25 @@ export class SubscriptionCollector {
     const run = await this.deps.runs.get(runId);
     if (run === undefined) return false;
     await this.deps.runs.countSubscriptionOutcome(runId, subscriptionId);
-    const complete = (await this.deps.runs.countSubscriptionOutcomes(runId)) >= run.subscriptionsTotal;
+    const counted = await this.deps.runs.countSubscriptionOutcomes(runId);
+    const complete = counted >= run.subscriptionsTotal;
     // Two collectors finishing together may both see completion: finalize is idempotent.
     if (complete) await this.deps.finalizeQueue.send({ kind: 'finalize-run', runId });
+    else if (counted % progressStep(run.subscriptionsTotal) === 0) await this.refreshProgress(runId);
     return complete;
+  }
+
+  /**
+   * The run record's counts (succeeded, failed, clusters, failures) come from a full read of the
+   * outcomes. Doing that after every collect costs O(subscriptions²) reads per run; doing it only at
+   * finalize would leave a running run showing no progress. So it is done at each tenth of the
+   * estate: linear in total, and `GET /evaluations/{id}` moves while the run does. Progress is
+   * informational: a failed refresh does not fail the collect.
+   */
+  private async refreshProgress(runId: string): Promise<void> {
+    await this.deps.runs.refresh(runId, this.deps.clock.now().toISOString()).catch((error: unknown) => {
+      this.log.warn(`run ${runId}: progress not refreshed: ${errorText(error)}`);
+    });
   }
 
   private async collectAndStore(message: CollectSubscriptionMessage): Promise<{ evaluated: number; incomplete: number; events: OutboundEvent[] }> {
@@ -415,3 +430,10 @@ export class SubscriptionCollector {
   }
 
 }
+
+/** Outcomes between two progress refreshes of a running run: a tenth of the estate, at least one. */
+export function progressStep(subscriptionsTotal: number): number {
+  return Math.max(1, Math.ceil(subscriptionsTotal / PROGRESS_REFRESHES));
+}
+
+const PROGRESS_REFRESHES = 10;

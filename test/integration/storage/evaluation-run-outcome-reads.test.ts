@@ -15,6 +15,7 @@ import { TableHistoryRepository } from '../../../adapters/storage/table-history-
 import { TableSummaryRepository } from '../../../adapters/storage/table-summary-repository.js';
 import { TableExceptionRepository } from '../../../adapters/storage/table-exception-repository.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
+import { progressStep } from '../../../application/evaluation-subscription-collector.js';
 import { evaluationServices } from '../../support/evaluation-services.js';
 import type { CollectSubscriptionMessage, FinalizeRunMessage } from '../../../application/messages.js';
 import type { EvaluationRun } from '../../../application/ports.js';
@@ -94,12 +95,21 @@ it('reads no outcome row per collect however many are recorded, and enqueues fin
   await deliver(messages[5]!);
   expect(await runs.countSubscriptionOutcomes(run.id)).toBe(subscriptions - 1);
   expect(finalize.drain()).toEqual([]);
+  // The running run shows progress as of its last tenth.
+  const running = await runs.get(run.id);
+  expect(running?.status).toBe('running');
+  expect(running?.subscriptionsSucceeded).toBe(Math.floor((subscriptions - 1) / progressStep(subscriptions)) * progressStep(subscriptions));
   await deliver(messages[messages.length - 1]!);
   expect(finalize.drain()).toEqual([{ kind: 'finalize-run', runId: run.id }]);
 
-  // Under the old refresh, collect k read k outcome rows (over 400 in this run); now none, and at
-  // most its own counter shard plus each shard's count once.
-  expect(perCollect.map((r) => r.outcomes)).toEqual(perCollect.map(() => 0));
+  // Under the old refresh, collect k read k outcome rows (over 400 in this run); now only the
+  // collects that reach a tenth of the estate read them (progress for a running run), the others
+  // none, and each at most its own counter shard plus each shard's count once.
+  const step = progressStep(subscriptions);
+  const reading = perCollect.filter((r) => r.outcomes > 0);
+  expect(reading.length).toBeGreaterThan(0);
+  expect(reading.length).toBeLessThanOrEqual(Math.ceil(subscriptions / step));
+  expect(perCollect.reduce((n, r) => n + r.outcomes, 0)).toBeLessThanOrEqual(Math.ceil(subscriptions / step) * subscriptions);
   for (const r of perCollect) expect(r.counters).toBeLessThanOrEqual(runKeys.counterShards + 1);
 
   // Finalize aggregates every outcome once.

@@ -7,6 +7,7 @@
  */
 import type { ClusterEvaluation, ControlStatus } from '../domain/model.js';
 import type { RunScope } from '../domain/evaluation-scope.js';
+import type { FilteredTrendPoint } from '../domain/trend-slices.js';
 import type { ClusterSummaryView } from './ports.js';
 
 export type RunTrigger = 'timer' | 'on-demand';
@@ -112,15 +113,8 @@ export interface AuditRecord {
   readonly detail?: string | undefined;
 }
 
-export interface TrendPoint {
-  readonly runId: string;
-  readonly generatedAt: string;
-  readonly averageScore: number;
-  readonly clusters: number;
-  readonly noncompliant: number;
-  /** Failing-cluster count per control id. */
-  readonly failingByControl: Readonly<Record<string, number>>;
-}
+/** One run's fleet figures; a filtered trend point has the same shape over the matching clusters. */
+export type TrendPoint = FilteredTrendPoint;
 
 /** One ARM remediation task of a request, as stored (its progress is read from ARM, never stored). */
 export interface RemediationTaskRecord {

@@ -62,6 +62,7 @@ export interface FilteredTrendPoint {
   readonly averageScore: number;
   readonly clusters: number;
   readonly noncompliant: number;
+  /** Failing-cluster count per control id. */
   readonly failingByControl: Readonly<Record<string, number>>;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { ClusterHistoryView, ClusterView, ControlView, EvaluationView, RemediationView, TrendsView } from '../../application/api-views.js';
 import type { ControlMatrixView, MatrixClusterView } from '../../application/control-matrix-service.js';
+import type { ExceptionView } from '../../application/exception-service.js';
 import type { FrameworkReportView, FrameworkView } from '../../application/framework-report-service.js';
 import type { ClusterSummaryView, TrendPoint as StoredTrendPoint } from '../../application/ports.js';
 import type { MatrixGroup as DomainMatrixGroup } from '../../domain/control-matrix.js';
@@ -72,17 +73,8 @@ export interface ControlPlaneWatchReport {
   }[];
 }
 
-export interface ExceptionRecord {
-  readonly id: string;
-  readonly controlId: string;
-  readonly scope: string;
-  readonly justification: string;
-  readonly ticket: string;
-  readonly createdBy: string;
-  readonly createdAt: string;
-  readonly expiresAt: string;
-  readonly status: 'active' | 'expired';
-}
+/** An exception as `GET /api/v1/exceptions` serves it (the service's view, unmapped by the HTTP layer). */
+export type ExceptionRecord = ExceptionView;
 
 
 

@@ -145,12 +145,12 @@ export class ControlPlaneWatchService implements RunControlPlaneSource {
    * and rethrown; so is a store or publish failure (the watermark stays, the next attempt publishes
    * the same events).
    */
-  async watchSubscription(subscriptionId: string, options: { readonly clusters?: readonly WatchedCluster[] | undefined } = {}): Promise<WatchOutcome> {
+  async watchSubscription(subscriptionId: string, options: { readonly clusters?: readonly WatchedCluster[] | undefined; readonly lookbackFrom?: Date | undefined } = {}): Promise<WatchOutcome> {
     const { events, settings, clock } = this.deps;
     const sub = subscriptionId.toLowerCase();
     const now = clock.now();
     const previous = await events.getWatchState(sub);
-    const window = nextReadWindow(previous?.coverage, now, settings.lookbackDays);
+    const window = nextReadWindow(previous?.coverage, now, settings.lookbackDays, options.lookbackFrom);
     let entries;
     try {
       entries = await this.deps.activityLog.list(sub, window.from, window.to);
@@ -263,7 +263,9 @@ export class ControlPlaneWatchService implements RunControlPlaneSource {
   async forRun(subscriptionId: string, clusters: readonly WatchedCluster[], runStartedAt: Date): Promise<RunControlPlaneView> {
     let error: string | undefined;
     try {
-      await this.watchSubscription(subscriptionId, { clusters });
+      // The lookback is counted from the run start, so a subscription collected minutes into the run
+      // still reads back to what the run needs.
+      await this.watchSubscription(subscriptionId, { clusters, lookbackFrom: runStartedAt });
     } catch (e) {
       error = errorText(e);
     }

@@ -290,10 +290,15 @@ export interface WatchCoverage {
  * The range of the next read of a subscription: from the watermark minus the ingestion overlap, or
  * from `lookbackDays` back when the coverage does not reach that far (a first read, a raised lookback),
  * clamped to the service's 90 days (a minute inside it, so a slow request is not refused).
+ *
+ * `lookbackFrom` (default `now`) is the instant the lookback is counted back from. A run's collect
+ * passes the run start: a large estate collects subscriptions for minutes after the run started, and a
+ * first read counted back from its own `now` would start after the run's lookback window and never
+ * cover it (see {@link coversLookback}).
  */
-export function nextReadWindow(coverage: WatchCoverage | undefined, now: Date, lookbackDays: number): { from: Date; to: Date } {
+export function nextReadWindow(coverage: WatchCoverage | undefined, now: Date, lookbackDays: number, lookbackFrom: Date = now): { from: Date; to: Date } {
   const oldest = now.getTime() - ACTIVITY_LOG_MAX_DAYS * DAY_MS + 60_000;
-  const wantedFrom = now.getTime() - lookbackDays * DAY_MS;
+  const wantedFrom = Math.min(now.getTime(), lookbackFrom.getTime()) - lookbackDays * DAY_MS;
   let from: number;
   if (coverage === undefined || Date.parse(coverage.from) > wantedFrom || Date.parse(coverage.to) < wantedFrom) {
     from = wantedFrom;

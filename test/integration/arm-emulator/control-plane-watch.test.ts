@@ -252,6 +252,15 @@ describe('the watch', () => {
     emulator.faults.healSubscription(RETAIL);
   });
 
+  it("a subscription collected minutes after the run started (first read) still covers the run's lookback", async () => {
+    const watch = service();
+    now = new Date(START.getTime() + 25 * 60_000);
+    const view = await watch.forRun(RETAIL, retailClusters(), START);
+    expect(view.error).toBeUndefined();
+    expect(view.breakGlass?.get(STORE_AMS.toLowerCase())).toEqual([expect.objectContaining({ caller: 'oncall-admin@contoso.example', status: 'Succeeded' })]);
+    expect((await repo.getWatchState(RETAIL))?.coverage?.from).toBe(new Date(START.getTime() - 30 * DAY_MS).toISOString());
+  });
+
   it('a refused read records the ARM code and the hint; a poisoned message names it, unless a later read succeeded', async () => {
     const watch = service();
     const requestedAt = START.toISOString();

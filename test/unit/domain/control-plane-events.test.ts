@@ -155,6 +155,19 @@ describe('read windows and coverage', () => {
     expect(coversLookback(second, NOW, 31)).toBe(false);
     expect(coversLookback(undefined, NOW, 30)).toBe(false);
   });
+
+  it("a run's first read made minutes after the run started still covers the run's lookback (counted from the run start)", () => {
+    const runStart = NOW;
+    const collectedAt = new Date(NOW.getTime() + 20 * 60_000);
+    // Counted back from the read's own time, the window starts 20 minutes too late for the run.
+    expect(coversLookback(extendCoverage(undefined, nextReadWindow(undefined, collectedAt, 30)), runStart, 30)).toBe(false);
+    const window = nextReadWindow(undefined, collectedAt, 30, runStart);
+    expect(window).toEqual({ from: new Date(runStart.getTime() - 30 * DAY), to: collectedAt });
+    expect(coversLookback(extendCoverage(undefined, window), runStart, 30)).toBe(true);
+    // An anchor later than the read changes nothing; the 90-day clamp still applies.
+    expect(nextReadWindow(undefined, NOW, 30, collectedAt).from.getTime()).toBe(NOW.getTime() - 30 * DAY);
+    expect(nextReadWindow(undefined, collectedAt, 365, runStart).from.getTime()).toBe(collectedAt.getTime() - 90 * DAY + 60_000);
+  });
 });
 
 describe('ARC-TD-04 evaluateBreakGlass', () => {

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { servePartitionQueriesFromIndex } from './azurite-partition-queries.js';
 
 const require = createRequire(import.meta.url);
 
@@ -74,6 +75,8 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     new TableConfiguration(host, port, 0, at('__azurite_db_table__.json'), false, false, undefined, undefined,
       false, true, '', '', '', undefined, false, inMemory);
 
+  // Single-partition queries read the partition, as Azure Table Storage does (see the module).
+  servePartitionQueriesFromIndex();
   const blob = new BlobServer(blobConfig(options.blobPort ?? 0));
   let queue = new QueueServer(queueConfig(options.queuePort ?? 0));
   const table = new TableServer(tableConfig(options.tablePort ?? 0));

@@ -3,7 +3,7 @@
  * fleet, in its own process. Answers `stats` with the request accounting and the budget inputs.
  */
 import { startArmEmulator } from '../../local/arm-emulator/index.js';
-import { derivePolicyStates, generateFleet } from '../../local/arm-emulator/fleet/index.js';
+import { clustersInSubscription, derivePolicyStates, generateFleet } from '../../local/arm-emulator/fleet/index.js';
 import { isRecord, serveParent } from './ipc.js';
 
 const scale = JSON.parse(process.env['BENCH_FLEET'] ?? '{}') as unknown;
@@ -34,7 +34,7 @@ serveParent(
       }
       const subscriptions = fleet.subscriptions.map((s) => {
         const id = s.subscriptionId.toLowerCase();
-        const clusters = fleet.clusters.filter((c) => c.resource.id.toLowerCase().startsWith(`/subscriptions/${id}/`)).length;
+        const clusters = clustersInSubscription(fleet, id).length;
         const states = derivePolicyStates(fleet, s.subscriptionId, now).filter((r) => String(r['resourceType'] ?? '').toLowerCase().replace(/^\//, '') === 'microsoft.kubernetes/connectedclusters').length;
         const policyPages = Math.max(1, Math.ceil(states / POLICY_STATE_PAGE));
         return { subscriptionId: id, clusters, policyStates: states, requests: perSubscription.get(id) ?? 0, budget: 3 + clusters * 2 + policyPages };

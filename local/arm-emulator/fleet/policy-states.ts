@@ -33,7 +33,7 @@ import type { ArmResource, FleetCluster, FleetModel, PolicySetMember } from '../
 import { CONNECTED_CLUSTER_TYPE } from './arm-resources.js';
 import { BUILTIN_INITIATIVES } from './builtin-initiatives.js';
 import { BUILTIN_DEFINITIONS } from './policy-catalog.js';
-import { clustersInSubscription } from './fleet-queries.js';
+import { clustersInSubscription, policyAssignmentsReaching } from './fleet-queries.js';
 
 export interface DerivePolicyStatesOptions {
   /** Include `components` on NonCompliant states (as `$expand=components` does). Default true. */
@@ -283,7 +283,7 @@ export function derivePolicyStates(
   const clusters = clustersInSubscription(fleet, subscriptionId);
   if (clusters.length === 0) return [];
   // Only assignments that can reach this subscription (its own, or tenant-wide management groups).
-  const assignments = fleet.policyAssignments
+  const assignments = policyAssignmentsReaching(fleet.policyAssignments, subscriptionId)
     .filter((a) => {
       const scope = scopeOfExtensionResource(a.id).toLowerCase();
       return isUnderScope(subLower, scope) || scope.startsWith(`${subLower}/`);

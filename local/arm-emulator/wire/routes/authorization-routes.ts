@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ArmResource } from '../../fleet-model.js';
 import { armError, isRecord, notFound, sameId, slicePage, type ArmRequestContext, type ArmResult, type ArmRoute } from '../arm-http.js';
 import type { EmulatorState } from '../../server/emulator-state.js';
+import { policyAssignmentsReaching } from '../../fleet/fleet-queries.js';
 
 const ASSIGNMENT_TYPE = 'Microsoft.Authorization/policyAssignments';
 
@@ -43,10 +44,12 @@ function parseAssignmentFilter(raw: string | null, listScope: string): Assignmen
   return armError(400, 'InvalidFilterInQueryString', `Invalid $filter '${f}'. Valid values are 'atScope()', 'atExactScope()' and 'policyDefinitionId eq '{value}''.`);
 }
 
-function listAssignments(state: EmulatorState, ctx: ArmRequestContext, listScope: string): ArmResult {
+function listAssignments(state: EmulatorState, ctx: ArmRequestContext, subscriptionId: string, listScope: string): ArmResult {
   const filter = parseAssignmentFilter(ctx.url.searchParams.get('$filter'), listScope);
   if (typeof filter !== 'function') return filter;
-  const items = state.fleet.policyAssignments.filter((a) => filter(scopeOfPolicyResource(a.id), a));
+  // Every filter is relative to the list scope, which is in this subscription: assignments of other
+  // subscriptions never match, so only this subscription's and the management groups' are tested.
+  const items = policyAssignmentsReaching(state.fleet.policyAssignments, subscriptionId).filter((a) => filter(scopeOfPolicyResource(a.id), a));
   const page = slicePage(items, ctx, state.pageSizes.resources);
   return { status: 200, body: { value: page.items, ...(page.nextLink ? { nextLink: page.nextLink } : {}) } };
 }
@@ -142,13 +145,13 @@ export function authorizationRoutes(state: EmulatorState): ArmRoute[] {
       name: 'policyAssignments.list',
       method: 'GET',
       pattern: /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.Authorization\/policyAssignments\/?$/i,
-      handle: (ctx) => listAssignments(state, ctx, `/subscriptions/${ctx.params[0]}`),
+      handle: (ctx) => listAssignments(state, ctx, ctx.params[0]!, `/subscriptions/${ctx.params[0]}`),
     },
     {
       name: 'policyAssignments.listForResourceGroup',
       method: 'GET',
       pattern: /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Authorization\/policyAssignments\/?$/i,
-      handle: (ctx) => listAssignments(state, ctx, `/subscriptions/${ctx.params[0]}/resourceGroups/${ctx.params[1]}`),
+      handle: (ctx) => listAssignments(state, ctx, ctx.params[0]!, `/subscriptions/${ctx.params[0]}/resourceGroups/${ctx.params[1]}`),
     },
     {
       name: 'policyAssignments.get',

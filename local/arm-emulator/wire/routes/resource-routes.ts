@@ -6,6 +6,7 @@
 import type { ArmResource } from '../../fleet-model.js';
 import { armError, notFound, sameId, slicePage, type ArmRequestContext, type ArmResult, type ArmRoute } from '../arm-http.js';
 import type { EmulatorState } from '../../server/emulator-state.js';
+import { clustersInResourceGroup, clustersInSubscription } from '../../fleet/fleet-queries.js';
 
 const SUB = '/subscriptions/([^/]+)';
 const RG = '/resourceGroups/([^/]+)';
@@ -34,10 +35,6 @@ function subscriptionResource(state: EmulatorState, s: EmulatorState['fleet']['s
     subscriptionPolicies: { locationPlacementId: 'Public_2014-09-01', quotaId: 'PayAsYouGo_2014-09-01', spendingLimit: 'Off' },
   };
 }
-
-const inSubscription = (id: string, sub: string): boolean => id.toLowerCase().startsWith(`/subscriptions/${sub.toLowerCase()}/`);
-const inResourceGroup = (id: string, sub: string, rg: string): boolean =>
-  id.toLowerCase().startsWith(`/subscriptions/${sub.toLowerCase()}/resourcegroups/${rg.toLowerCase()}/`);
 
 function childList(state: EmulatorState, ctx: ArmRequestContext, pick: (c: { extensions: ArmResource[]; fluxConfigurations: ArmResource[] }) => ArmResource[]): ArmResult {
   const [sub, rg, rp, type, name] = ctx.params as [string, string, string, string, string];
@@ -76,14 +73,14 @@ export function resourceRoutes(state: EmulatorState): ArmRoute[] {
       name: 'connectedClusters.listBySubscription',
       method: 'GET',
       pattern: new RegExp(`^${SUB}${CLUSTERS}/?$`, 'i'),
-      handle: (ctx) => list(state, ctx, state.fleet.clusters.filter((c) => inSubscription(c.resource.id, ctx.params[0]!)).map((c) => c.resource)),
+      handle: (ctx) => list(state, ctx, clustersInSubscription(state.fleet, ctx.params[0]!).map((c) => c.resource)),
     },
     {
       name: 'connectedClusters.listByResourceGroup',
       method: 'GET',
       pattern: new RegExp(`^${SUB}${RG}${CLUSTERS}/?$`, 'i'),
       handle: (ctx) =>
-        list(state, ctx, state.fleet.clusters.filter((c) => inResourceGroup(c.resource.id, ctx.params[0]!, ctx.params[1]!)).map((c) => c.resource)),
+        list(state, ctx, clustersInResourceGroup(state.fleet, ctx.params[0]!, ctx.params[1]!).map((c) => c.resource)),
     },
     {
       name: 'connectedClusters.get',

@@ -5,13 +5,17 @@
  * same `infra/scripts/bundle-app.ts`), each in fresh Node processes (`bench/coldstart/cold-process.ts`,
  * bundled with the local runtime and run with plain `node`: no tsx loader in the measured process).
  * The hello-world app is what `npm run package:azure` would build for it: one bundled entry, same options.
+ * A third app, the dependency floor (`bench/coldstart/deps-floor/`), answers the same authenticated
+ * summary request with the same libraries and nothing else (jose, `@azure/data-tables`, HTTP streaming):
+ * `app / floor` is what the app's own code adds to the cold start, `floor / hello` what its dependencies do.
  *
  * Outside the measured processes: Azurite (its own process, a summary stored), the token issuer (JWKS
- * over http, in this process). Samples alternate app, hello, app, hello…; the figures are medians.
+ * over http, in this process). Samples alternate app, hello, floor, app, hello, floor…; the figures are medians.
  *
  * Options: --runs N samples of each (7); --cpu-prof-dir DIR (V8 CPU profiles of the app's samples); --compile-cache also measures both with Node's module compile
  * cache (`NODE_COMPILE_CACHE`, filled by one priming run per app, as a deployment could ship it).
- * The last line printed is one JSON object: `{ appColdMs, helloColdMs, ratio }` (+ the compile-cache
+ * The last line printed is one JSON object: `{ appColdMs, helloColdMs, ratio, depsFloorColdMs,
+ * ratioToDepsFloor }` (+ the compile-cache
  * figures when asked for).
  */
 import { spawn } from 'node:child_process';
@@ -88,6 +92,10 @@ try {
   await bundleApp({ root: helloSource, entries: ['functions/hello.ts'], outdir: join(helloRoot, 'dist', 'functions') });
   writeFileSync(join(helloRoot, 'package.json'), JSON.stringify({ name: 'hello', version: '1.0.0', type: 'module', main: 'dist/functions/*.js' }));
   writeFileSync(join(helloRoot, 'host.json'), JSON.stringify({ version: '2.0' }));
+  const floorRoot = join(work, 'deps-floor');
+  await bundleApp({ root: join(root, 'bench', 'coldstart', 'deps-floor'), entries: ['functions/summary.ts'], outdir: join(floorRoot, 'dist', 'functions') });
+  writeFileSync(join(floorRoot, 'package.json'), JSON.stringify({ name: 'deps-floor', version: '1.0.0', type: 'module', main: 'dist/functions/*.js' }));
+  writeFileSync(join(floorRoot, 'host.json'), JSON.stringify({ version: '2.0' }));
   const coldScript = join(work, 'cold-process.mjs');
   await build({
     entryPoints: [join(root, 'bench', 'coldstart', 'cold-process.ts')],
@@ -121,40 +129,53 @@ try {
     AUTH_JWKS_URI: issuer.jwksUri,
   };
   const helloEnv = { ...common, COLD_APP_ROOT: helloRoot, COLD_PATH: '/api/hello', COLD_FUNCTION: 'hello' };
+  const floorEnv = { ...appEnv, COLD_APP_ROOT: floorRoot, COLD_FUNCTION: 'floorSummary' };
 
-  const measure = async (label: string, extra: Record<string, string>): Promise<{ app: number[]; hello: number[] }> => {
+  const measure = async (label: string, extra: Record<string, string>): Promise<{ app: number[]; hello: number[]; floor: number[] }> => {
     const app: number[] = [];
     const hello: number[] = [];
+    const floor: number[] = [];
     const phases: Sample['phases'][] = [];
-    const cpu = { app: [] as number[], hello: [] as number[] };
+    const cpu = { app: [] as number[], hello: [] as number[], floor: [] as number[] };
     for (let i = 0; i < runs; i += 1) {
       const profile = values['cpu-prof-dir'] !== undefined ? ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', values['cpu-prof-dir']] : [];
       const a = await runChild(coldScript, { ...appEnv, ...extra }, profile);
       if (a.status !== 200) throw new Error(`the app answered ${a.status}`);
       const h = await runChild(coldScript, { ...helloEnv, ...extra });
       if (h.status !== 200) throw new Error(`the hello-world app answered ${h.status}`);
+      const f = await runChild(coldScript, { ...floorEnv, ...extra });
+      if (f.status !== 200 || f.bytes !== a.bytes) throw new Error(`the dependency floor answered ${f.status} with ${f.bytes} bytes (the app: ${a.bytes})`);
+      floor.push(f.ms);
+      cpu.floor.push(f.cpuMs);
       app.push(a.ms);
       phases.push(a.phases);
       hello.push(h.ms);
       cpu.app.push(a.cpuMs);
       cpu.hello.push(h.cpuMs);
-      log(`${label} run ${i + 1}/${runs}: app ${a.ms.toFixed(1)} ms, CPU ${a.cpuMs.toFixed(1)} ms (${a.functions} functions, ${a.bytes} bytes); hello ${h.ms.toFixed(1)} ms, CPU ${h.cpuMs.toFixed(1)} ms`);
+      log(`${label} run ${i + 1}/${runs}: app ${a.ms.toFixed(1)} ms, CPU ${a.cpuMs.toFixed(1)} ms (${a.functions} functions, ${a.bytes} bytes); hello ${h.ms.toFixed(1)} ms, CPU ${h.cpuMs.toFixed(1)} ms; floor ${f.ms.toFixed(1)} ms, CPU ${f.cpuMs.toFixed(1)} ms`);
     }
     log(
       `${label}, app phases (medians): loading the entry files ${median(phases.map((p) => p.loadMs)).toFixed(1)} ms, appStart hooks ${median(phases.map((p) => p.appStartMs)).toFixed(1)} ms, ` +
         `first invocation (composition, token, storage read, response) ${median(phases.map((p) => p.firstInvocationMs)).toFixed(1)} ms`,
     );
-    log(`${label}, CPU time in the timed window (medians): app ${median(cpu.app).toFixed(1)} ms, hello ${median(cpu.hello).toFixed(1)} ms, ratio ${(median(cpu.app) / median(cpu.hello)).toFixed(2)}`);
-    return { app, hello };
+    log(`${label}, CPU time in the timed window (medians): app ${median(cpu.app).toFixed(1)} ms, hello ${median(cpu.hello).toFixed(1)} ms, floor ${median(cpu.floor).toFixed(1)} ms, ratio ${(median(cpu.app) / median(cpu.hello)).toFixed(2)}`);
+    return { app, hello, floor };
   };
 
   // One unmeasured pair first: the page cache holds both packages for every measured sample.
   await runChild(coldScript, appEnv);
   await runChild(coldScript, helloEnv);
+  await runChild(coldScript, floorEnv);
   const plain = await measure('cold', {});
   const spread = (xs: number[]): string => `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)})`;
-  log(`app: ${spread(plain.app)}; hello: ${spread(plain.hello)}`);
-  const result: Record<string, number> = { appColdMs: round(median(plain.app)), helloColdMs: round(median(plain.hello)), ratio: Number((median(plain.app) / median(plain.hello)).toFixed(2)) };
+  log(`app: ${spread(plain.app)}; hello: ${spread(plain.hello)}; dependency floor: ${spread(plain.floor)}`);
+  const result: Record<string, number> = {
+    appColdMs: round(median(plain.app)),
+    helloColdMs: round(median(plain.hello)),
+    ratio: Number((median(plain.app) / median(plain.hello)).toFixed(2)),
+    depsFloorColdMs: round(median(plain.floor)),
+    ratioToDepsFloor: Number((median(plain.app) / median(plain.floor)).toFixed(2)),
+  };
 
   if (values['compile-cache']) {
     const cacheDir = join(work, 'compile-cache');

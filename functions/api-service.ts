@@ -5,11 +5,14 @@
 import type { ApiRuntime } from '../adapters/http/api-runtime.js';
 import { APP_ROLES } from '../adapters/http/app-roles.js';
 import { registerOperations, registerUnmatchedRoute } from '../adapters/http/azure-functions.js';
-import { API_VERSION, DOCS_CSP, DOCS_HTML, OPENAPI_JSON, requireDocsAsset } from '../adapters/http/docs-page.js';
+import { API_VERSION } from '../adapters/http/api-version.js';
 import { defineOperation } from '../adapters/http/operation.js';
 
 const runtime = (): Promise<ApiRuntime> => import('../bootstrap/api-runtime.js').then((m) => m.getApiRuntime());
 const HEALTH_TIMEOUT_MS = 5000;
+// The document and the reference page are loaded by their first request, not by every cold start.
+let docs: Promise<typeof import('../adapters/http/docs-page.js')> | undefined;
+const docsPage = (): Promise<typeof import('../adapters/http/docs-page.js')> => (docs ??= import('../adapters/http/docs-page.js'));
 
 export const getHealth = defineOperation('getHealth', async ({ services, principal }) => {
   const checks = await Promise.all(
@@ -35,15 +38,16 @@ export const getHealth = defineOperation('getHealth', async ({ services, princip
 
 export const getOpenApiDocument = defineOperation('getOpenApiDocument', async () => ({
   status: 200,
-  raw: { contentType: 'application/json; charset=utf-8', body: OPENAPI_JSON, cacheControl: 'public, max-age=300' },
+  raw: { contentType: 'application/json; charset=utf-8', body: (await docsPage()).OPENAPI_JSON, cacheControl: 'public, max-age=300' },
 }));
 
-export const getDocsPage = defineOperation('getDocsPage', async () => ({
-  status: 200,
-  raw: { contentType: 'text/html; charset=utf-8', body: DOCS_HTML, cacheControl: 'no-cache', csp: DOCS_CSP },
-}));
+export const getDocsPage = defineOperation('getDocsPage', async () => {
+  const { DOCS_HTML, DOCS_CSP } = await docsPage();
+  return { status: 200, raw: { contentType: 'text/html; charset=utf-8', body: DOCS_HTML, cacheControl: 'no-cache', csp: DOCS_CSP } };
+});
 
 export const getDocsAssetOperation = defineOperation<{ asset: string }>('getDocsAsset', async ({ params }) => {
+  const { requireDocsAsset, DOCS_CSP } = await docsPage();
   const asset = await requireDocsAsset(params.asset);
   return { status: 200, raw: { contentType: asset.contentType, body: asset.body, cacheControl: 'public, max-age=3600', csp: DOCS_CSP } };
 });

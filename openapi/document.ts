@@ -18,13 +18,14 @@ import { webhookPaths, webhookSchemas, webhookTags } from './webhook-paths.js';
 import { controlPlanePaths, controlPlaneSchemas, controlPlaneTag } from './control-plane-paths.js';
 import { evidencePaths, evidenceSchemas, evidenceTag } from './evidence-paths.js';
 import { controlMatrixPaths, controlMatrixSchemas } from './control-matrix-paths.js';
+import { API_VERSION } from './api-version.js';
 
 /** Vendor extensions the HTTP adapter reads from each operation. */
 export type { OperationExtensions } from './building-blocks.js';
 
 export type ApiDocument = OpenAPIV3_1.Document<OperationExtensions>;
 
-export const API_VERSION = '1.0.0';
+export { API_VERSION };
 export const MAX_TOP = 1000;
 export const DEFAULT_TOP = 100;
 

@@ -7,10 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { NotFoundError } from '../../domain/errors.js';
-import { API_VERSION, document } from '../../openapi/document.js';
-
-/** The API version the document declares (health shows it to readers of compliance data). */
-export { API_VERSION };
+import { document } from '../../openapi/document.js';
 
 /** The OpenAPI document as served at `/api/openapi.json`: serialized once, byte-identical on every request. */
 export const OPENAPI_JSON = JSON.stringify(document);

@@ -18,7 +18,8 @@ import type { Logger } from '../../application/logger.js';
 import { toErrorResponse, type MappedError } from './error-mapping.js';
 import { HttpError } from './http-errors.js';
 import { describeError, redactProperties } from './log-redaction.js';
-import { getDocumentedOperation, getRequestValidators, type DocumentedOperation, type HttpMethod } from './validation.js';
+import { getOperationRoute, type HttpMethod, type OperationRoute } from './operation-routes.js';
+import { loadRequestValidators } from './request-validation.js';
 
 /** A transport-neutral request: the Azure Functions and node:http adapters both produce it. */
 export interface ApiRequest {
@@ -109,7 +110,7 @@ export interface Operation {
   readonly path: string;
   /** Azure Functions route (relative to the `api` route prefix). */
   readonly route: string;
-  readonly spec: DocumentedOperation;
+  readonly spec: OperationRoute;
   handle(request: ApiRequest, runtime: ApiRuntime): Promise<ApiResponse>;
 }
 
@@ -307,7 +308,7 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
   handler: OperationHandler<P, Q, B>,
   options: OperationOptions = {},
 ): Operation {
-  const spec = getDocumentedOperation(operationId);
+  const spec = getOperationRoute(operationId);
   const mutating = spec.method !== 'GET';
   const audited = mutating || options.auditReads === true;
   const signed = options.signedBody;
@@ -328,7 +329,7 @@ export function defineOperation<P = Record<string, unknown>, Q = Record<string, 
           throw new ForbiddenOperationError(`The caller lacks the app role ${spec.requiredRole}.`, spec.requiredRole);
         }
       } else if (spec.optionalAuth) principal = await callerIfAny(request, runtime, requestId, operationId);
-      const validators = getRequestValidators(operationId);
+      const validators = await loadRequestValidators(operationId);
       const params = validators.path(request.params);
       const query = validators.query(url.searchParams);
       let body: unknown;
@@ -422,7 +423,7 @@ function baseHeaders(requestId: string, noStore: boolean): Record<string, string
   return headers;
 }
 
-function render(result: OperationResult, request: ApiRequest, spec: DocumentedOperation, requestId: string, authenticated: boolean): ApiResponse {
+function render(result: OperationResult, request: ApiRequest, spec: OperationRoute, requestId: string, authenticated: boolean): ApiResponse {
   const headers = baseHeaders(requestId, authenticated);
   if (result.headers !== undefined) Object.assign(headers, result.headers);
   let body: string | Uint8Array | StreamedBody | undefined;

@@ -4,6 +4,8 @@
  * parameters as an object schema and the JSON request body. Both the run-time compiler (tsx, tests) and
  * the ahead-of-time one (the deployment bundle) compile exactly these, with the same ajv options.
  */
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { document } from '../../openapi/document.js';
 import type { DocumentedOperation } from './validation.js';
@@ -52,6 +54,17 @@ export function ajvOptions(coerce: boolean): Record<string, unknown> {
     coerceTypes: coerce,
     useDefaults: coerce,
   };
+}
+
+// ajv-formats is CommonJS; under NodeNext its default import is the module object.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
+
+/** An ajv instance with the formats and every component schema added, with the options above. */
+export function newRequestAjv(coerce: boolean): Ajv2020 {
+  const ajv = new Ajv2020(ajvOptions(coerce));
+  addFormats(ajv);
+  ajv.addSchema(componentsSchema());
+  return ajv;
 }
 
 function paramsSchema(params: readonly OpenAPIV3_1.ParameterObject[], where: 'path' | 'query'): JsonObject {

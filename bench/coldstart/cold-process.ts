@@ -90,10 +90,14 @@ if (workerHttpUri === undefined) {
   // trigger metadata) and, at the same time, the request forwarded to the library's server, whose
   // response is the function's; complete when its body has been read to the end.
   const worker = new URL(workerHttpUri);
+  // The host's side of the proxy runs in this process only because the host is simulated here: give it
+  // the loopback address, so resolving the library's `localhost` (and Node compiling its IPv6 address
+  // pattern for it) is not charged to the app.
+  const workerHost = worker.hostname === 'localhost' ? '127.0.0.1' : worker.hostname;
   const invocationId = randomUUID();
   const forwarded = new Promise<void>((resolve, reject) => {
     httpRequest(
-      { host: worker.hostname, port: worker.port, path, headers: { ...headers, 'x-ms-invocation-id': invocationId, 'x-forwarded-host': '127.0.0.1:7071', 'x-forwarded-proto': 'http' } },
+      { host: workerHost, port: worker.port, path, headers: { ...headers, 'x-ms-invocation-id': invocationId, 'x-forwarded-host': '127.0.0.1:7071', 'x-forwarded-proto': 'http' } },
       (res) => {
         status = res.statusCode ?? 0;
         res.on('data', (chunk: Buffer) => (bytes += chunk.byteLength));

@@ -14,7 +14,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
-import { AOT_MODULE_PREFIX, generateValidatorModules, type ValidatorModules } from './validators-aot.js';
+import { AOT_MODULE_PREFIX, generateValidatorModules, RECORD_VALIDATOR_DIR, type ValidatorModules } from './validators-aot.js';
 
 /** Packages loaded from `node_modules` at run time instead of bundled (they read their own files). */
 export const EXTERNAL_PACKAGES: readonly string[] = ['swagger-ui-dist'];
@@ -63,27 +63,56 @@ export function functionEntries(root: string, folder = 'functions'): string[] {
  * Replaces the run-time validator compilers (requests: `adapters/http/validator-compiler.ts`, stored
  * records: `adapters/storage/records/record-validator.ts`) with validators generated now.
  */
-function aheadOfTimeValidators(): Plugin {
+function aheadOfTimeValidators(generated: () => Promise<ValidatorModules>): Plugin {
   const here = dirname(fileURLToPath(import.meta.url));
   const httpDir = resolve(here, '..', '..', 'adapters', 'http');
   const recordsDir = resolve(here, '..', '..', 'adapters', 'storage', 'records');
+  const replaced: readonly { readonly filter: RegExp; readonly dir: string; readonly id: string }[] = [
+    { filter: /[\\/]validator-compiler\.js$/, dir: httpDir, id: 'index' },
+    { filter: /[\\/]operation-route-table\.js$/, dir: httpDir, id: 'routes' },
+    { filter: /[\\/]record-validator\.js$/, dir: recordsDir, id: 'records' },
+  ];
   return {
     name: 'ahead-of-time-validators',
     setup(b) {
-      let modules: Promise<ValidatorModules> | undefined;
-      b.onResolve({ filter: /[\\/]validator-compiler\.js$/ }, (args) => (resolve(args.resolveDir) === httpDir ? { path: 'index', namespace: 'aot-validators' } : undefined));
-      b.onResolve({ filter: /[\\/]record-validator\.js$/ }, (args) => (resolve(args.resolveDir) === recordsDir ? { path: 'records', namespace: 'aot-validators' } : undefined));
+      for (const { filter, dir, id } of replaced) {
+        b.onResolve({ filter }, (args) => (resolve(args.resolveDir) === dir ? { path: id, namespace: 'aot-validators' } : undefined));
+      }
       b.onResolve({ filter: new RegExp(`^${AOT_MODULE_PREFIX}`) }, (args) => ({ path: args.path.slice(AOT_MODULE_PREFIX.length), namespace: 'aot-validators' }));
       b.onLoad({ filter: /.*/, namespace: 'aot-validators' }, async (args) => {
-        modules ??= generateValidatorModules();
-        const contents = (await modules)[args.path as keyof ValidatorModules];
+        const contents = (await generated()).modules.get(args.path);
+        if (contents === undefined) throw new Error(`no generated validator module ${args.path}`);
         // The standalone code requires ajv's run-time helpers and ajv-formats' formats from node_modules;
         // the record validators import the schema key from beside the module they replace.
-        const records = args.path === 'records' || args.path === 'recordCode';
-        return { contents, loader: 'js', resolveDir: records ? recordsDir : httpDir };
+        return { contents, loader: 'js', resolveDir: args.path === 'records' ? recordsDir : httpDir };
       });
     },
   };
+}
+
+/**
+ * The stored-record validators, one CommonJS file each beside the chunks, with ajv's few run-time
+ * helpers bundled in (the package ships no `ajv`).
+ */
+async function writeRecordValidators(generated: ValidatorModules, outdir: string, minify: boolean): Promise<string[]> {
+  const recordsDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'adapters', 'storage', 'records');
+  const written: string[] = [];
+  for (const [file, contents] of generated.recordFiles) {
+    const result = await build({
+      stdin: { contents, resolveDir: recordsDir, loader: 'js', sourcefile: file },
+      outfile: join(outdir, RECORD_VALIDATOR_DIR, file),
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node22',
+      minify,
+      legalComments: 'none',
+      logLevel: 'silent',
+    });
+    if (result.errors.length > 0) throw new Error(result.errors.map((e) => e.text).join('\n'));
+    written.push(`${RECORD_VALIDATOR_DIR}/${file}`);
+  }
+  return written;
 }
 
 /** The entry module: imports every function file, in order (each registers its functions when evaluated). */
@@ -102,6 +131,8 @@ function entryModule(root: string, entries: readonly string[]): Plugin {
 }
 
 export async function bundleApp({ root, entries, outdir, minify = true }: BundleOptions): Promise<BundleResult> {
+  let modules: Promise<ValidatorModules> | undefined;
+  const generated = (): Promise<ValidatorModules> => (modules ??= generateValidatorModules());
   const result = await build({
     absWorkingDir: root,
     entryPoints: [{ in: 'arc-entry', out: ENTRY_FILE.replace(/\.js$/, '') }],
@@ -124,12 +155,12 @@ export async function bundleApp({ root, entries, outdir, minify = true }: Bundle
     banner: { js: BANNER },
     metafile: true,
     logLevel: 'silent',
-    plugins: [entryModule(root, entries), aheadOfTimeValidators()],
+    plugins: [entryModule(root, entries), aheadOfTimeValidators(generated)],
   });
   if (result.errors.length > 0) throw new Error(result.errors.map((e) => e.text).join('\n'));
-  const files = Object.keys(result.metafile.outputs)
-    .map((f) => relative(resolve(outdir), resolve(root, f)).split('\\').join('/'))
-    .sort();
+  // An app that uses no validators (a hello-world) gets no record validator files.
+  const records = modules === undefined ? [] : await writeRecordValidators(await modules, outdir, minify);
+  const files = [...Object.keys(result.metafile.outputs).map((f) => relative(resolve(outdir), resolve(root, f)).split('\\').join('/')), ...records].sort();
   return { files, metafile: result.metafile };
 }
 

@@ -4,8 +4,10 @@
  * - request validators for every operation's path, query and body schema (`adapters/http/validator-schemas.ts`),
  *   in place of `adapters/http/validator-compiler.ts`: the OpenAPI document still drives validation;
  * - stored-record validators for every codec's schema (`adapters/storage/records/`), in place of
- *   `adapters/storage/records/record-validator.ts`, found by a hash of the schema.
- * `bundle-app.ts` puts these modules in the bundle, so a cold instance compiles no schema.
+ *   `adapters/storage/records/record-validator.ts`, found by a hash of the schema;
+ * - the operation routes as data, in place of `adapters/http/operation-route-table.ts`.
+ * `bundle-app.ts` puts these in the package, so a cold instance compiles no schema, walks no document,
+ * and reads only the validators of what it serves.
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { _ } from 'ajv';
@@ -13,9 +15,10 @@ import addFormatsModule from 'ajv-formats';
 import standaloneCodeModule from 'ajv/dist/standalone/index.js';
 import { readdirSync } from 'node:fs';
 import { listDocumentedOperations } from '../../adapters/http/validation.js';
+import { operationRouteTable, type OperationRouteRow } from '../../adapters/http/operation-route-table.js';
 import { definedRecordSchemas } from '../../adapters/storage/records/record-codec.js';
 import { RECORD_AJV_OPTIONS, recordSchemaKey } from '../../adapters/storage/records/record-validator-options.js';
-import { ajvOptions, componentsSchema, requestSchema, type RequestPart } from '../../adapters/http/validator-schemas.js';
+import { ajvOptions, componentsSchema, requestSchema } from '../../adapters/http/validator-schemas.js';
 
 type Ajv = InstanceType<typeof Ajv2020>;
 // CommonJS modules: under NodeNext their default import is the module object.
@@ -23,18 +26,27 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 const standaloneCode = ((standaloneCodeModule as unknown as { default?: unknown }).default ?? standaloneCodeModule) as (ajv: Ajv, refs: Record<string, string>) => string;
 
 /**
- * The generated modules: `index` replaces the request validator compiler and imports `coercing` and
- * `exact` by these ids; `records` replaces the stored-record validator compiler and imports `recordCode`.
+ * What the build generates. `modules` are bundled (ids after {@link AOT_MODULE_PREFIX}):
+ * - `index` replaces `adapters/http/validator-compiler.ts`: a table of one dynamic `import()` per
+ *   operation, so each operation's validators are a chunk of their own, read by its first request;
+ * - `op/<operationId>`, `coercing/<operationId>`, `exact/<operationId>`: that chunk (path and query
+ *   validators coerce, the body validator does not: two ajv instances, two standalone modules);
+ * - `routes` replaces `adapters/http/operation-route-table.ts`: the operation routes as data;
+ * - `records` replaces `adapters/storage/records/record-validator.ts`.
+ * `recordFiles` are CommonJS sources, one per stored-record schema, that `records` loads with a
+ * synchronous `require` when a codec decodes its first record (decoding is synchronous, and a cold
+ * instance reads only the few kinds its first request touches); `bundle-app.ts` bundles each beside
+ * the chunks.
  */
 export interface ValidatorModules {
-  readonly index: string;
-  readonly coercing: string;
-  readonly exact: string;
-  readonly records: string;
-  readonly recordCode: string;
+  readonly modules: ReadonlyMap<string, string>;
+  readonly recordFiles: ReadonlyMap<string, string>;
 }
 
 export const AOT_MODULE_PREFIX = 'arc-aot-validators:';
+
+/** Where the record validator files go, relative to the entry file's folder. */
+export const RECORD_VALIDATOR_DIR = 'chunks';
 
 /**
  * Every stored-record codec's schema: each module of `adapters/storage/records/` is imported, and
@@ -51,29 +63,32 @@ async function recordSchemas(): Promise<Map<string, Readonly<Record<string, unkn
   return byKey;
 }
 
-function recordValidatorModules(schemas: ReadonlyMap<string, Readonly<Record<string, unknown>>>): { records: string; recordCode: string } {
-  const ajv = new Ajv2020({ ...RECORD_AJV_OPTIONS, code: { source: true, esm: true } });
-  const exports: Record<string, string> = {};
-  const rows: string[] = [];
-  let n = 0;
+function recordValidatorModules(schemas: ReadonlyMap<string, Readonly<Record<string, unknown>>>): { records: string; recordFiles: Map<string, string> } {
+  const recordFiles = new Map<string, string>();
+  const files: Record<string, string> = {};
   for (const [key, schema] of schemas) {
+    const ajv = new Ajv2020({ ...RECORD_AJV_OPTIONS, code: { source: true, esm: false } });
     const id = `urn:arc-compliance:record:${key}`;
-    const name = `r${n++}`;
     ajv.addSchema({ ...schema, $id: id });
-    exports[name] = id;
-    rows.push(`${JSON.stringify(key)}:code.${name}`);
+    const file = `record-validator-${key}.cjs`;
+    files[key] = file;
+    recordFiles.set(file, standaloneCode(ajv, { validate: id }));
   }
   const records = [
-    `import * as code from ${JSON.stringify(`${AOT_MODULE_PREFIX}recordCode`)};`,
+    `import { createRequire } from 'node:module';`,
     `import { recordSchemaKey } from './record-validator-options.js';`,
-    `const table = {${rows.join(',')}};`,
+    // This module lands in the entry file or in a chunk, whichever esbuild picks: find the folder from here.
+    `const base = /\\/${RECORD_VALIDATOR_DIR}\\/[^/]*$/.test(import.meta.url) ? new URL('./', import.meta.url) : new URL(${JSON.stringify(`./${RECORD_VALIDATOR_DIR}/`)}, import.meta.url);`,
+    'const load = createRequire(base);',
+    `const files = ${JSON.stringify(files)};`,
     'export function recordValidator(schema) {',
-    '  const v = table[recordSchemaKey(schema)];',
-    "  if (v === undefined) throw new Error('no validator was compiled at build time for this stored-record schema');",
-    '  return v;',
+    '  const key = recordSchemaKey(schema);',
+    '  const file = Object.hasOwn(files, key) ? files[key] : undefined;',
+    "  if (file === undefined) throw new Error('no validator was compiled at build time for this stored-record schema');",
+    '  return load(`./${file}`).validate;',
     '}',
   ].join('\n');
-  return { records, recordCode: standaloneCode(ajv, exports) };
+  return { records, recordFiles };
 }
 
 export async function generateValidatorModules(): Promise<ValidatorModules> {
@@ -84,36 +99,41 @@ export async function generateValidatorModules(): Promise<ValidatorModules> {
     return ajv;
   };
   const ajvs = { coercing: newAjv(true), exact: newAjv(false) };
-  const exports = { coercing: {} as Record<string, string>, exact: {} as Record<string, string> };
-  const table: Record<string, Partial<Record<RequestPart, string>>> = {};
-  let n = 0;
+  const modules = new Map<string, string>();
+  const loaders: string[] = [];
   for (const spec of listDocumentedOperations()) {
+    const ids = { path: '', query: '', body: '' };
     for (const part of ['path', 'query', 'body'] as const) {
       const schema = requestSchema(spec, part);
       if (schema === undefined) continue;
-      const which = part === 'body' ? 'exact' : 'coercing';
-      const id = `urn:arc-compliance:request:${spec.operationId}:${part}`;
-      const name = `v${n++}`;
-      ajvs[which].addSchema({ ...schema, $id: id });
-      exports[which][name] = id;
-      (table[spec.operationId] ??= {})[part] = `${which}.${name}`;
+      ids[part] = `urn:arc-compliance:request:${spec.operationId}:${part}`;
+      ajvs[part === 'body' ? 'exact' : 'coercing'].addSchema({ ...schema, $id: ids[part] });
     }
+    const op = spec.operationId;
+    modules.set(`coercing/${op}`, standaloneCode(ajvs.coercing, { path: ids.path, query: ids.query }));
+    const lines = [`export { path, query } from ${JSON.stringify(`${AOT_MODULE_PREFIX}coercing/${op}`)};`];
+    if (ids.body !== '') {
+      modules.set(`exact/${op}`, standaloneCode(ajvs.exact, { body: ids.body }));
+      lines.push(`export { body } from ${JSON.stringify(`${AOT_MODULE_PREFIX}exact/${op}`)};`);
+    } else lines.push('export const body = undefined;');
+    modules.set(`op/${op}`, lines.join('\n'));
+    loaders.push(`${JSON.stringify(op)}:()=>import(${JSON.stringify(`${AOT_MODULE_PREFIX}op/${op}`)})`);
   }
-  const rows = Object.entries(table).map(
-    ([operationId, parts]) => `${JSON.stringify(operationId)}:{${Object.entries(parts).map(([part, ref]) => `${part}:${ref}`).join(',')}}`,
+  modules.set(
+    'index',
+    [
+      `const loaders = {${loaders.join(',')}};`,
+      'export async function requestValidateFunctions(operationId) {',
+      '  const load = Object.hasOwn(loaders, operationId) ? loaders[operationId] : undefined;',
+      '  if (load === undefined) throw new Error(`operationId ${operationId} is not in the OpenAPI document`);',
+      '  const { path, query, body } = await load();',
+      '  return { path, query, body };',
+      '}',
+    ].join('\n'),
   );
-  const index = [
-    `import * as coercing from ${JSON.stringify(`${AOT_MODULE_PREFIX}coercing`)};`,
-    `import * as exact from ${JSON.stringify(`${AOT_MODULE_PREFIX}exact`)};`,
-    `const table = {${rows.join(',')}};`,
-    'export function requestValidator(spec, part) {',
-    '  const v = table[spec.operationId]?.[part];',
-    "  if (v === undefined && part !== 'body') throw new Error(`no ${part} validator was compiled for ${spec.operationId}`);",
-    '  return v;',
-    '}',
-    'export function compileSchema() {',
-    "  throw new Error('the deployment bundle validates requests with validators compiled at build time; it compiles no other schema');",
-    '}',
-  ].join('\n');
-  return { index, coercing: standaloneCode(ajvs.coercing, exports.coercing), exact: standaloneCode(ajvs.exact, exports.exact), ...recordValidatorModules(await recordSchemas()) };
+  const routes: readonly OperationRouteRow[] = operationRouteTable();
+  modules.set('routes', `const rows = ${JSON.stringify(routes)};\nexport function operationRouteTable() { return rows; }`);
+  const { records, recordFiles } = recordValidatorModules(await recordSchemas());
+  modules.set('records', records);
+  return { modules, recordFiles };
 }

@@ -93,7 +93,10 @@ export function compareRoutes(a: CompiledRoute, b: CompiledRoute): number {
     const d = (a.precedence[i] ?? 4) - (b.precedence[i] ?? 4);
     if (d !== 0) return d;
   }
-  return a.template.localeCompare(b.template);
+  // Ordinal and case-insensitive, as ASP.NET orders route templates (and no ICU collator to load).
+  const x = a.template.toLowerCase();
+  const y = b.template.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Splits a URL path into decoded segments (a trailing slash is ignored); undefined if badly encoded. */

@@ -126,10 +126,12 @@ describe('the staged deployment package (npm run package:azure, what azd deploys
     const ignored = ignoreMatcher(readFileSync('.funcignore', 'utf8'));
     expect(staged.files).toContain('host.json');
     expect(staged.files).toContain('package.json');
-    // One entry file that registers every function, and chunks behind dynamic imports: no tree of compiled modules.
+    // One entry file that registers every function, and chunks behind dynamic imports: no tree of compiled
+    // modules; beside the chunks, one CommonJS stored-record validator per schema (required synchronously).
     const js = staged.files.filter((f) => f.startsWith('dist/functions/'));
     expect(js.filter((f) => !f.includes('/chunks/'))).toEqual([`dist/functions/${ENTRY_FILE}`]);
-    expect(js.every((f) => /^dist\/functions\/(?:chunks\/)?[\w.-]+\.js$/.test(f)), js.join(', ')).toBe(true);
+    expect(js.every((f) => /^dist\/functions\/chunks\/record-validator-[\w-]+\.cjs$|^dist\/functions\/(?:chunks\/)?[\w.-]+\.js$/.test(f)), js.join(', ')).toBe(true);
+    expect(js.filter((f) => f.endsWith('.cjs')).length).toBeGreaterThan(10);
     expect(js.filter((f) => f.includes('/chunks/')).length).toBeGreaterThan(0);
     const entry = readFileSync(join(out, 'dist', 'functions', ENTRY_FILE), 'utf8');
     expect(entry).toMatch(/^import\{/); // ES module
@@ -194,6 +196,20 @@ describe('the staged deployment package answering requests (bundle, ahead-of-tim
     expect(result.invalid.body.error?.target).toBe('top');
   });
 
+  it("reads only the validators of what it serves: the summary operation's chunk and a few stored-record validators", () => {
+    const name = (url: string): string => url.split('/').pop() ?? url;
+    const requestChunks = readdirSync(join(out, 'dist', 'functions', 'chunks')).filter((f) => /^[a-z]+[A-Z]\w*-[A-Z0-9]+\.js$/.test(f));
+    // One chunk per operation, named after it; the summary read loads its own and no other operation's.
+    expect(requestChunks.length).toBeGreaterThan(40);
+    const loadedRequestChunks = [...result.loadedAtStart, ...result.loadedForSummary].map(name).filter((f) => requestChunks.includes(f));
+    expect(loadedRequestChunks.map((f) => f.replace(/-\w+\.js$/, ''))).toEqual(['getSummary']);
+    // The invalid query then loaded listClusters' validators (the 400 above named the parameter).
+    const records = readdirSync(join(out, 'dist', 'functions', 'chunks')).filter((f) => f.endsWith('.cjs'));
+    const loadedRecords = result.loadedForSummary.map(name).filter((f) => f.endsWith('.cjs'));
+    expect(loadedRecords.length).toBeGreaterThan(0);
+    expect(loadedRecords.length).toBeLessThan(records.length / 2);
+  });
+
   it('loads neither the ARM SDKs, the credential, the Storage queues nor the webhook stack to answer the summary', () => {
     const read = (url: string): string => readFileSync(new URL(url), 'utf8');
     const loaded = [...result.loadedAtStart, ...result.loadedForSummary];
@@ -204,6 +220,8 @@ describe('the staged deployment package answering requests (bundle, ahead-of-tim
     // …and they are in the package, behind dynamic imports.
     const all = readdirSync(join(out, 'dist', 'functions', 'chunks')).map((f) => readFileSync(join(out, 'dist', 'functions', 'chunks', f), 'utf8'));
     for (const marker of markers.slice(0, 7)) expect(all.some((text) => text.includes(marker)), marker).toBe(true);
+    // The document is served by its own operation: neither registering the functions nor answering the summary walks it.
+    for (const url of loaded) expect(read(url).includes('arc-compliance API'), `${url} holds the OpenAPI document`).toBe(false);
     // Request and stored-record validators were compiled at build time: ajv's compiler is not in the package at all.
     expect(all.some((text) => text.includes('schema with key or id')), 'ajv compiler in the package').toBe(false);
     expect(readFileSync(join(out, 'dist', 'functions', ENTRY_FILE), 'utf8').includes('schema with key or id')).toBe(false);

@@ -5,7 +5,7 @@
  * what the package talks to itself (Azurite with a stored summary, the local token issuer) and prints
  * one JSON object.
  */
-import { registerHooks } from 'node:module';
+import { createRequire, registerHooks } from 'node:module';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -17,6 +17,10 @@ registerHooks({
     return nextLoad(url, context);
   },
 });
+// CommonJS files the package requires itself (its stored-record validators) are not seen by the load
+// hook here; the CommonJS loader's cache lists them.
+const requireCache = createRequire(import.meta.url).cache;
+const required = (): string[] => Object.keys(requireCache).map((f) => `file://${f}`);
 console.log = console.info = (...args: unknown[]) => console.error(...args);
 
 const { startFunctionsHost } = await import('../../local/functions-runtime/index.js');
@@ -50,9 +54,10 @@ const host = await startFunctionsHost({ appRoot, port: 0, logger: () => undefine
 try {
   const auth = { authorization: `Bearer ${token}` };
   const beforeRequests = loaded.length;
+  const requiredBefore = new Set(required());
   const summary = await fetch(`${host.url}/api/v1/summary`, { headers: auth });
   const summaryBody = (await summary.json()) as Record<string, unknown>;
-  const afterSummary = loaded.slice(beforeRequests);
+  const afterSummary = [...loaded.slice(beforeRequests), ...required().filter((f) => !requiredBefore.has(f))];
   const invalid = await fetch(`${host.url}/api/v1/clusters?top=abc`, { headers: auth });
   const invalidBody = (await invalid.json()) as Record<string, unknown>;
   process.stdout.write(

@@ -4,7 +4,7 @@ import { ALL_APP_ROLES } from '../../../adapters/http/app-roles.js';
 import { toErrorResponse } from '../../../adapters/http/error-mapping.js';
 import { UnauthorizedError } from '../../../adapters/http/http-errors.js';
 import { createRouter } from '../../../adapters/http/router.js';
-import { getRequestValidators } from '../../../adapters/http/validation.js';
+import { loadRequestValidators } from '../../../adapters/http/request-validation.js';
 import { AppError, DependencyError, NotFoundError, UnprocessableError } from '../../../domain/errors.js';
 import { loadApiOperations } from '../../support/api-harness.js';
 
@@ -39,15 +39,19 @@ describe('error mapping', () => {
 });
 
 describe('request validation from the document', () => {
-  it('coerces query values and applies defaults', () => {
-    const v = getRequestValidators('listClusters');
+  it('coerces query values and applies defaults', async () => {
+    const v = await loadRequestValidators('listClusters');
     expect(v.query(new URLSearchParams('stale=true&top=5'))).toEqual({ stale: true, top: 5 });
     expect(v.query(new URLSearchParams(''))).toEqual({ top: 100 });
   });
-  it('refuses unknown body fields without coercing types', () => {
-    const v = getRequestValidators('createException');
+  it('refuses unknown body fields without coercing types', async () => {
+    const v = await loadRequestValidators('createException');
     expect(() => v.body({ controlId: 'ARC-AC-01', scope: '/subscriptions/x/resourceGroups/y', justification: 'j', ticket: 1, expiresAt: '2030-01-01T00:00:00Z' })).toThrow(/invalid/);
     expect(() => v.body({ controlId: 'ARC-AC-01', scope: '/subscriptions/x/resourceGroups/y', justification: 'j', ticket: 't', expiresAt: '2030-01-01T00:00:00Z', x: 1 })).toThrow();
+  });
+  it('loads an operation once and refuses an operation the document does not have', async () => {
+    expect(await loadRequestValidators('listClusters')).toBe(await loadRequestValidators('listClusters'));
+    await expect(loadRequestValidators('noSuchOperation')).rejects.toThrow(/noSuchOperation/);
   });
 });
 

@@ -9,8 +9,9 @@
  * ServiceNow change-event receiver needs the rollouts, so it is built after them.
  *
  * Cold start: every service is still built here, once, but what only some functions use (the
- * credential, the ARM SDK adapters, Storage queues, Blob evidence, the webhook stack, rollouts) is a
- * lazy port (`./lazy.ts`): its module is imported and the object built on its first call. In the
+ * credential, the ARM SDK adapters, Storage queues, Blob evidence, the webhook stack, rollouts, and the
+ * evaluation, control-plane watch and remediation services of `./evaluation-wiring.ts`) is a lazy port
+ * (`./lazy.ts`): its module is imported and the object built on its first call. In the
  * deployment bundle each `import()` is a chunk boundary, so an API read loads and compiles none of it,
  * and the container creates only the tables every function reads (the others are created by the
  * part that owns them, when it is first used).
@@ -38,16 +39,16 @@ import { AuditService } from '../application/audit-service.js';
 import { ComplianceQueryService } from '../application/compliance-query-service.js';
 import { ControlMatrixService } from '../application/control-matrix-service.js';
 import { ControlPlaneQueryService } from '../application/control-plane-query-service.js';
-import { ControlPlaneWatchService } from '../application/control-plane-watch-service.js';
+import type { ControlPlaneWatchService } from '../application/control-plane-watch-service.js';
 import { FrameworkReportService, RequirementTitles, type ClusterControlStatusListing, type PolicyMetadataSource } from '../application/framework-report-service.js';
 import type { EvidenceStore } from '../application/evidence-ports.js';
-import { EvidenceRecorder } from '../application/evidence-recorder.js';
+import type { EvidenceRecorder } from '../application/evidence-recorder.js';
 import { EvidenceReader } from '../application/evidence-reader.js';
 import { FindingsExporter } from '../application/findings-export.js';
 import { consoleLogger, type Logger } from '../application/logger.js';
-import { EvaluationRunStarter } from '../application/evaluation-run-starter.js';
-import { SubscriptionCollector } from '../application/evaluation-subscription-collector.js';
-import { EvaluationRunFinalizer } from '../application/evaluation-run-finalizer.js';
+import type { EvaluationRunStarter } from '../application/evaluation-run-starter.js';
+import type { SubscriptionCollector } from '../application/evaluation-subscription-collector.js';
+import type { EvaluationRunFinalizer } from '../application/evaluation-run-finalizer.js';
 import { ExceptionService } from '../application/exception-service.js';
 import {
   CONTROL_PLANE_QUEUES,
@@ -59,7 +60,7 @@ import {
   type FinalizeRunMessage,
   type RemediationCheckMessage,
 } from '../application/messages.js';
-import { RemediationService } from '../application/remediation-service.js';
+import type { RemediationService } from '../application/remediation-service.js';
 import { RolloutService } from '../application/rollout-service.js';
 import { ChangeEventReceiver } from '../application/servicenow-change-events.js';
 import type { WebhookService } from '../application/webhook-service.js';
@@ -80,12 +81,11 @@ import type {
   SummaryRepository,
 } from '../application/ports.js';
 import type { RolloutStepMessage } from '../domain/rollout-model.js';
-import { REMEDIATION_CHECK_MAX_DELAY_SECONDS } from '../domain/remediation-check-schedule.js';
-import { CATALOG_VERSION } from '../domain/evidence-record.js';
 import type { OcsfProduct } from '../domain/ocsf-finding.js';
 import { lazyCredential, lazyEvidenceStore, lazyPort } from './lazy.js';
 import { webhookConfigProblems } from './config-check.js';
 import type { WebhookWiring, WebhookWiringInput } from './webhook-wiring.js';
+import type { EvaluationWiring } from './evaluation-wiring.js';
 
 export interface Repositories {
   readonly runs: EvaluationRunRepository;
@@ -283,51 +283,44 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
   const { webhooks, inboundIds } = lazyWebhookWiring({ config, tables: endpoints.tables, queues: endpoints.queues, tablePrefix: overrides.tablePrefix, clock, log, product: PRODUCT });
   const events = webhooks;
 
-  const controlPlane = new ControlPlaneWatchService({
-    activityLog: overrides.activityLog ?? lazyPort<ActivityLogReader>(() => import('../adapters/arm/activity-log-reader.js').then((m) => new m.ArmActivityLogReader(arm))),
-    events: repositories.controlPlaneEvents,
-    clusters: repositories.clusters,
-    inventory,
-    queue: storageQueue<ControlPlaneWatchMessage>(endpoints.queues, CONTROL_PLANE_QUEUES.watch),
-    clock,
-    settings: {
-      lookbackDays: config.breakGlassLookbackDays,
-      ownIdentities: config.azureClientId !== undefined ? [config.azureClientId] : [],
-      subscriptionIds: config.subscriptionIds,
-      retentionDays: config.historyRetentionDays,
-    },
-    publisher: events,
-    log,
-  });
-
   const evidenceStore = lazyEvidenceStore(() => import('../adapters/storage/blob-evidence-store.js').then((m) => new m.BlobEvidenceStore(endpoints.blobs, overrides.evidenceContainer)));
-  const evidence = new EvidenceRecorder({ store: evidenceStore, runs: repositories.runs, appVersion: PRODUCT.version, catalogVersion: CATALOG_VERSION, log });
-  const finalizer = new EvaluationRunFinalizer({ ...repositories, clock, settings: { historyRetentionDays: config.historyRetentionDays }, log, events, evidence });
+  // The evaluation, the control-plane watch and remediations: imported and built on the first call of any.
+  let evaluationWiring: Promise<EvaluationWiring> | undefined;
+  const wired = (): Promise<EvaluationWiring> => {
+    evaluationWiring ??= import('./evaluation-wiring.js')
+      .then((m) =>
+        m.createEvaluationServices({
+          config,
+          repositories,
+          queues,
+          controlPlaneQueue: storageQueue<ControlPlaneWatchMessage>(endpoints.queues, CONTROL_PLANE_QUEUES.watch),
+          remediationQueue: storageQueue<RemediationCheckMessage>(endpoints.queues, REMEDIATION_QUEUES.checks),
+          inventory,
+          activityLog: overrides.activityLog ?? lazyPort<ActivityLogReader>(() => import('../adapters/arm/activity-log-reader.js').then((m) => new m.ArmActivityLogReader(arm))),
+          remediationStarter:
+            overrides.remediationStarter ??
+            lazyPort<RemediationStarter>(() => import('../adapters/arm/policy-admin.js').then((m) => new m.ArmRemediationStarter(new m.ArmPolicyAdmin(arm)))),
+          evidenceStore,
+          events,
+          appVersion: PRODUCT.version,
+          clock,
+          newRunId: overrides.newRunId ?? randomUUID,
+          newId: randomUUID,
+          log,
+        }),
+      )
+      .catch((error: unknown) => {
+        evaluationWiring = undefined;
+        throw error;
+      });
+    return evaluationWiring;
+  };
+  const controlPlane = lazyPort<ControlPlaneWatchService>(() => wired().then((w) => w.controlPlane));
+  const evidence = lazyPort<EvidenceRecorder>(() => wired().then((w) => w.evidence));
   const evaluation: EvaluationServices = {
-    starter: new EvaluationRunStarter({
-      inventory,
-      runs: repositories.runs,
-      clusters: repositories.clusters,
-      collectQueue: queues.collectSubscription,
-      finalizer,
-      clock,
-      newRunId: overrides.newRunId ?? randomUUID,
-      settings: { subscriptionIds: config.subscriptionIds },
-      log,
-    }),
-    collector: new SubscriptionCollector({
-      inventory,
-      ...repositories,
-      collectQueue: queues.collectSubscription,
-      finalizeQueue: queues.finalizeRun,
-      clock,
-      settings: { armMaxConcurrency: config.armMaxConcurrency },
-      log,
-      events,
-      controlPlane,
-      evidence,
-    }),
-    finalizer,
+    starter: lazyPort<EvaluationRunStarter>(() => wired().then((w) => w.starter)),
+    collector: lazyPort<SubscriptionCollector>(() => wired().then((w) => w.collector)),
+    finalizer: lazyPort<EvaluationRunFinalizer>(() => wired().then((w) => w.finalizer)),
   };
   // Built on first use: opening its repository creates the rollouts table.
   const rollouts = lazyPort<RolloutService>(async () => new RolloutService({
@@ -344,21 +337,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
     log,
     events,
   }));
-  const remediations = new RemediationService({
-    starter:
-      overrides.remediationStarter ??
-      lazyPort<RemediationStarter>(() => import('../adapters/arm/policy-admin.js').then((m) => new m.ArmRemediationStarter(new m.ArmPolicyAdmin(arm)))),
-    remediations: repositories.remediations,
-    clusters: repositories.clusters,
-    newId: randomUUID,
-    events,
-    clock,
-    log,
-    checks: {
-      queue: storageQueue<RemediationCheckMessage>(endpoints.queues, REMEDIATION_QUEUES.checks),
-      policy: { firstDelaySeconds: config.remediationCheckDelaySeconds, maxDelaySeconds: REMEDIATION_CHECK_MAX_DELAY_SECONDS, maxAgeSeconds: config.remediationCheckMaxHours * 3600 },
-    },
-  });
+  const remediations = lazyPort<RemediationService>(() => wired().then((w) => w.remediations));
   const evidenceReader = new EvidenceReader({ store: evidenceStore, runs: repositories.runs, retentionDays: config.evidenceRetentionDays });
   const changeEvents = new ChangeEventReceiver({ secrets: config.webhooks.serviceNow.changeWebhookSecrets, ids: inboundIds, approvals: rollouts, clock });
   return {

@@ -19,7 +19,8 @@
  *   - this file with `BENCH_API_ROLE=bare`: the bare server.
  *
  * Options: --subscriptions N (200) --clusters M per subscription (50) --duration S (5) --rounds R (3)
- * --connections C (50) --pipeline --no-mixed --paths a,b (other paths) --cpu-prof-dir DIR (profile the
+ * --connections C (50) --pipeline --no-mixed --mixed-rate R (also a mixed run at R requests per second
+ * overall, reported as `mixedAtRate`) --paths a,b (other paths) --cpu-prof-dir DIR (profile the
  * app) --app-flags "…" --ladder (also the fetch-objects reference and the library alone, per round).
  * The last line printed is one JSON object keyed by endpoint (`GET <path>`: rps, p99Ms, ratioToFloor,
  * spread {rps, p99Ms, ratioToFloor: [min, max]}, rounds, floorRps, bareRps, ratio, CPU µs per request,
@@ -243,6 +244,9 @@ async function main(): Promise<void> {
       pipeline: { type: 'boolean', default: false },
       // The mixed run (API load during an evaluation of the whole fleet); --no-mixed skips it.
       mixed: { type: 'boolean', default: true },
+      // Also a mixed run at a fixed overall request rate (requests per second), e.g. a dashboard audience,
+      // reported as `mixedAtRate`.
+      'mixed-rate': { type: 'string' },
       // Diagnostics: other paths to measure (comma-separated), and a V8 CPU profile of the app process.
       paths: { type: 'string' },
       'cpu-prof-dir': { type: 'string' },
@@ -409,34 +413,44 @@ async function main(): Promise<void> {
       const alone = await app.request<{ seconds: number; status: string; clusters: number }>('evaluate');
       log(`  alone: ${alone.status}, ${alone.clusters} clusters in ${alone.seconds.toFixed(1)} s; now with API load (load average ${load()})…`);
       const requests = endpoints.map((path) => ({ method: 'GET' as const, path }));
-      let stopLoad: (() => void) | undefined;
-      const loadDone = new Promise<autocannon.Result>((resolve, reject) => {
-        const instance = autocannon(
-          { url: origin, connections, duration: 24 * 3600, requests, headers: { authorization: `Bearer ${token}` } },
-          (err: unknown, result: autocannon.Result) => (err !== null && err !== undefined ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result)),
+      /** One evaluation of the fleet under API load (every endpoint in turn on each connection), at most `rate` requests per second overall. */
+      const underLoad = async (rate: number | undefined): Promise<Record<string, unknown>> => {
+        let stopLoad: (() => void) | undefined;
+        const loadDone = new Promise<autocannon.Result>((resolve, reject) => {
+          const instance = autocannon(
+            { url: origin, connections, duration: 24 * 3600, requests, headers: { authorization: `Bearer ${token}` }, ...(rate !== undefined ? { overallRate: rate } : {}) },
+            (err: unknown, result: autocannon.Result) => (err !== null && err !== undefined ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result)),
+          );
+          stopLoad = () => instance.stop();
+        });
+        await new Promise((r) => setTimeout(r, 1000)); // the load is on before the timer fires
+        const loaded = await app.request<{ seconds: number; status: string; clusters: number }>('evaluate').finally(() => stopLoad?.());
+        const during = await loadDone;
+        const slowdown = loaded.seconds / alone.seconds;
+        log(
+          `  with API load${rate !== undefined ? ` at ${rate} rps` : ''}: ${loaded.status}, ${loaded.clusters} clusters in ${loaded.seconds.toFixed(1)} s (${slowdown.toFixed(2)}× alone); API during it: ${Math.round(during.requests.average)} rps, ` +
+            `p50 ${during.latency.p50} ms, p99 ${during.latency.p99} ms, max ${during.latency.max} ms, ${during.non2xx} non-2xx, ${during.errors + during.timeouts} errors (load average ${load()})`,
         );
-        stopLoad = () => instance.stop();
-      });
-      await new Promise((r) => setTimeout(r, 1000)); // the load is on before the timer fires
-      const loaded = await app.request<{ seconds: number; status: string; clusters: number }>('evaluate').finally(() => stopLoad?.());
-      const during = await loadDone;
-      const slowdown = loaded.seconds / alone.seconds;
-      log(
-        `  with API load: ${loaded.status}, ${loaded.clusters} clusters in ${loaded.seconds.toFixed(1)} s (${slowdown.toFixed(2)}× alone); API during it: ${Math.round(during.requests.average)} rps, ` +
-          `p50 ${during.latency.p50} ms, p99 ${during.latency.p99} ms, max ${during.latency.max} ms, ${during.non2xx} non-2xx, ${during.errors + during.timeouts} errors`,
-      );
-      results['mixed'] = {
-        p99Ms: during.latency.p99,
-        evaluationSlowdown: Number(slowdown.toFixed(3)),
-        evaluationSeconds: Number(loaded.seconds.toFixed(1)),
-        evaluationAloneSeconds: Number(alone.seconds.toFixed(1)),
-        clusters: loaded.clusters,
-        rps: Math.round(during.requests.average),
-        p50Ms: during.latency.p50,
-        maxMs: during.latency.max,
-        non2xx: during.non2xx,
-        errors: during.errors + during.timeouts,
+        return {
+          p99Ms: during.latency.p99,
+          evaluationSlowdown: Number(slowdown.toFixed(3)),
+          evaluationSeconds: Number(loaded.seconds.toFixed(1)),
+          evaluationAloneSeconds: Number(alone.seconds.toFixed(1)),
+          clusters: loaded.clusters,
+          ...(rate !== undefined ? { rate } : {}),
+          rps: Math.round(during.requests.average),
+          p50Ms: during.latency.p50,
+          maxMs: during.latency.max,
+          non2xx: during.non2xx,
+          errors: during.errors + during.timeouts,
+        };
       };
+      results['mixed'] = await underLoad(undefined);
+      if (values['mixed-rate'] !== undefined) {
+        const rate = Number(values['mixed-rate']);
+        if (!Number.isInteger(rate) || rate < 1) throw new Error('--mixed-rate must be a positive integer (requests per second)');
+        results['mixedAtRate'] = await underLoad(rate);
+      }
     }
     log(`done at ${new Date().toISOString()}, load average ${load()}`);
     console.log(JSON.stringify(results));

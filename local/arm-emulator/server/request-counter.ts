@@ -15,6 +15,7 @@ export interface RequestRecord {
 
 export class RequestCounter {
   private readonly byRoute = new Map<string, number>();
+  private readonly bySubscription = new Map<string, number>();
   private readonly records: RequestRecord[] = [];
   total = 0;
 
@@ -23,7 +24,19 @@ export class RequestCounter {
   record(r: RequestRecord): void {
     this.total++;
     this.byRoute.set(r.route, (this.byRoute.get(r.route) ?? 0) + 1);
+    if (r.subscriptionId !== undefined && r.route !== 'identity.token') {
+      const sub = r.subscriptionId.toLowerCase();
+      this.bySubscription.set(sub, (this.bySubscription.get(sub) ?? 0) + 1);
+    }
     if (this.records.length < this.maxLog) this.records.push(r);
+  }
+
+  /**
+   * ARM requests per subscription (lower-cased id), counted for every request: the log is bounded,
+   * so a run of more than `maxLog` requests (a 1,000-subscription benchmark) cannot be counted from it.
+   */
+  perSubscription(): Record<string, number> {
+    return Object.fromEntries(this.bySubscription);
   }
 
   /** Requests received for a route (all ARM requests when omitted; excludes the identity endpoint). */
@@ -54,6 +67,7 @@ export class RequestCounter {
 
   reset(): void {
     this.byRoute.clear();
+    this.bySubscription.clear();
     this.records.length = 0;
     this.total = 0;
   }

@@ -71,8 +71,28 @@ export class EmulatorState {
   }
 
   hasSubscription(subscriptionId: string): boolean {
-    return this.fleet.subscriptions.some((s) => s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase());
+    const id = subscriptionId.toLowerCase();
+    // Every subscription-scoped request asks, so a scan made a run quadratic in subscriptions (1,000
+    // compared per request at 1,000 subscriptions). As for clusters, a hit is re-checked against the
+    // element now at that position, and a miss is settled by the scan, so the answer is always the scan's.
+    const subscriptions = this.fleet.subscriptions;
+    if (this.subscriptionPositions?.subscriptions === subscriptions) {
+      const at = this.subscriptionPositions.byId.get(id);
+      if (at !== undefined && subscriptions[at]?.subscriptionId.toLowerCase() === id) return true;
+    }
+    const found = subscriptions.some((s) => s.subscriptionId.toLowerCase() === id);
+    if (found) {
+      const byId = new Map<string, number>();
+      subscriptions.forEach((s, i) => {
+        const key = s.subscriptionId.toLowerCase();
+        if (!byId.has(key)) byId.set(key, i);
+      });
+      this.subscriptionPositions = { subscriptions, byId };
+    }
+    return found;
   }
+
+  private subscriptionPositions: { readonly subscriptions: FleetModel['subscriptions']; readonly byId: ReadonlyMap<string, number> } | undefined;
 
   findCluster(clusterId: string): FleetCluster | undefined {
     const id = clusterId.toLowerCase();

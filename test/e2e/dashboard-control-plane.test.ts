@@ -4,7 +4,8 @@
  * caller whose name is markup, an extension deletion) are read by the watch timer through the local
  * Functions runtime; the page then lists exactly the API's events for the cluster, in its order, with
  * the caller as text. The same tick is refused another subscription's log (403, recorded without
- * retries): Operations lists it first as failing, as `GET /api/v1/control-plane-watch` does.
+ * retries): Operations lists it first as failing, as `GET /api/v1/control-plane-watch` does. When the
+ * events cannot be read, both pages say so in place instead of showing an empty table.
  * axe-core finds no serious or critical violation; nothing logs a console error or calls another origin.
  */
 import { mkdirSync } from 'node:fs';
@@ -143,4 +144,33 @@ it('Operations lists the Activity Log watch per subscription as the API does, th
   await expect(page.getByText('Webhook deliveries need the app role').count()).resolves.toBe(1);
   expect(watch.consoleErrors.filter((m) => !/status of 403/.test(m))).toEqual([]);
   expect(watch.foreignRequests).toEqual([]);
+}, 60_000);
+
+it('a failed read of the control-plane events is said on Operations and on the cluster page, not shown as no change', async () => {
+  // The API answers the events reads with an outage in its error shape; everything else is real.
+  const outage = { error: { code: 'DependencyUnavailable', message: 'Table storage did not answer in time.' } };
+  const eventsRead = /\/api\/v1\/(?:clusters\/[^?]*\/)?control-plane-events(?:\?|$)/;
+  await page.route(eventsRead, (route) =>
+    route.fulfill({ status: 503, contentType: 'application/json', headers: { 'x-request-id': 'outage-test' }, body: JSON.stringify(outage) }),
+  );
+  try {
+    watch.reset();
+    const expected = `Control-plane changes could not be read (DependencyUnavailable): ${outage.error.message}`;
+    await page.goto(`${e.stack.apiUrl}/dashboard#view=operations`);
+    await viewReady(page, 'operations');
+    await expect(page.getByRole('alert').filter({ hasText: expected }).count()).resolves.toBe(1);
+    await expect(page.getByRole('table', { name: 'Latest control-plane changes (Activity Log)' }).count()).resolves.toBe(0);
+    await expect(page.getByText('No control-plane change recorded.').count()).resolves.toBe(0);
+    // The rest of the page still shows: the watch table is read from its own endpoint.
+    await expect(page.getByRole('table', { name: 'Activity Log watch per subscription' }).count()).resolves.toBe(1);
+
+    await page.goto(`${e.stack.apiUrl}/dashboard#view=cluster&id=${encodeURIComponent(cluster.resource.id)}`);
+    await viewReady(page, 'cluster');
+    await expect(page.getByRole('alert').filter({ hasText: expected }).count()).resolves.toBe(1);
+    await expect(page.getByRole('table', { name: 'Control-plane changes of branch-atl-024 (Activity Log)' }).count()).resolves.toBe(0);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    expect(watch.foreignRequests).toEqual([]);
+  } finally {
+    await page.unroute(eventsRead);
+  }
 }, 60_000);

@@ -1,10 +1,11 @@
 /**
  * Operations: recent evaluation runs (a partial run names its failed subscriptions), the stored
  * remediations newest first with their progress read from Azure now (`GET /api/v1/remediations`, a
- * page at a time, the page's token in the URL), control-plane changes read from the Activity Log, and
+ * page at a time, the page's token in the URL), control-plane changes read from the Activity Log (a
+ * failed read is said in place, never shown as an empty table), and
  * webhook deliveries that were dead-lettered (needs `Webhooks.Manage`; without it the section says so).
  */
-import { MissingRole, api, apiAll } from '../api.js';
+import { ApiFailure, MissingRole, api, apiAll } from '../api.js';
 import { h } from '../dom.js';
 import { formatInt, formatTime } from '../format.js';
 import { dataTable, statusBadge } from '../table.js';
@@ -41,13 +42,38 @@ async function deadLetters(): Promise<HTMLElement> {
   }
 }
 
+/** The latest control-plane changes, or why they cannot be shown: an empty table would say nothing changed. */
+async function controlPlaneChanges(): Promise<HTMLElement> {
+  try {
+    const events = await api<Page<ControlPlaneEvent>>('control-plane-events?top=50');
+    return dataTable({
+      caption: 'Latest control-plane changes (Activity Log)',
+      exportName: 'control-plane-events',
+      rows: events.value,
+      empty: 'No control-plane change recorded.',
+      columns: [
+        { label: 'Time', value: (e) => formatTime(e.eventTimestamp) },
+        { label: 'Kind', value: (e) => e.kind },
+        { label: 'Severity', value: (e) => e.severity },
+        { label: 'Status', value: (e) => e.status },
+        { label: 'Caller', value: (e) => e.caller },
+        { label: 'Resource', value: (e) => e.clusterName ?? e.resourceId },
+      ],
+    });
+  } catch (error) {
+    if (error instanceof MissingRole) return h('p', { class: 'notice' }, 'Control-plane changes need the app role ', h('code', {}, error.role), '.');
+    if (error instanceof ApiFailure) return h('p', { class: 'problem', role: 'alert' }, `Control-plane changes could not be read (${error.code}): ${error.message}`);
+    throw error;
+  }
+}
+
 export async function renderOperations(ctx: ViewContext): Promise<Node> {
   const token = ctx.params.get('remediations') ?? '';
   const remediationsPath = `remediations?top=${REMEDIATIONS_PAGE}${token !== '' ? `&continuationToken=${encodeURIComponent(token)}` : ''}`;
   const [runs, remediations, events, letters] = await Promise.all([
     api<Page<Evaluation>>('evaluations?top=20'),
     api<Page<Remediation>>(remediationsPath),
-    api<Page<ControlPlaneEvent>>('control-plane-events?top=50').catch(() => ({ value: [] as ControlPlaneEvent[] })),
+    controlPlaneChanges(),
     deadLetters(),
   ]);
   const nextToken = remediations.nextLink === undefined ? undefined : (new URL(remediations.nextLink).searchParams.get('continuationToken') ?? undefined);
@@ -100,23 +126,7 @@ export async function renderOperations(ctx: ViewContext): Promise<Node> {
         nextToken !== undefined ? link({ view: 'operations', remediations: nextToken }, `Older remediations`) : null,
       ),
     ),
-    section(
-      'Control-plane changes',
-      dataTable({
-        caption: 'Latest control-plane changes (Activity Log)',
-        exportName: 'control-plane-events',
-        rows: events.value,
-        empty: 'No control-plane change recorded.',
-        columns: [
-          { label: 'Time', value: (e) => formatTime(e.eventTimestamp) },
-          { label: 'Kind', value: (e) => e.kind },
-          { label: 'Severity', value: (e) => e.severity },
-          { label: 'Status', value: (e) => e.status },
-          { label: 'Caller', value: (e) => e.caller },
-          { label: 'Resource', value: (e) => e.clusterName ?? e.resourceId },
-        ],
-      }),
-    ),
+    section('Control-plane changes', events),
     section('Activity Log watch', await controlPlaneWatchState()),
     section('Dead-lettered webhook deliveries', letters),
   );

@@ -1,14 +1,19 @@
 /**
  * Read side of the control-plane watch for the API: the kept events, newest first and paged, for the
  * fleet (filters `since`, `operation`, `subscriptionId`, `clusterId`) or for one stored cluster; and
- * each subscription's watch state, so a subscription whose Activity Log cannot be read shows up.
+ * each subscription's watch state, so a subscription whose Activity Log cannot be read shows up, and so
+ * does one the latest evaluation found clusters in but the watch has never read (the timer never
+ * queued it, or its message still waits).
  */
 import type { ControlPlaneEvent } from '../domain/control-plane-events.js';
 import { NotFoundError } from '../domain/errors.js';
-import type { ClusterStateRepository, ControlPlaneEventQuery, ControlPlaneEventRepository, ControlPlaneWatchFailure, ControlPlaneWatchState, Page } from './ports.js';
+import type { ClusterStateRepository, ControlPlaneEventQuery, ControlPlaneEventRepository, ControlPlaneWatchFailure, ControlPlaneWatchState, Page, SummaryRepository } from './ports.js';
 
-/** `failing` while the latest attempt failed (or none ever succeeded); `ok` after a successful read. */
-export type ControlPlaneWatchStatus = 'ok' | 'failing';
+/**
+ * `failing` while the latest attempt failed (or none ever succeeded); `ok` after a successful read;
+ * `never-read` for a subscription of the latest evaluation that the watch holds no state for.
+ */
+export type ControlPlaneWatchStatus = 'ok' | 'failing' | 'never-read';
 
 /** One subscription's watch state as operators see it. */
 export interface ControlPlaneWatchView {
@@ -26,7 +31,12 @@ export interface ControlPlaneWatchReport {
   /** Failing subscriptions first, then by subscription id. */
   readonly value: readonly ControlPlaneWatchView[];
   readonly failing: number;
+  /** Subscriptions of the latest evaluation the watch has never read. */
+  readonly neverRead: number;
 }
+
+/** Failing first, then never read, then the rest; by subscription id within each. */
+const STATUS_ORDER: Readonly<Record<ControlPlaneWatchStatus, number>> = { failing: 0, 'never-read': 1, ok: 2 };
 
 /** Whether the subscription's latest watch attempt failed. */
 export function watchStatusOf(state: ControlPlaneWatchState): ControlPlaneWatchStatus {
@@ -50,7 +60,14 @@ function toView(state: ControlPlaneWatchState): ControlPlaneWatchView {
 }
 
 export class ControlPlaneQueryService {
-  constructor(private readonly deps: { readonly events: ControlPlaneEventRepository; readonly clusters: Pick<ClusterStateRepository, 'get'> }) {}
+  constructor(
+    private readonly deps: {
+      readonly events: ControlPlaneEventRepository;
+      readonly clusters: Pick<ClusterStateRepository, 'get'>;
+      /** The latest summary names the subscriptions the last evaluation found clusters in. */
+      readonly summaries: Pick<SummaryRepository, 'getLatest'>;
+    },
+  ) {}
 
   list(filters: ControlPlaneEventQuery): Promise<Page<ControlPlaneEvent>> {
     return this.deps.events.list({
@@ -75,8 +92,14 @@ export class ControlPlaneQueryService {
 
   /** Every watched subscription's state: failing ones first. */
   async watchStates(): Promise<ControlPlaneWatchReport> {
-    const views = (await this.deps.events.listWatchStates()).map(toView);
-    views.sort((a, b) => (a.status === b.status ? a.subscriptionId.localeCompare(b.subscriptionId) : a.status === 'failing' ? -1 : 1));
-    return { value: views, failing: views.filter((v) => v.status === 'failing').length };
+    const [states, latest] = await Promise.all([this.deps.events.listWatchStates(), this.deps.summaries.getLatest()]);
+    const views = states.map(toView);
+    const known = new Set(views.map((v) => v.subscriptionId));
+    for (const subscriptionId of Object.keys(latest?.perSubscription ?? {}).map((id) => id.toLowerCase())) {
+      if (!known.has(subscriptionId)) views.push({ subscriptionId, status: 'never-read' });
+      known.add(subscriptionId);
+    }
+    views.sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || (a.subscriptionId < b.subscriptionId ? -1 : a.subscriptionId > b.subscriptionId ? 1 : 0));
+    return { value: views, failing: views.filter((v) => v.status === 'failing').length, neverRead: views.filter((v) => v.status === 'never-read').length };
   }
 }

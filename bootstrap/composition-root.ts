@@ -366,7 +366,7 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
       ),
     }),
     controlPlane,
-    controlPlaneQueries: new ControlPlaneQueryService({ events: repositories.controlPlaneEvents, clusters: repositories.clusters }),
+    controlPlaneQueries: new ControlPlaneQueryService({ events: repositories.controlPlaneEvents, clusters: repositories.clusters, summaries: repositories.summaries }),
     matrix: new ControlMatrixService({ clusters: repositories.clusters, summaries: repositories.summaries }),
     exceptions: new ExceptionService(repositories.exceptions, randomUUID),
     audit: new AuditService(repositories.audit),

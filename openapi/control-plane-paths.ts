@@ -125,7 +125,7 @@ export const controlPlaneSchemas: Record<string, Schema> = {
     additionalProperties: false,
     properties: {
       subscriptionId: { type: 'string', pattern: GUID_PATTERN },
-      status: { type: 'string', enum: ['ok', 'failing'], description: '`failing` while the latest attempt failed (or none ever succeeded).' },
+      status: { type: 'string', enum: ['ok', 'failing', 'never-read'], description: '`failing` while the latest attempt failed (or none ever succeeded); `never-read` for a subscription the latest evaluation found clusters in that the watch has no state for (the timer never queued it, or its message still waits).' },
       watermark: { ...dateTime, description: 'End of the continuous range read so far; the next read starts an hour before it. Absent before the first successful read.' },
       coverage: { type: 'object', required: ['from', 'to'], additionalProperties: false, properties: { from: dateTime, to: dateTime }, description: 'The continuous `eventTimestamp` range read so far.' },
       lastAttemptAt: dateTime,
@@ -135,11 +135,12 @@ export const controlPlaneSchemas: Record<string, Schema> = {
   },
   ControlPlaneWatchReport: {
     type: 'object',
-    required: ['value', 'failing'],
+    required: ['value', 'failing', 'neverRead'],
     additionalProperties: false,
     properties: {
-      value: { type: 'array', items: ref('ControlPlaneWatchState') },
+      value: { type: 'array', items: ref('ControlPlaneWatchState'), description: 'Failing subscriptions first, then those never read, then by subscription id.' },
       failing: { type: 'integer', minimum: 0, description: 'How many subscriptions are failing.' },
+      neverRead: { type: 'integer', minimum: 0, description: 'How many subscriptions of the latest evaluation the watch has never read.' },
     },
   },
   ControlPlaneEventList: {

@@ -82,6 +82,6 @@ function formatCell(v: CsvCell): string {
 
 /** A status as a word with a symbol, never colour alone. */
 export function statusBadge(status: string): HTMLElement {
-  const symbol: Record<string, string> = { pass: '✓', compliant: '✓', succeeded: '✓', ok: '✓', fail: '✗', failing: '✗', noncompliant: '✗', failed: '✗', partial: '!', unknown: '?', exempt: '⊘', not_applicable: '–', stale: '!', running: '…' };
+  const symbol: Record<string, string> = { pass: '✓', compliant: '✓', succeeded: '✓', ok: '✓', fail: '✗', failing: '✗', noncompliant: '✗', failed: '✗', partial: '!', unknown: '?', exempt: '⊘', not_applicable: '–', stale: '!', 'never-read': '!', running: '…' };
   return h('span', { class: `badge badge-${status.replace(/[^a-z_]/gi, '')}` }, h('span', { 'aria-hidden': 'true' }, `${symbol[status] ?? '•'} `), status.replace('_', ' '));
 }

@@ -63,9 +63,10 @@ export interface ControlPlaneEvent {
 /** `GET /api/v1/control-plane-watch`. */
 export interface ControlPlaneWatchReport {
   readonly failing: number;
+  readonly neverRead: number;
   readonly value: readonly {
     readonly subscriptionId: string;
-    readonly status: 'ok' | 'failing';
+    readonly status: 'ok' | 'failing' | 'never-read';
     readonly watermark?: string;
     readonly lastAttemptAt?: string;
     readonly lastSuccessAt?: string;

@@ -174,3 +174,30 @@ it('a failed read of the control-plane events is said on Operations and on the c
     await page.unroute(eventsRead);
   }
 }, 60_000);
+
+it('Operations flags a subscription of the latest evaluation that the watch never read, after the failing one', async () => {
+  // The real report, with one subscription that was read turned into one never read (the API side of it is
+  // tested in test/integration/api/api-control-plane-events.test.ts): how the page shows it.
+  const watchRead = /\/api\/v1\/control-plane-watch$/;
+  let unread = '';
+  await page.route(watchRead, async (route) => {
+    const response = await route.fetch();
+    const report = (await response.json()) as ControlPlaneWatchReport;
+    const [first, ...others] = report.value.filter((v) => v.status === 'ok');
+    unread = first!.subscriptionId;
+    const value = [...report.value.filter((v) => v.status === 'failing'), { subscriptionId: unread, status: 'never-read' as const }, ...others];
+    await route.fulfill({ response, json: { value, failing: report.failing, neverRead: 1 } });
+  });
+  try {
+    await page.goto(`${e.stack.apiUrl}/dashboard#view=operations`);
+    await viewReady(page, 'operations');
+    expect(await page.locator('[data-figure="watch-never-read"]').textContent()).toContain('1 subscription of the latest evaluation never read by the watch');
+    const rows = page.getByRole('table', { name: 'Activity Log watch per subscription' }).locator('tbody tr');
+    const shown = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').replace(/^[✓✗!] /, ''))));
+    expect(shown[0]![1]).toBe('failing');
+    expect(shown[1]).toEqual([unread, 'never-read', '—', '—', '', '']);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+  } finally {
+    await page.unroute(watchRead);
+  }
+}, 60_000);

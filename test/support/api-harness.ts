@@ -246,7 +246,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       compliance: new ComplianceQueryService(ports),
       matrix: new ControlMatrixService({ clusters: ports.clusters, summaries: ports.summaries }),
       dashboard: { clientId: undefined, issuer: options.auth?.issuer ?? tokenIssuer.issuer, audience: tokenIssuer.audience },
-      controlPlane: new ControlPlaneQueryService({ events: ports.controlPlaneEvents, clusters: ports.clusters }),
+      controlPlane: new ControlPlaneQueryService({ events: ports.controlPlaneEvents, clusters: ports.clusters, summaries: ports.summaries }),
       frameworks: new FrameworkReportService({
         clusters: ports.clusters,
         summaries: ports.summaries,

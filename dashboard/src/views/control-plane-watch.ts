@@ -1,7 +1,8 @@
 /**
  * The Activity Log watch per subscription (`GET /api/v1/control-plane-watch`): a subscription whose log
  * cannot be read is listed first, as failing, with the failure's code, time and hint, so a gap in the
- * control-plane changes is visible rather than an empty table.
+ * control-plane changes is visible rather than an empty table; a subscription the latest evaluation found
+ * clusters in that the watch has never read is listed next, as never read.
  */
 import { ApiFailure, MissingRole, api } from '../api.js';
 import { h } from '../dom.js';
@@ -20,8 +21,15 @@ export async function controlPlaneWatchState(): Promise<HTMLElement> {
         { class: report.failing > 0 ? 'warning' : 'sub', 'data-figure': 'watch-failing', role: report.failing > 0 ? 'note' : undefined },
         report.failing > 0
           ? `⚠ ${formatInt(report.failing)} of ${formatInt(report.value.length)} subscriptions failing: their control-plane changes are not being read, and ARC-TD-04 turns unknown once the last read no longer covers the lookback.`
-          : `${formatInt(report.value.length)} subscription${report.value.length === 1 ? '' : 's'} read without failure.`,
+          : `${formatInt(report.value.length - report.neverRead)} subscription${report.value.length - report.neverRead === 1 ? '' : 's'} read without failure.`,
       ),
+      report.neverRead > 0
+        ? h(
+            'p',
+            { class: 'warning', 'data-figure': 'watch-never-read', role: 'note' },
+            `⚠ ${formatInt(report.neverRead)} subscription${report.neverRead === 1 ? '' : 's'} of the latest evaluation never read by the watch: their control-plane changes are unknown until the watch timer queues ${report.neverRead === 1 ? 'it' : 'them'}.`,
+          )
+        : null,
       dataTable({
         caption: 'Activity Log watch per subscription',
         exportName: 'control-plane-watch',

@@ -1,13 +1,15 @@
 /**
  * `GET /api/v1/control-plane-events` and `GET /api/v1/clusters/{…}/control-plane-events`: filters,
  * paging by nextLink, the documented shapes, bad input refused, unknown cluster 404; and
- * `GET /api/v1/control-plane-watch`: each subscription's watch state, failing ones first.
+ * `GET /api/v1/control-plane-watch`: each subscription's watch state, failing ones first, then the
+ * latest evaluation's subscriptions the watch has never read.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documented } from '../../support/api-expect.js';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.js';
 import { SUB_A, SUB_B, clusterId, seedFleet } from '../../support/api-fixtures.js';
 import { classifyActivityLogEntry, type ActivityLogEntry } from '../../../domain/control-plane-events.js';
+import { summarizeFleet } from '../../../domain/fleet-summary.js';
 
 let h: ApiHarness;
 let reader: string;
@@ -111,8 +113,10 @@ describe('GET /api/v1/control-plane-watch', () => {
     });
     const res = await h.request('GET', '/api/v1/control-plane-watch', { token: reader });
     expect(res.status).toBe(200);
-    const body = (await documented('getControlPlaneWatch', res)) as { value: Record<string, unknown>[]; failing: number };
+    const body = (await documented('getControlPlaneWatch', res)) as { value: Record<string, unknown>[]; failing: number; neverRead: number };
     expect(body.failing).toBe(1);
+    // Both subscriptions of the latest evaluation have a state.
+    expect(body.neverRead).toBe(0);
     expect(body.value.map((v) => [v['subscriptionId'], v['status']])).toEqual([
       [SUB_B.toLowerCase(), 'failing'],
       [SUB_A.toLowerCase(), 'ok'],
@@ -120,6 +124,22 @@ describe('GET /api/v1/control-plane-watch', () => {
     expect(body.value[0]).toMatchObject({ lastFailure: { stage: 'read', code: 'AuthorizationFailed', hint: 'grant Reader', message: 'Activity Log not read: <b>denied</b>' } });
     expect(body.value[0]!['watermark']).toBe((body.value[0]!['coverage'] as { to: string }).to);
     expect(body.value[1]!['lastFailure']).toMatchObject({ code: 'HTTP 500' });
+  });
+
+  it('lists a subscription of the latest evaluation that the watch has never read, after the failing ones', async () => {
+    const SUB_C = '00000000-0000-0000-0000-00000000000c';
+    const evaluation = { controls: [], score: 100 };
+    await h.ports.summaries.put(summarizeFleet('run-with-a-new-subscription', new Date().toISOString(), [SUB_A, SUB_B, SUB_C].map((subscriptionId) => ({ subscriptionId, stale: false, evaluation }))));
+    const res = await h.request('GET', '/api/v1/control-plane-watch', { token: reader });
+    const body = (await documented('getControlPlaneWatch', res)) as { value: Record<string, unknown>[]; failing: number; neverRead: number };
+    expect([body.failing, body.neverRead]).toEqual([1, 1]);
+    expect(body.value.map((v) => [v['subscriptionId'], v['status']])).toEqual([
+      [SUB_B.toLowerCase(), 'failing'],
+      [SUB_C, 'never-read'],
+      [SUB_A.toLowerCase(), 'ok'],
+    ]);
+    // Nothing is known of it but that it was never read.
+    expect(body.value[1]).toEqual({ subscriptionId: SUB_C, status: 'never-read' });
   });
 
   it('needs Compliance.Read', async () => {

@@ -7,9 +7,11 @@ import type { ReportCluster } from '../../domain/framework-report.js';
 import type { ControlException, FleetSummary } from '../../domain/model.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../../domain/errors.js';
 import { ACTIVE_ROLLOUT_STATES, type PolicyAssignmentModel, type Rollout, type RolloutEvent } from '../../domain/rollout-model.js';
-import type { WebhookDelivery, WebhookSubscription } from '../../domain/webhook-subscription.js';
+import type { DeliveryStatus, WebhookDelivery, WebhookSubscription } from '../../domain/webhook-subscription.js';
 import { parseAllowlist } from '../../domain/webhook-ssrf.js';
 import { toClusterSummary } from '../../application/stored-records.js';
+import type { ServiceNowWatermarks, WatermarkKind } from '../../application/servicenow-delivery.js';
+import { escapeKey, invertedTime } from '../../adapters/storage/table-keys.js';
 import { GuardedHttpClient, type HostResolver } from '../../adapters/webhooks/guarded-http-client.js';
 import type {
   AuditLog,
@@ -344,8 +346,22 @@ export class RecordingMessageQueue<T> implements MessageQueue<T> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Webhooks and ServiceNow: the real `WebhookService` runs over these in the API harness.
+// Webhooks and ServiceNow: the real `WebhookService` runs over these in the API harness and in the
+// webhook tests. They keep the Table adapters' observable behaviour (`table-webhook-store.ts`,
+// `table-servicenow-watermarks.ts`), so a test over them proves what it would prove over Azurite:
+// records are copied in and out (a caller's later mutation never changes what is stored), lists page
+// in row-key order, and retention selects by the same keys the adapters' range queries do.
 // ---------------------------------------------------------------------------------------------
+
+/** Row-key order: Table Storage sorts keys by code unit, not by locale. */
+function byRowKey(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Partition and row joined so that no two (partition, row) pairs meet: `escapeKey` escapes `|`. */
+function tableKey(partition: string, row: string): string {
+  return `${escapeKey(partition)}|${escapeKey(row)}`;
+}
 
 export class InMemoryWebhookSubscriptionRepository implements WebhookSubscriptionRepository {
   readonly items = new Map<string, WebhookSubscription>();
@@ -358,10 +374,10 @@ export class InMemoryWebhookSubscriptionRepository implements WebhookSubscriptio
     return s === undefined ? undefined : structuredClone(s);
   }
   async listAll(): Promise<WebhookSubscription[]> {
-    return [...this.items.values()].map((s) => structuredClone(s));
+    return this.sorted();
   }
   async list(top: number, token?: string): Promise<Page<WebhookSubscription>> {
-    return page([...this.items.values()].sort((a, b) => a.id.localeCompare(b.id)).map((s) => structuredClone(s)), top, token);
+    return page(this.sorted(), top, token);
   }
   async update(subscription: WebhookSubscription): Promise<void> {
     this.items.set(subscription.id, structuredClone(subscription));
@@ -369,44 +385,49 @@ export class InMemoryWebhookSubscriptionRepository implements WebhookSubscriptio
   async delete(id: string): Promise<boolean> {
     return this.items.delete(id);
   }
+  private sorted(): WebhookSubscription[] {
+    return [...this.items.values()].sort((a, b) => byRowKey(escapeKey(a.id), escapeKey(b.id))).map((s) => structuredClone(s));
+  }
 }
 
-/** Delivery ids are time-ordered (newest sorts first), as the Table Storage row keys are. */
+/**
+ * Delivery ids are time-ordered (inverted time first, so the newest sorts first), as the Table row keys
+ * are; `items` is keyed by (webhook id, delivery id).
+ */
 export class InMemoryWebhookDeliveryRepository implements WebhookDeliveryRepository {
   readonly items = new Map<string, WebhookDelivery>();
-  private key(webhookId: string, id: string): string {
-    return `${webhookId}|${id}`;
-  }
   async create(delivery: WebhookDelivery): Promise<void> {
-    const key = this.key(delivery.webhookId, delivery.id);
+    const key = tableKey(delivery.webhookId, delivery.id);
     if (this.items.has(key)) throw new ConflictError(`Delivery ${delivery.id} already exists.`, delivery.id);
     this.items.set(key, structuredClone(delivery));
   }
   async get(webhookId: string, id: string): Promise<WebhookDelivery | undefined> {
-    const d = this.items.get(this.key(webhookId, id));
+    const d = this.items.get(tableKey(webhookId, id));
     return d === undefined ? undefined : structuredClone(d);
   }
   async update(delivery: WebhookDelivery): Promise<void> {
-    this.items.set(this.key(delivery.webhookId, delivery.id), structuredClone(delivery));
+    this.items.set(tableKey(delivery.webhookId, delivery.id), structuredClone(delivery));
   }
   async list(webhookId: string, top: number, token?: string): Promise<Page<WebhookDelivery>> {
-    const mine = [...this.items.values()].filter((d) => d.webhookId === webhookId).sort((a, b) => a.id.localeCompare(b.id));
+    const mine = [...this.items.values()].filter((d) => d.webhookId === webhookId).sort((a, b) => byRowKey(escapeKey(a.id), escapeKey(b.id)));
     return page(mine.map((d) => structuredClone(d)), top, token);
   }
   async deleteAll(webhookId: string): Promise<number> {
-    let n = 0;
-    for (const [k, d] of this.items) {
-      if (d.webhookId === webhookId) {
-        this.items.delete(k);
-        n += 1;
-      }
-    }
-    return n;
+    return this.deleteWhere((d) => d.webhookId === webhookId);
   }
+  /**
+   * By the time in the id (the event's time, or the redelivery's), not `createdAt`: the adapter's
+   * range query reads row keys at or after the cutoff's inverted time, and a delivery recorded late
+   * for an old event is as old as its event there.
+   */
   async deleteFinishedBefore(webhookId: string, cutoff: string): Promise<number> {
+    const from = invertedTime(cutoff);
+    return this.deleteWhere((d) => d.webhookId === webhookId && escapeKey(d.id) >= from && FINISHED_DELIVERY.has(d.status));
+  }
+  private deleteWhere(hit: (d: WebhookDelivery) => boolean): number {
     let n = 0;
     for (const [k, d] of this.items) {
-      if (d.webhookId === webhookId && FINISHED_DELIVERY.has(d.status) && Date.parse(d.createdAt) <= Date.parse(cutoff)) {
+      if (hit(d)) {
         this.items.delete(k);
         n += 1;
       }
@@ -415,32 +436,72 @@ export class InMemoryWebhookDeliveryRepository implements WebhookDeliveryReposit
   }
 }
 
-const FINISHED_DELIVERY: ReadonlySet<string> = new Set(['delivered', 'failed', 'dead-lettered', 'canceled']);
+const FINISHED_DELIVERY: ReadonlySet<DeliveryStatus> = new Set<DeliveryStatus>(['delivered', 'failed', 'dead-lettered', 'canceled']);
 
+/** One claim: the UTC day it expires by (computed at claim time, as the adapter's expiry entry is) and its owner. */
+export interface InMemoryInboundClaim {
+  readonly at: string;
+  readonly day: string;
+  readonly owner: string | undefined;
+}
+
+/**
+ * One entry per claim, holding its owner: the adapter writes the owner into the claim row itself, so
+ * a takeover never depends on a second row that a crash could leave unwritten.
+ */
 export class InMemoryInboundMessageIdStore implements InboundMessageIdStore {
-  readonly ids = new Map<string, string>();
-  private readonly owners = new Map<string, string>();
+  /** Keyed by (source, id). */
+  readonly claims = new Map<string, InMemoryInboundClaim>();
   async claim(source: string, id: string, at: string, owner?: string): Promise<boolean> {
-    const key = `${source}|${id}`;
-    if (this.ids.has(key)) return false;
-    this.ids.set(key, at);
-    if (owner !== undefined) this.owners.set(key, owner);
+    // As the adapter: an invalid time is a RangeError and nothing is claimed.
+    const day = utcDay(at);
+    const key = tableKey(source, id);
+    if (this.claims.has(key)) return false;
+    this.claims.set(key, { at, day, owner });
     return true;
   }
   async ownerOf(source: string, id: string): Promise<string | undefined> {
-    return this.owners.get(`${source}|${id}`);
+    return this.claims.get(tableKey(source, id))?.owner;
   }
   async release(source: string, id: string): Promise<void> {
-    this.ids.delete(`${source}|${id}`);
-    this.owners.delete(`${source}|${id}`);
+    this.claims.delete(tableKey(source, id));
   }
   /** Whole UTC days before the cutoff's, as the Table adapter forgets them. */
   async forgetClaimedBefore(source: string, cutoff: string): Promise<number> {
+    const before = utcDay(cutoff);
+    const prefix = `${escapeKey(source)}|`;
     let n = 0;
-    for (const [key, at] of this.ids) {
-      if (key.startsWith(`${source}|`) && at.slice(0, 10) < cutoff.slice(0, 10)) {
-        this.ids.delete(key);
-        this.owners.delete(key);
+    for (const [key, c] of this.claims) {
+      if (key.startsWith(prefix) && c.day < before) {
+        this.claims.delete(key);
+        n += 1;
+      }
+    }
+    return n;
+  }
+}
+
+function utcDay(at: string): string {
+  return new Date(at).toISOString().slice(0, 10);
+}
+
+/** ServiceNow watermarks per (kind, correlation id); the later evaluation time wins, as the adapter's conditional writes settle it. */
+export class InMemoryServiceNowWatermarks implements ServiceNowWatermarks {
+  readonly items = new Map<string, string>();
+  async get(kind: WatermarkKind, correlationId: string): Promise<string | undefined> {
+    return this.items.get(tableKey(kind, correlationId));
+  }
+  async advance(kind: WatermarkKind, correlationId: string, evaluatedAt: string): Promise<void> {
+    const key = tableKey(kind, correlationId);
+    const applied = this.items.get(key);
+    if (applied === undefined || Date.parse(applied) < Date.parse(evaluatedAt)) this.items.set(key, evaluatedAt);
+  }
+  /** The adapter filters `evaluatedAt lt cutoff` in the service: ISO strings of one format compare as strings. */
+  async forgetOlderThan(cutoff: string): Promise<number> {
+    let n = 0;
+    for (const [key, at] of this.items) {
+      if (at < cutoff) {
+        this.items.delete(key);
         n += 1;
       }
     }

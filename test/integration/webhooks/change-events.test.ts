@@ -10,7 +10,8 @@ import { ChangeEventReceiver } from '../../../application/servicenow-change-even
 import type { AuditRecord, ChangeApprovalRequest, RolloutApprovals } from '../../../application/ports.js';
 import { ConflictError } from '../../../domain/errors.js';
 import { formatSecret } from '../../../domain/webhook-signature.js';
-import { changeEventEndpoint, FakeClock, MemoryInboundIds } from './support.js';
+import { changeEventEndpoint, FakeClock } from './support.js';
+import { InMemoryInboundMessageIdStore } from '../../support/in-memory-ports.js';
 import { referenceSign } from '../../unit/webhooks/standard-webhooks-reference.js';
 
 const secret = formatSecret(Buffer.alloc(32, 3));
@@ -31,7 +32,7 @@ class RecordingApprovals implements RolloutApprovals {
 let server: Server;
 let base: string;
 let approvals: RecordingApprovals;
-let ids: MemoryInboundIds;
+let ids: InMemoryInboundMessageIdStore;
 let audit: AuditRecord[];
 const clock = new FakeClock(NOW);
 
@@ -51,7 +52,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   approvals = new RecordingApprovals();
-  ids = new MemoryInboundIds();
+  ids = new InMemoryInboundMessageIdStore();
   audit = [];
 });
 
@@ -101,7 +102,7 @@ describe('ServiceNow change events', () => {
     const tampered = await post(body('approved'), { headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(NOW / 1000), 'webhook-signature': signed } });
     expect(tampered.status).toBe(401);
     expect(approvals.calls).toEqual([]);
-    expect(ids.ids.size).toBe(0);
+    expect(ids.claims.size).toBe(0);
   });
 
   it('refuses a replayed id with 401 and acts once', async () => {

@@ -11,8 +11,8 @@ import type { OutboundHttp } from '../../../application/ports.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
 import { ATTEMPT_CLAIMS, WebhookService } from '../../../application/webhook-service.js';
 import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protector.js';
-import { CapturingQueue, FakeClock, MemoryInboundIds } from './support.js';
-import { MemoryDeliveries, MemorySubscriptions } from './memory-repositories.js';
+import { CapturingQueue, FakeClock } from './support.js';
+import { InMemoryInboundMessageIdStore, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository } from '../../support/in-memory-ports.js';
 import { silentLogger } from '../../../application/logger.js';
 
 function harness() {
@@ -29,10 +29,10 @@ function harness() {
     },
   };
   let n = 0;
-  const claims = new MemoryInboundIds();
+  const claims = new InMemoryInboundMessageIdStore();
   const service = new WebhookService({
-    subscriptions: new MemorySubscriptions(),
-    deliveries: new MemoryDeliveries(),
+    subscriptions: new InMemoryWebhookSubscriptionRepository(),
+    deliveries: new InMemoryWebhookDeliveryRepository(),
     queue,
     deadLetters: new CapturingQueue<WebhookDeadLetterMessage>(),
     secrets: new AesGcmSecretProtector(randomBytes(32)),
@@ -103,9 +103,8 @@ describe('a delivery attempt claimed by a host that died mid-send', () => {
 
   it('names its message on the claim itself, so no crash between two writes can orphan it', async () => {
     const h = await killedMidSend();
-    const [key] = [...h.claims.ids.keys()];
-    expect(h.claims.ids.size).toBe(1);
-    expect(h.claims.ids.get(key!)).toBe('msg-1');
+    expect(h.claims.claims.size).toBe(1);
+    expect(await h.claims.ownerOf(ATTEMPT_CLAIMS, `${h.webhookId}:${h.message.deliveryId}:1`)).toBe('msg-1');
   });
 
   it('written by the previous release (its message in a separate marker row) is still taken over by that message only', async () => {
@@ -117,7 +116,8 @@ describe('a delivery attempt claimed by a host that died mid-send', () => {
     await h.claims.claim(ATTEMPT_CLAIMS, claimId, '2026-05-01T10:00:00Z');
     await h.claims.claim(ATTEMPT_CLAIMS, `${claimId}@msg-1`, '2026-05-01T10:00:00Z');
     expect(await h.service.processDelivery(message, QueueDelivery.of(2, 5, 'msg-2'))).toMatchObject({ status: 'pending' });
-    expect(h.claims.ids.has(`${ATTEMPT_CLAIMS}|${claimId}@msg-2`)).toBe(false);
+    // Only the two claims written above: msg-2 left no marker of its own.
+    expect(h.claims.claims.size).toBe(2);
     expect(h.calls).toHaveLength(0);
     expect(await h.service.processDelivery(message, QueueDelivery.of(2, 5, 'msg-1'))).toMatchObject({ status: 'delivered' });
     expect(h.calls).toHaveLength(1);

@@ -10,8 +10,8 @@ import { MAX_DEQUEUE_COUNT, type WebhookDeadLetterMessage, type WebhookDeliveryM
 import type { OutboundHttp, SecretProtector } from '../../../application/ports.js';
 import { WebhookService } from '../../../application/webhook-service.js';
 import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protector.js';
-import { CapturingQueue, FakeClock, MemoryInboundIds } from './support.js';
-import { MemoryDeliveries, MemorySubscriptions } from './memory-repositories.js';
+import { CapturingQueue, FakeClock } from './support.js';
+import { InMemoryInboundMessageIdStore, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository } from '../../support/in-memory-ports.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
 import { silentLogger } from '../../../application/logger.js';
 
@@ -32,7 +32,7 @@ function harness(answer: { status?: number; networkError?: string } = {}) {
   const clock = new FakeClock(Date.parse('2026-05-01T10:00:00Z'));
   const queue = new CapturingQueue<WebhookDeliveryMessage>();
   const deadLetters = new CapturingQueue<WebhookDeadLetterMessage>();
-  const deliveries = new MemoryDeliveries();
+  const deliveries = new InMemoryWebhookDeliveryRepository();
   const secrets = new FlakyProtector();
   const calls: string[] = [];
   const http: OutboundHttp = {
@@ -44,9 +44,9 @@ function harness(answer: { status?: number; networkError?: string } = {}) {
     },
   };
   let n = 0;
-  const claims = new MemoryInboundIds();
+  const claims = new InMemoryInboundMessageIdStore();
   const service = new WebhookService({
-    subscriptions: new MemorySubscriptions(),
+    subscriptions: new InMemoryWebhookSubscriptionRepository(),
     deliveries,
     queue,
     deadLetters,
@@ -64,7 +64,7 @@ function harness(answer: { status?: number; networkError?: string } = {}) {
 }
 
 /** Makes the next `times` record writes (`deliveries.update`) fail; later ones go through. */
-function failRecordWrites(deliveries: MemoryDeliveries, times: number): void {
+function failRecordWrites(deliveries: InMemoryWebhookDeliveryRepository, times: number): void {
   const update = deliveries.update.bind(deliveries);
   let left = times;
   deliveries.update = async (d) => {

@@ -19,8 +19,8 @@ import { buildClusterComplianceChanged } from '../../../domain/webhook-events.js
 import { incidentCorrelationId } from '../../../domain/servicenow-mapping.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
 import type { ClusterEvaluation, ControlResult } from '../../../domain/model.js';
-import { CapturingQueue, FakeClock, MemoryInboundIds } from './support.js';
-import { MemoryDeliveries, MemoryServiceNowWatermarks, MemorySubscriptions } from './memory-repositories.js';
+import { CapturingQueue, FakeClock } from './support.js';
+import { InMemoryInboundMessageIdStore, InMemoryServiceNowWatermarks, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository } from '../../support/in-memory-ports.js';
 import { silentLogger } from '../../../application/logger.js';
 
 const credentials = { username: 'arc', password: 'pw-1', clientId: 'cid', clientSecret: 'csecret' };
@@ -38,18 +38,18 @@ function harness() {
   const queue = new CapturingQueue<WebhookDeliveryMessage>();
   let n = 0;
   const service = new WebhookService({
-    subscriptions: new MemorySubscriptions(),
-    deliveries: new MemoryDeliveries(),
+    subscriptions: new InMemoryWebhookSubscriptionRepository(),
+    deliveries: new InMemoryWebhookDeliveryRepository(),
     queue,
     deadLetters: new CapturingQueue<WebhookDeadLetterMessage>(),
     secrets: new AesGcmSecretProtector(randomBytes(32)),
     http,
-    serviceNow: new ServiceNowDelivery(new ServiceNowClient(http, { mode: 'basic', username: 'arc', password: 'pw-1' }, clock, sn.url), { category: 'security' }, { instanceUrl: sn.url, watermarks: new MemoryServiceNowWatermarks() }),
+    serviceNow: new ServiceNowDelivery(new ServiceNowClient(http, { mode: 'basic', username: 'arc', password: 'pw-1' }, clock, sn.url), { category: 'security' }, { instanceUrl: sn.url, watermarks: new InMemoryServiceNowWatermarks() }),
     clock,
     newId: () => `cp${(n += 1)}`,
     randomBytes: (s) => randomBytes(s),
     random: () => 0.5,
-    attemptClaims: new MemoryInboundIds(),
+    attemptClaims: new InMemoryInboundMessageIdStore(),
     log: silentLogger,
   });
   const drain = async (): Promise<void> => {

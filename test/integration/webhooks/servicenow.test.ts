@@ -18,8 +18,8 @@ import { buildClusterComplianceChanged, type OutboundEvent } from '../../../doma
 import { incidentCorrelationId } from '../../../domain/servicenow-mapping.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
 import type { ClusterEvaluation, ControlResult } from '../../../domain/model.js';
-import { CapturingQueue, FakeClock, startReceiver, MemoryInboundIds } from './support.js';
-import { MemoryDeliveries, MemoryServiceNowWatermarks, MemorySubscriptions } from './memory-repositories.js';
+import { CapturingQueue, FakeClock, startReceiver } from './support.js';
+import { InMemoryInboundMessageIdStore, InMemoryServiceNowWatermarks, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository } from '../../support/in-memory-ports.js';
 import { silentLogger } from '../../../application/logger.js';
 
 const credentials = { username: 'arc', password: 'pw-1', clientId: 'cid', clientSecret: 'csecret' };
@@ -36,12 +36,12 @@ function harness(auth: ServiceNowAuth) {
   const clock = new FakeClock(Date.parse('2026-04-01T02:00:00Z'));
   const http = new GuardedHttpClient({ allowlist: parseAllowlist(['127.0.0.1']).allowlist });
   const queue = new CapturingQueue<WebhookDeliveryMessage>();
-  const subscriptions = new MemorySubscriptions();
-  const watermarks = new MemoryServiceNowWatermarks();
+  const subscriptions = new InMemoryWebhookSubscriptionRepository();
+  const watermarks = new InMemoryServiceNowWatermarks();
   let n = 0;
   const service = new WebhookService({
     subscriptions,
-    deliveries: new MemoryDeliveries(),
+    deliveries: new InMemoryWebhookDeliveryRepository(),
     queue,
     deadLetters: new CapturingQueue<WebhookDeadLetterMessage>(),
     secrets: new AesGcmSecretProtector(randomBytes(32)),
@@ -51,7 +51,7 @@ function harness(auth: ServiceNowAuth) {
     newId: () => `sn${(n += 1)}`,
     randomBytes: (s) => randomBytes(s),
     random: () => 0.5,
-    attemptClaims: new MemoryInboundIds(),
+    attemptClaims: new InMemoryInboundMessageIdStore(),
     log: silentLogger,
   });
   const drain = async (): Promise<void> => {

@@ -1,7 +1,7 @@
 /** Shared helpers of the webhook integration tests: a fake clock, a capturing queue, loopback receivers. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AuditRecord, Clock, InboundMessageIdStore, MessageQueue } from '../../../application/ports.js';
+import type { AuditRecord, Clock, MessageQueue } from '../../../application/ports.js';
 import type { ApiRuntime, ApiServices } from '../../../adapters/http/api-runtime.js';
 import type { ChangeEventReceiver } from '../../../application/servicenow-change-events.js';
 import { receiveServiceNowChangeEvent } from '../../../functions/api-servicenow-change-events.js';
@@ -28,37 +28,6 @@ export class CapturingQueue<T> implements MessageQueue<T> {
   /** Removes and returns the oldest message. */
   take(): { message: T; delay: number | undefined } | undefined {
     return this.sent.shift();
-  }
-}
-
-export class MemoryInboundIds implements InboundMessageIdStore {
-  /** Claims and their owners. */
-  readonly ids = new Map<string, string | undefined>();
-  private readonly claimedAt = new Map<string, string>();
-  async claim(source: string, id: string, at: string, owner?: string): Promise<boolean> {
-    const key = `${source}|${id}`;
-    if (this.ids.has(key)) return false;
-    this.ids.set(key, owner);
-    this.claimedAt.set(key, at);
-    return true;
-  }
-  async ownerOf(source: string, id: string): Promise<string | undefined> {
-    return this.ids.get(`${source}|${id}`);
-  }
-  async release(source: string, id: string): Promise<void> {
-    this.ids.delete(`${source}|${id}`);
-    this.claimedAt.delete(`${source}|${id}`);
-  }
-  async forgetClaimedBefore(source: string, cutoff: string): Promise<number> {
-    let n = 0;
-    for (const [key, at] of this.claimedAt) {
-      if (key.startsWith(`${source}|`) && at.slice(0, 10) < cutoff.slice(0, 10)) {
-        this.ids.delete(key);
-        this.claimedAt.delete(key);
-        n += 1;
-      }
-    }
-    return n;
   }
 }
 

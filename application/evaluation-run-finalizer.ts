@@ -35,9 +35,9 @@ export interface EvaluationRunFinalizerDeps {
   readonly settings: Pick<EvaluationSettings, 'historyRetentionDays'>;
   readonly log?: Logger | undefined;
   /** Seals the run's evidence with a hash-chained manifest once its status is final. */
-  readonly evidence?: Pick<EvidenceRecorder, 'sealRun'> | undefined;
+  readonly evidence: Pick<EvidenceRecorder, 'sealRun'>;
   /** Outbound events (webhooks): `evaluation.completed`. */
-  readonly events?: EventPublisher | undefined;
+  readonly events: EventPublisher;
 }
 
 export type { SummaryInputListing } from './ports.js';
@@ -133,7 +133,7 @@ export class EvaluationRunFinalizer {
     await summaries.put(summary);
     try {
       // Before the run shows as complete, so a complete run has its manifest (its end = completedAt).
-      await this.deps.evidence?.sealRun({ ...counted, completedAt: generatedAt, subscriptionsNotDiscovered: undiscovered.list });
+      await this.deps.evidence.sealRun({ ...counted, completedAt: generatedAt, subscriptionsNotDiscovered: undiscovered.list });
     } catch (error) {
       // Left unsealed, the run's evidence shows as `missing` in verify; the chain skips it intact.
       delivery.rethrowUnlessLast(error);

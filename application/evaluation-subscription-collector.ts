@@ -47,14 +47,14 @@ export interface SubscriptionCollectorDeps {
   readonly settings: Pick<EvaluationSettings, 'armMaxConcurrency'>;
   readonly log?: Logger | undefined;
   /** Outbound events (webhooks): `cluster.compliance.changed` per drifting cluster. */
-  readonly events?: EventPublisher | undefined;
+  readonly events: EventPublisher;
   /**
    * Control-plane watch: the collect reads the subscription's Activity Log too, and ARC-TD-04 reads
-   * the break-glass downloads it found. Absent: ARC-TD-04 is `unknown` on provisioned clusters.
+   * the break-glass downloads it found (`unknown` on provisioned clusters when the log cannot be read).
    */
-  readonly controlPlane?: RunControlPlaneSource | undefined;
+  readonly controlPlane: RunControlPlaneSource;
   /** Evidence bundles: what each cluster was judged on, one blob per run and subscription. */
-  readonly evidence?: Pick<EvidenceRecorder, 'recordSubscription'> | undefined;
+  readonly evidence: Pick<EvidenceRecorder, 'recordSubscription'>;
 }
 
 export type CollectOutcome =
@@ -161,19 +161,16 @@ export class SubscriptionCollector {
     // publishAll tries every event before rethrowing the first failure: count the ones that failed.
     let failedEvents = 0;
     const publisher = this.deps.events;
-    const counting: EventPublisher | undefined =
-      publisher === undefined
-        ? undefined
-        : {
-            publish: async (event) => {
-              try {
-                await publisher.publish(event);
-              } catch (error) {
-                failedEvents += 1;
-                throw error;
-              }
-            },
-          };
+    const counting: EventPublisher = {
+      publish: async (event) => {
+        try {
+          await publisher.publish(event);
+        } catch (error) {
+          failedEvents += 1;
+          throw error;
+        }
+      },
+    };
     try {
       await publishAll(counting, events);
     } catch (error) {
@@ -326,16 +323,16 @@ export class SubscriptionCollector {
         runStartedAt,
         resourceGroupPeers: peersByGroup.get(snapshot.resourceGroup.toLowerCase()) ?? [snapshot],
         exceptions: activeExceptions,
-        breakGlassLookbackDays: this.deps.controlPlane?.lookbackDays,
+        breakGlassLookbackDays: this.deps.controlPlane.lookbackDays,
       });
-      if (this.deps.evidence !== undefined) evidence.push(buildClusterEvidence(snapshot, evaluation, activeExceptions));
+      evidence.push(buildClusterEvidence(snapshot, evaluation, activeExceptions));
       const stored = previousById.get(snapshot.id.toLowerCase());
       const previous = await this.previousEvaluation(stored, runId, runStartedAt);
       entries.push(buildHistoryEntry(evaluation, previous));
       // Overlapping runs: a later run already stored this cluster, so this (older) run finishing last
       // must not roll its current state back; the history entry above still records this run.
       if (stored !== undefined && Date.parse(stored.evaluation.evaluatedAt) > runStartedAt.getTime()) continue;
-      const changed = this.deps.events !== undefined ? buildClusterComplianceChanged(snapshot, previous, evaluation) : undefined;
+      const changed = buildClusterComplianceChanged(snapshot, previous, evaluation);
       if (changed !== undefined) {
         events.push({ id: outboundEventId('cluster.compliance.changed', runId, snapshot.id.toLowerCase()), type: 'cluster.compliance.changed', timestamp: evaluation.evaluatedAt, data: changed });
       }
@@ -355,11 +352,10 @@ export class SubscriptionCollector {
     }
     // After the results are stored, before the outcome: a failure retries the collect, and a
     // subscription without evidence is never recorded as collected.
-    await this.deps.evidence?.recordSubscription(runId, subscriptionId, evidence);
+    await this.deps.evidence.recordSubscription(runId, subscriptionId, evidence);
     // A part not collected turned that cluster's extension/Flux (or, for a provisioned cluster, its
     // break-glass) controls `unknown`: counted on the run.
-    const watching = this.deps.controlPlane !== undefined;
-    const incomplete = snapshots.filter((s) => s.extensions === null || s.fluxConfigurations === null || (watching && s.breakGlass === null && s.kind?.toLowerCase() === 'provisionedcluster')).length;
+    const incomplete = snapshots.filter((s) => s.extensions === null || s.fluxConfigurations === null || (s.breakGlass === null && s.kind?.toLowerCase() === 'provisionedcluster')).length;
     this.log.info(
       `run ${runId}: subscription ${subscriptionId}: ${entries.length} cluster(s) evaluated${incomplete > 0 ? ` (${incomplete} incomplete)` : ''}, ${policyStates.length} policy state(s), ${assignments?.length ?? 'unknown'} assignment(s)`,
     );
@@ -373,7 +369,6 @@ export class SubscriptionCollector {
    */
   private async controlPlaneView(subscriptionId: string, records: readonly ConnectedClusterRecord[], runStartedAt: Date, runId: string): Promise<RunControlPlaneView> {
     const source = this.deps.controlPlane;
-    if (source === undefined) return { breakGlass: null, error: 'control-plane watch not configured' };
     try {
       const view = await source.forRun(subscriptionId, records.map((r) => ({ id: r.id, resourceGroup: r.resourceGroup, location: r.location })), runStartedAt);
       if (view.error !== undefined) {
@@ -389,7 +384,6 @@ export class SubscriptionCollector {
   /** The extension types the watch needs to name a deleted extension (the log names only the extension). */
   private async recordExtensions(subscriptionId: string, snapshots: readonly ClusterSnapshot[], runId: string): Promise<void> {
     const source = this.deps.controlPlane;
-    if (source === undefined) return;
     const listed = new Map(snapshots.filter((s) => s.extensions !== null).map((s) => [s.id.toLowerCase(), s.extensions ?? []]));
     await source.recordExtensions(subscriptionId, listed).catch((error: unknown) => this.log.warn(`run ${runId}: extension types of ${subscriptionId} not recorded: ${errorText(error)}`));
   }

@@ -90,10 +90,10 @@ export interface RemediationDependencies {
    */
   readonly events: EventPublisher;
   /**
-   * The `remediation-checks` queue and its back-off. Without it nothing polls: `remediation.completed`
-   * is then published only by a read (the API harness and tests that do not need the queue).
+   * The `remediation-checks` queue and its back-off: ARM reports completion only when asked, so the
+   * checks are what publishes `remediation.completed` for a remediation nobody reads.
    */
-  readonly checks?: { readonly queue: MessageQueue<RemediationCheckMessage>; readonly policy: RemediationCheckPolicy } | undefined;
+  readonly checks: { readonly queue: MessageQueue<RemediationCheckMessage>; readonly policy: RemediationCheckPolicy };
   readonly clock: Clock;
   readonly log?: Logger | undefined;
 }
@@ -236,8 +236,7 @@ export class RemediationService {
         return { outcome: 'gave-up', reason: stop.reason };
       }
     }
-    const policy = this.deps.checks?.policy;
-    if (policy === undefined) return { outcome: 'stopped' };
+    const policy = this.deps.checks.policy;
     const decision = nextRemediationCheck(policy, message.attempt, record.createdAt, this.now());
     if (decision.kind === 'give-up') {
       const stop: RemediationPollingStop = {
@@ -269,24 +268,22 @@ export class RemediationService {
     // By position: a subscription may have several tasks.
     const states = await Promise.all(record.tasks.map(async (t) => (t.armId === undefined ? undefined : await this.deps.starter.get(t.armId))));
     const result = view(record, states);
-    const published = result.status !== 'running' && this.deps.events !== undefined ? await this.publishCompleted(result, completedAt(record, states)) : true;
+    const published = result.status !== 'running' ? await this.publishCompleted(result, completedAt(record, states)) : true;
     return { view: result, published };
   }
 
   private async scheduleFirstCheck(id: string): Promise<void> {
-    const policy = this.deps.checks?.policy;
-    if (policy === undefined) return;
     try {
-      await this.sendCheck(id, 1, remediationCheckDelaySeconds(policy, 1));
+      await this.sendCheck(id, 1, remediationCheckDelaySeconds(this.deps.checks.policy, 1));
     } catch (error) {
       // The tasks are running in ARM and the record is stored: failing the request would invite a
-      // second remediation. Without checks a read still publishes the event.
+      // second remediation. Unscheduled, a read still publishes the event.
       this.warn(`remediation ${id}: first completion check not scheduled (only a read publishes remediation.completed): ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
   private async sendCheck(remediationId: string, attempt: number, delaySeconds: number): Promise<void> {
-    await this.deps.checks?.queue.send({ kind: 'remediation-check', remediationId, attempt }, { visibilityDelaySeconds: delaySeconds });
+    await this.deps.checks.queue.send({ kind: 'remediation-check', remediationId, attempt }, { visibilityDelaySeconds: delaySeconds });
   }
 
   private now(): Date {

@@ -25,7 +25,8 @@ import { RemediationService } from '../../application/remediation-service.js';
 import { ChangeEventReceiver } from '../../application/servicenow-change-events.js';
 import { createNodeRequestListener } from '../../adapters/http/node-http.js';
 import type { Operation } from '../../adapters/http/operation.js';
-import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../application/messages.js';
+import type { RemediationCheckMessage, WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../application/messages.js';
+import { REMEDIATION_CHECK_MAX_DELAY_SECONDS } from '../../domain/remediation-check-schedule.js';
 import { RolloutService } from '../../application/rollout-service.js';
 import { WebhookService } from '../../application/webhook-service.js';
 import type { RolloutStepMessage } from '../../domain/rollout-model.js';
@@ -89,6 +90,8 @@ export interface Ports {
   readonly auditLog: InMemoryAuditLog;
   readonly remediations: InMemoryRemediationRepository;
   readonly remediationStarter: FakeRemediationStarter;
+  /** Completion checks the remediation service schedules (recorded; nothing delivers them in the harness). */
+  readonly remediationChecks: RecordingMessageQueue<RemediationCheckMessage>;
   /** The real `RolloutService` runs over these: assignments and policy states tests seed, recorded step messages. */
   readonly rolloutRepository: InMemoryRolloutRepository;
   readonly policyAssignments: InMemoryPolicyAssignmentGateway;
@@ -196,6 +199,7 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     auditLog: new InMemoryAuditLog(),
     remediations: new InMemoryRemediationRepository(),
     remediationStarter: options.remediationStarter ?? new FakeRemediationStarter(),
+    remediationChecks: new RecordingMessageQueue<RemediationCheckMessage>(),
     rolloutRepository: new InMemoryRolloutRepository(),
     policyAssignments: new InMemoryPolicyAssignmentGateway(),
     rolloutSteps: new RecordingMessageQueue<RolloutStepMessage>(),
@@ -254,7 +258,16 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
       }),
       exceptions: new ExceptionService(ports.exceptions, randomUUID),
       // As in the app: the webhook service is what remediation events are published through.
-      remediations: new RemediationService({ starter: ports.remediationStarter, remediations: ports.remediations, clusters: ports.clusters, newId: randomUUID, events: webhooks, clock: ports.clock }),
+      remediations: new RemediationService({
+        starter: ports.remediationStarter,
+        remediations: ports.remediations,
+        clusters: ports.clusters,
+        newId: randomUUID,
+        events: webhooks,
+        clock: ports.clock,
+        // The app's defaults (60 s first check, 48 h limit).
+        checks: { queue: ports.remediationChecks, policy: { firstDelaySeconds: 60, maxDelaySeconds: REMEDIATION_CHECK_MAX_DELAY_SECONDS, maxAgeSeconds: 48 * 3600 } },
+      }),
       audit: new AuditService(ports.auditLog),
       evaluations: {
         async startOnDemand({ requestedBy, subscriptionIds }) {

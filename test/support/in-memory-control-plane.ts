@@ -1,6 +1,6 @@
-/** In-memory {@link ControlPlaneEventRepository} with the Table adapter's semantics (keys, order, paging by offset). */
-import type { ControlPlaneEventQuery, ControlPlaneEventRepository, ControlPlaneWatchState, Page } from '../../application/ports.js';
-import { clustersOf, type ControlPlaneEvent } from '../../domain/control-plane-events.js';
+/** In-memory control-plane ports: {@link ControlPlaneEventRepository} with the Table adapter's semantics (keys, order, paging by offset) and an {@link ActivityLogReader}. */
+import type { ActivityLogReader, ControlPlaneEventQuery, ControlPlaneEventRepository, ControlPlaneWatchState, Page } from '../../application/ports.js';
+import { clustersOf, type ActivityLogEntry, type ControlPlaneEvent } from '../../domain/control-plane-events.js';
 
 export class InMemoryControlPlaneEventRepository implements ControlPlaneEventRepository {
   readonly events = new Map<string, { event: ControlPlaneEvent; published: boolean }>();
@@ -79,5 +79,21 @@ export class InMemoryControlPlaneEventRepository implements ControlPlaneEventRep
       }
     }
     return n;
+  }
+}
+
+/** In-memory {@link ActivityLogReader}: the entries a test adds, filtered by subscription and `eventTimestamp` as the service filters. */
+export class InMemoryActivityLogReader implements ActivityLogReader {
+  readonly entries: ActivityLogEntry[] = [];
+  /** Every read, in order (subscription lower-cased, window as ISO strings). */
+  readonly reads: { subscriptionId: string; from: string; to: string }[] = [];
+  /** Subscriptions whose reads fail (lower-cased). */
+  readonly failing = new Set<string>();
+
+  async list(subscriptionId: string, from: Date, to: Date): Promise<ActivityLogEntry[]> {
+    const sub = subscriptionId.toLowerCase();
+    this.reads.push({ subscriptionId: sub, from: from.toISOString(), to: to.toISOString() });
+    if (this.failing.has(sub)) throw new Error(`Activity Log of ${sub} unavailable (test fault)`);
+    return this.entries.filter((e) => e.subscriptionId.toLowerCase() === sub && Date.parse(e.eventTimestamp) >= from.getTime() && Date.parse(e.eventTimestamp) <= to.getTime());
   }
 }

@@ -1,4 +1,5 @@
 import type { TrendSlices } from '../../domain/trend-slices.js';
+import type { OutboundEvent } from '../../domain/webhook-events.js';
 /**
  * In-memory implementations of the application ports, for unit and integration tests. Behaviour
  * mirrors the contracts in `application/ports.ts` (paging with opaque tokens, idempotent writes).
@@ -24,6 +25,7 @@ import type {
   ClusterSummaryListing,
   ClusterSummaryView,
   EvaluationRun,
+  EventPublisher,
   ExceptionPageQuery,
   ExceptionRepository,
   HistoryRepository,
@@ -331,6 +333,14 @@ export class InMemoryPolicyAssignmentGateway implements PolicyAssignmentGateway 
     const wanted = new Set(assignmentIds.map((id) => id.toLowerCase()));
     const sub = `/subscriptions/${subscriptionId.toLowerCase()}/`;
     return this.states.filter((s) => wanted.has(s.policyAssignmentId.toLowerCase()) && s.resourceId.startsWith(sub));
+  }
+}
+
+/** Keeps every outbound event it is given, in order (what the webhook service would deliver). */
+export class RecordingEventPublisher implements EventPublisher {
+  readonly published: OutboundEvent[] = [];
+  async publish(event: OutboundEvent): Promise<void> {
+    this.published.push(structuredClone(event));
   }
 }
 

@@ -49,6 +49,10 @@ it('202 with one task per 100 clusters of each subscription, each listing its cl
   ]);
   expect(started.body.tasks.flatMap((t) => t.clusterIds)).toEqual([...a, ...b]);
   expect(h.ports.remediationStarter.started.every((s) => s.resourceIds.length <= 100)).toBe(true);
+  // One completion check for the request, after the app's first delay.
+  expect(h.ports.remediationChecks.sent.filter((c) => c.message.remediationId === started.body.id)).toEqual([
+    { message: { kind: 'remediation-check', remediationId: started.body.id, attempt: 1 }, visibilityDelaySeconds: 60 },
+  ]);
 
   const got = await call('getRemediation', 'GET', new URL(started.location ?? '').pathname);
   expect(got.status).toBe(200);
@@ -58,10 +62,12 @@ it('202 with one task per 100 clusters of each subscription, each listing its cl
 it('422 LimitExceeded for a subscription with more than 1000 failing clusters, and no task started', async () => {
   await h.ports.clusters.upsertMany(Array.from({ length: 1001 }, (_, i) => clusterState(SUB_C, 'rg-edge', `store-${i}`, { failing: ['ARC-PL-01'] })));
   const before = h.ports.remediationStarter.started.length;
+  const checksBefore = h.ports.remediationChecks.sent.length;
 
   const refused = await call('startRemediation', 'POST', '/api/v1/remediations', { controlId: 'ARC-PL-01', subscriptionId: SUB_C });
 
   expect(refused.status).toBe(422);
   expect(refused.body.error).toMatchObject({ code: 'LimitExceeded', target: 'subscriptionId' });
   expect(h.ports.remediationStarter.started.length).toBe(before);
+  expect(h.ports.remediationChecks.sent.length).toBe(checksBefore);
 });

@@ -7,11 +7,13 @@
 import { PolicyClient } from '@azure/arm-policy';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ArmPolicyAdmin, ArmRemediationStarter } from '../../../adapters/arm/policy-admin.js';
+import type { RemediationCheckMessage } from '../../../application/messages.js';
 import { RemediationService } from '../../../application/remediation-service.js';
 import { POLICY_IDS } from '../../../domain/control-catalog.js';
 import { startArmEmulator, type ArmEmulator } from '../../../local/arm-emulator/index.js';
 import type { FleetModel } from '../../../local/arm-emulator/fleet-model.js';
-import { FixedClock, InMemoryClusterStateRepository, InMemoryRemediationRepository } from '../../support/in-memory-ports.js';
+import type { OutboundEvent } from '../../../domain/webhook-events.js';
+import { FixedClock, InMemoryClusterStateRepository, InMemoryRemediationRepository, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 import { clusterState } from '../storage/fixtures.js';
 import { emulatorConnection, sdkOptions, useEmulatorIdentity } from './support/emulator-clients.js';
 import { SUB_A, SUB_B, tinyDerivePolicyStates, tinyFleet } from './support/tiny-fleet.js';
@@ -21,6 +23,8 @@ const CLUSTERS = 250;
 
 let emulator: ArmEmulator;
 let service: RemediationService;
+const published: OutboundEvent[] = [];
+const checks = new RecordingMessageQueue<RemediationCheckMessage>();
 
 /** 250 clusters per subscription; every one in SUB_A lacks the Azure Policy extension (non-compliant for the DeployIfNotExists policy). */
 function fleet(): FleetModel {
@@ -57,9 +61,9 @@ beforeAll(async () => {
     remediations: new InMemoryRemediationRepository(),
     clusters,
     newId: () => 'big',
-    // No webhooks in this test: outbound events go nowhere.
-    events: { publish: async () => undefined },
+    events: { publish: async (event) => void published.push(event) },
     clock: new FixedClock(new Date('2026-03-01T10:00:00Z')),
+    checks: { queue: checks, policy: { firstDelaySeconds: 60, maxDelaySeconds: 900, maxAgeSeconds: 2 * 3600 } },
   });
   emulator.requests.reset();
 }, 60_000);
@@ -93,6 +97,8 @@ it('remediates 250 failing clusters of a subscription in one request: three ARM 
   // Per task: one filtered listing of the definition's assignments, then the create.
   expect(emulator.requests.count('policyAssignments.list')).toBe(3);
   expect(emulator.requests.count('remediations.createOrUpdate')).toBe(3);
+  // One completion check for the request, however many ARM remediations it took.
+  expect(checks.sent).toEqual([{ message: { kind: 'remediation-check', remediationId: 'big', attempt: 1 }, visibilityDelaySeconds: 60 }]);
 
   const done = await service.get('big');
   expect(done.status).toBe('succeeded');
@@ -102,4 +108,6 @@ it('remediates 250 failing clusters of a subscription in one request: three ARM 
     ['Succeeded', { total: 50, succeeded: 50, failed: 0 }],
   ]);
   expect(emulator.fleet.remediations.some((r) => String(r['id']).toLowerCase().includes(`/subscriptions/${SUB_B}/`))).toBe(false);
+  // Completion is one event for the whole request, once all three tasks are terminal.
+  expect(published.map((e) => [e.type, (e.data as { remediationId?: string; status?: string }).remediationId, (e.data as { status?: string }).status])).toEqual([['remediation.completed', 'big', 'succeeded']]);
 });

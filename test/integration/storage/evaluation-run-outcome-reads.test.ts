@@ -16,7 +16,7 @@ import { TableSummaryRepository } from '../../../adapters/storage/table-summary-
 import { TableExceptionRepository } from '../../../adapters/storage/table-exception-repository.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
 import { progressStep } from '../../../application/evaluation-subscription-collector.js';
-import { evaluationServices } from '../../support/evaluation-services.js';
+import { evaluationOutputs, evaluationServices } from '../../support/evaluation-services.js';
 import type { CollectSubscriptionMessage, FinalizeRunMessage } from '../../../application/messages.js';
 import type { EvaluationRun } from '../../../application/ports.js';
 import { FakeInventory, ManualClock, MemoryQueue } from './fake-inventory.js';
@@ -66,10 +66,12 @@ it('reads no outcome row per collect however many are recorded, and enqueues fin
   const collect = new MemoryQueue<CollectSubscriptionMessage>();
   const finalize = new MemoryQueue<FinalizeRunMessage>();
   const runs = new TableRunRepository(store);
+  const clusters = new TableClusterStateRepository(store);
+  const outputs = evaluationOutputs({ runs, clusters, inventory, clock });
   const service = evaluationServices({
     inventory,
     runs,
-    clusters: new TableClusterStateRepository(store),
+    clusters,
     history: new TableHistoryRepository(store),
     summaries: new TableSummaryRepository(store),
     exceptions: new TableExceptionRepository(store),
@@ -78,6 +80,9 @@ it('reads no outcome row per collect however many are recorded, and enqueues fin
     clock,
     newRunId: () => 'run-1',
     settings: { subscriptionIds: undefined, armMaxConcurrency: 2, historyRetentionDays: 90 },
+    events: outputs.events,
+    evidence: outputs.evidence,
+    controlPlane: outputs.controlPlane,
   });
   const run = await service.starter.startRun({ trigger: 'timer' });
   const messages = collect.drain();
@@ -117,6 +122,7 @@ it('reads no outcome row per collect however many are recorded, and enqueues fin
   const done = await service.finalizer.finalizeRun(run.id);
   expect(done?.run).toMatchObject({ status: 'succeeded', subscriptionsSucceeded: subscriptions, subscriptionsFailed: 0, clustersEvaluated: subscriptions });
   expect(reads.outcomes - before).toBeGreaterThanOrEqual(subscriptions);
+  expect(outputs.events.published.filter((e) => e.type === 'evaluation.completed')).toHaveLength(1);
 });
 
 it('counts each subscription exactly once under concurrent and repeated recording', async () => {

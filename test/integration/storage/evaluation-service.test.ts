@@ -8,7 +8,7 @@ import { TableSummaryRepository } from '../../../adapters/storage/table-summary-
 import { TableExceptionRepository } from '../../../adapters/storage/table-exception-repository.js';
 import { queuedRun } from '../../../application/evaluation-run.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
-import { evaluationServices, type EvaluationTestDeps, type EvaluationTestServices } from '../../support/evaluation-services.js';
+import { evaluationOutputs, evaluationServices, type EvaluationTestDeps, type EvaluationTestOutputs, type EvaluationTestServices } from '../../support/evaluation-services.js';
 import type { EventPublisher, SubscriptionRef } from '../../../application/ports.js';
 import type { OutboundEvent } from '../../../domain/webhook-events.js';
 import type { CollectSubscriptionMessage, FinalizeRunMessage } from '../../../application/messages.js';
@@ -44,6 +44,8 @@ interface World {
   history: TableHistoryRepository;
   summaries: TableSummaryRepository;
   exceptions: TableExceptionRepository;
+  /** The events the run published, its evidence and the control-plane watch it read through. */
+  outputs: EvaluationTestOutputs;
   service: EvaluationTestServices;
 }
 let world: World;
@@ -67,9 +69,13 @@ beforeEach(async () => {
     summaries: new TableSummaryRepository(store),
     exceptions: new TableExceptionRepository(store),
   };
+  const outputs = evaluationOutputs({ runs: repos.runs, clusters: repos.clusters, inventory, clock });
   const service = evaluationServices({
     inventory,
     ...repos,
+    events: outputs.events,
+    evidence: outputs.evidence,
+    controlPlane: outputs.controlPlane,
     collectQueue: collect,
     finalizeQueue: finalize,
     clock,
@@ -79,7 +85,7 @@ beforeEach(async () => {
     },
     settings: { subscriptionIds: undefined, armMaxConcurrency: 2, historyRetentionDays: 90 },
   });
-  world = { inventory, clock, collect, finalize, ...repos, service };
+  world = { inventory, clock, collect, finalize, ...repos, outputs, service };
 });
 
 /** Delivers every queued message once (first attempt), like a healthy host. */
@@ -123,6 +129,14 @@ describe('Evaluation services against Azurite', () => {
     const hist = await world.history.list(store002?.id ?? '', '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z');
     expect(hist).toHaveLength(1);
     expect(hist[0]).toMatchObject({ runId: run.id, drift: [] });
+    // Each collect read its subscription's Activity Log up to the run start (ARC-TD-04's lookback).
+    expect(world.outputs.activityLog.reads.map((r) => r.subscriptionId).sort()).toEqual([S1, S2, S3]);
+    expect(world.outputs.activityLog.reads.every((r) => r.from === '2026-04-01T02:00:00.000Z')).toBe(true);
+    // Evidence: one blob per subscription, sealed by the run's manifest; one evaluation.completed.
+    const blobs = [...world.outputs.evidenceStore.blobs.keys()];
+    expect(blobs.filter((b) => b.includes(run.id) && !b.startsWith('manifests/'))).toHaveLength(3);
+    expect(blobs.filter((b) => b.startsWith('manifests/') && b.includes(run.id))).toHaveLength(1);
+    expect(world.outputs.events.published.map((e) => e.type)).toEqual(['evaluation.completed']);
   });
 
   it('stores identical results when a collect message is redelivered', async () => {
@@ -243,6 +257,9 @@ describe('Evaluation services against Azurite', () => {
     expect(hist.map((h) => h.runId)).toEqual([r1, r2]);
     expect(hist[1]?.drift).toEqual([{ controlId: 'ARC-AC-01', from: 'fail', to: 'pass' }]);
     expect(hist[1]?.statuses['ARC-AC-01']).toBe('pass');
+    // The drift is published, for that cluster only, in the second run.
+    const changed = world.outputs.events.published.filter((e) => e.type === 'cluster.compliance.changed');
+    expect(changed.map((e) => (e.data as { clusterId?: string }).clusterId?.toLowerCase())).toEqual([state?.id.toLowerCase()]);
     expect((await world.summaries.listTrends('2026-01-01T00:00:00Z')).map((t) => t.runId)).toEqual([r1, r2]);
   });
 
@@ -286,6 +303,9 @@ function serviceWith(overrides: Partial<EvaluationTestDeps>): EvaluationTestServ
     collectQueue: world.collect,
     finalizeQueue: world.finalize,
     clock: world.clock,
+    events: world.outputs.events,
+    evidence: world.outputs.evidence,
+    controlPlane: world.outputs.controlPlane,
     newRunId: () => {
       n += 1;
       return `variant-${n}`;

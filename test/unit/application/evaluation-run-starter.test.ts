@@ -4,6 +4,10 @@ import { EvaluationRunFinalizer, type EvaluationRunFinalizerDeps } from '../../.
 import type { EvaluationRun, EvaluationRunRepository, MessageQueue, RunRefreshOptions, SubscriptionOutcome } from '../../../application/ports.js';
 import type { CollectSubscriptionMessage } from '../../../application/messages.js';
 import type { FleetSummary } from '../../../domain/model.js';
+import { EvidenceRecorder } from '../../../application/evidence-recorder.js';
+import { CATALOG_VERSION } from '../../../domain/evidence-record.js';
+import { InMemoryEvidenceStore } from '../../support/in-memory-evidence-store.js';
+import { RecordingEventPublisher } from '../../support/in-memory-ports.js';
 
 /** Outcomes and refresh as the Table repository computes them (the parts startRun relies on). */
 class MemoryRuns
@@ -81,7 +85,11 @@ function deps(overrides: {
     },
   };
   const unused = new Proxy({}, { get: () => () => Promise.reject(new Error('not used in this test')) });
+  const events = new RecordingEventPublisher();
+  const evidenceStore = new InMemoryEvidenceStore();
   const d = {
+    events,
+    evidence: new EvidenceRecorder({ store: evidenceStore, runs, appVersion: 'test', catalogVersion: CATALOG_VERSION }),
     inventory: { ...(unused), listSubscriptions: overrides.listSubscriptions ?? (async () => []) },
     runs,
     clusters: {
@@ -108,7 +116,7 @@ function deps(overrides: {
     settings: { subscriptionIds: overrides.subscriptionIds, armMaxConcurrency: 4, historyRetentionDays: 90 },
   } as unknown as Omit<EvaluationRunStarterDeps, 'finalizer'> & EvaluationRunFinalizerDeps;
   const finalizer = new EvaluationRunFinalizer(d);
-  return { service: new EvaluationRunStarter({ ...d, finalizer }), runs, sent, staleMarked, summaries };
+  return { service: new EvaluationRunStarter({ ...d, finalizer }), runs, sent, staleMarked, summaries, events, evidenceStore };
 }
 
 const A = 'aaaaaaaa-0000-0000-0000-000000000000';
@@ -163,12 +171,15 @@ describe('EvaluationRunStarter.startRun', () => {
   });
 
   it('finalizes at once when no collect message could be sent', async () => {
-    const { service, sent, summaries } = deps({ subscriptionIds: [A, B], send: () => Promise.reject(new Error('queue 503')) });
+    const { service, sent, summaries, events, evidenceStore } = deps({ subscriptionIds: [A, B], send: () => Promise.reject(new Error('queue 503')) });
     const run = await service.startRun({ trigger: 'timer' });
     expect(sent).toEqual([]);
     expect(run).toMatchObject({ status: 'failed', subscriptionsFailed: 2, completedAt: '2026-05-01T02:00:00.000Z' });
     expect(run.failures.map((f) => f.subscriptionId)).toEqual([A, B]);
     expect(summaries.map((s) => s.runId)).toEqual(['run-1']);
+    // Finalized like any run: its (empty) evidence sealed, evaluation.completed published.
+    expect([...evidenceStore.blobs.keys()].filter((b) => b.startsWith('manifests/') && b.includes('run-1'))).toHaveLength(1);
+    expect(events.published.map((e) => [e.type, (e.data as { status?: string }).status])).toEqual([['evaluation.completed', 'failed']]);
   });
 
   it('fails the run visibly when the unsent subscriptions cannot be recorded either, and rethrows', async () => {

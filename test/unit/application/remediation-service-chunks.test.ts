@@ -11,7 +11,8 @@ import { DependencyError, InvalidRequestError, UnprocessableError } from '../../
 import { MAX_CLUSTERS_PER_REMEDIATION, MAX_CLUSTERS_PER_TASK, RemediationService, remediationTaskName } from '../../../application/remediation-service.js';
 import { document } from '../../../openapi/document.js';
 import type { ClusterState, EventPublisher, RemediationRecord, RemediationTaskState } from '../../../application/ports.js';
-import { FakeRemediationStarter, FixedClock, InMemoryClusterStateRepository, InMemoryRemediationRepository } from '../../support/in-memory-ports.js';
+import type { RemediationCheckMessage } from '../../../application/messages.js';
+import { FakeRemediationStarter, FixedClock, InMemoryClusterStateRepository, InMemoryRemediationRepository, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 
 const SUB_A = '11111111-1111-1111-1111-111111111111';
 const SUB_B = '22222222-2222-2222-2222-222222222222';
@@ -64,13 +65,22 @@ function setup(starter = new FakeRemediationStarter()) {
   const clock = new FixedClock(new Date('2026-03-01T10:00:00Z'));
   const remediations = new InMemoryRemediationRepository();
   const clusterStates = new InMemoryClusterStateRepository();
-  const service = new RemediationService({ starter, remediations, clusters: clusterStates, newId: () => 'r1', events, clock });
+  const checks = new RecordingMessageQueue<RemediationCheckMessage>();
+  const service = new RemediationService({
+    starter,
+    remediations,
+    clusters: clusterStates,
+    newId: () => 'r1',
+    events,
+    clock,
+    checks: { queue: checks, policy: { firstDelaySeconds: 60, maxDelaySeconds: 900, maxAgeSeconds: 2 * 3600 } },
+  });
   const finish = (id: string, patch: Partial<RemediationTaskState> = {}): void => {
     const state = starter.tasks.get(id);
     if (state === undefined) throw new Error(`no task ${id}`);
     starter.tasks.set(id, { ...state, provisioningState: 'Succeeded', successfulDeployments: state.totalDeployments, ...patch });
   };
-  return { starter, events, clock, remediations, clusterStates, service, finish };
+  return { starter, events, checks, clock, remediations, clusterStates, service, finish };
 }
 
 describe('RemediationService: tasks of at most 100 clusters', () => {
@@ -127,7 +137,7 @@ describe('RemediationService: tasks of at most 100 clusters', () => {
 
   it('reports a task that cannot start on that task, starts the others, and completes as partial', async () => {
     const starter = new SelectiveStarter((r) => (r.subscriptionId === SUB_A && r.name === 'arc-compliance-r1-2' ? new DependencyError('ARM remediations.createOrUpdate failed (429): throttled') : undefined));
-    const { events, clock, service, finish } = setup(starter);
+    const { events, checks, clock, service, finish } = setup(starter);
     const a = clusters(SUB_A, 250);
     const b = clusters(SUB_B, 5);
 
@@ -144,6 +154,8 @@ describe('RemediationService: tasks of at most 100 clusters', () => {
     // The caller learns exactly which clusters to retry.
     expect(failed.clusterIds).toEqual(a.slice(100, 200));
     expect(starter.started.map((s) => s.name)).toEqual(['arc-compliance-r1', 'arc-compliance-r1-3', 'arc-compliance-r1']);
+    // A partly started remediation is polled like any other.
+    expect(checks.sent.map((c) => c.message)).toEqual([{ kind: 'remediation-check', remediationId: 'r1', attempt: 1 }]);
 
     finish(armId(SUB_A, 'arc-compliance-r1'), { lastUpdatedOn: '2026-03-01T10:03:00.000Z' });
     finish(armId(SUB_A, 'arc-compliance-r1-3'), { lastUpdatedOn: '2026-03-01T10:04:00.000Z' });
@@ -163,11 +175,12 @@ describe('RemediationService: tasks of at most 100 clusters', () => {
 
   it('keeps the existing error when no task starts, and stores nothing', async () => {
     const notAssigned = new UnprocessableError('NotRemediable', 'No enabled assignment covers the clusters.', 'controlId');
-    const { starter, remediations, service } = setup(new SelectiveStarter(() => notAssigned));
+    const { starter, remediations, checks, service } = setup(new SelectiveStarter(() => notAssigned));
     const error = await service.start({ controlId: 'ARC-PL-01', clusterIds: clusters(SUB_A, 250) }, 'caller', new Date()).catch((e: unknown) => e);
     expect(error).toBe(notAssigned);
     expect(remediations.items.size).toBe(0);
     expect(starter.tasks.size).toBe(0);
+    expect(checks.sent).toEqual([]);
   });
 
   it('reads each task of a subscription separately: running until the last is terminal, stamped with the latest of them', async () => {

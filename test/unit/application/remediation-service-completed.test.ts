@@ -6,8 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import type { OutboundEvent } from '../../../domain/webhook-events.js';
 import { RemediationService } from '../../../application/remediation-service.js';
+import type { RemediationCheckMessage } from '../../../application/messages.js';
 import type { EventPublisher, RemediationTaskState } from '../../../application/ports.js';
-import { FakeRemediationStarter, FixedClock, InMemoryClusterStateRepository, InMemoryRemediationRepository } from '../../support/in-memory-ports.js';
+import { FakeRemediationStarter, FixedClock, InMemoryClusterStateRepository, InMemoryRemediationRepository, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 
 const SUB_A = '11111111-1111-1111-1111-111111111111';
 const SUB_B = '22222222-2222-2222-2222-222222222222';
@@ -24,6 +25,7 @@ function setup() {
   const starter = new FakeRemediationStarter();
   const events = new RecordingPublisher();
   const clock = new FixedClock(new Date('2026-03-01T10:00:00Z'));
+  const checks = new RecordingMessageQueue<RemediationCheckMessage>();
   const service = new RemediationService({
     starter,
     remediations: new InMemoryRemediationRepository(),
@@ -31,19 +33,22 @@ function setup() {
     newId: () => 'r1',
     events,
     clock,
+    checks: { queue: checks, policy: { firstDelaySeconds: 60, maxDelaySeconds: 900, maxAgeSeconds: 2 * 3600 } },
   });
   const finish = (sub: string, patch: Partial<RemediationTaskState>): void => {
     const armId = `/subscriptions/${sub}/providers/Microsoft.PolicyInsights/remediations/arc-compliance-r1`;
     const state = starter.tasks.get(armId)!;
     starter.tasks.set(armId, { ...state, provisioningState: 'Succeeded', successfulDeployments: state.totalDeployments, ...patch });
   };
-  return { starter, events, clock, service, finish };
+  return { starter, events, checks, clock, service, finish };
 }
 
 describe('remediation.completed', () => {
   it('is published once every task is terminal, stamped with the latest ARM lastUpdatedOn, identically on later reads', async () => {
-    const { events, clock, service, finish } = setup();
+    const { events, checks, clock, service, finish } = setup();
     await service.start({ controlId: 'ARC-PL-01', clusterIds: [cluster(SUB_A, 'a'), cluster(SUB_B, 'b')] }, 'caller', clock.now());
+    // One completion check for the remediation, whatever its number of subscriptions.
+    expect(checks.sent).toEqual([{ message: { kind: 'remediation-check', remediationId: 'r1', attempt: 1 }, visibilityDelaySeconds: 60 }]);
 
     finish(SUB_A, { lastUpdatedOn: '2026-03-01T10:01:00.000Z' });
     expect((await service.get('r1')).status).toBe('running');

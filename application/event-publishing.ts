@@ -20,8 +20,8 @@ export function outboundEventId(...parts: readonly string[]): string {
 }
 
 /** Publishes events a few at a time; the first failure is rethrown after every event was tried. */
-export async function publishAll(publisher: EventPublisher | undefined, events: readonly OutboundEvent[], concurrency = 4): Promise<void> {
-  if (publisher === undefined || events.length === 0) return;
+export async function publishAll(publisher: EventPublisher, events: readonly OutboundEvent[], concurrency = 4): Promise<void> {
+  if (events.length === 0) return;
   await forEachSettled(events, concurrency, (event) => publisher.publish(event));
 }
 

@@ -60,7 +60,7 @@ export interface RolloutServiceDeps {
   readonly settings: StepSettings;
   readonly log?: Logger | undefined;
   /** Outbound `rollout.*` events (webhooks), published after each stored transition. */
-  readonly events?: EventPublisher | undefined;
+  readonly events: EventPublisher;
 }
 
 /** The public representation of a rollout (API): no internal cursor, outbox or desired assignments. */
@@ -254,7 +254,7 @@ export class RolloutService implements RolloutApprovals {
         }
         // The step's events may not have been published (the publish failed and the host retried):
         // publish the log again; ids are stable, so what was published is not sent twice.
-        if (this.deps.events !== undefined) await this.publish(stored.rollout, await this.deps.repository.events(stored.rollout.id));
+        await this.publish(stored.rollout, await this.deps.repository.events(stored.rollout.id));
         return 'redelivered';
       }
       let t: Transition;

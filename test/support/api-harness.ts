@@ -239,6 +239,8 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
     clock: ports.clock,
     newId: () => `ro-${randomUUID()}`,
     settings: { gateRecheckSeconds: 900, verifyTimeoutSeconds: 3600 },
+    // As in production: rollout events go out through the webhook service.
+    events: webhooks,
   });
   const harnessEvidence = new EvidenceReader({ store: ports.evidenceStore, runs: ports.runs, retentionDays: 400 });
   const runtime = createApiRuntime({

@@ -14,6 +14,7 @@ import { ConflictError } from '../../../domain/errors.js';
 import type { PolicyAssignmentModel, RolloutRequest } from '../../../domain/rollout-model.js';
 import { ASSIGNMENT_ID, FakeClusterRepository, FakeGateway, RecordingQueue, SCOPE, fakeCluster, rgId, type FakeCluster } from './fakes.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
+import { RecordingEventPublisher } from '../../support/in-memory-ports.js';
 
 let azurite: RunningAzurite;
 beforeAll(async () => {
@@ -51,6 +52,7 @@ async function setup(opts: { tablePrefix?: string; wrap?: (r: TableRolloutReposi
   const table = await TableRolloutRepository.open({ connectionString: azurite.connectionString }, { tablePrefix: opts.tablePrefix ?? prefix() });
   const repository = opts.wrap ? opts.wrap(table) : table;
   const queue = new RecordingQueue();
+  const events = new RecordingEventPublisher();
   let clock = NOW;
   const service = new RolloutService({
     repository,
@@ -60,6 +62,7 @@ async function setup(opts: { tablePrefix?: string; wrap?: (r: TableRolloutReposi
     clock: { now: () => clock },
     newId: () => newRolloutId(clock, randomUUID()),
     settings: { gateRecheckSeconds: 900, verifyTimeoutSeconds: 3600 },
+    events,
   });
   const drain = async (max = 50): Promise<void> => {
     for (let i = 0; i < max; i += 1) {

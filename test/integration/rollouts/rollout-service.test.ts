@@ -8,6 +8,7 @@ import { ConflictError, DependencyError, ForbiddenOperationError, PreconditionFa
 import type { PolicyAssignmentModel, RolloutRequest } from '../../../domain/rollout-model.js';
 import { ASSIGNMENT_ID, FakeClusterRepository, FakeGateway, RecordingQueue, SCOPE, fakeCluster, rgId, type FakeCluster } from './fakes.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
+import { RecordingEventPublisher } from '../../support/in-memory-ports.js';
 
 let azurite: RunningAzurite;
 beforeAll(async () => {
@@ -46,6 +47,7 @@ async function setup(opts: { prefix?: string } = {}) {
   gateway.assignments.set(ASSIGNMENT_ID.toLowerCase(), structuredClone(SNAPSHOT));
   const repository = await TableRolloutRepository.open({ connectionString: azurite.connectionString }, { tablePrefix: opts.prefix ?? `t${randomUUID().replace(/-/g, '').slice(0, 10)}` });
   const queue = new RecordingQueue();
+  const events = new RecordingEventPublisher();
   let clock = NOW;
   const service = new RolloutService({
     repository,
@@ -55,6 +57,7 @@ async function setup(opts: { prefix?: string } = {}) {
     clock: { now: () => clock },
     newId: () => newRolloutId(clock, randomUUID()),
     settings: { gateRecheckSeconds: 900, verifyTimeoutSeconds: 3600 },
+    events,
   });
   /** Delivers queued messages in order (delays are honoured by moving the clock) until none is left. */
   const drain = async (max = 50): Promise<AdvanceOutcome[]> => {
@@ -67,7 +70,7 @@ async function setup(opts: { prefix?: string } = {}) {
     }
     return outcomes;
   };
-  return { clusters, gateway, repository, queue, service, drain, tick: (s: number) => (clock = new Date(clock.getTime() + s * 1000)) };
+  return { clusters, gateway, repository, queue, events, service, drain, tick: (s: number) => (clock = new Date(clock.getTime() + s * 1000)) };
 }
 
 describe('RolloutService', () => {
@@ -140,7 +143,7 @@ describe('RolloutService', () => {
   });
 
   it('runs three waves from audit to deny with approvals by a second identity', async () => {
-    const { service, gateway, drain } = await setup();
+    const { service, gateway, drain, events } = await setup();
     const created = await service.create(REQUEST, 'alice');
     if (created.dryRun) throw new Error('unexpected');
     const id = created.rollout.id;
@@ -166,6 +169,12 @@ describe('RolloutService', () => {
     expect(types.at(-1)).toBe('completed');
     expect(done.events?.map((e) => e.seq)).toEqual(types.map((_, i) => i + 1));
     expect(gateway.evaluations).toBe(3);
+    // Each wave asked for approval and completed, then the rollout did: each published once.
+    const published = events.published.map((e) => e.type);
+    expect(published.filter((t) => t === 'rollout.wave.awaiting_approval')).toHaveLength(3);
+    expect(published.filter((t) => t === 'rollout.wave.completed')).toHaveLength(3);
+    expect(published.filter((t) => t === 'rollout.completed')).toHaveLength(1);
+    expect(new Set(events.published.map((e) => e.id)).size).toBe(events.published.length);
   });
 
   it('holds a blocked gate and re-checks until remediation clears it', async () => {

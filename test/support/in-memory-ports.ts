@@ -13,6 +13,7 @@ import { parseAllowlist } from '../../domain/webhook-ssrf.js';
 import { toClusterSummary } from '../../application/stored-records.js';
 import type { ServiceNowWatermarks, WatermarkKind } from '../../application/servicenow-delivery.js';
 import { escapeKey, invertedTime } from '../../adapters/storage/table-keys.js';
+import { delayedSendOptions, encodeQueueMessage } from '../../adapters/storage/storage-queue.js';
 import { GuardedHttpClient, type HostResolver } from '../../adapters/webhooks/guarded-http-client.js';
 import type {
   AuditLog,
@@ -256,10 +257,28 @@ export class FakeRemediationStarter implements RemediationStarter {
   }
 }
 
+/**
+ * The one test clock: time stands still until a test moves it, so a test states every instant it
+ * depends on. `now()` returns a fresh `Date`, so code that mutates what it was given cannot move it.
+ */
 export class FixedClock implements Clock {
-  constructor(public current: Date) {}
+  private at: number;
+  constructor(start: Date | string | number) {
+    this.at = FixedClock.toMillis(start);
+  }
   now(): Date {
-    return new Date(this.current.getTime());
+    return new Date(this.at);
+  }
+  set(at: Date | string | number): void {
+    this.at = FixedClock.toMillis(at);
+  }
+  advance(ms: number): void {
+    this.at += ms;
+  }
+  private static toMillis(at: Date | string | number): number {
+    const ms = new Date(at).getTime();
+    if (Number.isNaN(ms)) throw new Error(`FixedClock: not a time: ${String(at)}`);
+    return ms;
   }
 }
 
@@ -344,14 +363,44 @@ export class RecordingEventPublisher implements EventPublisher {
   }
 }
 
-/** Keeps what was sent (nothing consumes it: step messages are for the queue function). */
+/** A message as the queue holds it, with the visibility delay it was enqueued with (0 = visible at once). */
+export interface RecordedMessage<T> {
+  readonly message: T;
+  readonly visibilityDelaySeconds: number;
+}
+
+/**
+ * The one test queue. It stores what `StorageMessageQueue` would put on the wire: the message goes
+ * through the same JSON encoding (so a sender's later mutation never reaches the consumer, and fields
+ * JSON drops are dropped here too) and the delay is the visibility timeout the adapter would set.
+ * Tests that play the queue function deliver with `take()` (oldest first) or `drain()`.
+ */
 export class RecordingMessageQueue<T> implements MessageQueue<T> {
-  readonly sent: { message: T; visibilityDelaySeconds: number }[] = [];
+  readonly sent: RecordedMessage<T>[] = [];
+  /** Set to make every send fail with it (an outage that lasts until the test clears it). */
+  failWith: Error | undefined;
+  /** The next `failSends` sends fail, then sending recovers (a transient outage). */
+  failSends = 0;
   async send(message: T, options: { visibilityDelaySeconds?: number } = {}): Promise<void> {
-    this.sent.push({ message: structuredClone(message), visibilityDelaySeconds: options.visibilityDelaySeconds ?? 0 });
+    if (this.failWith !== undefined) throw this.failWith;
+    if (this.failSends > 0) {
+      this.failSends -= 1;
+      throw new Error('queue unavailable (503)');
+    }
+    const wire = Buffer.from(encodeQueueMessage(message), 'base64').toString('utf8');
+    const visibilityDelaySeconds = delayedSendOptions(options.visibilityDelaySeconds ?? 0).visibilityTimeout;
+    this.sent.push({ message: JSON.parse(wire) as T, visibilityDelaySeconds });
   }
   async sendMany(messages: readonly T[]): Promise<void> {
     for (const m of messages) await this.send(m);
+  }
+  /** Removes and returns the oldest message, as the queue function would receive it next. */
+  take(): RecordedMessage<T> | undefined {
+    return this.sent.shift();
+  }
+  /** Removes every message and returns them oldest first (delays dropped: for tests that don't wait). */
+  drain(): T[] {
+    return this.sent.splice(0, this.sent.length).map((s) => s.message);
   }
 }
 

@@ -19,9 +19,10 @@ import { queuedRun } from '../../../application/evaluation-run.js';
 import { documented } from '../../support/api-expect.js';
 import { loadApiOperations } from '../../support/api-harness.js';
 import { ALTERED_OFFSET_TOKENS, ALTERED_TABLE_TOKENS } from '../../support/altered-continuation-tokens.js';
-import { FakeInventory, ManualClock } from '../storage/fake-inventory.js';
+import { FakeInventory } from '../storage/fake-inventory.js';
 import { SUB_A, SUB_B, clusterState, uniquePrefix } from '../storage/fixtures.js';
 import { silentLogger } from '../../../application/logger.js';
+import { FixedClock } from '../../support/in-memory-ports.js';
 
 let azurite: RunningAzurite;
 let issuer: TokenIssuer;
@@ -50,7 +51,7 @@ beforeAll(async () => {
   );
   issuer = tokenIssuer = await createTokenIssuer({ baseUrl: issuerUrl });
   const config = loadConfig({ AzureWebJobsStorage: azurite.connectionString, AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience });
-  const clock = new ManualClock(new Date('2026-05-01T02:00:00.000Z'));
+  const clock = new FixedClock(new Date('2026-05-01T02:00:00.000Z'));
   const tablePrefix = uniquePrefix();
   container = await createContainer(config, {
     inventory: new FakeInventory(() => clock.now()),

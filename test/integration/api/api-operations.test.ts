@@ -319,10 +319,10 @@ describe('remediations', () => {
   });
   it('lists remediations newest first, each as GET shows it, in pages of at most 50', async () => {
     const clock = h.ports.clock;
-    const before = clock.current;
-    clock.current = new Date(before.getTime() + 60_000);
+    const before = clock.now();
+    clock.set(new Date(before.getTime() + 60_000));
     const second = await call('startRemediation', 'POST', '/api/v1/remediations', { body: { controlId: 'ARC-PL-01', clusterIds: [store1] } }).finally(() => {
-      clock.current = before;
+      clock.set(before);
     });
     expect(second.res.status).toBe(202);
     const all = await call('listRemediations', 'GET', '/api/v1/remediations');

@@ -22,9 +22,10 @@ import type { Rollout } from '../../../domain/rollout-model.js';
 import { readFileSync } from 'node:fs';
 import { documented } from '../../support/api-expect.js';
 import { loadApiOperations } from '../../support/api-harness.js';
-import { FakeInventory, ManualClock } from '../storage/fake-inventory.js';
+import { FakeInventory } from '../storage/fake-inventory.js';
 import { uniquePrefix } from '../storage/fixtures.js';
 import { silentLogger } from '../../../application/logger.js';
+import { FixedClock } from '../../support/in-memory-ports.js';
 
 let azurite: RunningAzurite;
 let container: Container;
@@ -52,7 +53,7 @@ beforeAll(async () => {
   );
   const issuer = (tokenIssuer = await createTokenIssuer({ baseUrl: issuerUrl }));
   const config = loadConfig({ AzureWebJobsStorage: azurite.connectionString, AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: issuer.audience });
-  const clock = new ManualClock(new Date('2026-05-01T02:00:00.000Z'));
+  const clock = new FixedClock(new Date('2026-05-01T02:00:00.000Z'));
   tablePrefix = uniquePrefix();
   container = await createContainer(config, {
     inventory: new FakeInventory(() => clock.now()),

@@ -20,9 +20,9 @@ import { WebhookService } from '../../../application/webhook-service.js';
 import type { ControlPlaneWatchMessage, WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../../application/messages.js';
 import { BREAK_GLASS_OPERATION } from '../../../domain/control-plane-events.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
-import { InMemoryClusterStateRepository, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository, RecordingMessageQueue, InMemoryInboundMessageIdStore } from '../../support/in-memory-ports.js';
+import { InMemoryClusterStateRepository, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository, RecordingMessageQueue, InMemoryInboundMessageIdStore, FixedClock } from '../../support/in-memory-ports.js';
 import { OcsfSchema } from '../../support/ocsf-validator.js';
-import { CapturingQueue, FakeClock, startReceiver, type Receiver } from '../webhooks/support.js';
+import { startReceiver, type Receiver } from '../webhooks/support.js';
 import { referenceVerify } from '../../unit/webhooks/standard-webhooks-reference.js';
 import { uniquePrefix } from '../storage/fixtures.js';
 import { emulatorConnection, useEmulatorIdentity } from './support/emulator-clients.js';
@@ -49,14 +49,14 @@ afterAll(async () => {
 
 describe('controlplane.change.detected in the ocsf format', () => {
   it('delivers each new Activity Log event as one signed, schema-valid OCSF API Activity; the break-glass download names its caller', async () => {
-    const clock = new FakeClock(START.getTime());
-    const queue = new CapturingQueue<WebhookDeliveryMessage>();
+    const clock = new FixedClock(START.getTime());
+    const queue = new RecordingMessageQueue<WebhookDeliveryMessage>();
     let n = 0;
     const webhooks = new WebhookService({
       subscriptions: new InMemoryWebhookSubscriptionRepository(),
       deliveries: new InMemoryWebhookDeliveryRepository(),
       queue,
-      deadLetters: new CapturingQueue<WebhookDeadLetterMessage>(),
+      deadLetters: new RecordingMessageQueue<WebhookDeadLetterMessage>(),
       secrets: new AesGcmSecretProtector(randomBytes(32)),
       http: new GuardedHttpClient({ allowlist: parseAllowlist(['127.0.0.1']).allowlist }),
       serviceNow: undefined,

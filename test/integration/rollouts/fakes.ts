@@ -3,9 +3,9 @@
  * current assignments (overrides, notScopes, resource-group children), a cluster-state repository and
  * a recording queue.
  */
-import type { ClusterQuery, ClusterState, ClusterStateRepository, MessageQueue, Page, PolicyAssignmentGateway, RolloutStateRecord } from '../../../application/ports.js';
+import type { ClusterQuery, ClusterState, ClusterStateRepository, Page, PolicyAssignmentGateway, RolloutStateRecord } from '../../../application/ports.js';
 import { assignmentAppliesTo } from '../../../domain/rollout-assignment.js';
-import type { PolicyAssignmentModel, RolloutStepMessage } from '../../../domain/rollout-model.js';
+import type { PolicyAssignmentModel } from '../../../domain/rollout-model.js';
 import { POLICY_IDS } from '../../../domain/control-catalog.js';
 import { evaluateCluster } from '../../../domain/evaluate-cluster.js';
 import type { ClusterEvaluation, ClusterSnapshot } from '../../../domain/model.js';
@@ -164,21 +164,3 @@ export class FakeClusterRepository implements ClusterStateRepository {
   }
 }
 
-export class RecordingQueue implements MessageQueue<RolloutStepMessage> {
-  readonly sent: { message: RolloutStepMessage; delay: number }[] = [];
-  /** Fault mode: the next `failSends` sends throw (as a storage outage would). */
-  failSends = 0;
-  async send(message: RolloutStepMessage, options: { visibilityDelaySeconds?: number } = {}): Promise<void> {
-    if (this.failSends > 0) {
-      this.failSends -= 1;
-      throw new Error('queue unavailable (503)');
-    }
-    this.sent.push({ message: structuredClone(message), delay: options.visibilityDelaySeconds ?? 0 });
-  }
-  async sendMany(messages: readonly RolloutStepMessage[]): Promise<void> {
-    for (const m of messages) await this.send(m);
-  }
-  take(): { message: RolloutStepMessage; delay: number } | undefined {
-    return this.sent.shift();
-  }
-}

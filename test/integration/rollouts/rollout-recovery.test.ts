@@ -11,10 +11,10 @@ import { TableRolloutRepository, newRolloutId } from '../../../adapters/storage/
 import type { RolloutRepository } from '../../../application/ports.js';
 import { REDELIVERY_RESEND_DELAY_SECONDS, RolloutService, SWEEP_GRACE_SECONDS } from '../../../application/rollout-service.js';
 import { ConflictError } from '../../../domain/errors.js';
-import type { PolicyAssignmentModel, RolloutRequest } from '../../../domain/rollout-model.js';
-import { ASSIGNMENT_ID, FakeClusterRepository, FakeGateway, RecordingQueue, SCOPE, fakeCluster, rgId, type FakeCluster } from './fakes.js';
+import type { PolicyAssignmentModel, RolloutRequest, RolloutStepMessage } from '../../../domain/rollout-model.js';
+import { ASSIGNMENT_ID, FakeClusterRepository, FakeGateway, SCOPE, fakeCluster, rgId, type FakeCluster } from './fakes.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
-import { RecordingEventPublisher } from '../../support/in-memory-ports.js';
+import { FixedClock, RecordingEventPublisher, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 
 let azurite: RunningAzurite;
 beforeAll(async () => {
@@ -51,16 +51,16 @@ async function setup(opts: { tablePrefix?: string; wrap?: (r: TableRolloutReposi
   gateway.assignments.set(ASSIGNMENT_ID.toLowerCase(), structuredClone(SNAPSHOT));
   const table = await TableRolloutRepository.open({ connectionString: azurite.connectionString }, { tablePrefix: opts.tablePrefix ?? prefix() });
   const repository = opts.wrap ? opts.wrap(table) : table;
-  const queue = new RecordingQueue();
+  const queue = new RecordingMessageQueue<RolloutStepMessage>();
   const events = new RecordingEventPublisher();
-  let clock = NOW;
+  const clock = new FixedClock(NOW);
   const service = new RolloutService({
     repository,
     assignments: gateway,
     clusters: new FakeClusterRepository(clusters, new Date(NOW.getTime() - 3_600_000).toISOString()),
     queue,
-    clock: { now: () => clock },
-    newId: () => newRolloutId(clock, randomUUID()),
+    clock,
+    newId: () => newRolloutId(clock.now(), randomUUID()),
     settings: { gateRecheckSeconds: 900, verifyTimeoutSeconds: 3600 },
     events,
   });
@@ -68,7 +68,7 @@ async function setup(opts: { tablePrefix?: string; wrap?: (r: TableRolloutReposi
     for (let i = 0; i < max; i += 1) {
       const next = queue.take();
       if (next === undefined) return;
-      clock = new Date(clock.getTime() + next.delay * 1000);
+      clock.advance(next.visibilityDelaySeconds * 1000);
       await service.advance(next.message);
     }
   };
@@ -77,7 +77,7 @@ async function setup(opts: { tablePrefix?: string; wrap?: (r: TableRolloutReposi
     if (created.dryRun) throw new Error('unexpected dry run');
     return created.rollout.id;
   };
-  return { clusters, gateway, table, queue, service, drain, create, tick: (s: number) => (clock = new Date(clock.getTime() + s * 1000)) };
+  return { clusters, gateway, table, queue, service, drain, create, tick: (seconds: number) => clock.advance(seconds * 1000) };
 }
 
 describe('lost step messages', () => {
@@ -105,7 +105,7 @@ describe('lost step messages', () => {
     expect(stored.cursor).toEqual({ wave: 0, step: 'apply', attempt: 0 });
     expect(stored.outboxSent).toBe(false);
     expect(await service.advance(gate, QueueDelivery.of(2))).toBe('redelivered');
-    expect(queue.sent.map((s) => [s.message.step, s.delay])).toEqual([['apply', 0]]);
+    expect(queue.sent.map((s) => [s.message.step, s.visibilityDelaySeconds])).toEqual([['apply', 0]]);
     // Re-sent once: a further copy of the gate sends nothing more.
     expect(await service.advance(gate, QueueDelivery.of(3))).toBe('redelivered');
     expect(queue.sent).toHaveLength(1);
@@ -153,7 +153,7 @@ describe('lost step messages', () => {
     // queue while the apply it sent is still on its way or running.
     tick(30);
     expect(await service.poison(gate, 'delivered 5 time(s)')).toBe('redelivered');
-    expect(queue.sent.map((s) => [s.message.step, s.delay])).toEqual([['apply', 0]]);
+    expect(queue.sent.map((s) => [s.message.step, s.visibilityDelaySeconds])).toEqual([['apply', 0]]);
     expect((await service.get(id)).state).toBe('running');
   });
 
@@ -204,7 +204,7 @@ describe('lost step messages', () => {
     expect(await service.sweep()).toEqual([]);
     tick(SWEEP_GRACE_SECONDS + 1);
     expect(await service.sweep()).toEqual([id]);
-    expect(queue.sent.map((s) => [s.message.step, s.delay])).toEqual([['gate', SWEEP_GRACE_SECONDS]]);
+    expect(queue.sent.map((s) => [s.message.step, s.visibilityDelaySeconds])).toEqual([['gate', SWEEP_GRACE_SECONDS]]);
     // Recorded: the next sweep does not send it again.
     expect(await service.sweep()).toEqual([]);
     await drain();
@@ -220,10 +220,10 @@ describe('duplicates while a gate is blocked', () => {
     const gate = queue.take()!.message;
     expect(await service.advance(gate)).toBe('handled');
     for (let i = 0; i < 3; i += 1) expect(await service.advance(gate)).toBe('redelivered');
-    expect(queue.sent.map((s) => [s.message.attempt, s.delay])).toEqual([[1, 900]]);
+    expect(queue.sent.map((s) => [s.message.attempt, s.visibilityDelaySeconds])).toEqual([[1, 900]]);
     // The re-check runs, holds again: still one message in flight.
     const recheck = queue.take()!;
-    tick(recheck.delay);
+    tick(recheck.visibilityDelaySeconds);
     expect(await service.advance(recheck.message)).toBe('handled');
     expect(await service.advance(recheck.message)).toBe('redelivered');
     expect(queue.sent.map((s) => s.message.attempt)).toEqual([2]);
@@ -238,12 +238,12 @@ describe('repeated commands', () => {
     queue.take(); // the gate, made stale by the rollback
     await service.command(id, 'rollback', 'carol');
     await service.command(id, 'rollback', 'carol');
-    expect(queue.sent.map((s) => [s.message.step, s.delay])).toEqual([['rollback', 0]]);
+    expect(queue.sent.map((s) => [s.message.step, s.visibilityDelaySeconds])).toEqual([['rollback', 0]]);
     // Still not run well after it was due: the repeat re-sends it (delayed, recorded once).
     tick(REDELIVERY_RESEND_DELAY_SECONDS + 1);
     await service.command(id, 'rollback', 'carol');
     await service.command(id, 'rollback', 'carol');
-    expect(queue.sent.map((s) => [s.message.step, s.delay])).toEqual([
+    expect(queue.sent.map((s) => [s.message.step, s.visibilityDelaySeconds])).toEqual([
       ['rollback', 0],
       ['rollback', REDELIVERY_RESEND_DELAY_SECONDS],
     ]);

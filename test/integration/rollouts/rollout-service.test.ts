@@ -5,10 +5,10 @@ import { startAzurite, type RunningAzurite } from '../../../local/azurite.js';
 import { TableRolloutRepository, newRolloutId } from '../../../adapters/storage/table-rollout-repository.js';
 import { RolloutService, type AdvanceOutcome } from '../../../application/rollout-service.js';
 import { ConflictError, DependencyError, ForbiddenOperationError, PreconditionFailedError } from '../../../domain/errors.js';
-import type { PolicyAssignmentModel, RolloutRequest } from '../../../domain/rollout-model.js';
-import { ASSIGNMENT_ID, FakeClusterRepository, FakeGateway, RecordingQueue, SCOPE, fakeCluster, rgId, type FakeCluster } from './fakes.js';
+import type { PolicyAssignmentModel, RolloutRequest, RolloutStepMessage } from '../../../domain/rollout-model.js';
+import { ASSIGNMENT_ID, FakeClusterRepository, FakeGateway, SCOPE, fakeCluster, rgId, type FakeCluster } from './fakes.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
-import { RecordingEventPublisher } from '../../support/in-memory-ports.js';
+import { FixedClock, RecordingEventPublisher, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 
 let azurite: RunningAzurite;
 beforeAll(async () => {
@@ -46,16 +46,16 @@ async function setup(opts: { prefix?: string } = {}) {
   const gateway = new FakeGateway(clusters);
   gateway.assignments.set(ASSIGNMENT_ID.toLowerCase(), structuredClone(SNAPSHOT));
   const repository = await TableRolloutRepository.open({ connectionString: azurite.connectionString }, { tablePrefix: opts.prefix ?? `t${randomUUID().replace(/-/g, '').slice(0, 10)}` });
-  const queue = new RecordingQueue();
+  const queue = new RecordingMessageQueue<RolloutStepMessage>();
   const events = new RecordingEventPublisher();
-  let clock = NOW;
+  const clock = new FixedClock(NOW);
   const service = new RolloutService({
     repository,
     assignments: gateway,
     clusters: new FakeClusterRepository(clusters, new Date(NOW.getTime() - 3_600_000).toISOString()),
     queue,
-    clock: { now: () => clock },
-    newId: () => newRolloutId(clock, randomUUID()),
+    clock,
+    newId: () => newRolloutId(clock.now(), randomUUID()),
     settings: { gateRecheckSeconds: 900, verifyTimeoutSeconds: 3600 },
     events,
   });
@@ -65,12 +65,12 @@ async function setup(opts: { prefix?: string } = {}) {
     for (let i = 0; i < max; i += 1) {
       const next = queue.take();
       if (next === undefined) break;
-      clock = new Date(clock.getTime() + next.delay * 1000);
+      clock.advance(next.visibilityDelaySeconds * 1000);
       outcomes.push(await service.advance(next.message));
     }
     return outcomes;
   };
-  return { clusters, gateway, repository, queue, events, service, drain, tick: (s: number) => (clock = new Date(clock.getTime() + s * 1000)) };
+  return { clusters, gateway, repository, queue, events, service, drain, tick: (seconds: number) => clock.advance(seconds * 1000) };
 }
 
 describe('RolloutService', () => {
@@ -186,7 +186,7 @@ describe('RolloutService', () => {
     let r = await service.get(created.rollout.id);
     expect(r.state).toBe('blocked');
     expect(r.waves[0]?.reasons[0]).toMatch(/1 cluster\(s\) non-compliant, more than maxNonCompliant 0: weu-2 \(nohostnetwork\)/);
-    expect(queue.sent[0]).toEqual({ message: expect.objectContaining({ step: 'gate', attempt: 1 }), delay: 900 });
+    expect(queue.sent[0]).toEqual({ message: expect.objectContaining({ step: 'gate', attempt: 1 }), visibilityDelaySeconds: 900 });
     await drain(1);
     expect((await service.get(created.rollout.id)).state).toBe('blocked');
     clusters[1]!.violations = [];

@@ -5,9 +5,10 @@ import { loadConfig } from '../../../config/settings.js';
 import { createContainer } from '../../../bootstrap/composition-root.js';
 import { parseCollectSubscriptionMessage, parseFinalizeRunMessage, QUEUES } from '../../../application/messages.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
-import { FakeInventory, ManualClock } from './fake-inventory.js';
+import { FakeInventory } from './fake-inventory.js';
 import { uniquePrefix } from './fixtures.js';
 import { silentLogger } from '../../../application/logger.js';
+import { FixedClock } from '../../support/in-memory-ports.js';
 
 const S1 = '11111111-1111-1111-1111-111111111111';
 let azurite: RunningAzurite;
@@ -35,7 +36,7 @@ async function receiveAll(queueName: string): Promise<unknown[]> {
 describe('composition root with Azurite queues', () => {
   it('runs timer → collect queue → finalize queue → summary through the real adapters', async () => {
     const config = loadConfig({ AzureWebJobsStorage: azurite.connectionString, AUTH_ISSUER: 'https://login.microsoftonline.com/t/v2.0', AUTH_AUDIENCE: 'api://arc' });
-    const clock = new ManualClock(new Date('2026-05-01T02:00:00.000Z'));
+    const clock = new FixedClock(new Date('2026-05-01T02:00:00.000Z'));
     const inventory = new FakeInventory(() => clock.now());
     inventory.addCluster(S1, 'rg', 'c1', { env: 'prod' });
     const c = await createContainer(config, { inventory, clock, tablePrefix: uniquePrefix(), credential: { getToken: async () => null }, log: silentLogger });

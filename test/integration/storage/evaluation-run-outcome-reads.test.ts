@@ -19,8 +19,9 @@ import { progressStep } from '../../../application/evaluation-subscription-colle
 import { evaluationOutputs, evaluationServices } from '../../support/evaluation-services.js';
 import type { CollectSubscriptionMessage, FinalizeRunMessage } from '../../../application/messages.js';
 import type { EvaluationRun } from '../../../application/ports.js';
-import { FakeInventory, ManualClock, MemoryQueue } from './fake-inventory.js';
+import { FakeInventory } from './fake-inventory.js';
 import { uniquePrefix } from './fixtures.js';
+import { FixedClock, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 
 let azurite: RunningAzurite;
 beforeAll(async () => {
@@ -59,12 +60,12 @@ function countingReads(store: TableStore): { outcomes: number; counters: number 
 it('reads no outcome row per collect however many are recorded, and enqueues finalize once, at the last', async () => {
   const store = await TableStore.open({ connectionString: azurite.connectionString }, { tablePrefix: uniquePrefix() });
   const reads = countingReads(store);
-  const clock = new ManualClock(new Date('2026-05-01T02:00:00.000Z'));
+  const clock = new FixedClock(new Date('2026-05-01T02:00:00.000Z'));
   const inventory = new FakeInventory(() => clock.now());
   const subscriptions = 30;
   for (let i = 1; i <= subscriptions; i += 1) inventory.addCluster(sub(i), 'rg', `c${i}`);
-  const collect = new MemoryQueue<CollectSubscriptionMessage>();
-  const finalize = new MemoryQueue<FinalizeRunMessage>();
+  const collect = new RecordingMessageQueue<CollectSubscriptionMessage>();
+  const finalize = new RecordingMessageQueue<FinalizeRunMessage>();
   const runs = new TableRunRepository(store);
   const clusters = new TableClusterStateRepository(store);
   const outputs = evaluationOutputs({ runs, clusters, inventory, clock });

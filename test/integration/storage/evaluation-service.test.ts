@@ -12,11 +12,12 @@ import { evaluationOutputs, evaluationServices, type EvaluationTestDeps, type Ev
 import type { EventPublisher, SubscriptionRef } from '../../../application/ports.js';
 import type { OutboundEvent } from '../../../domain/webhook-events.js';
 import type { CollectSubscriptionMessage, FinalizeRunMessage } from '../../../application/messages.js';
-import { FakeInventory, ManualClock, MemoryQueue } from './fake-inventory.js';
+import { FakeInventory } from './fake-inventory.js';
 import { uniquePrefix } from './fixtures.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { webhookSchemas } from '../../../openapi/webhook-paths.js';
+import { FixedClock, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
 
@@ -36,9 +37,9 @@ afterAll(async () => {
 
 interface World {
   inventory: FakeInventory;
-  clock: ManualClock;
-  collect: MemoryQueue<CollectSubscriptionMessage>;
-  finalize: MemoryQueue<FinalizeRunMessage>;
+  clock: FixedClock;
+  collect: RecordingMessageQueue<CollectSubscriptionMessage>;
+  finalize: RecordingMessageQueue<FinalizeRunMessage>;
   runs: TableRunRepository;
   clusters: TableClusterStateRepository;
   history: TableHistoryRepository;
@@ -52,15 +53,15 @@ let world: World;
 
 beforeEach(async () => {
   const store = await TableStore.open({ connectionString: azurite.connectionString }, { tablePrefix: uniquePrefix() });
-  const clock = new ManualClock(new Date('2026-05-01T02:00:00.000Z'));
+  const clock = new FixedClock(new Date('2026-05-01T02:00:00.000Z'));
   const inventory = new FakeInventory(() => clock.now());
   inventory.addCluster(S1, 'edge-rg', 'store-001', { env: 'prod' });
   inventory.addCluster(S1, 'edge-rg', 'store-002', { env: 'prod', rbac: false });
   inventory.addCluster(S2, 'lab', 'lab-a/b#c?d', { env: 'dev' });
   inventory.addCluster(S3, 'rg', 'x1', { env: 'test' });
   inventory.addCluster(S3, 'rg', 'x2');
-  const collect = new MemoryQueue<CollectSubscriptionMessage>();
-  const finalize = new MemoryQueue<FinalizeRunMessage>();
+  const collect = new RecordingMessageQueue<CollectSubscriptionMessage>();
+  const finalize = new RecordingMessageQueue<FinalizeRunMessage>();
   let n = 0;
   const repos = {
     runs: new TableRunRepository(store),
@@ -168,7 +169,7 @@ describe('Evaluation services against Azurite', () => {
     if (!s2) throw new Error('no S2 message');
     await expect(world.service.collector.collectSubscription(s2, FIRST)).rejects.toThrow(/ARM 503/);
     for (const m of messages.filter((x) => x !== s2)) await world.service.collector.collectSubscription(m, FIRST);
-    expect(world.finalize.messages).toEqual([]);
+    expect(world.finalize.sent).toEqual([]);
     const outcome = await world.service.collector.collectSubscription(s2, LAST);
     expect(outcome).toMatchObject({ kind: 'failed', staleClusters: 1, runComplete: true });
     for (const m of world.finalize.drain()) await world.service.finalizer.finalizeRun(m.runId);
@@ -283,7 +284,7 @@ describe('Evaluation services against Azurite', () => {
     world.clock.set('2026-09-01T02:00:00.000Z');
     const run = await world.service.starter.startRun({ trigger: 'timer' });
     expect(run).toMatchObject({ status: 'succeeded', subscriptionsTotal: 0 });
-    expect(world.collect.messages).toEqual([]);
+    expect(world.collect.sent).toEqual([]);
     expect((await world.summaries.getLatest())?.runId).toBe(run.id);
     const state = await world.clusters.get(S1, 'edge-rg', 'store-001');
     expect(await world.history.list(state?.id ?? '', '2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z')).toEqual([]);
@@ -337,7 +338,7 @@ describe('faults end in a visible partial state', () => {
     const s2 = messages.find((m) => m.subscriptionId === S2);
     if (!s2) throw new Error('no S2 message');
     for (const m of messages.filter((x) => x !== s2)) await world.service.collector.collectSubscription(m, FIRST);
-    expect(world.finalize.messages).toEqual([]);
+    expect(world.finalize.sent).toEqual([]);
     expect((await world.runs.get(run.id))?.status).toBe('running');
 
     // Every delivery of S2 timed out (no catch ran): the host moved the message to the poison queue.
@@ -383,7 +384,7 @@ describe('faults end in a visible partial state', () => {
     world.clock.set('2026-05-02T02:00:00.000Z');
     world.collect.failWith = new Error('queue service unavailable');
     const run = await world.service.starter.startRun({ trigger: 'timer' });
-    expect(world.collect.messages).toEqual([]);
+    expect(world.collect.sent).toEqual([]);
     // Nothing would ever collect them: recorded as failed, clusters stale, finalized at once.
     expect(run).toMatchObject({ status: 'failed', subscriptionsTotal: 3, subscriptionsFailed: 3, completedAt: '2026-05-02T02:00:00.000Z' });
     expect(run.failures.map((f) => f.subscriptionId)).toEqual([S1, S2, S3]);
@@ -480,8 +481,7 @@ describe('faults end in a visible partial state', () => {
     const run = await world.service.starter.startRun({ trigger: 'timer' });
     const s2 = world.collect.drain().find((m) => m.subscriptionId === S2)!;
     expect(await world.service.collector.collectSubscription(s2, FIRST)).toEqual({ kind: 'deferred', retryAfterSeconds: 8, attempt: 1 });
-    expect(world.collect.messages).toEqual([{ ...s2, previousAttempts: 1 }]);
-    expect(world.collect.delays).toEqual([8]);
+    expect(world.collect.sent).toEqual([{ message: { ...s2, previousAttempts: 1 }, visibilityDelaySeconds: 8 }]);
     expect(await world.runs.getSubscriptionOutcome(run.id, S2)).toBeUndefined();
 
     // The copy failed three more deliveries through the host's own retries (attempts 2-4)...
@@ -491,7 +491,7 @@ describe('faults end in a visible partial state', () => {
     expect(copy2.previousAttempts).toBe(4);
     // ...so its first delivery is attempt 5 of 5: the failure is recorded, not deferred again.
     expect(await world.service.collector.collectSubscription(copy2, FIRST)).toMatchObject({ kind: 'failed', error: expect.stringMatching(/ARM 429/) });
-    expect(world.collect.messages).toEqual([]);
+    expect(world.collect.sent).toEqual([]);
     expect(await world.runs.getSubscriptionOutcome(run.id, S2)).toMatchObject({ ok: false });
   });
 

@@ -1,4 +1,4 @@
-import type { AzureInventoryReader, ConnectedClusterRecord, MessageQueue, PolicyAssignmentSummary, SubscriptionRef } from '../../../application/ports.js';
+import type { AzureInventoryReader, ConnectedClusterRecord, PolicyAssignmentSummary, SubscriptionRef } from '../../../application/ports.js';
 import type { ExtensionFact, FluxFact, PolicyStateFact } from '../../../domain/model.js';
 
 /** In-memory estate with switchable failures. */
@@ -64,35 +64,3 @@ export class FakeInventory implements AzureInventoryReader {
   }
 }
 
-export class MemoryQueue<T> implements MessageQueue<T> {
-  readonly messages: T[] = [];
-  /** Visibility delay of each message in `messages` (undefined = visible at once). */
-  readonly delays: (number | undefined)[] = [];
-  /** Set to make every send fail with it. */
-  failWith: Error | undefined;
-  async send(message: T, options: { visibilityDelaySeconds?: number } = {}): Promise<void> {
-    if (this.failWith !== undefined) throw this.failWith;
-    this.messages.push(structuredClone(message));
-    this.delays.push(options.visibilityDelaySeconds);
-  }
-  async sendMany(messages: readonly T[]): Promise<void> {
-    for (const m of messages) await this.send(m);
-  }
-  drain(): T[] {
-    this.delays.splice(0, this.delays.length);
-    return this.messages.splice(0, this.messages.length);
-  }
-}
-
-export class ManualClock {
-  constructor(private at: Date) {}
-  now(): Date {
-    return new Date(this.at);
-  }
-  set(iso: string): void {
-    this.at = new Date(iso);
-  }
-  advance(ms: number): void {
-    this.at = new Date(this.at.getTime() + ms);
-  }
-}

@@ -10,8 +10,8 @@ import { ChangeEventReceiver } from '../../../application/servicenow-change-even
 import type { AuditRecord, ChangeApprovalRequest, RolloutApprovals } from '../../../application/ports.js';
 import { ConflictError } from '../../../domain/errors.js';
 import { formatSecret } from '../../../domain/webhook-signature.js';
-import { changeEventEndpoint, FakeClock } from './support.js';
-import { InMemoryInboundMessageIdStore } from '../../support/in-memory-ports.js';
+import { changeEventEndpoint } from './support.js';
+import { InMemoryInboundMessageIdStore, FixedClock } from '../../support/in-memory-ports.js';
 import { referenceSign } from '../../unit/webhooks/standard-webhooks-reference.js';
 
 const secret = formatSecret(Buffer.alloc(32, 3));
@@ -34,7 +34,7 @@ let base: string;
 let approvals: RecordingApprovals;
 let ids: InMemoryInboundMessageIdStore;
 let audit: AuditRecord[];
-const clock = new FakeClock(NOW);
+const clock = new FixedClock(NOW);
 
 beforeAll(async () => {
   server = createServer((req, res) => {

@@ -11,12 +11,11 @@ import type { OutboundHttp } from '../../../application/ports.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
 import { ATTEMPT_CLAIMS, WebhookService } from '../../../application/webhook-service.js';
 import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protector.js';
-import { CapturingQueue, FakeClock } from './support.js';
-import { InMemoryInboundMessageIdStore, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository } from '../../support/in-memory-ports.js';
+import { InMemoryInboundMessageIdStore, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository, FixedClock, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 import { silentLogger } from '../../../application/logger.js';
 
 function harness() {
-  const queue = new CapturingQueue<WebhookDeliveryMessage>();
+  const queue = new RecordingMessageQueue<WebhookDeliveryMessage>();
   const calls: { webhookId: string | undefined }[] = [];
   /** While set, the receiver never answers: the send stays in flight, as when the host dies mid-send. */
   let hang = false;
@@ -34,11 +33,11 @@ function harness() {
     subscriptions: new InMemoryWebhookSubscriptionRepository(),
     deliveries: new InMemoryWebhookDeliveryRepository(),
     queue,
-    deadLetters: new CapturingQueue<WebhookDeadLetterMessage>(),
+    deadLetters: new RecordingMessageQueue<WebhookDeadLetterMessage>(),
     secrets: new AesGcmSecretProtector(randomBytes(32)),
     http,
     serviceNow: undefined,
-    clock: new FakeClock(Date.parse('2026-05-01T10:00:00Z')),
+    clock: new FixedClock(Date.parse('2026-05-01T10:00:00Z')),
     newId: () => `ct${(n += 1)}`,
     randomBytes: (size) => randomBytes(size),
     random: () => 0.5,

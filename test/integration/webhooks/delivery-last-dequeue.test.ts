@@ -10,8 +10,7 @@ import { MAX_DEQUEUE_COUNT, type WebhookDeadLetterMessage, type WebhookDeliveryM
 import type { OutboundHttp, SecretProtector } from '../../../application/ports.js';
 import { WebhookService } from '../../../application/webhook-service.js';
 import { AesGcmSecretProtector } from '../../../adapters/webhooks/secret-protector.js';
-import { CapturingQueue, FakeClock } from './support.js';
-import { InMemoryInboundMessageIdStore, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository } from '../../support/in-memory-ports.js';
+import { InMemoryInboundMessageIdStore, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository, FixedClock, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 import { QueueDelivery } from '../../../application/queue-delivery.js';
 import { silentLogger } from '../../../application/logger.js';
 
@@ -29,9 +28,9 @@ class FlakyProtector implements SecretProtector {
 }
 
 function harness(answer: { status?: number; networkError?: string } = {}) {
-  const clock = new FakeClock(Date.parse('2026-05-01T10:00:00Z'));
-  const queue = new CapturingQueue<WebhookDeliveryMessage>();
-  const deadLetters = new CapturingQueue<WebhookDeadLetterMessage>();
+  const clock = new FixedClock(Date.parse('2026-05-01T10:00:00Z'));
+  const queue = new RecordingMessageQueue<WebhookDeliveryMessage>();
+  const deadLetters = new RecordingMessageQueue<WebhookDeadLetterMessage>();
   const deliveries = new InMemoryWebhookDeliveryRepository();
   const secrets = new FlakyProtector();
   const calls: string[] = [];

@@ -15,8 +15,8 @@ import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
 import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../../application/messages.js';
 import type { DeliveryStatus, WebhookDelivery, WebhookSubscription } from '../../../domain/webhook-subscription.js';
 import type { OutboundEvent } from '../../../domain/webhook-events.js';
-import { CapturingQueue, FakeClock } from './support.js';
 import { silentLogger } from '../../../application/logger.js';
+import { FixedClock, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 
 let azurite: RunningAzurite;
 let prefixCounter = 0;
@@ -73,13 +73,13 @@ describe('delivery retention (service)', () => {
     const tables = await openTables();
     const subscriptions = new TableWebhookSubscriptionRepository(tables);
     const deliveries = new TableWebhookDeliveryRepository(tables);
-    const clock = new FakeClock(Date.parse(T0));
-    const queue = new CapturingQueue<WebhookDeliveryMessage>();
+    const clock = new FixedClock(Date.parse(T0));
+    const queue = new RecordingMessageQueue<WebhookDeliveryMessage>();
     const service = new WebhookService({
       subscriptions,
       deliveries,
       queue,
-      deadLetters: new CapturingQueue<WebhookDeadLetterMessage>(),
+      deadLetters: new RecordingMessageQueue<WebhookDeadLetterMessage>(),
       secrets: new AesGcmSecretProtector(randomBytes(32)),
       http: new GuardedHttpClient({ allowlist: parseAllowlist([]).allowlist }),
       serviceNow: undefined,
@@ -105,11 +105,11 @@ describe('delivery retention (service)', () => {
     await finish('a', 'run-old');
     await finish('b', 'rollout-old');
     // a's rollout-old stays pending: a queue message may still be on its way.
-    clock.advance(29 * DAY);
+    clock.advance(29 * DAY * 1000);
     await publish('rollout-recent', 'rollout.completed');
     await finish('a', 'rollout-recent');
     await finish('b', 'rollout-recent');
-    clock.advance(2 * DAY);
+    clock.advance(2 * DAY * 1000);
 
     await publish('rollout-new', 'rollout.completed');
     expect(await ids(deliveries, 'a')).toEqual(['rollout-new', 'rollout-old', 'rollout-recent', 'run-old']);

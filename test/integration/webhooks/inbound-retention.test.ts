@@ -22,9 +22,10 @@ import type { ChangeApprovalRequest, RolloutApprovals } from '../../../applicati
 import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../../application/messages.js';
 import { formatSecret } from '../../../domain/webhook-signature.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
-import { CapturingQueue, changeEventEndpoint, FakeClock, startReceiver } from './support.js';
+import { changeEventEndpoint, startReceiver } from './support.js';
 import { referenceSign } from '../../unit/webhooks/standard-webhooks-reference.js';
 import { silentLogger } from '../../../application/logger.js';
+import { FixedClock, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 
 let azurite: RunningAzurite;
 let prefixCounter = 0;
@@ -50,13 +51,13 @@ async function rows(tables: WebhookTables): Promise<string[]> {
   return out.sort();
 }
 
-function service(tables: WebhookTables, clock: FakeClock, overrides: Partial<WebhookServiceDeps> = {}): WebhookService {
+function service(tables: WebhookTables, clock: FixedClock, overrides: Partial<WebhookServiceDeps> = {}): WebhookService {
   let n = 0;
   return new WebhookService({
     subscriptions: new TableWebhookSubscriptionRepository(tables),
     deliveries: new TableWebhookDeliveryRepository(tables),
-    queue: new CapturingQueue<WebhookDeliveryMessage>(),
-    deadLetters: new CapturingQueue<WebhookDeadLetterMessage>(),
+    queue: new RecordingMessageQueue<WebhookDeliveryMessage>(),
+    deadLetters: new RecordingMessageQueue<WebhookDeadLetterMessage>(),
     secrets: new AesGcmSecretProtector(randomBytes(32)),
     http: new GuardedHttpClient({ allowlist: parseAllowlist(['127.0.0.1']).allowlist }),
     serviceNow: undefined,
@@ -176,8 +177,8 @@ describe('delivery-attempt claims', () => {
     const tables = await openTables();
     const receiver = await startReceiver((_req, _i, res) => res.writeHead(204).end());
     try {
-      const clock = new FakeClock(Date.parse('2026-03-01T23:59:00.000Z'));
-      const queue = new CapturingQueue<WebhookDeliveryMessage>();
+      const clock = new FixedClock(Date.parse('2026-03-01T23:59:00.000Z'));
+      const queue = new RecordingMessageQueue<WebhookDeliveryMessage>();
       const s = service(tables, clock, { queue });
       const ids = new TableInboundMessageIdStore(tables);
       const { webhook } = await s.create({ url: `${receiver.url}/hook`, events: ['rollout.completed'] }, 'u');
@@ -186,12 +187,12 @@ describe('delivery-attempt claims', () => {
       // Another message of the same attempt took it at 23:59:30 and is still calling the receiver.
       expect(await ids.claim(ATTEMPT_CLAIMS, `${webhook.id}:${message.deliveryId}:1`, '2026-03-01T23:59:30.000Z')).toBe(true);
 
-      clock.advance(90); // 00:00:30 the next day
+      clock.advance(90_000); // 00:00:30 the next day
       expect((await s.processDelivery(message))!.attempts).toEqual([]);
       expect(receiver.received).toHaveLength(0);
 
       // 7 days later: a nightly run prunes, the claim (from 03-01) is within the retention and stays.
-      clock.advance(7 * DAY); // 2026-03-09T00:00:30Z, cutoff 03-01T00:00:30Z
+      clock.advance(7 * DAY * 1000); // 2026-03-09T00:00:30Z, cutoff 03-01T00:00:30Z
       await s.publish({ id: 'run-a', type: 'evaluation.completed', timestamp: clock.now().toISOString(), data: {} });
       expect(await rows(tables)).toContain(`webhook-attempt ~|2026-03-01|${webhook.id}:${message.deliveryId}:1`);
       expect((await s.processDelivery(message))!.attempts).toEqual([]);
@@ -199,10 +200,10 @@ describe('delivery-attempt claims', () => {
 
       // Past the retention no queue message of that attempt can exist any more: the claim goes, and a
       // message arriving now would perform the never-recorded attempt (at-least-once).
-      clock.advance(12 * 3600); // 2026-03-09T12:00:30Z, cutoff 03-01T12:00:30Z: day 03-01 is still kept
+      clock.advance(12 * 3_600_000); // 2026-03-09T12:00:30Z, cutoff 03-01T12:00:30Z: day 03-01 is still kept
       await s.publish({ id: 'run-b', type: 'evaluation.completed', timestamp: clock.now().toISOString(), data: {} });
       expect(await rows(tables)).toHaveLength(2);
-      clock.advance(12 * 3600); // 2026-03-10T00:00:30Z, cutoff 03-02T00:00:30Z
+      clock.advance(12 * 3_600_000); // 2026-03-10T00:00:30Z, cutoff 03-02T00:00:30Z
       await s.publish({ id: 'run-c', type: 'evaluation.completed', timestamp: clock.now().toISOString(), data: {} });
       expect(await rows(tables)).toEqual([]);
       const done = await s.processDelivery(message);
@@ -219,7 +220,7 @@ describe('delivery-attempt claims', () => {
 
   it('the nightly publish prunes every source of the table, and a pruning failure does not fail the publish', async () => {
     const tables = await openTables();
-    const clock = new FakeClock(Date.parse('2026-04-20T02:00:00.000Z'));
+    const clock = new FixedClock(Date.parse('2026-04-20T02:00:00.000Z'));
     const s = service(tables, clock);
     const ids = new TableInboundMessageIdStore(tables);
     await ids.claim(CHANGE_EVENT_SOURCE, 'msg-old', '2026-04-11T09:00:00.000Z');
@@ -294,7 +295,7 @@ describe('inbound change events: once-only after the ids are forgotten', () => {
 
   it('refuses a replay across midnight and within the retention, and refuses the captured message as stale once its id is forgotten', async () => {
     const tables = await openTables();
-    const clock = new FakeClock(Date.parse('2026-05-01T23:59:58.000Z'));
+    const clock = new FixedClock(Date.parse('2026-05-01T23:59:58.000Z'));
     const approvals = new RecordingApprovals();
     const receiver = new ChangeEventReceiver({ secrets: [secret], ids: new TableInboundMessageIdStore(tables), approvals, clock });
     const nowSeconds = (): number => Math.floor(clock.now().getTime() / 1000);
@@ -305,7 +306,7 @@ describe('inbound change events: once-only after the ids are forgotten', () => {
     expect(approvals.calls).toHaveLength(1);
 
     // Four seconds later, the next UTC day: the captured message and a fresh re-signing of its id.
-    clock.advance(4);
+    clock.advance(4_000);
     expect(await deliver(receiver, captured)).toEqual({ status: 401, body: UNAUTHORIZED });
     expect(await deliver(receiver, await sign('msg_A', nowSeconds()))).toEqual({ status: 401, body: UNAUTHORIZED });
 
@@ -316,13 +317,13 @@ describe('inbound change events: once-only after the ids are forgotten', () => {
     expect(await rows(tables)).toEqual(before);
 
     // Within the retention a nightly prune keeps the id: a re-signed retry is still refused.
-    clock.advance(8 * DAY - 3600); // 2026-05-09T23:00:02Z
+    clock.advance((8 * DAY - 3600) * 1000); // 2026-05-09T23:00:02Z
     expect(await pruner.pruneInboundIds()).toBe(0);
     expect(await deliver(receiver, await sign('msg_A', nowSeconds()))).toEqual({ status: 401, body: UNAUTHORIZED });
 
     // Past the retention the id is forgotten; the captured message is 8 days stale and refused anyway,
     // without claiming its id again.
-    clock.advance(3600); // 2026-05-10T00:00:02Z: day 05-01 lies wholly before the cutoff
+    clock.advance(3_600_000); // 2026-05-10T00:00:02Z: day 05-01 lies wholly before the cutoff
     expect(await pruner.pruneInboundIds()).toBe(1);
     expect(await rows(tables)).toEqual([]);
     expect(await deliver(receiver, captured)).toEqual({ status: 401, body: UNAUTHORIZED });

@@ -19,8 +19,7 @@ import { buildClusterComplianceChanged } from '../../../domain/webhook-events.js
 import { incidentCorrelationId } from '../../../domain/servicenow-mapping.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
 import type { ClusterEvaluation, ControlResult } from '../../../domain/model.js';
-import { CapturingQueue, FakeClock } from './support.js';
-import { InMemoryInboundMessageIdStore, InMemoryServiceNowWatermarks, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository } from '../../support/in-memory-ports.js';
+import { InMemoryInboundMessageIdStore, InMemoryServiceNowWatermarks, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository, FixedClock, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 import { silentLogger } from '../../../application/logger.js';
 
 const credentials = { username: 'arc', password: 'pw-1', clientId: 'cid', clientSecret: 'csecret' };
@@ -33,15 +32,15 @@ afterAll(async () => {
 });
 
 function harness() {
-  const clock = new FakeClock(Date.parse('2026-04-01T02:00:00Z'));
+  const clock = new FixedClock(Date.parse('2026-04-01T02:00:00Z'));
   const http = new GuardedHttpClient({ allowlist: parseAllowlist(['127.0.0.1']).allowlist });
-  const queue = new CapturingQueue<WebhookDeliveryMessage>();
+  const queue = new RecordingMessageQueue<WebhookDeliveryMessage>();
   let n = 0;
   const service = new WebhookService({
     subscriptions: new InMemoryWebhookSubscriptionRepository(),
     deliveries: new InMemoryWebhookDeliveryRepository(),
     queue,
-    deadLetters: new CapturingQueue<WebhookDeadLetterMessage>(),
+    deadLetters: new RecordingMessageQueue<WebhookDeadLetterMessage>(),
     secrets: new AesGcmSecretProtector(randomBytes(32)),
     http,
     serviceNow: new ServiceNowDelivery(new ServiceNowClient(http, { mode: 'basic', username: 'arc', password: 'pw-1' }, clock, sn.url), { category: 'security' }, { instanceUrl: sn.url, watermarks: new InMemoryServiceNowWatermarks() }),
@@ -54,7 +53,7 @@ function harness() {
   });
   const drain = async (): Promise<void> => {
     for (let next = queue.take(); next !== undefined; next = queue.take()) {
-      clock.advance(next.delay ?? 0);
+      clock.advance(next.visibilityDelaySeconds * 1000);
       await service.processDelivery(next.message);
     }
   };

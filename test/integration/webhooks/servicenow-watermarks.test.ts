@@ -16,8 +16,8 @@ import { ServiceNowDelivery, type ServiceNowApi } from '../../../application/ser
 import { WebhookService } from '../../../application/webhook-service.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
 import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../../application/messages.js';
-import { CapturingQueue, FakeClock } from './support.js';
 import { silentLogger } from '../../../application/logger.js';
+import { FixedClock, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 
 let azurite: RunningAzurite;
 let n = 0;
@@ -76,7 +76,7 @@ describe('ServiceNow watermark retention', () => {
   it('prunes after a nightly evaluation.completed publish, at delivery retention + 8 days, not after on-demand runs', async () => {
     const tables = await WebhookTables.open({ connectionString: azurite.connectionString }, { tablePrefix: `snwsvc${process.pid}x${(n += 1)}` });
     const watermarks = await open();
-    const clock = new FakeClock(Date.parse('2026-03-10T03:00:00.000Z'));
+    const clock = new FixedClock(Date.parse('2026-03-10T03:00:00.000Z'));
     const api: ServiceNowApi = {
       findActiveIncident: async () => undefined,
       createIncident: async () => ({ sysId: 's', number: 'INC0' }),
@@ -86,8 +86,8 @@ describe('ServiceNow watermark retention', () => {
     const service = new WebhookService({
       subscriptions: new TableWebhookSubscriptionRepository(tables),
       deliveries: new TableWebhookDeliveryRepository(tables),
-      queue: new CapturingQueue<WebhookDeliveryMessage>(),
-      deadLetters: new CapturingQueue<WebhookDeadLetterMessage>(),
+      queue: new RecordingMessageQueue<WebhookDeliveryMessage>(),
+      deadLetters: new RecordingMessageQueue<WebhookDeadLetterMessage>(),
       secrets: new AesGcmSecretProtector(randomBytes(32)),
       http: new GuardedHttpClient({ allowlist: parseAllowlist([]).allowlist }),
       serviceNow: new ServiceNowDelivery(api, { category: 'security' }, { instanceUrl: 'https://sn.example', watermarks }),

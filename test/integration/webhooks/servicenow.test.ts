@@ -18,8 +18,8 @@ import { buildClusterComplianceChanged, type OutboundEvent } from '../../../doma
 import { incidentCorrelationId } from '../../../domain/servicenow-mapping.js';
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
 import type { ClusterEvaluation, ControlResult } from '../../../domain/model.js';
-import { CapturingQueue, FakeClock, startReceiver } from './support.js';
-import { InMemoryInboundMessageIdStore, InMemoryServiceNowWatermarks, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository } from '../../support/in-memory-ports.js';
+import { startReceiver } from './support.js';
+import { InMemoryInboundMessageIdStore, InMemoryServiceNowWatermarks, InMemoryWebhookDeliveryRepository, InMemoryWebhookSubscriptionRepository, FixedClock, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 import { silentLogger } from '../../../application/logger.js';
 
 const credentials = { username: 'arc', password: 'pw-1', clientId: 'cid', clientSecret: 'csecret' };
@@ -33,9 +33,9 @@ afterAll(async () => {
 });
 
 function harness(auth: ServiceNowAuth) {
-  const clock = new FakeClock(Date.parse('2026-04-01T02:00:00Z'));
+  const clock = new FixedClock(Date.parse('2026-04-01T02:00:00Z'));
   const http = new GuardedHttpClient({ allowlist: parseAllowlist(['127.0.0.1']).allowlist });
-  const queue = new CapturingQueue<WebhookDeliveryMessage>();
+  const queue = new RecordingMessageQueue<WebhookDeliveryMessage>();
   const subscriptions = new InMemoryWebhookSubscriptionRepository();
   const watermarks = new InMemoryServiceNowWatermarks();
   let n = 0;
@@ -43,7 +43,7 @@ function harness(auth: ServiceNowAuth) {
     subscriptions,
     deliveries: new InMemoryWebhookDeliveryRepository(),
     queue,
-    deadLetters: new CapturingQueue<WebhookDeadLetterMessage>(),
+    deadLetters: new RecordingMessageQueue<WebhookDeadLetterMessage>(),
     secrets: new AesGcmSecretProtector(randomBytes(32)),
     http,
     serviceNow: new ServiceNowDelivery(new ServiceNowClient(http, auth, clock, sn.url), { category: 'software', assignmentGroup: 'Platform Ops' }, { instanceUrl: sn.url, watermarks }),
@@ -56,7 +56,7 @@ function harness(auth: ServiceNowAuth) {
   });
   const drain = async (): Promise<void> => {
     for (let next = queue.take(); next !== undefined; next = queue.take()) {
-      clock.advance(next.delay ?? 0);
+      clock.advance(next.visibilityDelaySeconds * 1000);
       await service.processDelivery(next.message);
     }
   };
@@ -121,7 +121,7 @@ describe('servicenow-incident', () => {
     sn.failNext(1, 503, { 'retry-after': '30' });
     await h.service.publish({ id: 'e-out', type: 'cluster.compliance.changed', timestamp: '2026-04-01T02:00:00.000Z', data });
     await h.service.processDelivery(h.queue.take()!.message);
-    expect(h.queue.sent[0]!.delay).toBe(30);
+    expect(h.queue.sent[0]!.visibilityDelaySeconds).toBe(30);
     await h.drain();
     const [d] = (await h.service.listDeliveries(webhook.id, 10)).items;
     expect(d!.attempts.map((a) => [a.outcome, a.statusCode])).toEqual([['failed', 503], ['delivered', 200]]);
@@ -234,7 +234,7 @@ describe('out-of-order deliveries', () => {
     await h.service.processDelivery(h.queue.take()!.message);
     expect(incidents()).toEqual([]);
     // Night 1's retry arrives last: it must not open an incident for a control that passes now.
-    h.clock.advance(night1Retry.delay ?? 0);
+    h.clock.advance(night1Retry.visibilityDelaySeconds * 1000);
     await h.service.processDelivery(night1Retry.message);
     expect(incidents()).toEqual([]);
     const night1 = (await h.service.listDeliveries(webhook.id, 10)).items.find((d) => d.eventId === 'ooo-night-1')!;

@@ -1,35 +1,11 @@
-/** Shared helpers of the webhook integration tests: a fake clock, a capturing queue, loopback receivers. */
+/** Shared helpers of the webhook integration tests: loopback receivers and the change-event endpoint. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AuditRecord, Clock, MessageQueue } from '../../../application/ports.js';
+import type { AuditRecord, Clock } from '../../../application/ports.js';
 import type { ApiRuntime, ApiServices } from '../../../adapters/http/api-runtime.js';
 import type { ChangeEventReceiver } from '../../../application/servicenow-change-events.js';
 import { receiveServiceNowChangeEvent } from '../../../functions/api-servicenow-change-events.js';
 import { silentLogger } from '../../../application/logger.js';
-
-export class FakeClock implements Clock {
-  constructor(private t: number) {}
-  now(): Date {
-    return new Date(this.t);
-  }
-  advance(seconds: number): void {
-    this.t += seconds * 1000;
-  }
-}
-
-export class CapturingQueue<T> implements MessageQueue<T> {
-  readonly sent: { message: T; delay: number | undefined }[] = [];
-  async send(message: T, options: { visibilityDelaySeconds?: number } = {}): Promise<void> {
-    this.sent.push({ message, delay: options.visibilityDelaySeconds });
-  }
-  async sendMany(messages: readonly T[]): Promise<void> {
-    for (const m of messages) await this.send(m);
-  }
-  /** Removes and returns the oldest message. */
-  take(): { message: T; delay: number | undefined } | undefined {
-    return this.sent.shift();
-  }
-}
 
 export interface ReceivedRequest {
   readonly method: string;

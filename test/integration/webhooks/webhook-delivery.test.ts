@@ -20,9 +20,10 @@ import type { WebhookDeadLetterMessage, WebhookDeliveryMessage } from '../../../
 import { parseAllowlist } from '../../../domain/webhook-ssrf.js';
 import { RETRY_SCHEDULE_SECONDS } from '../../../domain/webhook-retry.js';
 import type { OutboundEvent } from '../../../domain/webhook-events.js';
-import { CapturingQueue, FakeClock, startReceiver, type Receiver } from './support.js';
+import { startReceiver, type Receiver } from './support.js';
 import { referenceVerify } from '../../unit/webhooks/standard-webhooks-reference.js';
 import { silentLogger } from '../../../application/logger.js';
+import { FixedClock, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 
 let azurite: RunningAzurite;
 let prefixCounter = 0;
@@ -37,9 +38,9 @@ afterAll(async () => {
 interface Harness {
   service: WebhookService;
   tables: WebhookTables;
-  queue: CapturingQueue<WebhookDeliveryMessage>;
-  deadLetters: CapturingQueue<WebhookDeadLetterMessage>;
-  clock: FakeClock;
+  queue: RecordingMessageQueue<WebhookDeliveryMessage>;
+  deadLetters: RecordingMessageQueue<WebhookDeadLetterMessage>;
+  clock: FixedClock;
   resolver: { map: Record<string, string[]> };
   /** Processes queued messages until none is left (delays are simulated by advancing the clock). */
   drain(max?: number): Promise<number>;
@@ -48,9 +49,9 @@ interface Harness {
 async function harness(allowlist: string[]): Promise<Harness> {
   prefixCounter += 1;
   const tables = await WebhookTables.open({ connectionString: azurite.connectionString }, { tablePrefix: `wh${process.pid}x${prefixCounter}` });
-  const clock = new FakeClock(Date.parse('2026-03-01T10:00:00Z'));
-  const queue = new CapturingQueue<WebhookDeliveryMessage>();
-  const deadLetters = new CapturingQueue<WebhookDeadLetterMessage>();
+  const clock = new FixedClock(Date.parse('2026-03-01T10:00:00Z'));
+  const queue = new RecordingMessageQueue<WebhookDeliveryMessage>();
+  const deadLetters = new RecordingMessageQueue<WebhookDeadLetterMessage>();
   const resolver = { map: {} as Record<string, string[]> };
   const resolve: HostResolver = async (host) => {
     const found = resolver.map[host];
@@ -83,7 +84,7 @@ async function harness(allowlist: string[]): Promise<Harness> {
     async drain(max = 20) {
       let processed = 0;
       for (let next = queue.take(); next !== undefined && processed < max; next = queue.take()) {
-        clock.advance(next.delay ?? 0);
+        clock.advance(next.visibilityDelaySeconds * 1000);
         await service.processDelivery(next.message);
         processed += 1;
       }
@@ -171,7 +172,7 @@ describe('webhook subscriptions', () => {
     expect(first.headers['webhook-signature']!.split(' ')).toHaveLength(2);
     expect(await referenceVerify(oldSecret!, first.headers, first.body, now1)).toBe(true);
     expect(await referenceVerify(newSecret!, first.headers, first.body, now1)).toBe(true);
-    h.clock.advance(24 * 3600 + 1);
+    h.clock.advance((24 * 3600 + 1) * 1000);
     await h.service.publish(event('evt-r2'));
     await h.drain();
     const second = receiver.received[1]!;
@@ -195,7 +196,7 @@ describe('secret rotation', () => {
     const { secret: second } = await h.service.rotateSecret(webhook.id);
     const stored = await h.tables.webhooks.getEntity('webhook', webhook.id);
 
-    h.clock.advance(3600);
+    h.clock.advance(3_600_000);
     const error = await h.service.rotateSecret(webhook.id).then(() => undefined, (e: unknown) => e);
     const mapped = toErrorResponse(error);
     expect(mapped.status).toBe(409);
@@ -211,7 +212,7 @@ describe('secret rotation', () => {
     expect(await referenceVerify(second!, receiver.received[0]!.headers, receiver.received[0]!.body, now)).toBe(true);
 
     // Once the overlap is over, rotating works again.
-    h.clock.advance(23 * 3600);
+    h.clock.advance(23 * 3_600_000);
     const { secret: third } = await h.service.rotateSecret(webhook.id);
     expect(third).not.toBe(second);
   });
@@ -231,12 +232,12 @@ describe('retries', () => {
       const first = h.queue.take()!;
       await h.service.processDelivery(first.message);
       const retry1 = h.queue.sent[0]!;
-      expect(retry1).toEqual({ message: { ...first.message, attempt: 2 }, delay: 120 });
-      h.clock.advance(120);
+      expect(retry1).toEqual({ message: { ...first.message, attempt: 2 }, visibilityDelaySeconds: 120 });
+      h.clock.advance(120_000);
       await h.service.processDelivery(h.queue.take()!.message);
       const retry2 = h.queue.sent[0]!;
-      expect(retry2.delay).toBe(RETRY_SCHEDULE_SECONDS[1]);
-      h.clock.advance(retry2.delay!);
+      expect(retry2.visibilityDelaySeconds).toBe(RETRY_SCHEDULE_SECONDS[1]);
+      h.clock.advance(retry2.visibilityDelaySeconds * 1000);
       await h.service.processDelivery(h.queue.take()!.message);
       expect(h.queue.sent).toHaveLength(0);
       const [d] = (await h.service.listDeliveries(webhook.id, 10)).items;
@@ -260,13 +261,13 @@ describe('retries', () => {
       const h = await harness(['127.0.0.1']);
       const { webhook } = await h.service.create({ url: `${down.url}/x`, events: ['*'] }, 'u');
       await h.service.publish(event('evt-dead'));
-      const delays: (number | undefined)[] = [];
+      const delays: number[] = [];
       for (let next = h.queue.take(); next !== undefined; next = h.queue.take()) {
-        delays.push(next.delay);
-        h.clock.advance(next.delay ?? 0);
+        delays.push(next.visibilityDelaySeconds);
+        h.clock.advance(next.visibilityDelaySeconds * 1000);
         await h.service.processDelivery(next.message);
       }
-      expect(delays).toEqual([undefined, ...RETRY_SCHEDULE_SECONDS]);
+      expect(delays).toEqual([0, ...RETRY_SCHEDULE_SECONDS]);
       expect(down.received).toHaveLength(8);
       const [d] = (await h.service.listDeliveries(webhook.id, 10)).items;
       expect(d!.status).toBe('dead-lettered');
@@ -304,7 +305,7 @@ describe('retries', () => {
       await h.service.publish(event('evt-re'));
       await h.drain();
       const original = (await h.service.listDeliveries(webhook.id, 10)).items[0]!;
-      h.clock.advance(60);
+      h.clock.advance(60_000);
       const again = await h.service.redeliver(webhook.id, original.id);
       expect(again).toMatchObject({ redeliveryOf: original.id, eventId: 'evt-re', status: 'pending' });
       await h.drain();

@@ -48,12 +48,6 @@ class RecordingPublisher implements EventPublisher {
   }
 }
 
-class FailingQueue extends RecordingMessageQueue<RemediationCheckMessage> {
-  override async send(): Promise<void> {
-    throw new Error('queue unavailable');
-  }
-}
-
 function setup(options: { events?: EventPublisher; queue?: RecordingMessageQueue<RemediationCheckMessage>; clock?: FixedClock } = {}) {
   const starter = new FakeRemediationStarter();
   const remediations = new InMemoryRemediationRepository();
@@ -93,7 +87,7 @@ describe('remediation completion checks', () => {
     await start();
     const delays: number[] = [];
     for (const elapsed of [60, 180, 420, 900, 1800]) {
-      clock.current = new Date(START.getTime() + elapsed * 1000);
+      clock.set(new Date(START.getTime() + elapsed * 1000));
       const result = await service.check(last());
       expect(result).toMatchObject({ outcome: 'rescheduled', reason: 'running' });
       delays.push(queue.sent.at(-1)!.visibilityDelaySeconds);
@@ -107,7 +101,7 @@ describe('remediation completion checks', () => {
     const { queue, publisher, clock, service, start, finish, last } = setup();
     await start();
     finish();
-    clock.current = new Date(START.getTime() + 60_000);
+    clock.set(new Date(START.getTime() + 60_000));
     expect(await service.check(last())).toEqual({ outcome: 'completed', status: 'succeeded' });
     expect(queue.sent).toHaveLength(1);
     expect(publisher.events).toEqual([
@@ -143,7 +137,7 @@ describe('remediation completion checks', () => {
     expect((await service.check(check)).outcome).toBe('completed');
     // The host redelivers the same message (its deletion was lost) an hour later, a duplicate chain
     // checks too, and a read observes completion: each publishes the event again.
-    clock.current = new Date(START.getTime() + 3_600_000);
+    clock.set(new Date(START.getTime() + 3_600_000));
     expect((await service.check(check)).outcome).toBe('completed');
     expect((await service.check({ ...check, attempt: 2 })).outcome).toBe('completed');
     await service.get('r1');
@@ -190,9 +184,9 @@ describe('remediation completion checks', () => {
   it('gives up at the age limit, records it on the remediation, and later checks stop; a read still publishes', async () => {
     const { queue, publisher, clock, service, start, finish, last } = setup();
     await start();
-    clock.current = new Date(START.getTime() + POLICY.maxAgeSeconds * 1000 - 10_000);
+    clock.set(new Date(START.getTime() + POLICY.maxAgeSeconds * 1000 - 10_000));
     expect(await service.check(last())).toMatchObject({ outcome: 'rescheduled', attempt: 2, delaySeconds: 10 });
-    clock.current = new Date(START.getTime() + POLICY.maxAgeSeconds * 1000);
+    clock.set(new Date(START.getTime() + POLICY.maxAgeSeconds * 1000));
     const sentBefore = queue.sent.length;
     expect(await service.check(last())).toMatchObject({ outcome: 'gave-up', reason: expect.stringContaining('not finished 2 h after it started (2 checks; last: running)') });
     expect(queue.sent).toHaveLength(sentBefore);
@@ -224,8 +218,11 @@ describe('remediation completion checks', () => {
   });
 
   it('a start whose first check cannot be queued still answers (the tasks run in ARM), with a warning', async () => {
-    const { warnings, start } = setup({ queue: new FailingQueue() });
+    const queue = new RecordingMessageQueue<RemediationCheckMessage>();
+    queue.failWith = new Error('queue unavailable');
+    const { warnings, start } = setup({ queue });
     await expect(start()).resolves.toMatchObject({ id: 'r1', status: 'running' });
+    expect(queue.sent).toEqual([]);
     expect(warnings.join('\n')).toContain('first completion check not scheduled');
   });
 });

@@ -200,9 +200,9 @@ describe('RemediationService: tasks of at most 100 clusters', () => {
     expect(events.events).toEqual([]);
 
     finish(armId(SUB_A, 'arc-compliance-r1-2'), { lastUpdatedOn: '2026-03-01T10:09:00.000Z' });
-    clock.current = new Date('2026-03-01T11:00:00Z');
+    clock.set(new Date('2026-03-01T11:00:00Z'));
     expect((await service.get('r1')).status).toBe('partial');
-    clock.current = new Date('2026-03-01T12:00:00Z');
+    clock.set(new Date('2026-03-01T12:00:00Z'));
     await service.get('r1');
     expect(events.events.map((e) => [e.id, e.timestamp])).toEqual([
       [events.events[0]!.id, '2026-03-01T10:09:00.000Z'],

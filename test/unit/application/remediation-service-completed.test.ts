@@ -55,9 +55,9 @@ describe('remediation.completed', () => {
     expect(events.events).toEqual([]);
 
     finish(SUB_B, { lastUpdatedOn: '2026-03-01T10:02:30.000Z' });
-    clock.current = new Date('2026-03-01T10:05:00Z');
+    clock.set(new Date('2026-03-01T10:05:00Z'));
     expect((await service.get('r1')).status).toBe('succeeded');
-    clock.current = new Date('2026-03-01T11:00:00Z');
+    clock.set(new Date('2026-03-01T11:00:00Z'));
     await service.get('r1');
 
     expect(events.events).toHaveLength(2);
@@ -70,7 +70,7 @@ describe('remediation.completed', () => {
     const { events, clock, service, finish } = setup();
     await service.start({ controlId: 'ARC-PL-01', clusterIds: [cluster(SUB_A, 'a')] }, 'caller', clock.now());
     finish(SUB_A, { provisioningState: 'Failed', successfulDeployments: 0, failedDeployments: 1 });
-    clock.current = new Date('2026-03-02T00:00:00Z');
+    clock.set(new Date('2026-03-02T00:00:00Z'));
     expect((await service.get('r1')).status).toBe('failed');
     expect(events.events[0]).toMatchObject({ timestamp: '2026-03-01T10:00:00.000Z', data: { status: 'failed' } });
   });

@@ -15,10 +15,10 @@ import { TableControlPlaneEventRepository } from '../../../adapters/storage/tabl
 import { ArmActivityLogReader } from '../../../adapters/arm/activity-log-reader.js';
 import { ControlPlaneWatchService } from '../../../application/control-plane-watch-service.js';
 import type { ControlPlaneWatchMessage } from '../../../application/messages.js';
-import type { Clock, EventPublisher } from '../../../application/ports.js';
+import type { EventPublisher } from '../../../application/ports.js';
 import { DependencyError } from '../../../domain/errors.js';
 import type { OutboundEvent } from '../../../domain/webhook-events.js';
-import { InMemoryClusterStateRepository, RecordingMessageQueue } from '../../support/in-memory-ports.js';
+import { FixedClock, InMemoryClusterStateRepository, RecordingMessageQueue } from '../../support/in-memory-ports.js';
 import { uniquePrefix } from '../storage/fixtures.js';
 import { emulatorConnection, rawArm, armToken, useEmulatorIdentity } from './support/emulator-clients.js';
 
@@ -28,8 +28,7 @@ const RETAIL = DEMO_SUBSCRIPTIONS.retail;
 const STORE_AMS = `/subscriptions/${RETAIL}/resourceGroups/rg-stores-prod-weu/providers/Microsoft.Kubernetes/connectedClusters/store-ams-001`;
 const PAGE = 3;
 
-let now = START;
-const clock: Clock = { now: () => now };
+const clock = new FixedClock(START);
 let emulator: ArmEmulator;
 let credential: ManagedIdentityCredential;
 let azurite: RunningAzurite;
@@ -67,7 +66,7 @@ function retailClusters(): { id: string; resourceGroup: string }[] {
 }
 
 beforeAll(async () => {
-  emulator = await startArmEmulator({ fleet: generateFleet({ mode: 'demo' }, START), derivePolicyStates, now: () => now, pageSizes: { activityLog: PAGE } });
+  emulator = await startArmEmulator({ fleet: generateFleet({ mode: 'demo' }, START), derivePolicyStates, now: () => clock.now(), pageSizes: { activityLog: PAGE } });
   credential = useEmulatorIdentity(emulator);
   azurite = await startAzurite();
 });
@@ -76,7 +75,7 @@ afterAll(async () => {
   await azurite?.stop();
 });
 beforeEach(async () => {
-  now = START;
+  clock.set(START);
   published = [];
   failPublish = 0;
   emulator.faults.clear();
@@ -151,7 +150,7 @@ describe('the watch', () => {
   it('an entry about a non-cluster resource added to the log is read and ignored', async () => {
     const watch = service();
     await watch.watchSubscription(RETAIL, { clusters: retailClusters() });
-    now = new Date(START.getTime() + 15 * 60_000);
+    clock.set(new Date(START.getTime() + 15 * 60_000));
     emulator.fleet.activityLog!.push(
       activityLogEntry({
         subscriptionId: RETAIL,
@@ -162,7 +161,7 @@ describe('the watch', () => {
         caller: 'store-ops@contoso.example',
         appId: 'x',
         objectId: 'y',
-        at: new Date(now.getTime() - 60_000),
+        at: new Date(clock.now().getTime() - 60_000),
         eventDataId: 'a0000000-0000-4000-8000-000000000001',
         correlationId: 'a0000000-0000-4000-8000-000000000002',
         method: 'DELETE',
@@ -182,12 +181,12 @@ describe('the watch', () => {
     const first = published.length;
     const kept = (await repo.list({ top: 100 })).items.length;
     // 15 minutes later: a second break-glass download happened 5 minutes ago.
-    now = new Date(START.getTime() + 15 * 60_000);
+    clock.set(new Date(START.getTime() + 15 * 60_000));
     emulator.fleet.activityLog!.push(
       ...operationEntries(
         { subscriptionId: RETAIL, resourceGroup: 'rg-stores-prod-weu', cluster: 'store-ams-001', path: '/providers/Microsoft.HybridContainerService/provisionedClusterInstances/default/listAdminKubeconfig', operation: 'Microsoft.HybridContainerService/provisionedClusterInstances/listAdminKubeconfig/action', caller: 'night-shift@contoso.example', daysAgo: 5 / (24 * 60), method: 'POST' },
         emulator.fleet.tenantId,
-        now,
+        clock.now(),
         (() => {
           let n = 0;
           return () => `b0000000-0000-4000-8000-00000000000${(n += 1)}`;
@@ -204,7 +203,7 @@ describe('the watch', () => {
     expect(second.window.from).toBe(new Date(START.getTime() - 60 * 60_000).toISOString());
     expect(emulator.requests.count('activityLogs.list')).toBe(1);
     // A third run reads the same entries again (inside the overlap): nothing new, nothing published.
-    now = new Date(START.getTime() + 30 * 60_000);
+    clock.set(new Date(START.getTime() + 30 * 60_000));
     const third = await watch.watchSubscription(RETAIL, { clusters: retailClusters() });
     expect(third.kept).toBeGreaterThan(0);
     expect(third.published).toBe(0);
@@ -242,19 +241,19 @@ describe('the watch', () => {
 
     // Read successfully at 12:00; at 12:10 the log fails again, but the stored events cover a run that started at 12:00.
     await watch.watchSubscription(RETAIL, { clusters: retailClusters() });
-    now = new Date(START.getTime() + 10 * 60_000);
+    clock.set(new Date(START.getTime() + 10 * 60_000));
     emulator.faults.failSubscription(RETAIL);
     const covered = await watch.forRun(RETAIL, retailClusters(), START);
     expect(covered.error).toBeDefined();
     expect(covered.breakGlass?.get(STORE_AMS.toLowerCase())).toEqual([expect.objectContaining({ caller: 'oncall-admin@contoso.example', status: 'Succeeded' })]);
     // A run that started after the last successful read is not covered: unknown.
-    expect((await watch.forRun(RETAIL, retailClusters(), now)).breakGlass).toBeNull();
+    expect((await watch.forRun(RETAIL, retailClusters(), clock.now())).breakGlass).toBeNull();
     emulator.faults.healSubscription(RETAIL);
   });
 
   it("a subscription collected minutes after the run started (first read) still covers the run's lookback", async () => {
     const watch = service();
-    now = new Date(START.getTime() + 25 * 60_000);
+    clock.set(new Date(START.getTime() + 25 * 60_000));
     const view = await watch.forRun(RETAIL, retailClusters(), START);
     expect(view.error).toBeUndefined();
     expect(view.breakGlass?.get(STORE_AMS.toLowerCase())).toEqual([expect.objectContaining({ caller: 'oncall-admin@contoso.example', status: 'Succeeded' })]);
@@ -274,19 +273,19 @@ describe('the watch', () => {
     expect(refused).toMatchObject({ stage: 'read', code: 'AuthorizationFailed', hint: expect.stringContaining('Reader') });
     expect((await repo.getWatchState(RETAIL))?.lastSuccessAt).toBeUndefined();
 
-    now = new Date(START.getTime() + 5 * 60_000);
+    clock.set(new Date(START.getTime() + 5 * 60_000));
     const poisoned = await watch.recordPoisoned({ kind: 'controlplane-watch', subscriptionId: RETAIL, requestedAt }, 5);
     expect(poisoned.kind).toBe('recorded');
     const state = await repo.getWatchState(RETAIL);
-    expect(state?.lastFailure).toMatchObject({ stage: 'poison', code: 'Poisoned', at: now.toISOString(), hint: refused?.hint, message: expect.stringContaining('AuthorizationFailed') });
+    expect(state?.lastFailure).toMatchObject({ stage: 'poison', code: 'Poisoned', at: clock.now().toISOString(), hint: refused?.hint, message: expect.stringContaining('AuthorizationFailed') });
     expect(state?.coverage).toBeUndefined();
 
     // The next tick reads from the unchanged watermark; a late poison of the earlier message changes nothing.
     await watch.watchSubscription(RETAIL, { clusters: retailClusters() });
     const late = await watch.recordPoisoned({ kind: 'controlplane-watch', subscriptionId: RETAIL, requestedAt }, 5);
-    expect(late).toEqual({ kind: 'superseded', lastSuccessAt: now.toISOString() });
+    expect(late).toEqual({ kind: 'superseded', lastSuccessAt: clock.now().toISOString() });
     expect((await repo.getWatchState(RETAIL))?.lastFailure?.stage).toBe('poison');
-    expect((await repo.getWatchState(RETAIL))?.lastSuccessAt).toBe(now.toISOString());
+    expect((await repo.getWatchState(RETAIL))?.lastSuccessAt).toBe(clock.now().toISOString());
   });
 
   it('retention deletes events older than the limit with their per-cluster copies', async () => {

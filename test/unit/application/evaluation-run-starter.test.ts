@@ -7,7 +7,7 @@ import type { FleetSummary } from '../../../domain/model.js';
 import { EvidenceRecorder } from '../../../application/evidence-recorder.js';
 import { CATALOG_VERSION } from '../../../domain/evidence-record.js';
 import { InMemoryEvidenceStore } from '../../support/in-memory-evidence-store.js';
-import { RecordingEventPublisher } from '../../support/in-memory-ports.js';
+import { FixedClock, RecordingEventPublisher } from '../../support/in-memory-ports.js';
 
 /** Outcomes and refresh as the Table repository computes them (the parts startRun relies on). */
 class MemoryRuns
@@ -111,7 +111,7 @@ function deps(overrides: {
     exceptions: unused,
     collectQueue: queue,
     finalizeQueue: unused,
-    clock: { now: () => new Date('2026-05-01T02:00:00.000Z') },
+    clock: new FixedClock('2026-05-01T02:00:00.000Z'),
     newRunId: () => 'run-1',
     settings: { subscriptionIds: overrides.subscriptionIds, armMaxConcurrency: 4, historyRetentionDays: 90 },
   } as unknown as Omit<EvaluationRunStarterDeps, 'finalizer'> & EvaluationRunFinalizerDeps;

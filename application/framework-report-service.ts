@@ -15,7 +15,7 @@ import { deepFreeze } from '../domain/deep-freeze.js';
 import { NotFoundError } from '../domain/errors.js';
 import { frameworkReport, frameworkReportToCsv, type ReportCluster, type RequirementReportRow } from '../domain/framework-report.js';
 import { frameworkRequirements, isAutomated, listFrameworks, type Framework, type FrameworkId } from '../domain/frameworks.js';
-import type { ClusterQuery, Page, SummaryRepository } from './ports.js';
+import type { ClusterControlStatusListing, ClusterQuery, SummaryRepository } from './ports.js';
 import { silentLogger, type Logger } from './logger.js';
 
 /** Where requirement titles come from: `Microsoft.PolicyInsights/policyMetadata`, every entry's name and title. */
@@ -84,15 +84,6 @@ export interface FrameworkReportFilters {
   readonly environment?: string | undefined;
   readonly subscriptionId?: string | undefined;
   readonly location?: string | undefined;
-}
-
-/**
- * What a report reads of the clusters: their latest control statuses, with the filters, order and
- * paging of `ClusterStateRepository.list`, without the evidence (a few hundred bytes per cluster
- * instead of tens of kilobytes).
- */
-export interface ClusterControlStatusListing {
-  listControlStatuses(query: ClusterQuery): Promise<Page<ReportCluster>>;
 }
 
 export interface FrameworkReportDependencies {

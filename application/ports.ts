@@ -7,6 +7,7 @@ import type {
   ClusterProperties,
   ClusterSnapshot,
   ControlException,
+  ControlStatus,
   ExtensionFact,
   FleetSummary,
   FluxFact,
@@ -139,6 +140,26 @@ export interface ClusterQuery {
   readonly stale?: boolean | undefined;
   readonly top: number;
   readonly continuationToken?: string | undefined;
+}
+
+/**
+ * One cluster's latest control statuses with the dimensions they are grouped by: what framework
+ * reports and the control matrix read of every cluster, without the evidence (a few hundred bytes per
+ * cluster instead of tens of kilobytes).
+ */
+export interface ClusterControlStatuses {
+  /** As stored (any case). */
+  readonly subscriptionId: string;
+  /** The `environment` tag as stored (any spelling); undefined when untagged. */
+  readonly environment: string | undefined;
+  /** In the evaluation's order. */
+  readonly controls: readonly { readonly controlId: string; readonly status: ControlStatus }[];
+}
+
+/** The clusters' control statuses, with the filters, order and paging of `ClusterStateRepository.list`. */
+export interface ClusterControlStatusListing {
+  /** Rows whose filter or status columns cannot be read (reported) are left out; the evidence is never read. */
+  listControlStatuses(query: ClusterQuery): Promise<Page<ClusterControlStatuses>>;
 }
 
 export interface RunRepository {

@@ -40,7 +40,7 @@ import { ComplianceQueryService } from '../application/compliance-query-service.
 import { ControlMatrixService } from '../application/control-matrix-service.js';
 import { ControlPlaneQueryService } from '../application/control-plane-query-service.js';
 import type { ControlPlaneWatchService } from '../application/control-plane-watch-service.js';
-import { FrameworkReportService, RequirementTitles, type ClusterControlStatusListing, type PolicyMetadataSource } from '../application/framework-report-service.js';
+import { FrameworkReportService, RequirementTitles, type PolicyMetadataSource } from '../application/framework-report-service.js';
 import type { EvidenceStore } from '../application/evidence-ports.js';
 import type { EvidenceRecorder } from '../application/evidence-recorder.js';
 import { EvidenceReader } from '../application/evidence-reader.js';
@@ -69,6 +69,7 @@ import type {
   AuditLog,
   AzureInventoryReader,
   Clock,
+  ClusterControlStatusListing,
   ControlPlaneEventRepository,
   EvaluationClusterStateRepository,
   EvaluationRunRepository,

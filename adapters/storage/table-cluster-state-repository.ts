@@ -19,8 +19,7 @@
 import type { TableClient, TableEntity, TransactionAction } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import type { SummaryInput } from '../../domain/fleet-summary.js';
-import type { ReportCluster } from '../../domain/framework-report.js';
-import type { ClusterQuery, ClusterState, ClusterSummaryView, EvaluationClusterStateRepository, Page } from '../../application/ports.js';
+import type { ClusterControlStatuses, ClusterControlStatusListing, ClusterQuery, ClusterState, ClusterSummaryView, EvaluationClusterStateRepository, Page } from '../../application/ports.js';
 import { toClusterSummary } from '../../application/stored-records.js';
 import { InvalidRequestError } from '../../domain/errors.js';
 import { forEachLimited } from '../../application/worker-pool.js';
@@ -122,7 +121,7 @@ export interface TableClusterStateRepositoryOptions {
   readonly maxRowsExamined?: number;
 }
 
-export class TableClusterStateRepository implements EvaluationClusterStateRepository {
+export class TableClusterStateRepository implements EvaluationClusterStateRepository, ClusterControlStatusListing {
   private readonly table: TableClient;
   private readonly index: TableClient;
   private readonly records: StoredRecordReader;
@@ -285,25 +284,36 @@ export class TableClusterStateRepository implements EvaluationClusterStateReposi
   }
 
   /**
-   * The control statuses of the clusters matching `query` (the filters, order and paging of
-   * {@link list}), reading only `STATUS_SELECT`; a row written before `controlStatuses` existed is
-   * read in full. Unreadable rows (reported) are left out.
+   * The control statuses, subscription and environment of the clusters matching `query` (the filters,
+   * order and paging of {@link list}), reading only `STATUS_SELECT`; a row written before
+   * `controlStatuses` existed is read in full. Unreadable rows (reported) are left out.
    */
-  async listControlStatuses(query: ClusterQuery): Promise<Page<ReportCluster>> {
+  async listControlStatuses(query: ClusterQuery): Promise<Page<ClusterControlStatuses>> {
     const page = await this.listRows(query, STATUS_SELECT);
-    const items = new Array<ReportCluster | undefined>(page.rows.length);
+    const items = new Array<ClusterControlStatuses | undefined>(page.rows.length);
     await forEachLimited([...page.rows.keys()], POINT_READ_CONCURRENCY, async (i) => {
       const e = page.rows[i] as Record<string, unknown>;
+      // The index-fields check also validates `environment` (a string when present) read below.
       if (!this.matchesRow(clusterIndexFieldsCodec, e, query)) return;
       const input = this.records.check(clusterSummaryInputCodec, e);
       if (input !== null) {
-        items[i] = input === undefined ? undefined : { controls: input.evaluation.controls.map((c) => ({ controlId: c.controlId, status: c.status })) };
+        items[i] =
+          input === undefined
+            ? undefined
+            : {
+                subscriptionId: input.subscriptionId,
+                environment: typeof e['environment'] === 'string' ? e['environment'] : undefined,
+                controls: input.evaluation.controls.map((c) => ({ controlId: c.controlId, status: c.status })),
+              };
         return;
       }
       const state = await this.readState(e);
-      items[i] = state !== undefined && matches(state, query) ? { controls: state.evaluation.controls.map((c) => ({ controlId: c.controlId, status: c.status })) } : undefined;
+      items[i] =
+        state !== undefined && matches(state, query)
+          ? { subscriptionId: state.subscriptionId, environment: state.environment, controls: state.evaluation.controls.map((c) => ({ controlId: c.controlId, status: c.status })) }
+          : undefined;
     });
-    return { items: items.filter((c): c is ReportCluster => c !== undefined), continuationToken: page.continuationToken };
+    return { items: items.filter((c): c is ClusterControlStatuses => c !== undefined), continuationToken: page.continuationToken };
   }
 
   /** The whole state of a row read in part; undefined when it is gone, or unreadable (reported). */

@@ -4,7 +4,6 @@ import type { OutboundEvent } from '../../domain/webhook-events.js';
  * In-memory implementations of the application ports, for unit and integration tests. Behaviour
  * mirrors the contracts in `application/ports.ts` (paging with opaque tokens, idempotent writes).
  */
-import type { ReportCluster } from '../../domain/framework-report.js';
 import type { ControlException, FleetSummary } from '../../domain/model.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../../domain/errors.js';
 import { ACTIVE_ROLLOUT_STATES, type PolicyAssignmentModel, type Rollout, type RolloutEvent } from '../../domain/rollout-model.js';
@@ -19,6 +18,8 @@ import type {
   AuditLog,
   AuditRecord,
   Clock,
+  ClusterControlStatuses,
+  ClusterControlStatusListing,
   ClusterHistoryEntry,
   ClusterQuery,
   ClusterState,
@@ -60,7 +61,7 @@ function page<T>(items: readonly T[], top: number, token: string | undefined): P
   return { items: items.slice(offset, offset + top), continuationToken: next };
 }
 
-export class InMemoryClusterStateRepository implements ClusterStateRepository, ClusterSummaryListing {
+export class InMemoryClusterStateRepository implements ClusterStateRepository, ClusterSummaryListing, ClusterControlStatusListing {
   readonly states = new Map<string, ClusterState>();
   private key(sub: string, rg: string, name: string): string {
     return `${sub}/${rg}/${name}`.toLowerCase();
@@ -85,9 +86,13 @@ export class InMemoryClusterStateRepository implements ClusterStateRepository, C
       .sort((a, b) => a.id.localeCompare(b.id));
     return page(all, q.top, q.continuationToken);
   }
-  async listControlStatuses(q: ClusterQuery): Promise<Page<ReportCluster>> {
+  /** As the Table repository: `list`'s clusters, each with its subscription, environment and statuses only. */
+  async listControlStatuses(q: ClusterQuery): Promise<Page<ClusterControlStatuses>> {
     const states = await this.list(q);
-    return { items: states.items.map((s) => ({ controls: s.evaluation.controls.map((c) => ({ controlId: c.controlId, status: c.status })) })), continuationToken: states.continuationToken };
+    return {
+      items: states.items.map((s) => ({ subscriptionId: s.subscriptionId, environment: s.environment, controls: s.evaluation.controls.map((c) => ({ controlId: c.controlId, status: c.status })) })),
+      continuationToken: states.continuationToken,
+    };
   }
   /** As the Table repository: the list view of `list`, without reading the evaluations. */
   async listSummaries(q: ClusterQuery): Promise<Page<ClusterSummaryView>> {

@@ -173,6 +173,7 @@ describe('cluster states', () => {
     expect((await clusters.list({ top: 10 })).items.map((s) => s.name)).toEqual(['good']);
     expect((await clusters.listBySubscription(SUB_A)).map((s) => s.name)).toEqual(['good']);
     expect((await clusters.listSummaryInputs(10, undefined)).items).toHaveLength(1);
+    expect((await clusters.listControlStatuses({ top: 10 })).items).toHaveLength(1);
     await expect(clusters.get(SUB_A, 'rg', 'bad')).rejects.toMatchObject({ code: 'StoredRecordInvalid', kind: 'cluster-state' });
     // The list columns are intact, so the list view still shows it (it does not parse the evaluation).
     expect((await clusters.listSummaries({ environment: 'prod', top: 10 })).items.map((s) => s.name).sort()).toEqual(['bad', 'good']);

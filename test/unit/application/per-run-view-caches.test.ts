@@ -6,9 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { ComplianceQueryService } from '../../../application/compliance-query-service.js';
 import { FrameworkReportService, RequirementTitles } from '../../../application/framework-report-service.js';
-import type { ClusterQuery, ClusterState, Page } from '../../../application/ports.js';
+import type { ClusterControlStatuses, ClusterQuery, ClusterState, Page } from '../../../application/ports.js';
 import { deepFreeze } from '../../../domain/deep-freeze.js';
-import type { ReportCluster } from '../../../domain/framework-report.js';
 import type { FleetSummary } from '../../../domain/model.js';
 import { InMemoryClusterStateRepository, InMemoryHistoryRepository, InMemoryRunRepository, InMemorySummaryRepository } from '../../support/in-memory-ports.js';
 
@@ -114,9 +113,9 @@ describe('unfiltered framework report per run', () => {
   function reportService(summaries: InMemorySummaryRepository, titles: RequirementTitles): { service: FrameworkReportService; reads: () => number } {
     let reads = 0;
     const clusters = {
-      async listControlStatuses(_query: ClusterQuery): Promise<Page<ReportCluster>> {
+      async listControlStatuses(_query: ClusterQuery): Promise<Page<ClusterControlStatuses>> {
         reads += 1;
-        return { items: [{ controls: [{ controlId: 'ARC-AC-01', status: 'fail' }] }], continuationToken: undefined };
+        return { items: [{ subscriptionId: 's', environment: undefined, controls: [{ controlId: 'ARC-AC-01', status: 'fail' }] }], continuationToken: undefined };
       },
     };
     return { service: new FrameworkReportService({ clusters, summaries, titles }), reads: () => reads };

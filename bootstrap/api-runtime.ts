@@ -11,6 +11,7 @@ import type { AuditLog, Clock } from '../application/ports.js';
 import { consoleLogger, type Logger } from '../application/logger.js';
 import { loadConfig } from '../config/settings.js';
 import { getContainer, type Container } from './composition-root.js';
+import { sharedUntilFailure } from './lazy.js';
 
 export interface ApiRuntimeInput {
   readonly services: ApiServices;
@@ -97,25 +98,15 @@ export function createApiRuntimeFor(
   });
 }
 
-let apiRuntime: Promise<ApiRuntime> | undefined;
-
 /**
  * The API runtime built on {@link getContainer}; a failed build is retried on next use. On a cold
  * instance the token issuer's keys are fetched while the container is built, not after it.
  */
-export function getApiRuntime(): Promise<ApiRuntime> {
-  apiRuntime ??= Promise.resolve()
-    .then(async () => {
-      const { auth } = loadConfig();
-      const authenticator = auth.issuer !== undefined && auth.audience !== undefined ? createJwtAuthenticator({ issuer: auth.issuer, audience: auth.audience, jwksUri: auth.jwksUri }) : undefined;
-      const keys = authenticator?.prefetchKeys?.();
-      const c = await getContainer();
-      await keys;
-      return createApiRuntimeFor(c, authenticator !== undefined ? { authenticator } : {});
-    })
-    .catch((error: unknown) => {
-      apiRuntime = undefined;
-      throw error;
-    });
-  return apiRuntime;
-}
+export const getApiRuntime: () => Promise<ApiRuntime> = sharedUntilFailure(async () => {
+  const { auth } = loadConfig();
+  const authenticator = auth.issuer !== undefined && auth.audience !== undefined ? createJwtAuthenticator({ issuer: auth.issuer, audience: auth.audience, jwksUri: auth.jwksUri }) : undefined;
+  const keys = authenticator?.prefetchKeys?.();
+  const c = await getContainer();
+  await keys;
+  return createApiRuntimeFor(c, authenticator !== undefined ? { authenticator } : {});
+});

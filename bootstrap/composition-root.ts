@@ -83,10 +83,9 @@ import type {
 } from '../application/ports.js';
 import type { RolloutStepMessage } from '../domain/rollout-model.js';
 import type { OcsfProduct } from '../domain/ocsf-finding.js';
-import { lazyCredential, lazyEvidenceStore, lazyPort } from './lazy.js';
+import { lazyCredential, lazyEvidenceStore, lazyPort, sharedUntilFailure } from './lazy.js';
 import { webhookConfigProblems } from './config-check.js';
 import type { WebhookWiring, WebhookWiringInput } from './webhook-wiring.js';
-import type { EvaluationWiring } from './evaluation-wiring.js';
 
 export interface Repositories {
   readonly runs: EvaluationRunRepository;
@@ -200,16 +199,7 @@ function storageQueue<T>(connection: QueueConnection, name: string): MessageQueu
  * and built on the first call of either service that needs it; a failed build is retried on next use.
  */
 function lazyWebhookWiring(input: WebhookWiringInput): { readonly webhooks: WebhookService; readonly inboundIds: WebhookWiring['inboundIds'] } {
-  let built: Promise<WebhookWiring> | undefined;
-  const wiring = (): Promise<WebhookWiring> => {
-    built ??= import('./webhook-wiring.js')
-      .then((m) => m.createWebhookService(input))
-      .catch((error: unknown) => {
-        built = undefined;
-        throw error;
-      });
-    return built;
-  };
+  const wiring = sharedUntilFailure(() => import('./webhook-wiring.js').then((m) => m.createWebhookService(input)));
   return { webhooks: lazyPort(() => wiring().then((w) => w.webhooks)), inboundIds: lazyPort(() => wiring().then((w) => w.inboundIds)) };
 }
 
@@ -286,10 +276,8 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
 
   const evidenceStore = lazyEvidenceStore(() => import('../adapters/storage/blob-evidence-store.js').then((m) => new m.BlobEvidenceStore(endpoints.blobs, overrides.evidenceContainer)));
   // The evaluation, the control-plane watch and remediations: imported and built on the first call of any.
-  let evaluationWiring: Promise<EvaluationWiring> | undefined;
-  const wired = (): Promise<EvaluationWiring> => {
-    evaluationWiring ??= import('./evaluation-wiring.js')
-      .then((m) =>
+  const wired = sharedUntilFailure(() =>
+    import('./evaluation-wiring.js').then((m) =>
         m.createEvaluationServices({
           config,
           repositories,
@@ -309,13 +297,8 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
           newId: randomUUID,
           log,
         }),
-      )
-      .catch((error: unknown) => {
-        evaluationWiring = undefined;
-        throw error;
-      });
-    return evaluationWiring;
-  };
+    ),
+  );
   const controlPlane = lazyPort<ControlPlaneWatchService>(() => wired().then((w) => w.controlPlane));
   const evidence = lazyPort<EvidenceRecorder>(() => wired().then((w) => w.evidence));
   const evaluation: EvaluationServices = {
@@ -378,15 +361,5 @@ export async function createContainer(config: AppConfig, overrides: ContainerOve
   };
 }
 
-let container: Promise<Container> | undefined;
-
 /** The app's container: built once from the environment; a failed build is retried on next use. */
-export function getContainer(): Promise<Container> {
-  container ??= Promise.resolve()
-    .then(() => createContainer(loadConfig()))
-    .catch((error: unknown) => {
-      container = undefined;
-      throw error;
-    });
-  return container;
-}
+export const getContainer: () => Promise<Container> = sharedUntilFailure(() => createContainer(loadConfig()));

@@ -8,19 +8,30 @@ import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-
 import type { EvidenceStore } from '../application/evidence-ports.js';
 
 /**
+ * `load`, run by the first call and its promise shared by every later one; a failed load is forgotten,
+ * so the next call tries again (a dependency down at the first request must not fail the instance for
+ * good). A synchronous throw of `load` is a rejection too.
+ */
+export function sharedUntilFailure<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= Promise.resolve()
+      .then(load)
+      .catch((error: unknown) => {
+        loaded = undefined;
+        throw error;
+      });
+    return loaded;
+  };
+}
+
+/**
  * `T` built by `load` on the first method call; every later call reuses it. A failed load is retried
  * on the next call. Only for ports whose methods all return promises (the call has to wait for the
  * load): property reads other than methods are not supported, and the object is never a thenable.
  */
 export function lazyPort<T extends object>(load: () => Promise<T>): T {
-  let loaded: Promise<T> | undefined;
-  const target = (): Promise<T> => {
-    loaded ??= load().catch((error: unknown) => {
-      loaded = undefined;
-      throw error;
-    });
-    return loaded;
-  };
+  const target = sharedUntilFailure(load);
   const methods = new Map<PropertyKey, (...args: unknown[]) => Promise<unknown>>();
   return new Proxy({} as T, {
     get(_, name) {
@@ -52,14 +63,7 @@ export function lazyCredential(load: () => Promise<TokenCredential>): TokenCrede
  * not a promise, so it cannot go through the proxy.
  */
 export function lazyEvidenceStore(load: () => Promise<EvidenceStore>): EvidenceStore {
-  let loaded: Promise<EvidenceStore> | undefined;
-  const target = (): Promise<EvidenceStore> => {
-    loaded ??= load().catch((error: unknown) => {
-      loaded = undefined;
-      throw error;
-    });
-    return loaded;
-  };
+  const target = sharedUntilFailure(load);
   return {
     createIfAbsent: async (name, bytes, options) => (await target()).createIfAbsent(name, bytes, options),
     openRead: async (name) => (await target()).openRead(name),

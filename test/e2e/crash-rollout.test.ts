@@ -59,6 +59,17 @@ afterAll(async () => {
   await drill?.stop();
 });
 
+/** Starts a rollout of one wave (West Europe) that needs no approval and no bake time; its id. */
+async function startOneWaveRollout(policyAssignmentId: string): Promise<string> {
+  const created = await drill.api<RolloutView>(host, 'POST', '/v1/rollouts', OPERATOR, {
+    policyAssignmentId,
+    waves: [{ name: 'west-europe', locations: ['westeurope'] }],
+    gates: { bakeMinutes: 0, requireApproval: false, maxNonCompliant: 100 },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body.id;
+}
+
 async function rollout(id: string): Promise<RolloutView> {
   const res = await drill.api<RolloutView>(host, 'GET', `/v1/rollouts/${id}`, OPERATOR);
   expect(res.status).toBe(200);
@@ -73,13 +84,7 @@ it('finishes a rollout whose host was killed between apply and verify: applied o
   // Verify first asks Policy Insights for a scan, and that call takes 20 s: the kill lands with verify
   // in flight (the gate, which reads policy states only, is not slowed).
   drill.emulator.faults.latency({ route: 'policyStates.triggerEvaluation', ms: 20_000 });
-  const created = await drill.api<RolloutView>(host, 'POST', '/v1/rollouts', OPERATOR, {
-    policyAssignmentId: PARENT,
-    waves: [{ name: 'west-europe', locations: ['westeurope'] }],
-    gates: { bakeMinutes: 0, requireApproval: false, maxNonCompliant: 100 },
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const id = created.body.id;
+  const id = await startOneWaveRollout(PARENT);
 
   const applied = await waitFor('the wave\'s apply stored', async () => {
     const r = await rollout(id);
@@ -136,13 +141,7 @@ it('finishes a rollout whose host was killed with the apply PUT in flight: desir
   expect(before).not.toEqual({});
 
   drill.emulator.faults.latency({ route: 'policyAssignments.create', ms: PUT_LATENCY_MS });
-  const created = await drill.api<RolloutView>(host, 'POST', '/v1/rollouts', OPERATOR, {
-    policyAssignmentId: PROBES,
-    waves: [{ name: 'west-europe', locations: ['westeurope'] }],
-    gates: { bakeMinutes: 0, requireApproval: false, maxNonCompliant: 100 },
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const id = created.body.id;
+  const id = await startOneWaveRollout(PROBES);
 
   await waitFor('the apply PUT in flight', async () => (probePutArrivals.length > 0 ? true : undefined), 60_000, 20);
   // Killed before ARM answered (it has not acted when the signal goes), so nothing of the apply is stored.
